@@ -1,0 +1,5 @@
+import sys
+
+from movieminter.cli import main
+
+sys.exit(main())
