@@ -21,7 +21,10 @@ COMMAND_MODULES = [
     "movieminter.media.cli",      # media encode / check / stitch / hls
     "movieminter.ipfs.cli",       # ipfs add / car / get
     "movieminter.chain.cli",      # chain, lottery verify
-    "movieminter.app.cli",        # serve, mint, director, demo
+    "movieminter.app.cli",        # serve
+    "movieminter.app.mint_cli",   # mint (headless twin of Render & Mint)
+    "movieminter.app.director_cli",  # director: create movie, lottery, allowlist
+    "movieminter.app.demo",       # demo (the README's main job)
 ]
 
 
