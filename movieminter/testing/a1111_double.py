@@ -1,0 +1,686 @@
+"""A stand-in for AUTOMATIC1111 1.10 (`--api`) with the Deforum extension
+(`--deforum-api`), faithful to their HTTP contracts, quirks included:
+
+- `/sdapi/v1/*` behind optional HTTP Basic (`--api-auth`), 404 without `--api`;
+  sd-models report `hash`/`sha256` as null until a checkpoint is hashed
+  (A1111 hashes on load), titles gain ` [shorthash]` once it is; an unknown
+  checkpoint in a job's options silently falls back to the first one (as
+  A1111's select_checkpoint does).
+- `/deforum_api/*`: submit answers 202 `{batch_id: "batch(N)", job_ids:
+  ["batch(N)-0"]}`; one worker thread (Deforum's executor has one); a job is
+  ACCEPTED while queued or running, phases QUEUED → PREPARING → GENERATING →
+  POST_PROCESSING → DONE; an unknown batch id is a 500 (KeyError), an
+  unknown job a 404 `{"id", "status": "NOT FOUND"}`; cancelling a finished
+  job is a 400; keys missing from the settings fall back to Deforum's
+  non-neutral defaults; `/sdapi/v1/interrupt` alone ends a job early and it
+  still reports SUCCEEDED (with fewer frames).
+- Frames are written one by one as `{outdir}/{timestring}_{frame:09d}.png`
+  under `<root>/outputs/img2img-images/<batch_name>/`, and gradio's
+  `/file=` route serves files inside the root (gradio 3.41's rule for the
+  app's working folder) or `allowed_paths`.
+
+Fault injection (constructor or CLI): failing jobs (RETRYABLE/TERMINAL), the
+server dying mid-job, slow responses, API or Deforum API off.
+
+    python -m movieminter.testing.a1111_double --port 7860 --root /tmp/a1111
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import random
+import secrets
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+
+from movieminter.testing import a1111_scene
+from movieminter.testing.a1111_deforum_defaults import DEFORUM_DEFAULTS
+
+A1111_VERSION = "v1.10.1"
+A1111_COMMIT = "82a973c04367123ae98bd9abdf80d9eda9b910e2"
+DEFORUM_COMMIT = "5d63a339bf0a1b8e8a5d4e1b0ad0e0f5a9d7c1b2"
+CHECKPOINT_EXTS = (".safetensors", ".ckpt")
+LORA_EXTS = (".safetensors", ".pt")
+
+
+@dataclasses.dataclass
+class Faults:
+    """What goes wrong, on purpose."""
+    api: bool = True                      # False: started without --api
+    deforum_api: bool = True              # False: without --deforum-api
+    api_auth: str | None = None           # "user:pass" like --api-auth
+    fail_jobs: list = dataclasses.field(default_factory=list)  # per job: ("retryable"|"terminal", at_frame)
+    die_at_frame: int | None = None       # the process dies after writing this many frames
+    slow: float = 0.0                     # seconds added to every response
+    hashed: str = "all"                   # all | none (hash on load) | short (hash set, sha256 null)
+
+
+class A1111Double:
+    def __init__(self, root: str | Path, *, faults: Faults | None = None, frame_delay: float = 0.01,
+                 allowed_paths: list[str] | None = None):
+        self.root = Path(root).resolve()
+        self.faults = faults or Faults()
+        self.frame_delay = frame_delay
+        self.allowed_paths = [Path(p).resolve() for p in (allowed_paths or [])]
+        self.models_dir = self.root / "models"
+        (self.models_dir / "Stable-diffusion").mkdir(parents=True, exist_ok=True)
+        (self.models_dir / "Lora").mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()
+        self.hashes: dict[str, str] = {}          # file path -> sha256 (A1111's cache.json)
+        self.checkpoints: list[Path] = []
+        self.lora_files: list[Path] = []
+        self.statuses: dict[str, dict] = {}       # Deforum's JobStatusTracker
+        self.batches: dict[str, list[str]] = {}
+        self.queue: list[tuple[str, dict, dict]] = []
+        self.wakeup = threading.Condition(self.lock)
+        self.cancelled: set[str] = set()
+        self.interrupted = False
+        self.running_job: str | None = None
+        self.progress_state = {"job": "", "job_no": 0, "job_count": 0, "frame": 0, "frames": 0}
+        self.options_data = {
+            "sd_model_checkpoint": None, "sd_checkpoint_hash": None, "samples_format": "png",
+            "outdir_samples": "", "outdir_img2img_samples": "outputs/img2img-images",
+            "CLIP_stop_at_last_layers": 1, "eta_noise_seed_delta": 0,
+        }
+        # Counters the tests read.
+        self.jobs_submitted = 0
+        self.txt2img_calls = 0
+        self.txt2img_during_deforum = 0
+        self.fallback_warnings: list[str] = []
+        self.dead = False
+        self.on_die: Callable[[], None] = lambda: os._exit(1)
+        self.refresh_checkpoints()
+        self.refresh_loras()
+        if self.checkpoints:
+            first = self.checkpoints[0]
+            if self.faults.hashed == "all":
+                self._load_checkpoint(first)
+            else:
+                self.options_data["sd_model_checkpoint"] = self._title(first)
+        self.worker = threading.Thread(target=self._work, name="deforum-double", daemon=True)
+        self.worker.start()
+
+    # -- models ------------------------------------------------------------
+
+    def refresh_checkpoints(self) -> None:
+        folder = self.models_dir / "Stable-diffusion"
+        with self.lock:
+            self.checkpoints = sorted(p for p in folder.rglob("*") if p.suffix in CHECKPOINT_EXTS)
+            if self.faults.hashed == "all":
+                for p in self.checkpoints:
+                    self._hash(p)
+
+    def refresh_loras(self) -> None:
+        folder = self.models_dir / "Lora"
+        with self.lock:
+            self.lora_files = sorted(p for p in folder.rglob("*") if p.suffix in LORA_EXTS)
+
+    def _hash(self, path: Path) -> str:
+        key = str(path)
+        if key not in self.hashes:
+            self.hashes[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return self.hashes[key]
+
+    def _name(self, path: Path) -> str:
+        return path.relative_to(self.models_dir / "Stable-diffusion").as_posix()
+
+    def _title(self, path: Path) -> str:
+        sha = self.hashes.get(str(path))
+        return f"{self._name(path)} [{sha[:10]}]" if sha else self._name(path)
+
+    def _checkpoint_info(self, path: Path) -> dict:
+        sha = self.hashes.get(str(path))
+        if self.faults.hashed == "short":
+            sha_full, short = None, self._hash(path)[:10]
+            title = f"{self._name(path)} [{short}]"
+        else:
+            sha_full, short, title = sha, (sha[:10] if sha else None), self._title(path)
+        return {"title": title, "model_name": Path(self._name(path)).with_suffix("").as_posix().replace("/", "_"),
+                "hash": short, "sha256": sha_full, "filename": str(path), "config": None}
+
+    def _aliases(self, path: Path) -> set[str]:
+        info = self._checkpoint_info(path)
+        ids = {info["model_name"], self._name(path), info["title"], Path(self._name(path)).stem}
+        sha = self.hashes.get(str(path))
+        if sha:
+            ids |= {sha, sha[:10], f"{self._name(path)} [{sha[:10]}]"}
+        return ids
+
+    def _find_checkpoint(self, name: str) -> Path | None:
+        for p in self.checkpoints:
+            if name in self._aliases(p):
+                return p
+        return None
+
+    def _load_checkpoint(self, path: Path) -> None:
+        """Loading a checkpoint hashes it (A1111 computes sha256 on load)."""
+        self._hash(path)
+        self.options_data["sd_model_checkpoint"] = self._title(path)
+        self.options_data["sd_checkpoint_hash"] = self.hashes[str(path)]
+
+    def _select_checkpoint(self, name: str | None) -> Path | None:
+        """A1111's select_checkpoint: unknown names fall back to the first model."""
+        with self.lock:
+            if name:
+                found = self._find_checkpoint(name)
+                if found is None and self.checkpoints:
+                    found = self.checkpoints[0]
+                    self.fallback_warnings.append(
+                        f"Checkpoint {name} not found; loading fallback {self._title(found)}")
+            else:
+                current = self.options_data["sd_model_checkpoint"]
+                found = self._find_checkpoint(current) if current else None
+                found = found or (self.checkpoints[0] if self.checkpoints else None)
+            if found is not None:
+                self._load_checkpoint(found)
+            return found
+
+    # -- Deforum worker ------------------------------------------------------
+
+    def submit(self, settings_list: list[dict], options_overrides: dict) -> dict:
+        with self.lock:
+            batch_id = f"batch({random.randint(0, int(1e9))})"
+            job_ids = [f"{batch_id}-{i}" for i in range(len(settings_list))]
+            now = time.time()
+            self.batches[batch_id] = job_ids
+            for job_id, settings in zip(job_ids, settings_list):
+                self.jobs_submitted += 1
+                self.statuses[job_id] = {
+                    "id": job_id, "status": "ACCEPTED", "phase": "QUEUED", "error_type": "NONE",
+                    "phase_progress": 0.0, "started_at": now, "last_updated": now, "execution_time": 0,
+                    "update_interval_time": 0, "updates": 0, "message": None, "outdir": None,
+                    "timestring": None, "deforum_settings": settings, "options_overrides": options_overrides,
+                }
+                self.queue.append((job_id, settings, options_overrides or {}))
+            self.wakeup.notify_all()
+            return {"message": "Job(s) accepted", "batch_id": batch_id, "job_ids": job_ids}
+
+    def _update(self, job_id: str, **changes) -> None:
+        with self.lock:
+            st = self.statuses[job_id]
+            now = time.time()
+            st.update(changes)
+            st["update_interval_time"] = now - st["last_updated"]
+            st["last_updated"] = now
+            st["execution_time"] = now - st["started_at"]
+            st["updates"] += 1
+
+    def _work(self) -> None:
+        while True:
+            with self.lock:
+                while not self.queue and not self.dead:
+                    self.wakeup.wait()
+                if self.dead:
+                    return
+                job_id, settings, overrides = self.queue.pop(0)
+                if job_id in self.cancelled:
+                    continue
+                self.running_job = job_id
+                self.interrupted = False
+            try:
+                self._run_job(job_id, settings, overrides)
+            except _Died:
+                return
+            except Exception as exc:  # Deforum marks the job TERMINAL with the exception text
+                self._update(job_id, status="FAILED", error_type="TERMINAL", message=str(exc))
+            finally:
+                with self.lock:
+                    self.running_job = None
+                    self.progress_state.update(job="", frame=0, frames=0)
+
+    def _run_job(self, job_id: str, settings: dict, overrides: dict) -> None:
+        s = {**DEFORUM_DEFAULTS, **settings}  # the quirk: omitted keys take UI defaults
+        self._update(job_id, phase="PREPARING", phase_progress=0.0)
+        checkpoint = self._select_checkpoint(overrides.get("sd_model_checkpoint"))
+        ckpt_id = self.hashes.get(str(checkpoint), "no-model") if checkpoint else "no-model"
+        timestring = time.strftime("%Y%m%d%H%M%S")
+        batch_name = str(s["batch_name"]).replace("{timestring}", timestring)
+        if "/" in batch_name or "\\" in batch_name or ".." in batch_name:
+            raise ValueError(f"invalid batch_name {batch_name!r}")
+        outdir = self.root / self.options_data["outdir_img2img_samples"] / batch_name
+        outdir.mkdir(parents=True, exist_ok=True)
+        (outdir / f"{timestring}_settings.txt").write_text(json.dumps(s, indent=2, default=str))
+        self._update(job_id, outdir=str(outdir), timestring=timestring)
+
+        frames = int(s["max_frames"])
+        width, height = int(s["W"]) - int(s["W"]) % 8, int(s["H"]) - int(s["H"]) % 8
+        seed = int(s["seed"]) if int(s["seed"]) != -1 else random.randint(0, 2**32 - 1)
+        prompts = _frame_prompts(s, frames)
+        from movieminter.manifest.schedules import evaluate_schedule
+        motion = {k: evaluate_schedule(str(s[k]), frames, seed=seed) for k in (
+            "zoom", "angle", "translation_x", "translation_y", "translation_z",
+            "rotation_3d_x", "rotation_3d_y", "rotation_3d_z")}
+        strengths = evaluate_schedule(str(s["strength_schedule"]), frames, seed=seed)
+        noises = evaluate_schedule(str(s["noise_schedule"]), frames, seed=seed)
+        iter_seeds = [seed + f if s["seed_behavior"] == "iter" else seed for f in range(frames)]
+        fault = self.faults.fail_jobs.pop(0) if self.faults.fail_jobs else None
+
+        self._update(job_id, phase="GENERATING", phase_progress=0.0)
+        self.progress_state.update(job=f"Deforum {job_id}", frames=frames, frame=0)
+        for f, image in enumerate(a1111_scene.animate(prompts, iter_seeds, strengths, noises, motion,
+                                                      str(s["animation_mode"]), ckpt_id, width, height)):
+            if self.dead:
+                raise _Died()
+            if job_id in self.cancelled:
+                return  # the DELETE handler already set CANCELLED
+            if self.interrupted:
+                break   # Deforum stops early and still reports success
+            if fault and f == fault[1]:
+                kind = fault[0].upper()
+                message = ("CUDA out of memory. Tried to allocate 2.00 GiB" if kind == "RETRYABLE"
+                           else "Deforum error: invalid animation prompt at frame %d" % f)
+                self._update(job_id, status="FAILED", error_type=kind, message=message)
+                return
+            buf = io.BytesIO()
+            image.save(buf, "PNG", compress_level=1)
+            tmp = outdir / f".{timestring}_{f:09d}.png.tmp"
+            tmp.write_bytes(buf.getvalue())
+            tmp.replace(outdir / f"{timestring}_{f:09d}.png")
+            self.progress_state["frame"] = f + 1
+            self._update(job_id, phase_progress=(f + 1) / frames)
+            if self.faults.die_at_frame is not None and f + 1 >= self.faults.die_at_frame:
+                self.die()
+                raise _Died()
+            time.sleep(self.frame_delay)
+        self._update(job_id, phase="POST_PROCESSING", phase_progress=0.0)
+        self._update(job_id, status="SUCCEEDED", phase="DONE", phase_progress=1.0)
+
+    def cancel(self, job_id: str) -> bool | None:
+        with self.lock:
+            st = self.statuses.get(job_id)
+            if st is None:
+                return None
+            if st["status"] != "ACCEPTED":
+                return False
+            self.cancelled.add(job_id)
+            self._update(job_id, status="CANCELLED", message="Cancelled due to user request.")
+            return True
+
+    def die(self) -> None:
+        """The process goes away: state lost, connections refused."""
+        with self.lock:
+            self.dead = True
+            self.wakeup.notify_all()
+        self.on_die()
+
+    # -- txt2img -------------------------------------------------------------
+
+    def txt2img(self, payload: dict) -> dict:
+        with self.lock:
+            self.txt2img_calls += 1
+            if self.running_job:
+                self.txt2img_during_deforum += 1
+        overrides = payload.get("override_settings") or {}
+        checkpoint = self._select_checkpoint(overrides.get("sd_model_checkpoint"))
+        ckpt_id = self.hashes.get(str(checkpoint), "no-model") if checkpoint else "no-model"
+        width, height = int(payload.get("width", 512)), int(payload.get("height", 512))
+        seed = int(payload.get("seed", -1))
+        seed = seed if seed != -1 else random.randint(0, 2**32 - 1)
+        prompt = str(payload.get("prompt", ""))
+        steps = int(payload.get("steps", 20))
+        time.sleep(self.frame_delay * steps / 10)
+        image = a1111_scene.scene(prompt, seed, ckpt_id, width, height)
+        buf = io.BytesIO()
+        image.save(buf, "PNG")
+        info = {
+            "prompt": prompt, "all_prompts": [prompt], "negative_prompt": payload.get("negative_prompt", ""),
+            "seed": seed, "all_seeds": [seed], "subseed": -1, "width": width, "height": height,
+            "sampler_name": payload.get("sampler_name", "DPM++ 2M"), "scheduler": payload.get("scheduler"),
+            "cfg_scale": payload.get("cfg_scale", 7.0), "steps": steps,
+            "sd_model_name": Path(str(checkpoint)).stem if checkpoint else None,
+            "sd_model_hash": ckpt_id[:10] if checkpoint else None,
+            "infotexts": [f"{prompt}\nSteps: {steps}, Seed: {seed}, Size: {width}x{height}"],
+        }
+        return {"images": [base64.b64encode(buf.getvalue()).decode()], "parameters": payload,
+                "info": json.dumps(info)}
+
+
+class _Died(Exception):
+    pass
+
+
+def _frame_prompts(s: dict, frames: int) -> list[str]:
+    """The positive prompt of every frame: the last keyframe at or before it,
+    with `--neg` parts cut off and the global positive prompt appended."""
+    keys = sorted((int(k), v) for k, v in dict(s["prompts"]).items())
+    positive = str(s.get("animation_prompts_positive") or s.get("positive_prompts") or "")
+    out, current = [], keys[0][1] if keys else ""
+    for f in range(frames):
+        for k, v in keys:
+            if k <= f:
+                current = v
+        text = current.split("--neg")[0].strip()
+        out.append(f"{text}, {positive}" if positive else text)
+    return out
+
+
+def create_app(double: A1111Double) -> FastAPI:
+    app = FastAPI(title="A1111 double", docs_url="/docs")
+    faults = double.faults
+    app.state.double = double
+
+    @app.middleware("http")
+    async def slow_and_dead(request: Request, call_next):
+        if double.dead:  # a dead process accepts nothing
+            return Response(status_code=503)
+        if faults.slow:
+            await asyncio.sleep(faults.slow)
+        return await call_next(request)
+
+    basic = HTTPBasic(auto_error=False)
+
+    def api_auth(credentials: HTTPBasicCredentials | None = Depends(basic)):
+        if not faults.api_auth:
+            return
+        user, _, password = faults.api_auth.partition(":")
+        if credentials is None or not (secrets.compare_digest(credentials.username, user) and
+                                       secrets.compare_digest(credentials.password, password)):
+            raise HTTPException(401, "Incorrect username or password", headers={"WWW-Authenticate": "Basic"})
+
+    # gradio 3.41's internal routes (not behind --api-auth)
+    @app.get("/internal/ping")
+    def ping():
+        return {}
+
+    @app.get("/internal/sysinfo")
+    def sysinfo():
+        info = {
+            "Platform": "Linux (double)", "Python": "3.10.14", "Version": A1111_VERSION,
+            "Commit": A1111_COMMIT, "Script path": str(double.root), "Data path": str(double.root),
+            "Commandline": ["launch.py"] + (["--api"] if faults.api else []) +
+                           (["--deforum-api"] if faults.deforum_api else []) +
+                           (["--api-auth", "<hidden>"] if faults.api_auth else []),
+            "Extensions": [{"name": "sd-webui-deforum", "path": str(double.root / "extensions/sd-webui-deforum"),
+                            "commit": DEFORUM_COMMIT, "branch": "automatic1111-webui",
+                            "remote": "https://github.com/deforum-art/sd-webui-deforum"}],
+        }
+        return PlainTextResponse(json.dumps(info, indent=4))
+
+    @app.get("/file={path:path}")
+    @app.head("/file={path:path}")
+    def file(path: str):
+        abs_path = Path(path if os.path.isabs(path) else double.root / path).resolve()
+        if any(part.startswith(".") for part in abs_path.parts) or abs_path.is_dir():
+            raise HTTPException(403, f"File not allowed: {path}.")
+        if not abs_path.exists():
+            raise HTTPException(404, f"File not found: {path}.")
+        allowed = [double.root, *double.allowed_paths]
+        if not any(abs_path == a or a in abs_path.parents for a in allowed):
+            raise HTTPException(403, f"File not allowed: {path}.")
+        return FileResponse(abs_path, headers={"Accept-Ranges": "bytes"})
+
+    if faults.api:
+        _add_sdapi(app, double, api_auth)
+    if faults.deforum_api:
+        _add_deforum_api(app, double)
+    return app
+
+
+def _add_sdapi(app: FastAPI, double: A1111Double, api_auth) -> None:
+    deps = [Depends(api_auth)]
+
+    @app.get("/sdapi/v1/options", dependencies=deps)
+    def get_options():
+        return double.options_data
+
+    @app.post("/sdapi/v1/options", dependencies=deps)
+    def set_options(body: dict[str, Any]):
+        name = body.get("sd_model_checkpoint")
+        if name is not None:
+            path = double._find_checkpoint(name)
+            if path is None:  # A1111's set_config raises RuntimeError -> 500
+                return JSONResponse({"error": "RuntimeError", "detail": "", "body": "",
+                                     "errors": f"model {name!r} not found"}, status_code=500)
+            double._load_checkpoint(path)
+        double.options_data.update({k: v for k, v in body.items() if k != "sd_model_checkpoint"})
+        return None
+
+    @app.get("/sdapi/v1/cmd-flags", dependencies=deps)
+    def cmd_flags():
+        return {"api": True, "deforum_api": double.faults.deforum_api, "api_auth": None,
+                "gradio_allowed_path": [str(p) for p in double.allowed_paths], "data_dir": str(double.root)}
+
+    @app.get("/sdapi/v1/extensions", dependencies=deps)
+    def extensions():
+        return [{"name": "sd-webui-deforum", "remote": "https://github.com/deforum-art/sd-webui-deforum",
+                 "branch": "automatic1111-webui", "commit_hash": DEFORUM_COMMIT, "version": DEFORUM_COMMIT[:8],
+                 "commit_date": 1718000000, "enabled": True}]
+
+    @app.get("/sdapi/v1/sd-models", dependencies=deps)
+    def sd_models():
+        with double.lock:
+            return [double._checkpoint_info(p) for p in double.checkpoints]
+
+    @app.get("/sdapi/v1/loras", dependencies=deps)
+    def loras():
+        out = []
+        for p in double.lora_files:
+            out.append({"name": p.stem, "alias": p.stem, "path": str(p), "metadata": _safetensors_metadata(p)})
+        return out
+
+    @app.post("/sdapi/v1/refresh-checkpoints", dependencies=deps)
+    def refresh_checkpoints():
+        double.refresh_checkpoints()
+
+    @app.post("/sdapi/v1/refresh-loras", dependencies=deps)
+    def refresh_loras():
+        double.refresh_loras()
+
+    @app.get("/sdapi/v1/samplers", dependencies=deps)
+    def samplers():
+        names = ["DPM++ 2M", "DPM++ SDE", "DPM++ 2M SDE", "Euler a", "Euler", "LMS", "Heun", "DDIM"]
+        return [{"name": n, "aliases": [n.lower().replace(" ", "_").replace("++", "pp")], "options": {}}
+                for n in names]
+
+    @app.get("/sdapi/v1/schedulers", dependencies=deps)
+    def schedulers():
+        return [{"name": n.lower().replace(" ", "_"), "label": n, "aliases": None, "default_rho": -1,
+                 "need_inner_model": False}
+                for n in ["Automatic", "Uniform", "Karras", "Exponential", "Polyexponential", "SGM Uniform"]]
+
+    @app.get("/sdapi/v1/progress", dependencies=deps)
+    def progress(skip_current_image: bool = False):
+        ps = double.progress_state
+        done, total = ps["frame"], ps["frames"]
+        prog = done / total if total else 0.0
+        return {"progress": prog, "eta_relative": 0.0,
+                "state": {"skipped": False, "interrupted": double.interrupted, "stopping_generation": False,
+                          "job": ps["job"], "job_count": 1 if ps["job"] else 0,
+                          "job_timestamp": time.strftime("%Y%m%d%H%M%S"), "job_no": done,
+                          "sampling_step": 0, "sampling_steps": 0},
+                "current_image": None, "textinfo": None, "current_task": None}
+
+    @app.post("/sdapi/v1/interrupt", dependencies=deps)
+    def interrupt():
+        double.interrupted = True
+        return {}
+
+    @app.post("/sdapi/v1/txt2img", dependencies=deps)
+    def txt2img(body: dict[str, Any]):
+        return double.txt2img(body)
+
+
+def _add_deforum_api(app: FastAPI, double: A1111Double) -> None:
+    @app.post("/deforum_api/batches")
+    async def run_batch(request: Request, response: Response):
+        body = await request.json()
+        data = body.get("deforum_settings")
+        if not data:
+            response.status_code = 400
+            return {"message": "No settings files provided. Please provide an element 'deforum_settings' "
+                               "of type list in the request JSON payload."}
+        if not isinstance(data, list):
+            data = [data]
+        response.status_code = 202
+        return double.submit(data, body.get("options_overrides") or {})
+
+    @app.get("/deforum_api/batches")
+    def list_batches(id: str):  # Deforum declares an (unused) required id query parameter
+        return double.batches
+
+    @app.get("/deforum_api/batches/{id}")
+    def get_batch(id: str):
+        jobs = double.batches[id]  # KeyError -> 500, as in Deforum
+        return [double.statuses[j] for j in jobs]
+
+    @app.delete("/deforum_api/batches/{id}")
+    def cancel_batch(id: str):
+        jobs = double.batches[id]
+        cancelled = [j for j in jobs if double.cancel(j)]
+        return {"ids": cancelled, "message:": f"{len(cancelled)} job(s) cancelled."}
+
+    @app.get("/deforum_api/jobs")
+    def list_jobs():
+        with double.lock:
+            return {k: dict(v) for k, v in double.statuses.items()}
+
+    @app.get("/deforum_api/jobs/{id}")
+    def get_job(id: str, response: Response):
+        with double.lock:
+            st = double.statuses.get(id)
+            if st is None:
+                response.status_code = 404
+                return {"id": id, "status": "NOT FOUND"}
+            return dict(st)
+
+    @app.delete("/deforum_api/jobs/{id}")
+    def cancel_job(id: str, response: Response):
+        result = double.cancel(id)
+        if result is None:
+            response.status_code = 404
+            return {"id": id, "message": f"Job with ID {id} not found."}
+        if not result:
+            response.status_code = 400
+            return {"id": id, "message": f"Job with ID {id} not in a cancellable state. Has it already finished?"}
+        double.interrupted = True  # Deforum calls state.interrupt() for a running job
+        return {"id": id, "message": "Job cancelled."}
+
+    @app.exception_handler(KeyError)
+    async def key_error(request: Request, exc: KeyError):  # what an unhandled exception looks like
+        return PlainTextResponse("Internal Server Error", status_code=500)
+
+
+def _safetensors_metadata(path: Path) -> dict:
+    """A1111's /sdapi/v1/loras returns the safetensors header's __metadata__."""
+    try:
+        with open(path, "rb") as fh:
+            n = int.from_bytes(fh.read(8), "little")
+            if n > 10_000_000:
+                return {}
+            return json.loads(fh.read(n)).get("__metadata__", {}) or {}
+    except (OSError, ValueError):
+        return {}
+
+
+# -- running it ------------------------------------------------------------
+
+def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0) -> tuple[str, Callable[[], None]]:
+    """Serve an ASGI app with uvicorn in a background thread on a free port.
+    Returns (base_url, stop). stop() is idempotent and safe from any thread."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+                              name=f"uvicorn-{sock.getsockname()[1]}")
+    thread.start()
+    deadline = time.time() + 10
+    while not server.started and thread.is_alive() and time.time() < deadline:
+        time.sleep(0.01)
+    if not server.started:
+        raise RuntimeError("the test server did not start")
+    base_url = f"http://{host}:{sock.getsockname()[1]}"
+
+    def stop() -> None:
+        server.should_exit = True
+        server.force_exit = True
+        if threading.current_thread() is not thread:
+            thread.join(timeout=5)
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+    return base_url, stop
+
+
+def start_double(root: str | Path, **kwargs) -> tuple[A1111Double, str, Callable[[], None]]:
+    """A double served in a background thread: (double, base_url, stop).
+    When a fault makes it die, the server stops like a killed process would."""
+    double = A1111Double(root, **kwargs)
+    base_url, stop_server = serve_in_thread(create_app(double))
+
+    def die() -> None:
+        threading.Thread(target=stop_server, daemon=True).start()
+
+    def stop() -> None:
+        with double.lock:
+            double.dead = True
+            double.wakeup.notify_all()
+        stop_server()
+
+    double.on_die = die
+    return double, base_url, stop
+
+
+def install_fake_models(root: str | Path, names: list[str] | None = None) -> None:
+    """Put the fake models the example manifest pins into <root>/models/."""
+    from movieminter.testing.fake_models import FAKE_MODELS, safetensors_bytes
+    root = Path(root)
+    for name in names or list(FAKE_MODELS):
+        kind = FAKE_MODELS[name][0]
+        folder = root / "models" / ("Stable-diffusion" if kind == "checkpoint" else "Lora")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.safetensors").write_bytes(safetensors_bytes(name))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="A1111 + Deforum API double")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--root", default="./a1111-double", help="A1111's folder: models/, outputs/")
+    parser.add_argument("--with-fake-models", action="store_true", help="install the example's fake models")
+    parser.add_argument("--api-auth", default=None, help="user:pass, like A1111's --api-auth")
+    parser.add_argument("--no-api", action="store_true", help="as if started without --api")
+    parser.add_argument("--no-deforum-api", action="store_true", help="as if started without --deforum-api")
+    parser.add_argument("--fail-job", action="append", default=[], metavar="KIND:FRAME",
+                        help="fail the next job (retryable|terminal) at FRAME; repeatable")
+    parser.add_argument("--die-at-frame", type=int, default=None, help="exit after writing this many frames")
+    parser.add_argument("--slow", type=float, default=0.0, help="seconds added to every response")
+    parser.add_argument("--hashed", choices=["all", "none", "short"], default="all")
+    parser.add_argument("--frame-delay", type=float, default=0.02)
+    parser.add_argument("--gradio-allowed-path", action="append", default=[])
+    args = parser.parse_args(argv)
+    if args.with_fake_models:
+        install_fake_models(args.root)
+    fails = [(k, int(f)) for k, _, f in (x.partition(":") for x in args.fail_job)]
+    faults = Faults(api=not args.no_api, deforum_api=not args.no_deforum_api, api_auth=args.api_auth,
+                    fail_jobs=fails, die_at_frame=args.die_at_frame, slow=args.slow, hashed=args.hashed)
+    double = A1111Double(args.root, faults=faults, frame_delay=args.frame_delay,
+                         allowed_paths=args.gradio_allowed_path)
+    import uvicorn
+    print(f"A1111 double on http://{args.host}:{args.port} (root {double.root})", flush=True)
+    uvicorn.run(create_app(double), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
