@@ -1,0 +1,216 @@
+"""Deforum keyframe schedules: parse, check and evaluate them like Deforum does.
+
+A schedule is `FRAME: (EXPRESSION), FRAME: (EXPRESSION), ...`, e.g.
+`0: (1.0), 30: (1.02)` or `0: (1.0025+0.002*sin(1.25*3.14*t/30))`.
+
+Deforum (scripts/deforum_helpers/animation_key_frames.py, FrameInterpolater)
+splits the text on `,` and then on `:`, so an expression can contain neither.
+Expressions are evaluated with numexpr with these names in scope:
+  t      the frame number inside the job (0 .. frame_count-1)
+  max_f  frame_count - 1 (Deforum: `max_f = self.max_frames - 1`)
+  s      the job's seed
+We check every name against an allowlist before numexpr sees the text, so a
+manifest can never reach anything but arithmetic.
+
+Deforum's in-between semantics, which evaluate_schedule reproduces:
+  * a keyframe whose value is a plain number is set at its frame, and frames
+    between two numeric keyframes are linearly interpolated;
+  * a keyframe whose value is an expression is evaluated at EVERY frame from
+    its own frame up to (not including) the next keyframe, with t = frame;
+  * frames before the first keyframe take its value, frames after the last
+    numeric keyframe keep the last value.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+
+import numexpr
+import numpy as np
+
+VARIABLES = frozenset({"t", "max_f", "s"})
+# Functions every numexpr that A1111 venvs carry (>= 2.8) knows. numexpr has
+# no constants, so `pi` is not available inside Deforum either.
+FUNCTIONS = frozenset({
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2",
+    "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
+    "log", "log10", "log1p", "exp", "expm1", "sqrt", "abs", "where", "floor", "ceil",
+})
+_FUNCTION_ARITY = {"arctan2": 2, "where": 3}
+_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Mod, ast.Pow, ast.BitAnd, ast.BitOr)
+_UNARY = (ast.UAdd, ast.USub, ast.Invert)
+_COMPARE = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
+_NUMBER = re.compile(r"^[+-]?([0-9]*)(\.[0-9]+)?$")  # Deforum's check_is_number
+_FRAME = re.compile(r"^\s*([0-9]+)\s*$")
+MAX_EXPRESSION_LENGTH = 1000
+
+
+class ScheduleError(ValueError):
+    """A schedule or expression that Deforum would reject or misread. `hint` says how to fix it."""
+
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def check_expression(expr: str) -> None:
+    """Raise ScheduleError unless `expr` uses only numbers, t, max_f, s, arithmetic and allowed functions."""
+    text = expr.strip()
+    if not text:
+        raise ScheduleError("the expression is empty", "write a number or an expression such as `1.0` or `0.5*sin(t/10)`")
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise ScheduleError(f"the expression is {len(text)} characters long (at most {MAX_EXPRESSION_LENGTH})",
+                            "split the motion into several keyframes")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise ScheduleError(f"`{text}` is not a valid expression ({exc.msg})",
+                            "check the brackets and operators; e.g. `1.0 + 0.02*sin(t/10)`") from None
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    for node in ast.walk(tree):
+        if id(node) in called and isinstance(node, ast.Name):
+            continue  # checked with its Call below
+        if isinstance(node, (ast.Expression, ast.Load)) or isinstance(node, _BINOPS + _UNARY + _COMPARE):
+            continue
+        if isinstance(node, (ast.BinOp, ast.UnaryOp)):
+            if not isinstance(node.op, _BINOPS + _UNARY):
+                raise ScheduleError(f"operator `{ast.unparse(node)}` is not allowed in `{text}`",
+                                    "use + - * / % ** and comparisons inside where()")
+            continue
+        if isinstance(node, ast.Compare):
+            continue
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+                raise ScheduleError(f"`{ast.unparse(node)}` in `{text}` is not a number",
+                                    "expressions may only contain numbers, t, max_f, s and math functions")
+            continue
+        if isinstance(node, ast.Name):
+            if node.id in VARIABLES:
+                continue
+            if node.id == "pi":
+                raise ScheduleError(f"`pi` is not defined when Deforum evaluates `{text}`",
+                                    "write the number instead, e.g. 3.14159 (numexpr has no constants)")
+            if node.id in FUNCTIONS:
+                raise ScheduleError(f"`{node.id}` is a function but is used as a value in `{text}`",
+                                    f"call it, e.g. `{node.id}(t)`")
+            raise ScheduleError(f"unknown name `{node.id}` in `{text}`",
+                                "only t (frame), max_f (last frame) and s (seed) are available")
+        if isinstance(node, ast.Call):
+            func = node.func
+            if not isinstance(func, ast.Name) or func.id not in FUNCTIONS:
+                name = ast.unparse(func)
+                raise ScheduleError(f"function `{name}` is not allowed in `{text}`",
+                                    "allowed functions: " + ", ".join(sorted(FUNCTIONS)))
+            if node.keywords:
+                raise ScheduleError(f"`{func.id}()` takes no keyword arguments in `{text}`", "pass arguments by position")
+            want = _FUNCTION_ARITY.get(func.id, 1)
+            if len(node.args) != want:
+                raise ScheduleError(f"`{func.id}()` takes {want} argument{'s' if want > 1 else ''}, got {len(node.args)} in `{text}`",
+                                    f"e.g. `{func.id}(" + ", ".join(["t"] * want) + ")`")
+            continue
+        raise ScheduleError(f"`{ast.unparse(node)}` is not allowed in `{text}`",
+                            "expressions may only contain numbers, t, max_f, s, arithmetic and math functions")
+
+
+def _strip_value(value: str) -> str:
+    return value.replace("'", "").replace('"', "").replace("(", "").replace(")", "")
+
+
+def is_number(value: str) -> bool:
+    """Deforum's test for a constant keyframe value (after removing quotes and brackets)."""
+    text = _strip_value(value).strip()
+    return bool(text) and bool(_NUMBER.match(text))
+
+
+def parse_schedule(text: str) -> list[tuple[int, str]]:
+    """`"0: (1.0), 30: (1.02)"` -> [(0, "(1.0)"), (30, "(1.02)")], sorted by frame.
+
+    Raises ScheduleError for anything Deforum would reject or silently misread:
+    missing `:`, a `:` or `,` inside an expression, non-integer frames,
+    duplicate frames, names outside the allowlist, unbalanced brackets.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ScheduleError("the schedule is empty", "write at least `0: (value)`")
+    depth = 0
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth > 0:
+            raise ScheduleError(f"a `,` inside brackets in `{text.strip()}`",
+                                "Deforum splits schedules on every comma, so where() and arctan2() cannot be used "
+                                "in schedules; use separate keyframes instead")
+    frames: dict[int, str] = {}
+    for part in text.split(","):
+        if not part.strip():
+            raise ScheduleError(f"empty entry in `{text}` (two commas in a row or a trailing comma)",
+                                "separate keyframes with single commas: `0: (1.0), 30: (1.02)`")
+        if ":" not in part:
+            if part.count("(") != part.count(")"):  # a comma inside a function call was split off
+                hint = "Deforum splits schedules on commas, so where() and arctan2() cannot be used in schedules"
+            else:
+                hint = "each keyframe is `FRAME: (VALUE)`, e.g. `0: (1.0)`"
+            raise ScheduleError(f"`{part.strip()}` has no `FRAME:` in front", hint)
+        pieces = part.split(":")
+        if len(pieces) != 2:
+            raise ScheduleError(f"`{part.strip()}` has more than one `:`",
+                                "Deforum reads only up to the second `:`; write one `FRAME: (VALUE)` per keyframe")
+        frame_text, value = pieces[0], pieces[1].strip()
+        m = _FRAME.match(frame_text)
+        if not m:
+            raise ScheduleError(f"frame `{frame_text.strip()}` is not a whole number",
+                                "keyframes are whole frame numbers counted from the segment start, e.g. `0`, `24`")
+        frame = int(m.group(1))
+        if frame in frames:
+            raise ScheduleError(f"frame {frame} appears twice", "keep one value per frame")
+        if value.count("(") != value.count(")"):
+            raise ScheduleError(f"unbalanced brackets in `{value}`", "every `(` needs a `)`")
+        if not is_number(value):
+            check_expression(value)
+        elif not _strip_value(value).strip():
+            raise ScheduleError(f"frame {frame} has no value", "write `FRAME: (VALUE)`")
+        frames[frame] = value
+    return sorted(frames.items())
+
+
+def evaluate_expression(expr: str, frames: np.ndarray, *, max_f: int, s: int) -> np.ndarray:
+    """Evaluate an allowlisted expression for many frames at once (float64 array)."""
+    check_expression(expr)
+    t = np.asarray(frames, dtype=np.int64)
+    out = numexpr.evaluate(expr.strip(), local_dict={"t": t, "max_f": np.int64(max_f), "s": np.int64(s)}, global_dict={})
+    return np.broadcast_to(np.asarray(out, dtype=np.float64), t.shape).copy()
+
+
+def evaluate_schedule(text: str, frame_count: int, *, seed: int = 0) -> list[float]:
+    """One float per frame of a job of `frame_count` frames, as Deforum computes it.
+
+    Keyframes at or beyond frame_count are ignored (Deforum never reaches them).
+    """
+    if frame_count < 1:
+        raise ValueError("frame_count must be >= 1")
+    keys = [(f, v) for f, v in parse_schedule(text) if f < frame_count]
+    values = np.full(frame_count, np.nan)
+    if not keys:
+        raise ScheduleError(f"no keyframe of `{text}` falls inside {frame_count} frames",
+                            f"use frames 0..{frame_count - 1}")
+    max_f = frame_count - 1
+    for i, (frame, value) in enumerate(keys):
+        if is_number(value):
+            values[frame] = float(_strip_value(value))
+        else:
+            end = keys[i + 1][0] if i + 1 < len(keys) else frame_count
+            values[frame:end] = evaluate_expression(value, np.arange(frame, end), max_f=max_f, s=seed)
+    known = np.flatnonzero(~np.isnan(values))
+    values = np.interp(np.arange(frame_count), known, values[known])
+    return [float(v) for v in values]
+
+
+def schedule_is_finite(text: str, frame_count: int, *, seed: int = 0) -> int | None:
+    """The first frame whose value is NaN or infinite, or None."""
+    with np.errstate(all="ignore"):
+        values = evaluate_schedule(text, frame_count, seed=seed)
+    for i, v in enumerate(values):
+        if not math.isfinite(v):
+            return i
+    return None
