@@ -1,0 +1,684 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {ERC2981} from "@openzeppelin/contracts/token/common/ERC2981.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SwapOrNot} from "./SwapOrNot.sol";
+import {CidV1} from "./CidV1.sol";
+
+/// @title Movie Minter
+/// @notice One contract holds many crowd-made movies. Each movie is cut into segments; the right to mint a
+/// segment comes from an open claim, an allowlist (OpenZeppelin StandardMerkleTree) or a verifiable lottery.
+/// A segment token records the sha256 digests of its video and its NFT metadata (IPFS CIDs). Viewers buy
+/// tickets; each ticket's price is split between the creator, the director and the segments' minters pool.
+/// @dev Token id = movieId << 32 | segment. Ticket revenue is accounted per unit sold (price is fixed per
+/// movie), so buying a ticket writes one counter whatever the segment count; shares are computed when they
+/// are collected or claimed. Rounding dust of every ticket/entry goes to the director: no wei is ever lost.
+contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
+    // ------------------------------------------------------------------ types
+
+    /// @notice How the right to mint a segment is decided.
+    enum MintMode {
+        Open, // claim(movie, seg) reserves a segment for `claimWindow` seconds; an expired claim reopens it
+        Allowlist, // leaves (address minter, uint256 segment) under a StandardMerkleTree root, for `claimWindow`
+        Lottery // entrants drawn by a keyed permutation; winners hold their segment for `claimWindow`
+    }
+
+    /// @notice A segment's state, as returned by {segments}.
+    enum SegmentStatus {
+        Pending, // lottery not drawn yet: nobody may mint
+        Open, // anyone may claim or mint it
+        Claimed, // reserved by `account` (claim()) until `deadline`
+        Won, // reserved for lottery winner `account` until `deadline`
+        Allowlisted, // reserved for the allowlist until `deadline`
+        Minted // minted by `account`
+    }
+
+    /// @notice Parameters of {createMovie}.
+    struct MovieConfig {
+        bytes32 manifestDigest; // sha256 digest of the manifest's CID
+        uint32 segmentCount;
+        address creator;
+        address director;
+        MintMode mintMode;
+        uint40 entryDeadline; // lottery only: last second entries are accepted (0 for other modes)
+        uint32 claimWindow; // seconds a claim / a win / the allowlist reserves a segment
+        uint128 ticketPrice; // wei; 0 = free to watch, no tickets sold
+        uint72 entryFee; // lottery only: wei per entry (0 = free)
+        uint16 creatorBps;
+        uint16 directorBps;
+        uint16 mintersBps; // creatorBps + directorBps + mintersBps == 10_000
+        uint16 royaltyBps; // ERC-2981 royalty on segment resales, paid to the creator
+        bytes32 allowlistRoot; // allowlist only: StandardMerkleTree root of (address, uint256) leaves
+    }
+
+    /// @dev Storage layout packed by access pattern: slot 0 is all that enter() and the mint checks read.
+    struct Movie {
+        // slot 0
+        MintMode mode;
+        uint32 segmentCount;
+        uint32 claimWindow;
+        uint40 windowStart; // when reservations (win / allowlist) start: draw time or creation time
+        uint32 entrantCount;
+        uint40 entryDeadline;
+        uint72 entryFee;
+        // slot 1
+        address director;
+        uint40 commitBlock; // lottery: block whose hash seeds the draw (0 = entries not closed)
+        uint16 creatorBps;
+        uint16 directorBps;
+        uint16 royaltyBps;
+        // slot 2 (buyTicket touches only this slot and the buyer's ticket bit)
+        uint128 ticketPrice;
+        uint64 ticketsSold;
+        uint64 collectedTickets; // tickets whose creator/director shares were credited
+        // slot 3
+        address creator;
+        uint32 collectedEntries;
+        uint40 createdAt;
+        // slots 4..6
+        bytes32 manifestDigest;
+        bytes32 allowlistRoot;
+        bytes32 seed; // lottery seed, 0 until drawn
+    }
+
+    /// @notice Everything about a movie, as returned by {movie}.
+    struct MovieInfo {
+        bytes32 manifestDigest;
+        uint256 segmentCount;
+        address creator;
+        address director;
+        MintMode mintMode;
+        uint256 entryDeadline;
+        uint256 claimWindow;
+        uint256 ticketPrice;
+        uint256 entryFee;
+        uint256 creatorBps;
+        uint256 directorBps;
+        uint256 mintersBps;
+        uint256 royaltyBps;
+        bytes32 allowlistRoot;
+        uint256 createdAt;
+        uint256 entrantCount;
+        uint256 commitBlock;
+        bytes32 seed;
+        uint256 windowStart;
+        uint256 claimDeadline; // windowStart + claimWindow for lottery / allowlist (0 before the draw)
+        uint256 ticketsSold;
+        uint256 revenuePerSegment; // accrued minters' pool share of every segment so far
+    }
+
+    /// @notice One segment, as returned by {segments}.
+    struct SegmentInfo {
+        SegmentStatus status;
+        address account; // claimer, lottery winner or minter (see status)
+        uint256 deadline; // end of the claim / win / allowlist reservation (0 when none)
+        bytes32 contentDigest;
+        bytes32 metadataDigest;
+    }
+
+    /// @dev A claim or an explicit minter record: address in the low 160 bits, expiry above it.
+    struct Record {
+        address account;
+        uint40 expiresAt;
+        bool minted; // account is the minter (stored unless the minter is the lottery winner)
+    }
+
+    // -------------------------------------------------------------- constants
+
+    /// @notice Rounds of the swap-or-not shuffle (see docs/contract.md for the bias bound).
+    uint256 public constant SHUFFLE_ROUNDS = SwapOrNot.ROUNDS;
+    /// @notice closeEntries() commits to the hash of the block this many blocks ahead.
+    uint256 public constant COMMIT_DELAY = 4;
+    uint256 private constant BPS = 10_000;
+    uint256 private constant SEGMENT_BITS = 32;
+
+    // ---------------------------------------------------------------- storage
+
+    uint256 public movieCount;
+    mapping(uint256 movieId => Movie) private _movies;
+    mapping(uint256 movieId => mapping(uint256 index => address)) private _entrants;
+    mapping(address account => mapping(uint256 word => uint256)) private _enteredBits; // bit = movieId
+    mapping(address account => mapping(uint256 word => uint256)) private _ticketBits; // bit = movieId
+    mapping(uint256 tokenId => Record) private _records;
+    mapping(uint256 tokenId => bytes32) private _contentDigests;
+    mapping(uint256 tokenId => bytes32) private _metadataDigests;
+    mapping(uint256 tokenId => uint256) private _segmentClaimed; // pool revenue already paid to holders
+    mapping(address account => uint256) private _credits; // pull payments, see withdraw()
+
+    // ----------------------------------------------------------------- events
+
+    event MovieCreated(
+        uint256 indexed movieId,
+        address indexed creator,
+        address indexed director,
+        bytes32 manifestDigest,
+        MintMode mintMode,
+        uint256 segmentCount
+    );
+    event Entered(uint256 indexed movieId, address indexed entrant, uint256 index);
+    event EntriesClosed(uint256 indexed movieId, uint256 commitBlock, uint256 entrantCount);
+    event DrawRecommitted(uint256 indexed movieId, uint256 expiredBlock, uint256 commitBlock);
+    event Drawn(
+        uint256 indexed movieId, uint256 commitBlock, bytes32 blockHash, bytes32 seed, uint256 claimDeadline
+    );
+    event SegmentClaimed(uint256 indexed movieId, uint256 indexed segment, address indexed claimer, uint256 expiresAt);
+    event SegmentMinted(
+        uint256 indexed movieId,
+        uint256 indexed segment,
+        address indexed minter,
+        bytes32 contentDigest,
+        bytes32 metadataDigest
+    );
+    event TicketBought(uint256 indexed movieId, address indexed buyer);
+    event RevenueCollected(uint256 indexed movieId, uint256 creatorAmount, uint256 directorAmount);
+    event SegmentRevenueClaimed(uint256 indexed tokenId, address indexed holder, uint256 amount);
+    event Withdrawn(address indexed account, uint256 amount);
+
+    // ----------------------------------------------------------------- errors
+
+    error UnknownMovie(uint256 movieId);
+    error InvalidSegment(uint256 movieId, uint256 segment, uint256 segmentCount);
+    error InvalidSegmentCount(uint256 segmentCount);
+    error ZeroAddress();
+    error InvalidShares(uint256 creatorBps, uint256 directorBps, uint256 mintersBps);
+    error InvalidRoyalty(uint256 royaltyBps);
+    error InvalidClaimWindow();
+    error InvalidEntryDeadline(uint256 entryDeadline, uint256 nowTimestamp);
+    error InvalidAllowlistRoot();
+    error InvalidDigest();
+    error WrongMintMode(uint256 movieId, MintMode expected, MintMode actual);
+    error EntriesClosedAlready(uint256 movieId, uint256 entryDeadline);
+    error EntriesStillOpen(uint256 movieId, uint256 entryDeadline);
+    error AlreadyEntered(uint256 movieId, address account);
+    error WrongPayment(uint256 expected, uint256 sent);
+    error EntriesNotClosed(uint256 movieId);
+    error DrawTooEarly(uint256 movieId, uint256 commitBlock, uint256 currentBlock);
+    error AlreadyDrawn(uint256 movieId);
+    error LotteryNotDrawn(uint256 movieId);
+    error SegmentReserved(uint256 movieId, uint256 segment, address holder, uint256 until);
+    error AlreadyMinted(uint256 movieId, uint256 segment);
+    error NotAllowed(uint256 movieId, uint256 segment, address account);
+    error TicketsNotForSale(uint256 movieId);
+    error AlreadyHasTicket(uint256 movieId, address account);
+    error NotSegmentHolder(uint256 tokenId, address account);
+    error NothingToWithdraw(address account);
+    error WithdrawFailed(address account, uint256 amount);
+
+    constructor() ERC721("Movie Minter Segment", "MMSEG") {}
+
+    // ----------------------------------------------------------- movies
+
+    /// @notice Publishes a movie. Anyone may call; the named creator and director receive its revenue.
+    /// @return movieId The new movie's id (1, 2, ...).
+    function createMovie(MovieConfig calldata c) external returns (uint256 movieId) {
+        if (c.segmentCount == 0) revert InvalidSegmentCount(0);
+        if (c.creator == address(0) || c.director == address(0)) revert ZeroAddress();
+        if (uint256(c.creatorBps) + c.directorBps + c.mintersBps != BPS) {
+            revert InvalidShares(c.creatorBps, c.directorBps, c.mintersBps);
+        }
+        if (c.royaltyBps > BPS) revert InvalidRoyalty(c.royaltyBps);
+        if (c.claimWindow == 0) revert InvalidClaimWindow();
+        if (c.manifestDigest == bytes32(0)) revert InvalidDigest();
+        if (c.mintMode == MintMode.Lottery) {
+            if (c.entryDeadline <= block.timestamp) revert InvalidEntryDeadline(c.entryDeadline, block.timestamp);
+        } else if (c.entryDeadline != 0 || c.entryFee != 0) {
+            revert InvalidEntryDeadline(c.entryDeadline, block.timestamp); // entries exist only in lotteries
+        }
+        if ((c.mintMode == MintMode.Allowlist) != (c.allowlistRoot != bytes32(0))) revert InvalidAllowlistRoot();
+
+        movieId = ++movieCount;
+        Movie storage m = _movies[movieId];
+        m.mode = c.mintMode;
+        m.segmentCount = c.segmentCount;
+        m.claimWindow = c.claimWindow;
+        m.entryDeadline = c.entryDeadline;
+        m.entryFee = c.entryFee;
+        // Allowlist reservations run from creation; lottery ones from the draw.
+        if (c.mintMode == MintMode.Allowlist) m.windowStart = uint40(block.timestamp);
+        m.director = c.director;
+        m.creatorBps = c.creatorBps;
+        m.directorBps = c.directorBps;
+        m.royaltyBps = c.royaltyBps;
+        m.ticketPrice = c.ticketPrice;
+        m.creator = c.creator;
+        m.createdAt = uint40(block.timestamp);
+        m.manifestDigest = c.manifestDigest;
+        m.allowlistRoot = c.allowlistRoot;
+        emit MovieCreated(movieId, c.creator, c.director, c.manifestDigest, c.mintMode, c.segmentCount);
+    }
+
+    // ---------------------------------------------------------- lottery
+
+    /// @notice Enters the caller into a lottery movie's draw (one entry per address) until the entry deadline.
+    function enter(uint256 movieId) external payable {
+        Movie storage m = _movies[movieId];
+        if (m.segmentCount == 0) revert UnknownMovie(movieId);
+        if (m.mode != MintMode.Lottery) revert WrongMintMode(movieId, MintMode.Lottery, m.mode);
+        if (block.timestamp > m.entryDeadline) revert EntriesClosedAlready(movieId, m.entryDeadline);
+        if (msg.value != m.entryFee) revert WrongPayment(m.entryFee, msg.value);
+        uint256 bit = 1 << (movieId & 255);
+        uint256 word = _enteredBits[msg.sender][movieId >> 8];
+        if (word & bit != 0) revert AlreadyEntered(movieId, msg.sender);
+        _enteredBits[msg.sender][movieId >> 8] = word | bit;
+        uint256 index = m.entrantCount;
+        _entrants[movieId][index] = msg.sender;
+        m.entrantCount = uint32(index + 1);
+        emit Entered(movieId, msg.sender, index);
+    }
+
+    /// @notice After the entry deadline, anyone commits the draw to the hash of a block COMMIT_DELAY ahead.
+    function closeEntries(uint256 movieId) external {
+        Movie storage m = _lottery(movieId);
+        if (block.timestamp <= m.entryDeadline) revert EntriesStillOpen(movieId, m.entryDeadline);
+        if (m.commitBlock != 0) revert EntriesClosedAlready(movieId, m.entryDeadline);
+        uint256 commitBlock = block.number + COMMIT_DELAY;
+        m.commitBlock = uint40(commitBlock);
+        emit EntriesClosed(movieId, commitBlock, m.entrantCount);
+    }
+
+    /// @notice Draws the lottery from the committed block's hash. Anyone may call, at any time after that block:
+    /// the seed is the same whenever it is called. If the hash is no longer available (more than 256 blocks
+    /// later), it commits to a new future block instead, and draw() must be called again after it.
+    /// @return seed The seed, or 0 when the draw was re-committed.
+    function draw(uint256 movieId) external returns (bytes32 seed) {
+        Movie storage m = _lottery(movieId);
+        uint256 commitBlock = m.commitBlock;
+        if (commitBlock == 0) revert EntriesNotClosed(movieId);
+        if (m.seed != bytes32(0)) revert AlreadyDrawn(movieId);
+        if (block.number <= commitBlock) revert DrawTooEarly(movieId, commitBlock, block.number);
+        bytes32 blockHash = blockhash(commitBlock);
+        if (blockHash == bytes32(0)) {
+            uint256 next = block.number + COMMIT_DELAY;
+            m.commitBlock = uint40(next);
+            emit DrawRecommitted(movieId, commitBlock, next);
+            return bytes32(0);
+        }
+        seed = lotterySeed(blockHash, movieId);
+        m.seed = seed;
+        m.windowStart = uint40(block.timestamp);
+        emit Drawn(movieId, commitBlock, blockHash, seed, block.timestamp + m.claimWindow);
+    }
+
+    /// @notice The seed a committed block hash gives a movie's draw.
+    function lotterySeed(bytes32 blockHash, uint256 movieId) public pure returns (bytes32) {
+        return keccak256(abi.encode(blockHash, movieId));
+    }
+
+    /// @notice The lottery winner of a segment: entrant number permute(segment) if segment < entrantCount;
+    /// address(0) before the draw and for segments beyond the entrant count (they are open right after the draw).
+    function winnerOf(uint256 movieId, uint256 segment) public view returns (address) {
+        Movie storage m = _movies[movieId];
+        _checkSegment(movieId, m, segment);
+        return _winner(movieId, m, segment);
+    }
+
+    /// @notice Positions [from, from+count) of the keyed permutation of 0..n-1 (for verifiers and tests).
+    function permutation(bytes32 seed, uint256 n, uint256 from, uint256 count)
+        external
+        pure
+        returns (uint256[] memory out)
+    {
+        out = new uint256[](count);
+        for (uint256 i; i < count; ++i) {
+            out[i] = SwapOrNot.permute(seed, from + i, n);
+        }
+    }
+
+    /// @notice Entrants [from, from+count) in entry order (count is clipped to the entrant count).
+    function entrants(uint256 movieId, uint256 from, uint256 count) external view returns (address[] memory out) {
+        Movie storage m = _movies[movieId];
+        if (m.segmentCount == 0) revert UnknownMovie(movieId);
+        uint256 total = m.entrantCount;
+        if (from >= total) return new address[](0);
+        if (count > total - from) count = total - from;
+        out = new address[](count);
+        for (uint256 i; i < count; ++i) {
+            out[i] = _entrants[movieId][from + i];
+        }
+    }
+
+    /// @notice Whether `account` entered the movie's lottery.
+    function hasEntered(uint256 movieId, address account) external view returns (bool) {
+        return _enteredBits[account][movieId >> 8] & (1 << (movieId & 255)) != 0;
+    }
+
+    // ------------------------------------------------------------ minting
+
+    /// @notice Reserves an open segment for the caller for the movie's claim window (so that no two GPUs
+    /// render the same segment). Works in every mode once the segment is open.
+    function claim(uint256 movieId, uint256 segment) external {
+        Movie storage m = _movies[movieId];
+        _checkSegment(movieId, m, segment);
+        uint256 tokenId = _tokenId(movieId, segment);
+        if (_ownerOf(tokenId) != address(0)) revert AlreadyMinted(movieId, segment);
+        _checkNotReserved(movieId, m, segment, tokenId);
+        uint256 expiresAt = block.timestamp + m.claimWindow;
+        _records[tokenId] = Record(msg.sender, uint40(expiresAt), false);
+        emit SegmentClaimed(movieId, segment, msg.sender, expiresAt);
+    }
+
+    /// @notice Mints a segment to the caller, recording the sha256 digests of its video and metadata CIDs.
+    /// The caller must hold the segment's reservation (claim or lottery win), or the segment must be open.
+    /// Allowlisted reservations need {mintSegmentWithProof}.
+    function mintSegment(uint256 movieId, uint256 segment, bytes32 contentDigest, bytes32 metadataDigest)
+        external
+        returns (uint256 tokenId)
+    {
+        return _mintSegment(movieId, segment, contentDigest, metadataDigest, new bytes32[](0));
+    }
+
+    /// @notice {mintSegment} for an allowlist movie: `proof` shows the leaf (caller, segment) is under the root.
+    function mintSegmentWithProof(
+        uint256 movieId,
+        uint256 segment,
+        bytes32 contentDigest,
+        bytes32 metadataDigest,
+        bytes32[] calldata proof
+    ) external returns (uint256 tokenId) {
+        return _mintSegment(movieId, segment, contentDigest, metadataDigest, proof);
+    }
+
+    function _mintSegment(
+        uint256 movieId,
+        uint256 segment,
+        bytes32 contentDigest,
+        bytes32 metadataDigest,
+        bytes32[] memory proof
+    ) private returns (uint256 tokenId) {
+        if (contentDigest == bytes32(0) || metadataDigest == bytes32(0)) revert InvalidDigest();
+        Movie storage m = _movies[movieId];
+        _checkSegment(movieId, m, segment);
+        tokenId = _tokenId(movieId, segment);
+        if (_ownerOf(tokenId) != address(0)) revert AlreadyMinted(movieId, segment);
+
+        bool recordMinter = true;
+        MintMode mode = m.mode;
+        uint256 deadline = uint256(m.windowStart) + m.claimWindow;
+        if (mode == MintMode.Lottery) {
+            if (m.seed == bytes32(0)) revert LotteryNotDrawn(movieId);
+            address winner = _winner(movieId, m, segment);
+            if (winner != address(0) && block.timestamp < deadline) {
+                if (winner != msg.sender) revert NotAllowed(movieId, segment, msg.sender);
+                recordMinter = false; // the winner is recomputed by the views: saves a storage write
+            } else {
+                _checkClaimNotOthers(movieId, segment, tokenId);
+            }
+        } else if (mode == MintMode.Allowlist && block.timestamp < deadline) {
+            bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(msg.sender, segment))));
+            if (!MerkleProof.verify(proof, m.allowlistRoot, leaf)) revert NotAllowed(movieId, segment, msg.sender);
+        } else {
+            _checkClaimNotOthers(movieId, segment, tokenId);
+        }
+
+        if (recordMinter) _records[tokenId] = Record(msg.sender, 0, true);
+        _contentDigests[tokenId] = contentDigest;
+        _metadataDigests[tokenId] = metadataDigest;
+        // _mint, not _safeMint: the token goes to the caller itself, and no callback can re-enter here.
+        _mint(msg.sender, tokenId);
+        emit SegmentMinted(movieId, segment, msg.sender, contentDigest, metadataDigest);
+    }
+
+    /// @notice `ipfs://` + the CIDv1 (dag-pb, sha2-256, base32) of the segment's metadata digest.
+    function tokenURI(uint256 tokenId) public view override returns (string memory) {
+        _requireOwned(tokenId);
+        return string.concat("ipfs://", CidV1.fromSha256(_metadataDigests[tokenId]));
+    }
+
+    /// @notice The token id of a movie's segment.
+    function tokenIdOf(uint256 movieId, uint256 segment) external pure returns (uint256) {
+        return _tokenId(movieId, segment);
+    }
+
+    // ----------------------------------------------------------- tickets
+
+    /// @notice Buys the caller a ticket to watch the movie, for exactly its ticket price. Constant gas: the
+    /// revenue is accounted per ticket sold, not per segment.
+    function buyTicket(uint256 movieId) external payable {
+        Movie storage m = _movies[movieId];
+        uint256 price = m.ticketPrice;
+        if (price == 0) {
+            if (m.segmentCount == 0) revert UnknownMovie(movieId);
+            revert TicketsNotForSale(movieId);
+        }
+        if (msg.value != price) revert WrongPayment(price, msg.value);
+        uint256 bit = 1 << (movieId & 255);
+        uint256 word = _ticketBits[msg.sender][movieId >> 8];
+        if (word & bit != 0) revert AlreadyHasTicket(movieId, msg.sender);
+        _ticketBits[msg.sender][movieId >> 8] = word | bit;
+        ++m.ticketsSold;
+        emit TicketBought(movieId, msg.sender);
+    }
+
+    /// @notice Whether `account` may watch the movie (has a ticket, or the movie is free).
+    function hasTicket(uint256 movieId, address account) external view returns (bool) {
+        Movie storage m = _movies[movieId];
+        if (m.segmentCount == 0) revert UnknownMovie(movieId);
+        return m.ticketPrice == 0 || _ticketBits[account][movieId >> 8] & (1 << (movieId & 255)) != 0;
+    }
+
+    // ----------------------------------------------------------- revenue
+
+    /// @notice Credits the creator's and the director's shares of all tickets and entries sold since the last
+    /// collection to their withdrawable balance. Anyone may call.
+    function collect(uint256 movieId) external {
+        Movie storage m = _movies[movieId];
+        if (m.segmentCount == 0) revert UnknownMovie(movieId);
+        (uint256 toCreator, uint256 toDirector) = _collectable(m);
+        m.collectedTickets = m.ticketsSold;
+        m.collectedEntries = m.entrantCount;
+        _credits[m.creator] += toCreator;
+        _credits[m.director] += toDirector;
+        emit RevenueCollected(movieId, toCreator, toDirector);
+    }
+
+    /// @notice Credits each segment token's accrued share of its movie's minters pool to the caller, who must
+    /// hold every token. Unclaimed revenue travels with the token when it is transferred.
+    function claimSegmentRevenue(uint256[] calldata tokenIds) external returns (uint256 total) {
+        for (uint256 i; i < tokenIds.length; ++i) {
+            uint256 tokenId = tokenIds[i];
+            if (_ownerOf(tokenId) != msg.sender) revert NotSegmentHolder(tokenId, msg.sender);
+            uint256 accrued = _perSegment(_movies[tokenId >> SEGMENT_BITS]);
+            uint256 amount = accrued - _segmentClaimed[tokenId];
+            if (amount == 0) continue;
+            _segmentClaimed[tokenId] = accrued;
+            total += amount;
+            emit SegmentRevenueClaimed(tokenId, msg.sender, amount);
+        }
+        _credits[msg.sender] += total;
+    }
+
+    /// @notice Pays the caller's whole credited balance (pull payment).
+    function withdraw() external nonReentrant returns (uint256 amount) {
+        amount = _credits[msg.sender];
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        _credits[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        (bool ok,) = payable(msg.sender).call{value: amount}("");
+        if (!ok) revert WithdrawFailed(msg.sender, amount);
+    }
+
+    /// @notice The caller-withdrawable balance of `account`.
+    function credits(address account) external view returns (uint256) {
+        return _credits[account];
+    }
+
+    /// @notice What {collect} would credit now to the creator and the director.
+    function collectable(uint256 movieId) external view returns (uint256 toCreator, uint256 toDirector) {
+        Movie storage m = _movies[movieId];
+        if (m.segmentCount == 0) revert UnknownMovie(movieId);
+        return _collectable(m);
+    }
+
+    /// @notice What the holder of `tokenId` may claim now. Unminted segments accrue too; their minter claims it.
+    function claimableSegmentRevenue(uint256 tokenId) external view returns (uint256) {
+        return _perSegment(_movies[tokenId >> SEGMENT_BITS]) - _segmentClaimed[tokenId];
+    }
+
+    // -------------------------------------------------------------- views
+
+    /// @notice A movie's configuration and state.
+    function movie(uint256 movieId) external view returns (MovieInfo memory info) {
+        Movie storage m = _movies[movieId];
+        if (m.segmentCount == 0) revert UnknownMovie(movieId);
+        info.manifestDigest = m.manifestDigest;
+        info.segmentCount = m.segmentCount;
+        info.creator = m.creator;
+        info.director = m.director;
+        info.mintMode = m.mode;
+        info.entryDeadline = m.entryDeadline;
+        info.claimWindow = m.claimWindow;
+        info.ticketPrice = m.ticketPrice;
+        info.entryFee = m.entryFee;
+        info.creatorBps = m.creatorBps;
+        info.directorBps = m.directorBps;
+        info.mintersBps = BPS - m.creatorBps - m.directorBps;
+        info.royaltyBps = m.royaltyBps;
+        info.allowlistRoot = m.allowlistRoot;
+        info.createdAt = m.createdAt;
+        info.entrantCount = m.entrantCount;
+        info.commitBlock = m.commitBlock;
+        info.seed = m.seed;
+        info.windowStart = m.windowStart;
+        info.claimDeadline = m.windowStart == 0 ? 0 : uint256(m.windowStart) + m.claimWindow;
+        info.ticketsSold = m.ticketsSold;
+        info.revenuePerSegment = _perSegment(m);
+    }
+
+    /// @notice Segments [from, from+count) of a movie (count clipped to the segment count), in one call.
+    function segments(uint256 movieId, uint256 from, uint256 count) external view returns (SegmentInfo[] memory out) {
+        Movie storage m = _movies[movieId];
+        if (m.segmentCount == 0) revert UnknownMovie(movieId);
+        uint256 total = m.segmentCount;
+        if (from >= total) return new SegmentInfo[](0);
+        if (count > total - from) count = total - from;
+        out = new SegmentInfo[](count);
+        uint256 deadline = m.windowStart == 0 ? 0 : uint256(m.windowStart) + m.claimWindow;
+        for (uint256 i; i < count; ++i) {
+            out[i] = _segmentInfo(movieId, m, from + i, deadline);
+        }
+    }
+
+    function _segmentInfo(uint256 movieId, Movie storage m, uint256 segment, uint256 deadline)
+        private
+        view
+        returns (SegmentInfo memory s)
+    {
+        uint256 tokenId = _tokenId(movieId, segment);
+        Record memory r = _records[tokenId];
+        if (_ownerOf(tokenId) != address(0)) {
+            s.status = SegmentStatus.Minted;
+            s.account = r.minted ? r.account : _winner(movieId, m, segment);
+            s.contentDigest = _contentDigests[tokenId];
+            s.metadataDigest = _metadataDigests[tokenId];
+            return s;
+        }
+        if (m.mode == MintMode.Lottery) {
+            if (m.seed == bytes32(0)) return s; // Pending
+            if (block.timestamp < deadline) {
+                address winner = _winner(movieId, m, segment);
+                if (winner != address(0)) {
+                    (s.status, s.account, s.deadline) = (SegmentStatus.Won, winner, deadline);
+                    return s;
+                }
+            }
+        } else if (m.mode == MintMode.Allowlist && block.timestamp < deadline) {
+            (s.status, s.deadline) = (SegmentStatus.Allowlisted, deadline);
+            return s;
+        }
+        if (r.account != address(0) && block.timestamp < r.expiresAt) {
+            (s.status, s.account, s.deadline) = (SegmentStatus.Claimed, r.account, r.expiresAt);
+        } else {
+            s.status = SegmentStatus.Open;
+        }
+    }
+
+    /// @notice ERC-2981: the movie's royalty, paid to its creator.
+    function royaltyInfo(uint256 tokenId, uint256 salePrice) public view override returns (address, uint256) {
+        Movie storage m = _movies[tokenId >> SEGMENT_BITS];
+        return (m.creator, salePrice * m.royaltyBps / BPS);
+    }
+
+    function supportsInterface(bytes4 interfaceId) public view override(ERC721, ERC2981) returns (bool) {
+        return super.supportsInterface(interfaceId);
+    }
+
+    // ----------------------------------------------------------- internals
+
+    function _tokenId(uint256 movieId, uint256 segment) private pure returns (uint256) {
+        return movieId << SEGMENT_BITS | segment;
+    }
+
+    function _lottery(uint256 movieId) private view returns (Movie storage m) {
+        m = _movies[movieId];
+        if (m.segmentCount == 0) revert UnknownMovie(movieId);
+        if (m.mode != MintMode.Lottery) revert WrongMintMode(movieId, MintMode.Lottery, m.mode);
+    }
+
+    function _checkSegment(uint256 movieId, Movie storage m, uint256 segment) private view {
+        uint256 total = m.segmentCount;
+        if (total == 0) revert UnknownMovie(movieId);
+        if (segment >= total) revert InvalidSegment(movieId, segment, total);
+    }
+
+    function _winner(uint256 movieId, Movie storage m, uint256 segment) private view returns (address) {
+        bytes32 seed = m.seed;
+        uint256 n = m.entrantCount;
+        if (seed == bytes32(0) || segment >= n) return address(0);
+        return _entrants[movieId][SwapOrNot.permute(seed, segment, n)];
+    }
+
+    /// @dev Reverts unless the segment is open for claiming (no live win, allowlist or claim holds it).
+    function _checkNotReserved(uint256 movieId, Movie storage m, uint256 segment, uint256 tokenId) private view {
+        uint256 deadline = uint256(m.windowStart) + m.claimWindow;
+        if (m.mode == MintMode.Lottery) {
+            if (m.seed == bytes32(0)) revert LotteryNotDrawn(movieId);
+            address winner = _winner(movieId, m, segment);
+            if (winner != address(0) && block.timestamp < deadline) {
+                revert SegmentReserved(movieId, segment, winner, deadline);
+            }
+        } else if (m.mode == MintMode.Allowlist && block.timestamp < deadline) {
+            revert SegmentReserved(movieId, segment, address(0), deadline);
+        }
+        Record memory r = _records[tokenId];
+        if (block.timestamp < r.expiresAt) revert SegmentReserved(movieId, segment, r.account, r.expiresAt);
+    }
+
+    function _checkClaimNotOthers(uint256 movieId, uint256 segment, uint256 tokenId) private view {
+        Record memory r = _records[tokenId];
+        if (r.account != msg.sender && block.timestamp < r.expiresAt) {
+            revert SegmentReserved(movieId, segment, r.account, r.expiresAt);
+        }
+    }
+
+    /// @dev Per-unit split: creator floor(p*c/BPS), each segment floor(p*minters/BPS/n), director the rest
+    /// (its share plus all rounding dust). Linear in units sold, so shares never decrease and sum to p exactly.
+    function _splitUnit(Movie storage m, uint256 price)
+        private
+        view
+        returns (uint256 toCreator, uint256 perSegment, uint256 toDirector)
+    {
+        uint256 n = m.segmentCount;
+        toCreator = price * m.creatorBps / BPS;
+        perSegment = price * (BPS - m.creatorBps - m.directorBps) / BPS / n;
+        toDirector = price - toCreator - perSegment * n;
+    }
+
+    function _perSegment(Movie storage m) private view returns (uint256) {
+        if (m.segmentCount == 0) return 0;
+        (, uint256 ticketSeg,) = _splitUnit(m, m.ticketPrice);
+        (, uint256 entrySeg,) = _splitUnit(m, m.entryFee);
+        return uint256(m.ticketsSold) * ticketSeg + uint256(m.entrantCount) * entrySeg;
+    }
+
+    function _collectable(Movie storage m) private view returns (uint256 toCreator, uint256 toDirector) {
+        uint256 tickets = m.ticketsSold - m.collectedTickets;
+        uint256 entries = m.entrantCount - m.collectedEntries;
+        (uint256 tc,, uint256 td) = _splitUnit(m, m.ticketPrice);
+        (uint256 ec,, uint256 ed) = _splitUnit(m, m.entryFee);
+        toCreator = tickets * tc + entries * ec;
+        toDirector = tickets * td + entries * ed;
+    }
+}
