@@ -35,3 +35,31 @@ class AppContext:
     def chain(self):
         from movieminter.chain.client import ChainClient
         return ChainClient.from_settings(self.settings)
+
+    @functools.cached_property
+    def events(self):
+        """Job progress and state events for SSE subscribers."""
+        from movieminter.app.sse import EventHub
+        return EventHub()
+
+    @functools.cached_property
+    def runner(self):
+        """The job runner. Tests and the headless `mint` CLI may put `steps`
+        (a list of runner.Step) and `signer` (tx dict -> tx hash) in extras."""
+        from movieminter.app.runner import JobRunner
+        return JobRunner(self, steps=self.extras.get("steps"), signer=self.extras.get("signer"),
+                         hub=self.events)
+
+    def chain_identity(self) -> tuple[int, str]:
+        """(chain id, contract address) jobs are keyed by; extras override for tests."""
+        chain_id = self.extras.get("chain_id")
+        contract = self.extras.get("contract_address") or self.settings.contract_address
+        if chain_id is None or not contract:
+            chain = self.chain
+            if chain_id is None:
+                chain_id = getattr(chain, "chain_id", None)
+                chain_id = chain_id() if callable(chain_id) else chain_id
+                if chain_id is None:
+                    chain_id = chain.w3.eth.chain_id
+            contract = contract or getattr(chain, "contract_address", None) or ""
+        return int(chain_id), str(contract)

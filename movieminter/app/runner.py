@@ -1,0 +1,278 @@
+"""The job runner: drives each render-and-mint job through its states.
+
+A step is a plain function `step(ctx, job) -> dict` run when the job is in
+`Step.state`; what it returns is journaled as the data of `Step.next` (one
+SQLite transaction) before the next step starts. A step may instead return
+`Goto(state, data)` (e.g. "already minted by this wallet"). So a restarted
+runner just calls the step for the state the journal holds: everything before
+it is finished and recorded, nothing is redone.
+
+Each job runs in its own thread; steps marked `exclusive` (the render) take one
+lock, since there is one GPU. The browser wallet signs: the job waits in
+`awaiting_signature` until `submit_tx(job_id, tx_hash)`; headless callers pass
+`signer(tx: dict) -> tx_hash` instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
+from movieminter.app.journal import TERMINAL, Job, Journal
+from movieminter.app.sse import EventHub
+from movieminter.errors import MovieMinterError
+
+log = logging.getLogger("movieminter.runner")
+
+TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+
+# Tests that kill the app at a given state set this (comma-separated states):
+# the job thread stops right after journaling the move into one of them, so
+# the test can SIGKILL the process at exactly that point.
+PAUSE_ENV = "MOVIEMINTER_PAUSE_AFTER"
+
+
+class Goto(NamedTuple):
+    state: str
+    data: dict
+
+
+class Cancelled(Exception):
+    """Raised inside a step when the user cancelled the job."""
+
+
+class Stopping(Exception):
+    """Raised inside a step when the server shuts down (the job stays where it
+    is and resumes on the next start)."""
+
+
+@dataclass
+class Step:
+    state: str
+    next: str
+    fn: Callable
+    exclusive: bool = False
+
+
+class RunningJob:
+    """What a step gets: the journaled job plus progress, saved working state,
+    cancellation and (for the mint) the submitted transaction."""
+
+    def __init__(self, runner: "JobRunner", job: Job):
+        self._runner = runner
+        self.job = job
+        self.cancel_event = runner._cancel_event(job.id)
+
+    def __getattr__(self, name):  # id, params, data, segment, wallet, ...
+        return getattr(self.job, name)
+
+    @property
+    def signer(self):
+        return self._runner.signer
+
+    def progress(self, stage: str, **fields) -> None:
+        self._runner.hub.publish(self.job.id, "progress",
+                                 {"job_id": self.job.id, "state": self.job.state, "stage": stage, **fields})
+
+    def saved(self, key: str, default=None):
+        return self.job.data.get("_" + key, default)
+
+    def save(self, key: str, value) -> None:
+        self._runner.journal.save(self.job.id, key, value)
+        self.job.data["_" + key] = value
+
+    def check(self) -> None:
+        """Raise if the job was cancelled or the server is stopping."""
+        if self.cancel_event.is_set():
+            raise Cancelled()
+        if self._runner._stop.is_set():
+            raise Stopping()
+
+    def wait_for_tx(self, poll: float = 0.5) -> str:
+        """Block until the browser posted the transaction hash."""
+        event = self._runner._tx_event(self.job.id)
+        while True:
+            fresh = self._runner.journal.get(self.job.id)
+            if fresh.data.get("_tx_hash"):
+                self.job.data["_tx_hash"] = fresh.data["_tx_hash"]
+                return fresh.data["_tx_hash"]
+            self.check()
+            event.wait(poll)
+            event.clear()
+
+
+class JobRunner:
+    def __init__(self, ctx, *, steps: list[Step] | None = None, signer: Callable[[dict], str] | None = None,
+                 hub: EventHub | None = None, journal: Journal | None = None):
+        if steps is None:
+            from movieminter.app.pipeline import STEPS
+            steps = STEPS
+        self.ctx = ctx
+        self.journal = journal or ctx.journal
+        self.hub = hub or EventHub()
+        self.signer = signer
+        self.steps = {s.state: s for s in steps}
+        self._threads: dict[int, threading.Thread] = {}
+        self._cancels: dict[int, threading.Event] = {}
+        self._txs: dict[int, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._gpu = threading.Lock()
+        self._stop = threading.Event()
+        self._pause_after = {s.strip() for s in os.environ.get(PAUSE_ENV, "").split(",") if s.strip()}
+
+    # -- public API ----------------------------------------------------------
+    def start(self) -> None:
+        """Resume every unfinished job in the journal."""
+        for job in self.journal.unfinished():
+            self._spawn(job.id)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        for ev in list(self._txs.values()):
+            ev.set()
+        for t in list(self._threads.values()):
+            t.join(timeout)
+
+    def submit(self, *, chain_id: int, contract: str, movie_id: int, segment: int, wallet: str,
+               params: dict | None = None) -> tuple[Job, bool]:
+        """Queue a job (or return the existing one for this segment and wallet)."""
+        if not re.fullmatch(r"0x[0-9a-fA-F]{40}", str(wallet)):
+            raise MovieMinterError(f"{wallet!r} is not a wallet address",
+                                   hint="connect the wallet that may mint this segment (0x followed by 40 hex digits)")
+        job, created = self.journal.create(chain_id, contract, movie_id, segment, wallet, params or {})
+        if created:
+            self._publish_state(job)
+        if not job.terminal:
+            self._spawn(job.id)
+        return job, created
+
+    def cancel(self, job_id: int) -> Job:
+        job = self.journal.get(job_id)
+        if job.terminal:
+            raise MovieMinterError(f"job {job_id} is already {job.state}")
+        if job.state == "awaiting_signature" and job.data.get("_tx_hash"):
+            raise MovieMinterError(
+                f"job {job_id} cannot be cancelled: its mint transaction {job.data['_tx_hash']} was already sent",
+                hint="wait for the transaction to confirm; the job then ends as minted (or failed)")
+        job = self.journal.request_cancel(job_id)
+        self._cancel_event(job_id).set()
+        self._tx_event(job_id).set()
+        if not self._alive(job_id):  # nothing running it: settle it here
+            job = self.journal.transition(job_id, "cancelled", expect=job.state)
+            self._publish_state(job)
+        return job
+
+    def retry(self, job_id: int) -> Job:
+        job = self.journal.reopen(job_id)
+        self._cancel_event(job_id).clear()
+        self._publish_state(job)
+        self._spawn(job_id)
+        return job
+
+    def submit_tx(self, job_id: int, tx_hash: str) -> Job:
+        """The browser wallet sent the mint transaction: record its hash
+        (journaled before anything watches it) and wake the job."""
+        if not TX_HASH.match(str(tx_hash)):
+            raise MovieMinterError(f"{tx_hash!r} is not a transaction hash",
+                                   hint="send the hash the wallet returned: 0x followed by 64 hex digits")
+        job = self.journal.get(job_id)
+        if job.state != "awaiting_signature":
+            raise MovieMinterError(f"job {job_id} is {job.state}, not awaiting a signature")
+        known = job.data.get("_tx_hash")
+        if known and known.lower() != tx_hash.lower():
+            raise MovieMinterError(f"job {job_id} already has mint transaction {known}",
+                                   hint="a segment is minted once; wait for that transaction")
+        self.journal.save(job_id, "tx_hash", tx_hash)
+        self._tx_event(job_id).set()
+        if not self._alive(job_id):
+            self._spawn(job_id)
+        return self.journal.get(job_id)
+
+    def wait(self, job_id: int, timeout: float | None = None) -> Job:
+        t = self._threads.get(job_id)
+        if t is not None:
+            t.join(timeout)
+        return self.journal.get(job_id)
+
+    # -- internals -----------------------------------------------------------
+    def _cancel_event(self, job_id: int) -> threading.Event:
+        with self._lock:
+            return self._cancels.setdefault(job_id, threading.Event())
+
+    def _tx_event(self, job_id: int) -> threading.Event:
+        with self._lock:
+            return self._txs.setdefault(job_id, threading.Event())
+
+    def _alive(self, job_id: int) -> bool:
+        t = self._threads.get(job_id)
+        return t is not None and t.is_alive()
+
+    def _spawn(self, job_id: int) -> None:
+        with self._lock:
+            if self._stop.is_set():
+                return
+            t = self._threads.get(job_id)
+            if t is not None and t.is_alive():
+                return
+            t = threading.Thread(target=self._run, args=(job_id,), name=f"movieminter-job-{job_id}", daemon=True)
+            self._threads[job_id] = t
+            t.start()
+
+    def _publish_state(self, job: Job) -> None:
+        self.hub.publish(job.id, "state", job.public())
+
+    def _run(self, job_id: int) -> None:
+        cancel = self._cancel_event(job_id)
+        while not self._stop.is_set():
+            job = self.journal.get(job_id)
+            if job.terminal:
+                return
+            if job.cancel_requested or cancel.is_set():
+                self._publish_state(self.journal.transition(job_id, "cancelled", expect=job.state))
+                return
+            step = self.steps.get(job.state)
+            if step is None:
+                self._fail(job, MovieMinterError(f"no step handles state {job.state!r}"))
+                return
+            handle = RunningJob(self, job)
+            try:
+                if step.exclusive:
+                    handle.progress("waiting for the GPU")
+                    with self._gpu:
+                        handle.check()
+                        result = step.fn(self.ctx, handle)
+                else:
+                    result = step.fn(self.ctx, handle)
+            except Stopping:
+                return
+            except Exception as exc:  # noqa: BLE001 - every failure is journaled, never lost
+                if cancel.is_set() or isinstance(exc, Cancelled):
+                    self._publish_state(self.journal.transition(job_id, "cancelled", expect=job.state))
+                elif self._stop.is_set():
+                    return
+                else:
+                    self._fail(job, exc)
+                return
+            target, data = (result.state, result.data) if isinstance(result, Goto) else (step.next, result or {})
+            job = self.journal.transition(job_id, target, data, expect=job.state)
+            self._publish_state(job)
+            if target in self._pause_after:
+                log.warning("job %s paused after %s (%s is set)", job_id, target, PAUSE_ENV)
+                self._stop.wait()
+                return
+
+    def _fail(self, job: Job, exc: Exception) -> None:
+        if isinstance(exc, MovieMinterError):
+            error = exc.to_dict()
+        else:
+            log.exception("job %s failed in %s", job.id, job.state)
+            error = {"error": type(exc).__name__, "message": str(exc) or type(exc).__name__,
+                     "hint": "see the app log for details; POST /api/v1/jobs/{id}/retry resumes from this step"}
+        error["state"] = job.state
+        error["at"] = time.time()
+        self._publish_state(self.journal.transition(job.id, "failed", error=error, expect=job.state))

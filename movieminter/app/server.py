@@ -1,0 +1,127 @@
+"""The app's FastAPI server: REST API under /api/v1, gradio UIs, the job runner.
+
+Routers and UIs are discovered: every module in ROUTER_MODULES / UI_MODULES
+that exists is mounted (others are being written by other people, or are
+optional), so one missing part never stops the server. A module that exists
+but fails to import is a bug and raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from movieminter import __version__
+from movieminter.app.context import AppContext
+from movieminter.app.security import SECRET_ENV, SecurityMiddleware
+from movieminter.config import Settings
+from movieminter.errors import MovieMinterError
+
+log = logging.getLogger("movieminter.server")
+
+ROUTER_MODULES = [
+    "movieminter.app.routes_jobs",
+    "movieminter.app.routes_movies",
+    "movieminter.app.routes_wallet",
+    "movieminter.app.routes_director",
+    "movieminter.app.routes_viewer",
+]
+# Mount path -> module with build(ctx) -> gradio.Blocks. "/" is mounted last
+# (it would otherwise swallow the others).
+UI_MODULES = {
+    "/": "movieminter.app.ui.minter",
+    "/studio": "movieminter.app.ui.studio",
+    "/watch": "movieminter.app.ui.watch",
+    "/jobs": "movieminter.app.ui.jobs",
+}
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def optional_module(name: str):
+    """The module, or None when it does not exist (yet)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise
+
+
+def create_app(settings: Settings | AppContext, *, proxy_secret: str | None = None, ui: bool = True,
+               run_jobs: bool = True) -> FastAPI:
+    """The whole app. `proxy_secret` (default: env MOVIEMINTER_PROXY_SECRET)
+    makes it answer only requests from the A1111 host's reverse proxy;
+    `ui=False` skips gradio (API only, quick start); `run_jobs=False` does not
+    resume journaled jobs at start-up."""
+    ctx = settings if isinstance(settings, AppContext) else AppContext(settings)
+    if proxy_secret is None:
+        proxy_secret = os.environ.get(SECRET_ENV) or None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if run_jobs:
+            ctx.runner.start()
+        try:
+            yield
+        finally:
+            if "runner" in ctx.__dict__:
+                ctx.runner.stop()
+
+    app = FastAPI(title="Movie Minter", version=__version__, lifespan=lifespan,
+                  docs_url="/api/v1/docs", openapi_url="/api/v1/openapi.json", redoc_url=None,
+                  description="Render & mint crowd-made movies. State-changing requests need the "
+                              "`X-CSRF-Token` header equal to the `mm_csrf` cookie (see docs/architecture.md).")
+    app.state.ctx = ctx
+    app.add_middleware(SecurityMiddleware, proxy_secret=proxy_secret)
+
+    @app.exception_handler(MovieMinterError)
+    async def user_error(request: Request, exc: MovieMinterError):
+        return JSONResponse({"detail": exc.to_dict()}, status_code=getattr(exc, "status", 400))
+
+    @app.get("/healthz", tags=["meta"])
+    def healthz():
+        return {"ok": True, "app": "movieminter", "version": __version__, "pid": os.getpid()}
+
+    mounted = {"routers": [], "uis": []}
+    app.state.mounted = mounted
+    for name in ROUTER_MODULES:
+        module = optional_module(name)
+        if module is not None:
+            app.include_router(module.build_router(ctx), prefix="/api/v1")
+            mounted["routers"].append(name)
+
+    @app.get("/api/v1/settings", tags=["meta"])
+    def public_settings():
+        """The app's settings as the browser may see them: secrets only as set / not set."""
+        from movieminter.config import SECRET_FIELDS
+        out = {}
+        for key, value in vars(ctx.settings).items():
+            out[key] = ("set" if value else "not set") if key in SECRET_FIELDS else (
+                str(value) if isinstance(value, Path) else value)
+        return out
+
+    if STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    if ui:
+        import gradio as gr
+        for path in sorted(UI_MODULES, key=lambda p: (p == "/", p)):
+            module = optional_module(UI_MODULES[path])
+            if module is None:
+                continue
+            blocks = module.build(ctx)
+            gr.mount_gradio_app(app, blocks, path="" if path == "/" else path)
+            mounted["uis"].append(path)
+    if "/" not in mounted["uis"]:
+        @app.get("/", include_in_schema=False)
+        def index():
+            # Relative, so it works at / and under A1111's /movieminter/ proxy.
+            return RedirectResponse("jobs/" if "/jobs" in mounted["uis"] else "api/v1/docs")
+    return app

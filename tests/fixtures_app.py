@@ -1,0 +1,91 @@
+"""Fixtures for the app server, journal and runner: a real uvicorn server
+on a free loopback port (in a thread), with an AppContext the test controls."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"   # anvil account 1
+CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+
+
+class ServerThread:
+    """uvicorn serving `app` in this process until stop()."""
+
+    def __init__(self, app, port: int | None = None):
+        import uvicorn
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    timeout_graceful_shutdown=1))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> "ServerThread":
+        self.thread.start()
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("app server did not start")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def app_context(tmp_path):
+    from movieminter.app.context import AppContext
+    from movieminter.config import Settings
+
+    ctx = AppContext(Settings(data_dir=tmp_path / "data"))
+    ctx.extras.update(chain_id=31337, contract_address=CONTRACT, sse_heartbeat=0.5)
+    return ctx
+
+
+@pytest.fixture
+def serve_app():
+    """serve_app(app) -> ServerThread, stopped at the end of the test."""
+    servers = []
+
+    def start(app):
+        s = ServerThread(app).start()
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+def wait_state(journal, job_id: int, states, timeout: float = 30):
+    states = {states} if isinstance(states, str) else set(states)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job = journal.get(job_id)
+        if job.state in states:
+            return job
+        time.sleep(0.02)
+    raise AssertionError(f"job {job_id} stayed {journal.get(job_id).state}, expected {states}")
+
+
+def hold_step(ctx, job):
+    """A step that waits until the job is cancelled or the server stops."""
+    import time as _t
+    while True:
+        job.check()
+        _t.sleep(0.02)
+
+
+def holding_steps():
+    from movieminter.app.runner import Step
+    return [Step("queued", "models_ready", hold_step)]
