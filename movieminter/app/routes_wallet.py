@@ -155,6 +155,23 @@ def expected_chain_id(ctx) -> int:
     return int(chain.w3.eth.chain_id)
 
 
+def chain_info(ctx) -> dict:
+    """What the browser wallet needs to switch to (or add) the app's chain."""
+    from movieminter.chain.presets import preset_for_chain_id
+    chain_id = expected_chain_id(ctx)
+    preset = preset_for_chain_id(chain_id)
+    rpc = ctx.settings.rpc_url or (ctx.settings.chain if ctx.settings.chain.startswith("http") else "") or (
+        preset.rpc_url if preset else "")
+    return {
+        "chain_id": chain_id,
+        "chain_name": preset.title if preset else f"Chain {chain_id}",
+        "rpc_urls": [rpc] if rpc else [],
+        "native_currency": {"name": preset.currency if preset else "Ether",
+                            "symbol": preset.currency if preset else "ETH", "decimals": 18},
+        "explorer_url": preset.explorer if preset else "",
+    }
+
+
 def _siwe():
     with warnings.catch_warnings():  # the siwe grammar re-declares RFC 5234 core rules
         warnings.simplefilter("ignore")
@@ -177,6 +194,14 @@ class VerifyBody(BaseModel):
 
 def build_router(ctx) -> APIRouter:
     router = APIRouter(prefix="/auth", tags=["wallet"])
+
+    @router.get("/config")
+    def config():
+        """The chain the wallet must be on, with what wallet_addEthereumChain needs."""
+        try:
+            return chain_info(ctx)
+        except MovieMinterError as exc:
+            raise http_error(exc, 503)
 
     @router.get("/nonce")
     def nonce(request: Request, response: Response, address: str | None = None,

@@ -1,0 +1,525 @@
+/* The Movie Minter tab: movie loader, segment timeline, scene detail, Render & Mint.
+ * Mounted by movieminter/app/ui/minter.py into a gr.HTML element. Talks to the
+ * REST API with relative URLs (works at / and under /movieminter/); the wallet
+ * part is static/wallet.js (window.MMWallet).
+ */
+(function () {
+  "use strict";
+  if (window.MMMinter) return;
+
+  const STATE_LABEL = { open: "open", yours: "yours to claim", assigned: "assigned to someone else", rendering: "rendering", minted: "minted" };
+  const JOB_LABEL = { queued: "Queued", models_ready: "Models ready", rendering: "Rendering frames", rendered: "Frames rendered",
+    encoded: "Video encoded", pinned: "Pinned to IPFS", awaiting_signature: "Waiting for your signature", minted: "Minted",
+    failed: "Failed", cancelled: "Cancelled" };
+  const ACTIVE_JOB = new Set(["queued", "models_ready", "rendering", "rendered", "encoded", "pinned", "awaiting_signature"]);
+
+  const esc = (s) => String(s === undefined || s === null ? "" : s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const short = (a) => (a ? a.slice(0, 6) + "…" + a.slice(-4) : "");
+  const fmtTime = (s) => { s = Math.max(0, Math.round(s)); const m = Math.floor(s / 60); return m ? `${m} min ${s % 60}s` : `${s}s`; };
+
+  let root = null;
+  const ui = {};
+  const st = { movie: null, cells: [], focus: 0, scene: null, job: null, source: null, wallet: {}, busy: false };
+
+  function $(sel) { return root.querySelector(sel); }
+  const api = (path, opts) => window.MMWallet.api(path, opts);
+
+  // ---------------------------------------------------------------- notices
+  function showError(where, err) {
+    const box = typeof where === "string" ? $(where) : where;
+    if (!box) return;
+    if (!err) { box.hidden = true; box.innerHTML = ""; return; }
+    box.hidden = false;
+    box.className = "mm-alert mm-alert-error";
+    box.innerHTML = `<strong>${esc(err.message || err)}</strong>${err.hint ? `<span class="mm-hint">${esc(err.hint)}</span>` : ""}`;
+  }
+  function showInfo(where, html) {
+    const box = $(where);
+    box.hidden = !html;
+    box.className = "mm-alert mm-alert-info";
+    box.innerHTML = html || "";
+  }
+
+  // ---------------------------------------------------------------- wallet bar
+  function renderWallet(state) {
+    st.wallet = state || window.MMWallet.state;
+    const w = st.wallet;
+    const bar = ui.wallet;
+    if (w.signedIn) {
+      const cfg = window.MMWallet.state.config || {};
+      const wrong = cfg.chain_id && w.chainId && w.chainId !== cfg.chain_id;
+      bar.innerHTML = `<span class="mm-chip" data-testid="wallet-address" title="${esc(w.address)}">` +
+        `<span class="mm-dot ${wrong ? "mm-dot-warn" : ""}"></span>${esc(short(w.address))}</span>` +
+        `<span class="mm-chain">${esc(cfg.chain_name || "")}</span>` +
+        (wrong ? `<button type="button" class="mm-btn mm-btn-warn" data-act="switch">Switch network</button>` : "") +
+        `<button type="button" class="mm-btn mm-btn-ghost" data-act="disconnect">Disconnect</button>`;
+    } else {
+      bar.innerHTML = `<button type="button" class="mm-btn mm-btn-primary" data-act="connect" aria-haspopup="true">Connect wallet</button>`;
+    }
+    showError("#mm-wallet-error", w.notice ? { message: w.notice, hint: "Click Connect wallet." } : null);
+    if (st.movie) refreshTimeline();
+  }
+
+  function walletMenu() {
+    const list = window.MMWallet.providers();
+    const menu = ui.walletMenu;
+    if (!list.length) {
+      menu.innerHTML = `<p class="mm-menu-empty">No wallet found in this browser. Install <a href="https://metamask.io/download/" target="_blank" rel="noopener">MetaMask</a>, Rabby or another Ethereum wallet, then reload.</p>`;
+    } else {
+      menu.innerHTML = `<p class="mm-menu-title">Choose a wallet</p>` + list.map((p) =>
+        `<button type="button" class="mm-wallet-option" role="menuitem" data-uuid="${esc(p.info.uuid)}">` +
+        (p.info.icon ? `<img src="${esc(p.info.icon)}" alt="" width="24" height="24">` : `<span class="mm-wallet-noicon" aria-hidden="true">◆</span>`) +
+        `<span>${esc(p.info.name)}</span></button>`).join("");
+    }
+    menu.hidden = false;
+    const first = menu.querySelector("button");
+    if (first) first.focus();
+  }
+
+  async function connectWith(uuid) {
+    ui.walletMenu.hidden = true;
+    showError("#mm-wallet-error", null);
+    showInfo("#mm-wallet-info", "Check your wallet: approve the connection, then sign the sign-in message.");
+    try {
+      await window.MMWallet.connect(uuid);
+      showInfo("#mm-wallet-info", "");
+    } catch (err) {
+      showInfo("#mm-wallet-info", "");
+      showError("#mm-wallet-error", err);
+    }
+  }
+
+  async function onWalletClick(ev) {
+    const btn = ev.target.closest("button");
+    if (!btn) return;
+    const act = btn.dataset.act;
+    if (act === "connect") {
+      const list = window.MMWallet.providers();
+      if (list.length === 1) return connectWith(list[0].info.uuid);
+      return walletMenu();
+    }
+    if (act === "disconnect") { await window.MMWallet.disconnect(); return; }
+    if (act === "switch") {
+      try { await window.MMWallet.ensureChain(); } catch (err) { showError("#mm-wallet-error", err); }
+    }
+    if (btn.dataset.uuid) return connectWith(btn.dataset.uuid);
+  }
+
+  // ---------------------------------------------------------------- movie loader
+  async function loadRecent() {
+    try {
+      const { movies } = await api("api/v1/movies/recent");
+      ui.recent.innerHTML = movies.length ? `<span class="mm-muted">Recent:</span>` + movies.map((m) =>
+        `<button type="button" class="mm-chip mm-chip-btn" data-ref="${m.movie_id}" title="${esc(m.manifest_cid)}">#${m.movie_id} ${esc(m.title)}</button>`).join("") : "";
+    } catch (e) { ui.recent.innerHTML = ""; }
+  }
+
+  async function openMovie(ref) {
+    ref = String(ref || "").trim();
+    showError("#mm-load-error", null);
+    if (!ref) return showError("#mm-load-error", { message: "Enter a movie id or a manifest CID.", hint: "The director's page shows both." });
+    ui.openBtn.disabled = true;
+    ui.openBtn.textContent = "Opening…";
+    try {
+      st.movie = await api("api/v1/movies/open?ref=" + encodeURIComponent(ref));
+      const m = st.movie;
+      ui.movieHead.hidden = false;
+      ui.movieHead.innerHTML = `<h2 id="mm-movie-title">${esc(m.title)}</h2>` +
+        `<p class="mm-muted">Movie #${m.movie_id} · ${m.segment_count} segments · ${esc(m.mint_mode)} mode · <code title="manifest CID">${esc(m.manifest_cid)}</code></p>` +
+        (m.description ? `<p>${esc(m.description)}</p>` : "") +
+        (m.mint_mode === "lottery" ? `<div class="mm-lottery"><button type="button" class="mm-btn" data-act="enter">Enter lottery</button><span class="mm-muted">One entry per wallet${m.entry_deadline ? ", until " + new Date(m.entry_deadline * 1000).toLocaleString() : ""}.</span></div>` : "");
+      try { history.replaceState(null, "", "#movie=" + m.movie_id); } catch (e) { /* sandboxed */ }
+      await refreshTimeline();
+      loadRecent();
+    } catch (err) {
+      showError("#mm-load-error", err);
+    } finally {
+      ui.openBtn.disabled = false;
+      ui.openBtn.textContent = "Open";
+    }
+  }
+
+  // ---------------------------------------------------------------- timeline
+  async function refreshTimeline() {
+    if (!st.movie) return;
+    try {
+      const data = await api(`api/v1/movies/${st.movie.movie_id}/segments`);
+      st.cells = data.segments;
+      drawTimeline();
+      showError("#mm-timeline-error", null);
+    } catch (err) {
+      showError("#mm-timeline-error", err);
+    }
+  }
+
+  function cellLabel(c) {
+    let s = `Segment ${c.index}${c.title ? ": " + c.title : ""}, ${STATE_LABEL[c.state] || c.state}`;
+    if (c.state === "assigned" && c.holder) s += ` (${short(c.holder)})`;
+    if (c.state === "minted" && c.holder) s += ` by ${short(c.holder)}`;
+    return s;
+  }
+
+  function drawTimeline() {
+    const movieId = st.movie.movie_id;
+    const counts = { open: 0, yours: 0, assigned: 0, rendering: 0, minted: 0 };
+    // One HTML string for every cell: a feature film (1,080 cells) draws in one pass.
+    const html = st.cells.map((c, i) => {
+      counts[c.state] = (counts[c.state] || 0) + 1;
+      const thumb = c.thumb ? ` style="background-image:url('api/v1/movies/${movieId}/segments/${c.index}/thumb')"` : "";
+      return `<button type="button" class="mm-cell mm-s-${c.state}${c.thumb ? " mm-has-thumb" : ""}" role="gridcell" data-i="${i}" ` +
+        `tabindex="${i === st.focus ? 0 : -1}" aria-label="${esc(cellLabel(c))}" title="${esc(cellLabel(c))}"${thumb}>` +
+        `<span class="mm-cell-n" aria-hidden="true">${c.index}</span></button>`;
+    }).join("");
+    ui.grid.innerHTML = html;
+    ui.grid.setAttribute("aria-rowcount", "1");
+    ui.legend.innerHTML = Object.keys(STATE_LABEL).map((k) =>
+      `<span class="mm-legend-item"><span class="mm-swatch mm-s-${k}"></span>${esc(STATE_LABEL[k])} <b>${counts[k] || 0}</b></span>`).join("");
+    ui.timelineWrap.hidden = false;
+    ui.grid.dataset.count = String(st.cells.length);
+  }
+
+  function columns() {
+    const cells = ui.grid.children;
+    if (cells.length < 2) return 1;
+    const top = cells[0].offsetTop;
+    let n = 0;
+    while (n < cells.length && cells[n].offsetTop === top) n++;
+    return Math.max(1, n);
+  }
+
+  function focusCell(i) {
+    const cells = ui.grid.children;
+    if (!cells.length) return;
+    i = Math.max(0, Math.min(cells.length - 1, i));
+    const prev = cells[st.focus];
+    if (prev) prev.tabIndex = -1;
+    st.focus = i;
+    cells[i].tabIndex = 0;
+    cells[i].focus();
+  }
+
+  function onGridKey(ev) {
+    const cell = ev.target.closest(".mm-cell");
+    if (!cell) return;
+    const i = Number(cell.dataset.i);
+    const cols = columns();
+    const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: cols, ArrowUp: -cols };
+    if (ev.key in moves) { ev.preventDefault(); focusCell(i + moves[ev.key]); }
+    else if (ev.key === "Home") { ev.preventDefault(); focusCell(0); }
+    else if (ev.key === "End") { ev.preventDefault(); focusCell(ui.grid.children.length - 1); }
+    else if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); openScene(i); }
+  }
+
+  function onGridClick(ev) {
+    const cell = ev.target.closest(".mm-cell");
+    if (!cell) return;
+    const i = Number(cell.dataset.i);
+    focusCell(i);
+    openScene(i);
+  }
+
+  // ---------------------------------------------------------------- scene
+  async function openScene(i) {
+    const cell = st.cells[i];
+    if (!cell) return;
+    const movieId = st.movie.movie_id;
+    ui.scene.hidden = false;
+    ui.scene.setAttribute("aria-busy", "true");
+    ui.sceneBody.innerHTML = `<p class="mm-muted">Loading segment ${cell.index}…</p>`;
+    try {
+      const scene = await api(`api/v1/movies/${movieId}/segments/${cell.index}`);
+      st.scene = Object.assign(scene, { cell });
+      drawScene();
+      if (cell.job && ACTIVE_JOB.has(cell.job.state)) followJob(cell.job.id);
+    } catch (err) {
+      ui.sceneBody.innerHTML = `<div class="mm-alert mm-alert-error"></div>`;
+      showError(ui.sceneBody.firstChild, err);
+    } finally {
+      ui.scene.setAttribute("aria-busy", "false");
+    }
+    ui.scene.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    ui.sceneTitle.focus();
+  }
+
+  function plotCamera(curves, frames) {
+    const moving = curves.filter((c) => c.moves);
+    const shown = moving.length ? moving : curves.slice(0, 1);
+    const W = 560, H = 180, P = 34;
+    const colours = ["#60a5fa", "#f59e0b", "#34d399", "#f472b6", "#a78bfa", "#f87171", "#22d3ee", "#facc15"];
+    let lo = Infinity, hi = -Infinity;
+    shown.forEach((c) => c.values.forEach((v) => { lo = Math.min(lo, v); hi = Math.max(hi, v); }));
+    if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
+    const x = (f) => P + (f / Math.max(1, frames - 1)) * (W - P - 8);
+    const y = (v) => 8 + (1 - (v - lo) / (hi - lo)) * (H - P);
+    const lines = shown.map((c, k) => `<polyline fill="none" stroke="${colours[k % colours.length]}" stroke-width="2" points="${c.values.map((v, f) => x(f).toFixed(1) + "," + y(v).toFixed(1)).join(" ")}"><title>${esc(c.label)}: ${esc(c.schedule)}</title></polyline>`).join("");
+    const axis = `<line x1="${P}" y1="${H - P + 8}" x2="${W - 8}" y2="${H - P + 8}" class="mm-axis"/><line x1="${P}" y1="8" x2="${P}" y2="${H - P + 8}" class="mm-axis"/>` +
+      `<text x="${P}" y="${H - 6}" class="mm-tick">0</text><text x="${W - 8}" y="${H - 6}" text-anchor="end" class="mm-tick">frame ${frames - 1}</text>` +
+      `<text x="${P - 4}" y="14" text-anchor="end" class="mm-tick">${+hi.toFixed(3)}</text><text x="${P - 4}" y="${H - P + 8}" text-anchor="end" class="mm-tick">${+lo.toFixed(3)}</text>`;
+    const legend = shown.map((c, k) => `<span class="mm-legend-item"><span class="mm-swatch" style="background:${colours[k % colours.length]}"></span>${esc(c.label)} <code>${esc(c.schedule)}</code></span>`).join("");
+    const desc = shown.map((c) => `${c.label} from ${+c.values[0].toFixed(3)} to ${+c.values[c.values.length - 1].toFixed(3)}`).join("; ");
+    return `<figure class="mm-plot"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="Camera motion over ${frames} frames: ${esc(desc)}" data-testid="camera-plot">${axis}${lines}</svg><figcaption>${legend}</figcaption></figure>`;
+  }
+
+  const MODEL_STATE = { ready: ["Present and verified", "ok"], missing: ["Missing", "warn"], unhashed: ["Present, not verified yet", "warn"], refused: ["Refused", "bad"] };
+
+  function drawScene() {
+    const s = st.scene;
+    const c = s.cell;
+    ui.sceneTitle.textContent = `Segment ${s.index}${s.title ? " — " + s.title : ""}`;
+    const prompts = s.prompts.map((p) => `<tr><th scope="row">${p.frame}</th><td>${esc(p.prompt)}${p.negative ? `<div class="mm-neg">negative: ${esc(p.negative)}</div>` : ""}</td></tr>`).join("");
+    const models = s.models.error ? `<div class="mm-alert mm-alert-error"><strong>${esc(s.models.error.message)}</strong><span class="mm-hint">${esc(s.models.error.hint || "")}</span></div>` :
+      `<ul class="mm-models">` + s.models.models.map((m) => {
+        const [label, tone] = MODEL_STATE[m.state] || [m.state, "warn"];
+        return `<li><span class="mm-badge mm-badge-${tone}">${esc(label)}</span> <b>${esc(m.name)}</b> <span class="mm-muted">${esc(m.kind)}</span>` +
+          (m.message && m.state !== "ready" ? `<div class="mm-hint">${esc(m.message)}${m.hint ? " — " + esc(m.hint) : ""}</div>` : "") +
+          (m.state === "missing" ? ` <button type="button" class="mm-btn mm-btn-small" data-act="acquire">Download</button>` : "") + `</li>`;
+      }).join("") + `</ul>`;
+    const previews = s.previews.length ? `<div class="mm-stills">${s.previews.map((u, k) => `<img src="${esc(u)}" alt="Keyframe preview ${k + 1} of segment ${s.index}" loading="lazy">`).join("")}</div>` :
+      `<p class="mm-muted">No preview stills yet.</p>`;
+    const who = c.holder ? (c.mine ? "you" : short(c.holder)) : "nobody";
+    ui.sceneBody.innerHTML =
+      `<p class="mm-status"><span class="mm-swatch mm-s-${c.state}"></span><b>${esc(STATE_LABEL[c.state] || c.state)}</b>` +
+      (c.state === "minted" ? ` by ${esc(who)}` : c.state === "assigned" ? ` to ${esc(who)}` + (c.deadline ? ` until ${new Date(c.deadline * 1000).toLocaleString()}` : "") : "") +
+      ` · ${s.frame_count} frames at ${s.fps} fps · seed ${esc(s.seed)}</p>` +
+      `<div class="mm-cols"><section><h4>Prompts by keyframe</h4><table class="mm-prompts"><thead><tr><th scope="col">Frame</th><th scope="col">Prompt</th></tr></thead><tbody>${prompts}</tbody></table>` +
+      (s.positive_suffix ? `<p class="mm-muted">Added to every prompt: ${esc(s.positive_suffix)}</p>` : "") +
+      `<h4>Negative prompt</h4><p class="mm-neg-main">${esc(s.negative_prompt || "—")}</p></section>` +
+      `<section><h4>Camera motion</h4>${plotCamera(s.camera, s.frame_count)}</section></div>` +
+      `<div class="mm-cols"><section><h4>Models</h4>${models}</section>` +
+      `<section><h4>Keyframe previews</h4>${previews}<button type="button" class="mm-btn mm-btn-small" data-act="previews">Preview keyframes</button></section></div>` +
+      `<p class="mm-estimate"><b>Estimated render time:</b> about ${fmtTime(s.estimate.seconds)} <span class="mm-muted">(${esc(s.estimate.basis)})</span></p>` +
+      `<div class="mm-actions" id="mm-actions"></div><div id="mm-action-error" class="mm-alert" hidden role="alert"></div>` +
+      `<div id="mm-job" class="mm-job" hidden aria-live="polite"></div>`;
+    drawActions();
+  }
+
+  function drawActions() {
+    const box = $("#mm-actions");
+    if (!box) return;
+    const s = st.scene, c = s.cell, w = st.wallet || {};
+    const job = st.job;
+    let html = "";
+    if (!w.signedIn) {
+      html = c.state === "minted" ? "" : `<p class="mm-muted">Connect your wallet to claim or mint this segment.</p><button type="button" class="mm-btn mm-btn-primary" data-act="connect-here">Connect wallet</button>`;
+    } else if (c.state === "minted") {
+      html = `<p class="mm-muted">This segment is minted.</p>`;
+    } else if (job && ACTIVE_JOB.has(job.state)) {
+      html = "";
+    } else if (c.state === "assigned") {
+      html = `<p class="mm-muted">Another wallet holds this segment${c.deadline ? " until " + new Date(c.deadline * 1000).toLocaleString() + "; then it opens again" : ""}.</p>`;
+    } else if (c.state === "open" && s.mint_mode === "open") {
+      html = `<button type="button" class="mm-btn" data-act="claim">Claim segment ${s.index}</button><span class="mm-muted">Reserves it for you for the claim window, so no one renders it twice.</span>`;
+    } else if (c.state === "open" && s.mint_mode === "lottery") {
+      html = `<button type="button" class="mm-btn" data-act="enter">Enter lottery</button><span class="mm-muted">Winners are drawn from the entrants; open again after the claim window.</span>`;
+    }
+    if (w.signedIn && c.state !== "minted" && !(job && ACTIVE_JOB.has(job.state)) && (c.state === "yours" || (c.state === "open" && s.mint_mode === "allowlist") || (c.state === "open" && c.deadline && c.deadline < Date.now() / 1000))) {
+      html += `<button type="button" class="mm-btn mm-btn-primary" data-act="render">Render &amp; Mint</button>`;
+    }
+    if (job && (job.state === "failed" || job.state === "cancelled")) {
+      html += `<button type="button" class="mm-btn" data-act="retry">Resume job</button>`;
+    }
+    box.innerHTML = html;
+  }
+
+  // ---------------------------------------------------------------- transactions
+  async function waitReceipt(hash) {
+    const provider = window.MMWallet;
+    for (let k = 0; k < 240; k++) {
+      const r = await api(`api/v1/movies/${st.movie.movie_id}/receipt/${hash}`).catch(() => null);
+      if (r && r.status !== undefined && r.status !== null) return r;
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    return null;
+  }
+
+  async function sendPrepared(action) {
+    showError("#mm-action-error", null);
+    const s = st.scene;
+    const prepared = await api(`api/v1/movies/${s.movie_id}/tx`, { method: "POST", body: { action, segment: s.index } });
+    const hash = await window.MMWallet.sendTransaction(prepared.tx, action === "claim" ? "send the claim" : "send the lottery entry");
+    showInfo("#mm-action-error", `Sent: <a href="${explorerTx(hash)}" target="_blank" rel="noopener" data-testid="tx-link">${esc(short(hash))}</a>. Waiting for the receipt…`);
+    const receipt = await waitReceipt(hash);
+    if (!receipt || !receipt.status) {
+      throw Object.assign(new Error(receipt && receipt.message ? receipt.message : "The transaction failed on chain."), { hint: (receipt && receipt.hint) || "Reload the timeline to see who holds the segment now." });
+    }
+    showInfo("#mm-action-error", action === "claim" ? `Segment ${s.index} is yours for the claim window. Click Render &amp; Mint.` : "You are entered in the lottery.");
+    await refreshTimeline();
+    const i = st.cells.findIndex((x) => x.index === s.index);
+    if (i >= 0) { st.scene.cell = st.cells[i]; drawActions(); }
+  }
+
+  function explorerTx(hash) {
+    const cfg = window.MMWallet.state.config || {};
+    return cfg.explorer_url ? cfg.explorer_url.replace(/\/$/, "") + "/tx/" + hash : "#tx-" + hash;
+  }
+
+  // ---------------------------------------------------------------- jobs
+  async function startJob() {
+    const s = st.scene;
+    showError("#mm-action-error", null);
+    const { job } = await api("api/v1/jobs", { method: "POST", body: { movie_id: s.movie_id, segment: s.index, wallet: st.wallet.address } });
+    st.job = job;
+    drawJob(job, null);
+    followJob(job.id);
+  }
+
+  function followJob(id) {
+    if (st.source) st.source.close();
+    const src = new EventSource(`api/v1/jobs/${id}/events`);
+    st.source = src;
+    src.addEventListener("state", (e) => {
+      const job = JSON.parse(e.data);
+      st.job = job;
+      drawJob(job, st.progress);
+      if (job.state === "awaiting_signature" && !job.data._tx_hash && !st.signing && !st.rejected) signMint(job);
+      if (job.state === "minted" || job.state === "failed" || job.state === "cancelled") {
+        src.close();
+        refreshTimeline();
+        drawActions();
+      }
+    });
+    src.addEventListener("progress", (e) => {
+      st.progress = JSON.parse(e.data);
+      if (st.job) drawJob(st.job, st.progress);
+    });
+    src.onerror = () => { /* EventSource reconnects by itself; the job keeps running server-side */ };
+  }
+
+  function mintTx(job) {
+    const d = job.data || {};
+    return (d.awaiting_signature && d.awaiting_signature.tx) || null;
+  }
+
+  async function signMint(job) {
+    const tx = mintTx(job);
+    if (!tx) return;
+    st.signing = true;
+    const box = $("#mm-sign");
+    try {
+      const hash = await window.MMWallet.sendTransaction(tx, "sign the mint transaction");
+      await api(`api/v1/jobs/${job.id}/submitted`, { method: "POST", body: { tx_hash: hash } });
+      st.txHash = hash;
+      st.txJob = job.id;
+      drawJob(st.job, st.progress);
+    } catch (err) {
+      st.rejected = err;
+      drawJob(st.job, st.progress);
+    } finally {
+      st.signing = false;
+    }
+  }
+
+  function drawJob(job, progress) {
+    const box = $("#mm-job");
+    if (!box) return;
+    box.hidden = false;
+    const p = progress && progress.job_id === job.id ? progress : {};
+    const frames = p.frames ? `${p.frame || 0} / ${p.frames} frames` : "";
+    const pct = job.state === "minted" ? 100 : job.state === "rendering" && p.frames ? Math.round(100 * (p.frame || 0) / p.frames) :
+      ({ queued: 2, models_ready: 5, rendered: 70, encoded: 80, pinned: 88, awaiting_signature: 92 })[job.state] || null;
+    const data = job.data || {};
+    const hash = data._tx_hash || (data.minted && data.minted.tx_hash) || (st.txJob === job.id ? st.txHash : null);
+    let html = `<div class="mm-job-head"><b data-testid="job-state">${esc(JOB_LABEL[job.state] || job.state)}</b>` +
+      (p.stage && ACTIVE_JOB.has(job.state) ? ` <span class="mm-muted">${esc(p.phase || p.stage)}</span>` : "") +
+      (frames ? ` <span class="mm-muted" data-testid="job-frames">${esc(frames)}</span>` : "") +
+      (p.eta !== undefined && p.eta !== null && job.state === "rendering" ? ` <span class="mm-muted" data-testid="job-eta">ETA ${fmtTime(p.eta)}</span>` : "") + `</div>`;
+    html += `<div class="mm-progress" role="progressbar" aria-label="Render and mint progress" aria-valuemin="0" aria-valuemax="100" ${pct === null ? "" : `aria-valuenow="${pct}"`}><span style="width:${pct === null ? 8 : pct}%" class="${pct === null ? "mm-indeterminate" : ""}"></span></div>`;
+    const video = data.pinned && data.pinned.video_cid ? `ipfs/${data.pinned.video_cid}` : null;
+    if (video) html += `<video class="mm-player" controls preload="metadata" src="${esc(video)}" aria-label="Preview of the rendered segment"></video>`;
+    if (job.state === "awaiting_signature" && !hash) {
+      if (st.rejected) {
+        html += `<div class="mm-alert mm-alert-error" role="alert"><strong>${esc(st.rejected.message)}</strong><span class="mm-hint">The video is rendered and pinned; nothing will be rendered again. ${esc(st.rejected.hint || "")}</span></div>`;
+      } else {
+        html += `<p class="mm-muted">Check your wallet: sign the mint transaction.</p>`;
+      }
+      html += `<button type="button" class="mm-btn mm-btn-primary" data-act="sign">Sign to mint</button>`;
+    }
+    if (hash) html += `<p>Transaction <a href="${esc(explorerTx(hash))}" target="_blank" rel="noopener" data-testid="mint-tx">${esc(hash)}</a></p>`;
+    if (job.state === "minted") {
+      html += `<p class="mm-ok" data-testid="minted">Minted${data.minted && data.minted.block ? ` in block ${esc(data.minted.block)}` : ""} — the receipt is confirmed and the timeline is updated.</p>`;
+    }
+    if (job.state === "failed" && job.error) {
+      html += `<div class="mm-alert mm-alert-error" role="alert"><strong>${esc(job.error.message)}</strong>${job.error.hint ? `<span class="mm-hint">${esc(job.error.hint)}</span>` : ""}</div>`;
+    }
+    if (ACTIVE_JOB.has(job.state) && !hash) html += `<button type="button" class="mm-btn mm-btn-ghost" data-act="cancel">Cancel</button>`;
+    box.innerHTML = html;
+    drawActions();
+  }
+
+  // ---------------------------------------------------------------- scene actions
+  async function onSceneClick(ev) {
+    const btn = ev.target.closest("button[data-act]");
+    if (!btn || btn.disabled) return;
+    const act = btn.dataset.act;
+    const s = st.scene;
+    btn.disabled = true;
+    try {
+      if (act === "connect-here") await onWalletClick({ target: ui.wallet.querySelector("button") });
+      else if (act === "claim" || act === "enter") await sendPrepared(act);
+      else if (act === "render") await startJob();
+      else if (act === "sign") { st.rejected = null; await signMint(st.job); }
+      else if (act === "cancel") { st.job = await api(`api/v1/jobs/${st.job.id}/cancel`, { method: "POST" }); drawJob(st.job, st.progress); }
+      else if (act === "retry") { st.job = await api(`api/v1/jobs/${st.job.id}/retry`, { method: "POST" }); st.rejected = null; drawJob(st.job, null); followJob(st.job.id); }
+      else if (act === "previews") {
+        btn.textContent = "Rendering previews…";
+        const r = await api(`api/v1/movies/${s.movie_id}/segments/${s.index}/previews`, { method: "POST" });
+        s.previews = r.previews; drawScene(); refreshTimeline();
+      } else if (act === "acquire") {
+        btn.textContent = "Downloading…";
+        const r = await api(`api/v1/movies/${s.movie_id}/segments/${s.index}/models/acquire`, { method: "POST" });
+        s.models = r.models; drawScene();
+      }
+    } catch (err) {
+      showError("#mm-action-error", err);
+    } finally {
+      if (document.body.contains(btn)) btn.disabled = false;
+    }
+  }
+
+  async function onHeadClick(ev) {
+    const btn = ev.target.closest("button[data-act='enter']");
+    if (!btn) return;
+    if (!st.scene) st.scene = { movie_id: st.movie.movie_id, index: 0, cell: st.cells[0] || {} };
+    try { await sendPrepared("enter"); showError("#mm-load-error", null); }
+    catch (err) { showError("#mm-load-error", err); }
+  }
+
+  // ---------------------------------------------------------------- mount
+  function mount(element) {
+    root = element.querySelector(".mm-root") || element;
+    if (root.dataset.mounted) return;
+    root.dataset.mounted = "1";
+    ui.wallet = $("#mm-wallet");
+    ui.walletMenu = $("#mm-wallet-menu");
+    ui.recent = $("#mm-recent");
+    ui.openBtn = $("#mm-open");
+    ui.ref = $("#mm-ref");
+    ui.movieHead = $("#mm-movie");
+    ui.timelineWrap = $("#mm-timeline");
+    ui.grid = $("#mm-grid");
+    ui.legend = $("#mm-legend");
+    ui.scene = $("#mm-scene");
+    ui.sceneTitle = $("#mm-scene-title");
+    ui.sceneBody = $("#mm-scene-body");
+
+    ui.wallet.addEventListener("click", onWalletClick);
+    ui.walletMenu.addEventListener("click", onWalletClick);
+    ui.walletMenu.addEventListener("keydown", (e) => { if (e.key === "Escape") { ui.walletMenu.hidden = true; ui.wallet.querySelector("button").focus(); } });
+    $("#mm-load").addEventListener("submit", (e) => { e.preventDefault(); openMovie(ui.ref.value); });
+    ui.recent.addEventListener("click", (e) => { const b = e.target.closest("[data-ref]"); if (b) { ui.ref.value = b.dataset.ref; openMovie(b.dataset.ref); } });
+    ui.grid.addEventListener("click", onGridClick);
+    ui.grid.addEventListener("keydown", onGridKey);
+    ui.movieHead.addEventListener("click", onHeadClick);
+    ui.sceneBody.addEventListener("click", onSceneClick);
+    $("#mm-scene-close").addEventListener("click", () => { ui.scene.hidden = true; if (st.source) st.source.close(); st.job = null; focusCell(st.focus); });
+    document.addEventListener("mm-wallet", (e) => { renderWallet(e.detail); if (st.scene && ui.scene && !ui.scene.hidden) drawActions(); });
+
+    window.MMWallet.config().catch((err) => showError("#mm-wallet-error", err)).then(() => renderWallet(window.MMWallet.state));
+    loadRecent();
+    const m = /movie=([^&]+)/.exec(window.location.hash || "");
+    if (m) { ui.ref.value = decodeURIComponent(m[1]); openMovie(ui.ref.value); }
+    root.dataset.ready = "1";
+  }
+
+  window.MMMinter = { mount, openMovie, refreshTimeline, state: st };
+})();

@@ -1,0 +1,72 @@
+"""The Movie Minter tab (mounted at "/"): what a minter sees.
+
+gradio lays out the page; the interactive parts (wallet, a timeline of up to
+thousands of segments, the Render & Mint flow) are plain DOM driven by
+static/wallet.js and static/minter.js against the REST API, because a gradio
+component per segment would not stay responsive at 1,080 segments and the
+wallet lives in the browser anyway.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+# Relative URLs: the app is served at / and under A1111's /movieminter/ proxy.
+HEAD = (
+    '<link rel="stylesheet" href="static/minter.css">'
+    '<script src="static/mm-fetch.js"></script>'
+    '<script src="static/wallet.js"></script>'
+    '<script src="static/minter.js"></script>'
+)
+
+PAGE = """
+<div class="mm-root">
+  <header class="mm-top">
+    <div class="mm-brand"><span class="mm-logo" aria-hidden="true">▶</span> Movie Minter</div>
+    <div class="mm-wallet-wrap">
+      <div id="mm-wallet" class="mm-wallet" aria-live="polite"><button type="button" class="mm-btn mm-btn-primary" disabled>Loading wallet…</button></div>
+      <div id="mm-wallet-menu" class="mm-menu" role="menu" aria-label="Wallets found in this browser" hidden></div>
+    </div>
+  </header>
+  <div id="mm-wallet-info" class="mm-alert mm-alert-info" hidden role="status"></div>
+  <div id="mm-wallet-error" class="mm-alert mm-alert-error" hidden role="alert"></div>
+
+  <section class="mm-card" aria-labelledby="mm-load-title">
+    <h2 id="mm-load-title" class="mm-h">Open a movie</h2>
+    <form id="mm-load" class="mm-load">
+      <label for="mm-ref">Movie id or manifest CID</label>
+      <input id="mm-ref" name="ref" autocomplete="off" spellcheck="false" placeholder="e.g. 1 or bafkrei…">
+      <button id="mm-open" type="submit" class="mm-btn mm-btn-primary">Open</button>
+    </form>
+    <div id="mm-recent" class="mm-recent"></div>
+    <div id="mm-load-error" class="mm-alert mm-alert-error" hidden role="alert"></div>
+  </section>
+
+  <section id="mm-movie" class="mm-card mm-movie" hidden aria-live="polite"></section>
+
+  <section id="mm-timeline" class="mm-card" hidden aria-labelledby="mm-timeline-title">
+    <h3 id="mm-timeline-title" class="mm-h">Segments</h3>
+    <p class="mm-muted mm-small">Click a segment, or use the arrow keys and Enter, to open its scene.</p>
+    <div id="mm-legend" class="mm-legend"></div>
+    <div id="mm-grid" class="mm-grid" role="grid" aria-label="Segment timeline" aria-describedby="mm-legend"></div>
+    <div id="mm-timeline-error" class="mm-alert mm-alert-error" hidden role="alert"></div>
+  </section>
+
+  <section id="mm-scene" class="mm-card mm-scene" hidden aria-labelledby="mm-scene-title">
+    <div class="mm-scene-head">
+      <h3 id="mm-scene-title" class="mm-h" tabindex="-1">Segment</h3>
+      <button id="mm-scene-close" type="button" class="mm-btn mm-btn-ghost" aria-label="Close the scene">Close</button>
+    </div>
+    <div id="mm-scene-body"></div>
+  </section>
+</div>
+"""
+
+
+def build(ctx) -> gr.Blocks:
+    with gr.Blocks(title="Movie Minter", analytics_enabled=False) as blocks:
+        gr.HTML(PAGE, head=HEAD, apply_default_css=False, elem_id="mm-app",
+                js_on_load="window.MMMinter ? window.MMMinter.mount(element) : "
+                           "window.addEventListener('load', () => window.MMMinter.mount(element));")
+    blocks.mm_head = HEAD  # for create_app's mount_gradio_app(head=...), if it passes one
+    return blocks
