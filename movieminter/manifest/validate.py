@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 
-from movieminter.manifest.keys import ALLOWED_VALUES, DEFAULTS_OWNED, OWNED, RESERVED, deforum_keys, is_schedule_key
+from movieminter.manifest.keys import ALLOWED_VALUES, CAMERA_KEYS, DEFAULTS_OWNED, OWNED, RESERVED, deforum_keys, is_schedule_key
 from movieminter.manifest.problems import ManifestError, Problem, pointer, pointer_sort_key
 from movieminter.manifest.schedules import ScheduleError, check_expression, evaluate_schedule, is_number, parse_schedule
 
@@ -168,8 +168,10 @@ def _friendly(err: jsonschema.ValidationError) -> list[Problem]:
             if name in allowed:
                 continue
             close = difflib.get_close_matches(name, allowed, n=1)
-            hint = f"did you mean `{close[0]}`?" if close else "remove it; allowed here: " + ", ".join(allowed)
-            if field == "segments" or (len(path) >= 2 and path[-2] == "segments") or field == "defaults":
+            hint = f"did you mean `{close[0]}`?" if close else "remove it; allowed here: " + ", ".join(allowed) + "."
+            if name in CAMERA_KEYS and len(path) >= 2 and path[-2] == "segments":
+                hint = f"camera motion goes under `camera`: \"camera\": {{\"{name}\": \"0: (…)\"}}"
+            elif (len(path) >= 2 and path[-2] == "segments") or field == "defaults":
                 hint += " Other Deforum settings go in `deforum_overrides`."
             out.append(Problem(pointer(*path, name), f"unknown field `{name}`", hint))
         return out
@@ -236,11 +238,10 @@ def _schema_problems(data: Any) -> list[Problem]:
         # names get their own, more specific check below
         if err.validator == "pattern" and field == "name":
             continue
-        if err.validator == "propertyNames":
-            # report the bad key itself, not the object
-            bad = [k for k in err.instance if not re.match(err.validator_value.get("pattern", ".*"), k)] \
-                if isinstance(err.instance, dict) else []
-            for key in bad:
+        if "propertyNames" in err.schema_path:
+            # jsonschema reports a bad key at its object's path with the key as instance
+            key = err.instance
+            if isinstance(key, str):
                 if field == "prompts":
                     out.append(Problem(pointer(*path, key), f"prompt key `{key}` is not a frame number",
                                        "prompt keys are whole frame numbers relative to the segment start, "
@@ -472,10 +473,11 @@ def validate_manifest(data: Any, *, allow_pickle: bool = False) -> list[Problem]
             else:
                 msg = f"overlap of {expected_start - start} frame(s): the previous segment ends at frame {expected_start - 1}"
             problems.append(Problem(pointer(*base, "start_frame"), msg,
-                                    f"set start_frame to {expected_start} (previous start_frame + frame_count)"))
-        if _is_int(start) and _is_int(count):
-            expected_start = start + count
-        elif _is_int(count) and expected_start is not None:
+                                    "set start_frame to 0" if pos == 0 else
+                                    f"set start_frame to {expected_start} (the previous segment's start_frame + frame_count)"))
+        # the chain continues from where this segment SHOULD start, so one wrong
+        # start_frame is reported once, not again at every following segment
+        if _is_int(count) and expected_start is not None:
             expected_start += count
         else:
             expected_start = None
