@@ -276,6 +276,9 @@ def import_deforum_report(settings: dict | str | Path, *, manifest: dict | None 
         for key, field in (("W", "width"), ("H", "height"), ("fps", "fps")):
             if key in data:
                 notes.append(f"{key} = {data[key]!r} belongs to the movie (movie.{field}); set it there")
+    if data.get("sd_model_name") or data.get("sd_model_hash"):
+        notes.append(f"checkpoint {data.get('sd_model_name')!r} (hash {data.get('sd_model_hash')!r}) belongs to "
+                     "models.checkpoint, pinned by its full sha256")
     if manifest is not None:
         for key, field in (("W", "width"), ("H", "height"), ("fps", "fps")):
             if key in data and not _same(data[key], base[key]):
@@ -317,6 +320,10 @@ def import_deforum_report(settings: dict | str | Path, *, manifest: dict | None 
         if key in handled or key in IGNORED_ON_IMPORT or key not in data:
             continue
         value = data[key]
+        if manifest is None and key in DEFAULTS_OWNED:
+            # without the movie we cannot know its defaults: keep these explicitly
+            overrides[key] = value
+            continue
         if _same(value, base.get(key)) or (isinstance(value, (int, float)) and not isinstance(value, bool)
                                            and isinstance(base.get(key), (int, float)) and value == base.get(key)):
             continue
