@@ -1,0 +1,400 @@
+"""`movieminter demo`: the whole story on one machine, narrated.
+
+A local chain (anvil) with the MovieMinter contract, a local IPFS store, and
+the A1111 + Deforum stand-in (or a real A1111 with --a1111-url). The example
+movie is published in lottery mode, demo wallets enter, the draw picks the
+winners, two segments render and mint through the same job runner the app
+uses, a viewer buys a ticket, the movie is stitched, and the revenue split is
+shown. Then the UI keeps running until Ctrl-C (--no-serve exits instead).
+
+Demo wallets are anvil's well-known test accounts. They sign headlessly here
+through encrypted keystores in the data folder; their keys never appear in
+the output. Headless signing is for these demo wallets only: real users sign
+in their own browser wallet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sys
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from movieminter.errors import MovieMinterError
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "lighthouse.json"
+ROLES = ("director", "creator", "minter-1", "minter-2", "minter-3", "viewer")
+MINT_SEGMENTS = 2
+TICKET_PRICE_WEI = 10**16  # 0.01 ETH
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "demo", help="run the whole story locally: chain, lottery, render & mint, ticket, stitched movie",
+        description="Starts anvil and deploys the contract, publishes examples/lighthouse.json in lottery mode, "
+                    "runs the lottery with demo wallets, renders and mints two segments through the A1111 "
+                    "stand-in (or a real A1111 with --a1111-url), buys a ticket, stitches the movie, then "
+                    "serves the app until Ctrl-C.")
+    p.add_argument("--a1111-url", default="", help="a real A1111 started with --api --deforum-api "
+                   "(default: the built-in stand-in)")
+    p.add_argument("--data-dir", default=None, help="where everything goes (default: a fresh ./demo-data-<time>)")
+    p.add_argument("--port", type=int, default=7870, help="port of the app's UI (0: any free port; default 7870)")
+    p.add_argument("--no-serve", action="store_true", help="exit after the flow instead of serving the UI (CI)")
+    p.add_argument("--manifest", default=str(EXAMPLE), help=argparse_hidden())
+    p.set_defaults(func=run)
+
+
+def argparse_hidden():
+    import argparse
+    return argparse.SUPPRESS
+
+
+# ---------------------------------------------------------------- narration
+class Narrator:
+    """Numbered steps that say what happened and what it proves."""
+
+    def __init__(self, total: int, out=None):
+        self.total, self.n, self.out = total, 0, out or sys.stdout
+        self.t0 = time.monotonic()
+
+    def step(self, title: str) -> None:
+        self.n += 1
+        self._print(f"\n[{self.n}/{self.total}] {title}")
+
+    def info(self, text: str) -> None:
+        self._print(f"      {text}")
+
+    def proves(self, text: str) -> None:
+        self._print(f"      ✓ proves: {text}")
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+# ------------------------------------------------------------------ wallets
+@dataclass
+class DemoWallets:
+    """Role -> (address, encrypted keystore file). The password sits in a 0600 file beside them."""
+    folder: Path
+    addresses: dict[str, str] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+    _accounts: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def password(self) -> str:
+        return (self.folder / "PASSWORD").read_text().strip()
+
+    def account(self, role: str):
+        if role not in self._accounts:  # decrypt once per run (scrypt is slow on purpose)
+            self._accounts[role] = load_keystore(self.files[role], self.password)
+        return self._accounts[role]
+
+    def role_of(self, address: str) -> str:
+        for role, a in self.addresses.items():
+            if a.lower() == str(address).lower():
+                return role
+        raise MovieMinterError(f"{address} is not one of the demo wallets")
+
+
+def load_keystore(path: Path, password: str):
+    """chain.keystore.load_account when it exists; else eth-account's own decryption of the same file."""
+    try:
+        from movieminter.chain.keystore import load_account
+    except ModuleNotFoundError:
+        from eth_account import Account
+        return Account.from_key(Account.decrypt(json.loads(Path(path).read_text()), password))
+    return load_account(path, password)
+
+
+def make_demo_wallets(folder: Path, private_keys: list[str]) -> DemoWallets:
+    """Encrypted keystores of anvil's test accounts (created once, reused on a re-run)."""
+    from eth_account import Account
+    folder.mkdir(parents=True, exist_ok=True)
+    pw_file = folder / "PASSWORD"
+    if not pw_file.exists():
+        pw_file.write_text(secrets.token_urlsafe(18))
+        pw_file.chmod(0o600)
+    wallets = DemoWallets(folder)
+    for i, role in enumerate(ROLES):
+        path = folder / f"{role}.json"
+        if not path.exists():
+            # light scrypt (n=2^14): these are anvil's public test keys; a real keystore keeps eth-account's default
+            path.write_text(json.dumps(Account.encrypt(private_keys[i], wallets.password, kdf="scrypt", iterations=2**14)))
+            path.chmod(0o600)
+        wallets.files[role] = path
+        wallets.addresses[role] = Account.from_key(private_keys[i]).address
+    return wallets
+
+
+def eth(wei: int) -> str:
+    return f"{wei / 10**18:.6f}".rstrip("0").rstrip(".") + " ETH"
+
+
+def short(addr: str) -> str:
+    return addr[:6] + "…" + addr[-4:]
+
+
+# --------------------------------------------------------------------- flow
+def run(args) -> int:
+    data_dir = Path(args.data_dir or f"demo-data-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        result = run_flow(data_dir, a1111_url=args.a1111_url, manifest_path=Path(args.manifest), stack=stack)
+        if args.no_serve:
+            return 0
+        serve(result, port=args.port)
+    return 0
+
+
+def run_flow(data_dir: Path, *, a1111_url: str = "", manifest_path: Path = EXAMPLE, stack: ExitStack,
+             out=None) -> dict:
+    """The demo's story. Returns what the UI and the tests need (urls, ids, paths, ctx)."""
+    from movieminter.app.context import AppContext
+    from movieminter.app.routes_director import (MovieTerms, chain_now, create_movie_call, pin_manifest,
+                                                 validate, verify_lottery)
+    from movieminter.chain.anvil import Anvil
+    from movieminter.chain.client import ChainClient
+    from movieminter.config import Settings
+
+    say = Narrator(total=9, out=out)
+    say._print("Movie Minter demo: a crowd-made movie, end to end, on this machine.")
+    say._print(f"Everything it writes goes to {data_dir}")
+
+    # 1. chain ---------------------------------------------------------------
+    say.step("Local blockchain: start anvil and deploy the MovieMinter contract")
+    anvil = stack.enter_context(Anvil())
+    chain = ChainClient(anvil.url)
+    address = chain.deploy()  # from anvil's first (unlocked) account
+    say.info(f"anvil at {anvil.url} (chain id {chain.chain_id}); MovieMinter at {address}")
+    say.proves("the contract (contracts/MovieMinter.sol, OpenZeppelin 5) deploys from its committed artifacts.")
+
+    # 2. wallets -------------------------------------------------------------
+    say.step("Demo wallets: encrypted keystores for six of anvil's test accounts")
+    wallets = make_demo_wallets(data_dir / "keystores", anvil.private_keys)
+    for role in ROLES:
+        say.info(f"{role:9s} {wallets.addresses[role]}")
+    say.info(f"keystores: {wallets.folder} (password in {wallets.folder / 'PASSWORD'}, mode 600)")
+    say.proves("headless signing uses encrypted keystores only; no private key is printed or logged.")
+
+    settings = Settings(data_dir=data_dir, a1111_url=a1111_url, chain="local", rpc_url=anvil.url,
+                        contract_address=address, ipfs_backend="local")
+    ctx = AppContext(settings)
+    ctx.extras["chain_id"] = chain.chain_id
+    ctx.__dict__["chain"] = chain  # the same client everywhere (cached_property slot)
+
+    def send(role: str, fn: str, fargs: list, value: int = 0) -> dict:
+        return chain.wait(chain.send(fn, fargs, wallets.account(role), value=value))
+
+    # 3. manifest --------------------------------------------------------------
+    say.step(f"Manifest: validate {manifest_path.name} and pin it to the local IPFS store")
+    checked = validate(manifest_path)
+    if not checked["ok"]:
+        raise MovieMinterError("The demo manifest is not valid: " + "; ".join(p["message"] for p in checked["problems"]))
+    manifest = checked["manifest"]
+    pinned = pin_manifest(ctx.store, manifest)
+    say.info(f"“{checked['title']}”: {checked['segment_count']} segments, {checked['duration']:.1f} s at {checked['fps']} fps")
+    say.info(f"manifest CID {pinned['cid']} (blocks under {data_dir / 'ipfs'})")
+    say.proves("the manifest validates against the published schema and has a content address anyone can check.")
+
+    # 4. movie -----------------------------------------------------------------
+    say.step("Publish the movie on chain in LOTTERY mode (signed by the director)")
+    terms = MovieTerms(mode="lottery", creator=wallets.addresses["creator"], director=wallets.addresses["director"],
+                       ticket_price_wei=TICKET_PRICE_WEI, creator_bps=3000, director_bps=2000, minters_bps=5000,
+                       royalty_bps=500, entry_seconds=600, claim_window_seconds=7 * 24 * 3600)
+    fn, fargs = create_movie_call(manifest, pinned["digest"], terms, now=chain_now(chain))
+    movie_id = chain.movie_id_from_receipt(send("director", fn, fargs))
+    say.info(f"movie id {movie_id}; ticket {eth(TICKET_PRICE_WEI)}; revenue split creator 30% / director 20% / minters 50%")
+    say.proves("createMovie records the manifest digest, the mode, the shares and the prices on chain.")
+
+    # 5. lottery ---------------------------------------------------------------
+    say.step("Lottery: three wallets enter, entries close, a future block's hash draws the winners")
+    minters = ["minter-1", "minter-2", "minter-3"]
+    for role in minters:
+        send(role, "enter", [movie_id])
+    say.info(f"entered: {', '.join(f'{r} {short(wallets.addresses[r])}' for r in minters)}")
+    anvil_rpc(chain, "evm_increaseTime", [terms.entry_seconds + 1])  # local chain: skip the 10-minute wait
+    anvil_rpc(chain, "evm_mine", [])
+    close = send("director", "closeEntries", [movie_id])
+    commit = int(chain.movie(movie_id)["commitBlock"])
+    say.info(f"entries closed in block {close['blockNumber']}; the draw is committed to block {commit}'s hash")
+    anvil_rpc(chain, "anvil_mine", [hex(max(1, commit + 1 - chain.w3.eth.block_number))])
+    send("director", "draw", [movie_id])
+    report = verify_lottery(chain, movie_id)
+    winners = report["winners"]
+    for seg, w in enumerate(winners):
+        who = f"{wallets.role_of(w)} {short(w)}" if w else "no winner: open to anyone after the draw"
+        say.info(f"segment {seg}: {who}")
+    if not report["verified"]:
+        raise MovieMinterError("The Python lottery verifier disagrees with the contract.",
+                               hint=f"run `movieminter lottery verify {movie_id}` for the details")
+    say.info("the Python verifier recomputed the same winners (see `movieminter lottery verify`)")
+    say.proves("no one chose the winners: the seed is the hash of a block fixed before it existed, and "
+               "anyone can recompute the permutation from chain data.")
+
+    # 6. render & mint ---------------------------------------------------------
+    source = "your A1111 at " + a1111_url if a1111_url else "the built-in A1111 + Deforum stand-in"
+    say.step(f"Render & Mint two segments through {source}")
+    if not a1111_url:
+        settings.a1111_url = start_a1111_double(data_dir / "a1111", stack)
+        say.info(f"A1111 stand-in at {settings.a1111_url} (Deforum job API; writes real PNG frames)")
+    won = [(seg, w) for seg, w in enumerate(winners) if w][:MINT_SEGMENTS]
+    minted = mint_segments(ctx, chain, wallets, movie_id, won, pinned["cid"], say)
+    say.proves("the Minter tab's job runner renders, encodes (H.264), pins and mints; each segment token "
+               "records its video's and its metadata's IPFS digests.")
+
+    # 7. ticket ----------------------------------------------------------------
+    say.step("A viewer buys a ticket")
+    send("viewer", "buyTicket", [movie_id], value=TICKET_PRICE_WEI)
+    if not chain.call("hasTicket", movie_id, wallets.addresses["viewer"]):
+        raise MovieMinterError("hasTicket is false right after buyTicket.")
+    say.info(f"viewer {short(wallets.addresses['viewer'])} paid {eth(TICKET_PRICE_WEI)}; hasTicket = true")
+    say.proves("tickets live on chain; the Watch page streams only to a signed-in wallet with hasTicket.")
+
+    # 8. stitch ----------------------------------------------------------------
+    say.step("Stitch the movie from the minted segments")
+    from movieminter.app.routes_viewer import chapters, stitched_movie
+    movie_file = stitched_movie(ctx, movie_id)
+    for c in chapters(ctx, movie_id):
+        credit = f"minted by {wallets.role_of(c['minter'])} {short(c['minter'])}" if c["minter"] else "placeholder card (not minted yet)"
+        say.info(f"{c['start']:5.1f}s  {c['title']}: {credit}")
+    say.info(f"movie file: {movie_file}")
+    say.proves("minted segments concatenate without re-encoding into one movie, with a chapter per segment.")
+
+    # 9. revenue ---------------------------------------------------------------
+    say.step("Revenue: where the ticket money went")
+    shares = revenue_split(chain, movie_id, wallets, minted)
+    for line in shares["lines"]:
+        say.info(line)
+    say.proves("every wei is accounted for: creator + director + the segments' pool = what was paid.")
+
+    return {"ctx": ctx, "chain": chain, "anvil": anvil, "movie_id": movie_id, "wallets": wallets,
+            "minted": minted, "movie_file": movie_file, "manifest_cid": pinned["cid"], "data_dir": data_dir,
+            "revenue": shares, "winners": winners}
+
+
+def anvil_rpc(chain, method: str, params: list):
+    """Local-chain controls (time travel, mining) the demo uses to skip waiting."""
+    reply = chain.w3.provider.make_request(method, params)
+    if reply.get("error"):
+        raise MovieMinterError(f"anvil refused {method}: {reply['error']}")
+    return reply.get("result")
+
+
+def start_a1111_double(root: Path, stack: ExitStack) -> str:
+    """The A1111 + Deforum stand-in in a thread, with the example's (fake, valid) models installed."""
+    from movieminter.testing import fake_models
+    from movieminter.testing.a1111_double import start_double
+    for name, (kind, _size) in fake_models.FAKE_MODELS.items():
+        folder = root / "models" / ("Stable-diffusion" if kind == "checkpoint" else "Lora")
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.safetensors"
+        if not path.exists():
+            path.write_bytes(fake_models.safetensors_bytes(name))
+    _double, url, stop = start_double(root, frame_delay=0.0)
+    stack.callback(stop)
+    return url
+
+
+def keystore_signer(chain, wallets: "DemoWallets"):
+    """signer(tx) -> tx hash for the job runner: signs the prepared transaction with the demo keystore of
+    its `from` address. Nonce and fees are filled here, as a browser wallet would."""
+    w3 = chain.w3
+
+    def sign(tx: dict) -> str:
+        account = wallets.account(wallets.role_of(tx["from"]))
+        as_int = lambda v: int(v, 16) if isinstance(v, str) else int(v)  # noqa: E731
+        tip = w3.eth.max_priority_fee
+        full = {"to": tx["to"], "data": tx["data"], "value": as_int(tx.get("value", 0)), "gas": as_int(tx["gas"]),
+                "chainId": chain.chain_id, "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+                "maxPriorityFeePerGas": tip,
+                "maxFeePerGas": 2 * w3.eth.get_block("latest").get("baseFeePerGas", 0) + tip}
+        return "0x" + w3.eth.send_raw_transaction(account.sign_transaction(full).raw_transaction).hex().removeprefix("0x")
+    return sign
+
+
+def mint_segments(ctx, chain, wallets: DemoWallets, movie_id: int, won: list[tuple[int, str]], manifest_cid: str,
+                  say: Narrator) -> list[dict]:
+    """Each winner's segment through the app's JobRunner and pipeline; the signature comes from the keystore."""
+    from movieminter.app.runner import JobRunner
+    runner = JobRunner(ctx, signer=keystore_signer(chain, wallets))
+    out = []
+    try:
+        for seg, winner in won:
+            t0 = time.monotonic()
+            job, _ = runner.submit(chain_id=chain.chain_id, contract=chain.contract_address, movie_id=movie_id,
+                                   segment=seg, wallet=winner, params={"manifest_cid": manifest_cid})
+            job = runner.wait(job.id, timeout=900)
+            if job.state != "minted":
+                err = job.error or {}
+                raise MovieMinterError(f"Segment {seg} did not mint: its job ended {job.state}"
+                                       f" in {err.get('state', '?')}: {err.get('message', '')}", hint=err.get("hint"))
+            d = job.data
+            pinned, minted = d.get("pinned", {}), d.get("minted", {})
+            say.info(f"segment {seg} ({wallets.role_of(winner)}): rendered, encoded, pinned video "
+                     f"{pinned.get('video_cid')} and metadata {pinned.get('metadata_cid')}; minted in block "
+                     f"{minted.get('block')} ({time.monotonic() - t0:.0f} s); files in {ctx.settings.path('jobs', str(job.id))}")
+            out.append({"segment": seg, "minter": winner, "job_id": job.id, "video_cid": pinned.get("video_cid"),
+                        "metadata_cid": pinned.get("metadata_cid"), "tx_hash": minted.get("tx_hash")})
+    finally:
+        runner.stop()
+    return out
+
+
+def revenue_split(chain, movie_id: int, wallets: DemoWallets, minted: list[dict]) -> dict:
+    info = chain.movie(movie_id)
+    to_creator, to_director = chain.call("collectable", movie_id)
+    per_segment = int(info["revenuePerSegment"])
+    count = int(info["segmentCount"])
+    pool = per_segment * count
+    paid = int(info["ticketsSold"]) * int(info["ticketPrice"])
+    lines = [f"paid: {info['ticketsSold']} ticket(s) × {eth(int(info['ticketPrice']))} = {eth(paid)}",
+             f"creator  {short(wallets.addresses['creator'])}: {eth(to_creator)} (Collect, then Withdraw)",
+             f"director {short(wallets.addresses['director'])}: {eth(to_director)} (Collect, then Withdraw)",
+             f"minters' pool: {eth(per_segment)} per segment × {count} = {eth(pool)}; each share belongs to "
+             f"whoever holds that segment's token (unminted segments keep theirs for their future minter)"]
+    for m in minted:
+        amount = chain.call("claimableSegmentRevenue", chain.token_id(movie_id, m["segment"]))
+        lines.append(f"  segment {m['segment']} ({wallets.role_of(m['minter'])}): {eth(amount)} to claim")
+    total = to_creator + to_director + pool
+    lines.append(f"creator + director + pool = {eth(total)} {'=' if total == paid else '!='} paid {eth(paid)}")
+    return {"creator": to_creator, "director": to_director, "per_segment": per_segment, "pool": pool,
+            "total": total, "paid": paid, "lines": lines}
+
+
+# -------------------------------------------------------------------- serve
+def serve(result: dict, *, port: int) -> None:
+    """Serve the app (with the demo's chain, store and A1111) until Ctrl-C."""
+    import socket
+
+    import uvicorn
+    from movieminter.app.server import create_app
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        raise MovieMinterError(f"Port {port} is taken.", hint="pass --port 0 for any free port, or another number") from exc
+    port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(result["ctx"])
+    anvil, movie_id, wallets = result["anvil"], result["movie_id"], result["wallets"]
+    print(f"""
+Open these in your browser:
+  app (Minter tab)  {base}/
+  Director studio   {base}/studio/?movie={movie_id}
+  Watch page        {base}/watch/?movie={movie_id}
+  local gateway     {base}/ipfs/{result["manifest_cid"]}   (the manifest; every CID above works here)
+  REST API docs     {base}/docs
+To use a wallet: add the network RPC {anvil.url} (chain id {result["chain"].chain_id}) to MetaMask and import
+one of anvil's well-known test accounts (the viewer is {wallets.addresses["viewer"]}).
+Files: stitched movie {result["movie_file"]}; IPFS blocks {result["data_dir"] / "ipfs"}.
+Press Ctrl-C to stop (anvil stops with it; the data folder stays).""", flush=True)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,123 @@
+/* Director studio: create a movie, run its lottery / allowlist, follow the work. */
+(function () {
+  "use strict";
+  const P = window.MMPage;
+  const { $, esc, short, api, notice, showError, sendTx } = P;
+
+  window.MMPageInit = function (root) {
+    P.wireWallet(root);
+    const refreshRevenue = P.wireRevenue(root);
+    const manifestBox = $(root, "#mm-manifest");
+    const mode = $(root, "#mm-mode");
+    let currentMovie = null;
+
+    const readFile = (input) => new Promise((ok, bad) => {
+      const f = input.files && input.files[0];
+      if (!f) return ok(null);
+      const r = new FileReader(); r.onload = () => ok(String(r.result)); r.onerror = () => bad(r.error); r.readAsText(f);
+    });
+    $(root, "#mm-manifest-file").addEventListener("change", async (e) => { manifestBox.value = await readFile(e.target); });
+    mode.addEventListener("change", () => { $(root, "#mm-allowlist-row").hidden = mode.value !== "allowlist"; });
+
+    function manifestText() {
+      const t = manifestBox.value.trim();
+      if (!t) throw Object.assign(new Error("No manifest yet."), { hint: "Choose a manifest file or paste its JSON." });
+      return t;
+    }
+    const guarded = (fn) => async (...a) => { try { await fn(...a); } catch (err) { showError(err); } };
+
+    async function validate() {
+      const out = $(root, "#mm-validation");
+      let r;
+      try { r = await api("api/v1/director/validate", { method: "POST", body: { manifest: manifestText() } }); }
+      catch (err) { out.innerHTML = ""; throw err; }
+      if (!r.ok) {
+        out.innerHTML = `<p class="mm-bad">The manifest has ${r.problems.length} problem(s):</p><ul>` +
+          r.problems.map((p) => `<li><code>${esc(p.pointer || "/")}</code> ${esc(p.message)}${p.hint ? ` <em>${esc(p.hint)}</em>` : ""}</li>`).join("") + "</ul>";
+        return null;
+      }
+      out.innerHTML = `<p class="mm-good">Valid: <strong>${esc(r.title)}</strong>, ${r.segment_count} segments, ${r.duration.toFixed(1)} s at ${r.fps} fps.</p>` +
+        `<ol start="0">${r.segments.map((s) => `<li>${esc(s.title)} (${s.frame_count} frames)</li>`).join("")}</ol>`;
+      return r;
+    }
+    $(root, "#mm-validate").addEventListener("click", guarded(validate));
+
+    $(root, "#mm-preview").addEventListener("click", guarded(async () => {
+      const seg = parseInt($(root, "#mm-preview-seg").value || "0", 10);
+      notice(`Rendering keyframe previews of segment ${seg} in A1111…`);
+      const r = await api("api/v1/director/previews", { method: "POST", body: { manifest: manifestText(), segment: seg } });
+      $(root, "#mm-previews").innerHTML = r.images.map((u, i) => `<img src="${esc(P.resolve(u))}" alt="Segment ${seg} keyframe preview ${i + 1}">`).join("");
+      notice(`${r.images.length} preview still(s) rendered.`, "ok");
+    }));
+
+    $(root, "#mm-create-btn").addEventListener("click", guarded(async () => {
+      const v = await validate();
+      if (!v) return;
+      const pct = (id) => Math.round(parseFloat($(root, id).value || "0") * 100);
+      const body = {
+        manifest: manifestText(), mode: mode.value,
+        creator_bps: pct("#mm-creator-pct"), director_bps: pct("#mm-director-pct"), minters_bps: pct("#mm-minters-pct"),
+        royalty_bps: pct("#mm-royalty-pct"), ticket_price_wei: P.toWei($(root, "#mm-price").value),
+        entry_seconds: Math.round(parseFloat($(root, "#mm-entry-hours").value || "0") * 3600),
+        claim_window_seconds: Math.round(parseFloat($(root, "#mm-claim-days").value || "0") * 86400),
+      };
+      const creator = $(root, "#mm-creator").value.trim();
+      if (creator) body.creator = creator;
+      if (mode.value === "allowlist") {
+        body.allowlist_csv = await readFile($(root, "#mm-allowlist-file"));
+        if (!body.allowlist_csv) throw Object.assign(new Error("Allowlist mode needs the CSV of addresses."), { hint: "Choose the CSV file above." });
+      }
+      const r = await sendTx("api/v1/director/create/tx", body, "create the movie");
+      const id = r.movie_id;
+      $(root, "#mm-create-out").innerHTML = `<p class="mm-good">Movie <strong class="mm-new-movie-id">${esc(id)}</strong> created.
+        Manifest pinned as <code>${esc(r.prepared.manifest_cid)}</code>.` +
+        (r.prepared.allowlist ? ` Allowlist of ${r.prepared.allowlist.count} addresses, proofs at <code>${esc(r.prepared.allowlist.proofs_cid)}</code>.` : "") +
+        ` Share the Watch page: <a href="../watch/?movie=${esc(id)}">watch/?movie=${esc(id)}</a></p>`;
+      $(root, "#mm-movie-id").value = id;
+      await load();
+    }));
+
+    async function load() {
+      const id = $(root, "#mm-movie-id").value;
+      if (id === "") throw Object.assign(new Error("Which movie?"), { hint: "Type its id (shown when you created it)." });
+      currentMovie = parseInt(id, 10);
+      const a = await api(`api/v1/director/movies/${currentMovie}/activity`);
+      const mv = a.movie;
+      $(root, "#mm-movie-info").innerHTML = `<p>Movie ${currentMovie}: <strong>${esc(mv.mode)}</strong> mode, ${mv.segment_count} segments,
+        ticket ${P.eth(mv.ticket_price)}, ${mv.minted_count || 0} minted. Director ${short(mv.director)}, creator ${short(mv.creator)}.</p>`;
+      $(root, "#mm-segments tbody").innerHTML = a.segments.map((s) => `<tr data-status="${esc(s.status)}"><td>${s.index}</td><td>${esc(s.title || "")}</td>
+        <td>${esc(s.status)}</td><td title="${esc(s.minter || s.claimer || "")}">${short(s.minter || s.claimer)}</td>
+        <td>${s.deadline ? new Date(s.deadline * 1000).toISOString().slice(0, 16).replace("T", " ") : "—"}</td>
+        <td>${s.content_cid ? `<a href="${esc(P.resolve("ipfs/" + s.content_cid))}">${esc(s.content_cid.slice(0, 12))}…</a>` : "—"}</td></tr>`).join("");
+      $(root, "#mm-events").innerHTML = (a.events || []).slice(-50).reverse().map((e) => `<li>block ${e.block}: ${esc(e.summary)}</li>`).join("");
+      await lottery();
+    }
+    $(root, "#mm-load").addEventListener("click", guarded(load));
+
+    async function lottery() {
+      const out = $(root, "#mm-lottery");
+      const r = await api(`api/v1/director/movies/${currentMovie}/lottery`);
+      if (r.mode !== "lottery") { out.innerHTML = "<p>This movie is not in lottery mode.</p>"; return; }
+      let html = `<p>Phase: <strong class="mm-phase">${esc(r.phase)}</strong>. ${r.entrant_count} entrant(s). Entries close ${r.entry_deadline ? new Date(r.entry_deadline * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC" : "—"}.</p>`;
+      if (r.winners) {
+        html += `<p class="${r.verified ? "mm-good" : "mm-bad"}">${r.verified ? "Verified: recomputing the draw in Python from chain data gives the same winners as the contract." : "MISMATCH between the Python verifier and the contract!"}</p>`;
+        html += `<table class="mm-table mm-winners"><caption>Winners</caption><thead><tr><th scope="col">Segment</th><th scope="col">Wallet</th></tr></thead><tbody>` +
+          r.winners.map((w, i) => `<tr><td>${i}</td><td>${esc(w || "— (no entrant: open after the window)")}</td></tr>`).join("") + "</tbody></table>";
+        html += `<details><summary>How the draw works (step by step)</summary><pre class="mm-explain">${esc(r.explanation)}</pre></details>`;
+      }
+      out.innerHTML = html;
+    }
+    $(root, "#mm-close").addEventListener("click", guarded(async () => { await sendTx(`api/v1/director/movies/${currentMovie}/lottery/close/tx`, {}, "close the lottery entries"); await load(); }));
+    $(root, "#mm-draw").addEventListener("click", guarded(async () => { await sendTx(`api/v1/director/movies/${currentMovie}/lottery/draw/tx`, {}, "draw the winners"); await load(); }));
+    $(root, "#mm-allowlist-btn").addEventListener("click", guarded(async () => {
+      const text = await readFile($(root, "#mm-allowlist-update"));
+      if (!text) throw Object.assign(new Error("Choose the CSV first."), { hint: "One 0x-address per line." });
+      const r = await sendTx(`api/v1/director/movies/${currentMovie}/allowlist/tx`, { csv: text }, "publish the allowlist root");
+      $(root, "#mm-allowlist-out").innerHTML = `<p class="mm-good">Root <code>${esc(r.prepared.root)}</code> on chain for ${r.prepared.count} addresses; proofs at <code>${esc(r.prepared.proofs_cid)}</code>.</p>`;
+    }));
+
+    const qs = new URLSearchParams(location.search);
+    if (qs.get("movie")) { $(root, "#mm-movie-id").value = qs.get("movie"); guarded(load)(); }
+    document.addEventListener("mm-wallet", (e) => { if (e.detail.signedIn) refreshRevenue(); });
+  };
+})();

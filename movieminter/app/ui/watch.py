@@ -1,0 +1,35 @@
+"""The Watch page (/watch?movie=ID): buy a ticket with the wallet, then play
+the stitched movie with one chapter per segment crediting its minter.
+
+Reachable at the app's own URL (standalone `movieminter serve`) as well as
+through A1111's /movieminter/ proxy. Behaviour: static/watch.js.
+"""
+
+from __future__ import annotations
+
+from movieminter.app.ui.studio import REVENUE, WALLET_BAR, page
+
+BODY = WALLET_BAR % {"title": "Watch"} + """
+<section class="mm-card" aria-labelledby="mm-watch-h">
+  <div class="mm-row">
+    <label for="mm-movie-id">Movie id</label>
+    <input type="number" id="mm-movie-id" min="0" class="mm-narrow">
+    <button type="button" id="mm-open">Open</button>
+  </div>
+  <h2 id="mm-watch-h" class="mm-title">Pick a movie</h2>
+  <p id="mm-ticket-status" aria-live="polite"></p>
+  <button type="button" id="mm-buy" class="mm-primary" hidden>Buy ticket</button>
+  <div class="mm-player" id="mm-player" hidden>
+    <video id="mm-video" controls playsinline preload="metadata"></video>
+  </div>
+  <h3>Chapters</h3>
+  <ol id="mm-chapters" class="mm-chapters"></ol>
+  <p class="mm-public">Honest note: your ticket pays the people who made this movie and unlocks this player.
+  The segments themselves are pinned to IPFS, and IPFS content is public: anyone who knows a segment's CID can
+  fetch it from any gateway. Tickets are a way to pay, not copy protection.</p>
+</section>
+""" + REVENUE
+
+
+def build(ctx):
+    return page("Movie Minter · Watch", BODY, "watch")
