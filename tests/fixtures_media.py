@@ -107,3 +107,60 @@ def encoded_segments(tmp_path_factory, media_frames):
     root = tmp_path_factory.mktemp("media-segments")
     manifest = small_manifest(3)
     return manifest, {i: encode_segment(media_frames[i], manifest, i, root / f"seg{i}.mp4") for i in range(3)}
+
+
+class RangeServer:
+    """A tiny HTTP server with Range support (what IPFS gateways give), on a free port.
+
+    `routes` maps URL path -> (bytes or Path, content type); `requests` logs (path, Range header).
+    """
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.routes: dict[str, tuple] = {}
+        self.requests: list[tuple[str, str | None]] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                path = self.path.split("?")[0]
+                server.requests.append((path, self.headers.get("Range")))
+                if path not in server.routes:
+                    self.send_error(404)
+                    return
+                body, ctype = server.routes[path]
+                data = body.read_bytes() if isinstance(body, Path) else body
+                start, end, status = 0, len(data) - 1, 200
+                rng = self.headers.get("Range")
+                if rng and rng.startswith("bytes="):
+                    a, _, b = rng[6:].partition("-")
+                    start, end, status = int(a), min(int(b) if b else len(data) - 1, len(data) - 1), 206
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Accept-Ranges", "bytes")
+                self.send_header("Content-Length", str(end - start + 1))
+                if status == 206:
+                    self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+                self.end_headers()
+                self.wfile.write(data[start:end + 1])
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def range_server():
+    server = RangeServer()
+    yield server
+    server.close()
