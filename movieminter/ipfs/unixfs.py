@@ -337,17 +337,24 @@ class UnixFSReader(io.RawIOBase):
     def __init__(self, cid: CID | str, get_block: GetBlock):
         self.cid = parse_cid(cid)
         cache: OrderedDict = OrderedDict()
+        last: dict = {}
 
-        def cached(c: CID) -> bytes:  # keep the (small) upper nodes hot across reads
+        def cached(c: CID) -> bytes:
+            # keep the (small) upper nodes hot across reads, plus the last leaf
+            # so small sequential reads don't reload a 256 KiB block each time
             key = bytes(c)
             if key in cache:
                 cache.move_to_end(key)
                 return cache[key]
+            if last.get("key") == key:
+                return last["block"]
             b = get_block(c)
             if len(b) < 64 * 1024:
                 cache[key] = b
                 if len(cache) > 64:
                     cache.popitem(last=False)
+            else:
+                last.update(key=key, block=b)
             return b
 
         self._get = cached
@@ -367,6 +374,16 @@ class UnixFSReader(io.RawIOBase):
 
     def tell(self) -> int:
         return self.pos
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = max(0, self.size - self.pos)
+        buf = bytearray(min(size, max(0, self.size - self.pos)))
+        n = self.readinto(buf)
+        return bytes(buf[:n])
+
+    def readall(self) -> bytes:
+        return self.read(-1)
 
     def readinto(self, b) -> int:
         want = min(len(b), max(0, self.size - self.pos))

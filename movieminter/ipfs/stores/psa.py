@@ -52,8 +52,9 @@ class PsaStore(RemoteStore):
                 return status["pin"]["cid"]
             if state == "failed":
                 info = status.get("info") or {}
+                detail = "; ".join(f"{v}" for v in info.values()) if isinstance(info, dict) else str(info)
                 raise IpfsError(f"the pinning service failed to pin {cid}"
-                                + (f": {self.http._clean(str(info))}" if info else ""),
+                                + (f": {self.http._clean(detail)}" if detail else ""),
                                 hint="the service could not fetch the blocks; make the content retrievable "
                                      "(origins / a public gateway) and pin again")
             if state not in ("queued", "pinning"):
