@@ -190,3 +190,23 @@ def test_problem_is_a_value():
     p = Problem("/a", "m", "h")
     assert p.to_dict() == {"pointer": "/a", "message": "m", "hint": "h"}
     assert validate_manifest({"manifest_version": 1})  # problems, not an exception
+
+
+def test_shipped_schema_is_a_valid_draft_2020_12_schema(example_manifest):
+    import jsonschema
+    from movieminter.manifest import schema
+    jsonschema.Draft202012Validator.check_schema(schema())
+    jsonschema.Draft202012Validator(schema()).validate(example_manifest)
+
+
+def test_deforum_key_table_is_complete_data():
+    table = deforum_keys()
+    assert len(table) >= 250
+    groups = {e["group"] for e in table.values()}
+    assert {"DeforumAnimArgs", "DeforumArgs", "LoopArgs", "ParseqArgs", "DeforumOutputArgs", "ControlNet"} <= groups
+    assert table["zoom"]["deforum_default"] == "0: (1.0025+0.002*sin(1.25*3.14*t/30))"
+    assert table["zoom"]["export"] == "0: (1.0)"
+    assert table["translation_z"]["deforum_default"] == "0: (1.75)" and table["diffusion_cadence"]["deforum_default"] == 2
+    assert table["max_frames"]["deforum_default"] == 120 and table["fps"]["deforum_default"] == 15
+    assert sum(k.startswith("cn_") for k in table) == 85  # 5 ControlNet units x 17 fields, all off
+    assert all(table[f"cn_{i}_enabled"]["deforum_default"] is False for i in range(1, 6))
