@@ -113,7 +113,11 @@ class A1111Client:
                 retryable = status >= 500 and (
                     status in _PROXY_STATUSES or
                     (method in ("GET", "HEAD", "DELETE") and not _documented_500(method, path, status)))
-                if not retryable or attempt >= self.retries:
+                if not retryable:
+                    return self._check(resp, method, path)
+                if attempt >= self.retries:
+                    if status in _PROXY_STATUSES:  # nothing is answering behind the front door
+                        raise A1111Unreachable(self.base_url, f"HTTP {status} to {method} {path}")
                     return self._check(resp, method, path)
                 reason = f"HTTP {status}"
                 retry = True

@@ -15,6 +15,7 @@ import os
 import re
 from pathlib import Path
 
+from movieminter.manifest import get_segment
 from movieminter.render.a1111 import A1111Client
 
 LORA_TAG = re.compile(r"<lora:([^:>]+)(?::[^>]*)?>")
@@ -55,7 +56,7 @@ def file_sha256(path: str | Path) -> str:
 
 def segment_loras(manifest: dict, index: int) -> list[dict]:
     """The manifest's LoRA entries this segment's prompts use, in order of first use."""
-    seg = _segment(manifest, index)
+    seg = get_segment(manifest, index)
     texts = list((seg.get("prompts") or {}).values())
     texts.append((manifest.get("defaults") or {}).get("positive_prompt", ""))
     texts.append(seg.get("positive_prompt", "") or "")
@@ -68,15 +69,6 @@ def segment_loras(manifest: dict, index: int) -> list[dict]:
                 out.append(by_name.get(name, {"name": name, "sha256": "", "format": "safetensors",
                                               "_unpinned": True}))
     return out
-
-
-def _segment(manifest: dict, index: int) -> dict:
-    for seg in manifest.get("segments", []):
-        if seg.get("index") == index:
-            return seg
-    from movieminter.errors import MovieMinterError
-    raise MovieMinterError(f"the manifest has no segment {index}",
-                           hint=f"segments are 0..{len(manifest.get('segments', [])) - 1}")
 
 
 def _readable(path: str | None) -> bool:

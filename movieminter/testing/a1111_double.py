@@ -71,8 +71,10 @@ class Faults:
 
 class A1111Double:
     def __init__(self, root: str | Path, *, faults: Faults | None = None, frame_delay: float = 0.01,
-                 allowed_paths: list[str] | None = None):
+                 allowed_paths: list[str] | None = None, file_route: str = "gradio3"):
         self.root = Path(root).resolve()
+        # gradio3 (A1111 1.10): /file= serves the app's own folder; gradio4 (Forge): only allowed paths.
+        self.file_route = file_route
         self.faults = faults or Faults()
         self.frame_delay = frame_delay
         self.allowed_paths = [Path(p).resolve() for p in (allowed_paths or [])]
@@ -418,7 +420,7 @@ def create_app(double: A1111Double) -> FastAPI:
             raise HTTPException(403, f"File not allowed: {path}.")
         if not abs_path.exists():
             raise HTTPException(404, f"File not found: {path}.")
-        allowed = [double.root, *double.allowed_paths]
+        allowed = [*([double.root] if double.file_route == "gradio3" else []), *double.allowed_paths]
         if not any(abs_path == a or a in abs_path.parents for a in allowed):
             raise HTTPException(403, f"File not allowed: {path}.")
         return FileResponse(abs_path, headers={"Accept-Ranges": "bytes"})
@@ -668,6 +670,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hashed", choices=["all", "none", "short"], default="all")
     parser.add_argument("--frame-delay", type=float, default=0.02)
     parser.add_argument("--gradio-allowed-path", action="append", default=[])
+    parser.add_argument("--file-route", choices=["gradio3", "gradio4"], default="gradio3",
+                        help="gradio3: /file= serves the A1111 folder (A1111 1.10); gradio4: allowed paths only (Forge)")
     args = parser.parse_args(argv)
     if args.with_fake_models:
         install_fake_models(args.root)
@@ -675,7 +679,7 @@ def main(argv: list[str] | None = None) -> int:
     faults = Faults(api=not args.no_api, deforum_api=not args.no_deforum_api, api_auth=args.api_auth,
                     fail_jobs=fails, die_at_frame=args.die_at_frame, slow=args.slow, hashed=args.hashed)
     double = A1111Double(args.root, faults=faults, frame_delay=args.frame_delay,
-                         allowed_paths=args.gradio_allowed_path)
+                         allowed_paths=args.gradio_allowed_path, file_route=args.file_route)
     import uvicorn
     print(f"A1111 double on http://{args.host}:{args.port} (root {double.root})", flush=True)
     uvicorn.run(create_app(double), host=args.host, port=args.port, log_level="warning")

@@ -68,9 +68,14 @@ def _affine(width: int, height: int, zoom: float, angle_deg: float, tx: float, t
 
 
 def _warp(img: Image.Image, forward: np.ndarray) -> Image.Image:
+    """Move an image by the camera; edges are replicated (Deforum's default border)."""
+    m = max(img.size) // 2
+    padded = Image.fromarray(np.pad(np.asarray(img), ((m, m), (m, m), (0, 0)), mode="edge"), "RGB")
     inv = np.linalg.inv(forward)  # PIL maps output pixels back to input pixels
-    return img.transform(img.size, Image.Transform.AFFINE, tuple(inv[:2].ravel()),
-                         resample=Image.Resampling.BILINEAR, fillcolor=None)
+    coeffs = inv[:2].copy()
+    coeffs[:, 2] += m  # input coordinates live in the padded image
+    return padded.transform(img.size, Image.Transform.AFFINE, tuple(coeffs.ravel()),
+                            resample=Image.Resampling.BILINEAR)
 
 
 def camera_step(width: int, height: int, motion: dict, f: int, mode: str) -> np.ndarray:

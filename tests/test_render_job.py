@@ -1,0 +1,216 @@
+"""render_segment through the A1111 double: a full segment, every fault, cancel, resume."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from movieminter.render.a1111 import A1111Client
+from movieminter.render.errors import (
+    A1111Unreachable, FramesError, ModelError, RenderCancelled, RenderFailed)
+from movieminter.render.job import render_segment
+from movieminter.testing.a1111_double import Faults
+
+
+class Killed(Exception):
+    """Stands in for the process dying at a chosen moment."""
+
+
+def run(client, manifest, tmp_path, index=0, state=None, on_progress=None, **kw):
+    saved = []
+    progress = []
+
+    def save(s):
+        saved.append(dict(s))
+
+    def prog(p):
+        progress.append(p)
+        if on_progress:
+            on_progress(p)
+
+    result = None
+    try:
+        result = render_segment(client, manifest, index, state=dict(state or {}), save_state=save,
+                                on_progress=prog, work_dir=tmp_path / "work", poll_interval=0.02, **kw)
+    finally:
+        run.saved, run.progress = saved, progress
+    return result, saved, progress
+
+
+def test_full_48_frame_segment(a1111, lighthouse, tmp_path):
+    double, url = a1111
+    result, saved, progress = run(A1111Client(url), lighthouse, tmp_path)
+    assert len(result.frames) == 48 and result.frames_dir == tmp_path / "work/frames"
+    arrays = []
+    for p in result.frames:
+        with Image.open(p) as im:
+            assert im.size == (512, 288) and im.format == "PNG"
+            arrays.append(np.asarray(im.convert("RGB"), dtype=np.int16))
+    assert all(np.abs(a - b).mean() > 0.5 for a, b in zip(arrays, arrays[1:]))  # the camera moves
+    # The job id was saved before any progress was reported.
+    assert saved[0]["job_id"] == result.job_id and saved[0]["batch_id"] and saved[0]["submitted_at"]
+    # The checkpoint went as A1111's title of the file matched by hash.
+    job = double.statuses[result.job_id]
+    assert job["options_overrides"]["sd_model_checkpoint"] == "dreamshaper_8.safetensors [05c4eab871]"
+    assert job["deforum_settings"]["max_frames"] == 48
+    done = [p.frames_done for p in progress]
+    assert done == sorted(done) and done[-1] == 48 and progress[-1].phase == "DONE"
+    assert result.versions["a1111"] == "v1.10.1"
+    assert double.jobs_submitted == 1 and not double.fallback_warnings
+
+
+def test_double_frames_depend_on_prompt_seed_checkpoint_and_camera():
+    from movieminter.testing.a1111_scene import animate, scene
+
+    def arr(img):
+        return np.asarray(img, dtype=np.int16)
+
+    base = arr(scene("a lighthouse at dusk", 1, "ckpt-a", 128, 72))
+    assert np.array_equal(base, arr(scene("a lighthouse at dusk", 1, "ckpt-a", 128, 72)))
+    for other in (scene("a green forest", 1, "ckpt-a", 128, 72), scene("a lighthouse at dusk", 2, "ckpt-a", 128, 72),
+                  scene("a lighthouse at dusk", 1, "ckpt-b", 128, 72)):
+        assert np.abs(base - arr(other)).mean() > 1
+
+    def last_frame(**motion):
+        m = {k: [0.0] * 8 for k in ("angle", "translation_x", "translation_y", "translation_z",
+                                     "rotation_3d_x", "rotation_3d_y", "rotation_3d_z")}
+        m["zoom"] = [1.0] * 8
+        m.update({k: [v] * 8 for k, v in motion.items()})
+        return arr(list(animate(["a lighthouse"] * 8, list(range(8)), [0.65] * 8, [0.0] * 8, m, "2D",
+                                "ckpt-a", 128, 72))[-1])
+
+    still = last_frame()
+    assert np.abs(still - last_frame(zoom=1.05)).mean() > 1
+    assert np.abs(still - last_frame(translation_x=3.0)).mean() > 1
+    assert np.abs(still - last_frame(angle=2.0)).mean() > 1
+
+
+def test_retryable_failure_is_resubmitted(a1111_factory, lighthouse, tmp_path):
+    double, url, _ = a1111_factory(faults=Faults(fail_jobs=[("retryable", 5)]))
+    result, saved, progress = run(A1111Client(url), lighthouse, tmp_path)
+    assert len(result.frames) == 48 and double.jobs_submitted == 2
+    assert any("retrying" in p.message and "out of memory" in p.message for p in progress)
+    assert saved[-1]["attempts"] == 2
+
+
+def test_retryable_failure_gives_up_after_bound(a1111_factory, lighthouse, tmp_path):
+    double, url, _ = a1111_factory(faults=Faults(fail_jobs=[("retryable", 1)] * 3))
+    with pytest.raises(RenderFailed) as err:
+        run(A1111Client(url), lighthouse, tmp_path, max_retries=1)
+    assert "2 times" in err.value.message and double.jobs_submitted == 2
+
+
+def test_terminal_failure_reports_deforums_message(a1111_factory, lighthouse, tmp_path):
+    double, url, _ = a1111_factory(faults=Faults(fail_jobs=[("terminal", 3)]))
+    with pytest.raises(RenderFailed) as err:
+        run(A1111Client(url), lighthouse, tmp_path)
+    assert "invalid animation prompt" in err.value.message and double.jobs_submitted == 1
+
+
+def test_cancel_deletes_the_job_and_interrupts(a1111, lighthouse, tmp_path):
+    double, url = a1111
+    double.frame_delay = 0.03
+    cancel = threading.Event()
+
+    def on_progress(p):
+        if p.frames_done >= 3:
+            cancel.set()
+
+    with pytest.raises(RenderCancelled):
+        run(A1111Client(url), lighthouse, tmp_path, on_progress=on_progress, cancel=cancel)
+    job_id = run.saved[0]["job_id"]
+    assert double.statuses[job_id]["status"] == "CANCELLED" and double.interrupted
+
+
+def test_server_dies_mid_job(a1111_factory, lighthouse, tmp_path):
+    _, url, _ = a1111_factory(faults=Faults(die_at_frame=10))
+    with pytest.raises(A1111Unreachable) as err:
+        run(A1111Client(url, retries=1, backoff=0.01), lighthouse, tmp_path)
+    assert "--api" in err.value.hint
+    assert run.saved[-1]["job_id"] and run.saved[-1]["outdir"]
+
+
+def test_resume_after_a_kill_follows_the_same_job(a1111, lighthouse, tmp_path):
+    double, url = a1111
+    double.frame_delay = 0.01
+
+    def die(p):
+        if p.frames_done >= 2:
+            raise Killed()
+
+    with pytest.raises(Killed):
+        run(A1111Client(url), lighthouse, tmp_path, on_progress=die)
+    state = run.saved[-1]
+    result, _, _ = run(A1111Client(url), lighthouse, tmp_path, state=state)
+    assert result.job_id == state["job_id"] and len(result.frames) == 48
+    assert double.jobs_submitted == 1  # never rendered twice
+    # A third call finds the collected frames and asks A1111 for nothing.
+    again, _, _ = run(A1111Client(url), lighthouse, tmp_path, state=run.saved[-1])
+    assert again.reused and double.jobs_submitted == 1
+
+
+def test_a1111_restarted_finished_frames_are_reused(a1111_factory, lighthouse, tmp_path):
+    first, url, stop = a1111_factory()
+
+    def die_before_collecting(p):
+        if p.status == "SUCCEEDED":
+            raise Killed()
+
+    with pytest.raises(Killed):
+        run(A1111Client(url), lighthouse, tmp_path, on_progress=die_before_collecting)
+    state = run.saved[-1]
+    stop()
+    second, url2, _ = a1111_factory(models=False, root=first.root)  # same disk, jobs forgotten
+    result, _, _ = run(A1111Client(url2), lighthouse, tmp_path, state=state)
+    assert result.reused and len(result.frames) == 48 and second.jobs_submitted == 0
+
+
+def test_a1111_restarted_unfinished_job_renders_again(a1111_factory, lighthouse, tmp_path):
+    first, url, _ = a1111_factory(faults=Faults(die_at_frame=10))
+    with pytest.raises(A1111Unreachable):
+        run(A1111Client(url, retries=0), lighthouse, tmp_path)
+    state = run.saved[-1]
+    second, url2, _ = a1111_factory(models=False, root=first.root)
+    result, _, _ = run(A1111Client(url2), lighthouse, tmp_path, state=state)
+    assert len(result.frames) == 48 and not result.reused and second.jobs_submitted == 1
+
+
+def test_missing_model_stops_before_submitting(a1111_factory, lighthouse, tmp_path):
+    double, url, _ = a1111_factory(models=False)
+    with pytest.raises(ModelError) as err:
+        run(A1111Client(url), lighthouse, tmp_path)
+    assert "dreamshaper_8" in err.value.message and "models ensure" in err.value.hint
+    assert double.jobs_submitted == 0
+
+
+def test_interrupted_job_reports_success_but_frames_are_short(a1111, lighthouse, tmp_path):
+    """Deforum's quirk: /sdapi/v1/interrupt alone ends the job as SUCCEEDED."""
+    double, url = a1111
+    double.frame_delay = 0.02
+    client = A1111Client(url)
+
+    def interrupt(p):
+        if p.frames_done >= 3 and not double.interrupted:
+            client.interrupt()
+
+    with pytest.raises(FramesError) as err:
+        run(client, lighthouse, tmp_path, on_progress=interrupt)
+    assert "48" in err.value.message
+
+
+def test_remote_a1111_frames_over_http(a1111, lighthouse, tmp_path):
+    _, url = a1111
+    result, _, _ = run(A1111Client(url, local_files=False), lighthouse, tmp_path)
+    assert len(result.frames) == 48
+    with Image.open(result.frames[47]) as im:
+        assert im.size == (512, 288)
+
+
+def test_remote_forge_without_allowed_path_says_what_to_change(a1111_factory, lighthouse, tmp_path):
+    _, url, _ = a1111_factory(file_route="gradio4")
+    with pytest.raises(FramesError) as err:
+        run(A1111Client(url, local_files=False), lighthouse, tmp_path)
+    assert "--gradio-allowed-path" in err.value.hint and "movieminter serve" in err.value.hint
