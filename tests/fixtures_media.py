@@ -20,7 +20,7 @@ FPS, SIZE, FRAMES = 12, 64, 12
 
 def small_manifest(n_segments: int = 2, *, frames: int = FRAMES, fps: int = FPS, size: int = SIZE,
                    soundtrack: bool = False, offset: float = 0.5) -> dict:
-    """The example film cut down: tiny frames, short segments (tests stay fast)."""
+    """The example film cut down (still a valid manifest): tiny frames, short segments (tests stay fast)."""
     m = json.loads(EXAMPLE_MANIFEST.read_text())
     m["movie"].update(fps=fps, width=size, height=size)
     m["movie"]["encoding"]["timescale"] = fps * 1024
@@ -30,7 +30,8 @@ def small_manifest(n_segments: int = 2, *, frames: int = FRAMES, fps: int = FPS,
     m["segments"] = []
     for i in range(n_segments):
         seg = copy.deepcopy(base[i % len(base)])
-        seg.update(index=i, start_frame=i * frames, frame_count=frames)
+        seg.update(index=i, start_frame=i * frames, frame_count=frames, prompts={"0": seg["prompts"]["0"]})
+        seg.pop("camera", None)  # keyframes beyond the short segment would make the manifest invalid
         m["segments"].append(seg)
     return m
 

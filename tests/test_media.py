@@ -81,7 +81,7 @@ def test_bad_frames_are_refused_before_encoding(tmp_path, media_frames):
         encode_segment(tmp_path / "nowhere", manifest, 0, out)
     with pytest.raises(MediaError, match="1 frame file\\(s\\) missing"):
         encode_segment(frames[:-1] + [tmp_path / "gone.png"], manifest, 0, out)
-    with pytest.raises(MediaError, match="no segment 9"):
+    with pytest.raises(MovieMinterError, match="no segment 9"):
         encode_segment(frames, manifest, 9, out)
     with pytest.raises(MediaError, match="has a soundtrack"):
         encode_segment(frames, small_manifest(2, soundtrack=True), 0, out)

@@ -44,6 +44,11 @@ class SegmentLayout:
         return cls(info.init_range, info.media_range)
 
     @classmethod
+    def of_bytes(cls, data: bytes) -> "SegmentLayout":
+        """From a whole segment in memory (e.g. `store.cat(cid)`)."""
+        return cls.of_head(data[:HEAD_BYTES], len(data))
+
+    @classmethod
     def of_head(cls, head: bytes, total_size: int) -> "SegmentLayout":
         """From the first bytes of a segment and its total size (an HTTP Range response)."""
         pos, moov_end = 0, None
@@ -67,6 +72,9 @@ class SegmentLayout:
 def fetch_layout(url: str, *, timeout: float = 30) -> SegmentLayout:
     """One HTTP Range request for the segment's head; the size comes from Content-Range."""
     import httpx
+    if not url.startswith(("http://", "https://")):
+        raise MediaError(f"cannot read the layout of {url!r}: not an absolute http(s) URL",
+                         hint="pass layouts= to build_playlist (SegmentLayout.of_file / of_bytes on the segment)")
     try:
         r = httpx.get(url, headers={"Range": f"bytes=0-{HEAD_BYTES - 1}"}, timeout=timeout, follow_redirects=True)
     except httpx.HTTPError as exc:

@@ -167,11 +167,9 @@ class EncodingProfile:
 
 
 def segment_of(manifest: dict, index: int) -> dict:
-    for seg in manifest["segments"]:
-        if seg["index"] == index:
-            return seg
-    known = ", ".join(str(s["index"]) for s in manifest["segments"][:20])
-    raise MediaError(f"the manifest has no segment {index}", hint=f"use one of the segment indexes: {known}")
+    """The manifest's segment `index` (the manifest subsystem owns the lookup and its error)."""
+    from movieminter.manifest import get_segment
+    return get_segment(manifest, index)
 
 
 def soundtrack_of(manifest: dict) -> dict | None:
