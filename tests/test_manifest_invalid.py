@@ -3,7 +3,11 @@ wrong and how to fix it, and all problems come back at once."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from movieminter.manifest import ManifestError, load_manifest, validate_manifest
 
@@ -181,7 +185,7 @@ def test_pickle_allowed_when_asked(example_manifest):
 
 def test_schema_problems_never_leak_raw_jsonschema_text(example_manifest):
     for _, mutate, *_ in CASES:
-        m = __import__("copy").deepcopy(example_manifest)
+        m = copy.deepcopy(example_manifest)
         mutate(m)
         for p in validate_manifest(m):
             assert "is not valid under any of the given schemas" not in p.message
@@ -196,3 +200,39 @@ def test_valid_variants_pass(example_manifest):
     m["segments"][2]["prompts"]["0"] += " (storm:`1+0.2*sin(t/4)`)"
     m["movie"]["creator"] = "0x" + "ab" * 20
     assert validate_manifest(m) == []
+
+
+def _paths(obj, prefix=()):
+    yield prefix
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _paths(v, prefix + (i,))
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6)
+
+
+def test_validation_never_crashes_on_wrong_types(example_manifest):
+    """Replacing any part of a valid manifest with arbitrary JSON gives problems, never an exception."""
+    paths = list(_paths(example_manifest))[1:]
+
+    @given(st.sampled_from(paths), _json)
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    def check(path, value):
+        m = copy.deepcopy(example_manifest)
+        target = m
+        for p in path[:-1]:
+            target = target[p]
+        target[path[-1]] = value
+        problems = validate_manifest(m)
+        for p in problems:
+            assert p.pointer.startswith("/") and p.message and p.hint
+
+    check()
