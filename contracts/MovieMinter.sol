@@ -315,6 +315,19 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         return _winner(movieId, m, segment);
     }
 
+    /// @notice {winnerOf} for segments [from, from+count) (count clipped to the segment count), in one call.
+    function winnersOf(uint256 movieId, uint256 from, uint256 count) external view returns (address[] memory out) {
+        Movie storage m = _movies[movieId];
+        if (m.segmentCount == 0) revert UnknownMovie(movieId);
+        uint256 total = m.segmentCount;
+        if (from >= total) return new address[](0);
+        if (count > total - from) count = total - from;
+        out = new address[](count);
+        for (uint256 i; i < count; ++i) {
+            out[i] = _winner(movieId, m, from + i);
+        }
+    }
+
     /// @notice Positions [from, from+count) of the keyed permutation of 0..n-1 (for verifiers and tests).
     function permutation(bytes32 seed, uint256 n, uint256 from, uint256 count)
         external

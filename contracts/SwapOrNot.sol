@@ -9,7 +9,7 @@ pragma solidity 0.8.28;
 library SwapOrNot {
     /// @notice Rounds: a single index ends anywhere but its start with probability 1 - 2^-ROUNDS of being
     /// uniform (see docs/contract.md).
-    uint256 internal constant ROUNDS = 32;
+    uint256 internal constant ROUNDS = 24;
 
     /// @notice The image of `index` (< n) under the permutation keyed by `seed`.
     function permute(bytes32 seed, uint256 index, uint256 n) internal pure returns (uint256 result) {

@@ -1,0 +1,209 @@
+"""Gas per MovieMinter function, measured on anvil, beside the issue's anchors and goals.
+
+Each function is measured for a first-time holder (the account's first token / entry / ticket) and a repeat one
+(it already holds a token / entered or bought for another movie): a first write to a storage slot costs 22,100
+gas, a later one 5,000. buyTicket is measured at 1 and at 1,080 segments. The segments(0..1080) view is one
+eth_call: its gas (eth_estimateGas) is shown against anvil's call gas cap (the block gas limit).
+
+    ./mm bench gas          (or .venv/bin/python bench/gas.py)
+
+Prints the table and writes bench/results/gas.json.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from eth_utils import keccak, to_checksum_address  # noqa: E402
+
+from movieminter.chain.anvil import Anvil  # noqa: E402
+from movieminter.chain.client import ChainClient, MovieConfig  # noqa: E402
+from movieminter.chain.merkle import StandardMerkleTree  # noqa: E402
+
+ANCHORS = [  # measured elsewhere with OpenZeppelin 5.7 (from the issue)
+    ("plain _safeMint", 71_576),
+    ("Merkle-gated segment mint storing a bytes32 CID", 101_452),
+    ("flat-cost accrual payment", 26_281),
+    ("flat-cost accrual payment with an access flag", 48_493),
+]
+GOALS = {"mintSegment (lottery)": 95_000, "buyTicket": 50_000, "enter": 55_000}
+BIG = 1_080
+
+
+def d(label: str) -> bytes:
+    return keccak(text=label)
+
+
+class Bench:
+    def __init__(self, client: ChainClient):
+        self.c = client
+        self.w3 = client.w3
+        self.rows: list[dict] = []
+        self.n = 0
+
+    def person(self) -> str:
+        """A fresh funded account the node signs for (impersonated): a true first-time holder."""
+        self.n += 1
+        addr = to_checksum_address(keccak(text=f"bench-person-{self.n}")[:20])
+        self.w3.provider.make_request("anvil_impersonateAccount", [addr])
+        self.w3.provider.make_request("anvil_setBalance", [addr, hex(10**24)])
+        return addr
+
+    def now(self) -> int:
+        return self.w3.eth.get_block("latest")["timestamp"]
+
+    def mine(self, blocks=1, seconds=0):
+        if seconds:
+            self.w3.provider.make_request("evm_increaseTime", [seconds])
+        self.w3.provider.make_request("anvil_mine", [hex(blocks)])
+
+    def tx(self, fn, args, sender, value=0) -> int:
+        return self.c.transact(fn, args, sender, value)["gasUsed"]
+
+    def record(self, function: str, case: str, gas: int, goal: int | None = None, note: str = ""):
+        self.rows.append({"function": function, "case": case, "gas": gas, "goal": goal,
+                          "meets_goal": None if goal is None else gas <= goal, "note": note})
+
+    def movie(self, mode="lottery", segments=6, **kw) -> int:
+        director = self.person()
+        cfg = MovieConfig(manifest_digest=d("manifest"), segment_count=segments, creator=self.person(),
+                          director=director, mint_mode=mode, ticket_price=10**15, claim_window=3600, **kw)
+        if mode == "lottery" and not cfg.entry_deadline:
+            cfg.entry_deadline = self.now() + 600
+        receipt = self.c.transact("createMovie", [cfg.as_tuple()], director)
+        return self.c.movie_id_from_receipt(receipt), receipt["gasUsed"]
+
+    def drawn_lottery(self, people: list[str], segments: int) -> int:
+        movie_id, _ = self.movie("lottery", segments)
+        for p in people:
+            self.tx("enter", [movie_id], p)
+        self.mine(seconds=601)
+        self.tx("closeEntries", [movie_id], people[0])
+        self.mine(blocks=5)
+        self.tx("draw", [movie_id], people[0])
+        return movie_id
+
+
+def run() -> dict:
+    with Anvil() as node:
+        c = ChainClient(node.url)
+        c.deploy()
+        b = Bench(c)
+
+        # createMovie
+        _, gas = b.movie("lottery", 6)
+        b.record("createMovie", "lottery, 6 segments", gas)
+
+        # enter: first-time entrant vs one who entered another movie before (same 256-movie bitmap word)
+        people = [b.person() for _ in range(4)]
+        m1, _ = b.movie("lottery", 6)
+        m2, _ = b.movie("lottery", 6)
+        first = b.tx("enter", [m1], people[0])
+        b.tx("enter", [m1], people[1])
+        repeat = b.tx("enter", [m2], people[0])
+        b.record("enter", "first-time entrant", first, GOALS["enter"])
+        b.record("enter", "repeat entrant", repeat, GOALS["enter"])
+        b.mine(seconds=601)
+        b.record("closeEntries", "", b.tx("closeEntries", [m1], people[0]))
+        b.tx("closeEntries", [m2], people[0])
+        b.mine(blocks=5)
+        b.record("draw", "", b.tx("draw", [m1], people[1]))
+        b.tx("draw", [m2], people[1])
+
+        # mintSegment in a lottery movie: the winner's first token, then a winner holding a token already
+        winners1 = c.call("winnersOf", m1, 0, 6)
+        seg_a = winners1.index(people[0])
+        first = b.tx("mintSegment", [m1, seg_a, d("v1"), d("m1")], people[0])
+        winners2 = c.call("winnersOf", m2, 0, 6)
+        seg_b = winners2.index(people[0])
+        repeat = b.tx("mintSegment", [m2, seg_b, d("v2"), d("m2")], people[0])
+        b.record("mintSegment (lottery)", "first-time holder", first, GOALS["mintSegment (lottery)"])
+        b.record("mintSegment (lottery)", "repeat holder", repeat, GOALS["mintSegment (lottery)"])
+
+        # open mode: claim then mint
+        mo, _ = b.movie("open", 6)
+        p = b.person()
+        b.record("claim", "open segment", b.tx("claim", [mo, 0], p))
+        b.record("mintSegment (open, claimed)", "first-time holder", b.tx("mintSegment", [mo, 0, d("a"), d("b")], p))
+        b.tx("claim", [mo, 1], p)
+        b.record("mintSegment (open, claimed)", "repeat holder", b.tx("mintSegment", [mo, 1, d("c"), d("e")], p))
+
+        # allowlist mode with a 1,080-leaf tree (proof of 11 hashes)
+        listed = [b.person() for _ in range(2)]
+        values = [[listed[i % 2], i] for i in range(BIG)]
+        tree = StandardMerkleTree.of(values, ["address", "uint256"])
+        ma, _ = b.movie("allowlist", BIG, allowlist_root=tree.root)
+        g1 = b.tx("mintSegmentWithProof", [ma, 0, d("x"), d("y"), tree.get_proof(0)], listed[0])
+        g2 = b.tx("mintSegmentWithProof", [ma, 2, d("x2"), d("y2"), tree.get_proof(2)], listed[0])
+        b.record("mintSegmentWithProof (allowlist)", "first-time holder", g1)
+        b.record("mintSegmentWithProof (allowlist)", "repeat holder", g2)
+
+        # buyTicket at 1 and 1,080 segments: first-time buyer vs one who bought a ticket for another movie
+        for segments in (1, BIG):
+            mt, _ = b.movie("open", segments)
+            mt2, _ = b.movie("open", segments)
+            buyer = b.person()
+            first = b.tx("buyTicket", [mt], buyer, 10**15)
+            repeat = b.tx("buyTicket", [mt2], buyer, 10**15)
+            b.record("buyTicket", f"{segments} segment(s), first-time buyer", first, GOALS["buyTicket"])
+            b.record("buyTicket", f"{segments} segment(s), repeat buyer", repeat, GOALS["buyTicket"])
+
+        # revenue: collect, claim a segment's share, withdraw
+        b.tx("buyTicket", [m1], b.person(), 10**15)
+        b.record("collect", "creator + director", b.tx("collect", [m1], people[2]))
+        token = c.token_id(m1, seg_a)
+        b.record("claimSegmentRevenue", "1 token", b.tx("claimSegmentRevenue", [[token]], people[0]))
+        b.record("withdraw", "", b.tx("withdraw", [], people[0]))
+
+        # segments(0..1080): one eth_call on a drawn lottery where every segment has a winner (worst case)
+        crowd = [b.person() for _ in range(BIG)]
+        mbig = b.drawn_lottery(crowd, BIG)
+        for s in range(0, 40):  # some minted segments too
+            winner = c.call("winnerOf", mbig, s)
+            b.tx("mintSegment", [mbig, s, d(f"v{s}"), d(f"m{s}")], winner)
+        data = c.contract.encode_abi("segments", [mbig, 0, BIG])
+        view_gas = c.w3.eth.estimate_gas({"to": c.contract_address, "data": data})
+        rows = c.segments(mbig, 0, BIG)
+        cap = c.w3.eth.get_block("latest")["gasLimit"]
+        b.record("segments(0..1080) view", f"one eth_call, {len(rows)} rows", view_gas, cap,
+                 note=f"goal: one eth_call under anvil's call gas cap ({cap:,})")
+        data = c.contract.encode_abi("winnersOf", [mbig, 0, BIG])
+        b.record("winnersOf(0..1080) view", "one eth_call",
+                 c.w3.eth.estimate_gas({"to": c.contract_address, "data": data}), cap)
+        assert len(rows) == BIG and sum(r["status"] == "minted" for r in rows) == 40
+
+        return {"anchors": [{"name": n, "gas": g} for n, g in ANCHORS], "goals": GOALS, "rows": b.rows,
+                "shuffle_rounds": c.call("SHUFFLE_ROUNDS")}
+
+
+def print_table(result: dict) -> None:
+    print("Anchors (OpenZeppelin 5.7, measured elsewhere):")
+    for a in result["anchors"]:
+        print(f"  {a['name']:<52} {a['gas']:>10,}")
+    print()
+    print(f"{'function':<36} {'case':<34} {'gas':>10} {'goal':>11}  ratio")
+    for r in result["rows"]:
+        goal = f"{r['goal']:,}" if r["goal"] else ""
+        status = "" if r["goal"] is None else (" ok" if r["meets_goal"] else " OVER")
+        ratio = f"{r['gas'] / r['goal']:.2f}{status}" if r["goal"] else ""
+        print(f"{r['function']:<36} {r['case']:<34} {r['gas']:>10,} {goal:>11}  {ratio}")
+    print(f"\nswap-or-not rounds: {result['shuffle_rounds']}")
+
+
+def main() -> int:
+    result = run()
+    print_table(result)
+    out = HERE / "results" / "gas.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out.relative_to(HERE.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

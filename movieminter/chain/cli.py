@@ -1,0 +1,155 @@
+"""`movieminter chain ...`, `movieminter lottery verify`, `movieminter keystore ...`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from movieminter.errors import MovieMinterError
+
+
+def register(subparsers) -> None:
+    lottery = subparsers.add_parser("lottery", help="verify a movie's lottery draw")
+    lsub = lottery.add_subparsers(dest="lottery_command", metavar="ACTION")
+    verify = lsub.add_parser("verify", help="recompute a draw from chain data and compare with the contract")
+    verify.add_argument("movie", type=int, help="movie id")
+    _chain_args(verify)
+    verify.add_argument("--segment", type=int, action="append", default=None,
+                        help="explain these segments round by round (default: the first three)")
+    verify.add_argument("--json", action="store_true", help="print the result as JSON")
+    verify.set_defaults(func=_lottery_verify)
+
+    chain = subparsers.add_parser("chain", help="local chain, deployment, presets")
+    csub = chain.add_subparsers(dest="chain_command", metavar="ACTION")
+    anvil = csub.add_parser("anvil", help="run a local chain (anvil) until Ctrl-C")
+    anvil.add_argument("--port", type=int, default=8545)
+    anvil.add_argument("--deploy", action="store_true", help="also deploy MovieMinter and print its address")
+    anvil.set_defaults(func=_chain_anvil)
+    deploy = csub.add_parser("deploy", help="deploy the MovieMinter contract")
+    _chain_args(deploy, contract=False)
+    _keystore_args(deploy)
+    deploy.set_defaults(func=_chain_deploy)
+    presets = csub.add_parser("presets", help="list the chain presets")
+    presets.set_defaults(func=_chain_presets)
+
+    ks = subparsers.add_parser("keystore", help="encrypted keystores for headless signing")
+    ksub = ks.add_subparsers(dest="keystore_command", metavar="ACTION")
+    new = ksub.add_parser("new", help="create a new account in an encrypted keystore")
+    new.add_argument("path", type=Path)
+    new.add_argument("--password-env", metavar="NAME", help="read the password from this environment variable")
+    new.set_defaults(func=_keystore_new)
+    imp = ksub.add_parser("import", help="encrypt an existing private key into a keystore")
+    imp.add_argument("path", type=Path)
+    imp.add_argument("--password-env", metavar="NAME", help="read the password from this environment variable")
+    imp.add_argument("--key-env", metavar="NAME", help="read the private key from this environment variable "
+                     "(default: a hidden prompt)")
+    imp.set_defaults(func=_keystore_import)
+
+
+def _chain_args(parser, contract: bool = True) -> None:
+    parser.add_argument("--rpc", metavar="URL", help="RPC URL (default: settings / MOVIEMINTER_RPC_URL / chain preset)")
+    parser.add_argument("--chain", metavar="PRESET", help="chain preset name (see `movieminter chain presets`)")
+    if contract:
+        parser.add_argument("--contract", metavar="ADDR", help="MovieMinter address (default: settings)")
+
+
+def _keystore_args(parser) -> None:
+    parser.add_argument("--keystore", type=Path, help="sign with this encrypted keystore (default on a local "
+                        "chain: the node's first unlocked account)")
+    parser.add_argument("--password-env", metavar="NAME", help="read the keystore password from this variable")
+
+
+def _client(args):
+    from movieminter.chain.client import ChainClient
+    from movieminter.config import Settings
+    settings = Settings.from_env(chain=args.chain, rpc_url=args.rpc,
+                                 contract_address=getattr(args, "contract", None))
+    return ChainClient.from_settings(settings)
+
+
+def _lottery_verify(args) -> int:
+    from movieminter.chain.lottery import verify_draw
+    check = verify_draw(_client(args), args.movie, args.segment)
+    if args.json:
+        print(json.dumps({"movie": check.movie_id, "ok": check.ok, "seed": check.seed,
+                          "commitBlock": check.block_number, "blockHash": check.block_hash,
+                          "entrants": check.entrants, "expected": check.expected, "onchain": check.onchain,
+                          "mismatches": check.mismatches}, indent=2))
+    else:
+        print(check.text)
+    return 0 if check.ok else 1
+
+
+def _chain_anvil(args) -> int:
+    from movieminter.chain.anvil import TEST_MNEMONIC, Anvil
+    from movieminter.chain.client import ChainClient
+    with Anvil(port=args.port) as node:
+        print(f"local chain running at {node.url} (chain id {node.chain_id})")
+        print(f"accounts (public test mnemonic \"{TEST_MNEMONIC}\": never use it on a real chain):")
+        for a in node.accounts:
+            print(f"  {a}")
+        if args.deploy:
+            print(f"MovieMinter deployed at {ChainClient(node.url).deploy()}")
+        print("Ctrl-C stops it.")
+        sys.stdout.flush()
+        try:
+            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def _load_keystore_account(args):
+    if not args.keystore:
+        return None
+    from movieminter.chain.keystore import load_account, read_password
+    return load_account(args.keystore, read_password(args.password_env))
+
+
+def _chain_deploy(args) -> int:
+    client = _client(args)
+    account = _load_keystore_account(args)
+    if account is None and client.chain_id != 31337:
+        raise MovieMinterError("deploying to a public chain needs a keystore",
+                               hint="pass --keystore PATH (create one with `movieminter keystore new PATH`)")
+    address = client.deploy(account)
+    from movieminter.chain.presets import preset_for_chain_id
+    preset = preset_for_chain_id(client.chain_id)
+    print(f"MovieMinter deployed at {address} on chain {client.chain_id}")
+    if preset and preset.address_url(address):
+        print(f"  {preset.address_url(address)}")
+    print(f"set it with: export MOVIEMINTER_CONTRACT_ADDRESS={address}")
+    return 0
+
+
+def _chain_presets(args) -> int:
+    from movieminter.chain.presets import PRESETS
+    for p in PRESETS.values():
+        print(f"{p.name:<13} {p.chain_id:>9}  {p.currency:<4} {p.rpc_url:<45} {p.explorer or '-'}")
+    return 0
+
+
+def _keystore_new(args) -> int:
+    from movieminter.chain.keystore import create_keystore, read_password
+    address = create_keystore(args.path, read_password(args.password_env, confirm=not args.password_env))
+    print(f"created {args.path} for {address}")
+    return 0
+
+
+def _keystore_import(args) -> int:
+    from movieminter.chain.keystore import import_keystore, read_password
+    if args.key_env:
+        key = os.environ.get(args.key_env)
+        if key is None:
+            raise MovieMinterError(f"environment variable {args.key_env} is not set",
+                                   hint="export it, or omit --key-env to paste the key at a hidden prompt")
+    else:
+        key = getpass.getpass("Private key (hidden): ")
+    address = import_keystore(args.path, key.strip(), read_password(args.password_env,
+                                                                     confirm=not args.password_env))
+    print(f"imported into {args.path}: {address}")
+    return 0

@@ -1,0 +1,150 @@
+"""The lottery's math in Python, identical to the contract (contracts/SwapOrNot.sol, MovieMinter.draw).
+
+seed      = keccak256(abi.encode(blockhash(commitBlock), movieId))
+permute   = swap-or-not shuffle, ROUNDS rounds; round r:
+              pivot    = keccak256(abi.encode(seed, r)) mod n
+              flip     = (pivot + n - index) mod n
+              position = max(index, flip)
+              swap if bit 0 of keccak256(abi.encode(seed, r, position)) is 1: index = flip
+winner(s) = entrants[permute(seed, s, n)] for segment s < n entrants; segments s >= n have no winner.
+
+`verify_draw(client, movie_id)` recomputes a movie's draw from chain data and compares it with the contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from eth_utils import keccak
+
+from movieminter.errors import MovieMinterError
+
+ROUNDS = 24
+
+
+def _word(value: int | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.to_bytes(32, "big")
+
+
+def lottery_seed(block_hash: bytes, movie_id: int) -> bytes:
+    """The draw's seed from the committed block's hash (MovieMinter.lotterySeed)."""
+    return keccak(_word(_as_bytes32(block_hash)) + _word(movie_id))
+
+
+def _as_bytes32(value: bytes | str) -> bytes:
+    if isinstance(value, str):
+        value = bytes.fromhex(value.removeprefix("0x"))
+    if len(value) != 32:
+        raise ValueError("expected 32 bytes")
+    return bytes(value)
+
+
+def _round(seed: bytes, r: int, index: int, n: int) -> tuple[int, int, int, bool]:
+    pivot = int.from_bytes(keccak(seed + _word(r)), "big") % n
+    flip = (pivot + n - index) % n
+    position = max(index, flip)
+    swap = keccak(seed + _word(r) + _word(position))[31] & 1 == 1
+    return pivot, flip, position, swap
+
+
+def permute(seed: bytes | str, index: int, n: int, rounds: int = ROUNDS) -> int:
+    """Where the permutation keyed by `seed` sends `index` (0 <= index < n)."""
+    seed = _as_bytes32(seed)
+    if not 0 <= index < n:
+        raise ValueError(f"index {index} is outside 0..{n - 1}")
+    for r in range(rounds):
+        _pivot, flip, _position, swap = _round(seed, r, index, n)
+        if swap:
+            index = flip
+    return index
+
+
+def winners(seed: bytes | str, entrants: list[str], segment_count: int) -> list[str | None]:
+    """The winner of each segment (None: no winner, the segment is open after the draw)."""
+    n = len(entrants)
+    return [entrants[permute(seed, s, n)] if s < n else None for s in range(segment_count)]
+
+
+def explain(seed: bytes | str, entrants: list[str], segment_count: int, segments: list[int] | None = None,
+            *, block_number: int | None = None, block_hash: str | None = None, movie_id: int | None = None) -> str:
+    """Step-by-step text anyone can redo by hand (with any keccak256 tool) for the chosen segments."""
+    seed = _as_bytes32(seed)
+    n = len(entrants)
+    lines = ["How the lottery was drawn", ""]
+    if block_hash is not None:
+        lines += [f"1. Entries closed and committed to block {block_number}; its hash is {block_hash}.",
+                  f"2. seed = keccak256(abi.encode(blockHash, movieId={movie_id}))", f"        = 0x{seed.hex()}"]
+    else:
+        lines += [f"seed = 0x{seed.hex()}"]
+    lines += ["", f"{n} entrants, in entry order:"]
+    lines += [f"  #{i}: {a}" for i, a in enumerate(entrants)]
+    lines += ["", f"Segment s (< {n}) goes to entrant #permute(s); segments {n} and above have no winner and "
+              "are open to anyone.", f"permute runs {ROUNDS} rounds of a swap-or-not shuffle; round r:",
+              "  pivot = keccak256(abi.encode(seed, r)) mod n", "  flip = (pivot + n - index) mod n",
+              "  swap when the last bit of keccak256(abi.encode(seed, r, max(index, flip))) is 1", ""]
+    chosen = range(segment_count) if segments is None else segments
+    for s in chosen:
+        if s >= n:
+            lines.append(f"Segment {s}: no winner ({n} entrants), open after the draw.")
+            continue
+        lines.append(f"Segment {s}: start at index {s}")
+        index = s
+        for r in range(ROUNDS):
+            pivot, flip, position, swap = _round(seed, r, index, n)
+            after = flip if swap else index
+            lines.append(f"  round {r:2d}: pivot {pivot}, flip {flip}, position {position}, bit {int(swap)} "
+                         f"-> index {after}")
+            index = after
+        lines.append(f"  winner: entrant #{index} = {entrants[index]}")
+    return "\n".join(lines)
+
+
+@dataclass
+class DrawCheck:
+    """The result of `verify_draw`: `ok` when every segment's winner matches the contract."""
+
+    movie_id: int
+    ok: bool
+    seed: str
+    block_number: int
+    block_hash: str
+    entrants: list[str]
+    expected: list[str | None]
+    onchain: list[str | None]
+    mismatches: list[int] = field(default_factory=list)
+    text: str = ""
+
+
+def verify_draw(client, movie_id: int, segments_to_explain: list[int] | None = None) -> DrawCheck:
+    """Recomputes a drawn lottery from chain data: the Drawn event's block, that block's hash (from the chain,
+    not from the contract), the entrant list; compares each segment's winner with the contract's winnerOf."""
+    info = client.movie(movie_id)
+    if info["mintMode"] != "lottery":
+        raise MovieMinterError(f"movie {movie_id} is a {info['mintMode']} movie, not a lottery",
+                               hint="only lottery movies have a draw to verify")
+    if int(info["seed"], 16) == 0:
+        raise MovieMinterError(f"the lottery of movie {movie_id} has not been drawn yet",
+                               hint="wait for closeEntries and draw")
+    block_number = info["commitBlock"]
+    block = client.w3.eth.get_block(block_number)
+    block_hash = "0x" + bytes(block["hash"]).hex()
+    seed = lottery_seed(bytes(block["hash"]), movie_id)
+    entrants = list(client.call("entrants", movie_id, 0, info["entrantCount"]))
+    count = info["segmentCount"]
+    expected = winners(seed, entrants, count)
+    onchain = [None if a == "0x" + "00" * 20 else a for a in client.call("winnersOf", movie_id, 0, count)]
+    mismatches = [s for s in range(count) if expected[s] != onchain[s]]
+    ok = not mismatches and "0x" + seed.hex() == info["seed"]
+    segs = segments_to_explain if segments_to_explain is not None else list(range(min(count, 3)))
+    text = explain(seed, entrants, count, segs, block_number=block_number, block_hash=block_hash,
+                   movie_id=movie_id)
+    summary = ["", "Result:"]
+    summary.append(f"  contract seed {info['seed']} {'==' if '0x' + seed.hex() == info['seed'] else '!='} "
+                   f"recomputed seed 0x{seed.hex()}")
+    for s in range(count):
+        mark = "ok" if s not in mismatches else "MISMATCH"
+        summary.append(f"  segment {s}: recomputed {expected[s] or 'open'}, contract {onchain[s] or 'open'}  {mark}")
+    summary.append("VERIFIED: the contract's winners are the keyed permutation of the entrants."
+                   if ok else "NOT VERIFIED: see the mismatches above.")
+    return DrawCheck(movie_id, ok, "0x" + seed.hex(), block_number, block_hash, entrants, expected, onchain,
+                     mismatches, text + "\n" + "\n".join(summary))
