@@ -210,3 +210,11 @@ def test_deforum_key_table_is_complete_data():
     assert table["max_frames"]["deforum_default"] == 120 and table["fps"]["deforum_default"] == 15
     assert sum(k.startswith("cn_") for k in table) == 85  # 5 ControlNet units x 17 fields, all off
     assert all(table[f"cn_{i}_enabled"]["deforum_default"] is False for i in range(1, 6))
+
+
+def test_undefined_values_stay_undefined_instead_of_crashing():
+    import math
+    (v,) = evaluate_schedule("0: (t/max_f)", 1)  # max_f = 0 in a one-frame job
+    assert math.isnan(v)
+    values = evaluate_schedule("0: (0), 2: (1/(t-3)), 5: (1)", 6)
+    assert values[:3] == [0.0, 0.5, -1.0] and math.isinf(values[3]) and values[5] == 1.0

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-
-from movieminter.errors import MovieMinterError
 
 
 def register(subparsers) -> None:

@@ -24,7 +24,6 @@ Deforum's in-between semantics, which evaluate_schedule reproduces:
 from __future__ import annotations
 
 import ast
-import math
 import re
 
 import numexpr
@@ -194,23 +193,20 @@ def evaluate_schedule(text: str, frame_count: int, *, seed: int = 0) -> list[flo
     if not keys:
         raise ScheduleError(f"no keyframe of `{text}` falls inside {frame_count} frames",
                             f"use frames 0..{frame_count - 1}")
+    assigned = np.zeros(frame_count, dtype=bool)
     max_f = frame_count - 1
     for i, (frame, value) in enumerate(keys):
         if is_number(value):
             values[frame] = float(_strip_value(value))
+            assigned[frame] = True
         else:
             end = keys[i + 1][0] if i + 1 < len(keys) else frame_count
-            values[frame:end] = evaluate_expression(value, np.arange(frame, end), max_f=max_f, s=seed)
-    known = np.flatnonzero(~np.isnan(values))
-    values = np.interp(np.arange(frame_count), known, values[known])
+            with np.errstate(all="ignore"):
+                values[frame:end] = evaluate_expression(value, np.arange(frame, end), max_f=max_f, s=seed)
+            assigned[frame:end] = True
+    known = np.flatnonzero(assigned)
+    gaps = ~assigned
+    # an expression that gives NaN/inf stays NaN/inf (validation reports it)
+    values[gaps] = np.interp(np.flatnonzero(gaps), known, values[known])
     return [float(v) for v in values]
 
-
-def schedule_is_finite(text: str, frame_count: int, *, seed: int = 0) -> int | None:
-    """The first frame whose value is NaN or infinite, or None."""
-    with np.errstate(all="ignore"):
-        values = evaluate_schedule(text, frame_count, seed=seed)
-    for i, v in enumerate(values):
-        if not math.isfinite(v):
-            return i
-    return None

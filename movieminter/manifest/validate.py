@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import math
 import re
 from functools import lru_cache
 from importlib import resources
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import numpy as np
 
 from movieminter.manifest.keys import ALLOWED_VALUES, CAMERA_KEYS, DEFAULTS_OWNED, OWNED, RESERVED, deforum_keys, is_schedule_key
 from movieminter.manifest.problems import ManifestError, Problem, pointer, pointer_sort_key
@@ -308,14 +310,12 @@ def _check_schedule(text: Any, ptr: str, frame_count: int | None, problems: list
     if all(is_number(v) for _, v in keys):
         return
     try:
-        import numpy as np
         with np.errstate(all="ignore"):
             values = evaluate_schedule(text, frame_count, seed=seed)
     except Exception as exc:  # numexpr's own complaints (type errors and the like)
         problems.append(Problem(ptr, f"schedule {json.dumps(text)} cannot be evaluated: {exc}",
                                 "simplify the expression; see docs/manifest.md for what is allowed"))
         return
-    import math
     bad = next((i for i, x in enumerate(values) if not math.isfinite(x)), None)
     if bad is not None:
         problems.append(Problem(ptr, f"schedule {json.dumps(text)} is not a finite number at frame {bad}",
