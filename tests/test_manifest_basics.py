@@ -217,4 +217,4 @@ def test_undefined_values_stay_undefined_instead_of_crashing():
     (v,) = evaluate_schedule("0: (t/max_f)", 1)  # max_f = 0 in a one-frame job
     assert math.isnan(v)
     values = evaluate_schedule("0: (0), 2: (1/(t-3)), 5: (1)", 6)
-    assert values[:3] == [0.0, 0.5, -1.0] and math.isinf(values[3]) and values[5] == 1.0
+    assert values[:3] == [0.0, -0.5, -1.0] and math.isinf(values[3]) and values[5] == 1.0
