@@ -66,7 +66,7 @@ class RenderFailed(RenderError):
 
 class RenderCancelled(RenderError):
     def __init__(self, message: str = "the render was cancelled"):
-        super().__init__(message, hint="start the render again to resume; finished frames are kept")
+        super().__init__(message, hint="start the render again when you are ready (Deforum's job was cancelled)")
 
 
 class FramesError(RenderError):
