@@ -24,40 +24,44 @@ class MintConflict(MovieMinterError):
     status = 409
 
 
+CHAIN_POLL_SECONDS = 10.0  # how often a waiting mint re-checks the chain
+
+
 # -- helpers -------------------------------------------------------------------
 def job_dir(ctx, job) -> Path:
     return ctx.settings.path("jobs", str(job.id))
 
 
-def manifest_for(ctx, job) -> dict:
-    """The movie's manifest: given with the job, else fetched by CID (from the
-    job, else the movie's on-chain digest) and validated. Cached per job."""
+def manifest_for(ctx, job) -> tuple[dict, str]:
+    """(manifest, manifest CID) of the job's movie: the manifest given with the
+    job, else read from IPFS by its CID (given, else the movie's on-chain
+    digest) and validated. Cached per job."""
     cache = ctx.extras.setdefault("_manifests", {})
     if job.id in cache:
         return cache[job.id]
-    from movieminter.manifest import load_manifest
+    from movieminter.manifest import canonical_json, load_manifest
     if job.params.get("manifest"):
         manifest = load_manifest(job.params["manifest"])
+        # The director pins the canonical JSON; adding it again yields the same CID.
+        cid = job.params.get("manifest_cid") or job.saved("manifest_cid")
+        if not cid:
+            cid = ctx.store.add_bytes(canonical_json(manifest))
+            job.save("manifest_cid", cid)
     else:
         cid = job.params.get("manifest_cid")
         if not cid:
             from movieminter.ipfs.cid import digest_to_cid
-            movie = ctx.chain.movie(job.movie_id)
-            digest = movie["manifest_digest"] if isinstance(movie, dict) else movie.manifest_digest
-            cid = digest_to_cid(digest)
+            cid = digest_to_cid(ctx.chain.movie(job.movie_id)["manifestDigest"])
         manifest = load_manifest(ctx.store.cat(cid))
-    cache[job.id] = manifest
-    return manifest
+    cache[job.id] = (manifest, cid)
+    return cache[job.id]
 
 
 def segment_minter(ctx, job) -> str | None:
     """Who minted this segment on-chain (None while unminted): the check made
     before every signature request, so nothing is ever minted twice."""
     seg = ctx.chain.segments(job.movie_id, job.segment, 1)[0]
-    get = seg.get if isinstance(seg, dict) else (lambda k, d=None: getattr(seg, k, d))
-    if not get("minted", bool(get("minter"))):
-        return None
-    return get("minter")
+    return seg["account"] if seg["status"] == "minted" else None
 
 
 def _check_chain_identity(ctx, job) -> None:
@@ -83,16 +87,16 @@ def _settle_if_minted(ctx, job) -> Goto | None:
 def check_models(ctx, job) -> dict:
     """queued -> models_ready: the checkpoint and LoRAs the segment pins are in A1111."""
     from movieminter.render.readiness import check_models as readiness
-    manifest = manifest_for(ctx, job)
+    manifest, _ = manifest_for(ctx, job)
     job.progress("checking models")
-    statuses = readiness(ctx.a1111, manifest, job.segment)
+    statuses = readiness(ctx.a1111, manifest, job.segment, allow_pickle=ctx.settings.allow_pickle)
     missing = [s for s in statuses if s.state != "ready"]
     if missing:
         first = missing[0]
         raise MovieMinterError(
             "models not ready: " + "; ".join(f"{s.name} ({s.kind}) is {s.state}" for s in missing),
             hint=first.hint or first.message)
-    return {"models": [{"name": s.name, "kind": s.kind, "state": s.state} for s in statuses]}
+    return {"models": [{"name": s.name, "kind": s.kind, "sha256": s.sha256, "title": s.title} for s in statuses]}
 
 
 def begin_render(ctx, job) -> dict:
@@ -101,37 +105,42 @@ def begin_render(ctx, job) -> dict:
 
 
 def render(ctx, job) -> dict:
-    """rendering -> rendered. The render state (Deforum job id, outdir...) is
-    saved as soon as render_segment knows it, so a restart resumes the same
-    Deforum job or reuses its frames instead of rendering again."""
+    """rendering -> rendered. render_segment hands its state (Deforum job id,
+    outdir...) to save_state the moment it has it; it is journaled at once, so
+    a restart follows the same Deforum job or reuses its finished frames."""
     from movieminter.render.job import render_segment
-    manifest = manifest_for(ctx, job)
-    started = time.time()
+    manifest, _ = manifest_for(ctx, job)
 
     def on_progress(p):
-        fields = {k: getattr(p, k) for k in ("frame", "frames", "phase", "message", "eta")
-                  if getattr(p, k, None) is not None}
-        if "eta" not in fields and fields.get("frame") and fields.get("frames"):
-            rate = fields["frame"] / max(time.time() - started, 1e-6)
-            fields["eta"] = round((fields["frames"] - fields["frame"]) / rate, 1) if rate else None
-        job.progress("rendering", **fields)
+        job.progress("rendering", frame=p.frames_done, frames=p.frames_total, eta=p.eta_seconds,
+                     phase=p.phase, message=p.message or None)
         job.check()
 
     result = render_segment(ctx.a1111, manifest, job.segment, state=dict(job.saved("render", {}) or {}),
                             save_state=lambda s: job.save("render", s), on_progress=on_progress,
-                            cancel=job.cancel_event)
+                            cancel=job.cancel_event, work_dir=job_dir(ctx, job) / "render",
+                            allow_pickle=ctx.settings.allow_pickle)
+    started = job.data.get("rendering", {}).get("started_at") or time.time()
     return {"frames_dir": str(result.frames_dir), "frames": [str(f) for f in result.frames],
-            "versions": getattr(result, "versions", None)}
+            "versions": result.versions, "deforum_job": result.job_id, "checkpoint": result.checkpoint_title,
+            "reused": result.reused, "render_seconds": round(time.time() - started, 3),
+            "rendered_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
 def encode(ctx, job) -> dict:
     """rendered -> encoded: frames to the movie's encoding profile."""
     from movieminter.media.encode import encode_segment
-    manifest = manifest_for(ctx, job)
+    from movieminter.media.profile import soundtrack_of
+    manifest, _ = manifest_for(ctx, job)
     frames = [Path(f) for f in job.data["rendered"]["frames"]]
     job.progress("encoding", frames=len(frames))
     out = job_dir(ctx, job) / f"segment-{job.segment:04d}.mp4"
-    media = encode_segment(frames, manifest, job.segment, out)
+    soundtrack = None
+    if soundtrack_of(manifest):
+        soundtrack = job_dir(ctx, job) / "soundtrack"
+        if not soundtrack.exists():
+            soundtrack.write_bytes(ctx.store.cat(soundtrack_of(manifest)["cid"]))
+    media = encode_segment(frames, manifest, job.segment, out, soundtrack=soundtrack)
     return {"video": str(media.video), "poster": str(media.poster),
             "preview": str(media.preview) if getattr(media, "preview", None) else None,
             "frame_count": media.frame_count, "duration": media.duration}
@@ -142,9 +151,9 @@ def pin(ctx, job) -> dict:
     as soon as it is added, so a restart never adds or pins a file twice."""
     from movieminter.ipfs import metadata as md
     from movieminter.ipfs.cid import cid_to_digest
-    from movieminter.manifest import canonical_json
-    manifest = manifest_for(ctx, job)
-    enc = job.data["encoded"]
+    from movieminter.manifest import get_segment, segment_settings_digest
+    manifest, manifest_cid = manifest_for(ctx, job)
+    enc, rendered = job.data["encoded"], job.data["rendered"]
     cids = dict(job.saved("pins", {}) or {})
 
     def add(name, make):
@@ -158,9 +167,18 @@ def pin(ctx, job) -> dict:
 
     video = add("video", lambda: ctx.store.add_file(Path(enc["video"])))
     poster = add("poster", lambda: ctx.store.add_file(Path(enc["poster"])))
-    meta = md.build_metadata(manifest=manifest, index=job.segment, video_cid=video, poster_cid=poster,
-                             minter=job.wallet, movie_id=job.movie_id, duration=enc.get("duration"))
-    metadata = add("metadata", lambda: ctx.store.add_bytes(canonical_json(meta)))
+    versions = rendered.get("versions") or {}
+    meta = md.build_metadata(
+        movie_title=manifest["movie"]["title"], segment_index=job.segment, video_cid=video, poster_cid=poster,
+        frames=enc["frame_count"], duration=enc["duration"], checkpoint=manifest["models"]["checkpoint"]["name"],
+        manifest_cid=manifest_cid, segment_settings_digest=segment_settings_digest(manifest, job.segment),
+        models=[{"name": m["name"], "sha256": m["sha256"], "kind": m["kind"]}
+                for m in job.data["models_ready"]["models"]],
+        seed=int(get_segment(manifest, job.segment).get("seed", 0)),
+        a1111_version=versions.get("a1111") or "unknown", deforum_version=versions.get("deforum") or "unknown",
+        render_seconds=rendered.get("render_seconds", 0), minter=job.wallet, movie_id=job.movie_id,
+        rendered_at=rendered.get("rendered_at"))
+    metadata = add("metadata", lambda: ctx.store.add_bytes(md.metadata_bytes(meta)))
     return {"video_cid": video, "poster_cid": poster, "metadata_cid": metadata,
             "content_digest": "0x" + cid_to_digest(video).hex(),
             "metadata_digest": "0x" + cid_to_digest(metadata).hex()}
@@ -174,42 +192,59 @@ def prepare_mint(ctx, job) -> dict | Goto:
     if settled:
         return settled
     pinned = job.data["pinned"]
-    tx = ctx.chain.build_tx("mintSegment", [job.movie_id, job.segment, pinned["content_digest"],
-                                            pinned["metadata_digest"]], job.wallet)
-    return {"tx": tx}
+    args = [job.movie_id, job.segment, bytes.fromhex(pinned["content_digest"][2:]),
+            bytes.fromhex(pinned["metadata_digest"][2:])]
+    proof = job.params.get("proof")
+    if proof is not None:  # allowlist movies: the wallet's Merkle proof for this segment
+        function, args = "mintSegmentWithProof", args + [[bytes.fromhex(p.removeprefix("0x")) for p in proof]]
+    else:
+        function = "mintSegment"
+    job.progress("preparing the mint transaction")
+    return {"tx": ctx.chain.build_tx(function, args, job.wallet), "function": function}
 
 
 def confirm_mint(ctx, job) -> dict | Goto:
     """awaiting_signature -> minted: wait for the wallet's transaction (the
     browser POSTs its hash; headless runs use the runner's signer), then its
-    receipt. On every (re)entry the chain is checked first."""
-    tx_hash = job.saved("tx_hash")
-    if not tx_hash:
-        settled = _settle_if_minted(ctx, job)
-        if settled:
-            return settled
-        tx = job.data["awaiting_signature"]["tx"]
-        if job.signer is not None:
+    receipt. The chain is checked on every (re)entry and while waiting, so a
+    transaction whose hash never reached us (or that the wallet replaced)
+    still settles the job, and nothing is signed twice for a minted segment."""
+    from movieminter.chain.client import ChainError
+    while True:
+        tx_hash = job.saved("tx_hash")
+        if not tx_hash:
+            settled = _settle_if_minted(ctx, job)
+            if settled:
+                return settled
+            tx = job.data["awaiting_signature"]["tx"]
+            if job.signer is not None:
+                job.check()
+                tx_hash = str(job.signer(tx))
+                tx_hash = tx_hash if tx_hash.startswith("0x") else "0x" + tx_hash
+                job.save("tx_hash", tx_hash)
+            else:
+                job.progress("awaiting signature", tx=tx)
+                tx_hash = job.wait_for_tx(timeout=CHAIN_POLL_SECONDS)
+                if not tx_hash:
+                    continue
+        job.progress("confirming", tx_hash=tx_hash)
+        try:
+            receipt = ctx.chain.wait(tx_hash, timeout=CHAIN_POLL_SECONDS)
+        except ChainError as exc:  # mined, but reverted
+            settled = _settle_if_minted(ctx, job)
+            if settled:
+                return settled
+            job.save("reverted", list(job.saved("reverted", []) or []) + [tx_hash])
+            job.save("tx_hash", None)  # a retry asks the wallet for a fresh transaction
+            raise MovieMinterError(f"the mint transaction {tx_hash} reverted: {exc.message}",
+                                   hint=exc.hint or "retry the job to sign a new transaction") from None
+        except MovieMinterError:  # not mined yet
             job.check()
-            tx_hash = job.signer(tx)
-            job.save("tx_hash", tx_hash)
-        else:
-            job.progress("awaiting signature", tx=tx)
-            tx_hash = job.wait_for_tx()
-    job.progress("confirming", tx_hash=tx_hash)
-    receipt = ctx.chain.wait(tx_hash)
-    status = receipt["status"] if isinstance(receipt, dict) else receipt.status
-    if not status:
-        settled = _settle_if_minted(ctx, job)
-        if settled:
-            return settled
-        tried = list(job.saved("reverted", []) or []) + [tx_hash]
-        job.save("reverted", tried)
-        job.save("tx_hash", None)  # a retry asks the wallet for a fresh transaction
-        raise MovieMinterError(f"the mint transaction {tx_hash} reverted",
-                               hint="retry the job to sign a new transaction; check the wallet may still mint")
-    block = receipt["blockNumber"] if isinstance(receipt, dict) else receipt.blockNumber
-    return {"tx_hash": tx_hash, "block": int(block), "minter": job.wallet}
+            settled = _settle_if_minted(ctx, job)
+            if settled:
+                return settled
+            continue
+        return {"tx_hash": tx_hash, "block": int(receipt["blockNumber"]), "minter": job.wallet}
 
 
 STEPS = [

@@ -32,8 +32,9 @@ log = logging.getLogger("movieminter.runner")
 TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 
 # Tests that kill the app at a given state set this (comma-separated states):
-# the job thread stops right after journaling the move into one of them, so
-# the test can SIGKILL the process at exactly that point.
+# a job thread that finds its job in one of them waits there (before running
+# that state's step) until the server stops, so the test can SIGKILL the
+# process at exactly that point.
 PAUSE_ENV = "MOVIEMINTER_PAUSE_AFTER"
 
 
@@ -93,10 +94,11 @@ class RunningJob:
         if self._runner._stop.is_set():
             raise Stopping()
 
-    def wait_for_tx(self, poll: float = 0.5) -> str:
-        """Block until the browser posted the transaction hash."""
+    def wait_for_tx(self, poll: float = 0.5, timeout: float | None = None) -> str | None:
+        """Block until the browser posted the transaction hash (None after `timeout`)."""
         event = self._runner._tx_event(self.job.id)
-        while True:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while deadline is None or time.monotonic() < deadline:
             fresh = self._runner.journal.get(self.job.id)
             if fresh.data.get("_tx_hash"):
                 self.job.data["_tx_hash"] = fresh.data["_tx_hash"]
@@ -104,6 +106,7 @@ class RunningJob:
             self.check()
             event.wait(poll)
             event.clear()
+        return None
 
 
 class JobRunner:
@@ -235,6 +238,10 @@ class JobRunner:
             if job.cancel_requested or cancel.is_set():
                 self._publish_state(self.journal.transition(job_id, "cancelled", expect=job.state))
                 return
+            if job.state in self._pause_after:
+                log.warning("job %s paused in %s (%s is set)", job_id, job.state, PAUSE_ENV)
+                self._stop.wait()
+                return
             step = self.steps.get(job.state)
             if step is None:
                 self._fail(job, MovieMinterError(f"no step handles state {job.state!r}"))
@@ -261,10 +268,6 @@ class JobRunner:
             target, data = (result.state, result.data) if isinstance(result, Goto) else (step.next, result or {})
             job = self.journal.transition(job_id, target, data, expect=job.state)
             self._publish_state(job)
-            if target in self._pause_after:
-                log.warning("job %s paused after %s (%s is set)", job_id, target, PAUSE_ENV)
-                self._stop.wait()
-                return
 
     def _fail(self, job: Job, exc: Exception) -> None:
         if isinstance(exc, MovieMinterError):
