@@ -124,3 +124,29 @@ def test_reader_seeks_and_ranges():
     reader.seek(-5, io.SEEK_END)
     assert reader.read() == data[-5:]
     assert b"".join(unixfs.iter_file(node.cid, store.get, 500_000, 600_000)) == data[500_000:600_000]
+
+
+def test_import_streams_in_constant_memory():
+    """96 MiB through a stream: peak Python allocations stay around one chunk."""
+    import tracemalloc
+    pattern = os.urandom(1 << 20)
+
+    class Endless(io.RawIOBase):
+        def __init__(self, total):
+            self.left = total
+        def readable(self):
+            return True
+        def readinto(self, b):
+            n = min(len(b), self.left, len(pattern))
+            b[:n] = pattern[:n]
+            self.left -= n
+            return n
+
+    tracemalloc.start()
+    try:
+        node = unixfs.import_stream(Endless(96 << 20))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert node.size == 96 << 20
+    assert peak < 2 << 20, f"peak {peak} bytes"

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from multiformats import CID
 
-from movieminter.ipfs.cid import parse_cid
+from movieminter.ipfs.cid import multihash_key, parse_cid
 from movieminter.ipfs.errors import BlockNotFound, TamperedContent
 
 
@@ -44,21 +44,29 @@ def check_block(cid: CID, block: bytes | memoryview) -> None:
                               hint="the source served modified bytes; the content was refused")
 
 
+def _show(cid) -> str:
+    from movieminter.ipfs.cid import to_cidv1
+    try:
+        return to_cidv1(cid)
+    except Exception:
+        return repr(cid)
+
+
 class MemoryBlockstore:
     def __init__(self):
         self.blocks: dict[bytes, bytes] = {}
 
     def put(self, cid: CID, block: bytes) -> None:
-        self.blocks.setdefault(bytes(parse_cid(cid).digest), bytes(block))
+        self.blocks.setdefault(multihash_key(cid), bytes(block))
 
     def get(self, cid: CID) -> bytes:
         try:
-            return self.blocks[bytes(parse_cid(cid).digest)]
+            return self.blocks[multihash_key(cid)]
         except KeyError:
-            raise BlockNotFound(f"block {cid} is not in the store") from None
+            raise BlockNotFound(f"block {_show(cid)} is not in the store") from None
 
     def has(self, cid: CID) -> bool:
-        return bytes(parse_cid(cid).digest) in self.blocks
+        return multihash_key(cid) in self.blocks
 
     def __len__(self) -> int:
         return len(self.blocks)
@@ -70,7 +78,7 @@ class FileBlockstore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, cid: CID) -> Path:
-        key = base64.b32encode(bytes(parse_cid(cid).digest)).decode().rstrip("=").lower()
+        key = base64.b32encode(multihash_key(cid)).decode().rstrip("=").lower()
         return self.root / key[-3:-1] / f"{key}.data"
 
     def put(self, cid: CID, block: bytes) -> None:
@@ -92,7 +100,7 @@ class FileBlockstore:
         try:
             return self.path_for(cid).read_bytes()
         except FileNotFoundError:
-            raise BlockNotFound(f"block {cid} is not in the local store") from None
+            raise BlockNotFound(f"block {_show(cid)} is not in the local store") from None
 
     def has(self, cid: CID) -> bool:
         return self.path_for(cid).exists()

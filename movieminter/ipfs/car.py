@@ -21,7 +21,7 @@ from multiformats import CID, varint
 
 from movieminter.ipfs import dagpb
 from movieminter.ipfs.blockstore import check_block
-from movieminter.ipfs.cid import DAG_PB, parse_cid
+from movieminter.ipfs.cid import DAG_PB, multihash_key, parse_cid
 from movieminter.ipfs.errors import IpfsError, MalformedBlock
 
 CAR_MEDIA_TYPE = "application/vnd.ipld.car"
@@ -273,7 +273,7 @@ class CarWriter:
         self.blocks = 0
 
     def put(self, cid: CID, block: bytes) -> None:
-        key = bytes(cid.digest)
+        key = multihash_key(cid)
         if key in self._seen:  # identical chunks are stored once, as Kubo does
             return
         self._seen.add(key)
@@ -282,7 +282,7 @@ class CarWriter:
         self.blocks += 1
 
     def has(self, cid: CID) -> bool:
-        return bytes(parse_cid(cid).digest) in self._seen
+        return multihash_key(cid) in self._seen
 
     def finish(self, root: CID | str) -> None:
         header = encode_header([parse_cid(root).set(version=1)])

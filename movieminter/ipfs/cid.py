@@ -75,6 +75,18 @@ def to_cidv0(cid: "str | bytes | CID") -> str:
     return c.set(base="base58btc", version=0).encode()
 
 
+def multihash_key(cid: "bytes | CID") -> bytes:
+    """Multihash of a CID object or binary CID, without building a CID object
+    (multiformats validates types on every construction: too slow per block)."""
+    if isinstance(cid, (bytes, bytearray)):
+        raw = bytes(cid)
+        if raw[:1] == b"\x01" and raw[1:2] in (b"\x70", b"\x55"):  # v1 dag-pb / raw
+            return raw[2:]
+        if raw[:2] == b"\x12\x20" and len(raw) == 34:          # v0
+            return raw
+    return bytes(parse_cid(cid).digest)
+
+
 def multihash_of(cid: "str | bytes | CID") -> bytes:
     """The multihash bytes: what blocks are keyed by (codec-independent, like Kubo)."""
     return bytes(parse_cid(cid).digest)

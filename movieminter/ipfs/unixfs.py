@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Mapping, Union
 
-from multiformats import CID, multihash
+from multiformats import CID
 
 from movieminter.ipfs import dagpb
 from movieminter.ipfs.cid import DAG_PB, RAW, parse_cid
@@ -30,22 +30,47 @@ CHUNK_SIZE = 262144
 MAX_LINKS = 174
 
 
-@dataclass(frozen=True)
 class ImportedNode:
-    cid: CID
-    tsize: int      # cumulative serialized size of the DAG (dag-pb link Tsize)
-    size: int       # bytes of file content (0 for directories)
+    """An imported file/directory root: binary CID, cumulative DAG size
+    (dag-pb link Tsize) and content size (0 for directories). The CID object
+    is built only when asked for (see cid.multihash_key for why)."""
+
+    __slots__ = ("cid_bytes", "tsize", "size", "_cid")
+
+    def __init__(self, cid: "CID | bytes", tsize: int, size: int):
+        if isinstance(cid, CID):
+            self._cid, self.cid_bytes = cid, bytes(cid)
+        else:
+            self._cid, self.cid_bytes = None, bytes(cid)
+        self.tsize = tsize
+        self.size = size
+
+    @property
+    def cid(self) -> CID:
+        if self._cid is None:
+            self._cid = parse_cid(self.cid_bytes)
+        return self._cid
 
     @property
     def cidv1(self) -> str:
-        return self.cid.set(version=1).encode("base32") if self.cid.version == 0 else self.cid.encode("base32")
+        c = self.cid
+        return c.set(version=1).encode("base32") if c.version == 0 else c.encode("base32")
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ImportedNode) and (self.cid_bytes, self.tsize, self.size) == (
+            other.cid_bytes, other.tsize, other.size)
+
+    def __repr__(self) -> str:
+        return f"ImportedNode({self.cidv1}, tsize={self.tsize}, size={self.size})"
 
 
-def _make_cid(digest: bytes, codec: int, version: int) -> CID:
-    mh = multihash.wrap(digest, "sha2-256")
-    if version == 0:
-        return CID("base58btc", 0, DAG_PB, mh)
-    return CID("base32", 1, codec, mh)
+_V0_PREFIX = b"\x12\x20"                  # sha2-256 multihash, 32 bytes
+_V1_PREFIX = {DAG_PB: b"\x01\x70\x12\x20", RAW: b"\x01\x55\x12\x20"}
+
+
+def _make_cid(digest: bytes, codec: int, version: int) -> bytes:
+    """Binary CID (CIDv0 is the bare multihash)."""
+    return _V0_PREFIX + digest if version == 0 else _V1_PREFIX[codec] + digest
 
 
 class FileImporter:
@@ -100,7 +125,7 @@ class FileImporter:
         self._push(level + 1, self._parent(children))
 
     def _parent(self, children: list[ImportedNode]) -> ImportedNode:
-        links = [dagpb.PBLink(bytes(c.cid), "", c.tsize) for c in children]
+        links = [dagpb.PBLink(c.cid_bytes, "", c.tsize) for c in children]
         size = sum(c.size for c in children)
         data = dagpb.unixfs_data(dagpb.FILE, None, size, [c.size for c in children])
         block = dagpb.encode_node(links, data)
@@ -207,7 +232,7 @@ def directory_node(children: Mapping[str, ImportedNode], blockstore=None,
     """A UnixFS directory over already-imported children. Links are sorted by
     name bytes (dag-pb canonical order, as go-merkledag encodes them)."""
     names = sorted(children, key=lambda n: n.encode("utf-8"))
-    links = [dagpb.PBLink(bytes(children[n].cid), check_entry_name(n), children[n].tsize) for n in names]
+    links = [dagpb.PBLink(children[n].cid_bytes, check_entry_name(n), children[n].tsize) for n in names]
     block = dagpb.encode_node(links, dagpb.unixfs_data(dagpb.DIRECTORY))
     cid = _make_cid(hashlib.sha256(block).digest(), DAG_PB, cid_version)
     if blockstore is not None:
