@@ -47,6 +47,7 @@ def test_streaming_export_of_file_and_folder(tmp_path):
     big.parent.mkdir()
     big.write_bytes(os.urandom(262144 * 3) * 2)  # repeated chunks are written once
     (big.parent / "metadata.json").write_bytes(b'{"a": 1}')
+    (big.parent / ".DS_Store").write_bytes(b"hidden files are left out, like ipfs add -r")
     car = tmp_path / "file.car"
     cid = file_to_car(big, car)
     assert cid == unixfs.import_file(big)

@@ -302,7 +302,7 @@ def file_to_car(path: str | Path, out_path: str | Path) -> str:
     with open(out_path, "wb") as f:
         writer = CarWriter(f)
         if path.is_dir():
-            entries = _folder_entries(path)
+            entries = folder_entries(path)
             root = unixfs.import_directory_node(entries, writer)
         else:
             root = unixfs.import_stream(path, writer)
@@ -310,10 +310,13 @@ def file_to_car(path: str | Path, out_path: str | Path) -> str:
     return root.cidv1
 
 
-def _folder_entries(folder: Path) -> dict:
+def folder_entries(folder: Path) -> dict:
+    """A folder as import_directory entries, like `ipfs add -r` without
+    --hidden: dot-files are left out. Symlinks are skipped (Kubo would store a
+    symlink node; we neither follow nor copy them)."""
     out: dict = {}
-    for child in sorted(folder.iterdir()):
-        if child.is_symlink():
-            continue  # Kubo would store a symlink node; we refuse to follow or copy them
-        out[child.name] = _folder_entries(child) if child.is_dir() else child
+    for child in sorted(Path(folder).iterdir()):
+        if child.is_symlink() or child.name.startswith("."):
+            continue
+        out[child.name] = folder_entries(child) if child.is_dir() else child
     return out

@@ -15,17 +15,17 @@ def _settings(args):
 
 def cmd_add(args) -> int:
     from movieminter.ipfs import unixfs
-    from movieminter.ipfs.car import _folder_entries
+    from movieminter.ipfs.car import folder_entries
     path = Path(args.path)
     if not path.exists():
         raise MovieMinterError(f"{path} does not exist", hint="give the path of a file or folder")
     if args.only_hash:
-        cid = (unixfs.import_directory(_folder_entries(path)) if path.is_dir() else unixfs.import_file(path))
+        cid = (unixfs.import_directory(folder_entries(path)) if path.is_dir() else unixfs.import_file(path))
     else:
         from movieminter.ipfs.stores import open_store
         store = open_store(_settings(args))
         try:
-            cid = store.add_directory(_folder_entries(path)) if path.is_dir() else store.add_file(path)
+            cid = store.add_directory(folder_entries(path)) if path.is_dir() else store.add_file(path)
         finally:
             store.close()
     print(cid)
