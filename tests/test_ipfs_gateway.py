@@ -166,3 +166,42 @@ def test_lying_dag_structure_is_refused(gateway_server):
     store.blocks.put(root, block)
     with pytest.raises(TamperedContent):
         verified_get(str(root), url)
+
+
+def test_gateway_without_car_support_is_read_block_by_block(local_store):
+    data = vector_content(262144 * 2 + 3)
+    cid = local_store.add_bytes(data)
+    app = FastAPI()
+    seen = []
+
+    @app.middleware("http")
+    async def no_car(request, call_next):
+        fmt = request.query_params.get("format")
+        seen.append(fmt)
+        if fmt == "car":
+            from fastapi.responses import PlainTextResponse
+            return PlainTextResponse("format not supported", status_code=406)
+        return await call_next(request)
+
+    app.include_router(gateway_router(local_store))
+    with ServerThread(app) as gw:
+        assert verified_get(cid, gw.url) == data
+        assert seen.count("raw") == 4  # root + 3 leaves, each verified
+    with ServerThread(_tampered_app(local_store)) as bad:
+        with pytest.raises(TamperedContent):
+            verified_get(cid, bad.url)
+
+
+def _tampered_app(store):
+    """Refuses CAR and serves tampered raw leaves."""
+    app = FastAPI()
+
+    @app.middleware("http")
+    async def no_car(request, call_next):
+        if request.query_params.get("format") == "car":
+            from fastapi.responses import PlainTextResponse
+            return PlainTextResponse("no", status_code=501)
+        return await call_next(request)
+
+    app.include_router(gateway_router(_TamperingStore(store)))
+    return app

@@ -261,11 +261,15 @@ def verified_stream(cid: str, gateway_url: str, *, timeout: float = 60.0,
         url = f"{base}/ipfs/{to_cidv1(c)}?format=car&dag-scope=all"
         try:
             with client.stream("GET", url, headers={"Accept": CAR_MEDIA_TYPE + "; version=1; order=dfs; dups=y"}) as resp:
-                if resp.status_code >= 400:
-                    resp.read()
-                    _raise_http(resp, url)
-                reader = CarReader(IterStream(resp.iter_bytes()), verify=True)
-                source = _CarBlockSource(iter(reader), fetch_raw)
+                if resp.status_code in (400, 406, 415, 501):
+                    # a gateway without CAR support: fetch every block alone (?format=raw)
+                    source = _CarBlockSource(None, fetch_raw)
+                else:
+                    if resp.status_code >= 400:
+                        resp.read()
+                        _raise_http(resp, url)
+                    reader = CarReader(IterStream(resp.iter_bytes()), verify=True)
+                    source = _CarBlockSource(iter(reader), fetch_raw)
                 for piece in unixfs.iter_file(c, source):
                     yield bytes(piece)
         except httpx.TransportError as exc:
