@@ -368,6 +368,8 @@ class ChainClient:
 
     def wait(self, tx_hash: str, timeout: float = 120.0) -> dict:
         """The receipt; a reverted transaction raises ChainError with the decoded reason."""
+        if not isinstance(tx_hash, (str, bytes)) and "transactionHash" in tx_hash:  # already a receipt
+            tx_hash = tx_hash["transactionHash"]
         try:
             receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.2)
         except TimeExhausted:
@@ -417,10 +419,17 @@ class ChainClient:
         return [config.as_tuple()]
 
     def movie_id_from_receipt(self, receipt) -> int:
+        """The id createMovie returned, from its receipt (or its transaction hash)."""
+        if isinstance(receipt, (str, bytes)):
+            receipt = self.wait(receipt)
         for event in self.events(receipt):
             if event["event"] == "MovieCreated":
                 return event["args"]["movieId"]
         raise MovieMinterError("no MovieCreated event in this receipt", hint="was it a createMovie transaction?")
+
+    def timestamp(self) -> int:
+        """The latest block's timestamp (chain time: deadlines are compared with it, not the wall clock)."""
+        return self.w3.eth.get_block("latest")["timestamp"]
 
     def token_id(self, movie_id: int, segment: int) -> int:
         return movie_id << 32 | segment

@@ -47,22 +47,39 @@ def _round(seed: bytes, r: int, index: int, n: int) -> tuple[int, int, int, bool
     return pivot, flip, position, swap
 
 
-def permute(seed: bytes | str, index: int, n: int, rounds: int = ROUNDS) -> int:
-    """Where the permutation keyed by `seed` sends `index` (0 <= index < n)."""
-    seed = _as_bytes32(seed)
+def _pivots(seed: bytes, n: int, rounds: int) -> list[int]:
+    return [int.from_bytes(keccak(seed + _word(r)), "big") % n for r in range(rounds)]
+
+
+def _permute(seed: bytes, index: int, n: int, pivots: list[int]) -> int:
     if not 0 <= index < n:
         raise ValueError(f"index {index} is outside 0..{n - 1}")
-    for r in range(rounds):
-        _pivot, flip, _position, swap = _round(seed, r, index, n)
-        if swap:
+    for r, pivot in enumerate(pivots):
+        flip = (pivot + n - index) % n
+        if keccak(seed + _word(r) + _word(max(index, flip)))[31] & 1:
             index = flip
     return index
 
 
+def permute(seed: bytes | str, index: int, n: int, rounds: int = ROUNDS) -> int:
+    """Where the permutation keyed by `seed` sends `index` (0 <= index < n)."""
+    seed = _as_bytes32(seed)
+    return _permute(seed, index, n, _pivots(seed, n, rounds) if n > 0 else [])
+
+
+def permutation(seed: bytes | str, n: int, count: int | None = None, start: int = 0) -> list[int]:
+    """permute(seed, i, n) for i in start..start+count-1 (default: to n), like the contract's `permutation`
+    view; the round pivots are computed once."""
+    seed = _as_bytes32(seed)
+    pivots = _pivots(seed, n, ROUNDS) if n > 0 else []
+    end = n if count is None else min(start + count, n)
+    return [_permute(seed, i, n, pivots) for i in range(start, end)]
+
+
 def winners(seed: bytes | str, entrants: list[str], segment_count: int) -> list[str | None]:
     """The winner of each segment (None: no winner, the segment is open after the draw)."""
-    n = len(entrants)
-    return [entrants[permute(seed, s, n)] if s < n else None for s in range(segment_count)]
+    indices = permutation(seed, len(entrants), segment_count)
+    return [entrants[indices[s]] if s < len(indices) else None for s in range(segment_count)]
 
 
 def explain(seed: bytes | str, entrants: list[str], segment_count: int, segments: list[int] | None = None,
