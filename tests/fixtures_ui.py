@@ -70,3 +70,100 @@ def api_client_factory(ui_context):
 @pytest.fixture
 def api_client(api_client_factory):
     return api_client_factory()
+
+
+# -- the whole stack for browser tests: anvil + contract, A1111 double, local IPFS, the app -----
+
+import json as _json
+import shutil as _shutil
+from pathlib import Path as _Path
+
+ROOT = _Path(__file__).resolve().parent.parent
+TEST_WALLET_JS = ROOT / "movieminter" / "testing" / "wallet.js"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def feature_manifest(base: dict, segments: int) -> dict:
+    """The example film stretched to `segments` segments (a feature: 1,080)."""
+    out = _json.loads(_json.dumps(base))
+    proto = base["segments"]
+    out["segments"] = []
+    start = 0
+    for i in range(segments):
+        seg = _json.loads(_json.dumps(proto[i % len(proto)]))
+        seg.update(index=i, start_frame=start, title=f"{seg.get('title', 'Scene')} ({i})")
+        start += seg["frame_count"]
+        out["segments"].append(seg)
+    return out
+
+
+class MinterStack:
+    """A running app (uvicorn thread) on a fresh contract, with helpers for tests."""
+
+    def __init__(self, anvil, chain, ctx, server, double):
+        self.anvil, self.chain, self.ctx, self.server, self.double = anvil, chain, ctx, server, double
+        self.url = server.url
+
+    def publish(self, manifest: dict, *, mode: str = "open", claim_window: int = 3600) -> int:
+        from movieminter.app.routes_director import pin_manifest
+        from movieminter.chain.client import MovieConfig
+        pinned = pin_manifest(self.ctx.store, manifest)
+        acc = self.chain.w3.eth.accounts
+        receipt = self.chain.transact("createMovie", [MovieConfig(
+            manifest_digest=pinned["digest"], segment_count=len(manifest["segments"]), creator=acc[8],
+            director=acc[9], mint_mode=mode, claim_window=claim_window).as_tuple()], acc[0])
+        self.manifest_cid = pinned["cid"]
+        return self.chain.movie_id_from_receipt(receipt)
+
+    def open_page(self, browser, account: int = 1, *, start_chain: int | None = None, known: list | None = None):
+        """A new browser profile with the test wallet (anvil account `account`) announced via EIP-6963."""
+        cfg = {"rpcUrl": self.anvil.url, "accounts": [self.chain.w3.eth.accounts[account]], "chainId": 31337,
+               "startChainId": start_chain or 31337, "knownChains": known or [start_chain or 31337]}
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.add_init_script(script=f"window.__MM_TEST_WALLET__ = {_json.dumps(cfg)};")
+        context.add_init_script(path=str(TEST_WALLET_JS))
+        page = context.new_page()
+        page.goto(self.url + "/")
+        page.wait_for_selector(".mm-root[data-ready='1']", timeout=30_000)
+        return page
+
+
+def shot(page, name: str, locator=None) -> _Path:
+    """Save a screenshot for docs/minter-guide.md (and tests/artifacts/)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    out = SCREENSHOTS / name
+    page.wait_for_timeout(150)  # let transitions settle
+    (locator or page).screenshot(path=str(out), **({} if locator else {"full_page": True}))
+    artifacts = ROOT / "tests" / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    _shutil.copy(out, artifacts / name)
+    return out
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_shutil.which("chromium"), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def minter_stack(tmp_path, anvil, a1111, serve_app):
+    from movieminter.app.context import AppContext
+    from movieminter.app.server import create_app
+    from movieminter.chain.client import ChainClient
+    from movieminter.config import Settings
+
+    double, a1111_url = a1111
+    chain = ChainClient(anvil.url)
+    address = chain.deploy()
+    chain = ChainClient(anvil.url, address)
+    ctx = AppContext(Settings(data_dir=tmp_path / "app", a1111_url=a1111_url, chain="local", rpc_url=anvil.url,
+                              contract_address=address))
+    ctx.extras.update(chain_id=31337, sse_heartbeat=0.5)
+    server = serve_app(create_app(ctx))
+    return MinterStack(anvil, chain, ctx, server, double)

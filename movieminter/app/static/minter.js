@@ -94,9 +94,7 @@
     if (!btn) return;
     const act = btn.dataset.act;
     if (act === "connect") {
-      const list = window.MMWallet.providers();
-      if (list.length === 1) return connectWith(list[0].info.uuid);
-      return walletMenu();
+      return ui.walletMenu.hidden ? walletMenu() : (ui.walletMenu.hidden = true);
     }
     if (act === "disconnect") { await window.MMWallet.disconnect(); return; }
     if (act === "switch") {
@@ -276,11 +274,8 @@
       }).join("") + `</ul>`;
     const previews = s.previews.length ? `<div class="mm-stills">${s.previews.map((u, k) => `<img src="${esc(u)}" alt="Keyframe preview ${k + 1} of segment ${s.index}" loading="lazy">`).join("")}</div>` :
       `<p class="mm-muted">No preview stills yet.</p>`;
-    const who = c.holder ? (c.mine ? "you" : short(c.holder)) : "nobody";
     ui.sceneBody.innerHTML =
-      `<p class="mm-status"><span class="mm-swatch mm-s-${c.state}"></span><b>${esc(STATE_LABEL[c.state] || c.state)}</b>` +
-      (c.state === "minted" ? ` by ${esc(who)}` : c.state === "assigned" ? ` to ${esc(who)}` + (c.deadline ? ` until ${new Date(c.deadline * 1000).toLocaleString()}` : "") : "") +
-      ` · ${s.frame_count} frames at ${s.fps} fps · seed ${esc(s.seed)}</p>` +
+      `<p class="mm-status" id="mm-scene-status"></p>` +
       `<div class="mm-cols"><section><h4>Prompts by keyframe</h4><table class="mm-prompts"><thead><tr><th scope="col">Frame</th><th scope="col">Prompt</th></tr></thead><tbody>${prompts}</tbody></table>` +
       (s.positive_suffix ? `<p class="mm-muted">Added to every prompt: ${esc(s.positive_suffix)}</p>` : "") +
       `<h4>Negative prompt</h4><p class="mm-neg-main">${esc(s.negative_prompt || "—")}</p></section>` +
@@ -293,9 +288,18 @@
     drawActions();
   }
 
+  function drawStatus() {
+    const s = st.scene, c = s.cell;
+    const who = c.holder ? (c.mine ? "you" : short(c.holder)) : "nobody";
+    $("#mm-scene-status").innerHTML = `<span class="mm-swatch mm-s-${c.state}"></span><b>${esc(STATE_LABEL[c.state] || c.state)}</b>` +
+      (c.state === "minted" ? ` by ${esc(who)}` : (c.state === "assigned" || c.state === "yours") && c.holder ? ` to ${esc(who)}` + (c.deadline ? ` until ${new Date(c.deadline * 1000).toLocaleString()}` : "") : "") +
+      ` · ${s.frame_count} frames at ${s.fps} fps · seed ${esc(s.seed)}`;
+  }
+
   function drawActions() {
     const box = $("#mm-actions");
     if (!box) return;
+    drawStatus();
     const s = st.scene, c = s.cell, w = st.wallet || {};
     const job = st.job;
     let html = "";
@@ -357,7 +361,7 @@
   async function startJob() {
     const s = st.scene;
     showError("#mm-action-error", null);
-    const { job } = await api("api/v1/jobs", { method: "POST", body: { movie_id: s.movie_id, segment: s.index, wallet: st.wallet.address } });
+    const { job } = await api("api/v1/jobs", { method: "POST", body: { movie_id: s.movie_id, segment: s.index, wallet: st.wallet.address, manifest_cid: st.movie.manifest_cid } });
     st.job = job;
     drawJob(job, null);
     followJob(job.id);
@@ -365,7 +369,8 @@
 
   function followJob(id) {
     if (st.source) st.source.close();
-    const src = new EventSource(`api/v1/jobs/${id}/events`);
+    const path = `api/v1/jobs/${id}/events`;
+    const src = new EventSource(window.mmBase ? window.mmBase(path) : path);
     st.source = src;
     src.addEventListener("state", (e) => {
       const job = JSON.parse(e.data);
@@ -471,6 +476,11 @@
       }
     } catch (err) {
       showError("#mm-action-error", err);
+      if (act === "claim" || act === "enter") {  // someone may have been faster: show the segment as it is now
+        await refreshTimeline();
+        const i = st.cells.findIndex((x) => x.index === s.index);
+        if (i >= 0) { st.scene.cell = st.cells[i]; drawActions(); }
+      }
     } finally {
       if (document.body.contains(btn)) btn.disabled = false;
     }

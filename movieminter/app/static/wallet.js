@@ -55,32 +55,22 @@
     return fail(`Your wallet could not ${what}: ${(err && err.message) || err}`, "Check your wallet, then try again.", code);
   }
 
-  // Relative URLs: the app is served at / and under A1111's /movieminter/ proxy.
+  // Relative URLs (the app is served at / and under A1111's /movieminter/ proxy), CSRF token
+  // via mm-fetch.js (window.mmFetch), which throws errors carrying the API's message and hint.
   async function api(path, options) {
-    const opts = Object.assign({ method: "GET", credentials: "same-origin" }, options || {});
-    opts.headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
-    if (opts.body && typeof opts.body !== "string") {
-      opts.body = JSON.stringify(opts.body);
-      opts.headers["Content-Type"] = "application/json";
-    }
-    const doFetch = window.mmFetch || window.fetch.bind(window);
-    let response;
+    const opts = Object.assign({ method: "GET" }, options || {});
+    if (opts.body !== undefined) { opts.json = opts.body; delete opts.body; }
+    if (!window.mmFetch) throw fail("The page did not load completely (mm-fetch.js is missing).", "Reload the page.");
     try {
-      response = await doFetch(path, opts);
-    } catch (e) {
+      return await window.mmFetch(path, opts);
+    } catch (err) {
+      if (err && err.status) {
+        if (!err.message || err.message === "undefined") err.message = `Request failed (${err.status}).`;
+        err.hint = err.hint || "";
+        throw err;
+      }
       throw fail("The Movie Minter app is not reachable.", "Check that the app is running (the A1111 console shows its log), then reload the page.");
     }
-    let body = null;
-    try { body = await response.json(); } catch (e) { body = null; }
-    if (!response.ok) {
-      const d = (body && (body.detail && typeof body.detail === "object" ? body.detail : body)) || {};
-      const message = d.message || (typeof (body && body.detail) === "string" ? body.detail : `Request failed (${response.status}).`);
-      const err = fail(message, d.hint || "", response.status);
-      err.status = response.status;
-      err.body = body;
-      throw err;
-    }
-    return body;
   }
 
   async function config() {
