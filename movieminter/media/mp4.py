@@ -100,82 +100,99 @@ class Mp4Info:
         return start, end - start
 
 
-def iter_boxes(f: BinaryIO, start: int, end: int) -> Iterator[Box]:
-    pos = start
-    while pos + 8 <= end:
+def _top_boxes(f: BinaryIO, size: int) -> Iterator[Box]:
+    """Top-level boxes: one small read per box, payloads (mdat) are skipped."""
+    pos = 0
+    while pos + 8 <= size:
         f.seek(pos)
-        head = f.read(8)
-        if len(head) < 8:
-            return
-        size, typ = struct.unpack(">I4s", head)
-        header = 8
-        if size == 1:
-            size = struct.unpack(">Q", f.read(8))[0]
-            header = 16
-        elif size == 0:  # box extends to the end of the file
-            size = end - pos
-        if size < header or pos + size > end:
-            raise Mp4FormatError(f"corrupt box {typ!r} at byte {pos} (size {size}, file ends at {end})")
-        yield Box(typ.decode("latin-1"), pos, size, header)
-        pos += size
+        head = f.read(16)
+        box = _box_at(head, 0, size - pos, pos)
+        yield box
+        pos += box.size
 
 
-def _read(f: BinaryIO, box: Box) -> bytes:
-    f.seek(box.body)
-    return f.read(box.size - box.header)
+def _box_at(buf: bytes, pos: int, end: int, file_offset: int) -> Box:
+    size, typ = struct.unpack_from(">I4s", buf, pos)
+    header = 8
+    if size == 1:
+        size = struct.unpack_from(">Q", buf, pos + 8)[0]
+        header = 16
+    elif size == 0:  # box extends to the end of its parent (or the file)
+        size = end - pos
+    if size < header or pos + size > end:
+        raise Mp4FormatError(f"corrupt box {typ!r} at byte {file_offset} (size {size}, only {end - pos} bytes left)")
+    return Box(typ.decode("latin-1"), file_offset, size, header)
 
 
-def _children(f: BinaryIO, box: Box, skip: int = 0) -> dict[str, list[Box]]:
-    out: dict[str, list[Box]] = {}
-    for child in iter_boxes(f, box.body + skip, box.end):
-        out.setdefault(child.type, []).append(child)
-    return out
+class _Buf:
+    """The bytes of one top-level box (moov, moof), addressed by file offset: children
+    are parsed in memory, without a seek per box."""
 
+    def __init__(self, f: BinaryIO, box: Box):
+        f.seek(box.offset)
+        self.data, self.base = f.read(box.size), box.offset
 
-def _first(f: BinaryIO, box: Box, *path: str) -> Box | None:
-    for name in path:
-        found = _children(f, box).get(name)
-        if not found:
-            return None
-        box = found[0]
-    return box
+    def boxes(self, parent: Box, skip: int = 0) -> Iterator[Box]:
+        pos, end = parent.body - self.base + skip, parent.end - self.base
+        while pos + 8 <= end:
+            box = _box_at(self.data, pos, end, self.base + pos)
+            yield box
+            pos += box.size
+
+    def read(self, box: Box) -> bytes:
+        return self.data[box.body - self.base:box.end - self.base]
+
+    def children(self, box: Box, skip: int = 0) -> dict[str, list[Box]]:
+        out: dict[str, list[Box]] = {}
+        for child in self.boxes(box, skip):
+            out.setdefault(child.type, []).append(child)
+        return out
+
+    def first(self, box: Box, *path: str) -> Box | None:
+        for name in path:
+            found = self.children(box).get(name)
+            if not found:
+                return None
+            box = found[0]
+        return box
 
 
 def read_mp4(path: str | Path) -> Mp4Info:
     path = Path(path)
     size = path.stat().st_size
-    with path.open("rb") as f:
-        top = list(iter_boxes(f, 0, size))
+    with path.open("rb") as fh:
+        top = list(_top_boxes(fh, size))
         if not top or top[0].type != "ftyp":
             raise Mp4FormatError(f"{path.name} does not start with an ftyp box: not an MP4 file")
-        major = _read(f, top[0])[:4].decode("latin-1")
+        major = _Buf(fh, top[0]).read(top[0])[:4].decode("latin-1")
         moov = next((b for b in top if b.type == "moov"), None)
         if moov is None:
             raise Mp4FormatError(f"{path.name} has no moov box (incomplete or not an MP4)")
-        tracks = [_parse_trak(f, t) for t in _children(f, moov).get("trak", [])]
+        f = _Buf(fh, moov)
+        tracks = [_parse_trak(f, t) for t in f.children(moov).get("trak", [])]
         by_id = {t.track_id: t for t in tracks}
         trex = {}
-        mvex = _first(f, moov, "mvex")
+        mvex = f.first(moov, "mvex")
         if mvex:
-            for b in _children(f, mvex).get("trex", []):
-                _, tid, _sdi, dur, sz, flags = struct.unpack(">IIIIII", _read(f, b)[:24])
+            for b in f.children(mvex).get("trex", []):
+                _, tid, _sdi, dur, sz, flags = struct.unpack(">IIIIII", f.read(b)[:24])
                 trex[tid] = (dur, sz, flags)
         moofs = [b for b in top if b.type == "moof"]
         for moof in moofs:
-            _parse_moof(f, moof, by_id, trex)
+            _parse_moof(_Buf(fh, moof), moof, by_id, trex)
         return Mp4Info(size, major, top, tracks, bool(moofs))
 
 
-def _parse_trak(f: BinaryIO, trak: Box) -> Track:
+def _parse_trak(f: _Buf, trak: Box) -> Track:
     t = Track()
-    kids = _children(f, trak)
+    kids = f.children(trak)
     if "tkhd" in kids:
-        data = _read(f, kids["tkhd"][0])
+        data = f.read(kids["tkhd"][0])
         t.track_id = struct.unpack(">I", data[12:16] if data[0] == 0 else data[20:24])[0]
     if "edts" in kids:
-        elst = _first(f, kids["edts"][0], "elst")
+        elst = f.first(kids["edts"][0], "elst")
         if elst:
-            data = _read(f, elst)
+            data = f.read(elst)
             version, count = data[0], struct.unpack(">I", data[4:8])[0]
             fmt, step = (">Qq", 20) if version == 1 else (">Ii", 12)
             for i in range(count):
@@ -183,27 +200,27 @@ def _parse_trak(f: BinaryIO, trak: Box) -> Track:
     mdia = kids.get("mdia", [None])[0]
     if mdia is None:
         return t
-    mk = _children(f, mdia)
-    data = _read(f, mk["mdhd"][0])
+    mk = f.children(mdia)
+    data = f.read(mk["mdhd"][0])
     t.timescale = struct.unpack(">I", data[12:16] if data[0] == 0 else data[20:24])[0]
-    t.handler = _read(f, mk["hdlr"][0])[8:12].decode("latin-1")
-    stbl = _first(f, mdia, "minf", "stbl")
+    t.handler = f.read(mk["hdlr"][0])[8:12].decode("latin-1")
+    stbl = f.first(mdia, "minf", "stbl")
     if stbl is None:
         return t
-    sk = _children(f, stbl)
+    sk = f.children(stbl)
     _parse_stsd(f, sk["stsd"][0], t)
     if "stts" in sk:
-        data = _read(f, sk["stts"][0])
+        data = f.read(sk["stts"][0])
         for i in range(struct.unpack(">I", data[4:8])[0]):
             count, delta = struct.unpack(">II", data[8 + 8 * i: 16 + 8 * i])
             t.durations.extend([delta] * count)
     if "stsz" in sk:
-        data = _read(f, sk["stsz"][0])
+        data = f.read(sk["stsz"][0])
         fixed, count = struct.unpack(">II", data[4:12])
         t.sizes = [fixed] * count if fixed else list(struct.unpack(f">{count}I", data[12:12 + 4 * count]))
     if t.durations:  # regular layout: samples are listed in the moov
         if "stss" in sk:
-            data = _read(f, sk["stss"][0])
+            data = f.read(sk["stss"][0])
             n = struct.unpack(">I", data[4:8])[0]
             keys = set(struct.unpack(f">{n}I", data[8:8 + 4 * n]))
             t.sync = [(i + 1) in keys for i in range(len(t.durations))]
@@ -211,30 +228,30 @@ def _parse_trak(f: BinaryIO, trak: Box) -> Track:
             t.sync = [True] * len(t.durations)
         for name, fmt in (("stco", ">I"), ("co64", ">Q")):
             if name in sk:
-                data = _read(f, sk[name][0])
+                data = f.read(sk[name][0])
                 if struct.unpack(">I", data[4:8])[0]:
                     t.first_sample_offset = struct.unpack(fmt, data[8:8 + struct.calcsize(fmt)])[0]
     return t
 
 
-def _parse_stsd(f: BinaryIO, stsd: Box, t: Track) -> None:
-    entries = list(iter_boxes(f, stsd.body + 8, stsd.end))
+def _parse_stsd(f: _Buf, stsd: Box, t: Track) -> None:
+    entries = list(f.boxes(stsd, 8))
     if not entries:
         return
     entry = entries[0]
     t.codec = entry.type
-    data = _read(f, entry)
+    data = f.read(entry)
     if t.handler == "vide":
         t.width, t.height = struct.unpack(">HH", data[24:28])
-        for child in iter_boxes(f, entry.body + 78, entry.end):
+        for child in f.boxes(entry, 78):
             if child.type == "avcC":
-                t.avcc = _read(f, child)
+                t.avcc = f.read(child)
     elif t.handler == "soun":
         t.channels = struct.unpack(">H", data[16:18])[0]
         t.sample_rate = struct.unpack(">I", data[24:28])[0] >> 16
-        for child in iter_boxes(f, entry.body + 28, entry.end):
+        for child in f.boxes(entry, 28):
             if child.type == "esds":
-                _parse_esds(_read(f, child)[4:], t)
+                _parse_esds(f.read(child)[4:], t)
 
 
 def _parse_esds(data: bytes, t: Track) -> None:
@@ -268,10 +285,10 @@ def _parse_esds(data: bytes, t: Track) -> None:
         pos = body + length
 
 
-def _parse_moof(f: BinaryIO, moof: Box, tracks: dict[int, Track], trex: dict) -> None:
-    for traf in _children(f, moof).get("traf", []):
-        kids = _children(f, traf)
-        tfhd = _read(f, kids["tfhd"][0])
+def _parse_moof(f: _Buf, moof: Box, tracks: dict[int, Track], trex: dict) -> None:
+    for traf in f.children(moof).get("traf", []):
+        kids = f.children(traf)
+        tfhd = f.read(kids["tfhd"][0])
         flags = int.from_bytes(tfhd[1:4], "big")
         tid = struct.unpack(">I", tfhd[4:8])[0]
         track = tracks.get(tid)
@@ -294,7 +311,7 @@ def _parse_moof(f: BinaryIO, moof: Box, tracks: dict[int, Track], trex: dict) ->
         if flags & 0x20:
             sflags = struct.unpack(">I", tfhd[pos:pos + 4])[0]
         for trun_box in kids.get("trun", []):
-            trun = _read(f, trun_box)
+            trun = f.read(trun_box)
             tflags = int.from_bytes(trun[1:4], "big")
             count = struct.unpack(">I", trun[4:8])[0]
             pos = 8
