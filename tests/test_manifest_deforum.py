@@ -184,7 +184,8 @@ _overrides = st.fixed_dictionaries({}, optional={
     "color_coherence": st.sampled_from(["None", "HSV", "LAB", "RGB"]),
     "sampler": st.sampled_from(["Euler a", "DPM++ 2M", "DDIM"]),
     "steps": st.integers(1, 60),
-    "strength_schedule": schedules(max_frame=9, allow_expr=False).map(lambda c: c[0]),
+    "strength_schedule": st.lists(st.floats(0, 1), min_size=1, max_size=3).map(
+        lambda vs: ", ".join(f"{3 * i}: ({v:.2f})" for i, v in enumerate(vs))),
     "noise_type": st.sampled_from(["perlin", "uniform"]),
     "border": st.sampled_from(["replicate", "wrap"]),
     "seed_behavior": st.sampled_from(["iter", "fixed", "ladder", "alternate"]),
@@ -209,7 +210,12 @@ def segments(draw):
         prompts[str(k)] = text
     seg = {"prompts": prompts, "frame_count": fc, "seed": draw(st.integers(0, 2**32 - 1))}
     for key in draw(st.sets(st.sampled_from(CAMERA_KEYS), max_size=4)):
-        seg.setdefault("camera", {})[key] = draw(schedules(max_frame=9)).__getitem__(0)
+        if key == "zoom":  # zoom must stay positive
+            frames = sorted(draw(st.sets(st.integers(1, 9), max_size=3)) | {0})
+            text = ", ".join(f"{f}: ({draw(st.floats(0.5, 1.5)):.3f})" for f in frames)
+        else:
+            text = draw(schedules(max_frame=9))[0]
+        seg.setdefault("camera", {})[key] = text
     if draw(st.booleans()):
         seg["positive_prompt"] = draw(_prompt_text).strip()
     if draw(st.booleans()):

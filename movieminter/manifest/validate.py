@@ -29,6 +29,12 @@ DEFAULT_SCHEDULES = ("cfg_scale_schedule", "strength_schedule", "noise_schedule"
 LORA_TAG = re.compile(r"<lora:([^:>]*)(?::([^>]*))?>", re.IGNORECASE)
 OTHER_NETWORK_TAG = re.compile(r"<(lyco|hypernet|lycoris|embedding):([^:>]*)", re.IGNORECASE)
 BACKTICK = re.compile(r"`([^`]*)`")
+# (low, high or None, low excluded?, why) for schedules whose values Deforum cannot use outside a range
+SCHEDULE_RANGES = {
+    "strength_schedule": (0.0, 1.0, False, "strength is the share of the previous frame kept (0 to 1)"),
+    "noise_schedule": (0.0, None, False, "noise cannot be negative"),
+    "zoom": (0.0, None, True, "zoom scales the image and must stay positive (1.0 = still)"),
+}
 WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 
 
@@ -307,8 +313,6 @@ def _check_schedule(text: Any, ptr: str, frame_count: int | None, problems: list
                                 "frames are counted from the segment start; use frames below "
                                 f"{frame_count}, or lengthen the segment"))
         return
-    if all(is_number(v) for _, v in keys):
-        return
     try:
         with np.errstate(all="ignore"):
             values = evaluate_schedule(text, frame_count, seed=seed)
@@ -320,6 +324,16 @@ def _check_schedule(text: Any, ptr: str, frame_count: int | None, problems: list
     if bad is not None:
         problems.append(Problem(ptr, f"schedule {json.dumps(text)} is not a finite number at frame {bad}",
                                 "avoid dividing by zero and sqrt/log of negative numbers"))
+        return
+    key = ptr.rsplit("/", 1)[-1]
+    if key in SCHEDULE_RANGES:
+        lo, hi, lo_open, why = SCHEDULE_RANGES[key]
+        for i, x in enumerate(values):
+            if (x <= lo if lo_open else x < lo) or (hi is not None and x > hi):
+                problems.append(Problem(ptr, f"{key} is {x:g} at frame {i}; {why}",
+                                        "keep it " + (f"above {lo:g}" if lo_open else f"at least {lo:g}")
+                                        + (f" and at most {hi:g}" if hi is not None else "")))
+                break
 
 
 def _check_prompt_text(text: Any, ptr: str, lora_names: set[str], problems: list[Problem], *, allow_neg: bool) -> None:
