@@ -85,8 +85,24 @@ def test_digest_is_bytes32():
     assert len(digest) == 32 and cid_to_digest(v["cidv0"]) == digest
 
 
+def test_small_files_match_kubos_known_answers():
+    # t0040-add-and-cat.sh: `echo "Hello Worlds!" | ipfs add`, and a file without final newline
+    assert to_cidv0(unixfs.import_bytes(b"Hello Worlds!\n")) == "QmVr26fY1tKyspEJBniVhqxQeEjhF78XerGiqWAwraVLQH"
+    assert to_cidv0(unixfs.import_bytes(b"Hello Neptune!\nHello Pluton!")) == "QmZDhWpi8NvKrekaYYhxKCdNVGWsFFe1CREnAjP1QbPaB3"
+
+
 def test_empty_directory_is_kubos_well_known_cid():
     assert to_cidv0(unixfs.import_directory({})) == "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
+
+
+@pytest.mark.parametrize("entries, expected", [
+    # known answers from Kubo's own test suite (test/sharness/t0040-add-and-cat.sh):
+    # `ipfs add -r planets/` and `ipfs add -w hello.txt`
+    ({"mars.txt": b"Hello Mars!\n", "venus.txt": b"Hello Venus!\n"}, "QmWSgS32xQEcXMeqd3YPJLrNBLSdsfYCep2U7CFkyrjXwY"),
+    ({"hello.txt": b"Hello Worlds!\n"}, "QmVJfrqd4ogGZME6LWkkikAGddYgh9dBs2U14DHZZUBk7W"),
+])
+def test_directories_match_kubos_known_answers(entries, expected):
+    assert to_cidv0(unixfs.import_directory(entries)) == expected
 
 
 def test_directory_like_add_w(tmp_path):
