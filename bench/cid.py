@@ -63,7 +63,6 @@ def main(argv=None) -> int:
     ap.add_argument("--size-mib", type=int, default=256)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
-    size = args.size_mib << 20
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.bin"

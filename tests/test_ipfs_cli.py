@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 from fastapi import FastAPI
 
 from movieminter.ipfs.car import read_car

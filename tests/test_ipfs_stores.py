@@ -91,6 +91,19 @@ def test_kubo_directories(kubo_double, tmp_path):
     assert cid2 == unixfs.import_directory(nested) and kubo_double.is_pinned(cid2)
 
 
+def test_kubo_basic_auth_and_car_import(kubo_double, tmp_path):
+    import base64
+    kubo_double.auth = "Basic " + base64.b64encode(b"director:pa55").decode()
+    store = KuboStore(tmp_path / "data", kubo_double.url, token="director:pa55")
+    from movieminter.ipfs.car import file_to_car
+    (tmp_path / "seg.mp4").write_bytes(os.urandom(300_000))
+    root = file_to_car(tmp_path / "seg.mp4", tmp_path / "seg.car")
+    assert store.import_car(tmp_path / "seg.car") == [root]
+    assert kubo_double.is_pinned(root) and root in store.pinned()
+    with pytest.raises(StoreAuthError):
+        KuboStore(tmp_path / "data", kubo_double.url, token="director:wrong").version()
+
+
 def test_kubo_rpc_is_post_only(kubo_double):
     assert httpx.get(kubo_double.url + "/api/v0/version").status_code == 405
 

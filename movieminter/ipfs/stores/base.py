@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Mapping
 
 from movieminter.ipfs.cid import parse_cid, same_content, to_cidv1
 from movieminter.ipfs.errors import CidMismatch

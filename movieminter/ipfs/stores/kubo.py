@@ -20,9 +20,9 @@ from typing import Mapping
 from urllib.parse import quote
 
 from movieminter.ipfs import unixfs
-from movieminter.ipfs.car import CAR_MEDIA_TYPE, write_car
+from movieminter.ipfs.car import CAR_MEDIA_TYPE, CarReader, write_car
 from movieminter.ipfs.cid import to_cidv1
-from movieminter.ipfs.errors import IpfsError, StoreUnavailable
+from movieminter.ipfs.errors import CidMismatch, StoreUnavailable
 from movieminter.ipfs.stores.base import check_same
 from movieminter.ipfs.stores.remote import HttpService, RemoteStore
 
@@ -102,14 +102,24 @@ class KuboStore(RemoteStore):
         raise StoreUnavailable("Kubo dag/import answered without a root")
 
     def import_car(self, car_path) -> list[str]:
-        """Upload a CAR as it is (any DAG); returns the pinned roots."""
-        roots = []
+        """Upload a CAR as it is (any DAG); returns the pinned roots, which
+        must be exactly the roots in the CAR's header."""
         with open(car_path, "rb") as f:
+            expected = sorted(to_cidv1(r) for r in CarReader(f).roots)
+            f.seek(0)
             resp = self._rpc("dag/import", {"pin-roots": "true"},
                              files=[("file", (Path(car_path).name, f, CAR_MEDIA_TYPE))])
+        roots = []
         for event in ndjson(resp.text):
-            if event.get("Root"):
-                roots.append(to_cidv1(event["Root"]["Cid"]["/"]))
+            root = event.get("Root")
+            if root:
+                if root.get("PinErrorMsg"):
+                    raise StoreUnavailable(f"Kubo could not pin {root['Cid']['/']}: "
+                                           f"{self.http._clean(root['PinErrorMsg'])}")
+                roots.append(to_cidv1(root["Cid"]["/"]))
+        if sorted(roots) != expected:
+            raise CidMismatch(f"Kubo pinned roots {roots} but the CAR's roots are {expected}; "
+                              "nothing was recorded as pinned", hint="check the CAR file and the node")
         for r in roots:
             self.pins.add(r)
         return roots
