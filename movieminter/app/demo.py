@@ -48,6 +48,8 @@ def register(subparsers) -> None:
     p.add_argument("--port", type=int, default=7870, help="port of the app's UI (0: any free port; default 7870)")
     p.add_argument("--no-serve", action="store_true", help="exit after the flow instead of serving the UI (CI)")
     p.add_argument("--manifest", default=str(EXAMPLE), help=argparse_hidden())
+    # Tests: use an anvil they started (so they can inspect the chain after the demo exits).
+    p.add_argument("--anvil-url", default="", help=argparse_hidden())
     p.set_defaults(func=run)
 
 
@@ -146,7 +148,8 @@ def run(args) -> int:
     data_dir = Path(args.data_dir or f"demo-data-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        result = run_flow(data_dir, a1111_url=args.a1111_url, manifest_path=Path(args.manifest), stack=stack)
+        result = run_flow(data_dir, a1111_url=args.a1111_url, manifest_path=Path(args.manifest), stack=stack,
+                          anvil_url=args.anvil_url)
         if args.no_serve:
             return 0
         serve(result, port=args.port)
@@ -154,7 +157,7 @@ def run(args) -> int:
 
 
 def run_flow(data_dir: Path, *, a1111_url: str = "", manifest_path: Path = EXAMPLE, stack: ExitStack,
-             out=None) -> dict:
+             out=None, anvil_url: str = "") -> dict:
     """The demo's story. Returns what the UI and the tests need (urls, ids, paths, ctx)."""
     from movieminter.app.context import AppContext
     from movieminter.app.routes_director import (MovieTerms, chain_now, create_movie_call, pin_manifest,
@@ -169,7 +172,7 @@ def run_flow(data_dir: Path, *, a1111_url: str = "", manifest_path: Path = EXAMP
 
     # 1. chain ---------------------------------------------------------------
     say.step("Local blockchain: start anvil and deploy the MovieMinter contract")
-    anvil = stack.enter_context(Anvil())
+    anvil = ExternalAnvil(anvil_url) if anvil_url else stack.enter_context(Anvil())
     chain = ChainClient(anvil.url)
     address = chain.deploy()  # from anvil's first (unlocked) account
     say.info(f"anvil at {anvil.url} (chain id {chain.chain_id}); MovieMinter at {address}")
@@ -274,9 +277,24 @@ def run_flow(data_dir: Path, *, a1111_url: str = "", manifest_path: Path = EXAMP
         say.info(line)
     say.proves("every wei is accounted for: creator + director + the segments' pool = what was paid.")
 
+    summary = {"rpc_url": anvil.url, "chain_id": chain.chain_id, "contract": address, "movie_id": movie_id,
+               "manifest_cid": pinned["cid"], "wallets": wallets.addresses, "winners": winners, "minted": minted,
+               "movie_file": str(movie_file), "ticket_price_wei": TICKET_PRICE_WEI,
+               "revenue": {k: v for k, v in shares.items() if k != "lines"}}
+    (data_dir / "demo-summary.json").write_text(json.dumps(summary, indent=1))
+    say._print(f"\nSummary (ids, addresses, CIDs): {data_dir / 'demo-summary.json'}")
     return {"ctx": ctx, "chain": chain, "anvil": anvil, "movie_id": movie_id, "wallets": wallets,
             "minted": minted, "movie_file": movie_file, "manifest_cid": pinned["cid"], "data_dir": data_dir,
             "revenue": shares, "winners": winners}
+
+
+class ExternalAnvil:
+    """An anvil someone else started (tests): same test mnemonic, so the same accounts and keys."""
+
+    def __init__(self, url: str):
+        from movieminter.chain.anvil import Anvil
+        probe = Anvil()  # not started: only its deterministic accounts
+        self.url, self.accounts, self.private_keys = url, probe.accounts, probe.private_keys
 
 
 def anvil_rpc(chain, method: str, params: list):
@@ -289,14 +307,9 @@ def anvil_rpc(chain, method: str, params: list):
 
 def start_a1111_double(root: Path, stack: ExitStack) -> str:
     """The A1111 + Deforum stand-in in a thread, with the example's (fake, valid) models installed."""
-    from movieminter.testing import fake_models
-    from movieminter.testing.a1111_double import start_double
-    for name, (kind, _size) in fake_models.FAKE_MODELS.items():
-        folder = root / "models" / ("Stable-diffusion" if kind == "checkpoint" else "Lora")
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{name}.safetensors"
-        if not path.exists():
-            path.write_bytes(fake_models.safetensors_bytes(name))
+    from movieminter.testing.a1111_double import install_fake_models, start_double
+    root.mkdir(parents=True, exist_ok=True)
+    install_fake_models(root)
     _double, url, stop = start_double(root, frame_delay=0.0)
     stack.callback(stop)
     return url

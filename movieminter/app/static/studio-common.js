@@ -1,30 +1,15 @@
 /* Helpers shared by the Director studio and the Watch page.
- * - Resolves the app's relative API paths against where the app is mounted
- *   (/ standalone, /movieminter/ behind A1111) and adds the CSRF token, by
- *   wrapping window.mmFetch, which MMWallet.api uses.
+ * - API calls go through MMWallet.api -> mm-fetch.js (CSRF token, relative
+ *   paths resolved against window.MM_ROOT, which the page loader sets to where
+ *   the app is mounted: / standalone, /movieminter/ behind A1111).
  * - sendTx(): the server prepares a transaction, the wallet signs and sends it,
  *   the server reports its receipt (and decoded events such as the movie id).
- * - Revenue panel: balances and withdraw / claim buttons.
+ * - Revenue panel: balances, and Collect / Claim / Withdraw buttons.
  */
 (function () {
   "use strict";
   if (window.MMPage) return;
-  const m = location.pathname.match(/^(.*\/)(studio|watch)(\/.*)?$/);
-  const BASE = m ? m[1] : "/";
-  const inner = window.mmFetch || window.fetch.bind(window);
-
-  function csrf() {
-    const c = document.cookie.split("; ").find((x) => x.startsWith("mm_csrf="));
-    return c ? decodeURIComponent(c.slice(8)) : "";
-  }
-  function resolve(p) {
-    return typeof p === "string" && !/^([a-z][a-z0-9+.-]*:|\/)/i.test(p) ? BASE + p : p;
-  }
-  window.mmFetch = function (p, opts) {
-    opts = Object.assign({ credentials: "same-origin" }, opts || {});
-    opts.headers = Object.assign({ "X-CSRF-Token": csrf() }, opts.headers || {});
-    return inner(resolve(p), opts);
-  };
+  const resolve = (p) => window.mmBase(p);
 
   const api = (path, opts) => window.MMWallet.api(path, opts);
   const $ = (root, sel) => root.querySelector(sel);
@@ -131,5 +116,5 @@
     return refresh;
   }
 
-  window.MMPage = { BASE, resolve, api, $, esc, short, eth, toWei, notice, showError, sendTx, waitReceipt, wireWallet, wireRevenue };
+  window.MMPage = { resolve, api, $, esc, short, eth, toWei, notice, showError, sendTx, waitReceipt, wireWallet, wireRevenue };
 })();

@@ -109,13 +109,6 @@
     }
     $(root, "#mm-close").addEventListener("click", guarded(async () => { await sendTx(`api/v1/director/movies/${currentMovie}/lottery/close/tx`, {}, "close the lottery entries"); await load(); }));
     $(root, "#mm-draw").addEventListener("click", guarded(async () => { await sendTx(`api/v1/director/movies/${currentMovie}/lottery/draw/tx`, {}, "draw the winners"); await load(); }));
-    $(root, "#mm-allowlist-btn").addEventListener("click", guarded(async () => {
-      const text = await readFile($(root, "#mm-allowlist-update"));
-      if (!text) throw Object.assign(new Error("Choose the CSV first."), { hint: "One 0x-address per line." });
-      const r = await sendTx(`api/v1/director/movies/${currentMovie}/allowlist/tx`, { csv: text }, "publish the allowlist root");
-      $(root, "#mm-allowlist-out").innerHTML = `<p class="mm-good">Root <code>${esc(r.prepared.root)}</code> on chain for ${r.prepared.count} addresses; proofs at <code>${esc(r.prepared.proofs_cid)}</code>.</p>`;
-    }));
-
     const qs = new URLSearchParams(location.search);
     if (qs.get("movie")) { $(root, "#mm-movie-id").value = qs.get("movie"); guarded(load)(); }
     document.addEventListener("mm-wallet", (e) => { if (e.detail.signedIn) refreshRevenue(); });

@@ -24,8 +24,10 @@ const load = (src) => new Promise((ok, bad) => {
 const css = (href) => { if (document.querySelector('link[data-mm="' + href + '"]')) return;
   const l = document.createElement("link"); l.rel = "stylesheet"; l.href = base + href; l.dataset.mm = href;
   document.head.appendChild(l); };
+window.MM_ROOT = window.MM_ROOT || base;  // mm-fetch.js resolves the API's relative paths against it
 css("static/studio.css");
-load("static/wallet.js").then(() => load("static/studio-common.js")).then(() => load("static/%(page)s.js"))
+load("static/mm-fetch.js").then(() => load("static/wallet.js")).then(() => load("static/studio-common.js"))
+  .then(() => load("static/%(page)s.js"))
   .then(() => window.MMPageInit && window.MMPageInit(element))
   .catch((e) => { element.querySelector(".mm-fatal").textContent = String(e); });
 """
@@ -85,8 +87,10 @@ BODY = WALLET_BAR % {"title": "Director studio"} + """
       <option value="open">Open: first to claim a segment renders it</option>
     </select>
     <div id="mm-allowlist-row" hidden>
-      <label for="mm-allowlist-file">Allowlist CSV (one 0x-address per line)</label>
+      <label for="mm-allowlist-file">Allowlist CSV: rows of <code>address,segment</code> (segment: 3, 3-5, 2;7 or *)</label>
       <input type="file" id="mm-allowlist-file" accept=".csv,text/csv,text/plain">
+      <p class="mm-hint">Its Merkle root goes on chain with the movie; the proofs are pinned to IPFS so each
+      minter's app can fetch theirs. The allowlist is public.</p>
     </div>
     <div class="mm-grid">
       <label>Creator share (%)<input type="number" id="mm-creator-pct" value="30" min="0" max="100"></label>
@@ -117,13 +121,6 @@ BODY = WALLET_BAR % {"title": "Director studio"} + """
     <button type="button" id="mm-draw">Draw winners</button>
   </div>
   <div id="mm-lottery" aria-live="polite"></div>
-  <h3>Allowlist</h3>
-  <div class="mm-row">
-    <label for="mm-allowlist-update">New allowlist CSV</label>
-    <input type="file" id="mm-allowlist-update" accept=".csv,text/csv,text/plain">
-    <button type="button" id="mm-allowlist-btn">Publish allowlist</button>
-  </div>
-  <div id="mm-allowlist-out" aria-live="polite"></div>
   <h3>Follow the work</h3>
   <table class="mm-table" id="mm-segments"><caption>Who claimed, rendered and minted each segment</caption>
     <thead><tr><th scope="col">#</th><th scope="col">Scene</th><th scope="col">Status</th>

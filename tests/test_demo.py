@@ -1,0 +1,182 @@
+"""`movieminter demo --no-serve` end to end, checked on chain and on disk, then
+the app it leaves behind driven over HTTP and in Chromium: withdrawals add up
+to what was paid, a new viewer buys a ticket and the movie really plays."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+import pytest
+
+from movieminter.ipfs.cid import cid_to_digest, digest_to_cid
+
+pytestmark = pytest.mark.slow
+
+
+def test_output_tells_a_newcomer_what_happened(demo_world):
+    out = demo_world.output
+    steps = re.findall(r"^\[(\d)/9\] (.+)$", out, re.M)
+    assert [int(n) for n, _ in steps] == list(range(1, 10)), out
+    assert out.count("✓ proves:") == 9
+    for key in (demo_world.summary["contract"], demo_world.summary["manifest_cid"], "movie file:"):
+        assert key in out
+    # no private key of the demo wallets reaches the output
+    for key in demo_world.anvil.private_keys[:6]:
+        assert key.removeprefix("0x").lower() not in out.lower()
+
+
+def test_results_on_chain(demo_world):
+    s, chain = demo_world.summary, demo_world.chain
+    movie = chain.movie(s["movie_id"])
+    assert movie["mintMode"] == "lottery"
+    assert int(movie["seed"], 16) != 0                     # the lottery was drawn
+    assert movie["entrantCount"] == 3
+    segs = chain.segments(s["movie_id"], 0, None)
+    minted = [x for x in segs if x["status"] == "minted"]
+    assert len(minted) == 2
+    for m in s["minted"]:
+        seg = segs[m["segment"]]
+        assert seg["status"] == "minted"
+        assert seg["account"] == m["minter"] == s["winners"][m["segment"]]   # minted by the lottery winner
+        assert seg["contentDigest"] == "0x" + cid_to_digest(m["video_cid"]).hex()
+        assert chain.call("ownerOf", chain.token_id(s["movie_id"], m["segment"])) == m["minter"]
+        assert chain.call("tokenURI", chain.token_id(s["movie_id"], m["segment"])) == f"ipfs://{digest_to_cid(seg['metadataDigest'])}"
+    assert chain.call("hasTicket", s["movie_id"], s["wallets"]["viewer"]) is True
+    assert movie["ticketsSold"] == 1
+    # balances: the contract holds exactly what the ticket paid
+    assert chain.w3.eth.get_balance(chain.contract_address) == s["ticket_price_wei"]
+    rev = s["revenue"]
+    assert rev["creator"] + rev["director"] + rev["pool"] == rev["paid"] == s["ticket_price_wei"]
+
+
+def test_results_on_disk(demo_world):
+    from movieminter.ipfs.stores import open_store
+    from movieminter.media.check import check_segment
+    from movieminter.manifest import load_manifest
+    s = demo_world.summary
+    store = open_store(demo_world.ctx.settings)
+    manifest = load_manifest(store.cat(s["manifest_cid"]))
+    for m in s["minted"]:
+        video = demo_world.data_dir / "check" / f"{m['segment']}.mp4"
+        video.parent.mkdir(exist_ok=True)
+        video.write_bytes(store.cat(m["video_cid"]))             # the video is in the local IPFS store
+        check_segment(video, manifest, m["segment"])              # and is a valid segment of this movie
+        meta = json.loads(store.cat(m["metadata_cid"]))
+        assert m["video_cid"] in json.dumps(meta)                 # metadata points at the video
+    movie = demo_world.data_dir / "movies" / str(s["movie_id"])
+    stitched = list(movie.glob("movie-*.mp4"))
+    assert stitched and str(stitched[0]) == s["movie_file"]
+    import imageio_ffmpeg
+    frames, seconds = imageio_ffmpeg.count_frames_and_secs(s["movie_file"])
+    total = sum(x["frame_count"] for x in manifest["segments"])
+    assert frames == total                                        # minted segments + placeholders = whole film
+    assert list((demo_world.data_dir / "keystores").glob("*.json"))
+    for f in (demo_world.data_dir / "keystores").glob("*.json"):
+        assert json.loads(f.read_text())["crypto"]["kdf"] == "scrypt"   # encrypted, not plaintext keys
+
+
+def _send(world, tx: dict) -> dict:
+    """What the browser wallet does with a prepared transaction (anvil's unlocked account signs)."""
+    w3 = world.chain.w3
+    h = w3.eth.send_transaction({"from": tx["from"], "to": tx["to"], "data": tx["data"],
+                                 "value": int(tx["value"], 16), "gas": int(tx["gas"], 16)})
+    return world.chain.wait(h)
+
+
+def _api(world, method, path, **kw):
+    with httpx.Client(base_url=world.url, timeout=60) as c:
+        c.get("/healthz")
+        token = c.cookies.get("mm_csrf")
+        r = c.get("/api/v1/auth/me")  # picks the csrf cookie up
+        token = c.cookies.get("mm_csrf") or token
+        r = c.request(method, path, headers={"X-CSRF-Token": token or "", "Origin": world.url}, **kw)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_withdrawals_add_up_to_what_was_paid(demo_world):
+    """Creator, director and both minters collect, claim and withdraw through the API's prepared
+    transactions; the wei that leave the contract equal the ticket's shares, to the wei."""
+    s, chain, w3 = demo_world.summary, demo_world.chain, demo_world.chain.w3
+    movie_id = s["movie_id"]
+    before = w3.eth.get_balance(chain.contract_address)
+    withdrawn = {}
+
+    def net_gain(address, txs):
+        start = w3.eth.get_balance(address)
+        gas = 0
+        for tx in txs:
+            receipt = _send(demo_world, tx)
+            gas += receipt["gasUsed"] * receipt["effectiveGasPrice"]
+        return w3.eth.get_balance(address) - start + gas
+
+    creator, director = s["wallets"]["creator"], s["wallets"]["director"]
+    rev = _api(demo_world, "GET", f"/api/v1/revenue?address={creator}")
+    assert rev["movies"][0]["roles"] == ["creator"] and int(rev["total_wei"]) == s["revenue"]["creator"]
+    collect = _api(demo_world, "POST", f"/api/v1/revenue/movies/{movie_id}/collect/tx", json={"sender": creator})["tx"]
+    withdraw = lambda who: _api(demo_world, "POST", "/api/v1/revenue/withdraw/tx", json={"sender": who})["tx"]  # noqa
+    withdrawn[creator] = net_gain(creator, [collect])
+    withdrawn[creator] = net_gain(creator, [withdraw(creator)]) + withdrawn[creator]
+    assert _api(demo_world, "GET", f"/api/v1/revenue?address={director}")["withdrawable_wei"] == str(s["revenue"]["director"])
+    withdrawn[director] = net_gain(director, [withdraw(director)])
+    for m in s["minted"]:
+        rev = _api(demo_world, "GET", f"/api/v1/revenue?address={m['minter']}")
+        tokens = [c["token_id"] for c in rev["segment_claims"]]
+        assert [c["segment"] for c in rev["segment_claims"]] == [m["segment"]]
+        claim = _api(demo_world, "POST", "/api/v1/revenue/segments/claim/tx",
+                     json={"sender": m["minter"], "token_ids": tokens})["tx"]
+        withdrawn[m["minter"]] = net_gain(m["minter"], [claim])
+        withdrawn[m["minter"]] += net_gain(m["minter"], [withdraw(m["minter"])])
+
+    assert withdrawn[creator] == s["revenue"]["creator"]
+    assert withdrawn[director] == s["revenue"]["director"]
+    for m in s["minted"]:
+        assert withdrawn[m["minter"]] == s["revenue"]["per_segment"]
+    unminted = 6 - len(s["minted"])
+    after = w3.eth.get_balance(chain.contract_address)
+    # what left the contract is what was withdrawn; what stays is the unminted segments' share, no dust lost
+    assert before - after == sum(withdrawn.values())
+    assert after == unminted * s["revenue"]["per_segment"]
+    assert sum(withdrawn.values()) + after == s["ticket_price_wei"]
+
+
+def test_watch_needs_a_session_and_a_ticket(demo_world):
+    with httpx.Client(base_url=demo_world.url) as c:
+        r = c.get(f"/api/v1/movies/{demo_world.summary['movie_id']}/watch")
+        assert r.status_code == 401 and "Connect" in r.json()["detail"]["message"]
+        r = c.get(f"/api/v1/movies/{demo_world.summary['movie_id']}/stream.mp4")
+        assert r.status_code == 401
+        ticket = c.get(f"/api/v1/movies/{demo_world.summary['movie_id']}/ticket").json()
+        assert "public" in ticket["public_notice"] and ticket["price_wei"] == str(demo_world.summary["ticket_price_wei"])
+
+
+@pytest.mark.browser
+def test_buy_ticket_then_the_movie_plays(demo_world, chromium):
+    from tests.fixtures_ui import shot
+    s = demo_world.summary
+    page = demo_world.open_page(chromium, f"/watch/?movie={s['movie_id']}", account=7)
+    page.get_by_role("button", name="Connect wallet").click()
+    page.wait_for_selector("text=Signed in as", timeout=30_000)
+    buy = page.locator("#mm-buy")
+    buy.wait_for(state="visible", timeout=30_000)
+    shot(page, "watch-1-buy-ticket.png")
+    buy.click()
+    video = page.locator("#mm-video")
+    page.wait_for_function("document.querySelector('#mm-video').src.includes('stream.mp4')", timeout=60_000)
+    assert demo_world.chain.call("hasTicket", s["movie_id"], demo_world.chain.w3.eth.accounts[7]) is True
+    page.evaluate("v => { v.muted = true; return v.play(); }", video.element_handle())
+    page.wait_for_function("document.querySelector('#mm-video').currentTime > 1.0", timeout=60_000)
+    state = page.evaluate("""() => { const v = document.querySelector('#mm-video');
+        return {t: v.currentTime, d: v.duration, err: v.error && v.error.message, w: v.videoWidth}; }""")
+    assert state["err"] is None and state["w"] == 512 and state["d"] == pytest.approx(24.0, abs=0.2)
+    t1 = state["t"]
+    page.wait_for_timeout(700)
+    assert page.evaluate("document.querySelector('#mm-video').currentTime") > t1   # it really advances
+    credits = page.locator(".mm-credit").all_inner_texts()
+    assert sum("minted by" in c for c in credits) == 2 and len(credits) == 6
+    assert "IPFS content is public" in page.locator(".mm-public").inner_text()
+    page.locator("#mm-chapters .mm-chapter").nth(s["minted"][0]["segment"]).click()  # seek to a minted chapter
+    shot(page, "watch-2-playing.png")
+    page.context.close()
