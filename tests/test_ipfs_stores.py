@@ -207,6 +207,29 @@ def test_pinata_car_upload(pinata_double, tmp_path):
     assert plain.startswith("bafybei") and plain != cid
 
 
+def test_remote_store_reads_through_a_gateway_without_leaking_its_token(pinata_double, tmp_path):
+    from fastapi import FastAPI, Request
+    from movieminter.ipfs.gateway import gateway_router
+    from movieminter.testing.kubo_double import ServerThread
+    uploader = PinataStore(tmp_path / "a", pinata_double.jwt, pinata_double.url)
+    data = vector_content(262144 + 9)
+    cid = uploader.add_bytes(data)
+    app, auth_seen = FastAPI(), []
+
+    @app.middleware("http")
+    async def spy(request: Request, call_next):
+        auth_seen.append(request.headers.get("authorization"))
+        return await call_next(request)
+
+    app.include_router(gateway_router(uploader.local))
+    with ServerThread(app) as gw:
+        reader = PinataStore(tmp_path / "b", pinata_double.jwt, pinata_double.url, gateway_url=gw.url)
+        assert reader.cat(cid) == data and reader.size(cid) == len(data)
+    assert auth_seen and auth_seen == [None] * len(auth_seen)
+    with pytest.raises(IpfsError, match="gateway_url"):
+        PinataStore(tmp_path / "c", pinata_double.jwt, pinata_double.url).cat(cid)
+
+
 def test_pinata_errors(pinata_double, tmp_path):
     store = PinataStore(tmp_path, pinata_double.jwt, pinata_double.url)
     pinata_double.fault = "wrong_cid"

@@ -280,6 +280,15 @@ def verified_stream(cid: str, gateway_url: str, *, timeout: float = 60.0,
             client.close()
 
 
+def fetch_block(cid, gateway_url: str, *, timeout: float = 60.0) -> bytes:
+    """One block from a trustless gateway (`?format=raw`), hash-checked."""
+    c = parse_cid(cid)
+    with httpx.Client(timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)), follow_redirects=True) as client:
+        block = _get(client, f"{gateway_url.rstrip('/')}/ipfs/{to_cidv1(c)}?format=raw", {"Accept": RAW_MEDIA_TYPE}).content
+    check_block(c, block)
+    return block
+
+
 def verified_get(cid: str, gateway_url: str, *, timeout: float = 60.0,
                  client: httpx.Client | None = None) -> bytes:
     """The file's bytes, fetched from a trustless gateway and verified."""

@@ -26,10 +26,10 @@ def open_store(settings) -> ContentStore:
         return KuboStore(data_dir, settings.ipfs_endpoint, settings.ipfs_token)
     if backend == "pinata":
         from movieminter.ipfs.stores.pinata import PinataStore
-        return PinataStore(data_dir, settings.ipfs_token, settings.ipfs_endpoint)
+        return PinataStore(data_dir, settings.ipfs_token, settings.ipfs_endpoint, gateway_url=settings.gateway_url)
     if backend == "psa":
         from movieminter.ipfs.stores.psa import PsaStore
-        return PsaStore(data_dir, settings.ipfs_endpoint, settings.ipfs_token)
+        return PsaStore(data_dir, settings.ipfs_endpoint, settings.ipfs_token, gateway_url=settings.gateway_url)
     raise IpfsError(f"unknown IPFS backend {settings.ipfs_backend!r}",
                     hint=f"set ipfs_backend to one of: {', '.join(BACKENDS)}")
 

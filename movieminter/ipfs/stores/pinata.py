@@ -34,10 +34,10 @@ UPLOAD_URL = "https://uploads.pinata.cloud"
 class PinataStore(RemoteStore):
     name = "pinata"
 
-    def __init__(self, data_dir, jwt: str, endpoint: str = "", *, timeout: float = 300.0):
+    def __init__(self, data_dir, jwt: str, endpoint: str = "", *, timeout: float = 300.0, gateway_url: str = ""):
         if not jwt:
             raise IpfsError("Pinata needs a JWT", hint="create an API key at Pinata and set ipfs_token to its JWT")
-        super().__init__(data_dir, HttpService("Pinata", endpoint or API_URL, jwt, timeout=timeout))
+        super().__init__(data_dir, HttpService("Pinata", endpoint or API_URL, jwt, timeout=timeout), gateway_url)
         self.upload_url = (endpoint or UPLOAD_URL).rstrip("/")
 
     def test_authentication(self) -> dict:

@@ -23,13 +23,14 @@ class PsaStore(RemoteStore):
     name = "psa"
 
     def __init__(self, data_dir, endpoint: str, token: str, *, origins: list[str] | tuple = (),
-                 pin_timeout: float = 600.0, poll_interval: float = 2.0, timeout: float = 60.0):
+                 pin_timeout: float = 600.0, poll_interval: float = 2.0, timeout: float = 60.0,
+                 gateway_url: str = ""):
         if not endpoint:
             raise IpfsError("the Pinning Service API needs an endpoint",
                             hint="set ipfs_endpoint to the service's PSA URL (e.g. https://api.pinata.cloud/psa)")
         if not token:
             raise IpfsError("the Pinning Service API needs an access token", hint="set ipfs_token")
-        super().__init__(data_dir, HttpService("pinning service", endpoint, token, timeout=timeout))
+        super().__init__(data_dir, HttpService("pinning service", endpoint, token, timeout=timeout), gateway_url)
         self.origins = list(origins)
         self.pin_timeout = pin_timeout
         self.poll_interval = poll_interval

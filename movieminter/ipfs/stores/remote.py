@@ -120,9 +120,10 @@ class RemoteStore(ContentStore):
     """add_* = import locally (blocks kept in the local store), push, compare
     the service's CID with ours (CidMismatch otherwise), then record the pin."""
 
-    def __init__(self, data_dir: str | Path, http: HttpService):
+    def __init__(self, data_dir: str | Path, http: HttpService, gateway_url: str = ""):
         self.local = LocalStore(data_dir)
         self.http = http
+        self.gateway_url = gateway_url.rstrip("/")
         self.pins = PinRecord(self.local.root / "remote" / self.name / "pins")
 
     def __repr__(self) -> str:
@@ -153,7 +154,13 @@ class RemoteStore(ContentStore):
         return self.pins.list()
 
     def remote_block(self, cid) -> bytes:
-        raise IpfsError(f"{self.name} cannot serve blocks", hint="set gateway_url to read through a gateway")
+        """A block this machine does not have: from the configured trustless
+        gateway (`?format=raw`); get_block verifies it."""
+        if not self.gateway_url:
+            raise IpfsError(f"{cid} is not in the local store and {self.name} serves no blocks",
+                            hint="set gateway_url (MOVIEMINTER_GATEWAY_URL) to a trustless gateway, e.g. https://ipfs.io")
+        from movieminter.ipfs.gateway import fetch_block
+        return fetch_block(cid, self.gateway_url)  # a plain client: the service's token never goes to a gateway
 
     def get_block(self, cid) -> bytes:
         from movieminter.ipfs.blockstore import check_block
