@@ -159,6 +159,8 @@ def test_psa_pins_after_queued_pinning_pinned(psa_store, psa_double):
     cid = psa_store.add_bytes(data)
     assert psa_store.pinned() == [cid] and cid in psa_double.pinned_cids()
     assert psa_store.has(cid)
+    psa_store.pin(cid)  # the job runner pins after adding: no second pin request
+    assert len(psa_double.pins) == 1
     assert not psa_store.has(unixfs.import_bytes(b"never"))
 
 

@@ -63,6 +63,8 @@ class PinataStore(RemoteStore):
 
     def pin(self, cid) -> None:
         want = to_cidv1(cid)
+        if want in self.pins:
+            return
         if self.has(want):
             self.pins.add(want)
             return

@@ -69,6 +69,8 @@ class PsaStore(RemoteStore):
 
     def pin(self, cid) -> None:
         want = to_cidv1(cid)
+        if want in self.pins:  # confirmed pinned already: no second pin request
+            return
         self._pin_and_wait(want)
         self.pins.add(want)
 
