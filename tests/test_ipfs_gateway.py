@@ -61,6 +61,10 @@ def test_content_types_and_directories(gateway_server):
             r = c.get(f"/ipfs/{cid}/{name}")
             assert r.status_code == 200 and r.content == body
             assert r.headers["content-type"] == ctype
+        page = c.get(f"/ipfs/{store.add_directory({'index.html': b'<script>steal()</script>'})}/index.html")
+        assert page.headers["content-type"].startswith("text/html")
+        assert page.headers["content-security-policy"] == "sandbox"  # never runs as the app's origin
+        assert page.headers["x-content-type-options"] == "nosniff"
         listing = c.get(f"/ipfs/{cid}")
         assert listing.status_code == 200 and "metadata.json" in listing.text
         assert c.get(f"/ipfs/{cid}/missing.txt").status_code == 404

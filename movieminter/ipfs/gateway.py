@@ -35,6 +35,10 @@ from movieminter.ipfs.errors import (BlockNotFound, InvalidCid, IpfsError, Malfo
 
 RAW_MEDIA_TYPE = "application/vnd.ipld.raw"
 IMMUTABLE = "public, max-age=29030400, immutable"
+# Content from IPFS is served on the app's own origin: a sandboxed CSP makes
+# any HTML/SVG in it an opaque origin with no scripts, so it can never act as
+# the app (cookies, CSRF token, API); nosniff stops type guessing.
+UNTRUSTED = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
 
 
 # --- content type -----------------------------------------------------------------
@@ -111,7 +115,8 @@ def gateway_router(store):
     get_block = store.get_block
 
     def error(status: int, message: str) -> Response:
-        return Response(message + "\n", status_code=status, media_type="text/plain; charset=utf-8")
+        return Response(message + "\n", status_code=status, media_type="text/plain; charset=utf-8",
+                        headers=UNTRUSTED)
 
     @router.api_route("/ipfs/{cid}", methods=["GET", "HEAD"])
     @router.api_route("/ipfs/{cid}/{path:path}", methods=["GET", "HEAD"])
@@ -128,13 +133,12 @@ def gateway_router(store):
             target = unixfs.resolve_path(root, path, get_block) if path else root
             if fmt == "raw":
                 block = get_block(target)
-                hdrs = {"ETag": f'"{to_cidv1(target)}.raw"', "Cache-Control": IMMUTABLE,
-                        "X-Content-Type-Options": "nosniff", "Content-Length": str(len(block))}
+                hdrs = {**UNTRUSTED, "ETag": f'"{to_cidv1(target)}.raw"', "Cache-Control": IMMUTABLE,
+                        "Content-Length": str(len(block))}
                 return Response(b"" if head else block, media_type=RAW_MEDIA_TYPE, headers=hdrs)
             if fmt == "car":
                 get_block(target)  # 404 now rather than a broken stream later
-                hdrs = {"ETag": f'"{to_cidv1(target)}.car"', "Cache-Control": IMMUTABLE,
-                        "X-Content-Type-Options": "nosniff"}
+                hdrs = {**UNTRUSTED, "ETag": f'"{to_cidv1(target)}.car"', "Cache-Control": IMMUTABLE}
                 media = CAR_MEDIA_TYPE + "; version=1; order=dfs; dups=n"
                 if head:
                     return Response(b"", media_type=media, headers=hdrs)
@@ -151,7 +155,7 @@ def gateway_router(store):
             return error(404, exc.message)
 
         etag = f'"{to_cidv1(target)}"'
-        base = {"ETag": etag, "Cache-Control": IMMUTABLE, "X-Ipfs-Path": f"/ipfs/{cid}" + (f"/{path}" if path else "")}
+        base = {**UNTRUSTED, "ETag": etag, "Cache-Control": IMMUTABLE, "X-Ipfs-Path": f"/ipfs/{cid}" + (f"/{path}" if path else "")}
         if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
             return Response(status_code=304, headers=base)
         if info.kind == "directory":
