@@ -122,6 +122,13 @@ def test_directory_like_add_w(tmp_path):
     assert unixfs.import_directory(dict(reversed(list(entries.items())))) == cid
 
 
+def test_huge_folder_is_refused_rather_than_mis_hashed():
+    from movieminter.errors import MovieMinterError
+    empty = unixfs.import_stream(b"")
+    with pytest.raises(MovieMinterError, match="too large"):
+        unixfs.directory_node({f"segment-{i:06d}.ts": empty for i in range(6000)})
+
+
 @pytest.mark.parametrize("bad", ["", ".", "..", "a/b", "x\x00y"])
 def test_directory_refuses_unsafe_names(bad):
     from movieminter.errors import MovieMinterError

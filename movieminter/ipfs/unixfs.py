@@ -28,6 +28,9 @@ from movieminter.ipfs.errors import IpfsError, MalformedBlock, TamperedContent
 
 CHUNK_SIZE = 262144
 MAX_LINKS = 174
+# boxo switches a folder to a HAMT shard once its estimated size (name bytes +
+# CID bytes per link) reaches 256 KiB; we build basic folders only.
+HAMT_THRESHOLD = 262144
 
 
 class ImportedNode:
@@ -232,6 +235,10 @@ def directory_node(children: Mapping[str, ImportedNode], blockstore=None,
     """A UnixFS directory over already-imported children. Links are sorted by
     name bytes (dag-pb canonical order, as go-merkledag encodes them)."""
     names = sorted(children, key=lambda n: n.encode("utf-8"))
+    estimate = sum(len(n.encode("utf-8")) + len(children[n].cid_bytes) for n in names)
+    if estimate >= HAMT_THRESHOLD:
+        raise IpfsError(f"a folder of {len(names)} entries is too large for a basic UnixFS directory",
+                        hint="Kubo would shard it (HAMT) and the CIDs would differ; split it into subfolders")
     links = [dagpb.PBLink(children[n].cid_bytes, check_entry_name(n), children[n].tsize) for n in names]
     block = dagpb.encode_node(links, dagpb.unixfs_data(dagpb.DIRECTORY))
     cid = _make_cid(hashlib.sha256(block).digest(), DAG_PB, cid_version)
