@@ -42,3 +42,17 @@ def a1111(a1111_factory):
     """(double, base_url) with the example's models installed."""
     double, url, _ = a1111_factory()
     return double, url
+
+
+@pytest.fixture
+def small_film(lighthouse) -> dict:
+    """The example cut down to one 12-frame 128x72 segment: cheap renders for fault tests."""
+    m = lighthouse
+    m["movie"]["width"], m["movie"]["height"] = 128, 72
+    seg = m["segments"][0]
+    seg["frame_count"] = 12
+    seg["camera"]["zoom"] = "0: (1.0), 11: (1.04)"
+    seg["prompts"] = {"0": seg["prompts"]["0"], "6": seg["prompts"]["24"]}
+    m["segments"] = [seg]
+    from movieminter.manifest import load_manifest
+    return load_manifest(m)

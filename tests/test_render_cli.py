@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -86,7 +87,7 @@ def test_doctor_unhashed_checkpoint_is_hashed_here(a1111_factory):
     assert code == 0 and "matched by hashing the file here" in out
 
 
-def test_models_ensure_then_doctor_then_render(a1111_factory, tmp_path):
+def test_models_ensure_then_doctor_then_render(a1111_factory, tmp_path, small_film):
     double, url, _ = a1111_factory(models=False)
     code, out = doctor(url)
     assert code == 2 and "models ensure" in out
@@ -102,11 +103,13 @@ def test_models_ensure_then_doctor_then_render(a1111_factory, tmp_path):
     finally:
         stop()
     assert doctor(url)[0] == 0
-    code, out = mm("render", "--manifest", str(EXAMPLE_MANIFEST), "--segment", "0", "--a1111-url", url,
+    film = tmp_path / "film.json"
+    film.write_text(json.dumps(small_film))
+    code, out = mm("render", "--manifest", str(film), "--segment", "0", "--a1111-url", url,
                    "--work-dir", str(tmp_path / "w"))
     assert code == 0, out
-    assert "48 frames" in out and len(list((tmp_path / "w/frames").glob("frame_*.png"))) == 48
-    code, out = mm("render", "--manifest", str(EXAMPLE_MANIFEST), "--segment", "0", "--a1111-url", url,
+    assert "12 frames" in out and len(list((tmp_path / "w/frames").glob("frame_*.png"))) == 12
+    code, out = mm("render", "--manifest", str(film), "--segment", "0", "--a1111-url", url,
                    "--work-dir", str(tmp_path / "w"))
     assert code == 0 and "(reused)" in out and double.jobs_submitted == 1
 

@@ -15,6 +15,9 @@ from movieminter.render.job import render_segment
 from movieminter.testing.a1111_double import Faults
 
 
+N = 12  # frames of the small film
+
+
 class Killed(Exception):
     """Stands in for the process dying at a chosen moment."""
 
@@ -23,11 +26,15 @@ def run(client, manifest, tmp_path, index=0, state=None, on_progress=None, **kw)
     saved = []
     progress = []
 
+    order = []
+
     def save(s):
         saved.append(dict(s))
+        order.append("save:job_id" if s.get("job_id") else "save")
 
     def prog(p):
         progress.append(p)
+        order.append("progress")
         if on_progress:
             on_progress(p)
 
@@ -36,7 +43,7 @@ def run(client, manifest, tmp_path, index=0, state=None, on_progress=None, **kw)
         result = render_segment(client, manifest, index, state=dict(state or {}), save_state=save,
                                 on_progress=prog, work_dir=tmp_path / "work", poll_interval=0.02, **kw)
     finally:
-        run.saved, run.progress = saved, progress
+        run.saved, run.progress, run.order = saved, progress, order
     return result, saved, progress
 
 
@@ -50,8 +57,10 @@ def test_full_48_frame_segment(a1111, lighthouse, tmp_path):
             assert im.size == (512, 288) and im.format == "PNG"
             arrays.append(np.asarray(im.convert("RGB"), dtype=np.int16))
     assert all(np.abs(a - b).mean() > 0.5 for a, b in zip(arrays, arrays[1:]))  # the camera moves
-    # The job id was saved before any progress was reported.
-    assert saved[0]["job_id"] == result.job_id and saved[0]["batch_id"] and saved[0]["submitted_at"]
+    # The intent to submit, then the job id, were saved before any progress was reported.
+    assert saved[0]["submitting_since"] and saved[0]["job_id"] is None
+    assert saved[1]["job_id"] == result.job_id and saved[1]["batch_id"] and saved[1]["submitted_at"]
+    assert run.order.index("save:job_id") < run.order.index("progress")
     # The checkpoint went as A1111's title of the file matched by hash.
     job = double.statuses[result.job_id]
     assert job["options_overrides"]["sd_model_checkpoint"] == "dreamshaper_8.safetensors [05c4eab871]"
@@ -68,10 +77,10 @@ def test_double_frames_depend_on_prompt_seed_checkpoint_and_camera():
     def arr(img):
         return np.asarray(img, dtype=np.int16)
 
-    base = arr(scene("a lighthouse at dusk", 1, "ckpt-a", 128, 72))
-    assert np.array_equal(base, arr(scene("a lighthouse at dusk", 1, "ckpt-a", 128, 72)))
-    for other in (scene("a green forest", 1, "ckpt-a", 128, 72), scene("a lighthouse at dusk", 2, "ckpt-a", 128, 72),
-                  scene("a lighthouse at dusk", 1, "ckpt-b", 128, 72)):
+    base = arr(scene("a small_film at dusk", 1, "ckpt-a", 128, 72))
+    assert np.array_equal(base, arr(scene("a small_film at dusk", 1, "ckpt-a", 128, 72)))
+    for other in (scene("a green forest", 1, "ckpt-a", 128, 72), scene("a small_film at dusk", 2, "ckpt-a", 128, 72),
+                  scene("a small_film at dusk", 1, "ckpt-b", 128, 72)):
         assert np.abs(base - arr(other)).mean() > 1
 
     def last_frame(**motion):
@@ -79,7 +88,7 @@ def test_double_frames_depend_on_prompt_seed_checkpoint_and_camera():
                                      "rotation_3d_x", "rotation_3d_y", "rotation_3d_z")}
         m["zoom"] = [1.0] * 8
         m.update({k: [v] * 8 for k, v in motion.items()})
-        return arr(list(animate(["a lighthouse"] * 8, list(range(8)), [0.65] * 8, [0.0] * 8, m, "2D",
+        return arr(list(animate(["a small_film"] * 8, list(range(8)), [0.65] * 8, [0.0] * 8, m, "2D",
                                 "ckpt-a", 128, 72))[-1])
 
     still = last_frame()
@@ -88,31 +97,31 @@ def test_double_frames_depend_on_prompt_seed_checkpoint_and_camera():
     assert np.abs(still - last_frame(angle=2.0)).mean() > 1
 
 
-def test_retryable_failure_is_resubmitted(a1111_factory, lighthouse, tmp_path):
+def test_retryable_failure_is_resubmitted(a1111_factory, small_film, tmp_path):
     double, url, _ = a1111_factory(faults=Faults(fail_jobs=[("retryable", 5)]))
-    result, saved, progress = run(A1111Client(url), lighthouse, tmp_path)
-    assert len(result.frames) == 48 and double.jobs_submitted == 2
+    result, saved, progress = run(A1111Client(url), small_film, tmp_path)
+    assert len(result.frames) == N and double.jobs_submitted == 2
     assert any("retrying" in p.message and "out of memory" in p.message for p in progress)
     assert saved[-1]["attempts"] == 2
 
 
-def test_retryable_failure_gives_up_after_bound(a1111_factory, lighthouse, tmp_path):
+def test_retryable_failure_gives_up_after_bound(a1111_factory, small_film, tmp_path):
     double, url, _ = a1111_factory(faults=Faults(fail_jobs=[("retryable", 1)] * 3))
     with pytest.raises(RenderFailed) as err:
-        run(A1111Client(url), lighthouse, tmp_path, max_retries=1)
+        run(A1111Client(url), small_film, tmp_path, max_retries=1)
     assert "2 times" in err.value.message and double.jobs_submitted == 2
 
 
-def test_terminal_failure_reports_deforums_message(a1111_factory, lighthouse, tmp_path):
+def test_terminal_failure_reports_deforums_message(a1111_factory, small_film, tmp_path):
     double, url, _ = a1111_factory(faults=Faults(fail_jobs=[("terminal", 3)]))
     with pytest.raises(RenderFailed) as err:
-        run(A1111Client(url), lighthouse, tmp_path)
+        run(A1111Client(url), small_film, tmp_path)
     assert "invalid animation prompt" in err.value.message and double.jobs_submitted == 1
 
 
-def test_cancel_deletes_the_job_and_interrupts(a1111, lighthouse, tmp_path):
+def test_cancel_deletes_the_job_and_interrupts(a1111, small_film, tmp_path):
     double, url = a1111
-    double.frame_delay = 0.03
+    double.frame_delay = 0.1
     cancel = threading.Event()
 
     def on_progress(p):
@@ -120,39 +129,39 @@ def test_cancel_deletes_the_job_and_interrupts(a1111, lighthouse, tmp_path):
             cancel.set()
 
     with pytest.raises(RenderCancelled):
-        run(A1111Client(url), lighthouse, tmp_path, on_progress=on_progress, cancel=cancel)
-    job_id = run.saved[0]["job_id"]
+        run(A1111Client(url), small_film, tmp_path, on_progress=on_progress, cancel=cancel)
+    job_id = run.saved[-1]["job_id"]
     assert double.statuses[job_id]["status"] == "CANCELLED" and double.interrupted
 
 
-def test_server_dies_mid_job(a1111_factory, lighthouse, tmp_path):
-    _, url, _ = a1111_factory(faults=Faults(die_at_frame=10))
+def test_server_dies_mid_job(a1111_factory, small_film, tmp_path):
+    _, url, _ = a1111_factory(faults=Faults(die_at_frame=5))
     with pytest.raises(A1111Unreachable) as err:
-        run(A1111Client(url, retries=1, backoff=0.01), lighthouse, tmp_path)
+        run(A1111Client(url, retries=1, backoff=0.01), small_film, tmp_path)
     assert "--api" in err.value.hint
-    assert run.saved[-1]["job_id"] and run.saved[-1]["outdir"]
+    assert run.saved[-1]["job_id"]  # a restart can look for this job
 
 
-def test_resume_after_a_kill_follows_the_same_job(a1111, lighthouse, tmp_path):
+def test_resume_after_a_kill_follows_the_same_job(a1111, small_film, tmp_path):
     double, url = a1111
-    double.frame_delay = 0.01
+    double.frame_delay = 0.1
 
     def die(p):
         if p.frames_done >= 2:
             raise Killed()
 
     with pytest.raises(Killed):
-        run(A1111Client(url), lighthouse, tmp_path, on_progress=die)
+        run(A1111Client(url), small_film, tmp_path, on_progress=die)
     state = run.saved[-1]
-    result, _, _ = run(A1111Client(url), lighthouse, tmp_path, state=state)
-    assert result.job_id == state["job_id"] and len(result.frames) == 48
+    result, _, _ = run(A1111Client(url), small_film, tmp_path, state=state)
+    assert result.job_id == state["job_id"] and len(result.frames) == N
     assert double.jobs_submitted == 1  # never rendered twice
     # A third call finds the collected frames and asks A1111 for nothing.
-    again, _, _ = run(A1111Client(url), lighthouse, tmp_path, state=run.saved[-1])
+    again, _, _ = run(A1111Client(url), small_film, tmp_path, state=run.saved[-1])
     assert again.reused and double.jobs_submitted == 1
 
 
-def test_a1111_restarted_finished_frames_are_reused(a1111_factory, lighthouse, tmp_path):
+def test_a1111_restarted_finished_frames_are_reused(a1111_factory, small_film, tmp_path):
     first, url, stop = a1111_factory()
 
     def die_before_collecting(p):
@@ -160,36 +169,36 @@ def test_a1111_restarted_finished_frames_are_reused(a1111_factory, lighthouse, t
             raise Killed()
 
     with pytest.raises(Killed):
-        run(A1111Client(url), lighthouse, tmp_path, on_progress=die_before_collecting)
+        run(A1111Client(url), small_film, tmp_path, on_progress=die_before_collecting)
     state = run.saved[-1]
     stop()
     second, url2, _ = a1111_factory(models=False, root=first.root)  # same disk, jobs forgotten
-    result, _, _ = run(A1111Client(url2), lighthouse, tmp_path, state=state)
-    assert result.reused and len(result.frames) == 48 and second.jobs_submitted == 0
+    result, _, _ = run(A1111Client(url2), small_film, tmp_path, state=state)
+    assert result.reused and len(result.frames) == N and second.jobs_submitted == 0
 
 
-def test_a1111_restarted_unfinished_job_renders_again(a1111_factory, lighthouse, tmp_path):
-    first, url, _ = a1111_factory(faults=Faults(die_at_frame=10))
+def test_a1111_restarted_unfinished_job_renders_again(a1111_factory, small_film, tmp_path):
+    first, url, _ = a1111_factory(faults=Faults(die_at_frame=5))
     with pytest.raises(A1111Unreachable):
-        run(A1111Client(url, retries=0), lighthouse, tmp_path)
+        run(A1111Client(url, retries=0), small_film, tmp_path)
     state = run.saved[-1]
     second, url2, _ = a1111_factory(models=False, root=first.root)
-    result, _, _ = run(A1111Client(url2), lighthouse, tmp_path, state=state)
-    assert len(result.frames) == 48 and not result.reused and second.jobs_submitted == 1
+    result, _, _ = run(A1111Client(url2), small_film, tmp_path, state=state)
+    assert len(result.frames) == N and not result.reused and second.jobs_submitted == 1
 
 
-def test_missing_model_stops_before_submitting(a1111_factory, lighthouse, tmp_path):
+def test_missing_model_stops_before_submitting(a1111_factory, small_film, tmp_path):
     double, url, _ = a1111_factory(models=False)
     with pytest.raises(ModelError) as err:
-        run(A1111Client(url), lighthouse, tmp_path)
+        run(A1111Client(url), small_film, tmp_path)
     assert "dreamshaper_8" in err.value.message and "models ensure" in err.value.hint
     assert double.jobs_submitted == 0
 
 
-def test_interrupted_job_reports_success_but_frames_are_short(a1111, lighthouse, tmp_path):
+def test_interrupted_job_reports_success_but_frames_are_short(a1111, small_film, tmp_path):
     """Deforum's quirk: /sdapi/v1/interrupt alone ends the job as SUCCEEDED."""
     double, url = a1111
-    double.frame_delay = 0.02
+    double.frame_delay = 0.1
     client = A1111Client(url)
 
     def interrupt(p):
@@ -197,20 +206,50 @@ def test_interrupted_job_reports_success_but_frames_are_short(a1111, lighthouse,
             client.interrupt()
 
     with pytest.raises(FramesError) as err:
-        run(client, lighthouse, tmp_path, on_progress=interrupt)
-    assert "48" in err.value.message
+        run(client, small_film, tmp_path, on_progress=interrupt)
+    assert "12" in err.value.message
 
 
-def test_remote_a1111_frames_over_http(a1111, lighthouse, tmp_path):
+def test_remote_a1111_frames_over_http(a1111, small_film, tmp_path):
     _, url = a1111
-    result, _, _ = run(A1111Client(url, local_files=False), lighthouse, tmp_path)
-    assert len(result.frames) == 48
-    with Image.open(result.frames[47]) as im:
-        assert im.size == (512, 288)
+    result, _, _ = run(A1111Client(url, local_files=False), small_film, tmp_path)
+    assert len(result.frames) == N
+    with Image.open(result.frames[-1]) as im:
+        assert im.size == (128, 72)
 
 
-def test_remote_forge_without_allowed_path_says_what_to_change(a1111_factory, lighthouse, tmp_path):
+def test_remote_forge_without_allowed_path_says_what_to_change(a1111_factory, small_film, tmp_path):
     _, url, _ = a1111_factory(file_route="gradio4")
     with pytest.raises(FramesError) as err:
-        run(A1111Client(url, local_files=False), lighthouse, tmp_path)
+        run(A1111Client(url, local_files=False), small_film, tmp_path)
     assert "--gradio-allowed-path" in err.value.hint and "movieminter serve" in err.value.hint
+
+
+def test_slow_a1111_times_out_with_a_clear_error(a1111_factory):
+    from movieminter.render.errors import A1111Timeout
+    _, url, _ = a1111_factory(faults=Faults(slow=1.0))
+    with pytest.raises(A1111Timeout) as err:
+        A1111Client(url, timeout=0.2, retries=1, backoff=0.01).sd_models()
+    assert "did not answer" in err.value.message and "busy" in err.value.hint
+
+
+def test_lost_submit_answer_adopts_the_job_instead_of_rendering_twice(a1111_factory, small_film, tmp_path):
+    double, url, _ = a1111_factory(faults=Faults(slow=1.0, slow_only="/deforum_api/batches"))
+    result, saved, _ = run(A1111Client(url, timeout=0.3), small_film, tmp_path)
+    assert len(result.frames) == N and double.jobs_submitted == 1
+    assert saved[0]["submitting_since"] and saved[0]["job_id"] is None  # recorded before submitting
+
+
+def test_resume_after_dying_while_submitting(a1111, small_film, tmp_path):
+    """Killed between Deforum accepting the job and saving its id: the next run finds it."""
+    double, url = a1111
+    client = A1111Client(url)
+    from movieminter.manifest import export_deforum, segment_settings_digest
+    exported = export_deforum(small_film, 0)
+    since = __import__("time").time()
+    from movieminter.render.deforum import DeforumClient
+    DeforumClient(client).submit(exported["deforum_settings"],
+                                 {"sd_model_checkpoint": "dreamshaper_8.safetensors [05c4eab871]"})
+    state = {"submitting_since": since, "job_id": None, "settings_digest": segment_settings_digest(small_film, 0)}
+    result, _, _ = run(client, small_film, tmp_path, state=state)
+    assert len(result.frames) == N and double.jobs_submitted == 1

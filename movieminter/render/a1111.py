@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from movieminter.render.errors import (
-    A1111HttpError, A1111Unreachable, ApiDisabled, AuthRequired, DeforumApiDisabled, DeforumBusy)
+    A1111HttpError, A1111Timeout, A1111Unreachable, ApiDisabled, AuthRequired, DeforumApiDisabled, DeforumBusy)
 
 # Process-wide: one lock per A1111 instance. A Deforum render holds it for its
 # whole run; txt2img refuses to start while it is held (Deforum jobs ignore
@@ -106,6 +106,10 @@ class A1111Client:
                 # The request may have reached A1111: only idempotent calls are repeated.
                 reason = type(exc).__name__
                 retry = method in ("GET", "HEAD", "DELETE")
+                timed_out = isinstance(exc, httpx.ReadTimeout)
+                if timed_out and (not retry or attempt >= self.retries):
+                    raise A1111Timeout(self.base_url, f"{method} {path}",
+                                       timeout if timeout is not None else self._http.timeout.read) from exc
                 if not retry:
                     raise A1111Unreachable(self.base_url, f"{reason} during {method} {path}") from exc
             else:

@@ -17,6 +17,13 @@ class A1111Unreachable(RenderError):
             url=url)
 
 
+class A1111Timeout(A1111Unreachable):
+    def __init__(self, url: str, what: str, seconds: float | None):
+        RenderError.__init__(
+            self, f"A1111 at {url} did not answer {what} within {seconds or '?'} s",
+            hint="A1111 may be busy (loading a model, or another job); wait and try again", url=url)
+
+
 class ApiDisabled(RenderError):
     def __init__(self, url: str):
         super().__init__(

@@ -20,7 +20,7 @@ from movieminter.render import frames as framesmod
 from movieminter.render.a1111 import A1111Client
 from movieminter.render.deforum import DeforumClient
 from movieminter.render.errors import (
-    FramesError, JobNotFound, ModelError, RenderCancelled, RenderFailed)
+    A1111Unreachable, FramesError, JobNotFound, ModelError, RenderCancelled, RenderError, RenderFailed)
 from movieminter.render.readiness import check_models
 
 
@@ -90,9 +90,17 @@ def render_segment(client: A1111Client, manifest: dict, index: int, *, state: di
         job_id = state.get("job_id")
         job: dict | None = None
         # 2. A job was submitted before: follow it, or reuse what it wrote.
+        if not job_id and state.get("submitting_since"):
+            # Died (or lost the answer) while submitting: Deforum may have the job anyway.
+            job_id = _find_submitted(deforum, settings, state["submitting_since"])
+            if job_id:
+                save(job_id=job_id)
         if job_id:
             try:
                 job = deforum.job(job_id)
+                if job["status"] in ("FAILED", "CANCELLED"):  # an earlier run's outcome: this call renders anew
+                    job_id, job = None, None
+                    state["attempts"] = 0
             except JobNotFound:
                 outdir, ts = state.get("outdir"), state.get("timestring")
                 if outdir and ts and _frames_complete(client, outdir, ts, total):
@@ -103,7 +111,7 @@ def render_segment(client: A1111Client, manifest: dict, index: int, *, state: di
                     return RenderResult(frames, dest, versions, job_id, state.get("checkpoint_title"), reused=True)
                 job_id, job = None, None  # lost and incomplete: render again
 
-        attempts = int(state.get("attempts", 0))
+        attempts = int(state.get("attempts") or 0)
         title = state.get("checkpoint_title")
         while True:
             if job is None:
@@ -112,13 +120,22 @@ def render_segment(client: A1111Client, manifest: dict, index: int, *, state: di
                 title = _preflight(client, manifest, index, allow_pickle)
                 overrides = dict(exported.get("options_overrides") or {})
                 overrides["sd_model_checkpoint"] = title  # A1111's title of the file matched by hash
-                submitted = deforum.submit_batch(settings, overrides)
+                since = time.time()
+                save(submitting_since=since, job_id=None, settings_digest=digest)
+                try:
+                    submitted = deforum.submit_batch(settings, overrides)
+                except A1111Unreachable:
+                    # The answer was lost, not necessarily the job: adopt it rather than render twice.
+                    found = _find_submitted(deforum, settings, since)
+                    if not found:
+                        raise
+                    submitted = {"job_ids": [found], "batch_id": found.rsplit("-", 1)[0]}
                 job_id = submitted["job_ids"][0]
                 attempts += 1
                 # Persist before anything else can fail: a restart must find this job.
                 save(job_id=job_id, batch_id=submitted["batch_id"], submitted_at=time.time(),
-                     settings_digest=digest, checkpoint_title=title, attempts=attempts, versions=versions,
-                     outdir=None, timestring=None, collected=False)
+                     submitting_since=None, settings_digest=digest, checkpoint_title=title, attempts=attempts,
+                     versions=versions, outdir=None, timestring=None, collected=False)
                 job = deforum.job(job_id)
             job = _follow(client, deforum, job_id, job, total, cancel, on_progress, save, state, poll_interval)
             status = job["status"]
@@ -141,6 +158,18 @@ def render_segment(client: A1111Client, manifest: dict, index: int, *, state: di
                                    hint="free GPU memory (close other apps, lower W/H in A1111) and render again")
             raise RenderFailed(f"Deforum failed: {message}",
                                hint="see A1111's console; this failure will repeat until its cause is fixed")
+
+
+def _find_submitted(deforum: DeforumClient, settings: dict, since: float) -> str | None:
+    """A job Deforum accepted with exactly these settings since `since` (newest first)."""
+    try:
+        jobs = deforum.jobs()
+    except RenderError:
+        return None
+    found = [(st.get("started_at") or 0, jid) for jid, st in jobs.items()
+             if isinstance(st, dict) and st.get("deforum_settings") == settings
+             and (st.get("started_at") or 0) >= since - 60]  # tolerate clock skew
+    return max(found)[1] if found else None
 
 
 def _frames_complete(client: A1111Client, outdir: str, timestring: str, total: int) -> bool:

@@ -65,7 +65,8 @@ class Faults:
     api_auth: str | None = None           # "user:pass" like --api-auth
     fail_jobs: list = dataclasses.field(default_factory=list)  # per job: ("retryable"|"terminal", at_frame)
     die_at_frame: int | None = None       # the process dies after writing this many frames
-    slow: float = 0.0                     # seconds added to every response
+    slow: float = 0.0                     # seconds added to every response (after the work is done)
+    slow_only: str | None = None          # ...or only to paths starting with this
     hashed: str = "all"                   # all | none (hash on load) | short (hash set, sha256 null)
 
 
@@ -379,9 +380,10 @@ def create_app(double: A1111Double) -> FastAPI:
     async def slow_and_dead(request: Request, call_next):
         if double.dead:  # a dead process accepts nothing
             return Response(status_code=503)
-        if faults.slow:
-            await asyncio.sleep(faults.slow)
-        return await call_next(request)
+        response = await call_next(request)
+        if faults.slow and (faults.slow_only is None or request.url.path.startswith(faults.slow_only)):
+            await asyncio.sleep(faults.slow)  # the work is done; only the answer is late
+        return response
 
     basic = HTTPBasic(auto_error=False)
 
