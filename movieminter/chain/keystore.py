@@ -18,6 +18,15 @@ from eth_account.signers.local import LocalAccount
 from movieminter.errors import MovieMinterError
 
 
+# scrypt work factor: None = eth_account's default (2**18, ~1 s per encrypt/decrypt: slow on purpose).
+# Tests lower it to keep the suite fast; never lower it for real keystores.
+SCRYPT_N: int | None = None
+
+
+def _encrypt(key, password: str) -> dict:
+    return Account.encrypt(key, password, kdf="scrypt", iterations=SCRYPT_N)
+
+
 def default_dir(settings) -> Path:
     return settings.path("keystore")
 
@@ -42,7 +51,7 @@ def create_keystore(path: str | Path, password: str) -> str:
     """Creates a new random account encrypted with `password` at `path`; returns its address."""
     _check_password(password)
     account = Account.create()
-    _write_new(Path(path), Account.encrypt(account.key, password))
+    _write_new(Path(path), _encrypt(account.key, password))
     return account.address
 
 
@@ -53,7 +62,7 @@ def import_keystore(path: str | Path, private_key: str | bytes, password: str) -
         account = Account.from_key(private_key)
     except (ValueError, TypeError):
         raise MovieMinterError("that is not a valid private key", hint="paste the 64 hex digits (0x optional)") from None
-    _write_new(Path(path), Account.encrypt(account.key, password))
+    _write_new(Path(path), _encrypt(account.key, password))
     return account.address
 
 
