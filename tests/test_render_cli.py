@@ -123,3 +123,19 @@ def test_keyframe_previews(a1111, lighthouse, tmp_path):
             assert im.size == (384, 216)
     assert double.txt2img_calls == 3
     assert double.options_data["sd_model_checkpoint"].startswith("dreamshaper_8")
+
+
+def test_models_ensure_finds_a_local_a1111s_models_folder(a1111_factory):
+    from movieminter.testing.a1111_double import install_fake_models
+    double, url, _ = a1111_factory(models=False)
+    install_fake_models(double.root, ["dreamshaper_8"])
+    double.refresh_checkpoints()
+    _, civ_url, stop = start_civitai()
+    try:
+        code, out = mm("models", "ensure", "--manifest", str(EXAMPLE_MANIFEST), "--segment", "2",
+                       "--civitai-url", civ_url, "--a1111-url", url)
+    finally:
+        stop()
+    assert code == 0, out
+    assert "[present] checkpoint dreamshaper_8" in out and "[downloaded] lora film_grain_35mm" in out
+    assert (double.root / "models/Lora/film_grain_35mm.safetensors").exists()

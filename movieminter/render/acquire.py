@@ -69,6 +69,20 @@ def _entries(manifest: dict, index: int) -> list[tuple[str, dict]]:
     return out
 
 
+def local_models_dir(a1111: A1111Client) -> Path | None:
+    """A1111's models/ folder when A1111 runs on this machine (found from where its
+    checkpoints are), else None."""
+    try:
+        models = a1111.sd_models()
+    except Exception:
+        return None
+    for m in models:
+        folder = Path(m.get("filename") or "").parent
+        if folder.name == FOLDERS["checkpoint"] and folder.is_absolute() and os.access(folder, os.W_OK):
+            return folder.parent
+    return None
+
+
 def ensure_models(manifest: dict, index: int, *, civitai: CivitaiClient, a1111: A1111Client | None = None,
                   models_dir: str | Path | None = None, allow_pickle: bool = False,
                   on_progress: Callable[[str, int, int | None], None] | None = None) -> list[AcquireResult]:

@@ -100,8 +100,14 @@ def _ensure(args) -> int:
     manifest = _manifest(args)
     token = args.civitai_token or Settings.from_env().civitai_token or None
     a1111 = _client(args) if args.a1111_url else None
+    models_dir = args.models_dir
+    if not models_dir and a1111 is not None:
+        from movieminter.render.acquire import local_models_dir
+        models_dir = local_models_dir(a1111)  # A1111 on this machine: its own models/ folder
+        if models_dir:
+            print(f"A1111's models folder: {models_dir}")
     results = ensure_models(manifest, args.segment, civitai=CivitaiClient(args.civitai_url, token=token),
-                            a1111=a1111, models_dir=args.models_dir, allow_pickle=args.allow_pickle)
+                            a1111=a1111, models_dir=models_dir, allow_pickle=args.allow_pickle)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
     else:
