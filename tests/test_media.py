@@ -228,3 +228,42 @@ def test_stitch_refuses_unknown_segments_and_missing_soundtrack(tmp_path, encode
         stitch_movie(manifest, {7: media[0].video}, tmp_path / "m.mp4", cache_dir=tmp_path)
     with pytest.raises(MediaError, match="no soundtrack file was given"):
         stitch_movie(small_manifest(3, soundtrack=True), {}, tmp_path / "m.mp4", cache_dir=tmp_path)
+
+
+def test_segments_with_other_parameter_sets_are_refused(tmp_path, media_frames, encoded_segments):
+    """A segment that passes every profile check but was encoded with other x264 settings
+    (here ref=4: another SPS) cannot be joined by stream copy: refused, naming it."""
+    manifest, media = encoded_segments
+    other = small_manifest(3)
+    other["movie"]["encoding"]["x264_params"] = "bframes=2:ref=4"
+    odd = encode_segment(media_frames[1], other, 1, tmp_path / "odd.mp4", poster=False, preview=False).video
+    check_segment(odd, manifest, 1)  # fits the profile on its own
+    with pytest.raises(MediaError, match=r"segments \[1\] were encoded with different H.264 parameter sets"):
+        stitch_movie(manifest, {0: media[0].video, 1: odd, 2: media[2].video}, tmp_path / "m.mp4",
+                     cache_dir=tmp_path / "cache")
+
+
+def test_stitch_handles_awkward_paths(tmp_path, encoded_segments):
+    manifest, media = encoded_segments
+    folder = tmp_path / "it's a \"folder\" with spaces"
+    folder.mkdir()
+    files = {}
+    for i in range(3):
+        files[i] = folder / f"seg {i}'s.mp4"
+        files[i].write_bytes(media[i].video.read_bytes())
+    movie = stitch_movie(manifest, files, folder / "the movie.mp4", cache_dir=folder / "cache")
+    assert packet_md5s(movie) == sum((packet_md5s(media[i].video) for i in range(3)), [])
+
+
+def test_moov_is_written_first_with_or_without_enough_reserved_room(tmp_path, encoded_segments, monkeypatch):
+    import movieminter.media.stitch as stitch
+    manifest, media = encoded_segments
+    segments = {i: media[i].video for i in range(3)}
+    roomy = stitch_movie(manifest, segments, tmp_path / "roomy.mp4", cache_dir=tmp_path)
+    monkeypatch.setattr(stitch, "moov_reserve", lambda *a: 64)  # far too small: ffmpeg refuses, +faststart instead
+    tight = stitch_movie(manifest, segments, tmp_path / "tight.mp4", cache_dir=tmp_path)
+    for movie in (roomy, tight):
+        top = [b.type for b in read_mp4(movie).top]
+        assert top.index("moov") < top.index("mdat"), top
+        assert packet_md5s(movie) == sum((packet_md5s(media[i].video) for i in range(3)), [])
+    assert "free" in [b.type for b in read_mp4(roomy).top]

@@ -94,9 +94,26 @@ def validate_segments(manifest: dict, segments: dict[int, Path], profile: Encodi
     return reports
 
 
+def moov_reserve(profile: EncodingProfile, frames: int, segments: int) -> int:
+    """Bytes to reserve for the moov at the front of the movie (generous: unused room becomes a `free` box).
+
+    With room reserved, the muxer writes the moov in place and the movie is
+    faststart without `+faststart`'s second pass, which re-reads and re-writes
+    the whole file (as long as copying every segment again)."""
+    per_video_sample = 4 + 8 + 4 + 4     # stsz, ctts, stss and stts at worst
+    audio_samples = 0
+    if profile.audio is not None:
+        audio_samples = int(frames / profile.fps * profile.audio.sample_rate / 1024) + 2 * segments + 16
+    chunks = 2 * (frames // profile.fps + segments + 16)  # a chunk per track and second at most (co64 + stsc)
+    return 16 * 1024 + 400 * segments + per_video_sample * frames + 8 * audio_samples + 20 * chunks
+
+
 def build_stitch_command(profile: EncodingProfile, list_file: Path, meta_file: Path, out_path: Path, *,
-                         soundtrack: Path | None, audio_start: float, duration: float) -> list[str]:
-    """The ffmpeg command: video by stream copy from the concat list, soundtrack encoded once."""
+                         soundtrack: Path | None, audio_start: float, duration: float,
+                         moov_size: int | None = None) -> list[str]:
+    """The ffmpeg command: video by stream copy from the concat list, soundtrack encoded once.
+
+    The moov goes first: into `moov_size` reserved bytes, or else by `+faststart`."""
     # auto_convert=0: otherwise the concat demuxer inserts h264_mp4toannexb,
     # which rewrites samples (in-band SPS/PPS) instead of copying them.
     concat = ffmpeg.input(str(list_file), format="concat", safe=0, auto_convert=0)
@@ -106,7 +123,8 @@ def build_stitch_command(profile: EncodingProfile, list_file: Path, meta_file: P
         streams.append(audio_stream(profile, soundtrack, audio_start, duration))
         audio = profile.audio_args()
     args = (ffmpeg.output(*streams, str(out_path), vcodec="copy", **audio,
-                          format="mp4", movflags="+faststart", fflags="+bitexact",
+                          format="mp4", fflags="+bitexact",
+                          **({"moov_size": moov_size} if moov_size else {"movflags": "+faststart"}),
                           video_track_timescale=profile.timescale)
             .global_args("-hide_banner", "-loglevel", "error")
             .compile(cmd=ffmpeg_exe(), overwrite_output=True))
@@ -156,11 +174,18 @@ def stitch_movie(manifest: dict, segments: dict[int, Path], out_path: Path | str
         list_file.write_text(concat_list(entries), encoding="utf-8")
         meta_file.write_text(ffmetadata(manifest, minters, set(segments)), encoding="utf-8")
         part = Path(tmp) / "movie.mp4"
-        cmd = build_stitch_command(profile, list_file, meta_file, part,
-                                   soundtrack=Path(soundtrack) if soundtrack else None,
-                                   audio_start=offset + ordered[0]["start_frame"] / profile.fps,
-                                   duration=total_frames / profile.fps)
-        run_ffmpeg(cmd, what="stitching the movie")
+        audio = dict(soundtrack=Path(soundtrack) if soundtrack else None,
+                     audio_start=offset + ordered[0]["start_frame"] / profile.fps,
+                     duration=total_frames / profile.fps)
+        cmd = build_stitch_command(profile, list_file, meta_file, part, **audio,
+                                   moov_size=moov_reserve(profile, total_frames, len(ordered)))
+        try:
+            run_ffmpeg(cmd, what="stitching the movie")
+        except MediaError as exc:
+            if "reserved_moov_size is too small" not in exc.message:
+                raise
+            cmd = build_stitch_command(profile, list_file, meta_file, part, **audio)  # estimate missed: two passes
+            run_ffmpeg(cmd, what="stitching the movie")
         got = read_mp4(part).track("vide").sample_count
         if got != total_frames:
             raise MediaError(f"the stitched movie has {got} frames, expected {total_frames}",
