@@ -397,6 +397,10 @@ def serve(result: dict, *, port: int) -> None:
     port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     app = create_app(result["ctx"])
+    if not any(getattr(r, "path", "").startswith("/ipfs/") for r in app.router.routes):
+        # The local IPFS gateway, ahead of the UI mounted at "/" (which would otherwise answer /ipfs/...).
+        from movieminter.ipfs.gateway import gateway_router
+        app.router.routes[0:0] = gateway_router(result["ctx"].store).routes
     anvil, movie_id, wallets = result["anvil"], result["movie_id"], result["wallets"]
     print(f"""
 Open these in your browser:
@@ -404,7 +408,7 @@ Open these in your browser:
   Director studio   {base}/studio/?movie={movie_id}
   Watch page        {base}/watch/?movie={movie_id}
   local gateway     {base}/ipfs/{result["manifest_cid"]}   (the manifest; every CID above works here)
-  REST API docs     {base}/docs
+  REST API docs     {base}/api/v1/docs
 To use a wallet: add the network RPC {anvil.url} (chain id {result["chain"].chain_id}) to MetaMask and import
 one of anvil's well-known test accounts (the viewer is {wallets.addresses["viewer"]}).
 Files: stitched movie {result["movie_file"]}; IPFS blocks {result["data_dir"] / "ipfs"}.

@@ -11,7 +11,6 @@ password comes from --password-file, $MOVIEMINTER_KEYSTORE_PASSWORD or a prompt.
 
 from __future__ import annotations
 
-import getpass
 import os
 import time
 from pathlib import Path
@@ -33,7 +32,9 @@ def register(subparsers) -> None:
         sp.add_argument("--contract", dest="contract_address", help="MovieMinter contract address")
         if signing:
             sp.add_argument("--keystore", required=True, type=Path, help="encrypted keystore JSON of the signing wallet")
-            sp.add_argument("--password-file", type=Path, help=f"file holding the keystore password (else ${PASSWORD_ENV} or a prompt)")
+            sp.add_argument("--password-file", type=Path, help="file holding the keystore password")
+            sp.add_argument("--password-env", metavar="NAME",
+                            help=f"read the password from this environment variable (default: ${PASSWORD_ENV}, else a prompt)")
 
     c = sub.add_parser("create", help="validate and pin a manifest, then createMovie")
     common(c, signing=True)
@@ -54,6 +55,7 @@ def register(subparsers) -> None:
     common(a, signing=False)
     a.add_argument("--csv", required=True, type=Path, help="CSV of address,segment rows")
     a.add_argument("--out", type=Path, help="also write the proofs JSON here")
+    a.add_argument("--segments", type=int, help="the movie's segment count (needed for '*' rows)")
     a.set_defaults(func=cmd_allowlist)
 
     lo = sub.add_parser("lottery", help="lottery: open (state of entries), close, draw, results")
@@ -62,6 +64,7 @@ def register(subparsers) -> None:
     lo.add_argument("--movie", required=True, type=int)
     lo.add_argument("--keystore", type=Path, help="signing wallet (close and draw; anyone may call them)")
     lo.add_argument("--password-file", type=Path)
+    lo.add_argument("--password-env", metavar="NAME")
     lo.set_defaults(func=cmd_lottery)
 
     s = sub.add_parser("status", help="who claimed, rendered and minted which segment")
@@ -87,16 +90,18 @@ def _store(args):
 
 
 def _account(args):
-    from movieminter.chain.keystore import load_account
+    from movieminter.chain.keystore import load_account, read_password
     if not args.keystore:
         raise MovieMinterError("This action sends a transaction and needs a wallet.",
-                               hint="pass --keystore FILE (an encrypted keystore JSON)")
+                               hint="pass --keystore FILE (an encrypted keystore: `movieminter keystore new`)")
     if args.password_file:
         password = Path(args.password_file).read_text().strip()
+    elif getattr(args, "password_env", None):
+        password = read_password(args.password_env)
     elif os.environ.get(PASSWORD_ENV):
         password = os.environ[PASSWORD_ENV]
     else:
-        password = getpass.getpass(f"Password for {args.keystore}: ")
+        password = read_password(prompt=f"Password for {args.keystore}: ")
     return load_account(args.keystore, password)
 
 
@@ -128,7 +133,7 @@ def _fmt_time(ts: int) -> str:
 
 # --------------------------------------------------------------- commands
 def cmd_create(args) -> int:
-    from movieminter.app.routes_director import (MovieTerms, build_allowlist, create_movie_call,
+    from movieminter.app.routes_director import (MovieTerms, build_allowlist, chain_now, create_movie_call,
                                                  parse_allowlist_csv, pin_manifest, validate)
     checked = validate(Path(args.manifest))
     if not checked["ok"]:
@@ -148,13 +153,14 @@ def cmd_create(args) -> int:
     if args.mode == "allowlist":
         if not args.allowlist_csv:
             raise MovieMinterError("Allowlist mode needs --allowlist-csv.", hint="a CSV of address,segment rows")
-        allow = build_allowlist(store, parse_allowlist_csv(args.allowlist_csv.read_text()))
+        pairs = parse_allowlist_csv(args.allowlist_csv.read_text(), len(checked["manifest"]["segments"]))
+        allow = build_allowlist(store, pairs)
         terms.merkle_root = allow["root"]
         print(f"allowlist: {allow['count']} entries, root {allow['root']}, proofs pinned as {allow['proofs_cid']}")
     pinned = pin_manifest(store, checked["manifest"])
     print(f"manifest “{checked['title']}” ({checked['segment_count']} segments) pinned as {pinned['cid']}")
-    fn, fargs = create_movie_call(checked["manifest"], pinned["digest"], terms, now=chain.timestamp())
-    receipt = chain.send(fn, fargs, account)
+    fn, fargs = create_movie_call(checked["manifest"], pinned["digest"], terms, now=chain_now(chain))
+    receipt = chain.wait(chain.send(fn, fargs, account))
     movie_id = chain.movie_id_from_receipt(receipt)
     print(f"movie {movie_id} created in {args.mode} mode (tx {_hex(receipt['transactionHash'])})")
     if args.mode == "lottery":
@@ -170,7 +176,7 @@ def _hex(value) -> str:
 def cmd_allowlist(args) -> int:
     import json
     from movieminter.app.routes_director import build_allowlist, parse_allowlist_csv
-    allow = build_allowlist(_store(args), parse_allowlist_csv(args.csv.read_text()))
+    allow = build_allowlist(_store(args), parse_allowlist_csv(args.csv.read_text(), args.segments))
     print(f"{allow['count']} entries\nMerkle root: {allow['root']}\nproofs (JSON) pinned as {allow['proofs_cid']}")
     if args.out:
         args.out.write_text(json.dumps(allow["proofs"], indent=1))
@@ -184,7 +190,7 @@ def cmd_lottery(args) -> int:
     chain = _chain(args)
     if args.action in ("close", "draw"):
         fn = "closeEntries" if args.action == "close" else "draw"
-        receipt = chain.send(fn, [args.movie], _account(args))
+        receipt = chain.wait(chain.send(fn, [args.movie], _account(args)))
         print(f"{fn} sent (tx {_hex(receipt['transactionHash'])}, block {receipt['blockNumber']})")
     status = lottery_status(chain, args.movie)
     print(f"movie {args.movie}: phase {status['phase']}, {status['entrant_count']} entrant(s), "

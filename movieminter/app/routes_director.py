@@ -122,13 +122,15 @@ def parse_allowlist_csv(text: str, segment_count: int | None = None) -> list[tup
     """(address, segment) pairs from a CSV: `address,segment` per row, where segment may be a number,
     a range `3-5`, a list `2;7`, or `*` (every segment). A header row and `#` comments are skipped."""
     from eth_utils import is_address, to_checksum_address
-    out, bad = [], []
+    out, bad, first = [], [], True
     for n, row in enumerate(csv.reader(io.StringIO(text)), start=1):
         row = [c.strip() for c in row]
         if not row or not row[0] or row[0].startswith("#"):
             continue
-        if n == 1 and not row[0].lower().startswith("0x"):
-            continue  # header
+        if first and not row[0].lower().startswith("0x"):
+            first = False
+            continue  # the header row
+        first = False
         if not is_address(row[0]):
             bad.append(f"line {n}: {row[0]!r} is not an address")
             continue
