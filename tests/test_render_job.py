@@ -68,7 +68,7 @@ def test_full_48_frame_segment(a1111, lighthouse, tmp_path):
     done = [p.frames_done for p in progress]
     assert done == sorted(done) and done[-1] == 48 and progress[-1].phase == "DONE"
     assert result.versions["a1111"] == "v1.10.1"
-    assert double.jobs_submitted == 1 and not double.fallback_warnings
+    assert double.jobs_submitted == 1 and not double.fallback_warnings and not double.lora_warnings
 
 
 def test_double_frames_depend_on_prompt_seed_checkpoint_and_camera():

@@ -30,12 +30,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import dataclasses
 import hashlib
 import io
 import json
 import os
 import random
+import re
 import secrets
 import socket
 import threading
@@ -104,6 +106,7 @@ class A1111Double:
         self.txt2img_calls = 0
         self.txt2img_during_deforum = 0
         self.fallback_warnings: list[str] = []
+        self.lora_warnings: list[str] = []
         self.dead = False
         self.on_die: Callable[[], None] = lambda: os._exit(1)
         self.refresh_checkpoints()
@@ -248,7 +251,25 @@ class A1111Double:
     def _run_job(self, job_id: str, settings: dict, overrides: dict) -> None:
         s = {**DEFORUM_DEFAULTS, **settings}  # the quirk: omitted keys take UI defaults
         self._update(job_id, phase="PREPARING", phase_progress=0.0)
+        with self._options_overridden(overrides):
+            self._run_job_with(job_id, s, overrides)
+
+    @contextlib.contextmanager
+    def _options_overridden(self, overrides: dict):
+        """Deforum's A1111OptionsOverrider / txt2img's override_settings_restore_afterwards:
+        options changed for one job come back afterwards (the model stays hashed)."""
+        with self.lock:
+            saved = dict(self.options_data)
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.options_data.update({k: saved.get(k) for k in set(overrides) | {"sd_model_checkpoint",
+                                                                                    "sd_checkpoint_hash"}})
+
+    def _run_job_with(self, job_id: str, s: dict, overrides: dict) -> None:
         checkpoint = self._select_checkpoint(overrides.get("sd_model_checkpoint"))
+        self._warn_missing_loras(" ".join(str(v) for v in dict(s["prompts"]).values()))
         ckpt_id = self.hashes.get(str(checkpoint), "no-model") if checkpoint else "no-model"
         timestring = time.strftime("%Y%m%d%H%M%S")
         batch_name = str(s["batch_name"]).replace("{timestring}", timestring)
@@ -302,6 +323,13 @@ class A1111Double:
         self._update(job_id, phase="POST_PROCESSING", phase_progress=0.0)
         self._update(job_id, status="SUCCEEDED", phase="DONE", phase_progress=1.0)
 
+    def _warn_missing_loras(self, text: str) -> None:
+        """A1111 renders on without a LoRA it cannot find, only logging it."""
+        names = {p.stem for p in self.lora_files}
+        for name in re.findall(r"<lora:([^:>]+)", text):
+            if name not in names:
+                self.lora_warnings.append(f"Network not found: {name}")
+
     def cancel(self, job_id: str) -> bool | None:
         with self.lock:
             st = self.statuses.get(job_id)
@@ -328,7 +356,14 @@ class A1111Double:
             if self.running_job:
                 self.txt2img_during_deforum += 1
         overrides = payload.get("override_settings") or {}
+        if payload.get("override_settings_restore_afterwards", True):
+            with self._options_overridden(overrides):
+                return self._txt2img(payload, overrides)
+        return self._txt2img(payload, overrides)
+
+    def _txt2img(self, payload: dict, overrides: dict) -> dict:
         checkpoint = self._select_checkpoint(overrides.get("sd_model_checkpoint"))
+        self._warn_missing_loras(str(payload.get("prompt", "")))
         ckpt_id = self.hashes.get(str(checkpoint), "no-model") if checkpoint else "no-model"
         width, height = int(payload.get("width", 512)), int(payload.get("height", 512))
         seed = int(payload.get("seed", -1))
