@@ -180,3 +180,38 @@ def test_buy_ticket_then_the_movie_plays(demo_world, chromium):
     page.locator("#mm-chapters .mm-chapter").nth(s["minted"][0]["segment"]).click()  # seek to a minted chapter
     shot(page, "watch-2-playing.png")
     page.context.close()
+
+
+@pytest.mark.browser
+def test_creator_collects_and_withdraws_in_the_studio(demo_world, chromium):
+    """The revenue dashboard: the creator collects the movie's new sales and withdraws, from the wallet."""
+    from tests.fixtures_ui import shot
+    s, chain = demo_world.summary, demo_world.chain
+    creator = s["wallets"]["creator"]
+    chain.transact("buyTicket", [s["movie_id"]], chain.w3.eth.accounts[8], s["ticket_price_wei"])  # one more sale
+    expected = s["ticket_price_wei"] * 3 // 10
+    assert chain.call("collectable", s["movie_id"])[0] >= expected
+    page = demo_world.open_page(chromium, f"/studio/?movie={s['movie_id']}", account=1)
+    page.get_by_role("button", name="Connect wallet").click()
+    page.wait_for_selector("text=Signed in as", timeout=30_000)
+    page.get_by_role("button", name="Show my balances").click()
+    collect = page.get_by_role("button", name="Collect")
+    collect.wait_for(timeout=30_000)
+    shot(page, "studio-3-revenue.png")
+    pending = chain.call("collectable", s["movie_id"])[0]
+    balance = chain.w3.eth.get_balance(creator)
+    collect.click()
+    page.wait_for_function("!document.querySelector('.mm-withdraw').disabled", timeout=60_000)
+    assert chain.call("credits", creator) == pending
+    page.get_by_role("button", name="Withdraw").click()
+    page.wait_for_function("document.querySelector('.mm-withdraw') && document.querySelector('.mm-withdraw').disabled",
+                           timeout=60_000)
+    assert chain.call("credits", creator) == 0
+    gas = 0
+    for block in range(chain.w3.eth.block_number - 1, chain.w3.eth.block_number + 1):
+        for tx in chain.w3.eth.get_block(block, full_transactions=True)["transactions"]:
+            if tx["from"] == creator:
+                r = chain.w3.eth.get_transaction_receipt(tx["hash"])
+                gas += r["gasUsed"] * r["effectiveGasPrice"]
+    assert chain.w3.eth.get_balance(creator) - balance + gas == pending
+    page.context.close()
