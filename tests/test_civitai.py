@@ -128,3 +128,16 @@ def test_names_never_become_paths(civitai_factory, lighthouse, tmp_path):
     assert res[0].path.parent == (tmp_path / "models/Stable-diffusion").resolve()
     assert res[0].path.name.startswith("model-")
     assert not (tmp_path / "outside.safetensors").exists()
+
+
+def test_ensure_models_for_app_uses_the_settings(a1111_factory, civitai_factory, lighthouse, tmp_path):
+    from movieminter.app.context import AppContext
+    from movieminter.config import Settings
+    from movieminter.render.acquire import ensure_models_for_app
+    double, url, _ = a1111_factory(models=False)
+    _, civ_url = civitai_factory()
+    ctx = AppContext(Settings(data_dir=tmp_path / "data", a1111_url=url, civitai_url=civ_url,
+                              a1111_models_dir=str(double.root / "models")))
+    results = ensure_models_for_app(ctx, lighthouse, 0)
+    assert [r.action for r in results] == ["downloaded", "downloaded"]
+    assert all(s.ok for s in check_models(A1111Client(url), lighthouse, 0))

@@ -165,3 +165,17 @@ def _acquire_one(kind, entry, want, civitai: CivitaiClient, models_dir, allow_pi
                              instructions=instructions)
     os.replace(part, target)  # same file system: atomic, A1111 never sees half a file
     return AcquireResult(name, kind, "downloaded", f"downloaded {name} to {target} (sha256 verified)", path=target)
+
+
+def ensure_models_for_app(ctx, manifest: dict, index: int) -> list[AcquireResult]:
+    """ensure_models with everything taken from the app's context: Civitai URL and
+    token, A1111's models folder (setting, else found from a local A1111), allow_pickle."""
+    settings = ctx.settings
+    a1111 = ctx.a1111
+    models_dir = settings.a1111_models_dir or local_models_dir(a1111)
+    civitai = CivitaiClient(settings.civitai_url, token=settings.civitai_token or None)
+    try:
+        return ensure_models(manifest, index, civitai=civitai, a1111=a1111, models_dir=models_dir,
+                             allow_pickle=settings.allow_pickle)
+    finally:
+        civitai.close()
