@@ -1,0 +1,147 @@
+"""Build or update the app's isolated venv (used by the extension's install.py).
+
+Runs inside A1111's interpreter, so: standard library only, and it never runs
+pip for A1111's venv (no `launch.run_pip`): the app's packages go into their
+own venv with that venv's own pip. A stamp (sha256 of requirements.lock,
+pyproject.toml and the Python version) makes a current venv a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+EXTENSION_DIR = Path(__file__).resolve().parent.parent.parent
+STAMP_NAME = ".movieminter-install-stamp"
+PTH_NAME = "movieminter-extension.pth"
+# Environment that could point pip at another environment (A1111's!): dropped.
+_ISOLATE = ("PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE", "VIRTUAL_ENV", "PIP_TARGET", "PIP_PREFIX",
+            "PIP_USER", "PIP_ROOT", "PIP_REQUIRE_VIRTUALENV", "PIP_SYSTEM", "__PYVENV_LAUNCHER__")
+
+
+class InstallError(Exception):
+    """Installing the app venv failed; the message says why and what to do."""
+
+
+def venv_dir(extension_dir: Path = EXTENSION_DIR) -> Path:
+    return Path(os.environ.get("MOVIEMINTER_VENV") or extension_dir / ".venv").expanduser()
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def skip_install_requested(argv: list[str] | None = None, environ: dict | None = None) -> bool:
+    """A1111's --skip-install, wherever it can be seen from here: our argv, the
+    COMMANDLINE_ARGS that webui-user passes down, A1111's parsed launch args
+    when we run in its process, or its own argument parser."""
+    environ = os.environ if environ is None else environ
+    if environ.get("MOVIEMINTER_SKIP_INSTALL", "").lower() in ("1", "true", "yes"):
+        return True
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args += shlex.split(environ.get("COMMANDLINE_ARGS", ""))
+    except ValueError:
+        pass
+    if "--skip-install" in args:
+        return True
+    launch = sys.modules.get("launch")
+    if getattr(getattr(launch, "args", None), "skip_install", False):
+        return True
+    shared = sys.modules.get("modules.shared")
+    if getattr(getattr(shared, "cmd_opts", None), "skip_install", False):
+        return True
+    try:
+        from modules import cmd_args  # A1111's parser: honours abbreviations like A1111 does
+        parsed, _ = cmd_args.parser.parse_known_args(args)
+        return bool(getattr(parsed, "skip_install", False))
+    except Exception:  # not inside A1111, or a fork without that module
+        return False
+
+
+def stamp_value(extension_dir: Path, requirements: Path, python_version: str) -> str:
+    h = hashlib.sha256()
+    for f in (requirements, extension_dir / "pyproject.toml"):
+        h.update(f.name.encode() + b"\0")
+        h.update(f.read_bytes() if f.exists() else b"")
+    h.update(python_version.encode())
+    return h.hexdigest()
+
+
+def _clean_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in _ISOLATE}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+def _site_packages(py: Path, env: dict) -> Path:
+    out = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                         capture_output=True, text=True, env=env, check=True)
+    return Path(out.stdout.strip())
+
+
+def ensure_venv(extension_dir: Path = EXTENSION_DIR, venv: Path | None = None, *, python: str = sys.executable,
+                requirements: Path | None = None, log=print) -> str:
+    """Create or update the app venv. Returns "skipped", "current" or "installed"."""
+    extension_dir = Path(extension_dir)
+    venv = Path(venv) if venv else venv_dir(extension_dir)
+    requirements = Path(requirements or os.environ.get("MOVIEMINTER_REQUIREMENTS")
+                        or extension_dir / "requirements.lock")
+    if skip_install_requested():
+        log("[Movie Minter] --skip-install: not checking the app venv")
+        return "skipped"
+    if not requirements.is_file():
+        raise InstallError(f"[Movie Minter] {requirements} is missing; the extension folder is incomplete. "
+                           "Reinstall the extension (Extensions tab → Install from URL).")
+    version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True,
+                             text=True, check=True).stdout.strip() if python != sys.executable else sys.version.split()[0]
+    want = stamp_value(extension_dir, requirements, version)
+    py = venv_python(venv)
+    stamp = venv / STAMP_NAME
+    if py.exists() and stamp.exists() and stamp.read_text().strip() == want:
+        return "current"
+
+    env = _clean_env()
+    started = time.time()
+    log_path = venv.parent / f"{venv.name}-install.log"
+    if not py.exists():
+        log(f"[Movie Minter] creating the app's own venv in {venv} (A1111's packages are not touched)")
+        probe = subprocess.run([python, "-c", "import venv, ensurepip"], capture_output=True, text=True, env=env)
+        if probe.returncode != 0:
+            raise InstallError(
+                f"[Movie Minter] this Python ({python}) cannot create virtual environments: {probe.stderr.strip().splitlines()[-1:]}\n"
+                "  how to fix: install the venv module (Debian/Ubuntu: sudo apt install python3-venv), "
+                "or set MOVIEMINTER_VENV to an existing venv made with Python >= 3.10")
+        made = subprocess.run([python, "-m", "venv", str(venv)], capture_output=True, text=True, env=env)
+        if made.returncode != 0 or not py.exists():
+            raise InstallError(f"[Movie Minter] could not create {venv}:\n{made.stderr.strip()}\n"
+                               "  how to fix: check the folder is writable and has free space, or set MOVIEMINTER_VENV")
+    log(f"[Movie Minter] installing the app's locked requirements into {venv} (log: {log_path})")
+    with open(log_path, "w") as out:
+        res = subprocess.run([str(py), "-m", "pip", "install", "--no-input", "-r", str(requirements)],
+                             stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(extension_dir))
+    if res.returncode != 0:
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+        raise InstallError("[Movie Minter] pip could not install the app's requirements:\n    "
+                           + "\n    ".join(tail)
+                           + f"\n  full log: {log_path}\n  how to fix: check your internet connection and disk "
+                           "space, then restart A1111 (the install resumes)")
+    # The app's code is this extension folder: point the venv at it (no copy to go stale).
+    (_site_packages(py, env) / PTH_NAME).write_text(str(extension_dir) + "\n")
+    stamp.write_text(want + "\n")
+    log(f"[Movie Minter] app venv ready in {time.time() - started:.0f} s")
+    return "installed"
+
+
+def main() -> int:
+    try:
+        ensure_venv()
+    except InstallError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0

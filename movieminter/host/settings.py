@@ -1,0 +1,50 @@
+"""The "Movie Minter" section of A1111's Settings tab, and how its values
+reach the app: as MOVIEMINTER_* environment variables of the child process
+(see movieminter/config.py), never on its command line (visible in `ps`)."""
+
+from __future__ import annotations
+
+SECTION = ("movieminter", "Movie Minter")
+
+# (A1111 option key, Settings field, default, label, secret)
+OPTIONS = [
+    ("movieminter_chain", "chain", "local",
+     "Chain: preset name (local, sepolia, base-sepolia, base, ...) or an RPC URL", False),
+    ("movieminter_contract", "contract_address", "", "MovieMinter contract address (0x...)", False),
+    ("movieminter_ipfs_backend", "ipfs_backend", "local", "IPFS backend (local, kubo, pinata, psa)", False),
+    ("movieminter_ipfs_endpoint", "ipfs_endpoint", "", "IPFS endpoint (Kubo RPC or pinning service URL)", False),
+    ("movieminter_ipfs_token", "ipfs_token", "", "IPFS pinning token", True),
+    ("movieminter_civitai_token", "civitai_token", "", "Civitai API token (for downloads that need one)", True),
+    ("movieminter_data_dir", "data_dir", "", "Data folder (empty: ~/.movieminter)", False),
+    ("movieminter_a1111_url", "a1111_url", "",
+     "A1111 API the app renders with (empty: this WebUI; needs --api --deforum-api)", False),
+]
+CHOICES = {"movieminter_ipfs_backend": ["local", "kubo", "pinata", "psa"]}
+
+
+def add_settings(shared, on_change) -> None:
+    """Register the options; `on_change()` runs when the user changes one."""
+    import gradio as gr
+    for key, _field, default, label, secret in OPTIONS:
+        if key in CHOICES:
+            component, args = gr.Dropdown, {"choices": CHOICES[key]}
+        else:
+            # Tokens as password boxes: A1111 still stores them in config.json.
+            component, args = gr.Textbox, ({"type": "password"} if secret else None)
+        info = shared.OptionInfo(default, label, component, args, onchange=on_change, section=SECTION)
+        shared.opts.add_option(key, info)
+
+
+def app_env(opts) -> dict[str, str]:
+    """MOVIEMINTER_* variables for the child process from A1111's options
+    (empty values are left out so the app's own defaults apply)."""
+    env = {}
+    for key, field, default, _label, _secret in OPTIONS:
+        value = getattr(opts, key, default) if opts is not None else default
+        value = "" if value is None else str(value).strip()
+        if not value:
+            continue
+        if field == "chain" and value.startswith(("http://", "https://")):
+            env["MOVIEMINTER_RPC_URL"] = value
+        env["MOVIEMINTER_" + field.upper()] = value
+    return env

@@ -1,0 +1,334 @@
+"""The host glue inside real host venvs: A1111 1.10's (gradio 3.41, fastapi
+0.94, pydantic 1) and Forge's (gradio 4.40, pydantic 2), with the stand-in
+for A1111's module surface in tests/hosts/stubs. The app child is the real
+`movieminter serve` from the app venv (MOVIEMINTER_VENV), rendering against
+the A1111+Deforum double; pages are driven in Debian's chromium."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import EXAMPLE_MANIFEST, ROOT, free_port
+
+pytestmark = [pytest.mark.hosts, pytest.mark.slow]
+
+HOSTS = ["a1111", "forge"]
+STUBS = ROOT / "tests" / "hosts" / "stubs"
+APP_VENV = Path(sys.prefix)  # the app venv running these tests
+WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+
+
+def host_python(kind: str) -> Path:
+    py = ROOT / ".hosts" / kind / "bin" / "python"
+    if not py.exists():
+        pytest.skip(f".hosts/{kind} is missing: run ./mm setup")
+    return py
+
+
+def freeze(py: Path) -> list[str]:
+    return subprocess.run([str(py), "-m", "pip", "freeze", "--all"], capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+
+
+class Host:
+    """tests/hosts/launch_host.py in a host venv, as A1111 would run."""
+
+    def __init__(self, kind: str, tmp: Path, *, cmdline: str = "", options: dict | None = None):
+        self.kind, self.tmp = kind, tmp
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = tmp / "data"
+        self.calls = tmp / "stub-calls.txt"
+        config = {"movieminter_data_dir": str(self.data_dir), **(options or {})}
+        (tmp / "config.json").write_text(json.dumps(config))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MOVIEMINTER_", "PYTHON"))}
+        env.update(PYTHONPATH=str(STUBS), MOVIEMINTER_VENV=str(APP_VENV), MM_STUB_CONFIG=str(tmp / "config.json"),
+                   MM_STUB_CALLS=str(self.calls), COMMANDLINE_ARGS=cmdline)
+        self.log = open(tmp / "host.log", "wb")
+        self.proc = subprocess.Popen([str(host_python(kind)), str(ROOT / "tests/hosts/launch_host.py"),
+                                      "--ext", str(ROOT), "--port", str(self.port)],
+                                     env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait(self, auth=None) -> "Host":
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            assert self.proc.poll() is None, self.output()
+            try:
+                r = httpx.get(self.url + "/movieminter/healthz", timeout=2, auth=auth)
+                if r.status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("host or app did not start:\n" + self.output())
+
+    def output(self) -> str:
+        app_log = self.data_dir / "app.log"
+        return ((self.tmp / "host.log").read_text(errors="replace")[-4000:] + "\n--- app.log ---\n"
+                + (app_log.read_text(errors="replace")[-4000:] if app_log.exists() else ""))
+
+    def app_port(self) -> int:
+        ports = re.findall(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", (self.data_dir / "app.log").read_text())
+        return int(ports[-1])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead for our purposes
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def wait_dead(pid: int, timeout: float = 30) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+# ---------------------------------------------------------------- install.py
+@pytest.mark.parametrize("kind", HOSTS)
+def test_install_builds_its_own_venv_and_never_touches_the_host(kind, tmp_path):
+    py = host_python(kind)
+    before = freeze(py)
+    lock = tmp_path / "requirements.lock"
+    lock.write_text("iniconfig==2.3.1\n")  # a real, small install from PyPI
+    venv = tmp_path / "app-venv"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOVIEMINTER_", "PYTHON", "PIP_"))}
+    # As A1111's launch_utils.run_extension_installer runs it: host python, A1111 root on PYTHONPATH.
+    env.update(PYTHONPATH=str(STUBS), MOVIEMINTER_VENV=str(venv), MOVIEMINTER_REQUIREMENTS=str(lock),
+               MM_STUB_CALLS=str(tmp_path / "calls.txt"))
+
+    def run(**extra):
+        return subprocess.run([str(py), str(ROOT / "install.py")], env={**env, **extra}, capture_output=True,
+                              text=True, timeout=600)
+
+    first = run()
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert "installing the app's locked requirements" in first.stdout
+    app_py = venv / "bin" / "python"
+    probe = subprocess.run([str(app_py), "-c", "import iniconfig, movieminter; print(movieminter.__file__)"],
+                           capture_output=True, text=True, env={k: v for k, v in env.items() if k != "PYTHONPATH"})
+    assert probe.returncode == 0 and probe.stdout.strip() == str(ROOT / "movieminter" / "__init__.py"), probe.stderr
+
+    second = run()  # the stamp matches: nothing to do, nothing printed
+    assert second.returncode == 0 and second.stdout == "" and second.stderr == ""
+
+    lock.write_text("iniconfig==2.3.1\n# changed\n")  # a new lock: the stamp no longer matches
+    assert "installing" in run().stdout
+
+    skipped = run(COMMANDLINE_ARGS="--xformers --skip-install", MOVIEMINTER_VENV=str(tmp_path / "never"))
+    assert skipped.returncode == 0 and "--skip-install" in skipped.stdout
+    assert not (tmp_path / "never").exists()
+
+    lock.write_text("this is not a requirement !!\n")
+    broken = run()
+    assert broken.returncode == 1
+    assert "pip could not install" in broken.stderr and "full log:" in broken.stderr
+    assert Path(re.search(r"full log: (\S+)", broken.stderr).group(1)).exists()
+
+    assert freeze(py) == before, "install.py changed the host venv"
+    assert not (tmp_path / "calls.txt").exists() or "run_pip" not in (tmp_path / "calls.txt").read_text()
+
+
+# ------------------------------------------------------------ tab and proxy
+@pytest.fixture(scope="module")
+def a1111_double_url(tmp_path_factory):
+    from movieminter.testing.a1111_double import install_fake_models, start_double
+    root = tmp_path_factory.mktemp("a1111-double")
+    install_fake_models(root)
+    double, url, stop = start_double(root, frame_delay=0.04)
+    yield url
+    stop()
+
+
+@pytest.fixture(scope="module", params=HOSTS)
+def host(request, tmp_path_factory, a1111_double_url):
+    h = Host(request.param, tmp_path_factory.mktemp(f"host-{request.param}"),
+             options={"movieminter_a1111_url": a1111_double_url})
+    try:
+        yield h.wait()
+    finally:
+        h.stop()
+
+
+def launch_chromium(p):
+    return p.chromium.launch(executable_path=shutil.which("chromium"), args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"])
+
+
+@pytest.mark.browser
+def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(host):
+    from playwright.sync_api import sync_playwright
+    manifest = json.loads(EXAMPLE_MANIFEST.read_text())
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(host.url + "/?__theme=dark")
+            # gradio 3.41: a plain button in .tab-nav; gradio 4: role=tab. Both are buttons.
+            page.locator("button", has_text="Movie Minter").first.click(timeout=60000)
+            frame_el = page.wait_for_selector("#movieminter-frame", state="visible", timeout=60000)
+            # The tab glue passed the host's theme and sized the frame to the viewport.
+            page.wait_for_function("document.querySelector('#movieminter-frame').src.includes('__theme=dark')")
+            assert frame_el.bounding_box()["height"] >= 480
+            frame = frame_el.content_frame()
+            frame.wait_for_load_state()
+            assert frame.url.startswith(host.url + "/movieminter/")
+            frame.wait_for_selector(".gradio-container", timeout=60000)  # gradio 6 UI through the proxy
+            assert "dark" in frame.evaluate("document.body.className + document.documentElement.className")
+
+            # A job from the page (same origin, CSRF cookie), then its progress over SSE through the proxy.
+            events = frame.evaluate("""async ([manifest, wallet]) => {
+                const token = document.cookie.match(/mm_csrf=([^;]+)/)[1];
+                const r = await fetch('/movieminter/api/v1/jobs', {method: 'POST',
+                    headers: {'Content-Type': 'application/json', 'X-CSRF-Token': token},
+                    body: JSON.stringify({movie_id: 1, segment: 1, wallet: wallet, chain_id: 31337,
+                                          contract: '0x5FbDB2315678afecb367f032d93F642f64180aa3', manifest})});
+                if (r.status !== 201) return {error: r.status + ' ' + await r.text()};
+                const job = (await r.json()).job;
+                return await new Promise((resolve) => {
+                    const seen = [];
+                    const es = new EventSource('/movieminter/api/v1/jobs/' + job.id + '/events');
+                    es.addEventListener('progress', (e) => {
+                        const d = JSON.parse(e.data);
+                        seen.push(d);
+                        if (d.stage === 'rendering' && d.frame >= 3 && d.frame < d.frames) {
+                            es.close(); resolve({seen, stillOpen: true});
+                        }
+                    });
+                    es.addEventListener('state', (e) => seen.push(JSON.parse(e.data)));
+                    setTimeout(() => { es.close(); resolve({seen, timeout: true}); }, 60000);
+                });
+            }""", [manifest, WALLET])
+            assert "error" not in events, events
+            assert events.get("stillOpen"), events  # frames arrived one by one while the render ran
+            frames = [e["frame"] for e in events["seen"] if e.get("stage") == "rendering" and "frame" in e]
+            assert frames and frames[-1] >= 3 and frames[-1] < 48
+        finally:
+            browser.close()
+
+
+def test_proxy_streams_ranges_and_guards_the_app_port(host):
+    # One proxy serves every browser: it must not keep one browser's cookies for the next.
+    for _ in range(2):
+        assert "mm_csrf=" in httpx.get(host.url + "/movieminter/healthz").headers.get("set-cookie", "")
+    with httpx.Client(base_url=host.url, timeout=30) as c:
+        whole = c.get("/movieminter/static/mm-fetch.js")
+        assert whole.status_code == 200
+        part = c.get("/movieminter/static/mm-fetch.js", headers={"Range": "bytes=10-29"})
+        assert part.status_code == 206 and part.content == whole.content[10:30]
+        assert part.headers["content-range"] == f"bytes 10-29/{len(whole.content)}"
+        assert c.get("/movieminter", follow_redirects=False).headers["location"].endswith("/movieminter/")
+        # Cross-site POST through the proxy: refused by the app, with its message.
+        r = c.post("/movieminter/api/v1/jobs", json={}, headers={"Origin": "https://evil.example"})
+        assert r.status_code == 403 and "evil.example" in r.json()["detail"]["message"]
+    # The app's own port answers nothing without the proxy's secret.
+    r = httpx.get(f"http://127.0.0.1:{host.app_port()}/api/v1/jobs")
+    assert r.status_code == 403 and r.json()["detail"]["error"] == "ProxyOnly"
+
+
+def test_crashed_app_is_restarted(host):
+    first = httpx.get(host.url + "/movieminter/healthz").json()["pid"]
+    os.kill(first, signal.SIGKILL)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            r = httpx.get(host.url + "/movieminter/healthz", timeout=2)
+            if r.status_code == 200 and r.json()["pid"] != first:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the app was not restarted:\n" + host.output())
+
+
+# ---------------------------------------------------------- auth and exit
+def test_a1111_login_is_required_and_the_app_dies_with_a1111(tmp_path):
+    h = Host("a1111", tmp_path, cmdline="--gradio-auth admin:pw1 --api-auth api:pw2")
+    try:
+        h.wait(auth=("api", "pw2"))
+        with httpx.Client(base_url=h.url, timeout=30) as c:
+            assert c.get("/movieminter/healthz").status_code == 401
+            assert c.get("/movieminter/healthz", auth=("api", "wrong")).status_code == 401
+            assert c.get("/movieminter/healthz", auth=("api", "pw2")).status_code == 200
+            login = c.post("/login", data={"username": "admin", "password": "pw1"})
+            assert login.status_code == 200, login.text
+            r = c.get("/movieminter/healthz")  # gradio's login cookie now rides along
+            assert r.status_code == 200
+            app_pid = r.json()["pid"]
+        h.proc.send_signal(signal.SIGKILL)  # A1111 dies without any chance to clean up
+        h.proc.wait(10)
+        assert wait_dead(app_pid), "the app outlived A1111 (its --parent-pid watchdog failed)"
+    finally:
+        h.stop()
+
+
+# ------------------------------------------------------- settings → app env
+def test_settings_section_reaches_the_app_as_env(monkeypatch):
+    from movieminter.config import Settings
+    from movieminter.host.extension import child_env
+    from movieminter.host.settings import OPTIONS
+
+    class Opts:
+        movieminter_chain = "https://rpc.example/v1"
+        movieminter_contract = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+        movieminter_ipfs_backend = "kubo"
+        movieminter_ipfs_endpoint = "http://127.0.0.1:5001"
+        movieminter_ipfs_token = "Bearer kubo-SECRET"
+        movieminter_civitai_token = "civitai-SECRET"
+        movieminter_data_dir = "/tmp/mm-data"
+        movieminter_a1111_url = ""
+
+    class CmdOpts:
+        api_auth = "api:pw2,other:pw3"
+
+    class Shared:
+        opts, cmd_opts = Opts(), CmdOpts()
+
+    env = child_env(Shared())
+    settings = Settings.from_env(env)
+    assert settings.rpc_url == "https://rpc.example/v1" and settings.ipfs_backend == "kubo"
+    assert settings.civitai_token == "civitai-SECRET" and settings.a1111_auth == "api:pw2"
+    assert str(settings.data_dir) == "/tmp/mm-data" and "MOVIEMINTER_A1111_URL" not in env
+    assert "SECRET" not in repr(settings)
+    assert {o[0] for o in OPTIONS} >= {"movieminter_chain", "movieminter_contract", "movieminter_civitai_token"}
+
+
+def test_zz_the_app_stops_when_a1111_exits(host):
+    """Last for each host (it ends the module's host): A1111 exits on SIGTERM,
+    and the app child goes with it."""
+    pid = httpx.get(host.url + "/movieminter/healthz").json()["pid"]
+    host.proc.send_signal(signal.SIGTERM)
+    host.proc.wait(30)
+    assert wait_dead(pid, 15), host.output()
