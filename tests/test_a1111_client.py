@@ -92,7 +92,7 @@ def test_retry_policy_get_retried_post_submitted_once():
 
 def test_submit_poll_cancel_lifecycle(a1111):
     double, url = a1111
-    double.frame_delay = 0.05
+    double.frame_delay = 0.1
     deforum = DeforumClient(A1111Client(url))
     sub = deforum.submit_batch({"max_frames": 40, "W": 256, "H": 128, "seed": 1,
                                 "prompts": {"0": "a red boat"}}, {})
@@ -106,6 +106,8 @@ def test_submit_poll_cancel_lifecycle(a1111):
             break
         time.sleep(0.01)
     assert job["status"] == "ACCEPTED" and job["outdir"] and job["timestring"]
+    progress = deforum.a1111.progress()
+    assert progress["state"]["job"] == f"Deforum {job_id}" and 0 < progress["progress"] < 1
     assert deforum.cancel(job_id) is True
     job = deforum.job(job_id)
     assert job["status"] == "CANCELLED"
