@@ -113,3 +113,10 @@ def test_submitted_tx_hash_and_errors_over_http(app_context, serve_app):
         assert wait_state(app_context.journal, job["id"], "minted").data["minted"]["tx_hash"] == "0x" + "2" * 64
         again = c.post(f"/api/v1/jobs/{job['id']}/retry", headers=h)
         assert again.status_code == 409 and "only failed or cancelled" in again.json()["detail"]["message"]
+
+
+def test_serve_refuses_to_listen_beyond_loopback(capsys):
+    from movieminter.cli import main
+    assert main(["serve", "--host", "0.0.0.0", "--no-ui"]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to listen on 0.0.0.0" in err and "--unsafe-listen" in err

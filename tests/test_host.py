@@ -224,7 +224,7 @@ def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(hos
                         const d = JSON.parse(e.data);
                         seen.push(d);
                         if (d.stage === 'rendering' && d.frame >= 3 && d.frame < d.frames) {
-                            es.close(); resolve({seen, stillOpen: true});
+                            es.close(); resolve({seen, stillOpen: true, jobId: job.id});
                         }
                     });
                     es.addEventListener('state', (e) => seen.push(JSON.parse(e.data)));
@@ -235,6 +235,19 @@ def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(hos
             assert events.get("stillOpen"), events  # frames arrived one by one while the render ran
             frames = [e["frame"] for e in events["seen"] if e.get("stage") == "rendering" and "frame" in e]
             assert frames and frames[-1] >= 3 and frames[-1] < 48
+
+            # A gradio 6 event (queue join + its SSE stream) through the proxy:
+            # cancel the running job from the Jobs page.
+            jobs = page.goto(host.url + "/movieminter/jobs/")
+            assert jobs.status == 200
+            page.get_by_label("Job id").fill(str(events["jobId"]))
+            page.get_by_role("button", name="Cancel job").click()
+            page.wait_for_function("document.querySelector('#mm-jobs-status').innerText.includes('Job ')",
+                                   timeout=30000)
+            deadline = time.time() + 30
+            while httpx.get(f"{host.url}/movieminter/api/v1/jobs/{events['jobId']}").json()["state"] != "cancelled":
+                assert time.time() < deadline, "the job was not cancelled"
+                time.sleep(0.2)
         finally:
             browser.close()
 
