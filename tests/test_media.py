@@ -85,7 +85,13 @@ def test_bad_frames_are_refused_before_encoding(tmp_path, media_frames):
         encode_segment(frames, manifest, 9, out)
     with pytest.raises(MediaError, match="has a soundtrack"):
         encode_segment(frames, small_manifest(2, soundtrack=True), 0, out)
-    assert not out.exists()
+    # a frame whose header is fine but whose data is cut short: ffmpeg fails, nothing is left behind
+    broken = write_frames(tmp_path / "broken")
+    victim = sorted(broken.glob("*.png"))[5]
+    victim.write_bytes(victim.read_bytes()[:60])
+    with pytest.raises(MediaError, match="encoding segment 0 failed"):
+        encode_segment(broken, manifest, 0, out)
+    assert not out.exists() and not list(tmp_path.glob("out*"))
 
 
 def test_two_segments_concatenate_by_stream_copy(tmp_path, encoded_segments):
@@ -189,8 +195,13 @@ def test_soundtrack_stays_aligned_within_one_frame(tmp_path, media_frames):
     assert len(onsets) == n
     for got, want in zip(onsets, expected):
         assert abs(got - want) <= one_frame, f"click at {got / 48000:.4f}s, expected {want / 48000:.4f}s"
-    audio = read_mp4(movie).track("soun")
+    info = read_mp4(movie)
+    audio, video = info.track("soun"), info.track("vide")
     assert audio.sample_rate == 48000 and audio.channels == 2
+    # the segments' AAC slices run a little past their video; the next segment still starts on time
+    assert set(video.durations) == {12288 // FPS} and video.sample_count == n * FRAMES
+    priming = audio.edits[0][1] if audio.edits else 0
+    assert abs((audio.duration_ticks - priming) / 48000 - n * seg_seconds) < 1 / FPS
 
 
 def click_onsets(samples: np.ndarray, threshold: float = 0.4) -> list[int]:

@@ -17,6 +17,7 @@ from typing import Iterable
 import ffmpeg
 from PIL import Image
 
+from movieminter.media.mp4 import read_mp4
 from movieminter.media.profile import (
     EncodingProfile, MediaError, ensure_dir, ffmpeg_exe, segment_of, soundtrack_of,
 )
@@ -127,7 +128,8 @@ def build_encode_command(profile: EncodingProfile, frame_count: int, out_path: P
         outputs.append(ffmpeg.output(preview, str(preview_path), vcodec="libwebp_anim", format="webp",
                                      loop=0, quality=60, compression_level=4, r=PREVIEW_FPS,
                                      fflags="+bitexact", **{"flags:v": "+bitexact"}))
-    return (ffmpeg.merge_outputs(*outputs).global_args("-hide_banner", "-loglevel", "error")
+    # -xerror: a frame that fails to decode stops ffmpeg (by default it is dropped, silently shortening the segment)
+    return (ffmpeg.merge_outputs(*outputs).global_args("-hide_banner", "-loglevel", "error", "-xerror")
             .compile(cmd=ffmpeg_exe(), overwrite_output=True))
 
 
@@ -177,10 +179,26 @@ def encode_segment(frames: list[Path] | Path, manifest: dict, index: int, out_pa
     out_path = ensure_dir(Path(out_path))
     preview_path = out_path.with_name(out_path.stem + ".preview.webp") if preview else None
     start, duration = segment_times(manifest, seg)
-    cmd = build_encode_command(profile, len(paths), out_path,
+    # Written under temporary names and renamed on success: a crash never leaves
+    # a truncated file where a finished segment is expected.
+    part = out_path.with_name(out_path.name + ".part")
+    preview_part = preview_path.with_name(preview_path.name + ".part") if preview_path else None
+    cmd = build_encode_command(profile, len(paths), part,
                                audio_source=Path(soundtrack) if soundtrack else None, audio_start=start,
-                               preview_path=preview_path)
-    pipe_frames(cmd, paths, f"encoding segment {index}")
+                               preview_path=preview_part)
+    try:
+        pipe_frames(cmd, paths, f"encoding segment {index}")
+        got = read_mp4(part).track("vide").sample_count
+        if got != len(paths):
+            raise MediaError(f"encoding segment {index} produced {got} frames from {len(paths)} PNG files",
+                             hint="a frame file is probably corrupt; re-render the segment")
+        if preview_part:
+            preview_part.replace(preview_path)
+        part.replace(out_path)
+    finally:
+        part.unlink(missing_ok=True)
+        if preview_part:
+            preview_part.unlink(missing_ok=True)
     poster_path = None
     if poster:
         poster_path = out_path.with_name(out_path.stem + ".poster.jpg")

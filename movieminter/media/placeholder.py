@@ -105,7 +105,7 @@ def make_placeholder(manifest: dict, index: int, cache_dir: Path | str, *, sound
     if out.is_file():
         return out
     card = cache_dir / f".card-{out.stem}.png"
-    tmp = out.with_suffix(".part.mp4")
+    tmp = cache_dir / f".{out.stem}.tmp.mp4"
     try:
         draw_card(manifest, index, card)
         frames = [card] * segment_of(manifest, index)["frame_count"]
