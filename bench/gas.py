@@ -32,6 +32,19 @@ ANCHORS = [  # measured elsewhere with OpenZeppelin 5.7 (from the issue)
     ("flat-cost accrual payment with an access flag", 48_493),
 ]
 GOALS = {"mintSegment (lottery)": 95_000, "buyTicket": 50_000, "enter": 55_000}
+# Which anchor each function is compared with (ratio column).
+ANCHOR_OF = {"mintSegment (lottery)": 101_452, "mintSegment (open, claimed)": 101_452,
+             "mintSegmentWithProof (allowlist)": 101_452, "buyTicket": 48_493, "enter": 48_493}
+# What the gas goals would take where they are not met (the features are kept, as the issue asks).
+NOTES = {
+    "mintSegment (lottery)": "floor ~111k: 4 fresh slots (owner, 2 digests) + balance + 3 cold reads + 24-round "
+                             "shuffle + 2 events; storing only metadataDigest (contentDigest in the event and "
+                             "the metadata JSON) would save 22,100 -> ~91k repeat",
+    "buyTicket": "floor 49,804 = 21,000 + 204 calldata + 22,100 first ticket bit + 5,000 counter + 1,500 "
+                 "TicketBought event; without the event ~49.5k",
+    "enter": "floor ~55.1k = 21,000 + entrant slot 22,100 + movie slot 5,000 + dedupe bit 5,000 (22,100 "
+             "first time) + Entered event ~1,750",
+}
 BIG = 1_080
 
 
@@ -66,8 +79,11 @@ class Bench:
         return self.c.transact(fn, args, sender, value)["gasUsed"]
 
     def record(self, function: str, case: str, gas: int, goal: int | None = None, note: str = ""):
-        self.rows.append({"function": function, "case": case, "gas": gas, "goal": goal,
-                          "meets_goal": None if goal is None else gas <= goal, "note": note})
+        anchor = ANCHOR_OF.get(function)
+        meets = None if goal is None else gas <= goal
+        self.rows.append({"function": function, "case": case, "gas": gas, "goal": goal, "meets_goal": meets,
+                          "anchor": anchor, "vs_anchor": round(gas / anchor, 3) if anchor else None,
+                          "note": note or (NOTES.get(function, "") if meets is False else "")})
 
     def movie(self, mode="lottery", segments=6, **kw) -> int:
         director = self.person()
@@ -186,13 +202,17 @@ def print_table(result: dict) -> None:
     for a in result["anchors"]:
         print(f"  {a['name']:<52} {a['gas']:>10,}")
     print()
-    print(f"{'function':<36} {'case':<34} {'gas':>10} {'goal':>11}  ratio")
+    print(f"{'function':<34} {'case':<34} {'gas':>10} {'vs anchor':>9} {'goal':>11}  gas/goal")
     for r in result["rows"]:
         goal = f"{r['goal']:,}" if r["goal"] else ""
         status = "" if r["goal"] is None else (" ok" if r["meets_goal"] else " OVER")
         ratio = f"{r['gas'] / r['goal']:.2f}{status}" if r["goal"] else ""
-        print(f"{r['function']:<36} {r['case']:<34} {r['gas']:>10,} {goal:>11}  {ratio}")
+        anchor = f"{r['vs_anchor']:.2f}" if r["vs_anchor"] else ""
+        print(f"{r['function']:<34} {r['case']:<34} {r['gas']:>10,} {anchor:>9} {goal:>11}  {ratio}")
     print(f"\nswap-or-not rounds: {result['shuffle_rounds']}")
+    notes = {r["function"]: r["note"] for r in result["rows"] if r["note"] and r["meets_goal"] is False}
+    for function, note in notes.items():
+        print(f"over goal: {function}: {note}")
 
 
 def main() -> int:
