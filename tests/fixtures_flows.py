@@ -76,7 +76,8 @@ def demo_world(tmp_path_factory):
                                   contract_address=summary["contract"]))
         ctx.extras.update(chain_id=31337)
         world.ctx = ctx
-        world.server = ServerThread(create_app(ctx, run_jobs=False)).start()
+        from movieminter.app.demo import with_gateway
+        world.server = ServerThread(with_gateway(create_app(ctx, run_jobs=False), ctx.store)).start()
         try:
             yield world
         finally:

@@ -215,3 +215,30 @@ def test_creator_collects_and_withdraws_in_the_studio(demo_world, chromium):
                 gas += r["gasUsed"] * r["effectiveGasPrice"]
     assert chain.w3.eth.get_balance(creator) - balance + gas == pending
     page.context.close()
+
+
+def test_hls_playlist_for_ticket_holders(demo_world):
+    """The HLS playlist points at the minted segment files on the IPFS gateway, by byte range."""
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+    s = demo_world.summary
+    viewer_key = demo_world.anvil.private_keys[5]
+    with httpx.Client(base_url=demo_world.url, timeout=60) as c:
+        c.get("/healthz")
+        msg = c.get("/api/v1/auth/nonce", params={"address": s["wallets"]["viewer"], "chain_id": 31337,
+                                                  "domain": c.base_url.netloc.decode(), "uri": demo_world.url + "/"}).json()["message"]
+        sig = Account.sign_message(encode_defunct(text=msg), viewer_key).signature.hex()
+        r = c.post("/api/v1/auth/verify", json={"message": msg, "signature": "0x" + sig.removeprefix("0x")},
+                   headers={"X-CSRF-Token": c.cookies.get("mm_csrf", ""), "Origin": demo_world.url})
+        assert r.status_code == 200, r.text
+        text = c.get(f"/api/v1/movies/{s['movie_id']}/playlist.m3u8").text
+        assert text.startswith("#EXTM3U")
+        for m in s["minted"]:
+            url = f"{demo_world.url}/ipfs/{m['video_cid']}"
+            assert url in text or f"/ipfs/{m['video_cid']}" in text
+        assert text.count("#EXT-X-GAP") + text.count("#EXTINF") >= 6
+        # the media URL serves the minted bytes through the local gateway, by Range
+        m = s["minted"][0]
+        whole = demo_world.ctx.store.cat(m["video_cid"])
+        part = c.get(f"/ipfs/{m['video_cid']}", headers={"Range": "bytes=100-199"})
+        assert part.status_code == 206 and part.content == whole[100:200]

@@ -382,6 +382,15 @@ def revenue_split(chain, movie_id: int, wallets: DemoWallets, minted: list[dict]
 
 
 # -------------------------------------------------------------------- serve
+def with_gateway(app, store):
+    """The local IPFS gateway at /ipfs/ (movieminter.ipfs.gateway), ahead of the UI mounted at "/",
+    which would otherwise answer /ipfs/... itself. No-op when the app already serves /ipfs/."""
+    if not any(getattr(r, "path", "").startswith("/ipfs/") for r in app.router.routes):
+        from movieminter.ipfs.gateway import gateway_router
+        app.router.routes[0:0] = gateway_router(store).routes
+    return app
+
+
 def serve(result: dict, *, port: int) -> None:
     """Serve the app (with the demo's chain, store and A1111) until Ctrl-C."""
     import socket
@@ -396,11 +405,7 @@ def serve(result: dict, *, port: int) -> None:
         raise MovieMinterError(f"Port {port} is taken.", hint="pass --port 0 for any free port, or another number") from exc
     port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    app = create_app(result["ctx"])
-    if not any(getattr(r, "path", "").startswith("/ipfs/") for r in app.router.routes):
-        # The local IPFS gateway, ahead of the UI mounted at "/" (which would otherwise answer /ipfs/...).
-        from movieminter.ipfs.gateway import gateway_router
-        app.router.routes[0:0] = gateway_router(result["ctx"].store).routes
+    app = with_gateway(create_app(result["ctx"]), result["ctx"].store)
     anvil, movie_id, wallets = result["anvil"], result["movie_id"], result["wallets"]
     print(f"""
 Open these in your browser:

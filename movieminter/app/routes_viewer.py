@@ -110,13 +110,28 @@ def webvtt_chapters(items: list[dict]) -> str:
 
 
 # ----------------------------------------------------------- stitched movie
+def segment_files(ctx, movie_id: int, segs: list[dict] | None = None) -> dict[int, Path]:
+    """Local copies of the minted segment videos, fetched from the content store by the digest the
+    chain recorded (so what plays is what was minted); each is fetched once."""
+    from movieminter.ipfs.cid import digest_to_cid
+    folder = ctx.settings.path("movies", str(int(movie_id)), "segments")
+    out = {}
+    for s in minted_segments(ctx, movie_id) if segs is None else segs:
+        cid = digest_to_cid(s["contentDigest"])
+        path = folder / f"{s['segment']:05d}-{cid}.mp4"
+        if not path.exists():
+            tmp = path.with_suffix(".part")
+            tmp.write_bytes(ctx.store.cat(cid))
+            tmp.replace(path)
+        out[s["segment"]] = path
+    return out
+
+
 def stitched_movie(ctx, movie_id: int) -> Path:
     """The movie stitched from every minted segment (placeholders for the rest).
 
     Rebuilt only when the set of minted segments changed: the file name carries
-    a digest of the minted content digests. Segment videos come from the
-    content store by the digest the chain recorded, so what plays is what was minted."""
-    from movieminter.ipfs.cid import digest_to_cid
+    a digest of the minted content digests."""
     from movieminter.media.stitch import stitch_movie
     manifest = movie_manifest(ctx, movie_id)
     segs = minted_segments(ctx, movie_id)
@@ -127,17 +142,8 @@ def stitched_movie(ctx, movie_id: int) -> Path:
     with lock:
         if out.exists():
             return out
-        files, minters = {}, {}
-        for s in segs:
-            i = s["segment"]
-            cid = digest_to_cid(s["contentDigest"])
-            path = folder / "segments" / f"{i:05d}-{cid}.mp4"
-            if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(".part")
-                tmp.write_bytes(ctx.store.cat(cid))
-                tmp.replace(path)
-            files[i], minters[i] = path, s["account"] or ""
+        files = segment_files(ctx, movie_id, segs)
+        minters = {s["segment"]: s["account"] or "" for s in segs}
         soundtrack = None
         track = manifest["movie"].get("soundtrack")
         if track:  # the manifest pins its soundtrack by CID; fetch it like the segments
@@ -154,13 +160,17 @@ def stitched_movie(ctx, movie_id: int) -> Path:
     return out
 
 
-def hls_playlist(ctx, movie_id: int) -> str:
-    """An HLS playlist whose media are the minted segment videos on the IPFS gateway."""
+def hls_playlist(ctx, movie_id: int, gateway_url: str) -> str:
+    """An HLS playlist whose media are the minted segment videos on an IPFS gateway (`gateway_url`,
+    e.g. the app's own /ipfs/ or a public one); byte layouts come from the local copies."""
     from movieminter.ipfs.cid import digest_to_cid
-    from movieminter.media.hls import build_playlist
-    gateway = (ctx.settings.gateway_url or "../../../ipfs/").rstrip("/") + "/"
-    urls = {s["segment"]: gateway + digest_to_cid(s["contentDigest"]) for s in minted_segments(ctx, movie_id)}
-    return build_playlist(movie_manifest(ctx, movie_id), urls)
+    from movieminter.media.hls import SegmentLayout, build_playlist
+    segs = minted_segments(ctx, movie_id)
+    files = segment_files(ctx, movie_id, segs)
+    gateway = gateway_url.rstrip("/") + "/"
+    urls = {s["segment"]: gateway + digest_to_cid(s["contentDigest"]) for s in segs}
+    layouts = {i: SegmentLayout.of_file(p) for i, p in files.items()}
+    return build_playlist(movie_manifest(ctx, movie_id), urls, layouts=layouts)
 
 
 # ------------------------------------------------------------------ revenue
@@ -259,8 +269,10 @@ def build_router(ctx) -> APIRouter:
 
     @router.get("/movies/{movie_id}/playlist.m3u8")
     def playlist(movie_id: int, request: Request):
+        """HLS over the segment files on the IPFS gateway (the configured public one, else this app's /ipfs/)."""
         require_ticket(request, movie_id)
-        return Response(guard(hls_playlist, ctx, movie_id), media_type="application/vnd.apple.mpegurl")
+        gateway = ctx.settings.gateway_url or str(request.base_url) + "ipfs/"
+        return Response(guard(hls_playlist, ctx, movie_id, gateway), media_type="application/vnd.apple.mpegurl")
 
     @router.get("/movies/{movie_id}/chapters.vtt")
     def chapters_vtt(movie_id: int):
