@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from movieminter.media.encode import encode_segment
-from movieminter.media.profile import EncodingProfile, segment_of
+from movieminter.media.profile import EncodingProfile, ffmpeg_exe, segment_of
 
 BACKGROUND = (24, 26, 33)
 FOREGROUND = (235, 235, 240)
@@ -75,7 +75,8 @@ def placeholder_key(manifest: dict, index: int, soundtrack: Path | None) -> str:
     profile = EncodingProfile.from_manifest(manifest)
     seg = segment_of(manifest, index)
     h = hashlib.sha256()
-    for part in (profile.key(), str(index), str(seg["start_frame"]), str(seg["frame_count"]),
+    # The ffmpeg build is part of the key: another x264 may write other parameter sets.
+    for part in (profile.key(), Path(ffmpeg_exe()).name, str(index), str(seg["start_frame"]), str(seg["frame_count"]),
                  "\n".join(card_lines(manifest, index))):
         h.update(part.encode() + b"\0")
     if profile.audio is not None:

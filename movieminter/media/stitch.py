@@ -157,13 +157,12 @@ def stitch_movie(manifest: dict, segments: dict[int, Path], out_path: Path | str
     reports = validate_segments(manifest, segments, profile)
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     ordered = sorted(manifest["segments"], key=lambda s: s["index"])
-    entries, sources = [], {}
+    entries = []
     for seg in ordered:
         i = seg["index"]
         path = segments.get(i) or make_placeholder(manifest, i, cache, soundtrack=soundtrack)
         if i not in segments:
             reports[i] = check_segment(path, manifest, i, profile=profile)
-        sources[i] = path
         entries.append((path, seg["frame_count"] / profile.fps))
     _same_parameter_sets(reports)
     out_path = ensure_dir(Path(out_path))
