@@ -67,3 +67,65 @@ def test_config_rejects_a_short_digest():
         MovieConfig(manifest_digest=b"x", segment_count=1, creator="0x" + "11" * 20,
                     director="0x" + "22" * 20).as_tuple()
     assert "32-byte" in str(err.value)
+
+
+def test_cli_runs_a_local_chain_until_interrupted():
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.conftest import free_port
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "movieminter", "chain", "anvil", "--port", str(port), "--deploy"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C" in line:
+                break
+        text = "".join(lines)
+        assert f"http://127.0.0.1:{port}" in text and "MovieMinter deployed at 0x" in text
+        assert "0xac0974bec39a17e36ba4a6b4d238ff944bacb478" not in text  # addresses only, never keys
+        reply = httpx.post(f"http://127.0.0.1:{port}", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"})
+        assert reply.json()["result"] == hex(31337)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    import pytest
+    with pytest.raises(httpx.HTTPError):  # anvil stopped with it
+        httpx.post(f"http://127.0.0.1:{port}", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, timeout=2)
+
+
+def test_presets_and_settings():
+    from movieminter.chain.client import ChainClient
+    from movieminter.chain.presets import PRESETS, get_preset, preset_for_chain_id, resolve_rpc_url
+    from movieminter.config import Settings
+    from movieminter.errors import MovieMinterError
+    assert {n: p.chain_id for n, p in PRESETS.items()} == {
+        "local": 31337, "sepolia": 11155111, "base-sepolia": 84532, "base": 8453, "optimism": 10, "polygon": 137}
+    assert get_preset("base").tx_url("0xab") == "https://basescan.org/tx/0xab"
+    assert get_preset("polygon").currency == "POL" and get_preset("local").tx_url("0x1") is None
+    assert preset_for_chain_id(84532).name == "base-sepolia"
+    assert resolve_rpc_url("optimism") == "https://mainnet.optimism.io"
+    assert resolve_rpc_url("https://example.invalid/rpc") == "https://example.invalid/rpc"
+    assert resolve_rpc_url("base", "http://mine:8545") == "http://mine:8545"
+    client = ChainClient.from_settings(Settings(chain="sepolia", contract_address="0x" + "ab" * 20))
+    assert client.rpc_url == PRESETS["sepolia"].rpc_url and client.contract_address.lower() == "0x" + "ab" * 20
+    with pytest.raises(MovieMinterError, match="unknown chain preset"):
+        ChainClient.from_settings(Settings(chain="mainnet-of-nowhere"))
+
+
+def test_clear_errors_without_a_chain_or_a_contract():
+    from movieminter.chain.client import ChainClient
+    from movieminter.errors import MovieMinterError
+    from tests.conftest import free_port
+    with pytest.raises(MovieMinterError, match="no MovieMinter contract address"):
+        ChainClient("http://127.0.0.1:1").movie(1)
+    with pytest.raises(MovieMinterError, match="cannot reach the chain") as err:
+        ChainClient(f"http://127.0.0.1:{free_port()}", "0x" + "11" * 20).movie(1)
+    assert "movieminter chain anvil" in err.value.hint

@@ -96,10 +96,13 @@ def _chain_anvil(args) -> int:
             print(f"MovieMinter deployed at {ChainClient(node.url).deploy()}")
         print("Ctrl-C stops it.")
         sys.stdout.flush()
+        stop = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # delivered to sigwait, not as KeyboardInterrupt
         try:
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
-        except KeyboardInterrupt:
-            pass
+            signal.sigwait(stop)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stop)
+        print("stopping the local chain")
     return 0
 
 
