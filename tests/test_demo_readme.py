@@ -34,3 +34,11 @@ def test_guides_link_their_screenshots():
             assert f"screenshots/{name}" in text
             assert (ROOT / "docs" / "screenshots" / name).is_file()
     assert "IPFS content is public" in (ROOT / "docs" / "viewer-guide.md").read_text()
+
+
+def test_demo_refuses_a_folder_with_an_earlier_run(tmp_path, capsys):
+    from movieminter.cli import main
+    (tmp_path / "demo-summary.json").write_text("{}")
+    assert main(["demo", "--no-serve", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "earlier demo run" in err and "--data-dir" in err

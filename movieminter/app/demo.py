@@ -146,6 +146,10 @@ def short(addr: str) -> str:
 # --------------------------------------------------------------------- flow
 def run(args) -> int:
     data_dir = Path(args.data_dir or f"demo-data-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
+    if (data_dir / "demo-summary.json").exists() or (data_dir / "journal.sqlite3").exists():
+        # Each run starts a new, empty chain: an old run's journal would describe mints that no longer exist.
+        raise MovieMinterError(f"{data_dir} already holds an earlier demo run, whose chain is gone.",
+                               hint="pass a new --data-dir (or leave it out for a fresh folder), or delete that one")
     data_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         result = run_flow(data_dir, a1111_url=args.a1111_url, manifest_path=Path(args.manifest), stack=stack,
