@@ -236,3 +236,16 @@ def test_explain_revert_texts():
 def _selector(signature: str) -> str:
     from eth_utils import function_signature_to_4byte_selector
     return function_signature_to_4byte_selector(signature).hex()
+
+
+def test_view_reverts(deployed, people):
+    c = deployed
+    movie_id = create_movie(c, segment_count=2)
+    with pytest.raises(ChainError) as err:
+        c.call("winnerOf", movie_id, 2)
+    assert err.value.error == "InvalidSegment"
+    with pytest.raises(ChainError) as err:  # the raw shuffle refuses an empty domain
+        c.call("permutation", digest("s"), 0, 0, 1)
+    assert err.value.error == "Error" and "index out of range" in str(err.value)
+    assert c.call("permutation", digest("s"), 0, 0, 0) == []
+    assert c.call("entrants", movie_id, 5, 10) == [] and c.call("winnersOf", movie_id, 9, 1) == []

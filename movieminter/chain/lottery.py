@@ -89,7 +89,8 @@ def explain(seed: bytes | str, entrants: list[str], segment_count: int, segments
     n = len(entrants)
     lines = ["How the lottery was drawn", ""]
     if block_hash is not None:
-        lines += [f"1. Entries closed and committed to block {block_number}; its hash is {block_hash}.",
+        lines += [f"1. Entries closed and committed to block {block_number}; its hash (read from the chain: "
+                  f"eth_getBlockByNumber) is {block_hash}.",
                   f"2. seed = keccak256(abi.encode(blockHash, movieId={movie_id}))", f"        = 0x{seed.hex()}"]
     else:
         lines += [f"seed = 0x{seed.hex()}"]
@@ -98,7 +99,9 @@ def explain(seed: bytes | str, entrants: list[str], segment_count: int, segments
     lines += ["", f"Segment s (< {n}) goes to entrant #permute(s); segments {n} and above have no winner and "
               "are open to anyone.", f"permute runs {ROUNDS} rounds of a swap-or-not shuffle; round r:",
               "  pivot = keccak256(abi.encode(seed, r)) mod n", "  flip = (pivot + n - index) mod n",
-              "  swap when the last bit of keccak256(abi.encode(seed, r, max(index, flip))) is 1", ""]
+              "  swap when the last bit of keccak256(abi.encode(seed, r, max(index, flip))) is 1",
+              "(abi.encode writes each number as a 32-byte big-endian word; the hashes are read as big-endian "
+              "integers.)", ""]
     chosen = range(segment_count) if segments is None else segments
     for s in chosen:
         if s >= n:
