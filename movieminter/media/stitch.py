@@ -53,10 +53,12 @@ def ffmetadata(manifest: dict, minters: dict[int, str], present: set[int]) -> st
 
 
 # Per-file probing options. The concat demuxer runs avformat_find_stream_info on
-# every file, which by default decodes up to 7 H.264 frames to guess the decode
-# delay; the segments were validated already and share one profile, so one
-# packet is enough. (The output is byte-identical; it is ~35% faster on 1,000 files.)
-PROBE_OPTIONS = (("probesize", "32"), ("fpsprobesize", "0"), ("analyzeduration", "0"))
+# every file, which by default opens an H.264 decoder and decodes up to 7 frames
+# to guess the decode delay. The segments were validated already and share one
+# profile, and stream copy needs no decoder: read one packet and allow no
+# decoder at all (the parameters come from the avcC). The output is
+# byte-identical; on 1,000 segments the ffmpeg run is about 3x faster.
+PROBE_OPTIONS = (("probesize", "32"), ("fpsprobesize", "0"), ("analyzeduration", "0"), ("codec_whitelist", "none"))
 
 
 def concat_list(entries: list[tuple[Path, float]]) -> str:
