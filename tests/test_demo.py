@@ -242,3 +242,21 @@ def test_hls_playlist_for_ticket_holders(demo_world):
         whole = demo_world.ctx.store.cat(m["video_cid"])
         part = c.get(f"/ipfs/{m['video_cid']}", headers={"Range": "bytes=100-199"})
         assert part.status_code == 206 and part.content == whole[100:200]
+
+
+def test_follow_the_work(demo_world):
+    """Who entered, won, rendered and minted which segment: segments view + events + render provenance."""
+    s = demo_world.summary
+    a = httpx.get(f"{demo_world.url}/api/v1/director/movies/{s['movie_id']}/activity", timeout=60).json()
+    by_index = {x["index"]: x for x in a["segments"]}
+    for m in s["minted"]:
+        seg = by_index[m["segment"]]
+        assert seg["status"] == "minted" and seg["minter"] == m["minter"] and seg["content_cid"] == m["video_cid"]
+        assert seg["rendered"]["a1111_version"] and seg["rendered"]["render_seconds"] >= 0
+        assert seg["title"]
+    summaries = [e["summary"] for e in a["events"]]
+    assert sum("entered the lottery" in x for x in summaries) == 3
+    assert sum("rendered and minted segment" in x for x in summaries) == 2
+    assert any("winners drawn" in x for x in summaries) and any("bought a ticket" in x for x in summaries)
+    blocks = [e["block"] for e in a["events"]]
+    assert blocks == sorted(blocks)

@@ -44,7 +44,7 @@ def register(subparsers) -> None:
                     "serves the app until Ctrl-C.")
     p.add_argument("--a1111-url", default="", help="a real A1111 started with --api --deforum-api "
                    "(default: the built-in stand-in)")
-    p.add_argument("--data-dir", default=None, help="where everything goes (default: a fresh ./demo-data-<time>)")
+    p.add_argument("--data-dir", default=None, help="where everything goes (default: a fresh data/demo-<time>/)")
     p.add_argument("--port", type=int, default=7870, help="port of the app's UI (0: any free port; default 7870)")
     p.add_argument("--no-serve", action="store_true", help="exit after the flow instead of serving the UI (CI)")
     p.add_argument("--manifest", default=str(EXAMPLE), help=argparse_hidden())
@@ -145,7 +145,7 @@ def short(addr: str) -> str:
 
 # --------------------------------------------------------------------- flow
 def run(args) -> int:
-    data_dir = Path(args.data_dir or f"demo-data-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
+    data_dir = Path(args.data_dir or f"data/demo-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
     if (data_dir / "demo-summary.json").exists() or (data_dir / "journal.sqlite3").exists():
         # Each run starts a new, empty chain: an old run's journal would describe mints that no longer exist.
         raise MovieMinterError(f"{data_dir} already holds an earlier demo run, whose chain is gone.",

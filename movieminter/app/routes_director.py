@@ -278,6 +278,27 @@ def activity(chain, movie_id: int, manifest: dict | None = None) -> dict:
     return {"movie": movie, "segments": segs, "events": movie_events(chain, movie_id)}
 
 
+def render_details(ctx, movie_id: int, segments: list[dict]) -> None:
+    """Add who rendered what, beyond the chain: each minted segment's render provenance from its
+    metadata (A1111 and Deforum versions, seconds, seed), and this app's own jobs still in progress."""
+    for s in segments:
+        if s.get("metadata_cid"):
+            try:
+                prov = json.loads(ctx.store.cat(s["metadata_cid"]))["properties"]["provenance"]
+            except Exception:  # metadata on a store this app cannot read: the chain data still stands
+                continue
+            s["rendered"] = {k: prov.get(k) for k in ("render_seconds", "a1111_version", "deforum_version",
+                                                       "seed", "rendered_at")}
+    try:
+        jobs = [j for j in ctx.journal.list(limit=5000) if j.movie_id == movie_id and not j.terminal]
+    except Exception:
+        jobs = []
+    by_segment = {s["index"]: s for s in segments}
+    for j in jobs:
+        if j.segment in by_segment:
+            by_segment[j.segment]["local_job"] = {"id": j.id, "state": j.state, "wallet": j.wallet}
+
+
 def my_assignments(chain, movie_id: int, address: str) -> list[dict]:
     """Segments reserved for `address` now: "you won segment 12, mint before DATE"."""
     out = []
@@ -421,7 +442,9 @@ def build_router(ctx) -> APIRouter:
             manifest = movie_manifest(ctx, movie_id)
         except MovieMinterError:
             manifest = None  # titles are a nicety; the chain data is the point
-        return guard(activity, ctx.chain, movie_id, manifest)
+        out = guard(activity, ctx.chain, movie_id, manifest)
+        render_details(ctx, movie_id, out["segments"])
+        return out
 
     @router.get("/movies/{movie_id}/my-assignments")
     def assignments(movie_id: int, address: str):

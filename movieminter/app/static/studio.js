@@ -77,6 +77,12 @@
       await load();
     }));
 
+    function rendered(s) {
+      if (s.rendered) return esc(`${Math.round(s.rendered.render_seconds || 0)} s, A1111 ${s.rendered.a1111_version || "?"}, seed ${s.rendered.seed}`);
+      if (s.local_job) return esc(`in this app: ${s.local_job.state.replace("_", " ")}`);
+      return "—";
+    }
+
     async function load() {
       const id = $(root, "#mm-movie-id").value;
       if (id === "") throw Object.assign(new Error("Which movie?"), { hint: "Type its id (shown when you created it)." });
@@ -88,6 +94,7 @@
       $(root, "#mm-segments tbody").innerHTML = a.segments.map((s) => `<tr data-status="${esc(s.status)}"><td>${s.index}</td><td>${esc(s.title || "")}</td>
         <td>${esc(s.status)}</td><td title="${esc(s.minter || s.claimer || "")}">${short(s.minter || s.claimer)}</td>
         <td>${s.deadline ? new Date(s.deadline * 1000).toISOString().slice(0, 16).replace("T", " ") : "—"}</td>
+        <td>${rendered(s)}</td>
         <td>${s.content_cid ? `<a href="${esc(P.resolve("ipfs/" + s.content_cid))}">${esc(s.content_cid.slice(0, 12))}…</a>` : "—"}</td></tr>`).join("");
       $(root, "#mm-events").innerHTML = (a.events || []).slice(-50).reverse().map((e) => `<li>block ${e.block}: ${esc(e.summary)}</li>`).join("");
       await lottery();

@@ -124,7 +124,7 @@ BODY = WALLET_BAR % {"title": "Director studio"} + """
   <h3>Follow the work</h3>
   <table class="mm-table" id="mm-segments"><caption>Who claimed, rendered and minted each segment</caption>
     <thead><tr><th scope="col">#</th><th scope="col">Scene</th><th scope="col">Status</th>
-    <th scope="col">Wallet</th><th scope="col">Deadline</th><th scope="col">Video</th></tr></thead><tbody></tbody></table>
+    <th scope="col">Wallet</th><th scope="col">Deadline</th><th scope="col">Render</th><th scope="col">Video</th></tr></thead><tbody></tbody></table>
   <ol id="mm-events" class="mm-events"></ol>
 </section>
 """ + REVENUE
