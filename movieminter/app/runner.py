@@ -138,8 +138,9 @@ class JobRunner:
         self._stop.set()
         for ev in list(self._txs.values()):
             ev.set()
+        deadline = time.monotonic() + timeout  # one budget for all threads, not one each
         for t in list(self._threads.values()):
-            t.join(timeout)
+            t.join(max(0.0, deadline - time.monotonic()))
 
     def submit(self, *, chain_id: int, contract: str, movie_id: int, segment: int, wallet: str,
                params: dict | None = None) -> tuple[Job, bool]:

@@ -168,7 +168,12 @@ class AppProcess:
             backoff = min(backoff * 2, self.max_backoff)
             with self._lock:
                 if not self._stopping.is_set() and proc is self.proc:
-                    self._spawn()
+                    try:
+                        self._spawn()
+                    except OSError as exc:  # e.g. the venv was removed: keep trying, say why
+                        self.last_error = f"cannot start the app: {exc}"
+                        log.error("Movie Minter: %s", self.last_error)
+                        self.proc = proc  # still the dead one: the next loop waits and retries
 
     def install_exit_hooks(self) -> None:
         """Stop the child when A1111 exits (atexit + SIGINT/SIGTERM wrappers)."""
