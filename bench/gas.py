@@ -37,7 +37,7 @@ ANCHOR_OF = {"mintSegment (lottery)": 101_452, "mintSegment (open, claimed)": 10
              "mintSegmentWithProof (allowlist)": 101_452, "buyTicket": 48_493, "enter": 48_493}
 # What the gas goals would take where they are not met (the features are kept, as the issue asks).
 NOTES = {
-    "mintSegment (lottery)": "floor ~111k: 4 fresh slots (owner, 2 digests) + balance + 3 cold reads + 24-round "
+    "mintSegment (lottery)": "floor ~111k: 3 fresh slots (owner, 2 digests) + holder balance + 3 cold reads + 24-round "
                              "shuffle + 2 events; storing only metadataDigest (contentDigest in the event and "
                              "the metadata JSON) would save 22,100 -> ~91k repeat",
     "buyTicket": "floor 49,804 = 21,000 + 204 calldata + 22,100 first ticket bit + 5,000 counter + 1,500 "
