@@ -172,3 +172,20 @@ def test_segments_view_of_1080_segments_in_one_call(deployed):
     assert len(rows) == 1080
     assert [r["status"] for r in rows[:9]] == ["minted"] + ["won"] * 8
     assert {r["status"] for r in rows[9:]} == {"open"}
+
+
+def test_lottery_without_entrants_opens_every_segment_at_the_draw(deployed):
+    c = deployed
+    acc = c.w3.eth.accounts
+    movie_id = create_movie(c, segment_count=3, claim_window=3600)
+    mine(c, seconds=3601)
+    receipt = c.transact("closeEntries", [movie_id], acc[1])
+    assert c.events(receipt)[0]["args"]["entrantCount"] == 0
+    mine(c, blocks=c.call("COMMIT_DELAY") + 1)
+    c.transact("draw", [movie_id], acc[1])
+    assert [s["status"] for s in c.segments(movie_id)] == ["open"] * 3
+    assert c.call("winnersOf", movie_id, 0, 3) == ["0x" + "00" * 20] * 3
+    c.transact("mintSegment", [movie_id, 1, keccak(text="v"), keccak(text="m")], acc[4])
+    assert c.segments(movie_id, 1, 1)[0]["account"] == acc[4]
+    check = lottery.verify_draw(c, movie_id)
+    assert check.ok and check.expected == [None] * 3
