@@ -16,11 +16,9 @@ in their own browser wallet.
 from __future__ import annotations
 
 import json
-import os
+import logging
 import secrets
-import shutil
 import sys
-import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -316,6 +314,9 @@ def start_a1111_double(root: Path, stack: ExitStack) -> str:
     install_fake_models(root)
     _double, url, stop = start_double(root, frame_delay=0.0)
     stack.callback(stop)
+    # Runs first at exit (LIFO): stopping the stand-in's server thread cancels its lifespan task, which
+    # uvicorn reports as an ERROR traceback; it is the expected shutdown, not a failure.
+    stack.callback(lambda: logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL))
     return url
 
 
