@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -22,6 +23,13 @@ PTH_NAME = "movieminter-extension.pth"
 # Environment that could point pip at another environment (A1111's!): dropped.
 _ISOLATE = ("PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE", "VIRTUAL_ENV", "PIP_TARGET", "PIP_PREFIX",
             "PIP_USER", "PIP_ROOT", "PIP_REQUIRE_VIRTUALENV", "PIP_SYSTEM", "__PYVENV_LAUNCHER__")
+
+
+# requirements.lock pins releases that need Python >= 3.11 (numpy 2.4, pandas 3,
+# starlette 1.x, fastapi 0.165), while A1111 1.10 runs Python 3.10: the app venv
+# is then made from another interpreter on PATH (or MOVIEMINTER_PYTHON).
+APP_MIN_PYTHON = (3, 11)
+PYTHON_NAMES = ("python3.13", "python3.12", "python3.11", "python3")
 
 
 class InstallError(Exception):
@@ -73,6 +81,55 @@ def stamp_value(extension_dir: Path, requirements: Path, python_version: str) ->
     return h.hexdigest()
 
 
+def venv_version(venv: Path) -> str:
+    """The Python version a venv was made with (its pyvenv.cfg), "" if none."""
+    try:
+        for line in (venv / "pyvenv.cfg").read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() in ("version", "version_info"):
+                return value.strip()
+    except OSError:
+        pass
+    return ""
+
+
+def _probe(python: str, env: dict) -> tuple[tuple[int, ...] | None, str]:
+    """(version, problem) of an interpreter that could make the app venv."""
+    try:
+        out = subprocess.run([python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3]); import venv, ensurepip"],
+                             capture_output=True, text=True, env=env, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, str(exc)
+    first = out.stdout.strip().splitlines()[:1]
+    version = tuple(int(x) for x in first[0].split(".")) if first and first[0][:1].isdigit() else None
+    if out.returncode != 0:
+        return version, "no venv module" if version else (out.stderr.strip().splitlines() or ["fails to run"])[-1]
+    return version, ""
+
+
+def choose_python(current: str = sys.executable, env: dict | None = None) -> str:
+    """The interpreter for the app venv: MOVIEMINTER_PYTHON, else A1111's own
+    when it is new enough, else the newest python3.x on PATH."""
+    env = _clean_env() if env is None else env
+    explicit = os.environ.get("MOVIEMINTER_PYTHON")
+    candidates = [explicit] if explicit else [current] + [shutil.which(n) for n in PYTHON_NAMES]
+    tried, seen = [], set()
+    for python in candidates:
+        if not python or python in seen:
+            continue
+        seen.add(python)
+        version, problem = _probe(python, env)
+        if version and version[:2] >= APP_MIN_PYTHON and not problem:
+            return python
+        tried.append(f"{python} ({'.'.join(map(str, version)) if version else '?'}"
+                     f"{': ' + problem if problem else ''})")
+    need = ".".join(map(str, APP_MIN_PYTHON))
+    raise InstallError(
+        f"[Movie Minter] the app needs Python >= {need} with the venv module; tried: {', '.join(tried)}\n"
+        f"  how to fix: install Python {need}+ with venv (Debian/Ubuntu: sudo apt install python3.11 "
+        "python3.11-venv), or set MOVIEMINTER_PYTHON to such an interpreter, then restart A1111")
+
+
 def _clean_env() -> dict:
     env = {k: v for k, v in os.environ.items() if k not in _ISOLATE}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
@@ -98,26 +155,19 @@ def ensure_venv(extension_dir: Path = EXTENSION_DIR, venv: Path | None = None, *
     if not requirements.is_file():
         raise InstallError(f"[Movie Minter] {requirements} is missing; the extension folder is incomplete. "
                            "Reinstall the extension (Extensions tab → Install from URL).")
-    version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True,
-                             text=True, check=True).stdout.strip() if python != sys.executable else sys.version.split()[0]
-    want = stamp_value(extension_dir, requirements, version)
     py = venv_python(venv)
     stamp = venv / STAMP_NAME
-    if py.exists() and stamp.exists() and stamp.read_text().strip() == want:
-        return "current"
+    if py.exists() and stamp.exists() and \
+            stamp.read_text().strip() == stamp_value(extension_dir, requirements, venv_version(venv)):
+        return "current"  # the common case: no subprocess at all
 
     env = _clean_env()
     started = time.time()
     log_path = venv.parent / f"{venv.name}-install.log"
     if not py.exists():
-        log(f"[Movie Minter] creating the app's own venv in {venv} (A1111's packages are not touched)")
-        probe = subprocess.run([python, "-c", "import venv, ensurepip"], capture_output=True, text=True, env=env)
-        if probe.returncode != 0:
-            raise InstallError(
-                f"[Movie Minter] this Python ({python}) cannot create virtual environments: {probe.stderr.strip().splitlines()[-1:]}\n"
-                "  how to fix: install the venv module (Debian/Ubuntu: sudo apt install python3-venv), "
-                "or set MOVIEMINTER_VENV to an existing venv made with Python >= 3.10")
-        made = subprocess.run([python, "-m", "venv", str(venv)], capture_output=True, text=True, env=env)
+        base = choose_python(python, env)
+        log(f"[Movie Minter] creating the app's own venv in {venv} with {base} (A1111's packages are not touched)")
+        made = subprocess.run([base, "-m", "venv", str(venv)], capture_output=True, text=True, env=env)
         if made.returncode != 0 or not py.exists():
             raise InstallError(f"[Movie Minter] could not create {venv}:\n{made.stderr.strip()}\n"
                                "  how to fix: check the folder is writable and has free space, or set MOVIEMINTER_VENV")
@@ -133,7 +183,7 @@ def ensure_venv(extension_dir: Path = EXTENSION_DIR, venv: Path | None = None, *
                            "space, then restart A1111 (the install resumes)")
     # The app's code is this extension folder: point the venv at it (no copy to go stale).
     (_site_packages(py, env) / PTH_NAME).write_text(str(extension_dir) + "\n")
-    stamp.write_text(want + "\n")
+    stamp.write_text(stamp_value(extension_dir, requirements, venv_version(venv)) + "\n")
     log(f"[Movie Minter] app venv ready in {time.time() - started:.0f} s")
     return "installed"
 
