@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import sys
 import time
 from pathlib import Path
@@ -21,6 +22,19 @@ def best_of(fn, repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return min(times)
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children: steadier than wall time on a busy machine."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one call."""
+    w, c = time.perf_counter(), cpu_seconds()
+    fn()
+    return time.perf_counter() - w, cpu_seconds() - c
 
 
 def report(name: str, rows: list[dict], params: dict) -> dict:
