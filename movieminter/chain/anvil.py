@@ -6,7 +6,6 @@ every run. Used by the demo (`movieminter chain anvil`) and the tests (tests/fix
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -135,8 +134,8 @@ class Anvil:
         self.stop()
 
     def __del__(self):  # a forgotten anvil must not outlive its owner
-        if getattr(self, "process", None) is not None and os is not None:
+        if getattr(self, "process", None) is not None:
             try:
                 self._stop_process()
-            except Exception:
+            except Exception:  # interpreter shutdown: best effort
                 pass
