@@ -374,3 +374,33 @@ def test_zz_the_app_stops_when_a1111_exits(host):
     host.proc.send_signal(signal.SIGTERM)
     host.proc.wait(30)
     assert wait_dead(pid, 15), host.output()
+
+
+def test_settings_section_hides_tokens_from_a1111s_options_api():
+    from movieminter.host.settings import SECTION, add_settings
+
+    class OptionInfo:
+        def __init__(self, default=None, label="", component=None, component_args=None, onchange=None,
+                     section=None, restrict_api=False):
+            self.default, self.label, self.component_args = default, label, component_args
+            self.onchange, self.section, self.restrict_api = onchange, section, restrict_api
+
+    class Opts:
+        def __init__(self):
+            self.added = {}
+
+        def add_option(self, key, info):
+            self.added[key] = info
+
+    class Shared:
+        opts = Opts()
+
+    changed = []
+    add_settings(Shared, on_change=lambda: changed.append(1))
+    added = Shared.opts.added
+    assert all(i.section == SECTION for i in added.values())
+    for key in ("movieminter_ipfs_token", "movieminter_civitai_token"):
+        assert added[key].restrict_api and added[key].component_args == {"type": "password"}
+    assert not added["movieminter_chain"].restrict_api
+    added["movieminter_chain"].onchange()
+    assert changed == [1]

@@ -32,6 +32,8 @@ def add_settings(shared, on_change) -> None:
             # Tokens as password boxes: A1111 still stores them in config.json.
             component, args = gr.Textbox, ({"type": "password"} if secret else None)
         info = shared.OptionInfo(default, label, component, args, onchange=on_change, section=SECTION)
+        if secret:
+            info.restrict_api = True  # A1111 then leaves it out of GET /sdapi/v1/options
         shared.opts.add_option(key, info)
 
 

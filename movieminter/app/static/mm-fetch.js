@@ -54,4 +54,10 @@
     }
     return es;
   };
+  // The A1111 tab posts {type: "movieminter-theme", theme} when A1111's theme
+  // changes (the first theme comes as ?__theme= in the URL, which gradio reads).
+  global.addEventListener("message", (e) => {
+    if (e.origin !== global.location.origin || !e.data || e.data.type !== "movieminter-theme") return;
+    document.body.classList.toggle("dark", e.data.theme === "dark");
+  });
 })(window);
