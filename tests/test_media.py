@@ -14,7 +14,7 @@ from movieminter.media.check import check_segment
 from movieminter.media.encode import build_encode_command, encode_segment
 from movieminter.media.mp4 import nal_types, parse_avcc, read_mp4, read_sample
 from movieminter.media.placeholder import draw_card
-from movieminter.media.profile import EncodingProfile, MediaError, parse_x264_params
+from movieminter.media.profile import EncodingProfile, MediaError, parse_x264_params, run_ffmpeg
 from movieminter.media.stitch import build_stitch_command, stitch_movie
 from movieminter.errors import MovieMinterError
 from tests.fixtures_media import (
@@ -94,13 +94,19 @@ def test_bad_frames_are_refused_before_encoding(tmp_path, media_frames):
     assert not out.exists() and not list(tmp_path.glob("out*"))
 
 
-def test_two_segments_concatenate_by_stream_copy(tmp_path, encoded_segments):
+def test_two_segments_concatenate_by_stream_copy(tmp_path, encoded_segments, monkeypatch):
+    import movieminter.media.stitch as stitch
     manifest, media = encoded_segments
     manifest = {**manifest, "segments": manifest["segments"][:2]}
     segments = {0: media[0].video, 1: media[1].video}
     assert packet_md5s(media[0].video) != packet_md5s(media[1].video)  # different content
+    ran = []
+    monkeypatch.setattr(stitch, "run_ffmpeg", lambda cmd, **kw: (ran.append(cmd), run_ffmpeg(cmd, **kw))[1])
     movie = stitch_movie(manifest, segments, tmp_path / "movie.mp4",
                          minters={0: "0x1234567890abcdef1234567890abcdef12345678"}, cache_dir=tmp_path / "cache")
+    # one ffmpeg run: the concat demuxer, video copied, no encoder
+    assert len(ran) == 1 and ran[0][ran[0].index("-vcodec") + 1] == "copy" and "libx264" not in ran[0]
+    assert ran[0][ran[0].index("-f") + 1] == "concat"
     # the video samples are the inputs' samples, byte for byte, in order: nothing was re-encoded
     assert packet_md5s(movie) == packet_md5s(media[0].video) + packet_md5s(media[1].video)
     info = read_mp4(movie)
