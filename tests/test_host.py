@@ -395,6 +395,7 @@ def test_settings_section_hides_tokens_from_a1111s_options_api():
     class Shared:
         opts = Opts()
 
+    Shared.OptionInfo = OptionInfo
     changed = []
     add_settings(Shared, on_change=lambda: changed.append(1))
     added = Shared.opts.added
