@@ -185,24 +185,27 @@ def revenue(ctx, address: str) -> dict:
     out = {"address": address, "withdrawable_wei": str(chain.call("credits", address)),
            "movies": [], "segment_claims": []}
     total = int(out["withdrawable_wei"])
-    for movie_id in range(1, int(chain.call("movieCount")) + 1):
-        info = chain.movie(movie_id)
-        roles = [r for r in ("creator", "director") if info[r] == address]
-        if roles:
-            to_creator, to_director = chain.call("collectable", movie_id)
-            pending = (to_creator if "creator" in roles else 0) + (to_director if "director" in roles else 0)
-            out["movies"].append({"movie_id": movie_id, "roles": roles, "collectable_wei": str(pending)})
-            total += pending
-        for s in chain.segments(movie_id, 0, None):
-            if s["status"] != "minted":
-                continue
-            token = chain.token_id(movie_id, s["segment"])
-            if chain.call("ownerOf", token) != address:
-                continue
-            amount = int(chain.call("claimableSegmentRevenue", token))
-            out["segment_claims"].append({"movie_id": movie_id, "segment": s["segment"], "token_id": str(token),
-                                          "claimable_wei": str(amount)})
-            total += amount
+    # Movies it is the creator or director of (both indexed in MovieCreated).
+    roles: dict[int, list[str]] = {}
+    for role in ("creator", "director"):
+        for log in chain.contract.events.MovieCreated.get_logs(from_block=0, argument_filters={role: address}):
+            roles.setdefault(int(log["args"]["movieId"]), []).append(role)
+    for movie_id in sorted(roles):
+        to_creator, to_director = chain.call("collectable", movie_id)
+        pending = (to_creator if "creator" in roles[movie_id] else 0) + (to_director if "director" in roles[movie_id] else 0)
+        out["movies"].append({"movie_id": movie_id, "roles": roles[movie_id], "collectable_wei": str(pending)})
+        total += pending
+    # Segment tokens it holds now: every token ever transferred to it (Transfer logs, `to` indexed),
+    # kept if it still owns it. O(tokens received), not O(all segments of all movies).
+    received = {log["args"]["tokenId"] for log in
+                chain.contract.events.Transfer.get_logs(from_block=0, argument_filters={"to": address})}
+    for token in sorted(received):
+        if chain.call("ownerOf", token) != address:
+            continue
+        amount = int(chain.call("claimableSegmentRevenue", token))
+        out["segment_claims"].append({"movie_id": token >> 32, "segment": token & 0xFFFFFFFF, "token_id": str(token),
+                                      "claimable_wei": str(amount)})
+        total += amount
     out["total_wei"] = str(total)
     return out
 
