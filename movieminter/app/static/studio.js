@@ -109,7 +109,7 @@
       if (r.winners) {
         html += `<p class="${r.verified ? "mm-good" : "mm-bad"}">${r.verified ? "Verified: recomputing the draw in Python from chain data gives the same winners as the contract." : "MISMATCH between the Python verifier and the contract!"}</p>`;
         html += `<table class="mm-table mm-winners"><caption>Winners</caption><thead><tr><th scope="col">Segment</th><th scope="col">Wallet</th></tr></thead><tbody>` +
-          r.winners.map((w, i) => `<tr><td>${i}</td><td>${esc(w || "— (no entrant: open after the window)")}</td></tr>`).join("") + "</tbody></table>";
+          r.winners.map((w, i) => `<tr><td>${i}</td><td>${esc(w || "— (no entrant: open to anyone since the draw)")}</td></tr>`).join("") + "</tbody></table>";
         html += `<details><summary>How the draw works (step by step)</summary><pre class="mm-explain">${esc(r.explanation)}</pre></details>`;
       }
       out.innerHTML = html;
