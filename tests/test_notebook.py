@@ -51,3 +51,13 @@ def test_commands_match_the_readme(notebook):
     assert len(wanted) >= 5
     missing = [c for c in wanted if c not in readme]
     assert not missing, f"README lacks the notebook's commands: {missing}"
+
+
+def test_notebook_is_clean_and_uses_a_gpu_runtime(notebook):
+    assert notebook.metadata["accelerator"] == "GPU"
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+    text = "\n".join(c.source for c in notebook.cells)
+    assert "IPFS" in text and "public" in text          # says honestly what is public
+    assert "private key" in text                          # and that keys stay in the wallet
