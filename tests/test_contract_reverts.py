@@ -249,3 +249,24 @@ def test_view_reverts(deployed, people):
     assert err.value.error == "Error" and "index out of range" in str(err.value)
     assert c.call("permutation", digest("s"), 0, 0, 0) == []
     assert c.call("entrants", movie_id, 5, 10) == [] and c.call("winnersOf", movie_id, 9, 1) == []
+
+
+def test_prepare_segments_moves_digest_storage_cost_off_the_minter(deployed, people):
+    c = deployed
+    alice = people[1]
+    plain = create_movie(c, mint_mode="open", segment_count=3)
+    prepared = create_movie(c, mint_mode="open", segment_count=3)
+    reverts(c, "prepareSegments", [99, 0, 1], alice, "UnknownMovie")
+    reverts(c, "prepareSegments", [prepared, 2, 2], alice, "InvalidSegment")
+    receipt = c.transact("prepareSegments", [prepared, 0, 3], c.w3.eth.accounts[9])
+    assert c.events(receipt)[0]["event"] == "SegmentsPrepared"
+    assert [s["status"] for s in c.segments(prepared)] == ["open"] * 3  # nothing else changes
+    assert c.segments(prepared, 0, 1)[0]["contentDigest"] is None
+    c.transact("mintSegment", [plain, 2, digest("warm"), digest("up")], alice)  # alice is a repeat holder below
+    gas_plain = c.transact("mintSegment", [plain, 0, digest("v"), digest("m")], alice)["gasUsed"]
+    gas_prepared = c.transact("mintSegment", [prepared, 0, digest("v"), digest("m")], alice)["gasUsed"]
+    assert gas_plain - gas_prepared == 2 * (22_100 - 5_000)  # two digest slots: fresh write -> rewrite
+    seg = c.segments(prepared, 0, 1)[0]
+    assert (seg["status"], seg["contentDigest"]) == ("minted", "0x" + digest("v").hex())
+    c.transact("prepareSegments", [prepared, 0, 3], alice)  # minted segments are skipped
+    assert c.segments(prepared, 0, 1)[0]["metadataDigest"] == "0x" + digest("m").hex()
