@@ -202,7 +202,7 @@ def a1111_double_url(tmp_path_factory):
 
 @pytest.fixture(scope="module", params=HOSTS)
 def host(request, tmp_path_factory, a1111_double_url):
-    h = Host(request.param, tmp_path_factory.mktemp(f"host-{request.param}"),
+    h = Host(request.param, tmp_path_factory.mktemp(f"host-{request.param}"), cmdline="--api",
              options={"movieminter_a1111_url": a1111_double_url})
     try:
         yield h.wait()
@@ -365,6 +365,29 @@ def test_settings_section_reaches_the_app_as_env(monkeypatch):
     assert str(settings.data_dir) == "/tmp/mm-data" and "MOVIEMINTER_A1111_URL" not in env
     assert "SECRET" not in repr(settings)
     assert {o[0] for o in OPTIONS} >= {"movieminter_chain", "movieminter_contract", "movieminter_civitai_token"}
+
+
+def test_changed_settings_restart_the_app_with_the_new_values(host):
+    before = httpx.get(host.url + "/movieminter/healthz").json()["pid"]
+    contract = "0x" + "ab" * 20
+    # A1111's settings API calls opts.set(..., is_api=True), which runs our onchange.
+    r = httpx.post(host.url + "/sdapi/v1/options", json={"movieminter_contract": contract,
+                                                         "movieminter_civitai_token": "via-the-api"})
+    assert r.status_code == 200, r.text
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            health = httpx.get(host.url + "/movieminter/healthz", timeout=2)
+            if health.status_code == 200 and health.json()["pid"] != before:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the app was not restarted:\n" + host.output())
+    settings = httpx.get(host.url + "/movieminter/api/v1/settings").json()
+    assert settings["contract_address"] == contract
+    assert settings["civitai_token"] == "not set"  # tokens cannot be set through A1111's API
 
 
 def test_zz_the_app_stops_when_a1111_exits(host):

@@ -85,6 +85,15 @@ def main() -> None:
     app.middleware_stack = None
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.build_middleware_stack()
+    if shared.cmd_opts.api:
+        # modules/api/api.py set_config: POST /sdapi/v1/options -> opts.set(k, v, is_api=True)
+        from fastapi import Body
+
+        def set_config(req: dict = Body(...)):
+            for k, v in req.items():
+                shared.opts.set(k, v, is_api=True)
+
+        app.add_api_route("/sdapi/v1/options", set_config, methods=["POST"])
     script_callbacks.app_started_callback(demo, app)
     print(f"READY http://127.0.0.1:{args.port}", flush=True)
     threading.Event().wait()

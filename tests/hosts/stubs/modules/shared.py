@@ -51,14 +51,24 @@ class Options:
         raise AttributeError(item)
 
     def __setattr__(self, key, value):
-        self.set(key, value)
-
-    def set(self, key, value):
-        old = self.data.get(key)
         self.data[key] = value
-        info = self.data_labels.get(key)
-        if old != value and info is not None and info.onchange is not None:
-            info.onchange()
+
+    def set(self, key, value, is_api=False, run_callbacks=True):
+        """A1111 1.10's Options.set: API writes to restrict_api options are
+        refused; onchange runs after the value changed."""
+        old = self.data.get(key, None)
+        if old == value:
+            return False
+        option = self.data_labels[key]
+        if is_api and option.restrict_api:
+            return False
+        self.data[key] = value
+        if run_callbacks and option.onchange is not None:
+            try:
+                option.onchange()
+            except Exception:
+                self.data[key] = old
+                return False
         return True
 
 
