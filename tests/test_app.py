@@ -93,8 +93,6 @@ def test_job_progress_streams_over_sse(app_context, serve_app):
 
 
 def test_submitted_tx_hash_and_errors_over_http(app_context, serve_app):
-    from movieminter.app.runner import Goto  # noqa: F401 - steps below are the real confirm contract
-
     def confirm(ctx, job):
         return {"tx_hash": job.wait_for_tx()}
 

@@ -6,7 +6,6 @@ the A1111+Deforum double; pages are driven in Debian's chromium."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -14,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 

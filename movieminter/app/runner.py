@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
-from movieminter.app.journal import TERMINAL, Job, Journal
+from movieminter.app.journal import Job, Journal
 from movieminter.app.sse import EventHub
 from movieminter.errors import MovieMinterError
 

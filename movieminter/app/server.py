@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import logging
 import os
 from pathlib import Path
 
@@ -23,8 +22,6 @@ from movieminter.app.context import AppContext
 from movieminter.app.security import SECRET_ENV, SecurityMiddleware
 from movieminter.config import Settings
 from movieminter.errors import MovieMinterError
-
-log = logging.getLogger("movieminter.server")
 
 ROUTER_MODULES = [
     "movieminter.app.routes_jobs",

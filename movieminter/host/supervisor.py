@@ -17,7 +17,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -195,14 +194,3 @@ class AppProcess:
                 signal.signal(sig, handler)
             except (ValueError, OSError):  # not allowed here: atexit + the child's watchdog remain
                 pass
-
-
-def default_python(venv: Path) -> Path:
-    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-
-if __name__ == "__main__":  # pragma: no cover - manual check
-    p = AppProcess(sys.argv[1])
-    p.start()
-    print(p.wait_ready(60), p.url)
-    p.stop()
