@@ -247,11 +247,14 @@ def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(hos
                 return await new Promise((resolve) => {
                     const seen = [];
                     const es = new EventSource('/movieminter/api/v1/jobs/' + job.id + '/events');
-                    es.addEventListener('progress', (e) => {
+                    es.addEventListener('progress', async (e) => {
                         const d = JSON.parse(e.data);
                         seen.push(d);
                         if (d.stage === 'rendering' && d.frame >= 3 && d.frame < d.frames) {
-                            es.close(); resolve({seen, stillOpen: true, jobId: job.id});
+                            es.close();
+                            // Streamed, not buffered: the job is still rendering when the event arrives.
+                            const now = await (await fetch('/movieminter/api/v1/jobs/' + job.id)).json();
+                            resolve({seen, stillOpen: true, jobId: job.id, stateOnArrival: now.state});
                         }
                     });
                     es.addEventListener('state', (e) => seen.push(JSON.parse(e.data)));
@@ -260,6 +263,7 @@ def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(hos
             }""", [manifest, WALLET])
             assert "error" not in events, events
             assert events.get("stillOpen"), events  # frames arrived one by one while the render ran
+            assert events["stateOnArrival"] == "rendering", events
             frames = [e["frame"] for e in events["seen"] if e.get("stage") == "rendering" and "frame" in e]
             assert frames and frames[-1] >= 3 and frames[-1] < 48
 
