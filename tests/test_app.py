@@ -13,6 +13,7 @@ from fastapi import APIRouter
 
 from movieminter.app import server
 from movieminter.app.runner import Step
+from tests.conftest import free_port
 from tests.fixtures_app import CONTRACT, WALLET, wait_state
 
 
@@ -118,3 +119,20 @@ def test_serve_refuses_to_listen_beyond_loopback(capsys):
     assert main(["serve", "--host", "0.0.0.0", "--no-ui"]) == 2
     err = capsys.readouterr().err
     assert "refusing to listen on 0.0.0.0" in err and "--unsafe-listen" in err
+
+
+def test_creating_a_job_without_a_reachable_chain_explains_what_to_set(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from movieminter.app.context import AppContext
+    from movieminter.config import Settings
+    port = free_port()  # nothing listens there
+    ctx = AppContext(Settings(data_dir=tmp_path / "d", chain=f"http://127.0.0.1:{port}",
+                              contract_address=CONTRACT))
+    with TestClient(server.create_app(ctx, ui=False, run_jobs=False)) as c:
+        c.get("/healthz")
+        r = c.post("/api/v1/jobs", json={"movie_id": 1, "segment": 0, "wallet": WALLET},
+                   headers={"X-CSRF-Token": c.cookies["mm_csrf"]})
+    assert r.status_code == 503, r.text
+    assert "cannot reach the chain" in r.json()["detail"]["message"]
+    assert "RPC URL" in r.json()["detail"]["hint"]

@@ -55,11 +55,21 @@ class AppContext:
         chain_id = self.extras.get("chain_id")
         contract = self.extras.get("contract_address") or self.settings.contract_address
         if chain_id is None or not contract:
-            chain = self.chain
-            if chain_id is None:
-                chain_id = getattr(chain, "chain_id", None)
-                chain_id = chain_id() if callable(chain_id) else chain_id
+            from movieminter.errors import MovieMinterError
+            try:
+                chain = self.chain
                 if chain_id is None:
-                    chain_id = chain.w3.eth.chain_id
-            contract = contract or getattr(chain, "contract_address", None) or ""
+                    chain_id = chain.chain_id
+                contract = contract or chain.contract_address or ""
+            except MovieMinterError:
+                raise
+            except Exception as exc:  # no node at the RPC URL, bad URL ...
+                err = MovieMinterError(f"cannot reach the chain ({type(exc).__name__}: {exc})",
+                                       hint="set the chain preset or RPC URL in the Movie Minter settings")
+                err.status = 503
+                raise err from exc
+        if not contract:
+            from movieminter.errors import MovieMinterError
+            raise MovieMinterError("no MovieMinter contract address is configured",
+                                   hint="set the contract address in the Movie Minter settings")
         return int(chain_id), str(contract)
