@@ -160,3 +160,18 @@ def test_goto_and_unexpected_errors(app_context):
     assert failed.state == "failed" and failed.error["error"] == "ZeroDivisionError"
     with pytest.raises(MovieMinterError, match="not a wallet address"):
         runner.submit(chain_id=1, contract=CONTRACT, movie_id=1, segment=1, wallet="me")
+
+
+def test_start_up_check_settles_a_job_before_any_thread_runs(app_context):
+    first = JobRunner(app_context, steps=[Step("queued", "minted", lambda ctx, job: job.wait_for_tx())])
+    job, _ = first.submit(chain_id=31337, contract=CONTRACT, movie_id=1, segment=0, wallet=WALLET)
+    first.stop(timeout=1)  # the process "dies" while the job waits
+
+    ran = []
+    steps = [Step("queued", "minted", lambda ctx, job: ran.append(1) or {},
+                  on_start=lambda ctx, job: Goto("minted", {"found_on_chain": True}))]
+    second = JobRunner(app_context, steps=steps)
+    second.start()
+    settled = second.journal.get(job.id)  # already settled when start() returns
+    assert settled.state == "minted" and settled.data["minted"] == {"found_on_chain": True}
+    assert second.wait(job.id, 5).state == "minted" and ran == []

@@ -254,5 +254,6 @@ STEPS = [
     Step("rendered", "encoded", encode),
     Step("encoded", "pinned", pin),
     Step("pinned", "awaiting_signature", prepare_mint),
-    Step("awaiting_signature", "minted", confirm_mint),
+    Step("awaiting_signature", "minted", confirm_mint,
+         on_start=lambda ctx, job: None if job.saved("tx_hash") else _settle_if_minted(ctx, job)),
 ]

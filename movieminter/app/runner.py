@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
-from movieminter.app.journal import Job, Journal
+from movieminter.app.journal import Job, Journal, JournalError
 from movieminter.app.sse import EventHub
 from movieminter.errors import MovieMinterError
 
@@ -58,6 +58,9 @@ class Step:
     next: str
     fn: Callable
     exclusive: bool = False
+    # A quick check run by start() before the server answers anyone: it may
+    # settle the job (return Goto) so no page acts on a stale state.
+    on_start: Callable | None = None
 
 
 class RunningJob:
@@ -129,10 +132,26 @@ class JobRunner:
         self._pause_after = {s.strip() for s in os.environ.get(PAUSE_ENV, "").split(",") if s.strip()}
 
     # -- public API ----------------------------------------------------------
-    def start(self) -> None:
-        """Resume every unfinished job in the journal."""
-        for job in self.journal.unfinished():
+    def start(self, settle_timeout: float = 10.0) -> None:
+        """Resume every unfinished job in the journal, after the steps'
+        `on_start` checks (bounded by `settle_timeout` in total)."""
+        jobs = self.journal.unfinished()
+        checks = [j for j in jobs if getattr(self.steps.get(j.state), "on_start", None)]
+        if checks:
+            t = threading.Thread(target=self._settle, args=(checks,), name="movieminter-settle", daemon=True)
+            t.start()
+            t.join(settle_timeout)
+        for job in jobs:
             self._spawn(job.id)
+
+    def _settle(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            try:
+                result = self.steps[job.state].on_start(self.ctx, RunningJob(self, job))
+                if isinstance(result, Goto):
+                    self._publish_state(self.journal.transition(job.id, result.state, result.data, expect=job.state))
+            except Exception as exc:  # noqa: BLE001 - the job's own thread checks again and reports
+                log.warning("start-up check of job %s failed: %s", job.id, exc)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -267,7 +286,13 @@ class JobRunner:
                     self._fail(job, exc)
                 return
             target, data = (result.state, result.data) if isinstance(result, Goto) else (step.next, result or {})
-            job = self.journal.transition(job_id, target, data, expect=job.state)
+            try:
+                job = self.journal.transition(job_id, target, data, expect=job.state)
+            except JournalError as exc:
+                if self.journal.get(job_id).state != job.state:
+                    continue  # someone else moved the job meanwhile (start-up check, cancel): re-read
+                self._fail(job, exc)
+                return
             self._publish_state(job)
 
     def _fail(self, job: Job, exc: Exception) -> None:
