@@ -107,7 +107,8 @@ if (location.search === "?native") {  // the browser's own HLS player (what Safa
 window.colourAt = async (t) => {
   v.currentTime = t;
   await new Promise(r => v.addEventListener("seeked", r, { once: true }));
-  await new Promise(r => v.requestVideoFrameCallback ? v.requestVideoFrameCallback(() => r()) : setTimeout(r, 200));
+  // the seeked frame is on screen once a frame is presented (or, paused, shortly after)
+  await Promise.race([new Promise(r => v.requestVideoFrameCallback(() => r())), new Promise(r => setTimeout(r, 500))]);
   const c = document.getElementById("c").getContext("2d");
   c.drawImage(v, 0, 0, 64, 64);
   return Array.from(c.getImageData(2, 60, 1, 1).data.slice(0, 3));
@@ -122,32 +123,9 @@ def gradio_hls_js() -> Path | None:
     return found[0] if found else None
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("player", ["hls.js", "native"])
-def test_movie_plays_in_chromium(tmp_path, range_server, media_frames, player):
-    """The playlist over fMP4 segments (with audio, a placeholder in the middle) plays in
-    Chromium, through hls.js and through Chromium's own HLS player, each segment showing
-    its own frames in order."""
-    hls_js = gradio_hls_js()
-    if hls_js is None and player == "hls.js":
-        pytest.skip("gradio's bundled hls.js not found")
+def play(server: "RangeServer", player: str, times: list[float]) -> tuple[list[str], list[list[int]]]:
+    """Open the test page in Chromium, play the playlist to the end; (player events, colour at each time)."""
     from playwright.sync_api import sync_playwright
-
-    manifest = small_manifest(3, soundtrack=True)
-    track = click_track(tmp_path / "st.wav", clicks=[], duration=5)
-    files = {i: encode_segment(media_frames[i], manifest, i, tmp_path / f"s{i}.mp4", soundtrack=track,
-                               poster=False, preview=False).video for i in (0, 2)}
-    files[1] = make_placeholder(manifest, 1, tmp_path / "cache", soundtrack=track)
-    for i, f in files.items():
-        range_server.routes[f"/ipfs/seg{i}"] = (f, "video/mp4")
-    urls = {i: f"/ipfs/seg{i}" for i in (0, 2)}
-    playlist = build_playlist(manifest, urls, placeholder_urls={1: "/ipfs/seg1"},
-                              layouts={i: SegmentLayout.of_file(f) for i, f in files.items()})
-    range_server.routes.update({
-        "/": (PAGE.encode(), "text/html"),
-        "/hls.js": (hls_js or b"", "text/javascript"),
-        "/movie.m3u8": (playlist.encode(), "application/vnd.apple.mpegurl"),
-    })
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -157,20 +135,74 @@ def test_movie_plays_in_chromium(tmp_path, range_server, media_frames, player):
             if player == "native" and not page.evaluate(
                     "document.createElement('video').canPlayType('application/vnd.apple.mpegurl')"):
                 pytest.skip("this Chromium has no native HLS player")
-            page.goto(range_server.url + ("/?native" if player == "native" else "/"))
+            page.goto(server.url + ("/?native" if player == "native" else "/"))
             page.wait_for_function("window.events && window.events.includes('parsed')", timeout=20000)
             page.evaluate("document.getElementById('v').play()")
             page.wait_for_function("document.getElementById('v').currentTime > 2.5 || document.getElementById('v').ended",
                                    timeout=30000)
-            colours = [page.evaluate(f"window.colourAt({t})") for t in (0.5, 1.5, 2.5)]
-            events = page.evaluate("window.events")
+            colours = [page.evaluate(f"window.colourAt({t})") for t in times]
+            return page.evaluate("window.events"), colours
         finally:
             browser.close()
+
+
+def serve_movie(server, tmp_path, media_frames, *, placeholder: bool) -> None:
+    """Segments 0 and 2 (with audio) and the playlist; segment 1 a placeholder file or a gap."""
+    hls_js = gradio_hls_js()
+    manifest = small_manifest(3, soundtrack=True)
+    track = click_track(tmp_path / "st.wav", clicks=[], duration=5)
+    files = {i: encode_segment(media_frames[i], manifest, i, tmp_path / f"s{i}.mp4", soundtrack=track,
+                               poster=False, preview=False).video for i in (0, 2)}
+    if placeholder:
+        files[1] = make_placeholder(manifest, 1, tmp_path / "cache", soundtrack=track)
+    for i, f in files.items():
+        server.routes[f"/ipfs/seg{i}"] = (f, "video/mp4")
+    playlist = build_playlist(manifest, {i: f"/ipfs/seg{i}" for i in (0, 2)},
+                              placeholder_urls={1: "/ipfs/seg1"} if placeholder else None,
+                              layouts={i: SegmentLayout.of_file(f) for i, f in files.items()})
+    server.routes.update({
+        "/": (PAGE.encode(), "text/html"),
+        "/hls.js": (hls_js or b"", "text/javascript"),
+        "/movie.m3u8": (playlist.encode(), "application/vnd.apple.mpegurl"),
+    })
+
+
+def close_to(got, want, tolerance=30) -> bool:
+    return max(abs(a - b) for a, b in zip(got, want)) < tolerance
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("player", ["hls.js", "native"])
+def test_movie_plays_in_chromium(tmp_path, range_server, media_frames, player):
+    """The playlist over fMP4 segments (with audio, a placeholder in the middle) plays to the end
+    in Chromium, through hls.js and through Chromium's own HLS player, each segment showing
+    its own frames in order."""
+    if player == "hls.js" and gradio_hls_js() is None:
+        pytest.skip("gradio's bundled hls.js not found")
+    serve_movie(range_server, tmp_path, media_frames, placeholder=True)
+    events, colours = play(range_server, player, [0.5, 1.5, 2.5])
     print(player, "events:", events, "colours:", colours)
     assert not [e for e in events if e.startswith("error:") and e.endswith(":true")], events
     if player == "hls.js":
         assert {"buffered:0", "buffered:1", "buffered:2"} <= set(events), events
     for got, want in zip(colours, (SEGMENT_COLOURS[0], BACKGROUND, SEGMENT_COLOURS[2])):
-        assert max(abs(a - b) for a, b in zip(got, want)) < 30, (colours, events)
+        assert close_to(got, want), (colours, events)
     # every segment was read from the segment files themselves, by Range requests
     assert {p for p, r in range_server.requests if r} >= {"/ipfs/seg0", "/ipfs/seg1", "/ipfs/seg2"}
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(120)
+def test_hlsjs_plays_over_a_gap(tmp_path, range_server, media_frames):
+    """Without a placeholder file, the unminted segment is an EXT-X-GAP: hls.js keeps the
+    timeline (3 s) and jumps the hole to segment 2."""
+    if gradio_hls_js() is None:
+        pytest.skip("gradio's bundled hls.js not found")
+    serve_movie(range_server, tmp_path, media_frames, placeholder=False)
+    events, colours = play(range_server, "hls.js", [0.5, 2.5])
+    print("events:", events, "colours:", colours)
+    assert "error:fragGap:false" in events and {"buffered:0", "buffered:2"} <= set(events)
+    assert not [e for e in events if e.endswith(":true")], events
+    assert close_to(colours[0], SEGMENT_COLOURS[0]) and close_to(colours[1], SEGMENT_COLOURS[2]), colours
+    assert "/ipfs/seg1" not in {p for p, _ in range_server.requests}
