@@ -58,6 +58,18 @@ def test_encode_writes_a_valid_segment_poster_and_preview(encoded_segments, medi
         assert preview.format == "WEBP" and preview.is_animated and preview.n_frames > 1
 
 
+def test_frames_folder_takes_deforum_frames_only(tmp_path):
+    from movieminter.media.encode import list_frames
+    folder = write_frames(tmp_path / "deforum", count=3)
+    (folder / "20260101000000_depth_000000001.png").write_bytes(b"")   # Deforum's depth maps, same folder
+    (folder / "20260101000000_settings.txt").write_text("{}")
+    assert [p.name for p in list_frames(folder)] == [f"20260101000000_{i:09d}.png" for i in range(3)]
+    other = write_frames(tmp_path / "plain", count=2)
+    for p in other.glob("*.png"):
+        p.rename(p.with_name("frame" + p.name[-8:]))
+    assert [p.name for p in list_frames(other)] == ["frame0000.png", "frame0001.png"]
+
+
 def test_encoding_twice_gives_identical_bytes(tmp_path, media_frames):
     manifest = small_manifest(1, soundtrack=True)
     track = click_track(tmp_path / "st.wav", clicks=[0.5], duration=3)

@@ -9,6 +9,7 @@ Frames are streamed to ffmpeg's stdin (image2pipe), so any list of paths works
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import threading
 from pathlib import Path
@@ -36,14 +37,23 @@ class SegmentMedia:
     duration: float
 
 
+# Deforum names frames `{timestring}_{frame:09d}.png` (timestring = %Y%m%d%H%M%S) and may
+# write depth maps (`{timestring}_depth_{frame:09d}.png`) into the same folder.
+DEFORUM_FRAME = re.compile(r"^\d{14}_\d{9}\.png$")
+
+
 def list_frames(frames: Path | str | Iterable[Path | str]) -> list[Path]:
-    """A directory (its *.png, sorted by name) or an explicit list of frame paths."""
+    """A directory or an explicit list of frame paths. From a directory: its
+    Deforum frames if it has any (depth maps and other images left out), else
+    every *.png; sorted by name."""
     if isinstance(frames, (str, Path)):
         folder = Path(frames)
         if not folder.is_dir():
             raise MediaError(f"frames folder {folder} does not exist",
                              hint="pass the folder Deforum wrote the PNG frames to, or a list of frame files")
         paths = sorted(folder.glob("*.png"))
+        deforum = [p for p in paths if DEFORUM_FRAME.match(p.name)]
+        paths = deforum or paths
         if not paths:
             raise MediaError(f"no *.png frames in {folder}", hint="render the segment first; frames must be PNG files")
         return paths
