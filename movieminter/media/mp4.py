@@ -17,8 +17,6 @@ import struct
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"mvex", b"edts", b"dinf", b"moof", b"traf", b"udta"}
-
 
 class Mp4FormatError(ValueError):
     """The file is not an MP4 this reader understands."""
