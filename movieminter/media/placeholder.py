@@ -7,6 +7,7 @@ Placeholders are cached by (profile, segment, card text, audio source).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -85,6 +86,14 @@ def placeholder_key(manifest: dict, index: int, soundtrack: Path | None) -> str:
 
 
 def _file_digest(path: Path) -> bytes:
+    st = path.stat()
+    return _digest(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _digest(path: str, size: int, mtime_ns: int) -> bytes:
+    """sha256 of a file, computed once per (path, size, mtime): a long soundtrack is hashed
+    once, not once per placeholder."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -162,7 +162,9 @@ def stitch_movie(manifest: dict, segments: dict[int, Path], out_path: Path | str
     entries = []
     for seg in ordered:
         i = seg["index"]
-        path = segments.get(i) or make_placeholder(manifest, i, cache, soundtrack=soundtrack)
+        # Placeholders with silence: the movie's audio is the soundtrack encoded once over
+        # everything, so their own audio is never used here (and one cache serves any soundtrack).
+        path = segments.get(i) or make_placeholder(manifest, i, cache)
         if i not in segments:
             reports[i] = check_segment(path, manifest, i, profile=profile)
         entries.append((path, seg["frame_count"] / profile.fps))
