@@ -110,6 +110,15 @@ def test_director_creates_and_draws_a_lottery(studio_world, chromium):
     assert "entries closed with 3 entrants" in page.inner_text("#mm-events")
     shot(page, "studio-2-lottery-drawn.png")
 
+    # optional: the director pre-pays the minters' storage gas (one transaction for 6 segments)
+    block = chain.w3.eth.block_number
+    page.click("#mm-prepare")
+    page.wait_for_selector("text=Storage pre-paid for all 6 segments", timeout=60_000)
+    txs = [tx for b in range(block + 1, chain.w3.eth.block_number + 1)
+           for tx in chain.w3.eth.get_block(b, full_transactions=True)["transactions"]]
+    assert len(txs) == 1 and txs[0]["from"] == director
+    assert chain.contract.decode_function_input(txs[0]["input"])[0].fn_name == "prepareSegments"
+
     # the minter tab's API: "you won segment N, mint before DATE"
     seg = winners.index(entrants[0])
     r = httpx.get(f"{studio_world.url}/api/v1/movies/{movie_id}/my-assignments", params={"address": entrants[0]}).json()

@@ -116,6 +116,17 @@
     }
     $(root, "#mm-close").addEventListener("click", guarded(async () => { await sendTx(`api/v1/director/movies/${currentMovie}/lottery/close/tx`, {}, "close the lottery entries"); await load(); }));
     $(root, "#mm-draw").addEventListener("click", guarded(async () => { await sendTx(`api/v1/director/movies/${currentMovie}/lottery/draw/tx`, {}, "draw the winners"); await load(); }));
+    $(root, "#mm-prepare").addEventListener("click", guarded(async () => {
+      const a = await api(`api/v1/director/movies/${currentMovie}/activity`);
+      const total = a.movie.segment_count;
+      for (let start = 0; start < total; start += 200) {
+        const count = Math.min(200, total - start);
+        await sendTx(`api/v1/director/movies/${currentMovie}/prepare/tx`, { start, count },
+          `pre-pay storage for segments ${start}–${start + count - 1}`);
+      }
+      notice(`Storage pre-paid for all ${total} segments: minting each costs its minter less gas.`, "ok");
+    }));
+
     const qs = new URLSearchParams(location.search);
     if (qs.get("movie")) { $(root, "#mm-movie-id").value = qs.get("movie"); guarded(load)(); }
     document.addEventListener("mm-wallet", (e) => { if (e.detail.signedIn) refreshRevenue(); });

@@ -121,6 +121,12 @@ BODY = WALLET_BAR % {"title": "Director studio"} + """
     <button type="button" id="mm-draw">Draw winners</button>
   </div>
   <div id="mm-lottery" aria-live="polite"></div>
+  <h3>Minters' gas (optional)</h3>
+  <div class="mm-row">
+    <button type="button" id="mm-prepare">Pre-pay minters' storage gas</button>
+    <span class="mm-hint">You pay about 45,000 gas per segment now; each minter then pays about 34,200 gas less
+    to mint. One transaction per 200 segments.</span>
+  </div>
   <h3>Follow the work</h3>
   <table class="mm-table" id="mm-segments"><caption>Who claimed, rendered and minted each segment</caption>
     <thead><tr><th scope="col">#</th><th scope="col">Scene</th><th scope="col">Status</th>
