@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -208,79 +207,72 @@ def host(request, tmp_path_factory, a1111_double_url):
         h.stop()
 
 
-def launch_chromium(p):
-    return p.chromium.launch(executable_path=shutil.which("chromium"), args=[
-        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"])
-
 
 @pytest.mark.browser
-def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(host):
-    from playwright.sync_api import sync_playwright
+def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(host, chromium):
     manifest = json.loads(EXAMPLE_MANIFEST.read_text())
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(host.url + "/?__theme=dark")
-            # gradio 3.41: a plain button in .tab-nav; gradio 4: role=tab. Both are buttons.
-            page.locator("button", has_text="Movie Minter").first.click(timeout=60000)
-            frame_el = page.wait_for_selector("#movieminter-frame", state="visible", timeout=60000)
-            # The tab glue passed the host's theme and sized the frame to the viewport.
-            page.wait_for_function("document.querySelector('#movieminter-frame').src.includes('__theme=dark')")
-            assert frame_el.bounding_box()["height"] >= 480
-            frame = frame_el.content_frame()
-            frame.wait_for_load_state()
-            assert frame.url.startswith(host.url + "/movieminter/")
-            frame.wait_for_selector(".gradio-container", timeout=60000)  # gradio 6 UI through the proxy
-            assert "dark" in frame.evaluate("document.body.className + document.documentElement.className")
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(host.url + "/?__theme=dark")
+        # gradio 3.41: a plain button in .tab-nav; gradio 4: role=tab. Both are buttons.
+        page.locator("button", has_text="Movie Minter").first.click(timeout=60000)
+        frame_el = page.wait_for_selector("#movieminter-frame", state="visible", timeout=60000)
+        # The tab glue passed the host's theme and sized the frame to the viewport.
+        page.wait_for_function("document.querySelector('#movieminter-frame').src.includes('__theme=dark')")
+        assert frame_el.bounding_box()["height"] >= 480
+        frame = frame_el.content_frame()
+        frame.wait_for_load_state()
+        assert frame.url.startswith(host.url + "/movieminter/")
+        frame.wait_for_selector(".gradio-container", timeout=60000)  # gradio 6 UI through the proxy
+        assert "dark" in frame.evaluate("document.body.className + document.documentElement.className")
 
-            # A job from the page (same origin, CSRF cookie), then its progress over SSE through the proxy.
-            events = frame.evaluate("""async ([manifest, wallet]) => {
-                const token = document.cookie.match(/mm_csrf=([^;]+)/)[1];
-                const r = await fetch('/movieminter/api/v1/jobs', {method: 'POST',
-                    headers: {'Content-Type': 'application/json', 'X-CSRF-Token': token},
-                    body: JSON.stringify({movie_id: 1, segment: 1, wallet: wallet, chain_id: 31337,
-                                          contract: '0x5FbDB2315678afecb367f032d93F642f64180aa3', manifest})});
-                if (r.status !== 201) return {error: r.status + ' ' + await r.text()};
-                const job = (await r.json()).job;
-                return await new Promise((resolve) => {
-                    const seen = [];
-                    const es = new EventSource('/movieminter/api/v1/jobs/' + job.id + '/events');
-                    es.addEventListener('progress', async (e) => {
-                        const d = JSON.parse(e.data);
-                        seen.push(d);
-                        if (d.stage === 'rendering' && d.frame >= 3 && d.frame < d.frames) {
-                            es.close();
-                            // Streamed, not buffered: the job is still rendering when the event arrives.
-                            const now = await (await fetch('/movieminter/api/v1/jobs/' + job.id)).json();
-                            resolve({seen, stillOpen: true, jobId: job.id, stateOnArrival: now.state});
-                        }
-                    });
-                    es.addEventListener('state', (e) => seen.push(JSON.parse(e.data)));
-                    setTimeout(() => { es.close(); resolve({seen, timeout: true}); }, 60000);
+        # A job from the page (same origin, CSRF cookie), then its progress over SSE through the proxy.
+        events = frame.evaluate("""async ([manifest, wallet]) => {
+            const token = document.cookie.match(/mm_csrf=([^;]+)/)[1];
+            const r = await fetch('/movieminter/api/v1/jobs', {method: 'POST',
+                headers: {'Content-Type': 'application/json', 'X-CSRF-Token': token},
+                body: JSON.stringify({movie_id: 1, segment: 1, wallet: wallet, chain_id: 31337,
+                                      contract: '0x5FbDB2315678afecb367f032d93F642f64180aa3', manifest})});
+            if (r.status !== 201) return {error: r.status + ' ' + await r.text()};
+            const job = (await r.json()).job;
+            return await new Promise((resolve) => {
+                const seen = [];
+                const es = new EventSource('/movieminter/api/v1/jobs/' + job.id + '/events');
+                es.addEventListener('progress', async (e) => {
+                    const d = JSON.parse(e.data);
+                    seen.push(d);
+                    if (d.stage === 'rendering' && d.frame >= 3 && d.frame < d.frames) {
+                        es.close();
+                        // Streamed, not buffered: the job is still rendering when the event arrives.
+                        const now = await (await fetch('/movieminter/api/v1/jobs/' + job.id)).json();
+                        resolve({seen, stillOpen: true, jobId: job.id, stateOnArrival: now.state});
+                    }
                 });
-            }""", [manifest, WALLET])
-            assert "error" not in events, events
-            assert events.get("stillOpen"), events  # frames arrived one by one while the render ran
-            assert events["stateOnArrival"] == "rendering", events
-            frames = [e["frame"] for e in events["seen"] if e.get("stage") == "rendering" and "frame" in e]
-            assert frames and frames[-1] >= 3 and frames[-1] < 48
+                es.addEventListener('state', (e) => seen.push(JSON.parse(e.data)));
+                setTimeout(() => { es.close(); resolve({seen, timeout: true}); }, 60000);
+            });
+        }""", [manifest, WALLET])
+        assert "error" not in events, events
+        assert events.get("stillOpen"), events  # frames arrived one by one while the render ran
+        assert events["stateOnArrival"] == "rendering", events
+        frames = [e["frame"] for e in events["seen"] if e.get("stage") == "rendering" and "frame" in e]
+        assert frames and frames[-1] >= 3 and frames[-1] < 48
 
-            # A gradio 6 event (queue join + its SSE stream) through the proxy:
-            # cancel the running job from the Jobs page.
-            jobs = page.goto(host.url + "/movieminter/jobs/")
-            assert jobs.status == 200
-            page.get_by_label("Job id").fill(str(events["jobId"]))
-            page.get_by_role("button", name="Cancel job").click()
-            page.wait_for_function("document.querySelector('#mm-jobs-status').innerText.includes('Job ')",
-                                   timeout=30000)
-            deadline = time.time() + 30
-            while httpx.get(f"{host.url}/movieminter/api/v1/jobs/{events['jobId']}").json()["state"] != "cancelled":
-                assert time.time() < deadline, "the job was not cancelled"
-                time.sleep(0.2)
-        finally:
-            browser.close()
+        # A gradio 6 event (queue join + its SSE stream) through the proxy:
+        # cancel the running job from the Jobs page.
+        jobs = page.goto(host.url + "/movieminter/jobs/")
+        assert jobs.status == 200
+        page.get_by_label("Job id").fill(str(events["jobId"]))
+        page.get_by_role("button", name="Cancel job").click()
+        page.wait_for_function("document.querySelector('#mm-jobs-status').innerText.includes('Job ')",
+                               timeout=30000)
+        deadline = time.time() + 30
+        while httpx.get(f"{host.url}/movieminter/api/v1/jobs/{events['jobId']}").json()["state"] != "cancelled":
+            assert time.time() < deadline, "the job was not cancelled"
+            time.sleep(0.2)
+    finally:
+        context.close()
 
 
 def test_proxy_streams_ranges_and_guards_the_app_port(host):

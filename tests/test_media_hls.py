@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -123,27 +122,23 @@ def gradio_hls_js() -> Path | None:
     return found[0] if found else None
 
 
-def play(server: "RangeServer", player: str, times: list[float]) -> tuple[list[str], list[list[int]]]:
+def play(chromium, server: "RangeServer", player: str, times: list[float]) -> tuple[list[str], list[list[int]]]:
     """Open the test page in Chromium, play the playlist to the end; (player events, colour at each time)."""
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"])
-        try:
-            page = browser.new_page()
-            if player == "native" and not page.evaluate(
-                    "document.createElement('video').canPlayType('application/vnd.apple.mpegurl')"):
-                pytest.skip("this Chromium has no native HLS player")
-            page.goto(server.url + ("/?native" if player == "native" else "/"))
-            page.wait_for_function("window.events && window.events.includes('parsed')", timeout=20000)
-            page.evaluate("document.getElementById('v').play()")
-            page.wait_for_function("document.getElementById('v').currentTime > 2.5 || document.getElementById('v').ended",
-                                   timeout=30000)
-            colours = [page.evaluate(f"window.colourAt({t})") for t in times]
-            return page.evaluate("window.events"), colours
-        finally:
-            browser.close()
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        if player == "native" and not page.evaluate(
+                "document.createElement('video').canPlayType('application/vnd.apple.mpegurl')"):
+            pytest.skip("this Chromium has no native HLS player")
+        page.goto(server.url + ("/?native" if player == "native" else "/"))
+        page.wait_for_function("window.events && window.events.includes('parsed')", timeout=20000)
+        page.evaluate("document.getElementById('v').play()")
+        page.wait_for_function("document.getElementById('v').currentTime > 2.5 || document.getElementById('v').ended",
+                               timeout=30000)
+        colours = [page.evaluate(f"window.colourAt({t})") for t in times]
+        return page.evaluate("window.events"), colours
+    finally:
+        context.close()
 
 
 def serve_movie(server, tmp_path, media_frames, *, placeholder: bool) -> None:
@@ -174,14 +169,14 @@ def close_to(got, want, tolerance=30) -> bool:
 @pytest.mark.browser
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("player", ["hls.js", "native"])
-def test_movie_plays_in_chromium(tmp_path, range_server, media_frames, player):
+def test_movie_plays_in_chromium(tmp_path, range_server, media_frames, player, chromium):
     """The playlist over fMP4 segments (with audio, a placeholder in the middle) plays to the end
     in Chromium, through hls.js and through Chromium's own HLS player, each segment showing
     its own frames in order."""
     if player == "hls.js" and gradio_hls_js() is None:
         pytest.skip("gradio's bundled hls.js not found")
     serve_movie(range_server, tmp_path, media_frames, placeholder=True)
-    events, colours = play(range_server, player, [0.5, 1.5, 2.5])
+    events, colours = play(chromium, range_server, player, [0.5, 1.5, 2.5])
     print(player, "events:", events, "colours:", colours)
     assert not [e for e in events if e.startswith("error:") and e.endswith(":true")], events
     if player == "hls.js":
@@ -194,13 +189,13 @@ def test_movie_plays_in_chromium(tmp_path, range_server, media_frames, player):
 
 @pytest.mark.browser
 @pytest.mark.timeout(120)
-def test_hlsjs_plays_over_a_gap(tmp_path, range_server, media_frames):
+def test_hlsjs_plays_over_a_gap(tmp_path, range_server, media_frames, chromium):
     """Without a placeholder file, the unminted segment is an EXT-X-GAP: hls.js keeps the
     timeline (3 s) and jumps the hole to segment 2."""
     if gradio_hls_js() is None:
         pytest.skip("gradio's bundled hls.js not found")
     serve_movie(range_server, tmp_path, media_frames, placeholder=False)
-    events, colours = play(range_server, "hls.js", [0.5, 2.5])
+    events, colours = play(chromium, range_server, "hls.js", [0.5, 2.5])
     print("events:", events, "colours:", colours)
     assert "error:fragGap:false" in events and {"buffered:0", "buffered:2"} <= set(events)
     assert not [e for e in events if e.endswith(":true")], events

@@ -1,0 +1,29 @@
+"""One Chromium for the whole test process. Playwright's sync API cannot run
+two `sync_playwright()` sessions in one thread, so every browser test shares
+this session-scoped browser and opens its own context (own cookies, storage)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    # This machine has no network; without these Chromium floods refused connections.
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # Playback tests start <video> without a user gesture.
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+    executable = shutil.which("chromium")
+    if not executable:
+        pytest.fail("Debian's chromium is missing: run ./mm setup (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
