@@ -3,43 +3,15 @@ on a free loopback port (in a thread), with an AppContext the test controls."""
 
 from __future__ import annotations
 
-import threading
 import time
 
-import httpx
 import pytest
 
-from tests.conftest import free_port
+from movieminter.testing.server_thread import ServerThread
+
 
 WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"   # anvil account 1
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-
-
-class ServerThread:
-    """uvicorn serving `app` in this process until stop()."""
-
-    def __init__(self, app, port: int | None = None):
-        import uvicorn
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    timeout_graceful_shutdown=1))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> "ServerThread":
-        self.thread.start()
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("app server did not start")
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @pytest.fixture

@@ -67,7 +67,7 @@ def gateway_server(local_store):
     """The local store's gateway served by uvicorn in a thread: (url, store)."""
     from fastapi import FastAPI
     from movieminter.ipfs.gateway import gateway_router
-    from movieminter.testing.kubo_double import ServerThread
+    from movieminter.testing.server_thread import ServerThread
     app = FastAPI()
     app.include_router(gateway_router(local_store))
     with ServerThread(app) as server:

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from movieminter.ipfs.car import read_car
 from movieminter.ipfs.cid import parse_cid
 from movieminter.ipfs.gateway import gateway_router
-from movieminter.testing.kubo_double import ServerThread
+from movieminter.testing.server_thread import ServerThread
 from tests.fixtures_ipfs import ipfs_cid_tool
 
 

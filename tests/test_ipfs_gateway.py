@@ -16,7 +16,7 @@ from movieminter.ipfs.car import read_car
 from movieminter.ipfs.cid import parse_cid, to_cidv0
 from movieminter.ipfs.errors import TamperedContent
 from movieminter.ipfs.gateway import gateway_router, verified_download, verified_get, verified_stream
-from movieminter.testing.kubo_double import ServerThread
+from movieminter.testing.server_thread import ServerThread
 from tests.fixtures_ipfs import vector_content
 
 MP4_HEAD = struct.pack(">I", 24) + b"ftypisom" + b"\x00" * 12

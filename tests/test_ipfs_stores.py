@@ -212,7 +212,7 @@ def test_pinata_car_upload(pinata_double, tmp_path):
 def test_remote_store_reads_through_a_gateway_without_leaking_its_token(pinata_double, tmp_path):
     from fastapi import FastAPI, Request
     from movieminter.ipfs.gateway import gateway_router
-    from movieminter.testing.kubo_double import ServerThread
+    from movieminter.testing.server_thread import ServerThread
     uploader = PinataStore(tmp_path / "a", pinata_double.jwt, pinata_double.url)
     data = vector_content(262144 + 9)
     cid = uploader.add_bytes(data)

@@ -109,7 +109,6 @@ def create_app(settings: Settings | AppContext, *, proxy_secret: str | None = No
         # HLS segments and verified reads (?format=car) all come from /ipfs/.
         from movieminter.ipfs.gateway import gateway_router
         app.include_router(gateway_router(ctx.store))
-        mounted["routers"].append("movieminter.ipfs.gateway")
 
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -39,7 +39,6 @@ import os
 import random
 import re
 import secrets
-import socket
 import threading
 import time
 from pathlib import Path
@@ -51,6 +50,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from movieminter.testing import a1111_scene
 from movieminter.testing.a1111_deforum_defaults import DEFORUM_DEFAULTS
+from movieminter.testing.server_thread import serve_in_thread
 
 A1111_VERSION = "v1.10.1"
 A1111_COMMIT = "82a973c04367123ae98bd9abdf80d9eda9b910e2"
@@ -626,40 +626,6 @@ def _safetensors_metadata(path: Path) -> dict:
 
 
 # -- running it ------------------------------------------------------------
-
-def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0) -> tuple[str, Callable[[], None]]:
-    """Serve an ASGI app with uvicorn in a background thread on a free port.
-    Returns (base_url, stop). stop() is idempotent and safe from any thread."""
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.set_inheritable(True)
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name=f"uvicorn-{sock.getsockname()[1]}")
-    thread.start()
-    deadline = time.time() + 10
-    while not server.started and thread.is_alive() and time.time() < deadline:
-        time.sleep(0.01)
-    if not server.started:
-        raise RuntimeError("the test server did not start")
-    base_url = f"http://{host}:{sock.getsockname()[1]}"
-
-    def stop() -> None:
-        server.should_exit = True
-        server.force_exit = True
-        if threading.current_thread() is not thread:
-            thread.join(timeout=5)
-        try:
-            sock.close()
-        except OSError:
-            pass
-
-    return base_url, stop
-
 
 def start_double(root: str | Path, **kwargs) -> tuple[A1111Double, str, Callable[[], None]]:
     """A double served in a background thread: (double, base_url, stop).

@@ -169,7 +169,7 @@ def create_app(double: CivitaiDouble) -> FastAPI:
 
 def start_civitai(**kwargs):
     """A Civitai double served in a background thread: (double, base_url, stop)."""
-    from movieminter.testing.a1111_double import serve_in_thread
+    from movieminter.testing.server_thread import serve_in_thread
     double = CivitaiDouble(**kwargs)
     url, stop = serve_in_thread(create_app(double))
     return double, url, stop

@@ -21,13 +21,10 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
-import time
 from pathlib import Path
 from urllib.parse import unquote
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
@@ -36,52 +33,9 @@ from movieminter.ipfs.blockstore import FileBlockstore
 from movieminter.ipfs.car import iter_dag_blocks, read_car
 from movieminter.ipfs.cid import parse_cid, to_cidv0, to_cidv1
 from movieminter.ipfs.errors import IpfsError
+from movieminter.testing.server_thread import ThreadedDouble
 
 KUBO_VERSION = {"Version": "0.32.1", "Commit": "", "Repo": "16", "System": "amd64/linux", "Golang": "go1.23.3"}
-
-
-class ServerThread:
-    """Run an ASGI app with uvicorn on 127.0.0.1:<free port> in a daemon thread."""
-
-    def __init__(self, app, host: str = "127.0.0.1"):
-        self.app = app
-        self.host = host
-        self.server: uvicorn.Server | None = None
-        self.thread: threading.Thread | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> "ServerThread":
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))  # port 0 first time; the same port on restart
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False, ws="none",
-                                timeout_graceful_shutdown=1)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("test server did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.should_exit = True
-            self.thread.join(timeout=10)
-            self.server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def kubo_error(message: str, status: int = 500) -> JSONResponse:
@@ -95,7 +49,7 @@ def _flag(params, name: str, default: bool) -> bool:
     return value.lower() in ("", "1", "true")
 
 
-class KuboDouble:
+class KuboDouble(ThreadedDouble):
     def __init__(self, repo: str | Path, *, auth: str | None = None):
         self.blocks = FileBlockstore(Path(repo) / "blocks")
         self.pins: set[str] = set()          # CIDv1 of recursive pins
@@ -104,25 +58,7 @@ class KuboDouble:
         self.slow_seconds = 2.0
         self.requests: list[tuple[str, str, dict]] = []
         self.app = self._build_app()
-        self._thread = ServerThread(self.app)
 
-    # lifecycle
-    @property
-    def url(self) -> str:
-        return self._thread.url
-
-    def start(self) -> "KuboDouble":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._thread.stop()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def is_pinned(self, cid: str) -> bool:
         return to_cidv1(cid) in self.pins

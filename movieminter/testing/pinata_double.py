@@ -28,7 +28,7 @@ from movieminter.ipfs.blockstore import MemoryBlockstore
 from movieminter.ipfs.car import iter_dag_blocks, read_car
 from movieminter.ipfs.cid import parse_cid, to_cidv1
 from movieminter.ipfs.errors import IpfsError
-from movieminter.testing.kubo_double import ServerThread
+from movieminter.testing.server_thread import ThreadedDouble
 from movieminter.testing.psa_double import OTHER_CID
 
 
@@ -43,7 +43,7 @@ def error(status: int, reason: str, details: str) -> JSONResponse:
     return JSONResponse({"error": {"reason": reason, "details": details}}, status_code=status)
 
 
-class PinataDouble:
+class PinataDouble(ThreadedDouble):
     def __init__(self, jwt: str | None = None):
         self.jwt = jwt or make_jwt()
         self.blocks = MemoryBlockstore()
@@ -51,24 +51,7 @@ class PinataDouble:
         self.fault: str | None = None
         self.slow_seconds = 2.0
         self.app = self._build_app()
-        self._thread = ServerThread(self.app)
 
-    @property
-    def url(self) -> str:
-        return self._thread.url
-
-    def start(self) -> "PinataDouble":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._thread.stop()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def cids(self) -> set[str]:
         return {to_cidv1(f["cid"]) for f in self.files}

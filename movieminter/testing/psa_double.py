@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from movieminter.ipfs.cid import parse_cid, to_cidv1
 from movieminter.ipfs.errors import IpfsError
-from movieminter.testing.kubo_double import ServerThread
+from movieminter.testing.server_thread import ThreadedDouble
 
 OTHER_CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 
@@ -36,7 +36,7 @@ def failure(status: int, reason: str, details: str) -> JSONResponse:
     return JSONResponse({"error": {"reason": reason, "details": details}}, status_code=status)
 
 
-class PsaDouble:
+class PsaDouble(ThreadedDouble):
     def __init__(self, token: str = "psa-token", *, fetch_from: str | None = None):
         self.token = token
         self.fetch_from = fetch_from
@@ -45,24 +45,7 @@ class PsaDouble:
         self.pins: dict[str, dict] = {}   # requestid -> PinStatus
         self.lock = threading.Lock()
         self.app = self._build_app()
-        self._thread = ServerThread(self.app)
 
-    @property
-    def url(self) -> str:
-        return self._thread.url
-
-    def start(self) -> "PsaDouble":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._thread.stop()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def pinned_cids(self) -> set[str]:
         return {to_cidv1(p["pin"]["cid"]) for p in self.pins.values() if p["status"] == "pinned"}
