@@ -478,6 +478,23 @@ def build_router(ctx) -> APIRouter:
             return {"tx": _jsonable(tx)}
         return guard(run)
 
+    @router.get("/{movie_id}/segments/{index}/video")
+    def job_video(movie_id: int, index: int, job: int):
+        """The encoded segment of a job on this machine (before and after minting), with Range."""
+        try:
+            found = ctx.journal.get(job)
+        except Exception:
+            found = None
+        encoded = (found.data.get("encoded") or {}) if found else {}
+        if not found or found.movie_id != movie_id or found.segment != index or not encoded:
+            raise http_error(MovieError("This job has no encoded video yet.",
+                                        hint="Wait until the job is past the encoding step.", status=404))
+        path = Path(encoded.get("preview") or encoded["video"])
+        if not path.is_file():
+            raise http_error(MovieError("The encoded video is no longer on this machine.",
+                                        hint="Play it from IPFS instead (the minted token links it).", status=404))
+        return FileResponse(path, media_type="video/mp4")
+
     @router.get("/{movie_id}/receipt/{tx_hash}")
     def receipt(movie_id: int, tx_hash: str):
         """Waits for a wallet-sent transaction; a revert comes back decoded (who holds the segment, ...)."""

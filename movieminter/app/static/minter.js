@@ -340,7 +340,7 @@
     showError("#mm-action-error", null);
     const s = st.scene;
     const prepared = await api(`api/v1/movies/${s.movie_id}/tx`, { method: "POST", body: { action, segment: s.index } });
-    const hash = await window.MMWallet.sendTransaction(prepared.tx, action === "claim" ? "send the claim" : "send the lottery entry");
+    const hash = await window.MMWallet.sendTransaction(prepared.tx, action === "claim" ? "the claim transaction" : "the lottery entry");
     showInfo("#mm-action-error", `Sent: <a href="${explorerTx(hash)}" target="_blank" rel="noopener" data-testid="tx-link">${esc(short(hash))}</a>. Waiting for the receipt…`);
     const receipt = await waitReceipt(hash);
     if (!receipt || !receipt.status) {
@@ -374,6 +374,7 @@
     st.source = src;
     src.addEventListener("state", (e) => {
       const job = JSON.parse(e.data);
+      if (!st.job || st.job.state !== job.state) refreshTimeline();  // the cell shows rendering / minted
       st.job = job;
       drawJob(job, st.progress);
       if (job.state === "awaiting_signature" && !job.data._tx_hash && !st.signing && !st.rejected) signMint(job);
@@ -401,7 +402,7 @@
     st.signing = true;
     const box = $("#mm-sign");
     try {
-      const hash = await window.MMWallet.sendTransaction(tx, "sign the mint transaction");
+      const hash = await window.MMWallet.sendTransaction(tx, "the mint transaction");
       await api(`api/v1/jobs/${job.id}/submitted`, { method: "POST", body: { tx_hash: hash } });
       st.txHash = hash;
       st.txJob = job.id;
@@ -429,7 +430,7 @@
       (frames ? ` <span class="mm-muted" data-testid="job-frames">${esc(frames)}</span>` : "") +
       (p.eta !== undefined && p.eta !== null && job.state === "rendering" ? ` <span class="mm-muted" data-testid="job-eta">ETA ${fmtTime(p.eta)}</span>` : "") + `</div>`;
     html += `<div class="mm-progress" role="progressbar" aria-label="Render and mint progress" aria-valuemin="0" aria-valuemax="100" ${pct === null ? "" : `aria-valuenow="${pct}"`}><span style="width:${pct === null ? 8 : pct}%" class="${pct === null ? "mm-indeterminate" : ""}"></span></div>`;
-    const video = data.pinned && data.pinned.video_cid ? `ipfs/${data.pinned.video_cid}` : null;
+    const video = data.encoded ? `api/v1/movies/${job.movie_id}/segments/${job.segment}/video?job=${job.id}` : null;
     if (video) html += `<video class="mm-player" controls preload="metadata" src="${esc(video)}" aria-label="Preview of the rendered segment"></video>`;
     if (job.state === "awaiting_signature" && !hash) {
       if (st.rejected) {

@@ -52,7 +52,7 @@
     if (code === 4001) return fail(`You declined ${what} in your wallet.`, "Nothing was sent. Click the button again when you are ready.", 4001);
     if (code === 4100) return fail("Your wallet has not authorised this site.", "Open your wallet and connect this site, then try again.", 4100);
     if (code === -32002) return fail("Your wallet already has a request waiting.", "Open your wallet extension and answer the pending request.", -32002);
-    return fail(`Your wallet could not ${what}: ${(err && err.message) || err}`, "Check your wallet, then try again.", code);
+    return fail(`Your wallet could not handle ${what}: ${(err && err.message) || err}`, "Check your wallet, then try again.", code);
   }
 
   // Relative URLs (the app is served at / and under A1111's /movieminter/ proxy), CSRF token
@@ -141,20 +141,20 @@
     const cfg = await config();
     const want = cfg.chain_id;
     const hex = "0x" + want.toString(16);
-    const current = parseInt(await request("eth_chainId", [], "report its network"), 16);
+    const current = parseInt(await request("eth_chainId", [], "the network check"), 16);
     if (current === want) { state.chainId = want; return want; }
     try {
       await active.request({ method: "wallet_switchEthereumChain", params: [{ chainId: hex }] });
     } catch (err) {
-      if (codeOf(err) !== 4902) throw explainWalletError(err, `switch to ${cfg.chain_name}`);
+      if (codeOf(err) !== 4902) throw explainWalletError(err, `the switch to ${cfg.chain_name}`);
       // The wallet does not know the chain yet: add it, then switch.
       await request("wallet_addEthereumChain", [{
         chainId: hex, chainName: cfg.chain_name, rpcUrls: cfg.rpc_urls,
         nativeCurrency: cfg.native_currency, blockExplorerUrls: cfg.explorer_url ? [cfg.explorer_url] : undefined,
-      }], `add the ${cfg.chain_name} network`);
-      await request("wallet_switchEthereumChain", [{ chainId: hex }], `switch to ${cfg.chain_name}`);
+      }], `adding the ${cfg.chain_name} network`);
+      await request("wallet_switchEthereumChain", [{ chainId: hex }], `the switch to ${cfg.chain_name}`);
     }
-    const now = parseInt(await request("eth_chainId", [], "report its network"), 16);
+    const now = parseInt(await request("eth_chainId", [], "the network check"), 16);
     if (now !== want) throw fail(`Your wallet is still on chain ${now}, not ${cfg.chain_name} (${want}).`, `Switch your wallet to ${cfg.chain_name} and try again.`);
     state.chainId = now;
     emit();
@@ -170,7 +170,7 @@
     const q = new URLSearchParams({ address: state.address, chain_id: String(cfg.chain_id),
       domain: window.location.host, uri: window.location.href.split("#")[0] });
     const { message } = await api("api/v1/auth/nonce?" + q.toString());
-    const signature = await request("personal_sign", [utf8Hex(message), state.address], "sign the sign-in message");
+    const signature = await request("personal_sign", [utf8Hex(message), state.address], "the sign-in message");
     const session = await api("api/v1/auth/verify", { method: "POST", body: { message, signature } });
     state.address = session.address;
     state.signedIn = true;
@@ -184,7 +184,7 @@
     if (!chosen) throw fail("No Ethereum wallet was found in this browser.", "Install a wallet such as MetaMask or Rabby, then reload this page.");
     attach(chosen.provider);
     state.walletName = chosen.info.name;
-    const accounts = await request("eth_requestAccounts", [], "share an account");
+    const accounts = await request("eth_requestAccounts", [], "the connection request");
     if (!accounts || !accounts.length) throw fail("The wallet shared no account.", "Unlock your wallet and choose an account.");
     state.address = accounts[0];
     emit();
@@ -208,7 +208,7 @@
   async function sendTransaction(tx, what) {
     if (!state.signedIn) throw fail("Connect and sign in with your wallet first.", "Click Connect wallet at the top of the page.");
     await ensureChain();
-    const accounts = await request("eth_accounts", [], "report its account");
+    const accounts = await request("eth_accounts", [], "the account check");
     if (!accounts.length || accounts[0].toLowerCase() !== state.address.toLowerCase())
       throw fail("Your wallet's active account is not the one you signed in with.", "Switch back to " + state.address + " in your wallet, or sign in again.");
     const clean = {};
@@ -216,7 +216,7 @@
       if (tx[k] === undefined || tx[k] === null) continue;
       clean[k] = typeof tx[k] === "number" ? "0x" + tx[k].toString(16) : tx[k];
     }
-    return await request("eth_sendTransaction", [clean], what || "send the transaction");
+    return await request("eth_sendTransaction", [clean], what || "the transaction");
   }
 
   // Resume the server session after a reload (the cookie is HttpOnly; ask the server).
