@@ -450,13 +450,19 @@ def build_router(ctx) -> APIRouter:
 
     @router.post("/{movie_id}/segments/{index}/models/acquire")
     def acquire(movie_id: int, index: int):
+        """Download the segment's missing models into a local A1111 (sha256-verified); for a remote
+        A1111, each result's `instructions` say what to download and where to put it."""
         def run():
-            from movieminter.render import acquire as acq
+            from movieminter.render.acquire import ensure_models_for_app
             m = movies(ctx)
             info = m.info(movie_id)
             manifest, _ = m.manifest(movie_id, info["manifest_digest"])
-            acq.ensure_models(ctx, manifest, index) if _takes_ctx(acq.ensure_models) else acq.ensure_models(ctx.a1111, manifest, index)
-            return {"models": model_readiness(manifest, index)}
+            segment_of(manifest, index)
+            results = ensure_models_for_app(ctx, manifest, index)
+            return {"models": model_readiness(manifest, index),
+                    "results": [{"name": r.name, "kind": r.kind, "action": r.action, "ok": r.ok,
+                                 "message": r.message, "hint": r.hint, "instructions": r.instructions}
+                                for r in results]}
         return guard(run)
 
     @router.post("/{movie_id}/tx")
@@ -507,12 +513,6 @@ def build_router(ctx) -> APIRouter:
         return {"status": int(r["status"]), "block_number": int(r["blockNumber"]), "gas_used": int(r["gasUsed"])}
 
     return router
-
-
-def _takes_ctx(fn) -> bool:
-    import inspect
-    params = list(inspect.signature(fn).parameters)
-    return bool(params) and params[0] in ("ctx", "context")
 
 
 def _jsonable(tx: dict) -> dict:
