@@ -131,3 +131,45 @@ def test_missing_keystore_and_unreachable_chain(mint_setup, monkeypatch, capsys,
     dead[dead.index("--rpc") + 1] = f"http://127.0.0.1:{free_port()}"
     assert cli_main(dead) == 2
     assert "cannot reach the chain" in capsys.readouterr().err
+
+
+def test_killed_run_resumes_without_rerendering(mint_setup, monkeypatch, capsys):
+    """A first run killed (SIGKILL) once the segment is pinned; the second run resumes that job: the double
+    renders once, the mint lands once."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from movieminter.app.context import AppContext
+    from movieminter.config import Settings
+    s = mint_setup
+    chain, movie_id, wallet = s["chain"], s["movie_id"], s["wallet"]
+    chain.transact("claim", [movie_id, 0], wallet)
+    env = {**os.environ, PW_ENV: PASSWORD, "MOVIEMINTER_PAUSE_AFTER": "pinned"}
+    proc = subprocess.Popen([sys.executable, "-m", "movieminter.cli", *s["argv"](0)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    journal = AppContext(Settings(data_dir=s["data_dir"])).journal
+    try:
+        deadline = time.monotonic() + 120
+        job = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (s["data_dir"] / "journal.sqlite3").exists():
+                job = journal.find(chain.chain_id, chain.contract_address, movie_id, 0, wallet)
+                if job is not None and job.state == "pinned":
+                    break
+            time.sleep(0.1)
+        assert job is not None and job.state == "pinned", proc.stdout.read().decode() if proc.poll() is not None else job
+    finally:
+        proc.kill()
+        output = proc.communicate()[0].decode()
+    assert PASSWORD not in output
+    assert s["double"].jobs_submitted == 1
+    assert chain.segments(movie_id, 0, 1)[0]["status"] == "claimed"
+
+    monkeypatch.setenv(PW_ENV, PASSWORD)
+    assert cli_main(s["argv"](0)) == 0
+    out = capsys.readouterr().out
+    assert f"resuming job {job.id} from pinned" in out
+    assert s["double"].jobs_submitted == 1  # not rendered again
+    assert chain.call("ownerOf", chain.token_id(movie_id, 0)) == wallet
