@@ -67,7 +67,6 @@ def test_claim_then_mint_then_rerun_mints_nothing_new(mint_setup, monkeypatch, c
     assert seg["status"] == "minted" and seg["account"] == wallet
 
     # The digests on chain are those of the files the job pinned.
-    from movieminter.app.journal import Journal  # noqa: F401 - same journal the app uses
     from movieminter.app.context import AppContext
     from movieminter.config import Settings
     from movieminter.ipfs.cid import cid_to_digest
@@ -173,3 +172,23 @@ def test_killed_run_resumes_without_rerendering(mint_setup, monkeypatch, capsys)
     assert f"resuming job {job.id} from pinned" in out
     assert s["double"].jobs_submitted == 1  # not rendered again
     assert chain.call("ownerOf", chain.token_id(movie_id, 0)) == wallet
+
+
+def test_unreachable_a1111_fails_clearly_then_the_job_resumes(mint_setup, monkeypatch, capsys):
+    from tests.conftest import free_port
+    s = mint_setup
+    chain, movie_id, wallet = s["chain"], s["movie_id"], s["wallet"]
+    chain.transact("claim", [movie_id, 0], wallet)
+    monkeypatch.setenv(PW_ENV, PASSWORD)
+    dead = s["argv"](0)
+    dead[dead.index("--a1111-url") + 1] = f"http://127.0.0.1:{free_port()}"
+    assert cli_main(dead) == 2
+    err = capsys.readouterr().err
+    assert "A1111" in err and "--api" in err and "run the same command again" in err
+    assert chain.segments(movie_id, 0, 1)[0]["status"] == "claimed"
+
+    assert cli_main(s["argv"](0)) == 0  # A1111 is back: the failed job resumes and mints
+    out = capsys.readouterr().out
+    assert "resuming it" in out
+    assert chain.call("ownerOf", chain.token_id(movie_id, 0)) == wallet
+    assert s["double"].jobs_submitted == 1

@@ -170,7 +170,6 @@ def follow(runner, job_id: int):
     """tqdm bars while the job runs: one for the stages, one for the rendered frames."""
     from tqdm import tqdm
 
-    from movieminter.app.journal import Job  # noqa: F401 - the type follow() returns
     stages = ["queued", "models_ready", "rendering", "rendered", "encoded", "pinned", "awaiting_signature", "minted"]
     stage_bar = tqdm(total=len(stages) - 1, desc="stage", unit="step", file=sys.stderr, leave=True,
                      bar_format="{desc}: {n}/{total} {bar} {postfix}")
@@ -183,7 +182,7 @@ def follow(runner, job_id: int):
             if done > stage_bar.n:
                 stage_bar.update(done - stage_bar.n)
             progress = runner.hub.last_progress(job_id) or {}
-            stage_bar.set_postfix_str(progress.get("stage") or job.state, refresh=True)
+            stage_bar.set_postfix_str(job.state if job.terminal else (progress.get("stage") or job.state), refresh=True)
             if progress.get("frames") and progress.get("stage") == "rendering":
                 if frame_bar is None:
                     frame_bar = tqdm(total=int(progress["frames"]), desc="frames", unit="frame", file=sys.stderr)
@@ -191,7 +190,7 @@ def follow(runner, job_id: int):
             tx_hash = progress.get("tx_hash")
             if tx_hash and tx_hash != said_tx:
                 said_tx = tx_hash
-                tqdm.write(f"mint transaction {tx_hash} {_explorer(runner.ctx.chain, tx_hash)}", file=sys.stdout)
+                tqdm.write(f"sent mint transaction {tx_hash} {_explorer(runner.ctx.chain, tx_hash)}", file=sys.stdout)
             if job.terminal:
                 return job
             time.sleep(POLL_SECONDS)
