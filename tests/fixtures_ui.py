@@ -75,14 +75,13 @@ def api_client(api_client_factory):
 # -- the whole stack for browser tests: anvil + contract, A1111 double, local IPFS, the app -----
 
 import json as _json
+import os as _os
 import shutil as _shutil
 from pathlib import Path as _Path
 
 ROOT = _Path(__file__).resolve().parent.parent
 TEST_WALLET_JS = ROOT / "movieminter" / "testing" / "wallet.js"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def feature_manifest(base: dict, segments: int) -> dict:
@@ -131,24 +130,18 @@ class MinterStack:
 
 
 def shot(page, name: str, locator=None) -> _Path:
-    """Save a screenshot for docs/minter-guide.md (and tests/artifacts/)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    out = SCREENSHOTS / name
-    page.wait_for_timeout(150)  # let transitions settle
-    (locator or page).screenshot(path=str(out), **({} if locator else {"full_page": True}))
+    """Save a screenshot as a test artifact (tests/artifacts/). With
+    MM_UPDATE_SCREENSHOTS=1 it also refreshes docs/screenshots/, which the
+    guides link; a normal test run leaves the committed images alone."""
     artifacts = ROOT / "tests" / "artifacts"
     artifacts.mkdir(exist_ok=True)
-    _shutil.copy(out, artifacts / name)
+    out = artifacts / name
+    page.wait_for_timeout(150)  # let transitions settle
+    (locator or page).screenshot(path=str(out), **({} if locator else {"full_page": True}))
+    if _os.environ.get("MM_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        _shutil.copy(out, SCREENSHOTS / name)
     return out
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_shutil.which("chromium"), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -67,6 +67,10 @@ def test_render_and_mint_with_a_rejected_signature_then_retry(minter_stack, chro
     page.get_by_test_id("minted").wait_for(timeout=60_000)
     tx_link = page.get_by_test_id("mint-tx")
     assert tx_link.inner_text().startswith("0x") and len(tx_link.inner_text()) == 66
+    # The open scene follows the chain too: minted, and no second Render & Mint offered.
+    page.wait_for_function("document.querySelector('#mm-scene-status').textContent.includes('minted by you')",
+                           timeout=30_000)
+    assert page.get_by_role("button", name="Render & Mint").count() == 0
     shot(page, "08-minted.png")
 
     # On chain: minted to the wallet, with the digests of what was pinned.

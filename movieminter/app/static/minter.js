@@ -145,6 +145,10 @@
       st.cells = data.segments;
       drawTimeline();
       showError("#mm-timeline-error", null);
+      if (st.scene) {  // the open scene shows the same segment's new status and buttons
+        const fresh = st.cells.find((c) => c.index === st.scene.index);
+        if (fresh) { st.scene.cell = fresh; drawActions(); }
+      }
     } catch (err) {
       showError("#mm-timeline-error", err);
     }
@@ -380,8 +384,7 @@
       if (job.state === "awaiting_signature" && !job.data._tx_hash && !st.signing && !st.rejected) signMint(job);
       if (job.state === "minted" || job.state === "failed" || job.state === "cancelled") {
         src.close();
-        refreshTimeline();
-        drawActions();
+        refreshTimeline();  // also redraws the scene's status and actions
       }
     });
     src.addEventListener("progress", (e) => {
