@@ -274,7 +274,8 @@
         const [label, tone] = MODEL_STATE[m.state] || [m.state, "warn"];
         return `<li><span class="mm-badge mm-badge-${tone}">${esc(label)}</span> <b>${esc(m.name)}</b> <span class="mm-muted">${esc(m.kind)}</span>` +
           (m.message && m.state !== "ready" ? `<div class="mm-hint">${esc(m.message)}${m.hint ? " — " + esc(m.hint) : ""}</div>` : "") +
-          (m.state === "missing" ? ` <button type="button" class="mm-btn mm-btn-small" data-act="acquire">Download</button>` : "") + `</li>`;
+          (m.state === "missing" ? ` <button type="button" class="mm-btn mm-btn-small" data-act="acquire">Download</button>` : "") +
+          acquireNote(m.name) + `</li>`;
       }).join("") + `</ul>`;
     const previews = s.previews.length ? `<div class="mm-stills">${s.previews.map((u, k) => `<img src="${esc(u)}" alt="Keyframe preview ${k + 1} of segment ${s.index}" loading="lazy">`).join("")}</div>` :
       `<p class="mm-muted">No preview stills yet.</p>`;
@@ -290,6 +291,13 @@
       `<div class="mm-actions" id="mm-actions"></div><div id="mm-action-error" class="mm-alert" hidden role="alert"></div>` +
       `<div id="mm-job" class="mm-job" hidden aria-live="polite"></div>`;
     drawActions();
+  }
+
+  // What the last Download did for one model: done, or (remote A1111) exactly what to fetch and where.
+  function acquireNote(name) {
+    const r = (st.scene.acquired || []).find((x) => x.name === name);
+    if (!r || (r.ok && r.action !== "manual")) return "";
+    return `<div class="mm-hint" data-testid="acquire-result" role="status">${esc(r.message)}${r.hint ? " — " + esc(r.hint) : ""}</div>`;
   }
 
   function drawStatus() {
@@ -476,7 +484,7 @@
       } else if (act === "acquire") {
         btn.textContent = "Downloading…";
         const r = await api(`api/v1/movies/${s.movie_id}/segments/${s.index}/models/acquire`, { method: "POST" });
-        s.models = r.models; drawScene();
+        s.models = r.models; s.acquired = r.results; drawScene();
       }
     } catch (err) {
       showError("#mm-action-error", err);
