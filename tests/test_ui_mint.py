@@ -43,6 +43,8 @@ def test_render_and_mint_with_a_rejected_signature_then_retry(minter_stack, chro
     render = page.get_by_role("button", name="Render & Mint")
     render.wait_for(timeout=30_000)
     assert "yours to claim" in page.get_by_role("gridcell").nth(0).get_attribute("aria-label")
+    yours = page.get_by_test_id("yours").inner_text()
+    assert yours.startswith("You claimed segment 0") and "mint before" in yours
 
     stack.double.frame_delay = 0.05        # slow enough to see the progress bar
     page.evaluate("window.__mmTestWallet.rejectNext('eth_sendTransaction')")   # the user will say no

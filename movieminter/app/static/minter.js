@@ -178,6 +178,20 @@
       `<span class="mm-legend-item"><span class="mm-swatch mm-s-${k}"></span>${esc(STATE_LABEL[k])} <b>${counts[k] || 0}</b></span>`).join("");
     ui.timelineWrap.hidden = false;
     ui.grid.dataset.count = String(st.cells.length);
+    drawYours();
+  }
+
+  // "You won segment 12: mint before DATE": the segments reserved for this wallet, with their deadlines.
+  function drawYours() {
+    const box = $("#mm-yours");
+    if (!box) return;
+    const verb = st.movie.mint_mode === "lottery" ? "won" : "claimed";
+    const mine = st.cells.filter((c) => c.state === "yours");
+    box.hidden = mine.length === 0;
+    box.innerHTML = mine.slice(0, 20).map((c) =>
+      `<div>You ${verb} segment ${c.index}${c.title ? " (" + esc(c.title) + ")" : ""}` +
+      (c.deadline ? `: mint before ${esc(new Date(c.deadline * 1000).toLocaleString())}.` : ".") + `</div>`).join("") +
+      (mine.length > 20 ? `<div>…and ${mine.length - 20} more.</div>` : "");
   }
 
   function columns() {
