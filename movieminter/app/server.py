@@ -108,7 +108,7 @@ def create_app(settings: Settings | AppContext, *, proxy_secret: str | None = No
         # The embedded store is also this app's gateway: video seeks (Range),
         # HLS segments and verified reads (?format=car) all come from /ipfs/.
         from movieminter.ipfs.gateway import gateway_router
-        app.include_router(gateway_router(ctx.store))
+        app.include_router(gateway_router(ctx.store), include_in_schema=False)  # not part of the REST API
 
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
