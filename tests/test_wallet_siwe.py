@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
@@ -89,7 +88,6 @@ def test_nonce_from_another_browser_is_refused(api_client, api_client_factory):
 
 
 def test_expired_message_is_refused(api_client):
-    import siwe  # noqa: F401  (warnings from its grammar are harmless)
     from siwe import SiweMessage
 
     nonce = api_client.get("/api/v1/auth/nonce").json()["nonce"]

@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Request, Response

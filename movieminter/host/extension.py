@@ -8,7 +8,6 @@ on_app_started: start the app child process and mount the /movieminter/ proxy.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 from pathlib import Path

@@ -19,7 +19,7 @@ import numpy as np
 
 from movieminter.manifest.keys import ALLOWED_VALUES, CAMERA_KEYS, DEFAULTS_OWNED, OWNED, RESERVED, deforum_keys, is_schedule_key
 from movieminter.manifest.problems import ManifestError, Problem, pointer, pointer_sort_key
-from movieminter.manifest.schedules import ScheduleError, check_expression, evaluate_schedule, is_number, parse_schedule
+from movieminter.manifest.schedules import ScheduleError, check_expression, evaluate_schedule, parse_schedule
 
 SCHEMA_FILE = "movie-manifest-v1.schema.json"
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -426,7 +426,6 @@ def validate_manifest(data: Any, *, allow_pickle: bool = False) -> list[Problem]
     models = data.get("models") if isinstance(data.get("models"), dict) else {}
     defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
     segments = data.get("segments") if isinstance(data.get("segments"), list) else []
-    movie = data.get("movie") if isinstance(data.get("movie"), dict) else {}
 
     # models: names, hashes, formats
     entries = []
