@@ -495,7 +495,7 @@ def build_router(ctx) -> APIRouter:
         if not found or found.movie_id != movie_id or found.segment != index or not encoded:
             raise http_error(MovieError("This job has no encoded video yet.",
                                         hint="Wait until the job is past the encoding step.", status=404))
-        path = Path(encoded.get("preview") or encoded["video"])
+        path = Path(encoded["video"])
         if not path.is_file():
             raise http_error(MovieError("The encoded video is no longer on this machine.",
                                         hint="Play it from IPFS instead (the minted token links it).", status=404))
