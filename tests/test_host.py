@@ -275,6 +275,103 @@ def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(hos
         context.close()
 
 
+# ------------------------------------------------- every asset a page loads
+LOADED = ("iframeResizer.contentWindow.min.js", ".woff2")  # gradio's own static files, fetched at load
+
+
+def load_and_record(page, url: str, ready, expect: tuple[str, ...] = ()) -> list[tuple]:
+    """Opens `url` and returns (status, method, url) of every response of the page and its frames
+    (a failed request as status 0), once `ready` (a selector, or a function of the page) is done and
+    a response for each of LOADED and `expect` (URL substrings: API calls made at load) arrived."""
+    seen: list[tuple] = []
+    page.on("response", lambda r: seen.append((r.status, r.request.method, r.url)))
+    page.on("requestfailed", lambda r: "ERR_ABORTED" not in (r.failure or "")
+            and seen.append((0, r.method, r.url + " " + (r.failure or ""))))
+    page.goto(url)
+    if callable(ready):
+        ready(page)
+    else:
+        page.wait_for_selector(ready, timeout=60000)
+    deadline = time.time() + 30
+    while not all(any(part in u for _s, _m, u in seen) for part in LOADED + expect):
+        missing = [p for p in LOADED + expect if not any(p in u for _s, _m, u in seen)]
+        assert time.time() < deadline, f"{url}: never requested {missing}"
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(500)
+    # What the page links (web app manifest, icons, styles, scripts), whether the browser fetched it or not.
+    for frame in page.frames:
+        for link in frame.evaluate("[...document.querySelectorAll('link[href], script[src]')]"
+                                   ".map((e) => e.href || e.src)"):
+            if link.startswith(url.split("/movieminter")[0]):
+                seen.append((page.request.get(link).status, "GET", link + " (linked)"))
+    return seen
+
+
+def same_origin(seen: list[tuple], origin: str) -> list[tuple]:
+    return [s for s in seen if s[2].startswith(origin)]
+
+
+@pytest.mark.browser
+def test_pages_through_the_proxy_load_every_asset(tmp_path, chromium, deployed, a1111_double_url):
+    """gradio 3.41 (A1111 1.10) host, chain and contract configured: no same-origin request of the
+    tab or of any app page answers 4xx/5xx (gradio's iframeResizer and fonts, the manifest ...)."""
+    from tests.fixtures_chain import create_movie
+    movie = create_movie(deployed)
+    h = Host("a1111", tmp_path, cmdline="--api", options={
+        "movieminter_chain": deployed.rpc_url, "movieminter_contract": deployed.contract_address,
+        "movieminter_a1111_url": a1111_double_url})
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        h.wait()
+        pages = [
+            ("/movieminter/", ".mm-root[data-ready='1'] [data-act='connect']",
+             ("api/v1/auth/config", "api/v1/movies/recent", "api/v1/auth/me")),
+            ("/movieminter/studio/", ".mm-page .mm-connect", ("api/v1/auth/me",)),
+            (f"/movieminter/studio/?movie={movie}", ".mm-page .mm-connect",
+             (f"api/v1/director/movies/{movie}/activity", f"api/v1/director/movies/{movie}/lottery")),
+            (f"/movieminter/watch/?movie={movie}", ".mm-page .mm-connect", (f"api/v1/movies/{movie}/ticket",)),
+            ("/movieminter/jobs/", "#mm-jobs-table", ()),
+        ]
+        for path, ready, calls in pages:
+            page = context.new_page()
+            seen = load_and_record(page, h.url + path, ready, calls)
+            mine = same_origin(seen, h.url)
+            assert mine and [s for s in mine if not 200 <= s[0] < 400] == [], (path, mine)
+            page.close()
+        def open_tab(page):  # the tab itself: A1111's page with the app in its iframe
+            page.locator("button", has_text="Movie Minter").first.click(timeout=60000)
+            frame = page.wait_for_selector("#movieminter-frame", state="visible").content_frame()
+            frame.wait_for_selector(".mm-root[data-ready='1'] [data-act='connect']", timeout=60000)
+
+        seen = load_and_record(context.new_page(), h.url + "/", open_tab, ("/movieminter/api/v1/auth/config",))
+        assert any("/movieminter/static/js/iframeResizer" in u for _s, _m, u in seen)
+        assert [s for s in same_origin(seen, h.url) if not 200 <= s[0] < 400] == []
+    finally:
+        context.close()
+        h.stop()
+
+
+@pytest.mark.browser
+def test_tab_explains_a_chain_it_cannot_reach(host, chromium):
+    """A1111's default settings: chain "local" with no anvil running, no contract address. The page
+    loads every asset; the API's 503 says what is missing and where to set it, and the tab shows it."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        seen = load_and_record(page, host.url + "/movieminter/", ".mm-root[data-ready='1'] [data-act='connect']",
+                               ("api/v1/auth/config",))
+        bad = [s for s in same_origin(seen, host.url) if not 200 <= s[0] < 400]
+        assert [(s[0], s[2].split("?")[0]) for s in bad] == [(503, host.url + "/movieminter/api/v1/auth/config")]
+        alert = page.locator("#mm-wallet-error")
+        alert.wait_for(state="visible")
+        text = alert.inner_text()
+        assert "cannot reach the chain at http://127.0.0.1:8545" in text and "Settings > Movie Minter" in text
+        r = httpx.get(host.url + "/movieminter/api/v1/movies/open?ref=1")
+        assert r.status_code == 503 and "MOVIEMINTER_CONTRACT_ADDRESS" in r.json()["detail"]["hint"]
+    finally:
+        context.close()
+
+
 def test_proxy_streams_ranges_and_guards_the_app_port(host):
     # One proxy serves every browser: it must not keep one browser's cookies for the next.
     for _ in range(2):

@@ -55,6 +55,7 @@ class AppContext:
         chain_id = self.extras.get("chain_id")
         contract = self.extras.get("contract_address") or self.settings.contract_address
         if chain_id is None or not contract:
+            from movieminter.chain.client import chain_unreachable
             from movieminter.errors import MovieMinterError
             try:
                 chain = self.chain
@@ -63,13 +64,9 @@ class AppContext:
                 contract = contract or chain.contract_address or ""
             except MovieMinterError:
                 raise
-            except Exception as exc:  # no node at the RPC URL, bad URL ...
-                err = MovieMinterError(f"cannot reach the chain ({type(exc).__name__}: {exc})",
-                                       hint="set the chain preset or RPC URL in the Movie Minter settings")
-                err.status = 503
-                raise err from exc
+            except Exception as exc:  # a bad URL ...
+                raise chain_unreachable(self.settings.rpc_url or self.settings.chain, exc) from exc
         if not contract:
-            from movieminter.errors import MovieMinterError
-            raise MovieMinterError("no MovieMinter contract address is configured",
-                                   hint="set the contract address in the Movie Minter settings")
+            from movieminter.chain.client import no_contract
+            raise no_contract()
         return int(chain_id), str(contract)

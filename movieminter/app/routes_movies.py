@@ -122,8 +122,11 @@ class Movies:
                              status=503) from exc
 
     def info(self, movie_id: int) -> dict:
+        from movieminter.chain.client import ChainUnavailable
         try:
             raw = self.chain().movie(movie_id)
+        except ChainUnavailable:
+            raise  # not a missing movie: the chain itself is down or not configured (503)
         except MovieMinterError as exc:
             raise MovieError(f"Movie {movie_id} was not found on this chain.",
                              hint=exc.hint or "Check the movie id; the director's page shows it.", status=404) from exc
@@ -506,8 +509,11 @@ def build_router(ctx) -> APIRouter:
         """Waits for a wallet-sent transaction; a revert comes back decoded (who holds the segment, ...)."""
         if not re.fullmatch(r"0x[0-9a-fA-F]{64}", tx_hash):
             raise http_error(MovieError(f"{tx_hash!r} is not a transaction hash.", hint="Use the hash your wallet returned."))
+        from movieminter.chain.client import ChainUnavailable
         try:
             r = movies(ctx).chain().wait(tx_hash, timeout=60)
+        except ChainUnavailable:
+            raise  # unknown yet, not failed: 503, and the page keeps polling
         except MovieMinterError as exc:
             return {"status": 0, "message": exc.message, "hint": exc.hint}
         return {"status": int(r["status"]), "block_number": int(r["blockNumber"]), "gas_used": int(r["gasUsed"])}

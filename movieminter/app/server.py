@@ -39,6 +39,9 @@ UI_MODULES = {
     "/jobs": "movieminter.app.ui.jobs",
 }
 STATIC_DIR = Path(__file__).parent / "static"
+# gradio's pages load static/js/iframeResizer.contentWindow.min.js and static/fonts/... from their
+# mount. For the UI at "/" that is this app's /static, so gradio's own files are served there too.
+GRADIO_STATIC = ("gradio", "templates/frontend/static")
 
 
 def optional_module(name: str):
@@ -49,6 +52,43 @@ def optional_module(name: str):
         if exc.name == name:
             return None
         raise
+
+
+class RelativeManifestLink:
+    """Wraps each gradio UI mount. gradio's page template links its web app manifest root-relative
+    (`href="/manifest.json"`): under A1111's /movieminter/ proxy that is A1111's own /manifest.json,
+    a 404. Made relative, the page's <base href="./"> resolves it to its own mount's manifest.json."""
+
+    OLD, NEW = b'<link rel="manifest" href="/manifest.json"', b'<link rel="manifest" href="manifest.json"'
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "GET":
+            return await self.app(scope, receive, send)
+        held: dict = {}  # the start of an HTML response, sent once its whole body is rewritten
+        chunks: list[bytes] = []
+
+        async def rewrite(message):
+            if message["type"] == "http.response.start":
+                headers = {k.lower(): v for k, v in message.get("headers", [])}
+                if headers.get(b"content-type", b"").startswith(b"text/html") \
+                        and b"content-encoding" not in headers:
+                    held["start"] = message
+                    return
+            elif message["type"] == "http.response.body" and held:
+                chunks.append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                body = b"".join(chunks).replace(self.OLD, self.NEW)
+                start = held["start"]
+                headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+                await send({**start, "headers": headers + [(b"content-length", str(len(body)).encode())]})
+                message = {"type": "http.response.body", "body": body}
+            await send(message)
+
+        return await self.app(scope, receive, rewrite)
 
 
 def create_app(settings: Settings | AppContext, *, proxy_secret: str | None = None, ui: bool = True,
@@ -110,8 +150,9 @@ def create_app(settings: Settings | AppContext, *, proxy_secret: str | None = No
         from movieminter.ipfs.gateway import gateway_router
         app.include_router(gateway_router(ctx.store), include_in_schema=False)  # not part of the REST API
 
-    if STATIC_DIR.is_dir():
-        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if STATIC_DIR.is_dir():  # ours first, then gradio's (no name is in both)
+        app.mount("/static", StaticFiles(directory=STATIC_DIR, packages=[GRADIO_STATIC] if ui else None),
+                  name="static")
 
     if ui:
         import gradio as gr
@@ -121,6 +162,8 @@ def create_app(settings: Settings | AppContext, *, proxy_secret: str | None = No
                 continue
             blocks = module.build(ctx)
             gr.mount_gradio_app(app, blocks, path="" if path == "/" else path)
+            mount = app.router.routes[-1]  # the Mount just added; wrapped as Mount(middleware=...) would
+            mount.app = RelativeManifestLink(mount.app)
             mounted["uis"].append(path)
     if "/" not in mounted["uis"]:
         @app.get("/", include_in_schema=False)

@@ -16,7 +16,7 @@ from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
 
 from movieminter.errors import MovieMinterError
@@ -35,6 +35,40 @@ class ChainError(MovieMinterError):
         super().__init__(message, hint, **({"error": error, "args": args} if error else {}))
         self.error = error
         self.error_args = args or {}
+
+
+class ChainUnavailable(MovieMinterError):
+    """The chain cannot be used at all: its RPC URL does not answer, or no (valid) contract address is set.
+    Not the request's fault: the API answers 503 and says which setting to fix."""
+
+    status = 503
+
+
+CHAIN_SETTING = ("set Chain (a preset such as sepolia, or an RPC URL) in A1111's Settings > Movie Minter, "
+                 "or MOVIEMINTER_CHAIN / MOVIEMINTER_RPC_URL for `movieminter serve`")
+CONTRACT_SETTING = ("set the MovieMinter contract address in A1111's Settings > Movie Minter, or "
+                    "MOVIEMINTER_CONTRACT_ADDRESS for `movieminter serve` (deploy one with `movieminter chain deploy`)")
+
+
+def chain_unreachable(rpc_url: str, exc: Exception) -> ChainUnavailable:
+    return ChainUnavailable(f"cannot reach the chain at {rpc_url} ({type(exc).__name__})",
+                            hint=f"start its node (a local chain: `movieminter chain anvil`), or fix the RPC URL: "
+                                 f"{CHAIN_SETTING}")
+
+
+def no_contract() -> ChainUnavailable:
+    return ChainUnavailable("no MovieMinter contract address is configured", hint=CONTRACT_SETTING)
+
+
+class _Provider(HTTPProvider):
+    """web3's HTTP provider, but a node that does not answer (refused, timed out, HTTP error) raises
+    ChainUnavailable, so every use of `ChainClient.w3` (reads, estimates, receipts, logs) says what to fix."""
+
+    def make_request(self, method, params):
+        try:
+            return super().make_request(method, params)
+        except OSError as exc:  # requests' connection errors, timeouts and HTTP errors are OSErrors
+            raise chain_unreachable(self.endpoint_uri, exc) from None
 
 
 @cache
@@ -237,9 +271,13 @@ class ChainClient:
 
     def __init__(self, rpc_url: str, contract_address: str | None = None, *, timeout: float = 30.0):
         self.rpc_url = rpc_url
-        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        self.w3 = Web3(_Provider(rpc_url, request_kwargs={"timeout": timeout}))
         self.artifact = load_artifact()
-        self.contract_address = to_checksum_address(contract_address) if contract_address else None
+        try:
+            self.contract_address = to_checksum_address(contract_address) if contract_address else None
+        except ValueError:
+            raise ChainUnavailable(f"the MovieMinter contract address {contract_address!r} is not an address",
+                                   hint=CONTRACT_SETTING) from None
 
     def __repr__(self) -> str:
         return f"ChainClient(rpc_url={self.rpc_url!r}, contract_address={self.contract_address!r})"
@@ -255,8 +293,7 @@ class ChainClient:
     @property
     def contract(self):
         if not self.contract_address:
-            raise MovieMinterError("no MovieMinter contract address is configured",
-                                   hint="deploy one (`movieminter chain deploy`) and set contract_address")
+            raise no_contract()
         return self.w3.eth.contract(address=self.contract_address, abi=self.artifact["abi"])
 
     @property
@@ -274,8 +311,7 @@ class ChainClient:
             raise self._unreachable(exc) from None
 
     def _unreachable(self, exc: Exception) -> MovieMinterError:
-        return MovieMinterError(f"cannot reach the chain at {self.rpc_url}: {type(exc).__name__}",
-                                hint="start a local chain (`movieminter chain anvil`) or fix the RPC URL")
+        return chain_unreachable(self.rpc_url, exc)
 
     # -- reads
 

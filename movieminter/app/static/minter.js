@@ -19,7 +19,7 @@
 
   let root = null;
   const ui = {};
-  const st = { movie: null, cells: [], focus: 0, scene: null, job: null, source: null, wallet: {}, busy: false };
+  const st = { movie: null, cells: [], focus: 0, scene: null, job: null, source: null, wallet: {}, busy: false, configError: null };
 
   function $(sel) { return root.querySelector(sel); }
   const api = (path, opts) => window.MMWallet.api(path, opts);
@@ -56,7 +56,9 @@
     } else {
       bar.innerHTML = `<button type="button" class="mm-btn mm-btn-primary" data-act="connect" aria-haspopup="true">Connect wallet</button>`;
     }
-    showError("#mm-wallet-error", w.notice ? { message: w.notice, hint: "Click Connect wallet." } : null);
+    // A chain the app cannot use (RPC down, no contract) stays explained until its config loads.
+    const down = window.MMWallet.state.config ? null : st.configError;
+    showError("#mm-wallet-error", w.notice ? { message: w.notice, hint: "Click Connect wallet." } : down);
     if (st.movie) refreshTimeline();
   }
 
@@ -550,7 +552,7 @@
     $("#mm-scene-close").addEventListener("click", () => { ui.scene.hidden = true; if (st.source) st.source.close(); st.job = null; focusCell(st.focus); });
     document.addEventListener("mm-wallet", (e) => { renderWallet(e.detail); if (st.scene && ui.scene && !ui.scene.hidden) drawActions(); });
 
-    window.MMWallet.config().catch((err) => showError("#mm-wallet-error", err)).then(() => renderWallet(window.MMWallet.state));
+    window.MMWallet.config().catch((err) => { st.configError = err; }).then(() => renderWallet(window.MMWallet.state));
     loadRecent();
     const m = /movie=([^&]+)/.exec(window.location.hash || "");
     if (m) { ui.ref.value = decodeURIComponent(m[1]); openMovie(ui.ref.value); }
