@@ -59,17 +59,6 @@ def test_api_auth_protects_sdapi_only(a1111_factory):
     assert A1111Client(url).running_deforum_jobs() == []  # Deforum's routes have no auth
 
 
-def test_deforum_quirks_unknown_batch_is_500_and_not_retried(a1111):
-    _, url = a1111
-    client, calls = counting_client(url, retries=3)
-    deforum = DeforumClient(client)
-    with pytest.raises(UnknownBatch):
-        deforum.batch("batch(123)")
-    assert calls == [("GET", "/deforum_api/batches/batch(123)")]
-    with pytest.raises(JobNotFound):
-        deforum.job("batch(123)-0")
-
-
 def test_retry_policy_get_retried_post_submitted_once():
     seen = []
 
@@ -90,48 +79,12 @@ def test_retry_policy_get_retried_post_submitted_once():
     assert seen == [("POST", "/deforum_api/batches")]  # never submitted twice
 
 
-def test_submit_poll_cancel_lifecycle(a1111):
-    double, url = a1111
-    double.frame_delay = 0.1
-    deforum = DeforumClient(A1111Client(url))
-    sub = deforum.submit_batch({"max_frames": 40, "W": 256, "H": 128, "seed": 1,
-                                "prompts": {"0": "a red boat"}}, {})
-    assert sub["batch_id"].startswith("batch(") and sub["job_ids"] == [sub["batch_id"] + "-0"]
-    job_id = sub["job_ids"][0]
-    seen_phases = set()
-    for _ in range(200):
-        job = deforum.job(job_id)
-        seen_phases.add(job["phase"])
-        if job["phase"] == "GENERATING" and job["phase_progress"] > 0:
-            break
-        time.sleep(0.01)
-    assert job["status"] == "ACCEPTED" and job["outdir"] and job["timestring"]
-    progress = deforum.a1111.progress()
-    assert progress["state"]["job"] == f"Deforum {job_id}" and 0 < progress["progress"] < 1
-    assert deforum.cancel(job_id) is True
-    job = deforum.job(job_id)
-    assert job["status"] == "CANCELLED"
-    assert deforum.cancel(job_id) is False  # Deforum's 400: not cancellable any more
-    assert [b["id"] for b in deforum.batch(sub["batch_id"])] == [job_id]
-
-
-def test_missing_keys_fall_back_to_deforum_defaults(a1111):
-    """The quirk: max_frames omitted renders Deforum's 120 frames, not 'a few'."""
-    double, url = a1111
-    deforum = DeforumClient(A1111Client(url))
-    job_id = deforum.submit({"W": 64, "H": 64, "prompts": {"0": "x"}})
-    while (job := deforum.job(job_id))["status"] == "ACCEPTED":
-        time.sleep(0.02)
-    assert job["status"] == "SUCCEEDED"
-    from pathlib import Path
-    assert len(list(Path(job["outdir"]).glob(f"{job['timestring']}_*.png"))) == 120
-
-
-def test_txt2img_refused_while_deforum_runs(a1111):
+def test_txt2img_refused_while_deforum_runs(a1111, small_film):
+    from movieminter.render.submission import plan_job
     double, url = a1111
     double.frame_delay = 0.05
     client = A1111Client(url)
-    job_id = DeforumClient(client).submit({"max_frames": 30, "W": 64, "H": 64, "prompts": {"0": "x"}})
+    job_id = DeforumClient(client).submit(plan_job(small_film, 0).settings)
     with pytest.raises(DeforumBusy) as err:
         client.txt2img({"prompt": "a lighthouse", "steps": 4, "width": 64, "height": 64})
     assert job_id in str(err.value)
@@ -139,25 +92,3 @@ def test_txt2img_refused_while_deforum_runs(a1111):
     DeforumClient(client).cancel(job_id)
 
 
-def test_txt2img_returns_png_and_info(a1111):
-    _, url = a1111
-    out = A1111Client(url).txt2img({"prompt": "a lighthouse", "seed": 5, "steps": 4, "width": 128, "height": 96})
-    img = Image.open(io.BytesIO(base64.b64decode(out["images"][0])))
-    assert img.size == (128, 96) and out["info"]["seed"] == 5
-
-
-def test_versions_from_sysinfo_and_extensions(a1111):
-    _, url = a1111
-    v = A1111Client(url).versions()
-    assert v["a1111"] == "v1.10.1" and v["deforum_commit"]
-
-
-def test_sd_models_unhashed_until_loaded(a1111_factory):
-    _, url, _ = a1111_factory(faults=Faults(hashed="none"))
-    client = A1111Client(url)
-    m = client.sd_models()[0]
-    assert m["sha256"] is None and m["hash"] is None and m["title"] == "dreamshaper_8.safetensors"
-    client.txt2img({"prompt": "x", "steps": 1, "width": 64, "height": 64,
-                    "override_settings": {"sd_model_checkpoint": "dreamshaper_8"}})
-    m = client.sd_models()[0]
-    assert m["sha256"] and m["title"] == f"dreamshaper_8.safetensors [{m['sha256'][:10]}]"

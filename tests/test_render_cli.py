@@ -53,7 +53,7 @@ def double_process(tmp_path):
 def test_doctor_all_good_against_the_double_process(double_process):
     code, out = doctor(double_process)
     assert code == 0, out
-    assert "[ok  ] reachable" in out and "[ok  ] deforum_api" in out and "A1111 v1.10.1" in out
+    assert "[ok  ] reachable" in out and "[ok  ] deforum_api" in out and "A1111 1.10.1" in out
     assert "[ok  ] checkpoint:dreamshaper_8: dreamshaper_8.safetensors [05c4eab871]: matched by sha256" in out
     assert "[ok  ] lora:ghibli_style_v2" in out and "ready to render" in out
 
@@ -102,6 +102,9 @@ def test_models_ensure_then_doctor_then_render(a1111_factory, tmp_path, small_fi
         assert code == 2 and "[manual]" in out and "sha256: " in out and "models/Lora" in out
     finally:
         stop()
+    code, out = doctor(url)  # the example is 3D: Deforum's depth model is not a Civitai model
+    assert code == 2 and "[FAIL] depth_model" in out and "dpt_large-midas-2f21e586.pt" in out
+    (double.root / "models" / "Deforum" / "dpt_large-midas-2f21e586.pt").write_bytes(b"weights")
     assert doctor(url)[0] == 0
     film = tmp_path / "film.json"
     film.write_text(json.dumps(small_film))

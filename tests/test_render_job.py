@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import numpy as np
@@ -64,10 +65,11 @@ def test_full_48_frame_segment(a1111, lighthouse, tmp_path):
     # The checkpoint went as A1111's title of the file matched by hash.
     job = double.statuses[result.job_id]
     assert job["options_overrides"]["sd_model_checkpoint"] == "dreamshaper_8.safetensors [05c4eab871]"
-    assert job["deforum_settings"]["max_frames"] == 48
+    assert job["deforum_settings"]["max_frames"] == 49  # cadence 2: Deforum skips the last block
+    assert job["deforum_settings"]["sampler"] == "DPM++ 2M Karras"  # the scheduler rides on the name
     done = [p.frames_done for p in progress]
     assert done == sorted(done) and done[-1] == 48 and progress[-1].phase == "DONE"
-    assert result.versions["a1111"] == "v1.10.1"
+    assert result.versions["a1111"] == "1.10.1"
     assert double.jobs_submitted == 1 and not double.fallback_warnings and not double.lora_warnings
 
 
@@ -97,29 +99,47 @@ def test_double_frames_depend_on_prompt_seed_checkpoint_and_camera():
     assert np.abs(still - last_frame(angle=2.0)).mean() > 1
 
 
-def test_retryable_failure_is_resubmitted(a1111_factory, small_film, tmp_path):
+def test_a_failed_job_is_reported_not_resubmitted(a1111_factory, small_film, tmp_path):
+    """Real Deforum calls every render error RETRYABLE "Generation error." (an
+    Interrupt too): resubmitting would override the user or repeat a deterministic failure."""
     double, url, _ = a1111_factory(faults=Faults(fail_jobs=[("retryable", 5)]))
-    result, saved, progress = run(A1111Client(url), small_film, tmp_path)
-    assert len(result.frames) == N and double.jobs_submitted == 2
-    assert any("retrying" in p.message and "out of memory" in p.message for p in progress)
-    assert saved[-1]["attempts"] == 2
-
-
-def test_retryable_failure_gives_up_after_bound(a1111_factory, small_film, tmp_path):
-    double, url, _ = a1111_factory(faults=Faults(fail_jobs=[("retryable", 1)] * 3))
     with pytest.raises(RenderFailed) as err:
-        run(A1111Client(url), small_film, tmp_path, max_retries=1)
-    assert "2 times" in err.value.message and double.jobs_submitted == 2
+        run(A1111Client(url), small_film, tmp_path)
+    assert double.jobs_submitted == 1
+    assert re.fullmatch(r'Deforum stopped with "Generation error\." after \d+ of 12 frames', err.value.message)
+    assert "*START OF TRACEBACK*" in err.value.hint and "GPU memory" not in err.value.hint
+    # The user's retry (a new call with the saved state) renders anew, once.
+    result, _, _ = run(A1111Client(url), small_film, tmp_path, state=run.saved[-1])
+    assert len(result.frames) == N and double.jobs_submitted == 2
+
+
+def test_a_failure_seen_after_a_restart_is_reported_before_anything_is_rerendered(a1111_factory, small_film,
+                                                                                 tmp_path):
+    double, url, _ = a1111_factory(faults=Faults(fail_jobs=[("retryable", 2)]))
+    with pytest.raises(RenderFailed):
+        run(A1111Client(url), small_film, tmp_path)
+    state = {k: v for k, v in run.saved[-1].items() if k != "reported"}  # died before it could report
+    with pytest.raises(RenderFailed):
+        run(A1111Client(url), small_film, tmp_path, state=state)
+    assert double.jobs_submitted == 1
 
 
 def test_terminal_failure_reports_deforums_message(a1111_factory, small_film, tmp_path):
-    double, url, _ = a1111_factory(faults=Faults(fail_jobs=[("terminal", 3)]))
+    double, url, _ = a1111_factory(faults=Faults(fail_jobs=[("terminal", 0)]))
     with pytest.raises(RenderFailed) as err:
         run(A1111Client(url), small_film, tmp_path)
-    assert "invalid animation prompt" in err.value.message and double.jobs_submitted == 1
+    assert err.value.message == "Deforum refused the job: Invalid arguments." and double.jobs_submitted == 1
+    assert "console" in err.value.hint
 
 
-def test_cancel_deletes_the_job_and_interrupts(a1111, small_film, tmp_path):
+def test_without_controlnet_the_failure_names_it(a1111_factory, small_film, tmp_path):
+    double, url, _ = a1111_factory(faults=Faults(controlnet=False))
+    with pytest.raises(RenderFailed) as err:
+        run(A1111Client(url), small_film, tmp_path)
+    assert "ControlNet extension is missing" in err.value.hint and double.jobs_submitted == 1
+
+
+def test_cancel_deletes_the_running_job_and_deforum_interrupts_it(a1111, small_film, tmp_path):
     double, url = a1111
     double.frame_delay = 0.1
     cancel = threading.Event()
@@ -131,7 +151,33 @@ def test_cancel_deletes_the_job_and_interrupts(a1111, small_film, tmp_path):
     with pytest.raises(RenderCancelled):
         run(A1111Client(url), small_film, tmp_path, on_progress=on_progress, cancel=cancel)
     job_id = run.saved[-1]["job_id"]
-    assert double.statuses[job_id]["status"] == "CANCELLED" and double.interrupted
+    assert double.statuses[job_id]["status"] in ("CANCELLED", "FAILED") and double.interrupted
+
+
+def test_interrupted_in_a1111_between_frames_ends_clearly_and_frees_deforum(a1111, small_film, tmp_path):
+    """Deforum leaves such a job ACCEPTED in POST_PROCESSING for ever."""
+    from movieminter.render.job import RenderLimits
+    from movieminter.render.errors import RenderInterrupted
+    double, url = a1111
+    double.frame_delay = 0.05
+    client = A1111Client(url)
+
+    def on_progress(p):
+        if p.frames_done >= 3 and not double.interrupted:
+            double.interrupted = True  # A1111's Interrupt button, late in a frame
+
+    with pytest.raises(RenderInterrupted) as err:
+        run(client, small_film, tmp_path, on_progress=on_progress,
+            limits=RenderLimits(post_processing=0.5))
+    job = double.statuses[run.saved[-1]["job_id"]]
+    assert (job["status"], job["phase"]) == ("ACCEPTED", "POST_PROCESSING")
+    assert "interrupted in A1111 after" in err.value.message and double.jobs_submitted == 1
+    # Not believed busy: previews may run at once (and another process's after a minute of silence).
+    from movieminter.render.deforum import is_active
+    assert client.running_deforum_jobs() == [] and not is_active(job, job["last_updated"] + 61)
+    # Rendering again submits a new job.
+    result, _, _ = run(client, small_film, tmp_path, state=run.saved[-1])
+    assert len(result.frames) == N and double.jobs_submitted == 2
 
 
 def test_server_dies_mid_job(a1111_factory, small_film, tmp_path):
@@ -195,21 +241,6 @@ def test_missing_model_stops_before_submitting(a1111_factory, small_film, tmp_pa
     assert double.jobs_submitted == 0
 
 
-def test_interrupted_job_reports_success_but_frames_are_short(a1111, small_film, tmp_path):
-    """Deforum's quirk: /sdapi/v1/interrupt alone ends the job as SUCCEEDED."""
-    double, url = a1111
-    double.frame_delay = 0.1
-    client = A1111Client(url)
-
-    def interrupt(p):
-        if p.frames_done >= 3 and not double.interrupted:
-            client.interrupt()
-
-    with pytest.raises(FramesError) as err:
-        run(client, small_film, tmp_path, on_progress=interrupt)
-    assert "12" in err.value.message
-
-
 def test_remote_a1111_frames_over_http(a1111, small_film, tmp_path):
     _, url = a1111
     result, _, _ = run(A1111Client(url, local_files=False), small_film, tmp_path)
@@ -244,11 +275,11 @@ def test_resume_after_dying_while_submitting(a1111, small_film, tmp_path):
     """Killed between Deforum accepting the job and saving its id: the next run finds it."""
     double, url = a1111
     client = A1111Client(url)
-    from movieminter.manifest import export_deforum, segment_settings_digest
-    exported = export_deforum(small_film, 0)
+    from movieminter.manifest import segment_settings_digest
+    from movieminter.render.submission import plan_job
     since = __import__("time").time()
     from movieminter.render.deforum import DeforumClient
-    DeforumClient(client).submit(exported["deforum_settings"],
+    DeforumClient(client).submit(plan_job(small_film, 0).settings,
                                  {"sd_model_checkpoint": "dreamshaper_8.safetensors [05c4eab871]"})
     state = {"submitting_since": since, "job_id": None, "settings_digest": segment_settings_digest(small_film, 0)}
     result, _, _ = run(client, small_film, tmp_path, state=state)

@@ -184,9 +184,6 @@ class A1111Client:
     def refresh_loras(self) -> None:
         self._json("POST", "/sdapi/v1/refresh-loras")
 
-    def progress(self) -> dict:
-        return self._json("GET", "/sdapi/v1/progress", params={"skip_current_image": "true"})
-
     def interrupt(self) -> None:
         self._json("POST", "/sdapi/v1/interrupt")
 
@@ -210,39 +207,48 @@ class A1111Client:
         return out
 
     def running_deforum_jobs(self) -> list[str]:
-        """Ids of Deforum jobs still ACCEPTED (queued or running); [] without the Deforum API."""
+        """Ids of Deforum jobs queued or running now; [] without the Deforum API.
+        A job interrupted in A1111 stays ACCEPTED for ever and is left out."""
+        from movieminter.render.deforum import DeforumClient
         try:
-            resp = self.request("GET", "/deforum_api/jobs")
-        except DeforumApiDisabled:
+            return DeforumClient(self).active_jobs()
+        except (DeforumApiDisabled, A1111HttpError):
             return []
-        if resp.status_code >= 400:
-            return []
-        return [jid for jid, st in (resp.json() or {}).items()
-                if isinstance(st, dict) and st.get("status") == "ACCEPTED"]
 
     # -- versions ----------------------------------------------------------
 
-    def versions(self) -> dict:
-        """A1111 version/commit (from /internal/sysinfo) and the Deforum extension's
-        commit (from /sdapi/v1/extensions). Missing pieces are None, never an error:
-        /internal/sysinfo is slow on big installs and absent on some forks."""
-        out: dict = {"a1111": None, "a1111_commit": None, "deforum": None, "deforum_commit": None}
+    def sysinfo(self) -> dict | None:
+        """/internal/sysinfo (no --api-auth), or None: slow on big installs, absent on some forks."""
         try:
             resp = self.request("GET", "/internal/sysinfo", timeout=60)
-            if resp.status_code == 200:
-                info = json.loads(resp.text)
-                out["a1111"] = info.get("Version")
-                out["a1111_commit"] = info.get("Commit")
+            return json.loads(resp.text) if resp.status_code == 200 else None
         except (A1111Unreachable, ValueError):
-            pass
+            return None
+
+    def installed_extensions(self, sysinfo: dict | None = None) -> dict[str, str] | None:
+        """Enabled extensions, name -> commit ("" when not a git clone), or None if
+        A1111 does not say. sysinfo lists every one; /sdapi/v1/extensions only git clones."""
+        info = self.sysinfo() if sysinfo is None else sysinfo
+        if info and isinstance(info.get("Extensions"), list):
+            return {e.get("name", ""): e.get("commit") or "" for e in info["Extensions"] if isinstance(e, dict)}
         try:
-            for ext in self.extensions() or []:
-                name = (ext.get("name") or "").lower()
-                if "deforum" in name:
-                    out["deforum"] = ext.get("version") or ext.get("commit_hash", "")[:8] or None
-                    out["deforum_commit"] = ext.get("commit_hash")
+            return {e.get("name", ""): e.get("commit_hash") or "" for e in self.extensions() or []
+                    if e.get("enabled", True)} or None
         except (A1111HttpError, ApiDisabled):
-            pass
+            return None
+
+    def versions(self) -> dict:
+        """A1111 version/commit and the Deforum extension's commit. Missing pieces
+        are None, never an error."""
+        out: dict = {"a1111": None, "a1111_commit": None, "deforum": None, "deforum_commit": None}
+        info = self.sysinfo()
+        if info:
+            out["a1111"] = info.get("Version")
+            out["a1111_commit"] = info.get("Commit") if info.get("Commit") not in ("<none>", "") else None
+        for name, commit in (self.installed_extensions(info) or {}).items():
+            if "deforum" in name.lower():
+                out["deforum"] = commit[:8] if commit else name
+                out["deforum_commit"] = commit or None
         return out
 
     # -- files A1111 wrote ---------------------------------------------------

@@ -2,12 +2,57 @@
 
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
+
+import httpx
+
 from movieminter.render.a1111 import A1111Client
 from movieminter.render.errors import A1111HttpError, JobNotFound, UnknownBatch
 
 # Job statuses and phases as Deforum reports them.
 ACCEPTED, SUCCEEDED, FAILED, CANCELLED = "ACCEPTED", "SUCCEEDED", "FAILED", "CANCELLED"
 PHASES = ("QUEUED", "PREPARING", "GENERATING", "POST_PROCESSING", "DONE")
+# An interrupted job never leaves POST_PROCESSING (Deforum completes a job only
+# when A1111 was not interrupted). Ours skip video creation, so their post-
+# processing takes a moment; another client's job stitching a long video may
+# be silent there longer, and is then taken for interrupted (the cost: a
+# preview may run beside its ffmpeg).
+STUCK_AFTER = 60.0
+
+
+def is_active(status: dict, server_now: float | None = None, stuck_after: float = STUCK_AFTER) -> bool:
+    """Is this job queued or running in Deforum now, as far as its status shows?
+
+    A job cancelled while QUEUED still runs later (Deforum cannot dequeue it),
+    so CANCELLED counts as active until it is seen finished. A job silent in
+    POST_PROCESSING for `stuck_after` seconds by A1111's own clock was interrupted.
+    """
+    st, phase = status.get("status"), status.get("phase")
+    if st not in (ACCEPTED, CANCELLED):
+        return False
+    if phase in ("QUEUED", "PREPARING", "GENERATING"):
+        return True
+    if phase == "POST_PROCESSING":
+        if server_now is None:
+            return True
+        return server_now - float(status.get("last_updated") or 0) < stuck_after
+    return False
+
+
+_interrupted: set[tuple[str, str]] = set()  # (A1111 URL, job id) this process found interrupted
+
+
+def mark_interrupted(base_url: str, job_id: str) -> None:
+    """A job we know will never finish: not waited for, nor counted as busy, from now on."""
+    _interrupted.add((base_url.rstrip("/"), job_id))
+
+
+def server_time(resp: httpx.Response) -> float | None:
+    """A1111's clock, from the Date header of its answer (Deforum's times are its own)."""
+    try:
+        return parsedate_to_datetime(resp.headers["date"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 class DeforumClient:
@@ -36,10 +81,21 @@ class DeforumClient:
         return resp.json()
 
     def jobs(self) -> dict[str, dict]:
+        return self.jobs_at()[0]
+
+    def jobs_at(self) -> tuple[dict[str, dict], float | None]:
+        """Every job's status, and A1111's clock when it answered."""
         resp = self.a1111.request("GET", "/deforum_api/jobs")
         if resp.status_code >= 400:
             raise A1111HttpError("GET", "/deforum_api/jobs", resp.status_code, resp.text)
-        return resp.json()
+        return resp.json(), server_time(resp)
+
+    def active_jobs(self) -> list[str]:
+        """Ids of jobs queued or running now (interrupted ones left out)."""
+        jobs, now = self.jobs_at()
+        base = self.a1111.base_url.rstrip("/")
+        return [jid for jid, st in jobs.items()
+                if isinstance(st, dict) and is_active(st, now) and (base, jid) not in _interrupted]
 
     def batch(self, batch_id: str) -> list[dict]:
         resp = self.a1111.request("GET", f"/deforum_api/batches/{batch_id}")

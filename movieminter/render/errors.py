@@ -68,12 +68,28 @@ class UnknownBatch(RenderError):
 
 
 class RenderFailed(RenderError):
-    """Deforum reported a TERMINAL failure, or retries of a RETRYABLE one ran out."""
+    """Deforum reported the job FAILED. Not retried on our own: real Deforum
+    reports every render error (an Interrupt included) as RETRYABLE."""
 
 
 class RenderCancelled(RenderError):
     def __init__(self, message: str = "the render was cancelled"):
         super().__init__(message, hint="start the render again when you are ready (Deforum's job was cancelled)")
+
+
+class RenderInterrupted(RenderError):
+    """Interrupted in A1111 between frames: Deforum leaves such a job ACCEPTED in
+    POST_PROCESSING for ever, so it is recognised by its silence."""
+
+    def __init__(self, done: int, total: int, job_id: str):
+        super().__init__(
+            f"the render was interrupted in A1111 after {done} of {total} frames (A1111's Interrupt button, or "
+            f"another program called /sdapi/v1/interrupt); Deforum never finishes an interrupted job ({job_id})",
+            hint="click Render & Mint again to render the segment anew", job_id=job_id)
+
+
+class RenderStalled(RenderError):
+    """Nothing moved in Deforum for longer than the stall limit."""
 
 
 class FramesError(RenderError):

@@ -9,6 +9,7 @@ a work folder we own, so later steps never depend on A1111's outputs.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -57,15 +58,20 @@ def complete_frames(folder: Path, total: int, width: int, height: int) -> list[P
 
 
 def collect_frames(client: A1111Client, outdir: str, timestring: str, total: int, width: int, height: int,
-                   dest: Path) -> list[Path]:
-    """Bring the `total` frames of a finished job into `dest` as frame_000000.png…, checked."""
+                   dest: Path, writes: int | None = None) -> list[Path]:
+    """Bring the first `total` frames of a finished job into `dest` as
+    frame_000000.png…, checked. `writes` is how many the job's settings make
+    Deforum write (more than `total` when cadence padding asked for extra)."""
+    writes = total if writes is None else writes
     dest.mkdir(parents=True, exist_ok=True)
     local = client.is_local(outdir)
     if local:
-        found = sorted(p for p in Path(outdir).glob(f"{timestring}_*.png"))
-        if len(found) != total:
-            raise FramesError(f"Deforum produced {len(found)} frames, the segment needs {total}",
-                              hint="the job was interrupted or ran with other settings; render it again")
+        pattern = re.compile(re.escape(timestring) + r"_\d{9}\.png")  # not depth maps or settings
+        found = [p for p in os.listdir(outdir) if pattern.fullmatch(p)]
+        if len(found) != writes:
+            raise FramesError(f"Deforum wrote {len(found)} frames where these settings write {writes} "
+                              f"(the segment keeps {total})",
+                              hint="the job was changed or interrupted in A1111; render the segment again")
     out = []
     for i in range(total):
         src = os.path.join(outdir, frame_name(timestring, i))
@@ -86,12 +92,12 @@ def collect_frames(client: A1111Client, outdir: str, timestring: str, total: int
         tmp.replace(target)
         out.append(target)
     if not local:  # one more than expected means the job ran with other settings
-        extra = os.path.join(outdir, frame_name(timestring, total))
+        extra = os.path.join(outdir, frame_name(timestring, writes))
         try:
             client.fetch_file(extra)
         except FramesError:
             pass
         else:
-            raise FramesError(f"Deforum produced more than {total} frames",
+            raise FramesError(f"Deforum wrote more than the {writes} frames these settings write",
                               hint="the job ran with other settings (max_frames); render it again")
     return out

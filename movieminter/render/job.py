@@ -4,24 +4,38 @@ Resumable by construction: the job id is handed to `save_state` the moment
 Deforum accepts it, so a process that dies later finds the same job on the
 next call (or, if A1111 restarted and forgot it, the frames it already wrote)
 instead of rendering the segment again.
+
+Every wait has a limit. What real Deforum does, and how each case ends:
+- SUCCEEDED: the frames are collected (see `submission` for cadence).
+- FAILED: reported as it is, never resubmitted on our own. Deforum calls every
+  render error RETRYABLE "Generation error." (an Interrupt during sampling
+  too), so a retry would override the user or repeat a deterministic failure.
+- Interrupted between frames: the job stays ACCEPTED in POST_PROCESSING for
+  ever; silence there for `post_processing` seconds ends it as interrupted.
+- Nothing moving at all for `stall` seconds: stalled, with what to check.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Callable
 
-from movieminter.manifest import export_deforum, get_segment, segment_settings_digest
+from movieminter.manifest import get_segment, segment_settings_digest
 from movieminter.render import frames as framesmod
 from movieminter.render.a1111 import A1111Client
-from movieminter.render.deforum import DeforumClient
+from movieminter.render.deforum import DeforumClient, mark_interrupted
 from movieminter.render.errors import (
-    A1111Unreachable, FramesError, JobNotFound, ModelError, RenderCancelled, RenderError, RenderFailed)
+    A1111Unreachable, FramesError, JobNotFound, ModelError, RenderCancelled, RenderError, RenderFailed,
+    RenderInterrupted, RenderStalled)
 from movieminter.render.readiness import check_models
+from movieminter.render.submission import DeforumJobPlan, plan_job
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -49,16 +63,26 @@ class RenderResult:
     reused: bool = False       # True when finished frames were found instead of rendered
 
 
+@dataclasses.dataclass
+class RenderLimits:
+    """How long silence may last before a render is given up (seconds)."""
+    stall: float = 900.0             # no progress anywhere in Deforum (a frame on a slow GPU can take minutes)
+    post_processing: float = 60.0    # ours skip video creation: a silent POST_PROCESSING was interrupted
+    queued_cancel: float = 1800.0    # how long a cancelled QUEUED job is watched so it can be stopped
+
+
 def render_segment(client: A1111Client, manifest: dict, index: int, *, state: dict,
                    save_state: Callable[[dict], None], on_progress: Callable[[RenderProgress], None] | None = None,
                    cancel: threading.Event | None = None, work_dir: str | Path | None = None,
-                   allow_pickle: bool = False, poll_interval: float = 0.5, max_retries: int = 2) -> RenderResult:
+                   allow_pickle: bool = False, poll_interval: float = 0.5,
+                   limits: RenderLimits | None = None) -> RenderResult:
     """Render segment `index` of `manifest`; returns its checked frames in `work_dir/frames`.
 
     `state` is what `save_state` got last time (empty for a first run).
     """
-    seg = get_segment(manifest, index)
-    total = int(seg["frame_count"])
+    get_segment(manifest, index)
+    plan = plan_job(manifest, index)
+    limits = limits or RenderLimits()
     width, height = int(manifest["movie"]["width"]), int(manifest["movie"]["height"])
     work = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix=f"movieminter-seg{index}-"))
     dest = work / "frames"
@@ -66,9 +90,6 @@ def render_segment(client: A1111Client, manifest: dict, index: int, *, state: di
     cancel = cancel or threading.Event()
     deforum = DeforumClient(client)
     state = dict(state or {})
-
-    exported = export_deforum(manifest, index)
-    settings = exported["deforum_settings"]
     digest = segment_settings_digest(manifest, index)
     if state.get("settings_digest") not in (None, digest):
         state = {}  # saved for other settings: nothing of it applies
@@ -78,86 +99,118 @@ def render_segment(client: A1111Client, manifest: dict, index: int, *, state: di
         save_state(dict(state))
 
     # 1. Finished earlier: the frames are already ours.
-    done = framesmod.complete_frames(dest, total, width, height) if state.get("collected") else None
+    done = framesmod.complete_frames(dest, plan.frames, width, height) if state.get("collected") else None
     if done:
-        on_progress(RenderProgress(state.get("job_id") or "", "SUCCEEDED", "DONE", total, total, 0.0))
+        on_progress(RenderProgress(state.get("job_id") or "", "SUCCEEDED", "DONE", plan.frames, plan.frames, 0.0))
         return RenderResult(done, dest, state.get("versions") or {}, state.get("job_id"),
                             state.get("checkpoint_title"), reused=True)
 
     versions = state.get("versions") or client.versions()
+    follow = _Follower(client, deforum, plan, cancel, on_progress, save, state, poll_interval, limits)
 
     with _holding(client.render_lock, cancel):
-        job_id = state.get("job_id")
-        job: dict | None = None
-        # 2. A job was submitted before: follow it, or reuse what it wrote.
-        if not job_id and state.get("submitting_since"):
-            # Died (or lost the answer) while submitting: Deforum may have the job anyway.
-            job_id = _find_submitted(deforum, settings, state["submitting_since"])
-            if job_id:
-                save(job_id=job_id)
-        if job_id:
-            try:
-                job = deforum.job(job_id)
-                if job["status"] in ("FAILED", "CANCELLED"):  # an earlier run's outcome: this call renders anew
-                    job_id, job = None, None
-                    state["attempts"] = 0
-            except JobNotFound:
-                outdir, ts = state.get("outdir"), state.get("timestring")
-                if outdir and ts and _frames_complete(client, outdir, ts, total):
-                    frames = framesmod.collect_frames(client, outdir, ts, total, width, height, dest)
-                    save(collected=True)
-                    on_progress(RenderProgress(job_id, "SUCCEEDED", "DONE", total, total, 0.0,
-                                               "A1111 forgot the job; its finished frames were reused"))
-                    return RenderResult(frames, dest, versions, job_id, state.get("checkpoint_title"), reused=True)
-                job_id, job = None, None  # lost and incomplete: render again
-
-        attempts = int(state.get("attempts") or 0)
-        title = state.get("checkpoint_title")
-        while True:
-            if job is None:
-                if cancel.is_set():
-                    raise RenderCancelled()
-                title = _preflight(client, manifest, index, allow_pickle)
-                overrides = dict(exported.get("options_overrides") or {})
-                overrides["sd_model_checkpoint"] = title  # A1111's title of the file matched by hash
-                since = time.time()
-                save(submitting_since=since, job_id=None, settings_digest=digest)
-                try:
-                    submitted = deforum.submit_batch(settings, overrides)
-                except A1111Unreachable:
-                    # The answer was lost, not necessarily the job: adopt it rather than render twice.
-                    found = _find_submitted(deforum, settings, since)
-                    if not found:
-                        raise
-                    submitted = {"job_ids": [found], "batch_id": found.rsplit("-", 1)[0]}
-                job_id = submitted["job_ids"][0]
-                attempts += 1
-                # Persist before anything else can fail: a restart must find this job.
-                save(job_id=job_id, batch_id=submitted["batch_id"], submitted_at=time.time(),
-                     submitting_since=None, settings_digest=digest, checkpoint_title=title, attempts=attempts,
-                     versions=versions, outdir=None, timestring=None, collected=False)
-                job = deforum.job(job_id)
-            job = _follow(client, deforum, job_id, job, total, cancel, on_progress, save, state, poll_interval)
-            status = job["status"]
-            if status == "SUCCEEDED":
-                frames = framesmod.collect_frames(client, job["outdir"], job["timestring"], total,
-                                                  width, height, dest)
+        job_id, job = _adopt_earlier_job(client, deforum, plan, state, save)
+        if job_id and job is None and state.get("outdir"):  # A1111 forgot it: its finished frames may be there
+            outdir, ts = state["outdir"], state["timestring"]
+            if _frames_complete(client, outdir, ts, plan.writes):
+                frames = framesmod.collect_frames(client, outdir, ts, plan.frames, width, height, dest, plan.writes)
                 save(collected=True)
-                return RenderResult(frames, dest, versions, job_id, title)
-            if status == "CANCELLED":
-                raise RenderCancelled(f"the render was cancelled in A1111: {job.get('message') or ''}".strip())
-            # FAILED
-            message = job.get("message") or "no message"
-            if job.get("error_type") == "RETRYABLE" and attempts <= max_retries:
-                on_progress(RenderProgress(job_id, status, job.get("phase", ""), 0, total, None,
-                                           f"Deforum failed ({message}); retrying"))
-                job = None
-                continue
-            if job.get("error_type") == "RETRYABLE":
-                raise RenderFailed(f"Deforum failed {attempts} times; last: {message}",
-                                   hint="free GPU memory (close other apps, lower W/H in A1111) and render again")
-            raise RenderFailed(f"Deforum failed: {message}",
-                               hint="see A1111's console; this failure will repeat until its cause is fixed")
+                on_progress(RenderProgress(job_id, "SUCCEEDED", "DONE", plan.frames, plan.frames, 0.0,
+                                           "A1111 forgot the job; its finished frames were reused"))
+                return RenderResult(frames, dest, versions, job_id, state.get("checkpoint_title"), reused=True)
+            job_id = None
+        title = state.get("checkpoint_title")
+        if job is None:
+            if cancel.is_set():
+                raise RenderCancelled()
+            title = _preflight(client, manifest, index, allow_pickle)
+            job_id = _submit(deforum, plan, title, digest, versions, save)
+            job = deforum.job(job_id)
+        try:
+            job = follow(job_id, job)
+        except RenderInterrupted:
+            save(reported=job_id)  # it never finishes: a retry renders anew
+            mark_interrupted(client.base_url, job_id)
+            raise
+        status = job["status"]
+        if status == "SUCCEEDED":
+            frames = framesmod.collect_frames(client, job["outdir"], job["timestring"], plan.frames,
+                                              width, height, dest, plan.writes)
+            save(collected=True)
+            return RenderResult(frames, dest, versions, job_id, title)
+        save(reported=job_id)  # a later call (the user's retry) renders anew
+        if status == "CANCELLED":
+            raise RenderCancelled(f"the render was cancelled in A1111: {job.get('message') or ''}".strip())
+        raise _failure(client, plan, job, follow.frames_done)
+
+
+def _adopt_earlier_job(client: A1111Client, deforum: DeforumClient, plan: DeforumJobPlan, state: dict,
+                       save) -> tuple[str | None, dict | None]:
+    """The job an earlier call submitted, if it is still worth following.
+
+    A job that did not succeed is reported once (a restart must not silently
+    render again); after that, a new call (the user's retry) renders anew.
+    """
+    job_id = state.get("job_id")
+    if not job_id and state.get("submitting_since"):
+        # Died (or lost the answer) while submitting: Deforum may have the job anyway.
+        job_id = _find_submitted(deforum, plan.settings, state["submitting_since"])
+        if job_id:
+            save(job_id=job_id)
+    if not job_id:
+        return None, None
+    if state.get("reported") == job_id:
+        return None, None
+    try:
+        return job_id, deforum.job(job_id)
+    except JobNotFound:
+        return job_id, None
+
+
+def _submit(deforum: DeforumClient, plan: DeforumJobPlan, title: str, digest: str, versions: dict, save) -> str:
+    overrides = dict(plan.options_overrides)
+    overrides["sd_model_checkpoint"] = title  # A1111's title of the file matched by hash
+    since = time.time()
+    save(submitting_since=since, job_id=None, settings_digest=digest)
+    try:
+        submitted = deforum.submit_batch(plan.settings, overrides)
+    except A1111Unreachable:
+        # The answer was lost, not necessarily the job: adopt it rather than render twice.
+        found = _find_submitted(deforum, plan.settings, since)
+        if not found:
+            raise
+        submitted = {"job_ids": [found], "batch_id": found.rsplit("-", 1)[0]}
+    job_id = submitted["job_ids"][0]
+    # Persist before anything else can fail: a restart must find this job.
+    save(job_id=job_id, batch_id=submitted["batch_id"], submitted_at=time.time(), submitting_since=None,
+         settings_digest=digest, checkpoint_title=title, versions=versions, outdir=None, timestring=None,
+         collected=False, reported=None)
+    return job_id
+
+
+def _failure(client: A1111Client, plan: DeforumJobPlan, job: dict, done: int) -> RenderError:
+    """What is known about a FAILED job, said plainly (Deforum's message, where to look)."""
+    message = job.get("message") or "no message"
+    where = f"after {done} of {plan.frames} frames" if job.get("phase") == "GENERATING" else f"in {job.get('phase')}"
+    known = _known_cause(client, plan)
+    if job.get("error_type") == "TERMINAL":
+        return RenderFailed(f"Deforum refused the job: {message}",
+                            hint=known or "A1111's console shows why (look for the traceback printed with the job id); "
+                                          "fix that and render again")
+    return RenderFailed(
+        f'Deforum stopped with "{message}" {where}',
+        hint=known or ("Deforum reports every error during a render this way, an Interrupt in A1111 included. "
+                       "A1111's console shows the cause between *START OF TRACEBACK* and *END OF TRACEBACK*; "
+                       "fix it, then render again"))
+
+
+def _known_cause(client: A1111Client, plan: DeforumJobPlan) -> str | None:
+    from movieminter.render.doctor import deforum_requirements
+    try:
+        problems = [c for c in deforum_requirements(client, plan) if not c.ok]
+    except RenderError:
+        return None
+    return f"{problems[0].message}: {problems[0].hint}" if problems else None
 
 
 def _find_submitted(deforum: DeforumClient, settings: dict, since: float) -> str | None:
@@ -172,11 +225,11 @@ def _find_submitted(deforum: DeforumClient, settings: dict, since: float) -> str
     return max(found)[1] if found else None
 
 
-def _frames_complete(client: A1111Client, outdir: str, timestring: str, total: int) -> bool:
+def _frames_complete(client: A1111Client, outdir: str, timestring: str, writes: int) -> bool:
     if client.is_local(outdir):
-        return framesmod.local_frames_done(outdir, timestring, total) == total
+        return framesmod.local_frames_done(outdir, timestring, writes) == writes
     try:  # remote: the last frame exists and no extra one does
-        client.fetch_file(f"{outdir}/{framesmod.frame_name(timestring, total - 1)}")
+        client.fetch_file(f"{outdir}/{framesmod.frame_name(timestring, writes - 1)}")
     except FramesError:
         return False
     return True
@@ -191,45 +244,125 @@ def _preflight(client: A1111Client, manifest: dict, index: int, allow_pickle: bo
     return statuses[0].title
 
 
-def _follow(client, deforum, job_id, job, total, cancel, on_progress, save, state, poll_interval) -> dict:
-    """Poll until the job leaves ACCEPTED; report progress; cancel on request."""
-    started: tuple[float, int] | None = None
-    while True:
-        if job.get("outdir") and job.get("outdir") != state.get("outdir"):
-            save(outdir=job["outdir"], timestring=job["timestring"])
-        if cancel.is_set():
-            try:
-                deforum.cancel(job_id)
-            finally:
-                client.interrupt()  # Deforum's own cancel interrupts too; be sure on older versions
-            raise RenderCancelled()
-        done = _frames_done(client, job, total)
+class _Follower:
+    """Polls one Deforum job until it ends, reporting progress; every wait bounded."""
+
+    def __init__(self, client, deforum, plan, cancel, on_progress, save, state, poll_interval, limits):
+        self.client, self.deforum, self.plan, self.cancel = client, deforum, plan, cancel
+        self.on_progress, self.save, self.state = on_progress, save, state
+        self.poll, self.limits = poll_interval, limits
+        self.frames_done = 0
+
+    def __call__(self, job_id: str, job: dict) -> dict:
+        total = self.plan.frames
+        signature, changed = None, time.monotonic()
+        started: tuple[float, int] | None = None
+        elsewhere = _Activity(self.deforum)
+        while True:
+            if job.get("outdir") and job.get("outdir") != self.state.get("outdir"):
+                self.save(outdir=job["outdir"], timestring=job["timestring"])
+            if self.cancel.is_set():
+                self._cancel(job_id)
+                raise RenderCancelled()
+            self.frames_done = done = _frames_done(self.client, job, self.plan)
+            now = time.monotonic()
+            # While QUEUED, the job ahead of ours moving counts as progress.
+            sig = (job["status"], job.get("phase"), job.get("updates"), done,
+                   elsewhere.updates() if job.get("phase") == "QUEUED" else None)
+            if sig != signature:
+                signature, changed = sig, now
+            silent = now - changed
+            eta = None
+            if job.get("phase") == "GENERATING":
+                if started is None:
+                    started = (now, done)
+                elif done > started[1]:
+                    rate = (done - started[1]) / (now - started[0])
+                    eta = (total - done) / rate if rate > 0 else None
+            self.on_progress(RenderProgress(job_id, job["status"], job.get("phase", ""), done, total, eta,
+                                            _describe(job)))
+            if job["status"] != "ACCEPTED":
+                return job
+            if job.get("phase") == "POST_PROCESSING" and silent > self.limits.post_processing:
+                raise RenderInterrupted(done, total, job_id)
+            if silent > self.limits.stall:
+                raise RenderStalled(
+                    f"A1111 reported no progress for {silent / 60:.0f} min (Deforum job {job_id}, "
+                    f"{job.get('phase')}, {done} of {total} frames)",
+                    hint="look at A1111's console; if A1111 hangs, restart it and render again "
+                         "(finished frames are reused)", job_id=job_id)
+            if self.cancel.wait(self.poll):
+                continue
+            job = self.deforum.job(job_id)
+
+    def _cancel(self, job_id: str) -> None:
+        """Deforum interrupts a running job it cancels. A QUEUED one it only marks
+        CANCELLED and runs later anyway: watch it and interrupt it when it starts,
+        and never call /sdapi/v1/interrupt while another job is the one running."""
+        try:
+            job = self.deforum.job(job_id)
+            if job["status"] != "ACCEPTED" or not self.deforum.cancel(job_id):
+                return
+        except RenderError:
+            return
+        if job.get("phase") == "QUEUED":
+            threading.Thread(target=_stop_when_started, args=(self.client, job_id, self.limits.queued_cancel),
+                             name=f"stop-{job_id}", daemon=True).start()
+
+
+def _stop_when_started(client: A1111Client, job_id: str, limit: float, poll: float = 1.0) -> None:
+    deforum = DeforumClient(client)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            job = deforum.job(job_id)
+            if job["status"] != "CANCELLED" or job.get("phase") != "QUEUED":
+                if job["status"] == "CANCELLED" and job.get("phase") in ("PREPARING", "GENERATING"):
+                    client.interrupt()  # it is the one running now (Deforum runs one job at a time)
+                return
+        except RenderError as exc:
+            log.warning("watching cancelled Deforum job %s: %s", job_id, exc.message)
+            return
+        time.sleep(poll)
+    log.warning("cancelled Deforum job %s is still queued after %.0f s; Deforum will run it later", job_id, limit)
+
+
+class _Activity:
+    """The sum of every Deforum job's update count, read at most every few seconds."""
+
+    def __init__(self, deforum: DeforumClient, every: float = 5.0):
+        self.deforum, self.every = deforum, every
+        self.at, self.value = 0.0, None
+
+    def updates(self):
         now = time.monotonic()
-        eta = None
-        if job.get("phase") == "GENERATING":
-            if started is None:
-                started = (now, done)
-            elif done > started[1]:
-                rate = (done - started[1]) / (now - started[0])
-                eta = (total - done) / rate if rate > 0 else None
-        on_progress(RenderProgress(job_id, job["status"], job.get("phase", ""), done, total, eta,
-                                   job.get("message") or ""))
-        if job["status"] != "ACCEPTED":
-            return job
-        if cancel.wait(poll_interval):
-            continue
-        job = deforum.job(job_id)
+        if now - self.at >= self.every:
+            self.at = now
+            try:
+                self.value = sum(int(st.get("updates") or 0) for st in self.deforum.jobs().values()
+                                 if isinstance(st, dict))
+            except RenderError:
+                pass
+        return self.value
 
 
-def _frames_done(client: A1111Client, job: dict, total: int) -> int:
+def _describe(job: dict) -> str:
+    phase = job.get("phase")
+    if job["status"] == "ACCEPTED" and phase == "QUEUED":
+        return "waiting for another Deforum job in A1111 to finish"
+    return job.get("message") or ""
+
+
+def _frames_done(client: A1111Client, job: dict, plan: DeforumJobPlan) -> int:
     if job.get("status") == "SUCCEEDED":
-        return total
+        return plan.frames
     outdir, ts = job.get("outdir"), job.get("timestring")
-    if job.get("phase") != "GENERATING" or not outdir or not ts:
+    if job.get("phase") not in ("GENERATING", "POST_PROCESSING") or not outdir or not ts:
         return 0
     if client.is_local(outdir):
-        return framesmod.local_frames_done(outdir, ts, total)
-    return min(total, int(round(float(job.get("phase_progress") or 0) * total)))
+        return framesmod.local_frames_done(outdir, ts, plan.frames)
+    max_frames = int(plan.settings["max_frames"])  # phase_progress is frame_idx / max_frames
+    return min(plan.frames, int(round(float(job.get("phase_progress") or 0) * max_frames)))
 
 
 class _holding:

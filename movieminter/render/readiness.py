@@ -136,20 +136,16 @@ def check_lora(client: A1111Client, entry: dict, *, allow_pickle: bool = False,
     for l in loras:
         if name not in (l.get("name"), l.get("alias")):
             continue
-        meta = l.get("metadata") or {}
-        meta_hash = str(meta.get("sha256") or meta.get("modelspec.hash_sha256") or "").lower().removeprefix("0x")
-        if meta_hash and len(meta_hash) == 64:
-            if meta_hash == want:
-                return ModelStatus(name, "lora", "ready", f"LoRA {name}: matched by name and sha256 (metadata)",
-                                   title=name, sha256=want, verified=True)
-        elif _readable(l.get("path")):
-            if file_sha256(l["path"]) == want:
-                return ModelStatus(name, "lora", "ready", f"LoRA {name}: matched by name and sha256",
-                                   title=name, sha256=want, verified=True)
-        else:
+        # Only the file's own sha256 can be compared with the manifest's (Civitai's SHA256).
+        # Metadata hashes are of something else: ModelSpec's modelspec.hash_sha256 and
+        # kohya's sshs_model_hash cover the tensor bytes without the header.
+        if not _readable(l.get("path")):
             return ModelStatus(name, "lora", "ready",
                                f"LoRA {name}: found by name; A1111 does not report LoRA hashes and the file is "
                                "not readable here, so its content is not verified", title=name, sha256=want)
+        if file_sha256(l["path"]) == want:
+            return ModelStatus(name, "lora", "ready", f"LoRA {name}: matched by name and sha256",
+                               title=name, sha256=want, verified=True)
         return ModelStatus(name, "lora", "mismatch",
                            f"A1111's LoRA {name} is a different file than the manifest pins ({want[:12]}…)",
                            hint="replace it with the pinned file: `movieminter models ensure` (move the old one away first)",

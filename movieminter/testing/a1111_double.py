@@ -1,26 +1,43 @@
-"""A stand-in for AUTOMATIC1111 1.10 (`--api`) with the Deforum extension
-(`--deforum-api`), faithful to their HTTP contracts, quirks included:
+"""A stand-in for AUTOMATIC1111 1.10.1 (`--api`) with Deforum 32242685
+(`--deforum-api`) and ControlNet, faithful to what the real ones do on the
+wire (checked by tests/real/test_a1111_contract.py against the real thing),
+quirks included:
 
 - `/sdapi/v1/*` behind optional HTTP Basic (`--api-auth`), 404 without `--api`;
   sd-models report `hash`/`sha256` as null until a checkpoint is hashed
   (A1111 hashes on load), titles gain ` [shorthash]` once it is; an unknown
-  checkpoint in a job's options silently falls back to the first one (as
-  A1111's select_checkpoint does).
-- `/deforum_api/*`: submit answers 202 `{batch_id: "batch(N)", job_ids:
-  ["batch(N)-0"]}`; one worker thread (Deforum's executor has one); a job is
-  ACCEPTED while queued or running, phases QUEUED → PREPARING → GENERATING →
-  POST_PROCESSING → DONE; an unknown batch id is a 500 (KeyError), an
-  unknown job a 404 `{"id", "status": "NOT FOUND"}`; cancelling a finished
-  job is a 400; keys missing from the settings fall back to Deforum's
-  non-neutral defaults; `/sdapi/v1/interrupt` alone ends a job early and it
-  still reports SUCCEEDED (with fewer frames).
-- Frames are written one by one as `{outdir}/{timestring}_{frame:09d}.png`
-  under `<root>/outputs/img2img-images/<batch_name>/`, and gradio's
-  `/file=` route serves files inside the root (gradio 3.41's rule for the
-  app's working folder) or `allowed_paths`.
+  checkpoint in a job's options silently falls back to the first one.
+  Unhandled errors answer 500 with A1111's JSON body
+  `{"error", "detail", "body", "errors"}`; `cmd-flags` carries Deforum's
+  flag as the string "True"; `/sdapi/v1/progress` answers 500 after a
+  Deforum job until a txt2img runs (Deforum sets job_count, never time_start).
+- `/deforum_api/*`: submit answers 202 `{batch_id: "batch(N)", job_ids}`; one
+  worker runs batches in order; a job is ACCEPTED while queued or running,
+  phases QUEUED → PREPARING → GENERATING (outdir/timestring appear here) →
+  POST_PROCESSING → DONE, `phase_progress` an integer 0 at each phase start;
+  an unknown batch id is a 500, an unknown job a 404
+  `{"id", "status": "NOT FOUND"}`; invalid JSON is a 422.
+- Frames: `{outdir}/{timestring}_{frame:09d}.png`. With diffusion cadence
+  c > 1 Deforum never writes the last cadence block: c·⌊(max_frames−1)/c⌋
+  frames (cadence 2, 48 frames → 46).
+- Every exception while rendering is FAILED/RETRYABLE "Generation error.";
+  bad arguments are TERMINAL "Invalid arguments.". An Interrupt early in a
+  frame (before A1111 starts sampling) leaves no image: FAILED "Generation
+  error.". Later in a frame, or between frames, it ends the loop and the job
+  stays ACCEPTED in POST_PROCESSING for ever (Deforum marks a job complete
+  only when not interrupted).
+- Cancelling a running job interrupts it; cancelling a QUEUED job only marks
+  it CANCELLED: it still runs later and ends SUCCEEDED (Deforum looks the
+  future up by job id but stored it by batch id).
+- Without the ControlNet extension (or with cn_* keys missing from the
+  settings) every job fails "Generation error."; a 3D job with depth warping
+  fails when the depth model is not in models/Deforum (Deforum would
+  download it), and every later 3D job fails until A1111 restarts.
+- gradio 3.41's `/file=` route serves files inside the A1111 folder (and
+  `--gradio-allowed-path`), 403 elsewhere, 404 when missing.
 
-Fault injection (constructor or CLI): failing jobs (RETRYABLE/TERMINAL), the
-server dying mid-job, slow responses, API or Deforum API off.
+Fault injection (constructor or CLI): failing jobs, the server dying mid-job,
+slow responses, API or Deforum API off, no ControlNet.
 
     python -m movieminter.testing.a1111_double --port 7860 --root /tmp/a1111
 """
@@ -45,31 +62,48 @@ from pathlib import Path
 from typing import Any, Callable
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from movieminter.testing import a1111_scene
-from movieminter.testing.a1111_deforum_defaults import DEFORUM_DEFAULTS
 from movieminter.testing.server_thread import serve_in_thread
 
-A1111_VERSION = "v1.10.1"
+A1111_VERSION = "1.10.1"
 A1111_COMMIT = "82a973c04367123ae98bd9abdf80d9eda9b910e2"
-DEFORUM_COMMIT = "5d63a339bf0a1b8e8a5d4e1b0ad0e0f5a9d7c1b2"
+DEFORUM_COMMIT = "322426851408ebca2cd49492bfeb1ec86e1dc869"
+CONTROLNET_COMMIT = "56cec5b2958edf3b1807b7e7b2b1b5186dbd2f81"
 CHECKPOINT_EXTS = (".safetensors", ".ckpt")
 LORA_EXTS = (".safetensors", ".pt")
+# Deforum's depth models (depth_midas.py, depth_adabins.py, depth_leres.py), by depth_algorithm.
+DEPTH_MODEL_FILES = {"midas-3-hybrid": ["dpt_large-midas-2f21e586.pt"],
+                     "midas-3.1-beitlarge": ["dpt_beit_large_512.pt"],
+                     "midas+adabins (old)": ["dpt_large-midas-2f21e586.pt", "AdaBins_nyu.pt"],
+                     "adabins": ["AdaBins_nyu.pt"], "leres": ["res101.pth"]}
+_DEFAULTS_FILE = json.loads((Path(__file__).with_name("a1111_deforum_defaults.json")).read_text())
+DEFORUM_DEFAULTS: dict = _DEFAULTS_FILE["defaults"]
+NO_DEFAULT: list[str] = _DEFAULTS_FILE["no_default"]  # ControlNet's keys: None unless the settings carry them
 
 
 @dataclasses.dataclass
 class Faults:
-    """What goes wrong, on purpose."""
+    """What goes wrong, on purpose (and what is installed)."""
     api: bool = True                      # False: started without --api
     deforum_api: bool = True              # False: without --deforum-api
     api_auth: str | None = None           # "user:pass" like --api-auth
-    fail_jobs: list = dataclasses.field(default_factory=list)  # per job: ("retryable"|"terminal", at_frame)
+    # Per job: ("retryable", at_frame) raises while rendering (Deforum: RETRYABLE "Generation error.");
+    # ("terminal", _) is a settings file Deforum cannot process (TERMINAL "Invalid arguments.").
+    fail_jobs: list = dataclasses.field(default_factory=list)
     die_at_frame: int | None = None       # the process dies after writing this many frames
     slow: float = 0.0                     # seconds added to every response (after the work is done)
     slow_only: str | None = None          # ...or only to paths starting with this
     hashed: str = "all"                   # all | none (hash on load) | short (hash set, sha256 null)
+    controlnet: bool = True               # the ControlNet extension is installed (Deforum needs it)
+    git_extensions: bool = True           # extensions are git clones (/sdapi/v1/extensions lists only those)
+
+
+class _Interrupted(Exception):
+    """A1111's sampler stopped by state.interrupted (process_images then returns no image)."""
 
 
 class A1111Double:
@@ -82,19 +116,22 @@ class A1111Double:
         self.frame_delay = frame_delay
         self.allowed_paths = [Path(p).resolve() for p in (allowed_paths or [])]
         self.models_dir = self.root / "models"
-        (self.models_dir / "Stable-diffusion").mkdir(parents=True, exist_ok=True)
-        (self.models_dir / "Lora").mkdir(parents=True, exist_ok=True)
+        for sub in ("Stable-diffusion", "Lora", "Deforum"):
+            (self.models_dir / sub).mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
         self.hashes: dict[str, str] = {}          # file path -> sha256 (A1111's cache.json)
         self.checkpoints: list[Path] = []
         self.lora_files: list[Path] = []
         self.statuses: dict[str, dict] = {}       # Deforum's JobStatusTracker
         self.batches: dict[str, list[str]] = {}
-        self.queue: list[tuple[str, dict, dict]] = []
+        self.queue: list[tuple[str, list[str], list[dict], dict]] = []  # batches, as Deforum's executor
         self.wakeup = threading.Condition(self.lock)
-        self.cancelled: set[str] = set()
+        # A1111's shared.state, as far as the API shows it.
         self.interrupted = False
+        self.job_count = 0
+        self.time_start: float | None = None
         self.running_job: str | None = None
+        self.depth_poisoned = False               # a failed depth-model load sticks until restart
         self.progress_state = {"job": "", "job_no": 0, "job_count": 0, "frame": 0, "frames": 0}
         self.options_data = {
             "sd_model_checkpoint": None, "sd_checkpoint_hash": None, "samples_format": "png",
@@ -111,6 +148,9 @@ class A1111Double:
         self.on_die: Callable[[], None] = lambda: os._exit(1)
         self.refresh_checkpoints()
         self.refresh_loras()
+        if self.faults.hashed == "all":  # hashed by an earlier session (A1111's cache.json)
+            for p in self.checkpoints:
+                self._hash(p)
         if self.checkpoints:
             first = self.checkpoints[0]
             if self.faults.hashed == "all":
@@ -123,12 +163,10 @@ class A1111Double:
     # -- models ------------------------------------------------------------
 
     def refresh_checkpoints(self) -> None:
+        """A new file is listed unhashed: A1111 hashes a checkpoint when it loads it."""
         folder = self.models_dir / "Stable-diffusion"
         with self.lock:
             self.checkpoints = sorted(p for p in folder.rglob("*") if p.suffix in CHECKPOINT_EXTS)
-            if self.faults.hashed == "all":
-                for p in self.checkpoints:
-                    self._hash(p)
 
     def refresh_loras(self) -> None:
         folder = self.models_dir / "Lora"
@@ -197,7 +235,7 @@ class A1111Double:
 
     # -- Deforum worker ------------------------------------------------------
 
-    def submit(self, settings_list: list[dict], options_overrides: dict) -> dict:
+    def submit(self, settings_list: list[dict], options_overrides: dict | None) -> dict:
         with self.lock:
             batch_id = f"batch({random.randint(0, int(1e9))})"
             job_ids = [f"{batch_id}-{i}" for i in range(len(settings_list))]
@@ -211,11 +249,12 @@ class A1111Double:
                     "update_interval_time": 0, "updates": 0, "message": None, "outdir": None,
                     "timestring": None, "deforum_settings": settings, "options_overrides": options_overrides,
                 }
-                self.queue.append((job_id, settings, options_overrides or {}))
+            self.queue.append((batch_id, job_ids, settings_list, options_overrides or {}))
             self.wakeup.notify_all()
             return {"message": "Job(s) accepted", "batch_id": batch_id, "job_ids": job_ids}
 
     def _update(self, job_id: str, **changes) -> None:
+        """JobStatusTracker's update_phase/complete/fail/cancel: replace fields, count the update."""
         with self.lock:
             st = self.statuses[job_id]
             now = time.time()
@@ -232,27 +271,100 @@ class A1111Double:
                     self.wakeup.wait()
                 if self.dead:
                     return
-                job_id, settings, overrides = self.queue.pop(0)
-                if job_id in self.cancelled:
-                    continue
-                self.running_job = job_id
+                batch_id, job_ids, settings_list, overrides = self.queue.pop(0)
+                # run_deforum_batch clears state left over from cancelled jobs.
                 self.interrupted = False
             try:
-                self._run_job(job_id, settings, overrides)
+                with self._options_overridden(overrides):
+                    self._run_batch(job_ids, settings_list, overrides)
             except _Died:
                 return
-            except Exception as exc:  # Deforum marks the job TERMINAL with the exception text
-                self._update(job_id, status="FAILED", error_type="TERMINAL", message=str(exc))
+            except Exception as exc:  # run_deforum_batch: every job of the batch fails TERMINAL
+                for job_id in job_ids:
+                    self._update(job_id, status="FAILED", error_type="TERMINAL", message=str({exc}))
             finally:
                 with self.lock:
                     self.running_job = None
                     self.progress_state.update(job="", frame=0, frames=0)
 
-    def _run_job(self, job_id: str, settings: dict, overrides: dict) -> None:
-        s = {**DEFORUM_DEFAULTS, **settings}  # the quirk: omitted keys take UI defaults
-        self._update(job_id, phase="PREPARING", phase_progress=0.0)
-        with self._options_overridden(overrides):
-            self._run_job_with(job_id, s, overrides)
+    def _run_batch(self, job_ids: list[str], settings_list: list[dict], overrides: dict) -> None:
+        """run_deforum: the jobs of a batch in order; an invalid settings file ends the batch."""
+        checkpoint = self._select_checkpoint(overrides.get("sd_model_checkpoint"))
+        for job_id, settings in zip(job_ids, settings_list):
+            with self.lock:
+                self.running_job = job_id
+            self._update(job_id, phase="PREPARING", phase_progress=0)
+            fault = self.faults.fail_jobs.pop(0) if self.faults.fail_jobs else None
+            if fault and fault[0] == "terminal":
+                self._update(job_id, status="FAILED", error_type="TERMINAL", message="Invalid arguments.")
+                return
+            s = {**DEFORUM_DEFAULTS, **settings}  # the quirk: omitted keys take UI defaults
+            timestring = time.strftime("%Y%m%d%H%M%S")
+            outdir = self.root / self.options_data["outdir_img2img_samples"] / \
+                str(s["batch_name"]).replace("{timestring}", timestring)
+            self._update(job_id, phase="GENERATING", phase_progress=0)
+            self._update(job_id, outdir=str(outdir), timestring=timestring)
+            try:
+                self._render(job_id, s, checkpoint, outdir, timestring, fault)
+            except _Died:
+                raise
+            except Exception:
+                self._update(job_id, status="FAILED", error_type="RETRYABLE", message="Generation error.")
+                continue
+            self._update(job_id, phase="POST_PROCESSING", phase_progress=0)
+            if not self.interrupted:
+                self._update(job_id, status="SUCCEEDED", phase="DONE", phase_progress=1.0)
+
+    def _render(self, job_id: str, s: dict, checkpoint: Path | None, outdir: Path, timestring: str,
+                fault: tuple | None) -> None:
+        """render_animation: raises for what Deforum reports as "Generation error."."""
+        if not self.faults.controlnet:
+            raise AttributeError("'types.SimpleNamespace' object has no attribute 'cn_1_weight'")
+        if any(s.get(k) is None for k in NO_DEFAULT):
+            raise AttributeError("'NoneType' object has no attribute 'split'")
+        if s["animation_mode"] == "3D" and s.get("use_depth_warping", True):
+            wanted = DEPTH_MODEL_FILES.get(str(s.get("depth_algorithm", "")).lower(), [])
+            missing = [f for f in wanted if not (self.models_dir / "Deforum" / f).is_file()]
+            if missing or self.depth_poisoned:
+                self.depth_poisoned = True  # the half-made depth model stays until A1111 restarts
+                raise RuntimeError(f"could not download {', '.join(missing) or 'the depth model'}")
+        self._warn_missing_loras(" ".join(str(v) for v in dict(s["prompts"]).values()))
+        ckpt_id = self.hashes.get(str(checkpoint), "no-model") if checkpoint else "no-model"
+        outdir.mkdir(parents=True, exist_ok=True)
+        (outdir / f"{timestring}_settings.txt").write_text(json.dumps(s, indent=2, default=str))
+        frames = int(s["max_frames"])
+        width, height = int(s["W"]) - int(s["W"]) % 8, int(s["H"]) - int(s["H"]) % 8
+        seed = int(s["seed"]) if int(s["seed"]) != -1 else random.randint(0, 2**32 - 1)
+        from movieminter.manifest.schedules import evaluate_schedule
+        motion = {k: evaluate_schedule(str(s[k]), frames, seed=seed) for k in (
+            "zoom", "angle", "translation_x", "translation_y", "translation_z",
+            "rotation_3d_x", "rotation_3d_y", "rotation_3d_z")}
+        strengths = evaluate_schedule(str(s["strength_schedule"]), frames, seed=seed)
+        noises = evaluate_schedule(str(s["noise_schedule"]), frames, seed=seed)
+        iter_seeds = [seed + f if s["seed_behavior"] == "iter" else seed for f in range(frames)]
+        images = a1111_scene.animate(_frame_prompts(s, frames), iter_seeds, strengths, noises, motion,
+                                     str(s["animation_mode"]), ckpt_id, width, height)
+        cadence = max(1, int(s["diffusion_cadence"]))
+        with self.lock:
+            self.job_count, self.progress_state = frames, {"job": f"Deforum {job_id}", "job_no": 0,
+                                                           "job_count": frames, "frame": 0, "frames": frames}
+        written = 0
+        frame_idx = 0
+        while frame_idx < frames:
+            if cadence > 1:  # the frames between the last two diffusions are written now
+                for f in range(max(0, frame_idx - cadence), frame_idx):
+                    written = self._write_frame(outdir, timestring, f, next(images), written)
+            if self.interrupted:
+                break  # generate() returns None: the loop ends, and the job is never completed
+            self._sample(job_id)
+            if fault and fault[0] == "retryable" and frame_idx >= fault[1]:
+                raise RuntimeError("a render error")
+            if cadence > 1:
+                frame_idx += cadence
+            else:
+                written = self._write_frame(outdir, timestring, frame_idx, next(images), written)
+                frame_idx += 1
+            self._update(job_id, phase="GENERATING", phase_progress=frame_idx / frames)
 
     @contextlib.contextmanager
     def _options_overridden(self, overrides: dict):
@@ -267,61 +379,36 @@ class A1111Double:
                 self.options_data.update({k: saved.get(k) for k in set(overrides) | {"sd_model_checkpoint",
                                                                                     "sd_checkpoint_hash"}})
 
-    def _run_job_with(self, job_id: str, s: dict, overrides: dict) -> None:
-        checkpoint = self._select_checkpoint(overrides.get("sd_model_checkpoint"))
-        self._warn_missing_loras(" ".join(str(v) for v in dict(s["prompts"]).values()))
-        ckpt_id = self.hashes.get(str(checkpoint), "no-model") if checkpoint else "no-model"
-        timestring = time.strftime("%Y%m%d%H%M%S")
-        batch_name = str(s["batch_name"]).replace("{timestring}", timestring)
-        if "/" in batch_name or "\\" in batch_name or ".." in batch_name:
-            raise ValueError(f"invalid batch_name {batch_name!r}")
-        outdir = self.root / self.options_data["outdir_img2img_samples"] / batch_name
-        outdir.mkdir(parents=True, exist_ok=True)
-        (outdir / f"{timestring}_settings.txt").write_text(json.dumps(s, indent=2, default=str))
-        self._update(job_id, outdir=str(outdir), timestring=timestring)
-
-        frames = int(s["max_frames"])
-        width, height = int(s["W"]) - int(s["W"]) % 8, int(s["H"]) - int(s["H"]) % 8
-        seed = int(s["seed"]) if int(s["seed"]) != -1 else random.randint(0, 2**32 - 1)
-        prompts = _frame_prompts(s, frames)
-        from movieminter.manifest.schedules import evaluate_schedule
-        motion = {k: evaluate_schedule(str(s[k]), frames, seed=seed) for k in (
-            "zoom", "angle", "translation_x", "translation_y", "translation_z",
-            "rotation_3d_x", "rotation_3d_y", "rotation_3d_z")}
-        strengths = evaluate_schedule(str(s["strength_schedule"]), frames, seed=seed)
-        noises = evaluate_schedule(str(s["noise_schedule"]), frames, seed=seed)
-        iter_seeds = [seed + f if s["seed_behavior"] == "iter" else seed for f in range(frames)]
-        fault = self.faults.fail_jobs.pop(0) if self.faults.fail_jobs else None
-
-        self._update(job_id, phase="GENERATING", phase_progress=0.0)
-        self.progress_state.update(job=f"Deforum {job_id}", frames=frames, frame=0)
-        for f, image in enumerate(a1111_scene.animate(prompts, iter_seeds, strengths, noises, motion,
-                                                      str(s["animation_mode"]), ckpt_id, width, height)):
+    def _sample(self, job_id: str) -> None:
+        """One diffusion, frame_delay seconds, as A1111's process_images spends them:
+        the first 30% preparing (an Interrupt there leaves no image: Deforum fails),
+        then sampling (an Interrupt there ends the frame early, image kept)."""
+        start = time.monotonic()
+        setup_end, end = start + 0.3 * self.frame_delay, start + self.frame_delay
+        while True:
             if self.dead:
                 raise _Died()
-            if job_id in self.cancelled:
-                return  # the DELETE handler already set CANCELLED
+            now = time.monotonic()
             if self.interrupted:
-                break   # Deforum stops early and still reports success
-            if fault and f == fault[1]:
-                kind = fault[0].upper()
-                message = ("CUDA out of memory. Tried to allocate 2.00 GiB" if kind == "RETRYABLE"
-                           else "Deforum error: invalid animation prompt at frame %d" % f)
-                self._update(job_id, status="FAILED", error_type=kind, message=message)
+                if now < setup_end:
+                    raise _Interrupted()
                 return
-            buf = io.BytesIO()
-            image.save(buf, "PNG", compress_level=1)
-            tmp = outdir / f".{timestring}_{f:09d}.png.tmp"
-            tmp.write_bytes(buf.getvalue())
-            tmp.replace(outdir / f"{timestring}_{f:09d}.png")
-            self.progress_state["frame"] = f + 1
-            self._update(job_id, phase_progress=(f + 1) / frames)
-            if self.faults.die_at_frame is not None and f + 1 >= self.faults.die_at_frame:
-                self.die()
-                raise _Died()
-            time.sleep(self.frame_delay)
-        self._update(job_id, phase="POST_PROCESSING", phase_progress=0.0)
-        self._update(job_id, status="SUCCEEDED", phase="DONE", phase_progress=1.0)
+            if now >= end:
+                return
+            time.sleep(min(end - now, 0.005))
+
+    def _write_frame(self, outdir: Path, timestring: str, f: int, image, written: int) -> int:
+        buf = io.BytesIO()
+        image.save(buf, "PNG", compress_level=1)
+        tmp = outdir / f".{timestring}_{f:09d}.png.tmp"
+        tmp.write_bytes(buf.getvalue())
+        tmp.replace(outdir / f"{timestring}_{f:09d}.png")
+        written += 1
+        self.progress_state.update(frame=written, job_no=written)
+        if self.faults.die_at_frame is not None and written >= self.faults.die_at_frame:
+            self.die()
+            raise _Died()
+        return written
 
     def _warn_missing_loras(self, text: str) -> None:
         """A1111 renders on without a LoRA it cannot find, only logging it."""
@@ -331,13 +418,16 @@ class A1111Double:
                 self.lora_warnings.append(f"Network not found: {name}")
 
     def cancel(self, job_id: str) -> bool | None:
+        """Deforum's _cancel_job: None if unknown, False if not ACCEPTED. A running job
+        is interrupted; a QUEUED one is only marked (its batch still runs later)."""
         with self.lock:
             st = self.statuses.get(job_id)
             if st is None:
                 return None
             if st["status"] != "ACCEPTED":
                 return False
-            self.cancelled.add(job_id)
+            if st["phase"] not in ("QUEUED", "DONE"):
+                self.interrupted = True
             self._update(job_id, status="CANCELLED", message="Cancelled due to user request.")
             return True
 
@@ -355,11 +445,16 @@ class A1111Double:
             self.txt2img_calls += 1
             if self.running_job:
                 self.txt2img_during_deforum += 1
+            # The API's state.begin()/end(): what makes /sdapi/v1/progress answer again.
+            self.time_start, self.job_count, self.interrupted = time.time(), -1, False
         overrides = payload.get("override_settings") or {}
-        if payload.get("override_settings_restore_afterwards", True):
-            with self._options_overridden(overrides):
-                return self._txt2img(payload, overrides)
-        return self._txt2img(payload, overrides)
+        try:
+            if payload.get("override_settings_restore_afterwards", True):
+                with self._options_overridden(overrides):
+                    return self._txt2img(payload, overrides)
+            return self._txt2img(payload, overrides)
+        finally:
+            self.job_count = 0
 
     def _txt2img(self, payload: dict, overrides: dict) -> dict:
         checkpoint = self._select_checkpoint(overrides.get("sd_model_checkpoint"))
@@ -406,6 +501,14 @@ def _frame_prompts(s: dict, frames: int) -> list[str]:
     return out
 
 
+def _a1111_error(exc: Exception, status: int = 500) -> JSONResponse:
+    """modules/api/api.py handle_exception: how A1111 answers any error its routes raise."""
+    detail = getattr(exc, "detail", "") if isinstance(exc, HTTPException) else ""
+    errors = f"({exc.status_code}, {exc.detail!r})" if isinstance(exc, HTTPException) else str(exc)
+    return JSONResponse({"error": type(exc).__name__, "detail": detail, "body": "", "errors": errors},
+                        status_code=getattr(exc, "status_code", status))
+
+
 def create_app(double: A1111Double) -> FastAPI:
     app = FastAPI(title="A1111 double", docs_url="/docs")
     faults = double.faults
@@ -415,10 +518,21 @@ def create_app(double: A1111Double) -> FastAPI:
     async def slow_and_dead(request: Request, call_next):
         if double.dead:  # a dead process accepts nothing
             return Response(status_code=503)
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # A1111's exception_handling middleware
+            return _a1111_error(exc)
         if faults.slow and (faults.slow_only is None or request.url.path.startswith(faults.slow_only)):
             await asyncio.sleep(faults.slow)  # the work is done; only the answer is late
         return response
+
+    @app.exception_handler(HTTPException)  # fastapi's, raised by routes; a missing route stays {"detail": "Not Found"}
+    async def http_error(request: Request, exc: HTTPException):
+        return _a1111_error(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        return JSONResponse({"detail": exc.errors()}, status_code=422)
 
     basic = HTTPBasic(auto_error=False)
 
@@ -437,15 +551,21 @@ def create_app(double: A1111Double) -> FastAPI:
 
     @app.get("/internal/sysinfo")
     def sysinfo():
+        def ext(name: str, commit: str, remote: str) -> dict:
+            git = faults.git_extensions
+            return {"name": name, "path": str(double.root / "extensions" / name), "commit": commit if git else "",
+                    "branch": "main" if git else None, "remote": remote if git else None}
+        exts = [ext("sd-webui-deforum", DEFORUM_COMMIT, "https://github.com/deforum-art/sd-webui-deforum")]
+        if faults.controlnet:
+            exts.insert(0, ext("sd-webui-controlnet", CONTROLNET_COMMIT,
+                               "https://github.com/Mikubill/sd-webui-controlnet"))
         info = {
-            "Platform": "Linux (double)", "Python": "3.10.14", "Version": A1111_VERSION,
+            "Platform": "Linux (double)", "Python": "3.10.13", "Version": A1111_VERSION,
             "Commit": A1111_COMMIT, "Script path": str(double.root), "Data path": str(double.root),
             "Commandline": ["launch.py"] + (["--api"] if faults.api else []) +
                            (["--deforum-api"] if faults.deforum_api else []) +
                            (["--api-auth", "<hidden>"] if faults.api_auth else []),
-            "Extensions": [{"name": "sd-webui-deforum", "path": str(double.root / "extensions/sd-webui-deforum"),
-                            "commit": DEFORUM_COMMIT, "branch": "automatic1111-webui",
-                            "remote": "https://github.com/deforum-art/sd-webui-deforum"}],
+            "Extensions": exts,
         }
         return PlainTextResponse(json.dumps(info, indent=4))
 
@@ -461,6 +581,11 @@ def create_app(double: A1111Double) -> FastAPI:
         if not any(abs_path == a or a in abs_path.parents for a in allowed):
             raise HTTPException(403, f"File not allowed: {path}.")
         return FileResponse(abs_path, headers={"Accept-Ranges": "bytes"})
+
+    if faults.controlnet:
+        @app.get("/controlnet/version")
+        def controlnet_version():  # ControlNet's API answers even when its UI script fails to load
+            return {"version": 3}
 
     if faults.api:
         _add_sdapi(app, double, api_auth)
@@ -482,22 +607,30 @@ def _add_sdapi(app: FastAPI, double: A1111Double, api_auth) -> None:
         if name is not None:
             path = double._find_checkpoint(name)
             if path is None:  # A1111's set_config raises RuntimeError -> 500
-                return JSONResponse({"error": "RuntimeError", "detail": "", "body": "",
-                                     "errors": f"model {name!r} not found"}, status_code=500)
+                raise RuntimeError(f"model {name!r} not found")
             double._load_checkpoint(path)
         double.options_data.update({k: v for k, v in body.items() if k != "sd_model_checkpoint"})
         return None
 
     @app.get("/sdapi/v1/cmd-flags", dependencies=deps)
     def cmd_flags():
-        return {"api": True, "deforum_api": double.faults.deforum_api, "api_auth": None,
-                "gradio_allowed_path": [str(p) for p in double.allowed_paths], "data_dir": str(double.root)}
+        # Deforum declares --deforum-api with a string type: its value is "True", not true.
+        return {"api": True, "deforum_api": "True" if double.faults.deforum_api else None, "api_auth": None,
+                "gradio_allowed_path": [str(double.root), *map(str, double.allowed_paths)],
+                "data_dir": str(double.root), "skip_install": False}
 
     @app.get("/sdapi/v1/extensions", dependencies=deps)
     def extensions():
-        return [{"name": "sd-webui-deforum", "remote": "https://github.com/deforum-art/sd-webui-deforum",
-                 "branch": "automatic1111-webui", "commit_hash": DEFORUM_COMMIT, "version": DEFORUM_COMMIT[:8],
-                 "commit_date": 1718000000, "enabled": True}]
+        if not double.faults.git_extensions:
+            return []  # A1111 lists only extensions that are git repositories
+        out = [{"name": "sd-webui-deforum", "remote": "https://github.com/deforum-art/sd-webui-deforum",
+                "branch": "automatic1111-webui", "commit_hash": DEFORUM_COMMIT, "version": DEFORUM_COMMIT[:8],
+                "commit_date": 1718000000, "enabled": True}]
+        if double.faults.controlnet:
+            out.append({"name": "sd-webui-controlnet", "remote": "https://github.com/Mikubill/sd-webui-controlnet",
+                        "branch": "main", "commit_hash": CONTROLNET_COMMIT, "version": CONTROLNET_COMMIT[:8],
+                        "commit_date": 1718000000, "enabled": True})
+        return out
 
     @app.get("/sdapi/v1/sd-models", dependencies=deps)
     def sd_models():
@@ -521,27 +654,33 @@ def _add_sdapi(app: FastAPI, double: A1111Double, api_auth) -> None:
 
     @app.get("/sdapi/v1/samplers", dependencies=deps)
     def samplers():
-        names = ["DPM++ 2M", "DPM++ SDE", "DPM++ 2M SDE", "Euler a", "Euler", "LMS", "Heun", "DDIM"]
+        names = ["DPM++ 2M", "DPM++ SDE", "DPM++ 2M SDE", "DPM++ 2M SDE Heun", "DPM++ 2S a", "DPM++ 3M SDE",
+                 "Euler a", "Euler", "LMS", "Heun", "DPM2", "DPM2 a", "DPM fast", "DPM adaptive", "Restart",
+                 "DDIM", "DDIM CFG++", "PLMS", "UniPC", "LCM"]
         return [{"name": n, "aliases": [n.lower().replace(" ", "_").replace("++", "pp")], "options": {}}
                 for n in names]
 
     @app.get("/sdapi/v1/schedulers", dependencies=deps)
     def schedulers():
-        return [{"name": n.lower().replace(" ", "_"), "label": n, "aliases": None, "default_rho": -1,
-                 "need_inner_model": False}
-                for n in ["Automatic", "Uniform", "Karras", "Exponential", "Polyexponential", "SGM Uniform"]]
+        labels = ["Automatic", "Uniform", "Karras", "Exponential", "Polyexponential", "SGM Uniform",
+                  "KL Optimal", "Align Your Steps", "Simple", "Normal", "DDIM", "Beta"]
+        return [{"name": n.lower().replace(" ", "_"), "label": n, "aliases": None, "default_rho": -1.0,
+                 "need_inner_model": False} for n in labels]
 
     @app.get("/sdapi/v1/progress", dependencies=deps)
     def progress(skip_current_image: bool = False):
         ps = double.progress_state
-        done, total = ps["frame"], ps["frames"]
-        prog = done / total if total else 0.0
-        return {"progress": prog, "eta_relative": 0.0,
-                "state": {"skipped": False, "interrupted": double.interrupted, "stopping_generation": False,
-                          "job": ps["job"], "job_count": 1 if ps["job"] else 0,
-                          "job_timestamp": time.strftime("%Y%m%d%H%M%S"), "job_no": done,
-                          "sampling_step": 0, "sampling_steps": 0},
-                "current_image": None, "textinfo": None, "current_task": None}
+        state = {"skipped": False, "interrupted": double.interrupted, "stopping_generation": False,
+                 "job": ps["job"], "job_count": double.job_count, "job_timestamp": time.strftime("%Y%m%d%H%M%S"),
+                 "job_no": ps["job_no"], "sampling_step": 0, "sampling_steps": 0}
+        if double.job_count == 0:
+            return {"progress": 0, "eta_relative": 0, "state": state, "current_image": None, "textinfo": None,
+                    "current_task": None}
+        if double.time_start is None:  # Deforum set job_count without state.begin(): A1111's TypeError
+            raise TypeError("unsupported operand type(s) for -: 'float' and 'NoneType'")
+        done = ps["job_no"] / double.job_count if double.job_count > 0 else 0.0
+        return {"progress": min(1.0, 0.01 + done), "eta_relative": 0.0, "state": state, "current_image": None,
+                "textinfo": None, "current_task": None}
 
     @app.post("/sdapi/v1/interrupt", dependencies=deps)
     def interrupt():
@@ -556,8 +695,12 @@ def _add_sdapi(app: FastAPI, double: A1111Double, api_auth) -> None:
 def _add_deforum_api(app: FastAPI, double: A1111Double) -> None:
     @app.post("/deforum_api/batches")
     async def run_batch(request: Request, response: Response):
-        body = await request.json()
-        data = body.get("deforum_settings")
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError as exc:  # FastAPI's body parsing: a 422 naming the JSON error
+            return JSONResponse({"detail": [{"loc": ["body", 1], "msg": str(exc),
+                                             "type": "value_error.jsondecode"}]}, status_code=422)
+        data = body.get("deforum_settings") if isinstance(body, dict) else None
         if not data:
             response.status_code = 400
             return {"message": "No settings files provided. Please provide an element 'deforum_settings' "
@@ -565,7 +708,7 @@ def _add_deforum_api(app: FastAPI, double: A1111Double) -> None:
         if not isinstance(data, list):
             data = [data]
         response.status_code = 202
-        return double.submit(data, body.get("options_overrides") or {})
+        return double.submit(data, body.get("options_overrides"))
 
     @app.get("/deforum_api/batches")
     def list_batches(id: str):  # Deforum declares an (unused) required id query parameter
@@ -605,12 +748,7 @@ def _add_deforum_api(app: FastAPI, double: A1111Double) -> None:
         if not result:
             response.status_code = 400
             return {"id": id, "message": f"Job with ID {id} not in a cancellable state. Has it already finished?"}
-        double.interrupted = True  # Deforum calls state.interrupt() for a running job
         return {"id": id, "message": "Job cancelled."}
-
-    @app.exception_handler(KeyError)
-    async def key_error(request: Request, exc: KeyError):  # what an unhandled exception looks like
-        return PlainTextResponse("Internal Server Error", status_code=500)
 
 
 def _safetensors_metadata(path: Path) -> dict:
@@ -646,8 +784,9 @@ def start_double(root: str | Path, **kwargs) -> tuple[A1111Double, str, Callable
     return double, base_url, stop
 
 
-def install_fake_models(root: str | Path, names: list[str] | None = None) -> None:
-    """Put the fake models the example manifest pins into <root>/models/."""
+def install_fake_models(root: str | Path, names: list[str] | None = None, depth_model: bool = True) -> None:
+    """Put the fake models the example manifest pins into <root>/models/, and
+    (unless told not to) a stand-in for the depth model Deforum's 3D mode loads."""
     from movieminter.testing.fake_models import FAKE_MODELS, safetensors_bytes
     root = Path(root)
     for name in names or list(FAKE_MODELS):
@@ -655,6 +794,10 @@ def install_fake_models(root: str | Path, names: list[str] | None = None) -> Non
         folder = root / "models" / ("Stable-diffusion" if kind == "checkpoint" else "Lora")
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{name}.safetensors").write_bytes(safetensors_bytes(name))
+    if depth_model:
+        folder = root / "models" / "Deforum"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / DEPTH_MODEL_FILES["midas-3-hybrid"][0]).write_bytes(b"stand-in for MiDaS weights")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -671,6 +814,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--die-at-frame", type=int, default=None, help="exit after writing this many frames")
     parser.add_argument("--slow", type=float, default=0.0, help="seconds added to every response")
     parser.add_argument("--hashed", choices=["all", "none", "short"], default="all")
+    parser.add_argument("--no-controlnet", action="store_true", help="as if the ControlNet extension were missing")
     parser.add_argument("--frame-delay", type=float, default=0.02)
     parser.add_argument("--gradio-allowed-path", action="append", default=[])
     parser.add_argument("--file-route", choices=["gradio3", "gradio4"], default="gradio3",
@@ -680,7 +824,8 @@ def main(argv: list[str] | None = None) -> int:
         install_fake_models(args.root)
     fails = [(k, int(f)) for k, _, f in (x.partition(":") for x in args.fail_job)]
     faults = Faults(api=not args.no_api, deforum_api=not args.no_deforum_api, api_auth=args.api_auth,
-                    fail_jobs=fails, die_at_frame=args.die_at_frame, slow=args.slow, hashed=args.hashed)
+                    fail_jobs=fails, die_at_frame=args.die_at_frame, slow=args.slow, hashed=args.hashed,
+                    controlnet=not args.no_controlnet)
     double = A1111Double(args.root, faults=faults, frame_delay=args.frame_delay,
                          allowed_paths=args.gradio_allowed_path, file_route=args.file_route)
     import uvicorn

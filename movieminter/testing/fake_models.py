@@ -45,6 +45,23 @@ def safetensors_bytes(name: str, fmt: str = "safetensors") -> bytes:
     return struct.pack("<Q", len(raw)) + raw + data
 
 
+def lora_with_modelspec_bytes(name: str, size: int = 4096) -> bytes:
+    """A LoRA-shaped safetensors file whose metadata carries ModelSpec's
+    modelspec.hash_sha256 as trainers write it (sha256 of the tensor bytes,
+    header excluded): a hash that is never the file's own sha256."""
+    data = _payload(name, size)
+    header = {
+        "__metadata__": {"modelspec.sai_model_spec": "1.0.0", "modelspec.architecture": "stable-diffusion-v1/lora",
+                         "modelspec.title": name, "ss_network_module": "networks.lora",
+                         "modelspec.hash_sha256": "0x" + hashlib.sha256(data).hexdigest()},
+        "lora_unet_input_blocks_1_1_proj_in.lora_down.weight": {"dtype": "F32", "shape": [size // 4],
+                                                                "data_offsets": [0, size]},
+    }
+    raw = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
+    raw += b" " * (-len(raw) % 8)
+    return struct.pack("<Q", len(raw)) + raw + data
+
+
 def sha256_of(name: str, fmt: str = "safetensors") -> str:
     return hashlib.sha256(safetensors_bytes(name, fmt)).hexdigest()
 
