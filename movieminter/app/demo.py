@@ -203,6 +203,13 @@ def run_flow(data_dir: Path, *, a1111_url: str = "", manifest_path: Path = EXAMP
     if not checked["ok"]:
         raise MovieMinterError("The demo manifest is not valid: " + "; ".join(p["message"] for p in checked["problems"]))
     manifest = checked["manifest"]
+    if a1111_url:  # a real A1111 rarely has the example's models: render with what it has, and say so
+        from movieminter.render.a1111 import A1111Client
+        from movieminter.render.binding import bind_to_a1111
+        binding = bind_to_a1111(A1111Client(a1111_url), manifest)
+        for note in binding.notes:
+            say.info(note)
+        manifest = binding.manifest
     pinned = pin_manifest(ctx.store, manifest)
     say.info(f"“{checked['title']}”: {checked['segment_count']} segments, {checked['duration']:.1f} s at {checked['fps']} fps")
     say.info(f"manifest CID {pinned['cid']} (blocks under {data_dir / 'ipfs'})")
