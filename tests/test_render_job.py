@@ -284,3 +284,35 @@ def test_resume_after_dying_while_submitting(a1111, small_film, tmp_path):
     state = {"submitting_since": since, "job_id": None, "settings_digest": segment_settings_digest(small_film, 0)}
     result, _, _ = run(client, small_film, tmp_path, state=state)
     assert len(result.frames) == N and double.jobs_submitted == 1
+
+
+def test_cancelling_our_queued_job_never_interrupts_the_job_ahead(a1111, small_film, tmp_path):
+    """Deforum cannot dequeue a job: ours is marked CANCELLED, the running one is left alone,
+    and ours is interrupted the moment it starts."""
+    import time
+    from movieminter.render.deforum import DeforumClient
+    from movieminter.render.submission import plan_job
+    double, url = a1111
+    double.frame_delay = 0.2
+    client = A1111Client(url)
+    deforum = DeforumClient(client)
+    ahead = deforum.submit(dict(plan_job(small_film, 0).settings, batch_name="ahead_{timestring}"))
+    cancel = threading.Event()
+
+    def on_progress(p):
+        if p.phase == "QUEUED":
+            cancel.set()
+
+    with pytest.raises(RenderCancelled):
+        run(client, small_film, tmp_path, on_progress=on_progress, cancel=cancel)
+    ours = run.saved[-1]["job_id"]
+
+    def settle(job_id, done):
+        deadline = time.monotonic() + 30
+        while not done(deforum.job(job_id)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return deforum.job(job_id)
+
+    assert settle(ahead, lambda j: j["status"] != "ACCEPTED")["status"] == "SUCCEEDED"  # left alone
+    job = settle(ours, lambda j: j["phase"] in ("POST_PROCESSING", "DONE") or j["status"] == "FAILED")
+    assert job["status"] in ("CANCELLED", "FAILED") and job["phase"] != "DONE"  # stopped as soon as it ran

@@ -105,7 +105,6 @@ def render_segment(client: A1111Client, manifest: dict, index: int, *, state: di
         return RenderResult(done, dest, state.get("versions") or {}, state.get("job_id"),
                             state.get("checkpoint_title"), reused=True)
 
-    versions = state.get("versions") or client.versions()
     follow = _Follower(client, deforum, plan, cancel, on_progress, save, state, poll_interval, limits)
 
     with _holding(client.render_lock, cancel):
@@ -117,14 +116,15 @@ def render_segment(client: A1111Client, manifest: dict, index: int, *, state: di
                 save(collected=True)
                 on_progress(RenderProgress(job_id, "SUCCEEDED", "DONE", plan.frames, plan.frames, 0.0,
                                            "A1111 forgot the job; its finished frames were reused"))
-                return RenderResult(frames, dest, versions, job_id, state.get("checkpoint_title"), reused=True)
+                return RenderResult(frames, dest, _versions(client, state), job_id, state.get("checkpoint_title"),
+                                    reused=True)
             job_id = None
         title = state.get("checkpoint_title")
         if job is None:
             if cancel.is_set():
                 raise RenderCancelled()
             title = _preflight(client, manifest, index, allow_pickle)
-            job_id = _submit(deforum, plan, title, digest, versions, save)
+            job_id = _submit(deforum, plan, title, digest, save)
             job = deforum.job(job_id)
         try:
             job = follow(job_id, job)
@@ -137,11 +137,19 @@ def render_segment(client: A1111Client, manifest: dict, index: int, *, state: di
             frames = framesmod.collect_frames(client, job["outdir"], job["timestring"], plan.frames,
                                               width, height, dest, plan.writes)
             save(collected=True)
+            versions = _versions(client, state)
+            save(versions=versions)
             return RenderResult(frames, dest, versions, job_id, title)
         save(reported=job_id)  # a later call (the user's retry) renders anew
         if status == "CANCELLED":
             raise RenderCancelled(f"the render was cancelled in A1111: {job.get('message') or ''}".strip())
         raise _failure(client, plan, job, follow.frames_done)
+
+
+def _versions(client: A1111Client, state: dict) -> dict:
+    """A1111's and Deforum's versions, asked once the frames are home: A1111 assembles
+    /internal/sysinfo by running subprocesses, which would slow a render in progress."""
+    return state.get("versions") or client.versions()
 
 
 def _adopt_earlier_job(client: A1111Client, deforum: DeforumClient, plan: DeforumJobPlan, state: dict,
@@ -167,7 +175,7 @@ def _adopt_earlier_job(client: A1111Client, deforum: DeforumClient, plan: Deforu
         return job_id, None
 
 
-def _submit(deforum: DeforumClient, plan: DeforumJobPlan, title: str, digest: str, versions: dict, save) -> str:
+def _submit(deforum: DeforumClient, plan: DeforumJobPlan, title: str, digest: str, save) -> str:
     overrides = dict(plan.options_overrides)
     overrides["sd_model_checkpoint"] = title  # A1111's title of the file matched by hash
     since = time.time()
@@ -183,7 +191,7 @@ def _submit(deforum: DeforumClient, plan: DeforumJobPlan, title: str, digest: st
     job_id = submitted["job_ids"][0]
     # Persist before anything else can fail: a restart must find this job.
     save(job_id=job_id, batch_id=submitted["batch_id"], submitted_at=time.time(), submitting_since=None,
-         settings_digest=digest, checkpoint_title=title, versions=versions, outdir=None, timestring=None,
+         settings_digest=digest, checkpoint_title=title, outdir=None, timestring=None,
          collected=False, reported=None)
     return job_id
 
@@ -310,7 +318,7 @@ class _Follower:
                              name=f"stop-{job_id}", daemon=True).start()
 
 
-def _stop_when_started(client: A1111Client, job_id: str, limit: float, poll: float = 1.0) -> None:
+def _stop_when_started(client: A1111Client, job_id: str, limit: float, poll: float = 0.25) -> None:
     deforum = DeforumClient(client)
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:

@@ -434,6 +434,8 @@ def start(prepared: Prepared, folder: Path, *, port: int | None = None, extra_ar
     run_env = {k: v for k, v in os.environ.items()
                if k not in ("PYTHONPATH", "VIRTUAL_ENV", "COMMANDLINE_ARGS") and not k.startswith("MOVIEMINTER_")}
     run_env.update(START_ENV)
+    # An instance folder inside another git checkout must not report that checkout's commit as A1111's.
+    run_env["GIT_CEILING_DIRECTORIES"] = str(Path(folder).resolve().parent)
     if not prepare_environment:
         args.append("--skip-prepare-environment")
     run_env.update(env or {})
