@@ -374,3 +374,20 @@ def test_server_clock_and_sysinfo(a1111_backend):
     assert {"sd-webui-deforum", "sd-webui-controlnet"} <= set(exts)
     assert client.request("GET", "/controlnet/version").json() == {"version": 3}
     assert client.sysinfo()["Version"] == "1.10.1"
+
+
+@pytest.mark.parametrize("a1111_backend", BACKENDS, indirect=True)
+def test_progress_answers_500_after_a_deforum_job_until_a_txt2img(a1111_backend, request):
+    """Deforum sets A1111's job_count but never time_start: /sdapi/v1/progress divides by None
+    (a TypeError, 500) on an A1111 that has not run a txt2img since it started."""
+    backend = a1111_backend
+    if backend.kind == "real":  # the session's A1111 has run txt2img already: a fresh one
+        backend = request.getfixturevalue("start_real_a1111")()
+    client = backend.client()
+    deforum = DeforumClient(client)
+    assert wait(deforum, deforum.submit(settings(backend, frames=2), {}), finished)["status"] == "SUCCEEDED"
+    r = httpx.get(backend.url + "/sdapi/v1/progress")
+    assert r.status_code == 500 and r.json()["error"] == "TypeError"
+    client.txt2img({"prompt": "x", "steps": 1, "width": 64, "height": 64})
+    r = httpx.get(backend.url + "/sdapi/v1/progress")
+    assert r.status_code == 200 and r.json()["state"]["job_count"] == 0

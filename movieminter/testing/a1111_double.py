@@ -1,6 +1,6 @@
 """A stand-in for AUTOMATIC1111 1.10.1 (`--api`) with Deforum 32242685
 (`--deforum-api`) and ControlNet, faithful to what the real ones do on the
-wire (checked by tests/real/test_a1111_contract.py against the real thing),
+wire (checked by tests/test_a1111_contract.py against the real thing),
 quirks included:
 
 - `/sdapi/v1/*` behind optional HTTP Basic (`--api-auth`), 404 without `--api`;
