@@ -78,6 +78,10 @@ CASES = [
      "has no `FRAME:` in front", "FRAME: (VALUE)"),
     ("schedule-python", _set(["segments", 0, "camera", "zoom"], "0: (__import__('os').getcwd())"),
      "/segments/0/camera/zoom", "is not allowed", "allowed functions"),
+    ("schedule-power-bomb", _set(["segments", 0, "camera", "zoom"], "0: (9**9**9)"),
+     "/segments/0/camera/zoom", "beyond ±64", "smaller power"),
+    ("schedule-huge-constant", _set(["segments", 0, "camera", "zoom"], "0: (1.0+10.0**30)"),
+     "/segments/0/camera/zoom", "is too large", "sensible size"),
     ("schedule-unknown-name", _set(["segments", 1, "camera", "translation_y"], "0: (frame*2)"),
      "/segments/1/camera/translation_y", "unknown name `frame`", "t (frame)"),
     ("schedule-pi", _set(["segments", 1, "camera", "translation_y"], "0: (sin(pi*t))"),
@@ -240,3 +244,15 @@ def test_validation_never_crashes_on_wrong_types(example_manifest):
             assert p.pointer.startswith("/") and p.message and p.hint
 
     check()
+
+
+def test_a_schedule_bomb_is_refused_without_freezing_the_process(tmp_path):
+    """`9**9**9` passes an operator allowlist, and numexpr folds it as a Python big integer
+    under the GIL (minutes, the whole app stops). Validation must refuse it at once: here in
+    a child process, so that a regression fails this test instead of hanging the suite."""
+    import subprocess
+    import sys
+    code = ("from movieminter.manifest.schedules import evaluate_schedule, ScheduleError\n"
+            "try:\n    evaluate_schedule('0: (9**9**9)', 48)\nexcept ScheduleError as e:\n    print(e.message)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "beyond ±64" in out.stdout

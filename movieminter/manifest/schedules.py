@@ -44,6 +44,12 @@ _COMPARE = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
 _NUMBER = re.compile(r"^[+-]?([0-9]*)(\.[0-9]+)?$")  # Deforum's check_is_number
 _FRAME = re.compile(r"^\s*([0-9]+)\s*$")
 MAX_EXPRESSION_LENGTH = 1000
+MAX_SCHEDULE_LENGTH = 20_000
+# numexpr folds constant sub-expressions with Python numbers before it vectorises:
+# `9**9**9` becomes a Python big-integer power that holds the GIL for minutes. So
+# constants must stay small, and so must every constant exponent.
+MAX_CONSTANT = 1e15
+MAX_EXPONENT = 64
 
 
 class ScheduleError(ValueError):
@@ -68,6 +74,7 @@ def check_expression(expr: str) -> None:
     except SyntaxError as exc:
         raise ScheduleError(f"`{text}` is not a valid expression ({exc.msg})",
                             "check the brackets and operators; e.g. `1.0 + 0.02*sin(t/10)`") from None
+    _check_cost(tree, text)
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     for node in ast.walk(tree):
         if id(node) in called and isinstance(node, ast.Name):
@@ -114,6 +121,43 @@ def check_expression(expr: str) -> None:
                             "expressions may only contain numbers, t, max_f, s, arithmetic and math functions")
 
 
+def _constant_value(node: ast.AST) -> float | None:
+    """The value of a sub-expression made only of numbers, computed in floats
+    (never as Python integers); None if it involves t, max_f, s or a function."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return float(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
+        v = _constant_value(node.operand)
+        return None if v is None else (v if isinstance(node.op, ast.UAdd) else -v)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)):
+        a, b = _constant_value(node.left), _constant_value(node.right)
+        if a is None or b is None:
+            return None
+        try:
+            if isinstance(node.op, ast.Pow):
+                return float(abs(a) ** b) if abs(b) <= MAX_EXPONENT else float("inf")
+            return {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b,
+                    ast.Div: a / b if b else float("inf")}[type(node.op)]
+        except (OverflowError, ZeroDivisionError):
+            return float("inf")
+    return None
+
+
+def _check_cost(tree: ast.AST, text: str) -> None:
+    """Bound what numexpr does with constants before it vectorises (see MAX_CONSTANT)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            exponent = _constant_value(node.right)
+            if exponent is not None and not abs(exponent) <= MAX_EXPONENT:
+                raise ScheduleError(f"exponent `{ast.unparse(node.right)}` in `{text}` is beyond ±{MAX_EXPONENT}",
+                                    "use a smaller power")
+        value = _constant_value(node)
+        if value is not None and not abs(value) <= MAX_CONSTANT:
+            raise ScheduleError(f"`{ast.unparse(node)}` in `{text}` is too large (numbers and constant "
+                                f"results must stay within ±{MAX_CONSTANT:g})",
+                                "Deforum schedules are camera values: use numbers of a sensible size")
+
+
 def _strip_value(value: str) -> str:
     return value.replace("'", "").replace('"', "").replace("(", "").replace(")", "")
 
@@ -133,6 +177,9 @@ def parse_schedule(text: str) -> list[tuple[int, str]]:
     """
     if not isinstance(text, str) or not text.strip():
         raise ScheduleError("the schedule is empty", "write at least `0: (value)`")
+    if len(text) > MAX_SCHEDULE_LENGTH:
+        raise ScheduleError(f"the schedule is {len(text)} characters long (at most {MAX_SCHEDULE_LENGTH})",
+                            "use fewer keyframes; frames between keyframes are interpolated")
     depth = 0
     for ch in text:
         depth += (ch == "(") - (ch == ")")
