@@ -60,11 +60,13 @@ def slow_frames(backend, seconds: float = 0.4) -> dict:
     return {"steps": 1, "W": 256, "H": 256}
 
 
-def interrupt_within_a_frame(backend, at: float) -> tuple:
-    """Interrupt `at` (0..1) of the way through a frame; the job's outcome."""
+def interrupt_within_a_frame(backend, at: float, **real) -> tuple:
+    """Interrupt `at` (0..1) of the way through a frame; the job's outcome. On the real one,
+    `real` shapes the frame: few steps on big frames make A1111's preparation (before
+    sampling) most of it, many steps make sampling most of it."""
     client = backend.client()
     deforum = DeforumClient(client)
-    job_id = deforum.submit(settings(backend, frames=12, **slow_frames(backend, 1.0)), {})
+    job_id = deforum.submit(settings(backend, frames=12, **(slow_frames(backend, 1.0) if backend.double else real)), {})
     wait(deforum, job_id, lambda j: j["phase_progress"] > 0, poll=0.005)
     start, before = time.monotonic(), deforum.job(job_id)["phase_progress"]
     wait(deforum, job_id, lambda j: j["phase_progress"] != before, poll=0.005)  # one whole frame, timed
@@ -141,8 +143,8 @@ def test_the_segment_renders_its_exact_frame_count_at_any_cadence(a1111_backend,
 def test_interrupt_early_in_a_frame_fails_with_generation_error(a1111_backend):
     """Before A1111 starts sampling, an Interrupt leaves Deforum without an image."""
     outcomes = []
-    for _ in range(3):  # the real one's frame times vary; a late landing gets another try
-        outcomes.append(interrupt_within_a_frame(a1111_backend, 0.12))
+    for _ in range(4):  # the real one's frame times vary; a late landing gets another try
+        outcomes.append(interrupt_within_a_frame(a1111_backend, 0.12, steps=1, W=256, H=256))
         if outcomes[-1][0] == "FAILED":
             break
     assert outcomes[-1][:4] == ("FAILED", "GENERATING", "RETRYABLE", "Generation error."), outcomes
@@ -153,8 +155,8 @@ def test_interrupt_late_in_a_frame_leaves_the_job_accepted_for_ever(a1111_backen
     """During sampling the frame ends early; the next frame sees the Interrupt and
     Deforum stops without ever completing the job."""
     outcomes = []
-    for _ in range(3):
-        outcomes.append(interrupt_within_a_frame(a1111_backend, 0.75))
+    for _ in range(4):
+        outcomes.append(interrupt_within_a_frame(a1111_backend, 0.75, steps=30, W=128, H=128))
         if outcomes[-1][0] == "ACCEPTED":
             break
     assert outcomes[-1][:4] == ("ACCEPTED", "POST_PROCESSING", "NONE", None), outcomes
