@@ -32,6 +32,10 @@ class Settings:
     civitai_url: str = "https://civitai.com"
     civitai_token: str = ""
     allow_pickle: bool = False
+    # Where browsers reach the app (DNS-rebinding guard and the SIWE domain; movieminter.app.security).
+    # Loopback names (localhost, 127.0.0.1, [::1]) and the address it listens on always work.
+    public_urls: str = ""               # the user's extra addresses, e.g. "https://mm.example.org, mybox:7870"
+    host_urls: str = ""                 # set by the A1111 host glue: A1111's own addresses and its --share link
 
     def __repr__(self) -> str:  # never print secrets
         parts = []

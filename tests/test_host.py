@@ -43,7 +43,8 @@ def freeze(py: Path) -> list[str]:
 class Host:
     """tests/hosts/launch_host.py in a host venv, as A1111 would run."""
 
-    def __init__(self, kind: str, tmp: Path, *, cmdline: str = "", options: dict | None = None):
+    def __init__(self, kind: str, tmp: Path, *, cmdline: str = "", options: dict | None = None,
+                 extra_env: dict | None = None):
         self.kind, self.tmp = kind, tmp
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -53,7 +54,7 @@ class Host:
         (tmp / "config.json").write_text(json.dumps(config))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MOVIEMINTER_", "PYTHON"))}
         env.update(PYTHONPATH=str(STUBS), MOVIEMINTER_VENV=str(APP_VENV), MM_STUB_CONFIG=str(tmp / "config.json"),
-                   MM_STUB_CALLS=str(self.calls), COMMANDLINE_ARGS=cmdline)
+                   MM_STUB_CALLS=str(self.calls), COMMANDLINE_ARGS=cmdline, **(extra_env or {}))
         self.log = open(tmp / "host.log", "wb")
         self.proc = subprocess.Popen([str(host_python(kind)), str(ROOT / "tests/hosts/launch_host.py"),
                                       "--ext", str(ROOT), "--port", str(self.port)],
@@ -208,9 +209,30 @@ def host(request, tmp_path_factory, a1111_double_url):
 
 
 
+
+@pytest.fixture(params=HOSTS)
+def minting_host(request, tmp_path_factory, a1111_double_url, chain_session):
+    """A host with the extension, the A1111 double and the session's chain (a job is checked
+    against the chain before it renders)."""
+    h = Host(request.param, tmp_path_factory.mktemp(f"minting-host-{request.param}"), cmdline="--api",
+             options={"movieminter_a1111_url": a1111_double_url, "movieminter_chain": chain_session.rpc_url,
+                      "movieminter_contract": chain_session.contract_address})
+    h.chain = chain_session
+    try:
+        yield h.wait()
+    finally:
+        h.stop()
+
 @pytest.mark.browser
-def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(host, chromium):
+def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(minting_host, chromium):
+    host = minting_host
+    from movieminter.chain.client import MovieConfig
     manifest = json.loads(EXAMPLE_MANIFEST.read_text())
+    chain = host.chain
+    acc = chain.w3.eth.accounts
+    movie_id = chain.movie_id_from_receipt(chain.transact("createMovie", [MovieConfig(  # an open movie to mint from
+        manifest_digest="0x" + "11" * 32, segment_count=len(manifest["segments"]), creator=acc[8], director=acc[9],
+        mint_mode="open", claim_window=3600).as_tuple()], acc[0]))
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
@@ -228,12 +250,12 @@ def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(hos
         assert "dark" in frame.evaluate("document.body.className + document.documentElement.className")
 
         # A job from the page (same origin, CSRF cookie), then its progress over SSE through the proxy.
-        events = frame.evaluate("""async ([manifest, wallet]) => {
+        events = frame.evaluate("""async ([manifest, wallet, movieId, contract]) => {
             const token = document.cookie.match(/mm_csrf=([^;]+)/)[1];
             const r = await fetch('/movieminter/api/v1/jobs', {method: 'POST',
                 headers: {'Content-Type': 'application/json', 'X-CSRF-Token': token},
-                body: JSON.stringify({movie_id: 1, segment: 1, wallet: wallet, chain_id: 31337,
-                                      contract: '0x5FbDB2315678afecb367f032d93F642f64180aa3', manifest})});
+                body: JSON.stringify({movie_id: movieId, segment: 1, wallet: wallet, chain_id: 31337,
+                                      contract: contract, manifest})});
             if (r.status !== 201) return {error: r.status + ' ' + await r.text()};
             const job = (await r.json()).job;
             return await new Promise((resolve) => {
@@ -252,7 +274,7 @@ def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(hos
                 es.addEventListener('state', (e) => seen.push(JSON.parse(e.data)));
                 setTimeout(() => { es.close(); resolve({seen, timeout: true}); }, 60000);
             });
-        }""", [manifest, WALLET])
+        }""", [manifest, WALLET, movie_id, chain.contract_address])
         assert "error" not in events, events
         assert events.get("stillOpen"), events  # frames arrived one by one while the render ran
         assert events["stateOnArrival"] == "rendering", events
@@ -404,6 +426,141 @@ def test_crashed_app_is_restarted(host):
             pass
         time.sleep(0.2)
     raise AssertionError("the app was not restarted:\n" + host.output())
+
+
+# ----------------------------------------- the addresses A1111 is served under (issue 13, items 4 and 5)
+SHARE_URL = "https://0123456789abcdef01.gradio.live"
+FOREIGN = "rebind.evil.example"
+
+
+def siwe_text(nonce: str, domain: str, uri: str) -> str:
+    from siwe import SiweMessage
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(t))  # noqa: E731
+    return SiweMessage(domain=domain, address=SIGNER.address, uri=uri, version="1", chain_id=31337, nonce=nonce,
+                       issued_at=iso(time.time()), expiration_time=iso(time.time() + 300)).prepare_message()
+
+
+def signed(text: str) -> str:
+    from eth_account.messages import encode_defunct
+    return SIGNER.sign_message(encode_defunct(text=text)).signature.to_0x_hex()
+
+
+def _signer():
+    from eth_account import Account
+    from tests.fixtures_ui import TEST_KEYS
+    return Account.from_key(TEST_KEYS[0])
+
+
+SIGNER = _signer()
+
+
+@pytest.mark.parametrize("kind", HOSTS)
+def test_share_link_and_configured_addresses_are_served_and_nothing_else(kind, tmp_path, deployed):
+    """A1111 --share (gradio 3.41 / 4.40): the app learns the share link from the launched Blocks and
+    accepts it (pages, API, sign-in); a rebinding name is refused, and a sign-in message signed for a
+    phishing domain is refused even with that domain as Host."""
+    share_host = SHARE_URL.split("//", 1)[1]
+    h = Host(kind, tmp_path, cmdline="--api --share", extra_env={"MM_STUB_SHARE_URL": SHARE_URL}, options={
+        "movieminter_chain": deployed.rpc_url, "movieminter_contract": deployed.contract_address,
+        "movieminter_public_urls": "https://sd.example.org"})
+    try:
+        h.wait()
+        settings = httpx.get(h.url + "/movieminter/api/v1/settings").json()
+        assert settings["host_urls"] == SHARE_URL and settings["public_urls"] == "https://sd.example.org"
+        with httpx.Client(base_url=h.url, timeout=60) as c:
+            share = {"Host": share_host}  # what gradio's tunnel delivers to A1111's port
+            for host in (share_host, "sd.example.org", f"127.0.0.1:{h.port}", f"localhost:{h.port}"):
+                assert c.get("/movieminter/api/v1/auth/me", headers={"Host": host}).status_code == 200, host
+            page = c.get("/movieminter/", headers={**share, "Accept": "text/html"})
+            assert page.status_code == 200 and "gradio" in page.text.lower()
+
+            # DNS rebinding onto A1111's port, and a gradio.live name that is not ours.
+            for host in (f"{FOREIGN}:{h.port}", FOREIGN, "ffffffffffffffff.gradio.live"):
+                r = c.get("/movieminter/api/v1/jobs", headers={"Host": host})
+                assert r.status_code == 403 and r.json()["detail"]["error"] == "HostNotAllowed", (host, r.text)
+                assert "movieminter_public_urls" in r.json()["detail"]["hint"]
+                page = c.get("/movieminter/studio/", headers={"Host": host, "Accept": "text/html"})
+                assert page.status_code == 403 and "Settings &gt; Movie Minter" in page.text
+            # The socket address is the proxy's to report: a browser's copy of the header is dropped.
+            r = c.get("/movieminter/api/v1/jobs", headers={"Host": f"10.9.8.7:{h.port}",
+                                                          "X-MovieMinter-Host-Server": f"10.9.8.7:{h.port}"})
+            assert r.status_code == 403
+
+            # Sign in with Ethereum through the share link.
+            c.get("/movieminter/healthz", headers=share)
+            csrf = {"X-CSRF-Token": c.cookies.get("mm_csrf")}
+            phishing = siwe_text(c.get("/movieminter/api/v1/auth/nonce", headers=share).json()["nonce"],
+                                 "evil.example", "https://evil.example/")
+            body = {"message": phishing, "signature": signed(phishing)}
+            r = c.post("/movieminter/api/v1/auth/verify", json=body,
+                       headers={**csrf, "Host": "evil.example", "Origin": "https://evil.example"})
+            assert r.status_code == 403, r.text
+            r = c.post("/movieminter/api/v1/auth/verify", json=body, headers={**csrf, **share, "Origin": SHARE_URL})
+            assert r.status_code == 403 and "not an address Movie Minter is served under" in r.text
+            assert c.get("/movieminter/api/v1/auth/me", headers=share).json()["authenticated"] is False
+
+            msg = c.get("/movieminter/api/v1/auth/nonce", headers=share, params={
+                "address": SIGNER.address, "chain_id": 31337, "domain": share_host,
+                "uri": SHARE_URL + "/movieminter/"}).json()["message"]
+            assert msg.startswith(f"{share_host} wants you to sign in")
+            r = c.post("/movieminter/api/v1/auth/verify", json={"message": msg, "signature": signed(msg)},
+                       headers={**csrf, **share, "Origin": SHARE_URL})
+            assert r.status_code == 200, r.text
+            assert c.get("/movieminter/api/v1/auth/me", headers=share).json()["address"] == SIGNER.address
+    finally:
+        h.stop()
+
+
+def test_served_urls_come_from_a1111s_own_launch(monkeypatch):
+    """What the host glue tells the app: --server-name, the machine's names with --listen, the share
+    link of the launched Blocks (None without --share); loopback names go without saying."""
+    import socket
+    import types
+
+    from movieminter.host.extension import child_env, served_urls
+
+    monkeypatch.setattr(socket, "gethostname", lambda: "studio-box")
+    monkeypatch.setattr(socket, "getfqdn", lambda: "studio-box.lan")
+    opts = types.SimpleNamespace(port=None, listen=False, server_name=None, tls_keyfile=None, api_auth=None)
+    demo = types.SimpleNamespace(server_port=7861, server_name="127.0.0.1", share_url=None)
+    assert served_urls(demo, opts) == []
+    demo.share_url = SHARE_URL + "/"
+    assert served_urls(demo, opts) == [SHARE_URL]
+    opts.listen, demo.server_name = True, "0.0.0.0"
+    assert served_urls(demo, opts) == ["http://studio-box:7861", "http://studio-box.lan:7861", SHARE_URL]
+    opts.listen, opts.server_name, opts.tls_keyfile = False, "sd.internal", "key.pem"
+    assert served_urls(demo, opts) == ["https://sd.internal:7861", SHARE_URL]
+    assert served_urls(None, types.SimpleNamespace(port=None, listen=False, server_name=None,
+                                                   tls_keyfile=None)) == []  # --nowebui: no Blocks
+    env = child_env(types.SimpleNamespace(opts=None, cmd_opts=opts), ",".join(served_urls(demo, opts)))
+    assert env["MOVIEMINTER_HOST_URLS"] == "https://sd.internal:7861," + SHARE_URL
+
+
+def test_reload_ui_with_a_new_share_link_restarts_the_app_with_it(monkeypatch):
+    """A1111's "Reload UI" launches new Blocks with a new share link and calls app_started again."""
+    import types
+
+    from movieminter.host import extension
+
+    restarts = []
+
+    class Running:
+        proc = object()
+        a1111_url = ""
+
+        def restart(self, env=None):
+            restarts.append(env)
+
+    monkeypatch.setattr(extension, "_state", {"app": Running(), "restart_timer": None, "own_url": "http://x",
+                                              "host_urls": SHARE_URL})
+    monkeypatch.setattr(extension, "mount_proxy", lambda *a, **k: None)
+    host_app = types.SimpleNamespace(router=types.SimpleNamespace(routes=[]))
+    extension.on_app_started(types.SimpleNamespace(server_port=7860, server_name="127.0.0.1", share_url=SHARE_URL),
+                             host_app)
+    assert restarts == []  # same link: the running app is kept
+    extension.on_app_started(types.SimpleNamespace(server_port=7860, server_name="127.0.0.1",
+                                                   share_url="https://fedcba9876543210ff.gradio.live"), host_app)
+    assert [env.get("MOVIEMINTER_HOST_URLS") for env in restarts] == ["https://fedcba9876543210ff.gradio.live"]
 
 
 # ---------------------------------------------------------- auth and exit

@@ -65,6 +65,7 @@ def test_same_origin_with_token_is_accepted(client):
 
 def test_proxy_secret_guards_the_app_port(app_context):
     app_context.extras["steps"] = holding_steps()
+    app_context.settings.host_urls = "http://a1111.local:7860"  # what the A1111 host glue passes
     app = create_app(app_context, ui=False, run_jobs=False, proxy_secret="s3cret")
     with TestClient(app, base_url="http://127.0.0.1:7870") as c:
         assert c.get("/healthz").status_code == 200  # the host's health check
@@ -91,3 +92,100 @@ def test_secrets_are_reported_as_set_never_shown(app_context, client):
     assert body["civitai_token"] == "set" and body["ipfs_token"] == "not set"
     assert "SECRET" not in client.get("/api/v1/settings").text
     assert "SECRET" not in repr(app_context.settings)
+
+
+# ------------------------------------------------------------------ Host allow-list (DNS rebinding)
+FOREIGN = "rebind.evil.example"
+
+
+@pytest.fixture
+def served(app_context, serve_app):
+    """The app with its UI on a real uvicorn server (127.0.0.1), one public URL configured."""
+    app_context.extras["steps"] = holding_steps()
+    app_context.settings.public_urls = "https://mm.example.org, mybox.lan:7870"
+    return serve_app(create_app(app_context, run_jobs=False, proxy_secret=""))
+
+
+def test_a_foreign_host_is_refused_on_api_routes_and_pages(served, app_context):
+    """A DNS-rebinding page reaches 127.0.0.1 with its own name in Host: nothing answers it."""
+    import httpx
+    port = served.port
+    evil = {"Host": f"{FOREIGN}:{port}"}
+    with httpx.Client(base_url=served.url, timeout=60) as c:
+        token = c.get("/healthz").cookies.get("mm_csrf")
+        for path in ("/api/v1/jobs", "/api/v1/settings", "/api/v1/auth/me", "/healthz", "/api/v1/docs"):
+            r = c.get(path, headers=evil)
+            assert r.status_code == 403, (path, r.text)
+            detail = r.json()["detail"]
+            assert detail["error"] == "HostNotAllowed" and FOREIGN in detail["message"]
+            assert "MOVIEMINTER_PUBLIC_URLS" in detail["hint"], detail
+            assert "mm.example.org" not in r.text  # the configured addresses are not revealed
+        # The rebinding page's own fetch: same-origin for the browser, so Origin matches Host.
+        r = c.post("/api/v1/jobs", json=JOB, headers={**evil, "Origin": f"http://{FOREIGN}:{port}",
+                                                      "X-CSRF-Token": token, "Cookie": f"mm_csrf={token}"})
+        assert r.status_code == 403 and r.json()["detail"]["error"] == "HostNotAllowed"
+        assert c.post("/api/v1/jobs/1/cancel", headers={**evil, "X-CSRF-Token": token}).status_code == 403
+        # Pages answer a browser in HTML, with the same words.
+        for path in ("/", "/studio/", "/watch/", "/jobs/", "/static/mm-fetch.js"):
+            r = c.get(path, headers={**evil, "Accept": "text/html,application/xhtml+xml"})
+            assert r.status_code == 403, (path, r.status_code)
+            if path.endswith("/"):
+                assert r.headers["content-type"].startswith("text/html")
+                assert "MOVIEMINTER_PUBLIC_URLS" in r.text and FOREIGN in r.text
+        assert c.get("/api/v1/jobs").json() == {"jobs": []}  # nothing was queued
+
+        # The addresses it is served under: loopback names (any port: an SSH tunnel), the socket's
+        # own address, and the configured URLs.
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost:9999", f"[::1]:{port}",
+                     "mm.example.org", "mm.example.org:443", "mybox.lan:7870"):
+            assert c.get("/api/v1/jobs", headers={"Host": host}).status_code == 200, host
+            page = c.get("/studio/", headers={"Host": host, "Accept": "text/html"})
+            assert page.status_code == 200 and "<html" in page.text.lower(), host
+        for host in ("mm.example.org:8080", "mybox.lan", "mybox.lan:7871", "example.org", "127.0.0.1.evil.example",
+                     "localhost.evil.example", ""):
+            assert c.get("/api/v1/jobs", headers={"Host": host}).status_code == 403, host
+
+
+def test_behind_the_proxy_the_forwarded_host_must_be_served_too(app_context):
+    """Through the A1111 proxy the browser's Host arrives as X-Forwarded-Host: a rebinding page
+    pointed at A1111's port is refused the same way, with the A1111 setting to name."""
+    app_context.extras["steps"] = holding_steps()
+    app_context.settings.host_urls = "https://abc123.gradio.live"
+    app = create_app(app_context, ui=False, run_jobs=False, proxy_secret="s3cret")
+    with TestClient(app, base_url="http://127.0.0.1:7870") as c:
+        ok = {"X-MovieMinter-Proxy-Secret": "s3cret", "X-Forwarded-Prefix": "/movieminter"}
+        assert c.get("/api/v1/jobs", headers={**ok, "X-Forwarded-Host": "abc123.gradio.live"}).status_code == 200
+        assert c.get("/api/v1/jobs", headers={**ok, "X-Forwarded-Host": "127.0.0.1:7860"}).status_code == 200
+        r = c.get("/api/v1/jobs", headers={**ok, "X-Forwarded-Host": f"{FOREIGN}:7860"})
+        assert r.status_code == 403 and "movieminter_public_urls" in r.json()["detail"]["hint"]
+        # A1111 reached by IP with --listen: the proxy reports the address of A1111's socket.
+        lan = {**ok, "X-Forwarded-Host": "192.168.1.20:7860"}
+        assert c.get("/api/v1/jobs", headers=lan).status_code == 403
+        assert c.get("/api/v1/jobs", headers={**lan, "X-MovieMinter-Host-Server": "192.168.1.20:7860"}).status_code == 200
+        assert c.get("/api/v1/jobs", headers={**lan, "X-MovieMinter-Host-Server": "192.168.1.21:7860"}).status_code == 403
+        # Without the secret neither forwarded header counts (and the app answers nothing anyway).
+        r = c.get("/api/v1/jobs", headers={"X-Forwarded-Host": "abc123.gradio.live",
+                                           "X-MovieMinter-Host-Server": "192.168.1.20:7860"})
+        assert r.status_code == 403 and r.json()["detail"]["error"] == "ProxyOnly"
+
+
+def test_served_hosts_come_from_configuration_only():
+    from movieminter.app.security import ServedHosts, parse_address
+    from movieminter.config import Settings
+
+    served = ServedHosts.from_settings(Settings(public_urls="https://mm.example.org/app, box:7870 bogus://x",
+                                                host_urls="https://abc123.gradio.live,http://studio:7860"))
+    assert [(a.host, a.port, a.scheme, a.source) for a in served.configured] == [
+        ("mm.example.org", 443, "https", "configured"), ("box", 7870, None, "configured"),
+        ("abc123.gradio.live", 443, "https", "a1111"), ("studio", 7860, "http", "a1111")]
+    assert served.find("ABC123.gradio.live").scheme == "https"
+    assert served.find("abc123.gradio.live:80") is None
+    assert served.find("studio:7860").schemes() == ("http",)
+    assert served.find("10.1.2.3:7870") is None
+    assert served.find("10.1.2.3:7870", ("10.1.2.3", 7870)).source == "socket"  # the socket's own address
+    assert served.find("10.1.2.3:7871", ("10.1.2.3", 7870)) is None
+    assert served.find("[::1]:1").source == "loopback" and served.find("127.0.0.9").source == "loopback"
+    assert served.find("app.localhost:7870").source == "loopback"
+    for bad in ("evil.example", "evil.example:7870", "a@box:7870", "box:7870/x", "box:99999", " ", "[::1"):
+        assert served.find(bad) is None, bad
+    assert parse_address("ftp://x") is None and parse_address("http://") is None

@@ -37,6 +37,12 @@ class AppContext:
         return ChainClient.from_settings(self.settings)
 
     @functools.cached_property
+    def served_hosts(self):
+        """The addresses the app is served under (Host allow-list and SIWE domains), from settings."""
+        from movieminter.app.security import ServedHosts
+        return ServedHosts.from_settings(self.settings)
+
+    @functools.cached_property
     def events(self):
         """Job progress and state events for SSE subscribers."""
         from movieminter.app.sse import EventHub

@@ -179,12 +179,32 @@ def _siwe():
     return siwe
 
 
-def _request_host(request: Request) -> str:
-    """Who the browser thinks it is talking to: the Origin it sent, else the Host header."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null":
-        return urlsplit(origin).netloc
-    return request.headers.get("x-forwarded-host") or request.headers.get("host", "")
+def served_address(ctx, request: Request, domain: str, uri: str):
+    """The configured address a sign-in message's `domain` names, checked with its `uri`.
+
+    The domain must be one the app is served under (`ctx.served_hosts`: configuration, loopback
+    names and the socket the connection arrived at), never whatever the request's Origin, Host or
+    X-Forwarded-Host say: a message signed on a phishing site names that site, and sending that
+    name as Host must not make it acceptable. The URI must be on the same host, with a scheme the
+    address is served with."""
+    from movieminter.app.security import SCOPE_KEY, how_to_add
+    info = request.scope.get(SCOPE_KEY)
+    server = info.server if info is not None else request.scope.get("server")
+    proxied = bool(info and info.proxied)
+    address = ctx.served_hosts.find(domain or "", server)
+    if address is None:
+        raise AuthError(f"The sign-in message names {domain!r}, which is not an address Movie Minter is served under.",
+                        hint="Sign in from the Movie Minter page itself, never from a link on another site. "
+                             + how_to_add(domain, in_a1111=proxied), status=403)
+    try:
+        parts = urlsplit(str(uri))
+        same_host = parts.netloc.lower() == domain.lower()
+    except ValueError:
+        same_host = False
+    if not same_host or parts.scheme.lower() not in address.schemes():
+        raise AuthError(f"The sign-in message's URI {str(uri)!r} does not belong to {domain!r}.",
+                        hint="Click Connect again to get a fresh message.", status=403)
+    return address
 
 
 class VerifyBody(BaseModel):
@@ -201,7 +221,8 @@ def build_router(ctx) -> APIRouter:
         try:
             return chain_info(ctx)
         except MovieMinterError as exc:
-            raise http_error(exc, 503)
+            exc.status = getattr(exc, "status", 503)  # no chain: the service is unavailable
+            raise
 
     @router.get("/nonce")
     def nonce(request: Request, response: Response, address: str | None = None,
@@ -213,21 +234,24 @@ def build_router(ctx) -> APIRouter:
         if address:
             siwe = _siwe()
             from eth_utils import is_address, to_checksum_address
+
+            from movieminter.app.security import SCOPE_KEY
             if not is_address(address):
-                raise http_error(AuthError(f"{address!r} is not an Ethereum address.",
-                                           hint="Reconnect your wallet and try again."))
-            domain = domain or request.headers.get("host", "")
+                raise AuthError(f"{address!r} is not an Ethereum address.", hint="Reconnect your wallet and try again.")
+            info = request.scope.get(SCOPE_KEY)
+            domain = domain or (info.host if info is not None else request.headers.get("host", ""))
+            served = served_address(ctx, request, domain, uri or f"{request.url.scheme}://{domain}/")
+            uri = uri or f"{served.scheme or request.url.scheme}://{domain}/"
             try:
                 msg = siwe.SiweMessage(
-                    domain=domain, address=to_checksum_address(address),
-                    uri=uri or f"{request.url.scheme}://{domain}/", version="1",
+                    domain=domain, address=to_checksum_address(address), uri=uri, version="1",
                     chain_id=chain_id or expected_chain_id(ctx), nonce=value, statement=STATEMENT,
                     issued_at=_iso(time.time()), expiration_time=_iso(expires))
-            except MovieMinterError as exc:
-                raise http_error(exc)
+            except MovieMinterError:
+                raise
             except Exception as exc:
-                raise http_error(AuthError(f"Cannot prepare the sign-in message: {exc}",
-                                           hint="Reload the page and connect again.")) from exc
+                raise AuthError(f"Cannot prepare the sign-in message: {exc}",
+                                hint="Reload the page and connect again.") from exc
             out["message"] = msg.prepare_message()
         return out
 
@@ -238,34 +262,25 @@ def build_router(ctx) -> APIRouter:
         try:
             msg = siwe.SiweMessage.from_message(body.message)
         except Exception as exc:
-            raise http_error(AuthError("The sign-in message is not a valid EIP-4361 message.",
-                                       hint="Click Connect again to get a fresh message.")) from exc
-        host = _request_host(request)
-        if msg.domain != host:
-            raise http_error(AuthError(f"The message was prepared for {msg.domain!r}, but this page is {host!r}.",
-                                       hint="Sign in from the page itself, not from another site.", status=403))
-        if urlsplit(str(msg.uri)).netloc != msg.domain:
-            raise http_error(AuthError("The message's URI does not belong to its domain.",
-                                       hint="Click Connect again to get a fresh message.", status=403))
-        try:
-            want_chain = expected_chain_id(ctx)
-        except MovieMinterError as exc:
-            raise http_error(exc)
+            raise AuthError("The sign-in message is not a valid EIP-4361 message.",
+                            hint="Click Connect again to get a fresh message.") from exc
+        served_address(ctx, request, msg.domain, msg.uri)  # from configuration, never from this request
+        want_chain = expected_chain_id(ctx)
         if int(msg.chain_id) != want_chain:
-            raise http_error(AuthError(f"The wallet signed for chain {msg.chain_id}, but this movie lives on chain {want_chain}.",
-                                       hint="Switch your wallet to the right network and connect again."))
+            raise AuthError(f"The wallet signed for chain {msg.chain_id}, but this movie lives on chain {want_chain}.",
+                            hint="Switch your wallet to the right network and connect again.")
         browser = request.cookies.get(BROWSER_COOKIE, "")
         if not auth_store(ctx).take_nonce(msg.nonce, browser):
-            raise http_error(AuthError("This sign-in request was already used, has expired, or came from another browser.",
-                                       hint="Click Connect again to get a fresh message.", status=401))
+            raise AuthError("This sign-in request was already used, has expired, or came from another browser.",
+                            hint="Click Connect again to get a fresh message.", status=401)
         try:
-            msg.verify(body.signature, domain=host, nonce=msg.nonce)
+            msg.verify(body.signature, domain=msg.domain, nonce=msg.nonce)
         except siwe.ExpiredMessage as exc:
-            raise http_error(AuthError("The sign-in message has expired.",
-                                       hint="Click Connect again and sign within 10 minutes.", status=401)) from exc
+            raise AuthError("The sign-in message has expired.",
+                            hint="Click Connect again and sign within 10 minutes.", status=401) from exc
         except siwe.VerificationError as exc:
-            raise http_error(AuthError("The signature does not match the wallet address in the message.",
-                                       hint="Sign with the account shown in your wallet, then try again.", status=401)) from exc
+            raise AuthError("The signature does not match the wallet address in the message.",
+                            hint="Sign with the account shown in your wallet, then try again.", status=401) from exc
         token, expires = auth_store(ctx).new_session(msg.address, int(msg.chain_id), browser)
         response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_TTL, httponly=True, samesite="lax",
                             secure=request.url.scheme == "https", path="/")

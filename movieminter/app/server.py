@@ -103,6 +103,7 @@ def create_app(settings: Settings | AppContext, *, proxy_secret: str | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        ctx.journal  # opened (integrity-checked, repaired if damaged) before the first request
         if run_jobs:
             ctx.runner.start()
         try:
@@ -116,7 +117,7 @@ def create_app(settings: Settings | AppContext, *, proxy_secret: str | None = No
                   description="Render & mint crowd-made movies. State-changing requests need the "
                               "`X-CSRF-Token` header equal to the `mm_csrf` cookie (see docs/architecture.md).")
     app.state.ctx = ctx
-    app.add_middleware(SecurityMiddleware, proxy_secret=proxy_secret)
+    app.add_middleware(SecurityMiddleware, proxy_secret=proxy_secret, served=ctx.served_hosts)
 
     @app.exception_handler(MovieMinterError)
     async def user_error(request: Request, exc: MovieMinterError):
@@ -133,6 +134,12 @@ def create_app(settings: Settings | AppContext, *, proxy_secret: str | None = No
         if module is not None:
             app.include_router(module.build_router(ctx), prefix="/api/v1")
             mounted["routers"].append(name)
+
+    @app.get("/api/v1/journal", tags=["meta"])
+    def journal_status():
+        """The job journal's health: `ok`, and what a damaged journal lost when it was repaired
+        (`message`, `recoveries[]` with `lost_jobs`), for the tab to show."""
+        return ctx.journal.status()
 
     @app.get("/api/v1/settings", tags=["meta"])
     def public_settings():

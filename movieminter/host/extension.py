@@ -8,6 +8,7 @@ on_app_started: start the app child process and mount the /movieminter/ proxy.
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -20,7 +21,8 @@ from movieminter.host.tab import build_tab
 
 log = logging.getLogger("movieminter.host")
 
-_state: dict = {"app": None, "restart_timer": None, "own_url": ""}
+_state: dict = {"app": None, "restart_timer": None, "own_url": "", "host_urls": ""}
+HOST_URLS_ENV = "MOVIEMINTER_HOST_URLS"  # Settings.host_urls of the app
 
 
 def _shared():
@@ -64,23 +66,54 @@ def _restart_app():
     app = _state.get("app")
     if app is not None:
         log.info("Movie Minter settings changed: restarting the app")
-        env = child_env(_shared())
+        env = child_env(_shared(), _state["host_urls"])
         app.a1111_url = env.pop("MOVIEMINTER_A1111_URL", "") or _state["own_url"]
         app.restart(env=env)
 
 
-def child_env(shared) -> dict[str, str]:
+def child_env(shared, host_urls: str = "") -> dict[str, str]:
     env = app_env(getattr(shared, "opts", None))
     cmd_opts = getattr(shared, "cmd_opts", None)
     creds = parse_credentials(getattr(cmd_opts, "api_auth", None))
     if creds:  # the app calls A1111's /sdapi, which --api-auth protects
         env["MOVIEMINTER_A1111_AUTH"] = "%s:%s" % creds[0]
+    if host_urls:
+        env[HOST_URLS_ENV] = host_urls
     return env
+
+
+def _url_host(name: str) -> str:
+    return f"[{name}]" if ":" in name else name
+
+
+def served_urls(demo, cmd_opts) -> list[str]:
+    """The addresses browsers reach this A1111 at, besides loopback names and the IP address a
+    connection arrives at (the proxy reports that one with each request): `--server-name`, the
+    machine's names with `--listen`, and the `--share` link. The app accepts requests and sign-in
+    messages for these only (docs/security.md); the user adds others in the settings section.
+
+    The share link exists once gradio's launch() returned: A1111 1.10 (gradio 3.41) and Forge
+    (gradio 4.40) call app_started after it, with the launched Blocks, whose `share_url` is set."""
+    scheme = "https" if getattr(cmd_opts, "tls_keyfile", None) else "http"
+    port = getattr(demo, "server_port", None) or getattr(cmd_opts, "port", None) or (7860 if demo is not None else 7861)
+    wildcard = ("0.0.0.0", "::", "")
+    name = getattr(cmd_opts, "server_name", None) or getattr(demo, "server_name", None) or ""
+    urls = []
+    if name not in wildcard and name not in ("127.0.0.1", "localhost", "::1"):
+        urls.append(f"{scheme}://{_url_host(name)}:{port}")
+    if getattr(cmd_opts, "listen", False) or name in ("0.0.0.0", "::"):
+        for machine in (socket.gethostname(), socket.getfqdn()):
+            if machine and machine != "localhost":
+                urls.append(f"{scheme}://{_url_host(machine)}:{port}")
+    share = getattr(demo, "share_url", None)
+    if share:  # gradio 3.41 / 4.40: "https://<random>.gradio.live"
+        urls.append(str(share).rstrip("/"))
+    return list(dict.fromkeys(urls))
 
 
 def own_url(demo, cmd_opts) -> str:
     """How the app reaches this A1111 (always over loopback)."""
-    port = getattr(demo, "server_port", None) or getattr(cmd_opts, "port", None) or 7860
+    port = getattr(demo, "server_port", None) or getattr(cmd_opts, "port", None) or (7860 if demo is not None else 7861)
     scheme = "https" if getattr(cmd_opts, "tls_keyfile", None) else "http"
     subpath = (getattr(cmd_opts, "subpath", None) or "").rstrip("/")
     if subpath and not subpath.startswith("/"):
@@ -91,8 +124,15 @@ def own_url(demo, cmd_opts) -> str:
 def on_app_started(demo, app):
     shared = _shared()
     cmd_opts = getattr(shared, "cmd_opts", None)
+    host_urls = ",".join(served_urls(demo, cmd_opts))
+    changed = host_urls != _state["host_urls"]
+    _state["host_urls"] = host_urls
+    if changed and _state["app"] is not None and _state["app"].proc is not None:
+        # A1111's "Reload UI" launched a new gradio app, with a new --share link: the running app
+        # must accept the new address (and no longer the old one).
+        _restart_app()
     if _state["app"] is None:  # A1111's "Reload UI" calls this again: keep the running app
-        env = child_env(shared)
+        env = child_env(shared, host_urls)
         data_dir = Path(env.get("MOVIEMINTER_DATA_DIR") or Path.home() / ".movieminter").expanduser()
         data_dir.mkdir(parents=True, exist_ok=True)
         python = installer.venv_python(installer.venv_dir())

@@ -8,7 +8,10 @@ httpx 0.24+), so everything is plain Starlette + httpx:
 - A1111's login applies: with `--gradio-auth` the gradio login cookie is
   required, with `--api-auth` HTTP Basic with those credentials is accepted;
 - every forwarded request carries the app's secret header (the app refuses
-  anything without it) and X-Forwarded-Host/-Proto/-Prefix.
+  anything without it), X-Forwarded-Host/-Proto/-Prefix and the local
+  address of A1111's socket the browser reached (X-MovieMinter-Host-Server),
+  from which the app checks that the browser's Host is an address A1111 is
+  served under (DNS rebinding; docs/security.md).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "trailers", "transfer-encoding", "upgrade"}
 OWN_RESPONSE_HEADERS = {"date", "server"}  # A1111's server sets its own
+SERVER_HEADER = "X-MovieMinter-Host-Server"  # same name as movieminter.app.security.SERVER_HEADER
 
 
 def parse_credentials(value: str | None) -> list[tuple[str, str]]:
@@ -129,13 +133,17 @@ class AppProxy:
         if request.url.query:
             url += "?" + request.url.query
         root = request.scope.get("root_path", "").rstrip("/")
+        # Nothing a browser sends may pose as ours: its X-Forwarded-* and X-MovieMinter-* are dropped.
         headers = [(k, v) for k, v in request.headers.items()
-                   if k.lower() not in HOP_BY_HOP and k.lower() != SECRET_HEADER.lower()
-                   and not k.lower().startswith("x-forwarded-")]
+                   if k.lower() not in HOP_BY_HOP and not k.lower().startswith(("x-forwarded-", "x-movieminter-"))]
         headers += [(SECRET_HEADER, app.secret),
                     ("X-Forwarded-Host", request.headers.get("host", "")),
                     ("X-Forwarded-Proto", request.url.scheme),
                     ("X-Forwarded-Prefix", root + PREFIX)]
+        server = request.scope.get("server")
+        if server and server[0] and server[1]:  # the local ip:port of A1111's socket this request reached
+            host = f"[{server[0]}]" if ":" in str(server[0]) else str(server[0])
+            headers.append((SERVER_HEADER, f"{host}:{server[1]}"))
         if request.client:
             headers.append(("X-Forwarded-For", request.client.host))
         has_body = request.method not in ("GET", "HEAD", "OPTIONS") or "content-length" in request.headers

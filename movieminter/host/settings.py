@@ -18,6 +18,10 @@ OPTIONS = [
     ("movieminter_data_dir", "data_dir", "", "Data folder (empty: ~/.movieminter)", False),
     ("movieminter_a1111_url", "a1111_url", "",
      "A1111 API the app renders with (empty: this WebUI; needs --api --deforum-api)", False),
+    ("movieminter_public_urls", "public_urls", "",
+     "Other addresses A1111 is reached at, comma-separated (e.g. https://sd.example.org behind your own "
+     "reverse proxy, or an --ngrok URL). localhost, A1111's own address and its --share link always work; "
+     "the tab refuses any other address (DNS rebinding, sign-in domain)", False),
 ]
 CHOICES = {"movieminter_ipfs_backend": ["local", "kubo", "pinata", "psa"]}
 

@@ -4,7 +4,11 @@ or 4.40), with the extension at --ext:
   python tests/hosts/launch_host.py --ext DIR --port P [--auth user:pass]
 
 PYTHONPATH must hold tests/hosts/stubs (A1111's `modules` and `launch`).
-COMMANDLINE_ARGS is parsed like A1111 does (--gradio-auth, --api-auth ...).
+COMMANDLINE_ARGS is parsed like A1111 does (--gradio-auth, --api-auth, --share ...).
+With --share, gradio's own launch(share=True) runs; only the tunnel itself is
+stood in for (no network here): MM_STUB_SHARE_URL is the address gradio's
+networking.setup_tunnel returns, as gradio.live would. A browser reaching the
+share link arrives at A1111's port with that name in Host, which a test sends.
 Prints "READY <url>" when the tab and the /movieminter/ proxy are up.
 """
 
@@ -56,6 +60,15 @@ def inject_assets(ext: Path) -> None:
     gradio.routes.templates.TemplateResponse = template_response
 
 
+def stand_in_for_the_share_tunnel() -> None:
+    """gradio 3.41 and 4.40 call networking.setup_tunnel(...) inside launch(share=True) and keep
+    what it returns as Blocks.share_url (4.40 then sets the scheme to share_server_protocol)."""
+    url = os.environ.get("MM_STUB_SHARE_URL")
+    if url:
+        import gradio.networking
+        gradio.networking.setup_tunnel = lambda *args, **kwargs: url
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ext", required=True, type=Path)
@@ -77,7 +90,10 @@ def main() -> None:
     auth = None
     if shared.cmd_opts.gradio_auth:
         auth = [tuple(c.split(":", 1)) for c in shared.cmd_opts.gradio_auth.split(",")]
-    app, local_url, _ = demo.launch(server_name="127.0.0.1", server_port=args.port, auth=auth,
+    stand_in_for_the_share_tunnel()
+    # webui.py: server_name from --server-name / --listen (here loopback unless --server-name).
+    app, local_url, _ = demo.launch(server_name=shared.cmd_opts.server_name or "127.0.0.1",
+                                    server_port=args.port, auth=auth, share=shared.cmd_opts.share,
                                     prevent_thread_lock=True, show_error=True, quiet=True)
     # webui.py: A1111's SIGINT handler exits at once (os._exit skips atexit).
     signal.signal(signal.SIGINT, lambda *a: os._exit(0))
