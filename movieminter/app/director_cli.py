@@ -155,6 +155,7 @@ def cmd_create(args) -> int:
             raise MovieMinterError("Allowlist mode needs --allowlist-csv.", hint="a CSV of address,segment rows")
         pairs = parse_allowlist_csv(args.allowlist_csv.read_text(), len(checked["manifest"]["segments"]))
         allow = build_allowlist(store, pairs)
+        checked["manifest"]["allowlist"] = {"cid": allow["proofs_cid"]}  # where minters' apps find their proofs
         terms.merkle_root = allow["root"]
         print(f"allowlist: {allow['count']} entries, root {allow['root']}, proofs pinned as {allow['proofs_cid']}")
     pinned = pin_manifest(store, checked["manifest"])

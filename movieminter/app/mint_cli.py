@@ -45,45 +45,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-# ------------------------------------------------------------------ the right to mint
-def right_to_mint(chain, movie_id: int, segment: int, wallet: str, now: int) -> tuple[str, dict]:
-    """('mint' | 'minted', segment view) when this wallet may go ahead; otherwise raises a
-    MovieMinterError that says what to do. Reads the same segment view the timeline draws."""
-    info = chain.movie(movie_id)
-    count = int(info.get("segmentCount") or 0)
-    if count and not 0 <= segment < count:
-        raise MovieMinterError(f"movie {movie_id} has segments 0..{count - 1}, not {segment}",
-                               hint="pick a segment shown on the movie's timeline")
-    seg = chain.segments(movie_id, segment, 1)[0]
-    status, account = seg["status"], seg["account"]
-    mine = bool(account) and account.lower() == wallet.lower()
-    where = f"segment {segment} of movie {movie_id}"
-    if status == "minted":
-        if mine:
-            return "minted", seg
-        raise MovieMinterError(f"{where} was already minted by {account}",
-                               hint="each segment is minted once; pick another segment you may mint")
-    if status in ("claimed", "won") and mine:
-        return "mint", seg
-    if status == "allowlisted" and mine:
-        raise MovieMinterError(f"{where} is allowlisted for your wallet; minting it needs its Merkle proof",
-                               hint="mint it from the Minter tab (Render & Mint), which supplies the proof")
-    if status == "open":
-        raise MovieMinterError(f"claim it first: {where} is open, and nobody holds it yet",
-                               hint="click Claim on the segment in the Minter tab (or call claim(movieId, segment) "
-                                    "from this wallet), then run this command again")
-    if status == "pending":
-        mode = info.get("mintMode")
-        hint = ("enter the lottery from the Minter tab before entries close, and wait for the draw"
-                if mode == "lottery" else "wait until the segment opens; the Minter tab shows when")
-        raise MovieMinterError(f"{where} is not open yet ({mode} mode)", hint=hint)
-    deadline = seg.get("deadline")
-    until = f" until {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(deadline))}" if deadline else ""
-    kind = {"claimed": "claimed", "won": "won in the lottery", "allowlisted": "allowlisted"}.get(status, status)
-    raise MovieMinterError(f"{where} is {kind} by {account}{until}, not by your wallet {wallet}",
-                           hint="pick a segment that is yours or open; if the reservation lapses it opens again")
-
-
 # ------------------------------------------------------------------ the command
 def run(args) -> int:
     from movieminter.app.context import AppContext
@@ -104,13 +65,19 @@ def run(args) -> int:
     chain = ctx.chain
     chain_id, contract = ctx.chain_identity()
     ctx.extras.update(chain_id=int(chain_id), contract_address=contract)
-    now = int(chain.w3.eth.get_block("latest")["timestamp"])
     say = lambda text: print(text, flush=True)  # noqa: E731
 
     existing = ctx.journal.find(int(chain_id), contract, args.movie, args.segment, account.address)
     resuming = existing is not None and existing.state != "minted"
-    verdict, seg = right_to_mint(chain, args.movie, args.segment, account.address, now) if not resuming \
-        else _resume_check(chain, args.movie, args.segment, account.address, now)
+    proof = None
+    if resuming:
+        verdict, seg = _resume_check(chain, args.movie, args.segment, account.address)
+    else:
+        from movieminter.app.rights import right_to_mint
+        from movieminter.app.routes_viewer import movie_manifest
+        right = right_to_mint(chain, args.movie, args.segment, account.address, store=ctx.store,
+                              manifest=movie_manifest(ctx, args.movie), open_needs_claim=True)
+        verdict, seg, proof = right.verdict, right.segment, right.proof
     if verdict == "minted":
         say(f"segment {args.segment} of movie {args.movie} is already minted by your wallet {account.address}; "
             "nothing to do.")
@@ -122,7 +89,8 @@ def run(args) -> int:
     runner = JobRunner(ctx, signer=keystore_signer(chain, _OneWallet(account)), hub=ctx.events)
     try:
         job, created = runner.submit(chain_id=int(chain_id), contract=contract, movie_id=args.movie,
-                                     segment=args.segment, wallet=account.address)
+                                     segment=args.segment, wallet=account.address,
+                                     params={"proof": proof} if proof else None)
         if job.state in ("failed", "cancelled"):
             say(f"job {job.id} stopped in {job.error.get('state') if job.error else job.state}; resuming it")
             job = runner.retry(job.id)
@@ -141,12 +109,13 @@ def run(args) -> int:
     return 0
 
 
-def _resume_check(chain, movie_id, segment, wallet, now):
+def _resume_check(chain, movie_id, segment, wallet):
     """An unfinished job of ours exists: let the pipeline settle it (it checks the chain before every
     signature), unless someone else minted the segment meanwhile."""
     seg = chain.segments(movie_id, segment, 1)[0]
     if seg["status"] == "minted" and seg["account"] and seg["account"].lower() != wallet.lower():
-        return right_to_mint(chain, movie_id, segment, wallet, now)
+        raise MovieMinterError(f"segment {segment} of movie {movie_id} was already minted by {seg['account']}",
+                               hint="each segment is minted once; pick another segment you may mint")
     return "mint", seg
 
 

@@ -25,6 +25,7 @@ class MintConflict(MovieMinterError):
 
 
 CHAIN_POLL_SECONDS = 10.0  # how often a waiting mint re-checks the chain
+DROPPED_AFTER_SECONDS = 120.0  # a hash the node has not seen for this long was dropped (or never sent)
 
 
 # -- helpers -------------------------------------------------------------------
@@ -48,11 +49,12 @@ def manifest_for(ctx, job) -> tuple[dict, str]:
             cid = ctx.store.add_bytes(canonical_json(manifest))
             job.save("manifest_cid", cid)
     else:
-        cid = job.params.get("manifest_cid")
-        if not cid:
-            from movieminter.ipfs.cid import digest_to_cid
-            cid = digest_to_cid(ctx.chain.movie(job.movie_id)["manifestDigest"])
+        from movieminter.app.rights import check_segment_count
+        from movieminter.ipfs.cid import digest_to_cid
+        movie = ctx.chain.movie(job.movie_id)
+        cid = job.params.get("manifest_cid") or digest_to_cid(movie["manifestDigest"])
         manifest = load_manifest(ctx.store.cat(cid))
+        check_segment_count(job.movie_id, int(movie["segmentCount"]), manifest)
     cache[job.id] = (manifest, cid)
     return cache[job.id]
 
@@ -84,10 +86,18 @@ def _settle_if_minted(ctx, job) -> Goto | None:
 
 
 # -- steps ---------------------------------------------------------------------
-def check_models(ctx, job) -> dict:
-    """queued -> models_ready: the checkpoint and LoRAs the segment pins are in A1111."""
+def check_models(ctx, job) -> dict | Goto:
+    """queued -> models_ready: the wallet may mint this segment (checked before anything is
+    rendered; an allowlist proof is found here), and the checkpoint and LoRAs it pins are in A1111."""
+    from movieminter.app.rights import right_to_mint
     from movieminter.render.readiness import check_models as readiness
     manifest, _ = manifest_for(ctx, job)
+    job.progress("checking the right to mint")
+    right = right_to_mint(ctx.chain, job.movie_id, job.segment, job.wallet, store=ctx.store, manifest=manifest)
+    if right.verdict == "minted":
+        return Goto("minted", {"tx_hash": job.saved("tx_hash"), "minter": job.wallet, "found_on_chain": True})
+    if right.proof:
+        job.save("proof", right.proof)
     job.progress("checking models")
     statuses = readiness(ctx.a1111, manifest, job.segment, allow_pickle=ctx.settings.allow_pickle)
     missing = [s for s in statuses if s.state != "ready"]
@@ -194,7 +204,7 @@ def prepare_mint(ctx, job) -> dict | Goto:
     pinned = job.data["pinned"]
     args = [job.movie_id, job.segment, bytes.fromhex(pinned["content_digest"][2:]),
             bytes.fromhex(pinned["metadata_digest"][2:])]
-    proof = job.params.get("proof")
+    proof = job.params.get("proof") or job.saved("proof")
     if proof is not None:  # allowlist movies: the wallet's Merkle proof for this segment
         function, args = "mintSegmentWithProof", args + [[bytes.fromhex(p.removeprefix("0x")) for p in proof]]
     else:
@@ -203,12 +213,49 @@ def prepare_mint(ctx, job) -> dict | Goto:
     return {"tx": ctx.chain.build_tx(function, args, job.wallet), "function": function}
 
 
+def tx_state(ctx, tx_hash: str) -> str:
+    """"mined", "pending" (the node has it, unmined) or "unknown" (never seen, or dropped)."""
+    from web3.exceptions import TransactionNotFound
+    try:
+        tx = ctx.chain.w3.eth.get_transaction(tx_hash)
+    except TransactionNotFound:
+        return "unknown"
+    return "mined" if tx.get("blockNumber") is not None else "pending"
+
+
+def _replaced(ctx, tx_hash: str) -> bool:
+    """A pending transaction whose nonce the wallet has already used in a mined one."""
+    tx = ctx.chain.w3.eth.get_transaction(tx_hash)
+    return ctx.chain.w3.eth.get_transaction_count(tx["from"], "latest") > tx["nonce"]
+
+
+def mints_this_segment(ctx, job, receipt) -> bool:
+    """The receipt's SegmentMinted names this movie, segment and wallet (from our contract)."""
+    for event in ctx.chain.events(receipt):
+        args = event["args"]
+        if event["event"] == "SegmentMinted" and int(args["movieId"]) == job.movie_id \
+                and int(args["segment"]) == job.segment and str(args["minter"]).lower() == job.wallet.lower():
+            return True
+    return False
+
+
+def _forget_tx(job, tx_hash: str, why: str) -> None:
+    """Back to awaiting a signature, with the rendered and pinned files kept."""
+    job.save("ignored_txs", list(job.saved("ignored_txs", []) or []) + [tx_hash])
+    job.save("tx_hash", None)
+    job.save("tx_since", None)
+    job.progress("awaiting signature", message=why)
+
+
 def confirm_mint(ctx, job) -> dict | Goto:
     """awaiting_signature -> minted: wait for the wallet's transaction (the
     browser POSTs its hash; headless runs use the runner's signer), then its
-    receipt. The chain is checked on every (re)entry and while waiting, so a
-    transaction whose hash never reached us (or that the wallet replaced)
-    still settles the job, and nothing is signed twice for a minted segment."""
+    receipt. The mint is confirmed only by a receipt whose SegmentMinted event
+    names this movie, segment and wallet, or by the chain's segment state: any
+    other hash is ignored. A transaction the node drops (or that the wallet
+    replaces) returns the job to awaiting a signature. The chain is checked on
+    every (re)entry and while waiting, so nothing is signed twice for a minted
+    segment."""
     from movieminter.chain.client import ChainError
     while True:
         tx_hash = job.saved("tx_hash")
@@ -227,6 +274,8 @@ def confirm_mint(ctx, job) -> dict | Goto:
                 tx_hash = job.wait_for_tx(timeout=CHAIN_POLL_SECONDS)
                 if not tx_hash:
                     continue
+        if not job.saved("tx_since"):
+            job.save("tx_since", time.time())
         job.progress("confirming", tx_hash=tx_hash)
         try:
             receipt = ctx.chain.wait(tx_hash, timeout=CHAIN_POLL_SECONDS)
@@ -236,13 +285,25 @@ def confirm_mint(ctx, job) -> dict | Goto:
                 return settled
             job.save("reverted", list(job.saved("reverted", []) or []) + [tx_hash])
             job.save("tx_hash", None)  # a retry asks the wallet for a fresh transaction
+            job.save("tx_since", None)
             raise MovieMinterError(f"the mint transaction {tx_hash} reverted: {exc.message}",
                                    hint=exc.hint or "retry the job to sign a new transaction") from None
-        except MovieMinterError:  # not mined yet
+        except MovieMinterError:  # not mined yet: pending, replaced or dropped?
             job.check()
             settled = _settle_if_minted(ctx, job)
             if settled:
                 return settled
+            state = tx_state(ctx, tx_hash)
+            silent = time.time() - float(job.saved("tx_since") or time.time())
+            if (state == "unknown" and silent > DROPPED_AFTER_SECONDS) or (state == "pending" and _replaced(ctx, tx_hash)):
+                _forget_tx(job, tx_hash, f"the transaction {tx_hash} was dropped or replaced; sign the mint again")
+            continue
+        if not mints_this_segment(ctx, job, receipt):
+            settled = _settle_if_minted(ctx, job)
+            if settled:
+                return settled
+            _forget_tx(job, tx_hash, f"transaction {tx_hash} did not mint segment {job.segment}; sign the mint "
+                                     "in your wallet")
             continue
         return {"tx_hash": tx_hash, "block": int(receipt["blockNumber"]), "minter": job.wallet}
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from movieminter.errors import MovieMinterError
 
 MODES = {"open": 0, "allowlist": 1, "lottery": 2}
+MAX_SEGMENTS = 100_000  # an allowlist range without a known movie is refused beyond this
 BPS = 10_000
 
 
@@ -122,7 +123,7 @@ def parse_allowlist_csv(text: str, segment_count: int | None = None) -> list[tup
     """(address, segment) pairs from a CSV: `address,segment` per row, where segment may be a number,
     a range `3-5`, a list `2;7`, or `*` (every segment). A header row and `#` comments are skipped."""
     from eth_utils import is_address, to_checksum_address
-    out, bad, first = [], [], True
+    out, bad, first, seen = [], [], True, set()
     for n, row in enumerate(csv.reader(io.StringIO(text)), start=1):
         row = [c.strip() for c in row]
         if not row or not row[0] or row[0].startswith("#"):
@@ -142,7 +143,8 @@ def parse_allowlist_csv(text: str, segment_count: int | None = None) -> list[tup
             continue
         for seg in segments:
             pair = (to_checksum_address(row[0]), seg)
-            if pair not in out:
+            if pair not in seen:
+                seen.add(pair)
                 out.append(pair)
     if bad:
         raise DirectorError("The allowlist CSV has problems: " + "; ".join(bad[:10]),
@@ -164,9 +166,13 @@ def _segments(spec: str, segment_count: int | None) -> list[int]:
         lo, _, hi = part.partition("-")
         if not lo.strip().isdigit() or (hi and not hi.strip().isdigit()):
             raise ValueError(f"{spec!r} is not a segment number, range or list")
-        out += list(range(int(lo), int(hi or lo) + 1))
-    if segment_count is not None and any(s >= segment_count for s in out):
-        raise ValueError(f"segment {max(out)} is beyond the movie's {segment_count} segments")
+        first, last = int(lo), int(hi or lo)
+        limit = segment_count if segment_count is not None else MAX_SEGMENTS
+        if last >= limit:  # checked before the range is made: `0-99999999999999` is refused, not built
+            raise ValueError(f"segment {last} is beyond the movie's {limit} segments")
+        if first > last:
+            raise ValueError(f"{part!r} is an empty range")
+        out += list(range(first, last + 1))
     return out
 
 
@@ -221,7 +227,7 @@ def verify_lottery(chain, movie_id: int, info: dict | None = None) -> dict:
 
 
 # ------------------------------------------------------------------ the work
-EVENTS = ("MovieCreated", "Entered", "EntriesClosed", "DrawRecommitted", "Drawn", "SegmentClaimed",
+EVENTS = ("MovieCreated", "Entered", "EntriesClosed", "Drawn", "SegmentClaimed",
           "SegmentMinted", "TicketBought", "RevenueCollected")
 
 
@@ -249,7 +255,6 @@ def _summary(e: dict) -> str:
         "MovieCreated": lambda: f"movie created by director {a.get('director')} ({a.get('segmentCount')} segments)",
         "Entered": lambda: f"{a.get('entrant')} entered the lottery (entry #{a.get('index')})",
         "EntriesClosed": lambda: f"entries closed with {a.get('entrantCount')} entrants; draw committed to block {a.get('commitBlock')}",
-        "DrawRecommitted": lambda: f"block {a.get('expiredBlock')} too old, draw re-committed to block {a.get('commitBlock')}",
         "Drawn": lambda: f"winners drawn from block {a.get('commitBlock')}'s hash",
         "SegmentClaimed": lambda: f"{a.get('claimer')} claimed segment {a.get('segment')}",
         "SegmentMinted": lambda: f"{a.get('minter')} rendered and minted segment {a.get('segment')}",
@@ -415,6 +420,7 @@ def build_router(ctx) -> APIRouter:
             pairs = guard(parse_allowlist_csv, body.allowlist_csv, len(manifest["segments"]))
             allow = guard(build_allowlist, ctx.store, pairs)
             terms.merkle_root = allow["root"]
+            manifest = {**manifest, "allowlist": {"cid": allow["proofs_cid"]}}  # where minters' apps find proofs
         pinned = guard(pin_manifest, ctx.store, manifest)
         fn, args = guard(create_movie_call, manifest, pinned["digest"], terms, now=guard(chain_now, ctx.chain))
         tx = guard(ctx.chain.build_tx, fn, args, body.sender)

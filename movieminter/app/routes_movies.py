@@ -145,14 +145,20 @@ class Movies:
             "entry_deadline": int(_field(raw, "entry_deadline", "entryDeadline", default=0) or 0),
             "drawn": bool(_hex(_field(raw, "seed"))),
             "claim_window": int(_field(raw, "claim_window", "claimWindow", default=0) or 0),
+            "allowlist_root": _hex(_field(raw, "allowlist_root", "allowlistRoot")) or "",
         }
 
-    def manifest(self, movie_id: int, digest: str | None) -> tuple[dict, str]:
+    def manifest(self, movie_id: int, info: dict) -> tuple[dict, str]:
+        """The movie's manifest, checked against the on-chain record (`info`)."""
+        from movieminter.app.rights import check_segment_count
         with self._lock:
-            if movie_id in self._manifests:
-                return self._manifests[movie_id]
+            cached = self._manifests.get(movie_id)
+        if cached:
+            check_segment_count(movie_id, info["segment_count"], cached[0])
+            return cached
         from movieminter.ipfs.cid import digest_to_cid
         from movieminter.manifest import load_manifest
+        digest = info["manifest_digest"]
         if not digest:
             raise MovieError(f"Movie {movie_id} records no manifest.", hint="Ask the director to republish it.")
         cid = digest_to_cid(digest)
@@ -163,6 +169,7 @@ class Movies:
                              hint=exc.hint or "Check the IPFS settings, or pin the manifest on this store.",
                              status=502) from exc
         manifest = load_manifest(data)
+        check_segment_count(movie_id, info["segment_count"], manifest)
         with self._lock:
             self._manifests[movie_id] = (manifest, cid)
         return manifest, cid
@@ -197,9 +204,15 @@ class Movies:
         return [{"movie_id": r[0], "title": r[1], "manifest_cid": r[2], "opened": r[3]} for r in rows]
 
     # timeline
-    def segments(self, movie_id: int, info: dict, viewer: str | None) -> list[dict]:
+    def segments(self, movie_id: int, info: dict, viewer: str | None, manifest: dict | None = None) -> list[dict]:
         """Every segment's cell from ONE eth_call, plus local job state and thumbnails."""
+        from movieminter.app.rights import allowlist_tree
         raw = self.chain().segments(movie_id, 0, info["segment_count"])
+        allowed: set[int] = set()
+        if viewer and manifest is not None and info["mint_mode"] == "allowlist":
+            tree = allowlist_tree(self.ctx.store, manifest, info["allowlist_root"])
+            if tree is not None:  # the viewer's segments on the allowlist (no proof shown to anyone)
+                allowed = {int(v["value"][1]) for v in tree.values if str(v["value"][0]).lower() == viewer.lower()}
         cells = [normalize_segment(r, i) for i, r in enumerate(raw)]
         jobs = self.jobs_by_segment(movie_id)
         previews = self.ctx.settings.data_dir / "previews" / str(movie_id)
@@ -214,8 +227,10 @@ class Movies:
                 state = "rendering"
             elif status in ("claimed", "won"):  # the contract already reopens expired reservations
                 state = "yours" if mine else "assigned"
-            elif status == "allowlisted":
-                state = "assigned"  # reserved for the allowlist's wallets until the deadline
+            elif status == "allowlisted":  # reserved for the allowlist's wallets until the deadline
+                mine = cell["index"] in allowed
+                state = "yours" if mine else "assigned"
+                cell["allowlisted"] = True
             else:
                 state = "open"  # open, or pending (lottery not drawn yet: enter it)
             cell["state"] = state
@@ -305,7 +320,7 @@ def build_router(ctx) -> APIRouter:
     def summary(movie_id: int) -> dict:
         m = movies(ctx)
         info = m.info(movie_id)
-        manifest, cid = m.manifest(movie_id, info["manifest_digest"])
+        manifest, cid = m.manifest(movie_id, info)
         movie = manifest.get("movie", {})
         return {**info, "manifest_cid": cid, "title": movie.get("title", f"Movie {movie_id}"),
                 "description": movie.get("description", ""), "fps": movie.get("fps"),
@@ -347,9 +362,9 @@ def build_router(ctx) -> APIRouter:
             m = movies(ctx)
             info = m.info(movie_id)
             viewer = session_address(ctx, request)
-            manifest, _ = m.manifest(movie_id, info["manifest_digest"])
+            manifest, _ = m.manifest(movie_id, info)
             titles = {int(s["index"]): s.get("title", "") for s in manifest.get("segments", [])}
-            cells = m.segments(movie_id, info, viewer)
+            cells = m.segments(movie_id, info, viewer, manifest)
             for c in cells:
                 c["title"] = titles.get(c["index"], "")
             return {"movie_id": movie_id, "viewer": viewer, "mint_mode": info["mint_mode"],
@@ -361,7 +376,7 @@ def build_router(ctx) -> APIRouter:
         def run():
             m = movies(ctx)
             info = m.info(movie_id)
-            manifest, cid = m.manifest(movie_id, info["manifest_digest"])
+            manifest, cid = m.manifest(movie_id, info)
             seg = segment_of(manifest, index)
             defaults = manifest.get("defaults", {})
             prompts = []
@@ -405,7 +420,7 @@ def build_router(ctx) -> APIRouter:
             from movieminter.render.previews import keyframe_previews
             m = movies(ctx)
             info = m.info(movie_id)
-            manifest, _ = m.manifest(movie_id, info["manifest_digest"])
+            manifest, _ = m.manifest(movie_id, info)
             segment_of(manifest, index)
             out = ctx.settings.path("previews", str(movie_id), str(index))
             paths = keyframe_previews(ctx.a1111, manifest, index, out)
@@ -459,7 +474,7 @@ def build_router(ctx) -> APIRouter:
             from movieminter.render.acquire import ensure_models_for_app
             m = movies(ctx)
             info = m.info(movie_id)
-            manifest, _ = m.manifest(movie_id, info["manifest_digest"])
+            manifest, _ = m.manifest(movie_id, info)
             segment_of(manifest, index)
             results = ensure_models_for_app(ctx, manifest, index)
             return {"models": model_readiness(manifest, index),

@@ -68,6 +68,8 @@ def movie_manifest(ctx, movie_id: int) -> dict:
             raise MovieMinterError(f"The manifest of movie {movie_id} ({cid}) is not in this app's IPFS store.",
                                    hint="Configure the IPFS backend the director pinned it to.") from exc
         cache[cid] = load_manifest(json.loads(raw))
+    from movieminter.app.rights import check_segment_count
+    check_segment_count(movie_id, int(movie["segmentCount"]), cache[cid])
     return cache[cid]
 
 
@@ -237,9 +239,12 @@ def build_router(ctx) -> APIRouter:
     def ticket(movie_id: int, request: Request, address: str | None = None):
         """Price, title, chapters and whether `address` (default: the signed-in one) holds a ticket."""
         address = address or session_address(ctx, request)
+        from movieminter.app.rights import MovieMismatch
         movie = guard(ctx.chain.movie, movie_id)
         try:
             title, items = movie_manifest(ctx, movie_id)["movie"]["title"], chapters(ctx, movie_id)
+        except MovieMismatch as exc:  # no ticket is sold for a movie whose record is not its manifest's
+            raise _http(exc) from exc
         except MovieMinterError:
             title, items = f"Movie {movie_id}", []
         return {"movie_id": movie_id, "title": title, "price_wei": str(movie["ticketPrice"]), "address": address,

@@ -178,10 +178,12 @@ class JobRunner:
         job = self.journal.get(job_id)
         if job.terminal:
             raise MovieMinterError(f"job {job_id} is already {job.state}")
-        if job.state == "awaiting_signature" and job.data.get("_tx_hash"):
+        sent = job.data.get("_tx_hash") if job.state == "awaiting_signature" else None
+        if sent and self._tx_state(sent) != "unknown":  # a dropped one may be given up
             raise MovieMinterError(
-                f"job {job_id} cannot be cancelled: its mint transaction {job.data['_tx_hash']} was already sent",
-                hint="wait for the transaction to confirm; the job then ends as minted (or failed)")
+                f"job {job_id} cannot be cancelled: its mint transaction {sent} was already sent",
+                hint="wait for the transaction to confirm (or replace it in your wallet); the job then ends "
+                     "as minted, or returns to awaiting your signature")
         job = self.journal.request_cancel(job_id)
         self._cancel_event(job_id).set()
         self._tx_event(job_id).set()
@@ -208,13 +210,22 @@ class JobRunner:
             raise MovieMinterError(f"job {job_id} is {job.state}, not awaiting a signature")
         known = job.data.get("_tx_hash")
         if known and known.lower() != tx_hash.lower():
-            raise MovieMinterError(f"job {job_id} already has mint transaction {known}",
-                                   hint="a segment is minted once; wait for that transaction")
+            if self._tx_state(known) == "mined":
+                raise MovieMinterError(f"job {job_id} already has mint transaction {known}, mined",
+                                       hint="a segment is minted once; the job settles from that transaction")
+            self.journal.save(job_id, "tx_since", None)  # the wallet replaced it (speed up / cancel): follow this one
         self.journal.save(job_id, "tx_hash", tx_hash)
         self._tx_event(job_id).set()
         if not self._alive(job_id):
             self._spawn(job_id)
         return self.journal.get(job_id)
+
+    def _tx_state(self, tx_hash: str) -> str:
+        from movieminter.app.pipeline import tx_state
+        try:
+            return tx_state(self.ctx, tx_hash)
+        except Exception:  # noqa: BLE001 - chain unreachable: assume the transaction may still land
+            return "pending"
 
     def wait(self, job_id: int, timeout: float | None = None) -> Job:
         t = self._threads.get(job_id)

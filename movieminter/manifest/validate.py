@@ -418,8 +418,34 @@ def _check_overrides(overrides: Any, ptr: str, *, level: str, frame_count: int |
                             scope="this segment" if level == "segment" else "the longest segment")
 
 
+MAX_DEPTH = 16  # the schema's deepest path is 6 levels; deeper nesting is refused before it is walked
+
+
+def _shape_problems(data: Any) -> list[Problem]:
+    """Nesting depth and non-finite numbers (NaN, Infinity), found without recursion: a manifest
+    parsed by someone else's JSON reader may carry either, and both crash or mislead later steps."""
+    problems: list[Problem] = []
+    stack = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            return [Problem(pointer(*path[:MAX_DEPTH]), f"the manifest nests deeper than {MAX_DEPTH} levels",
+                            "a manifest is a shallow settings file; remove the nested data")]
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(Problem(pointer(*path), f"{value} is not a number JSON allows",
+                                    "write a finite number (NaN and Infinity are not JSON)"))
+        elif isinstance(value, dict):
+            stack += [(v, (*path, k)) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(v, (*path, i)) for i, v in enumerate(value)]
+    return problems
+
+
 def validate_manifest(data: Any, *, allow_pickle: bool = False) -> list[Problem]:
     """Every problem in `data` (an already parsed manifest); [] when it is valid."""
+    shape = _shape_problems(data)
+    if shape:
+        return shape
     problems = _schema_problems(data)
     if not isinstance(data, dict):
         return problems

@@ -156,8 +156,12 @@
     }
   }
 
+  function stateLabel(c) {  // an allowlist's segment is the wallet's to mint at once: no claim
+    return c.state === "yours" && c.allowlisted ? "yours to mint (allowlist)" : (STATE_LABEL[c.state] || c.state);
+  }
+
   function cellLabel(c) {
-    let s = `Segment ${c.index}${c.title ? ": " + c.title : ""}, ${STATE_LABEL[c.state] || c.state}`;
+    let s = `Segment ${c.index}${c.title ? ": " + c.title : ""}, ${stateLabel(c)}`;
     if (c.state === "assigned" && c.holder) s += ` (${short(c.holder)})`;
     if (c.state === "minted" && c.holder) s += ` by ${short(c.holder)}`;
     return s;
@@ -319,7 +323,7 @@
   function drawStatus() {
     const s = st.scene, c = s.cell;
     const who = c.holder ? (c.mine ? "you" : short(c.holder)) : "nobody";
-    $("#mm-scene-status").innerHTML = `<span class="mm-swatch mm-s-${c.state}"></span><b>${esc(STATE_LABEL[c.state] || c.state)}</b>` +
+    $("#mm-scene-status").innerHTML = `<span class="mm-swatch mm-s-${c.state}"></span><b>${esc(stateLabel(c))}</b>` +
       (c.state === "minted" ? ` by ${esc(who)}` : (c.state === "assigned" || c.state === "yours") && c.holder ? ` to ${esc(who)}` + (c.deadline ? ` until ${new Date(c.deadline * 1000).toLocaleString()}` : "") : "") +
       ` · ${s.frame_count} frames at ${s.fps} fps · seed ${esc(s.seed)}`;
   }
@@ -337,6 +341,8 @@
       html = `<p class="mm-muted">This segment is minted.</p>`;
     } else if (job && ACTIVE_JOB.has(job.state)) {
       html = "";
+    } else if (c.state === "assigned" && c.allowlisted) {
+      html = `<p class="mm-muted">The allowlist reserves this segment for other wallets${c.deadline ? " until " + new Date(c.deadline * 1000).toLocaleString() + "; then it opens to anyone" : ""}.</p>`;
     } else if (c.state === "assigned") {
       html = `<p class="mm-muted">Another wallet holds this segment${c.deadline ? " until " + new Date(c.deadline * 1000).toLocaleString() + "; then it opens again" : ""}.</p>`;
     } else if (c.state === "open" && s.mint_mode === "open") {
@@ -344,7 +350,7 @@
     } else if (c.state === "open" && s.mint_mode === "lottery") {
       html = `<button type="button" class="mm-btn" data-act="enter">Enter lottery</button><span class="mm-muted">Winners are drawn from the entrants; open again after the claim window.</span>`;
     }
-    if (w.signedIn && c.state !== "minted" && !(job && ACTIVE_JOB.has(job.state)) && (c.state === "yours" || (c.state === "open" && s.mint_mode === "allowlist") || (c.state === "open" && c.deadline && c.deadline < Date.now() / 1000))) {
+    if (w.signedIn && c.state !== "minted" && !(job && ACTIVE_JOB.has(job.state)) && (c.state === "yours" || (c.state === "open" && c.deadline && c.deadline < Date.now() / 1000))) {
       html += `<button type="button" class="mm-btn mm-btn-primary" data-act="render">Render &amp; Mint</button>`;
     }
     if (job && (job.state === "failed" || job.state === "cancelled")) {
