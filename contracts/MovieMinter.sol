@@ -5,17 +5,21 @@ import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {ERC2981} from "@openzeppelin/contracts/token/common/ERC2981.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SwapOrNot} from "./SwapOrNot.sol";
 import {CidV1} from "./CidV1.sol";
 
 /// @title Movie Minter
 /// @notice One contract holds many crowd-made movies. Each movie is cut into segments; the right to mint a
 /// segment comes from an open claim, an allowlist (OpenZeppelin StandardMerkleTree) or a verifiable lottery.
-/// A segment token records the sha256 digests of its video and its NFT metadata (IPFS CIDs). Viewers buy
-/// tickets; each ticket's price is split between the creator, the director and the segments' minters pool.
+/// A segment token records the sha256 digest of its NFT metadata's IPFS CID (the video's digest is in the
+/// `SegmentMinted` event and inside the metadata). Viewers buy tickets; each ticket's price is split between the
+/// creator, the director and the segments' minters pool.
 /// @dev Token id = movieId << 32 | segment. Ticket revenue is accounted per unit sold (price is fixed per
 /// movie), so buying a ticket writes one counter whatever the segment count; shares are computed when they
 /// are collected or claimed. Rounding dust of every ticket/entry goes to the director: no wei is ever lost.
+/// A token minted by its lottery winner stores no owner: {_ownerOf} recomputes the winner from the recorded draw
+/// until the token's first transfer writes the owner slot (OpenZeppelin's `_increaseBalance` pattern).
 contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     // ------------------------------------------------------------------ types
 
@@ -28,7 +32,7 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
 
     /// @notice A segment's state, as returned by {segments}.
     enum SegmentStatus {
-        Pending, // lottery not drawn yet: nobody may mint
+        Pending, // lottery draw not readable yet: nobody may mint
         Open, // anyone may claim or mint it
         Claimed, // reserved by `account` (claim()) until `deadline`
         Won, // reserved for lottery winner `account` until `deadline`
@@ -52,6 +56,7 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         uint16 mintersBps; // creatorBps + directorBps + mintersBps == 10_000
         uint16 royaltyBps; // ERC-2981 royalty on segment resales, paid to the creator
         bytes32 allowlistRoot; // allowlist only: StandardMerkleTree root of (address, uint256) leaves
+        uint8 maxClaims; // live claims one address may hold in this movie at once (1..MAX_CLAIMS)
     }
 
     /// @dev Storage layout packed by access pattern: slot 0 is all that enter() and the mint checks read.
@@ -60,28 +65,31 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         MintMode mode;
         uint32 segmentCount;
         uint32 claimWindow;
-        uint40 windowStart; // when reservations (win / allowlist) start: draw time or creation time
+        uint40 windowStart; // when reservations (win / allowlist) start: draw record time or creation time
         uint32 entrantCount;
         uint40 entryDeadline;
         uint72 entryFee;
         // slot 1
         address director;
-        uint40 commitBlock; // lottery: block whose hash seeds the draw (0 = entries not closed)
+        uint40 commitBlock; // lottery: block B whose hash seeds the draw (0 = entries not closed)
         uint16 creatorBps;
         uint16 directorBps;
         uint16 royaltyBps;
+        uint8 maxClaims;
         // slot 2 (buyTicket touches only this slot and the buyer's ticket bit)
         uint128 ticketPrice;
-        uint64 ticketsSold;
-        uint64 collectedTickets; // tickets whose creator/director shares were credited
+        uint48 ticketsSold;
+        uint48 collectedTickets; // tickets whose creator/director shares were credited
+        uint32 collectedEntries;
         // slot 3
         address creator;
-        uint32 collectedEntries;
         uint40 createdAt;
+        uint40 createdBlock;
+        uint16 drawRound; // the recorded seed came from block commitBlock + drawRound * REDRAW_INTERVAL
         // slots 4..6
         bytes32 manifestDigest;
         bytes32 allowlistRoot;
-        bytes32 seed; // lottery seed, 0 until drawn
+        bytes32 seed; // lottery seed, 0 until recorded
     }
 
     /// @notice Everything about a movie, as returned by {movie}.
@@ -102,24 +110,27 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         bytes32 allowlistRoot;
         uint256 createdAt;
         uint256 entrantCount;
-        uint256 commitBlock;
-        bytes32 seed;
+        uint256 commitBlock; // B, fixed by closeEntries (0 before)
+        bytes32 seed; // the recorded seed, or the one blockhash(drawBlock) gives now (0 while not readable)
         uint256 windowStart;
-        uint256 claimDeadline; // windowStart + claimWindow for lottery / allowlist (0 before the draw)
+        uint256 claimDeadline; // end of the win / allowlist reservations (0 before the draw; see {movie})
         uint256 ticketsSold;
         uint256 revenuePerSegment; // accrued minters' pool share of every segment so far
+        uint256 maxClaims;
+        uint256 createdBlock;
+        uint256 drawBlock; // the block whose hash seeds the draw: recorded, readable now, or the next candidate
+        bool seedRecorded;
     }
 
-    /// @notice One segment, as returned by {segments}.
+    /// @notice One segment, as returned by {segments}. The video's digest is in the `SegmentMinted` event.
     struct SegmentInfo {
         SegmentStatus status;
         address account; // claimer, lottery winner or minter (see status)
         uint256 deadline; // end of the claim / win / allowlist reservation (0 when none)
-        bytes32 contentDigest;
-        bytes32 metadataDigest;
+        bytes32 metadataDigest; // minted segments only
     }
 
-    /// @dev A claim or an explicit minter record: address in the low 160 bits, expiry above it.
+    /// @dev A claim or an explicit minter record.
     struct Record {
         address account;
         uint40 expiresAt;
@@ -132,6 +143,16 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     uint256 public constant SHUFFLE_ROUNDS = SwapOrNot.ROUNDS;
     /// @notice closeEntries() commits to the hash of the block this many blocks ahead.
     uint256 public constant COMMIT_DELAY = 4;
+    /// @notice If nobody records the seed while block C's hash is readable, the draw uses block C + REDRAW_INTERVAL.
+    /// The blocks B, B + 8192, B + 2·8192, ... are fixed when the entries close; 8192 > HISTORY_WINDOW, so a
+    /// block's hash exists only once the previous candidate's can no longer be read: nobody ever chooses between
+    /// two known outcomes.
+    uint256 public constant REDRAW_INTERVAL = 8192;
+    /// @dev EIP-2935: the history contract serves the last 8191 block hashes (blockhash() only 256).
+    uint256 private constant HISTORY_WINDOW = 8191;
+    address private constant HISTORY_CONTRACT = 0x0000F90827F1C53a10cb7A02335B175320002935;
+    /// @notice The largest `maxClaims` a movie may set.
+    uint256 public constant MAX_CLAIMS = 8;
     uint256 private constant BPS = 10_000;
     uint256 private constant SEGMENT_BITS = 32;
 
@@ -140,13 +161,15 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     uint256 public movieCount;
     mapping(uint256 movieId => Movie) private _movies;
     mapping(uint256 movieId => mapping(uint256 index => address)) private _entrants;
-    mapping(address account => mapping(uint256 word => uint256)) private _enteredBits; // bit = movieId
-    mapping(address account => mapping(uint256 word => uint256)) private _ticketBits; // bit = movieId
+    // Per-account bitmaps of movies, 256 movies per word, keyed by _bitKey(account, movieId): one hash per lookup.
+    mapping(uint256 key => uint256) private _enteredBits;
+    mapping(uint256 key => uint256) private _ticketBits;
     mapping(uint256 tokenId => Record) private _records;
-    mapping(uint256 tokenId => bytes32) private _contentDigests;
-    mapping(uint256 tokenId => bytes32) private _metadataDigests;
+    mapping(uint256 tokenId => bytes32) private _metadataDigests; // > 1 once minted; 1 = prepared
     mapping(uint256 tokenId => uint256) private _segmentClaimed; // pool revenue already paid to holders
     mapping(address account => uint256) private _credits; // pull payments, see withdraw()
+    /// @dev Up to MAX_CLAIMS segments (segment + 1, 32 bits each) an account claimed in a movie; see _takeClaimSlot.
+    mapping(uint256 movieId => mapping(address account => uint256)) private _claimSlots;
 
     // ----------------------------------------------------------------- events
 
@@ -160,7 +183,7 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     );
     event Entered(uint256 indexed movieId, address indexed entrant, uint256 index);
     event EntriesClosed(uint256 indexed movieId, uint256 commitBlock, uint256 entrantCount);
-    event DrawRecommitted(uint256 indexed movieId, uint256 expiredBlock, uint256 commitBlock);
+    /// @notice The seed was recorded from block `commitBlock`'s hash (B, or a later fallback block).
     event Drawn(
         uint256 indexed movieId, uint256 commitBlock, bytes32 blockHash, bytes32 seed, uint256 claimDeadline
     );
@@ -187,6 +210,7 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     error InvalidShares(uint256 creatorBps, uint256 directorBps, uint256 mintersBps);
     error InvalidRoyalty(uint256 royaltyBps);
     error InvalidClaimWindow();
+    error InvalidMaxClaims(uint256 maxClaims);
     error InvalidEntryDeadline(uint256 entryDeadline, uint256 nowTimestamp);
     error InvalidAllowlistRoot();
     error InvalidDigest();
@@ -197,9 +221,12 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     error WrongPayment(uint256 expected, uint256 sent);
     error EntriesNotClosed(uint256 movieId);
     error DrawTooEarly(uint256 movieId, uint256 commitBlock, uint256 currentBlock);
+    error DrawBlockExpired(uint256 movieId, uint256 expiredBlock, uint256 nextBlock);
     error AlreadyDrawn(uint256 movieId);
     error LotteryNotDrawn(uint256 movieId);
     error SegmentReserved(uint256 movieId, uint256 segment, address holder, uint256 until);
+    error TooManyClaims(uint256 movieId, address account, uint256 maxClaims);
+    error ClaimCooldown(uint256 movieId, uint256 segment, address account, uint256 until);
     error AlreadyMinted(uint256 movieId, uint256 segment);
     error NotAllowed(uint256 movieId, uint256 segment, address account);
     error TicketsNotForSale(uint256 movieId);
@@ -222,6 +249,7 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         }
         if (c.royaltyBps > BPS) revert InvalidRoyalty(c.royaltyBps);
         if (c.claimWindow == 0) revert InvalidClaimWindow();
+        if (c.maxClaims == 0 || c.maxClaims > MAX_CLAIMS) revert InvalidMaxClaims(c.maxClaims);
         if (c.manifestDigest == bytes32(0)) revert InvalidDigest();
         if (c.mintMode == MintMode.Lottery) {
             if (c.entryDeadline <= block.timestamp) revert InvalidEntryDeadline(c.entryDeadline, block.timestamp);
@@ -237,15 +265,17 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         m.claimWindow = c.claimWindow;
         m.entryDeadline = c.entryDeadline;
         m.entryFee = c.entryFee;
-        // Allowlist reservations run from creation; lottery ones from the draw.
+        // Allowlist reservations run from creation; lottery ones from the recorded draw.
         if (c.mintMode == MintMode.Allowlist) m.windowStart = uint40(block.timestamp);
         m.director = c.director;
         m.creatorBps = c.creatorBps;
         m.directorBps = c.directorBps;
         m.royaltyBps = c.royaltyBps;
+        m.maxClaims = c.maxClaims;
         m.ticketPrice = c.ticketPrice;
         m.creator = c.creator;
         m.createdAt = uint40(block.timestamp);
+        m.createdBlock = uint40(block.number);
         m.manifestDigest = c.manifestDigest;
         m.allowlistRoot = c.allowlistRoot;
         emit MovieCreated(movieId, c.creator, c.director, c.manifestDigest, c.mintMode, c.segmentCount);
@@ -260,17 +290,18 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         if (m.mode != MintMode.Lottery) revert WrongMintMode(movieId, MintMode.Lottery, m.mode);
         if (block.timestamp > m.entryDeadline) revert EntriesClosedAlready(movieId, m.entryDeadline);
         if (msg.value != m.entryFee) revert WrongPayment(m.entryFee, msg.value);
+        uint256 key = _bitKey(msg.sender, movieId);
         uint256 bit = 1 << (movieId & 255);
-        uint256 word = _enteredBits[msg.sender][movieId >> 8];
+        uint256 word = _enteredBits[key];
         if (word & bit != 0) revert AlreadyEntered(movieId, msg.sender);
-        _enteredBits[msg.sender][movieId >> 8] = word | bit;
+        _enteredBits[key] = word | bit;
         uint256 index = m.entrantCount;
         _entrants[movieId][index] = msg.sender;
         m.entrantCount = uint32(index + 1);
         emit Entered(movieId, msg.sender, index);
     }
 
-    /// @notice After the entry deadline, anyone commits the draw to the hash of a block COMMIT_DELAY ahead.
+    /// @notice After the entry deadline, anyone commits the draw to the hash of block B = now + COMMIT_DELAY.
     function closeEntries(uint256 movieId) external {
         Movie storage m = _lottery(movieId);
         if (block.timestamp <= m.entryDeadline) revert EntriesStillOpen(movieId, m.entryDeadline);
@@ -280,27 +311,23 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         emit EntriesClosed(movieId, commitBlock, m.entrantCount);
     }
 
-    /// @notice Draws the lottery from the committed block's hash. Anyone may call, at any time after that block:
-    /// the seed is the same whenever it is called. If the hash is no longer available (more than 256 blocks
-    /// later), it commits to a new future block instead, and draw() must be called again after it.
-    /// @return seed The seed, or 0 when the draw was re-committed.
+    /// @notice Records the seed: keccak256(blockhash(B), movieId) once block B exists. The winners are already
+    /// visible in the views without it; recording fixes them for good and starts the claim window. Anyone may
+    /// call (so do `claim` and `mintSegment` in a lottery movie): the result is the same whoever and whenever.
+    /// If nobody records it while B's hash is readable (256 blocks, 8191 with EIP-2935), the draw falls to block
+    /// B + REDRAW_INTERVAL, then B + 2·REDRAW_INTERVAL, ...: blocks fixed at close, not chosen by anyone.
+    /// @return seed The recorded seed.
     function draw(uint256 movieId) external returns (bytes32 seed) {
         Movie storage m = _lottery(movieId);
         uint256 commitBlock = m.commitBlock;
         if (commitBlock == 0) revert EntriesNotClosed(movieId);
         if (m.seed != bytes32(0)) revert AlreadyDrawn(movieId);
         if (block.number <= commitBlock) revert DrawTooEarly(movieId, commitBlock, block.number);
-        bytes32 blockHash = blockhash(commitBlock);
-        if (blockHash == bytes32(0)) {
-            uint256 next = block.number + COMMIT_DELAY;
-            m.commitBlock = uint40(next);
-            emit DrawRecommitted(movieId, commitBlock, next);
-            return bytes32(0);
+        seed = _recordSeed(movieId, m);
+        if (seed == bytes32(0)) {
+            (, uint256 expired,) = _drawCandidate(m);
+            revert DrawBlockExpired(movieId, expired, expired + REDRAW_INTERVAL);
         }
-        seed = lotterySeed(blockHash, movieId);
-        m.seed = seed;
-        m.windowStart = uint40(block.timestamp);
-        emit Drawn(movieId, commitBlock, blockHash, seed, block.timestamp + m.claimWindow);
     }
 
     /// @notice The seed a committed block hash gives a movie's draw.
@@ -309,11 +336,12 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     }
 
     /// @notice The lottery winner of a segment: entrant number permute(segment) if segment < entrantCount;
-    /// address(0) before the draw and for segments beyond the entrant count (they are open right after the draw).
+    /// address(0) while the draw is not readable and for segments beyond the entrant count (they are open from
+    /// the draw). Reported as soon as the draw block's hash exists, before anyone records the seed.
     function winnerOf(uint256 movieId, uint256 segment) public view returns (address) {
         Movie storage m = _movies[movieId];
         _checkSegment(movieId, m, segment);
-        return _winner(movieId, m, segment);
+        return _winner(movieId, _seedNow(movieId, m), m.entrantCount, segment);
     }
 
     /// @notice {winnerOf} for segments [from, from+count) (count clipped to the segment count), in one call.
@@ -324,8 +352,10 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         if (from >= total) return new address[](0);
         if (count > total - from) count = total - from;
         out = new address[](count);
+        bytes32 seed = _seedNow(movieId, m);
+        uint256 n = m.entrantCount;
         for (uint256 i; i < count; ++i) {
-            out[i] = _winner(movieId, m, from + i);
+            out[i] = _winner(movieId, seed, n, from + i);
         }
     }
 
@@ -356,27 +386,47 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
 
     /// @notice Whether `account` entered the movie's lottery.
     function hasEntered(uint256 movieId, address account) external view returns (bool) {
-        return _enteredBits[account][movieId >> 8] & (1 << (movieId & 255)) != 0;
+        if (movieId > movieCount) return false; // _bitKey is distinct only for ids that exist
+        return _enteredBits[_bitKey(account, movieId)] & (1 << (movieId & 255)) != 0;
     }
 
     // ------------------------------------------------------------ minting
 
     /// @notice Reserves an open segment for the caller for the movie's claim window (so that no two GPUs
-    /// render the same segment). Works in every mode once the segment is open.
+    /// render the same segment). Works in every mode once the segment is open. One address holds at most
+    /// `maxClaims` live claims per movie, and may not claim a segment again within one claim window after its
+    /// own claim on it expired unminted. In a lottery movie it records the seed first if nobody has.
     function claim(uint256 movieId, uint256 segment) external {
         Movie storage m = _movies[movieId];
         _checkSegment(movieId, m, segment);
         uint256 tokenId = _tokenId(movieId, segment);
-        if (_ownerOf(tokenId) != address(0)) revert AlreadyMinted(movieId, segment);
-        _checkNotReserved(movieId, m, segment, tokenId);
-        uint256 expiresAt = block.timestamp + m.claimWindow;
+        if (_isMinted(tokenId)) revert AlreadyMinted(movieId, segment);
+        bytes32 seed = m.mode == MintMode.Lottery ? _seedForAction(movieId, m) : bytes32(0);
+        uint256 claimWindow = m.claimWindow;
+        uint256 deadline = uint256(m.windowStart) + claimWindow;
+        if (m.mode == MintMode.Lottery) {
+            address winner = _winner(movieId, seed, m.entrantCount, segment);
+            if (winner != address(0) && block.timestamp < deadline) {
+                revert SegmentReserved(movieId, segment, winner, deadline);
+            }
+        } else if (m.mode == MintMode.Allowlist && block.timestamp < deadline) {
+            revert SegmentReserved(movieId, segment, address(0), deadline);
+        }
+        Record memory r = _records[tokenId];
+        if (block.timestamp < r.expiresAt) revert SegmentReserved(movieId, segment, r.account, r.expiresAt);
+        if (r.account == msg.sender && block.timestamp < uint256(r.expiresAt) + claimWindow) {
+            revert ClaimCooldown(movieId, segment, msg.sender, uint256(r.expiresAt) + claimWindow);
+        }
+        _takeClaimSlot(movieId, m.maxClaims, segment);
+        uint256 expiresAt = block.timestamp + claimWindow;
         _records[tokenId] = Record(msg.sender, uint40(expiresAt), false);
         emit SegmentClaimed(movieId, segment, msg.sender, expiresAt);
     }
 
-    /// @notice Mints a segment to the caller, recording the sha256 digests of its video and metadata CIDs.
-    /// The caller must hold the segment's reservation (claim or lottery win), or the segment must be open.
-    /// Allowlisted reservations need {mintSegmentWithProof}.
+    /// @notice Mints a segment to the caller, recording the sha256 digest of its metadata's CID (the video's
+    /// digest goes into the `SegmentMinted` event; the metadata names the video too). The caller must hold the
+    /// segment's reservation (claim or lottery win), or the segment must be open. Allowlisted reservations need
+    /// {mintSegmentWithProof}. In a lottery movie it records the seed first if nobody has.
     function mintSegment(uint256 movieId, uint256 segment, bytes32 contentDigest, bytes32 metadataDigest)
         external
         returns (uint256 tokenId)
@@ -402,43 +452,46 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         bytes32 metadataDigest,
         bytes32[] memory proof
     ) private returns (uint256 tokenId) {
-        if (contentDigest == bytes32(0) || metadataDigest == bytes32(0)) revert InvalidDigest();
+        // Digest 1 marks a prepared slot (see prepareSegments): never a minted one.
+        if (contentDigest == bytes32(0) || uint256(metadataDigest) <= 1) revert InvalidDigest();
         Movie storage m = _movies[movieId];
         _checkSegment(movieId, m, segment);
         tokenId = _tokenId(movieId, segment);
-        if (_ownerOf(tokenId) != address(0)) revert AlreadyMinted(movieId, segment);
+        if (_isMinted(tokenId)) revert AlreadyMinted(movieId, segment);
 
-        bool recordMinter = true;
         MintMode mode = m.mode;
-        uint256 deadline = uint256(m.windowStart) + m.claimWindow;
         if (mode == MintMode.Lottery) {
-            if (m.seed == bytes32(0)) revert LotteryNotDrawn(movieId);
-            address winner = _winner(movieId, m, segment);
-            if (winner != address(0) && block.timestamp < deadline) {
+            address winner = _winner(movieId, _seedForAction(movieId, m), m.entrantCount, segment);
+            if (winner != address(0) && block.timestamp < uint256(m.windowStart) + m.claimWindow) {
                 if (winner != msg.sender) revert NotAllowed(movieId, segment, msg.sender);
-                recordMinter = false; // the winner is recomputed by the views: saves a storage write
-            } else {
-                _checkClaimNotOthers(movieId, segment, tokenId);
+                // The winner's own token: no owner slot and no minter record are written. _ownerOf recomputes
+                // the winner from the recorded draw until the first transfer writes the owner slot.
+                _metadataDigests[tokenId] = metadataDigest;
+                _increaseBalance(msg.sender, 1);
+                emit Transfer(address(0), msg.sender, tokenId);
+                emit SegmentMinted(movieId, segment, msg.sender, contentDigest, metadataDigest);
+                return tokenId;
             }
-        } else if (mode == MintMode.Allowlist && block.timestamp < deadline) {
+            _checkClaimNotOthers(movieId, segment, tokenId);
+        } else if (mode == MintMode.Allowlist && block.timestamp < uint256(m.windowStart) + m.claimWindow) {
             bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(msg.sender, segment))));
             if (!MerkleProof.verify(proof, m.allowlistRoot, leaf)) revert NotAllowed(movieId, segment, msg.sender);
         } else {
             _checkClaimNotOthers(movieId, segment, tokenId);
         }
 
-        if (recordMinter) _records[tokenId] = Record(msg.sender, 0, true);
-        _contentDigests[tokenId] = contentDigest;
-        _metadataDigests[tokenId] = metadataDigest;
-        // _mint, not _safeMint: the token goes to the caller itself, and no callback can re-enter here.
+        _records[tokenId] = Record(msg.sender, 0, true);
+        // _mint, not _safeMint: the token goes to the caller itself, and no callback can re-enter here. It runs
+        // before the digest is written, so that _ownerOf sees an unminted token while _mint checks it.
         _mint(msg.sender, tokenId);
+        _metadataDigests[tokenId] = metadataDigest;
         emit SegmentMinted(movieId, segment, msg.sender, contentDigest, metadataDigest);
     }
 
     /// @notice Optional: pre-pays the storage of segments [from, from+count) so that minting them costs each
-    /// minter 34,200 gas less (their two digest slots are already non-zero). Anyone may pay for it, typically
-    /// the director; it shifts cost from the minters to the caller (~45,000 gas per segment) and changes
-    /// nothing else. Minted and already prepared segments are skipped.
+    /// minter 17,100 gas less (their digest slot is already non-zero). Anyone may pay for it, typically the
+    /// director; it shifts cost from the minters to the caller (~22,500 gas per segment) and changes nothing
+    /// else. Minted and already prepared segments are skipped.
     function prepareSegments(uint256 movieId, uint256 from, uint256 count) external {
         Movie storage m = _movies[movieId];
         uint256 total = m.segmentCount;
@@ -446,11 +499,8 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         if (from >= total || count > total - from) revert InvalidSegment(movieId, from + count, total);
         for (uint256 seg = from; seg < from + count; ++seg) {
             uint256 tokenId = _tokenId(movieId, seg);
-            if (_contentDigests[tokenId] == bytes32(0)) {
-                // Placeholder 1: never read as a digest, since views show digests of minted segments only.
-                _contentDigests[tokenId] = bytes32(uint256(1));
-                _metadataDigests[tokenId] = bytes32(uint256(1));
-            }
+            // Placeholder 1: never read as a digest, since views show digests of minted segments only.
+            if (_metadataDigests[tokenId] == bytes32(0)) _metadataDigests[tokenId] = bytes32(uint256(1));
         }
         emit SegmentsPrepared(movieId, from, count);
     }
@@ -478,11 +528,14 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
             revert TicketsNotForSale(movieId);
         }
         if (msg.value != price) revert WrongPayment(price, msg.value);
+        uint256 key = _bitKey(msg.sender, movieId);
         uint256 bit = 1 << (movieId & 255);
-        uint256 word = _ticketBits[msg.sender][movieId >> 8];
+        uint256 word = _ticketBits[key];
         if (word & bit != 0) revert AlreadyHasTicket(movieId, msg.sender);
-        _ticketBits[msg.sender][movieId >> 8] = word | bit;
-        ++m.ticketsSold;
+        _ticketBits[key] = word | bit;
+        unchecked {
+            ++m.ticketsSold; // < 2^48: one ticket per address and movie
+        }
         emit TicketBought(movieId, msg.sender);
     }
 
@@ -490,7 +543,7 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     function hasTicket(uint256 movieId, address account) external view returns (bool) {
         Movie storage m = _movies[movieId];
         if (m.segmentCount == 0) revert UnknownMovie(movieId);
-        return m.ticketPrice == 0 || _ticketBits[account][movieId >> 8] & (1 << (movieId & 255)) != 0;
+        return m.ticketPrice == 0 || _ticketBits[_bitKey(account, movieId)] & (1 << (movieId & 255)) != 0;
     }
 
     // ----------------------------------------------------------- revenue
@@ -553,7 +606,9 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
 
     // -------------------------------------------------------------- views
 
-    /// @notice A movie's configuration and state.
+    /// @notice A movie's configuration and state. For a lottery whose seed is readable but not recorded yet,
+    /// `seed` is the seed the draw block's hash gives now and `claimDeadline` the deadline a record made now
+    /// would set (`seedRecorded` tells which).
     function movie(uint256 movieId) external view returns (MovieInfo memory info) {
         Movie storage m = _movies[movieId];
         if (m.segmentCount == 0) revert UnknownMovie(movieId);
@@ -574,11 +629,26 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         info.createdAt = m.createdAt;
         info.entrantCount = m.entrantCount;
         info.commitBlock = m.commitBlock;
-        info.seed = m.seed;
         info.windowStart = m.windowStart;
-        info.claimDeadline = m.windowStart == 0 ? 0 : uint256(m.windowStart) + m.claimWindow;
+        info.claimDeadline = _windowEnd(m);
         info.ticketsSold = m.ticketsSold;
         info.revenuePerSegment = _perSegment(m);
+        info.maxClaims = m.maxClaims;
+        info.createdBlock = m.createdBlock;
+        if (m.seed != bytes32(0)) {
+            info.seed = m.seed;
+            info.seedRecorded = true;
+            info.drawBlock = uint256(m.commitBlock) + uint256(m.drawRound) * REDRAW_INTERVAL;
+        } else if (m.commitBlock != 0) {
+            (, uint256 drawBlock, bytes32 blockHash) = _drawCandidate(m);
+            if (blockHash != bytes32(0)) {
+                info.seed = lotterySeed(blockHash, movieId);
+                info.claimDeadline = block.timestamp + m.claimWindow;
+            } else if (block.number > drawBlock) {
+                drawBlock += REDRAW_INTERVAL; // this one's hash is gone: the next candidate
+            }
+            info.drawBlock = drawBlock;
+        }
     }
 
     /// @notice Segments [from, from+count) of a movie (count clipped to the segment count), in one call.
@@ -589,30 +659,34 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         if (from >= total) return new SegmentInfo[](0);
         if (count > total - from) count = total - from;
         out = new SegmentInfo[](count);
-        uint256 deadline = m.windowStart == 0 ? 0 : uint256(m.windowStart) + m.claimWindow;
+        bytes32 seed = _seedNow(movieId, m);
+        uint256 deadline = _windowEnd(m);
+        if (m.mode == MintMode.Lottery && m.seed == bytes32(0) && seed != bytes32(0)) {
+            deadline = block.timestamp + m.claimWindow; // readable, not recorded: the window a record now starts
+        }
         for (uint256 i; i < count; ++i) {
-            out[i] = _segmentInfo(movieId, m, from + i, deadline);
+            out[i] = _segmentInfo(movieId, m, seed, from + i, deadline);
         }
     }
 
-    function _segmentInfo(uint256 movieId, Movie storage m, uint256 segment, uint256 deadline)
+    function _segmentInfo(uint256 movieId, Movie storage m, bytes32 seed, uint256 segment, uint256 deadline)
         private
         view
         returns (SegmentInfo memory s)
     {
         uint256 tokenId = _tokenId(movieId, segment);
         Record memory r = _records[tokenId];
-        if (_ownerOf(tokenId) != address(0)) {
+        bytes32 metadataDigest = _metadataDigests[tokenId];
+        if (uint256(metadataDigest) > 1) {
             s.status = SegmentStatus.Minted;
-            s.account = r.minted ? r.account : _winner(movieId, m, segment);
-            s.contentDigest = _contentDigests[tokenId];
-            s.metadataDigest = _metadataDigests[tokenId];
+            s.account = r.minted ? r.account : _winner(movieId, seed, m.entrantCount, segment);
+            s.metadataDigest = metadataDigest;
             return s;
         }
         if (m.mode == MintMode.Lottery) {
-            if (m.seed == bytes32(0)) return s; // Pending
+            if (seed == bytes32(0)) return s; // Pending
             if (block.timestamp < deadline) {
-                address winner = _winner(movieId, m, segment);
+                address winner = _winner(movieId, seed, m.entrantCount, segment);
                 if (winner != address(0)) {
                     (s.status, s.account, s.deadline) = (SegmentStatus.Won, winner, deadline);
                     return s;
@@ -629,6 +703,17 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         }
     }
 
+    /// @notice How many live claims `account` holds in the movie (at most its `maxClaims`).
+    function liveClaims(uint256 movieId, address account) external view returns (uint256 count) {
+        Movie storage m = _movies[movieId];
+        if (m.segmentCount == 0) revert UnknownMovie(movieId);
+        uint256 packed = _claimSlots[movieId][account];
+        for (uint256 i; i < m.maxClaims; ++i) {
+            uint256 entry = uint32(packed >> (32 * i));
+            if (entry != 0 && _isLiveClaim(movieId, entry - 1, account)) ++count;
+        }
+    }
+
     /// @notice ERC-2981: the movie's royalty, paid to its creator.
     function royaltyInfo(uint256 tokenId, uint256 salePrice) public view override returns (address, uint256) {
         Movie storage m = _movies[tokenId >> SEGMENT_BITS];
@@ -640,6 +725,28 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     }
 
     // ----------------------------------------------------------- internals
+
+    /// @dev ERC-721 ownership: the owner slot, or, for a token its lottery winner minted and never transferred,
+    /// the winner recomputed from the recorded draw (the balance was counted with _increaseBalance at the mint).
+    /// Non-winner mints go through _mint, which writes the owner slot before the digest marks the token minted.
+    function _ownerOf(uint256 tokenId) internal view override returns (address owner) {
+        owner = super._ownerOf(tokenId);
+        if (owner == address(0) && _isMinted(tokenId)) {
+            uint256 movieId = tokenId >> SEGMENT_BITS;
+            Movie storage m = _movies[movieId];
+            owner = _winner(movieId, m.seed, m.entrantCount, uint32(tokenId));
+        }
+    }
+
+    /// @dev The bitmap word of `account` that holds movie `movieId`'s bit: account in the high 160 bits, the word
+    /// index (movieId >> 8) in the low 96. Distinct for every account and movie id below 2^104 (ids count from 1).
+    function _bitKey(address account, uint256 movieId) private pure returns (uint256) {
+        return uint256(uint160(account)) << 96 | movieId >> 8;
+    }
+
+    function _isMinted(uint256 tokenId) private view returns (bool) {
+        return uint256(_metadataDigests[tokenId]) > 1;
+    }
 
     function _tokenId(uint256 movieId, uint256 segment) private pure returns (uint256) {
         return movieId << SEGMENT_BITS | segment;
@@ -657,27 +764,94 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         if (segment >= total) revert InvalidSegment(movieId, segment, total);
     }
 
-    function _winner(uint256 movieId, Movie storage m, uint256 segment) private view returns (address) {
-        bytes32 seed = m.seed;
-        uint256 n = m.entrantCount;
+    function _winner(uint256 movieId, bytes32 seed, uint256 n, uint256 segment) private view returns (address) {
         if (seed == bytes32(0) || segment >= n) return address(0);
         return _entrants[movieId][SwapOrNot.permute(seed, segment, n)];
     }
 
-    /// @dev Reverts unless the segment is open for claiming (no live win, allowlist or claim holds it).
-    function _checkNotReserved(uint256 movieId, Movie storage m, uint256 segment, uint256 tokenId) private view {
-        uint256 deadline = uint256(m.windowStart) + m.claimWindow;
-        if (m.mode == MintMode.Lottery) {
-            if (m.seed == bytes32(0)) revert LotteryNotDrawn(movieId);
-            address winner = _winner(movieId, m, segment);
-            if (winner != address(0) && block.timestamp < deadline) {
-                revert SegmentReserved(movieId, segment, winner, deadline);
+    /// @dev End of the win / allowlist reservations (0 before a lottery's seed is recorded).
+    function _windowEnd(Movie storage m) private view returns (uint256) {
+        return m.windowStart == 0 ? 0 : uint256(m.windowStart) + m.claimWindow;
+    }
+
+    /// @dev The unrecorded draw's candidate now: round k's block is B + k * REDRAW_INTERVAL, where k is the round
+    /// the current block falls in; its hash (0 when not readable: before B exists, or in the gap after its last
+    /// readable block). At most one candidate is readable at any block, since REDRAW_INTERVAL > HISTORY_WINDOW.
+    function _drawCandidate(Movie storage m)
+        private
+        view
+        returns (uint256 round, uint256 drawBlock, bytes32 blockHash)
+    {
+        drawBlock = m.commitBlock;
+        if (drawBlock == 0 || block.number <= drawBlock) return (0, drawBlock, bytes32(0));
+        round = (block.number - 1 - drawBlock) / REDRAW_INTERVAL;
+        drawBlock += round * REDRAW_INTERVAL;
+        blockHash = blockhash(drawBlock); // the last 256 blocks
+        if (blockHash == bytes32(0) && block.number - drawBlock <= HISTORY_WINDOW) {
+            // EIP-2935's history contract (Prague): the last 8191 block hashes. Absent on older chains: no code,
+            // so the call returns no data and the hash stays unreadable.
+            assembly ("memory-safe") {
+                mstore(0x00, drawBlock)
+                let ok := staticcall(gas(), HISTORY_CONTRACT, 0x00, 0x20, 0x00, 0x20)
+                if and(ok, eq(returndatasize(), 0x20)) { blockHash := mload(0x00) }
             }
-        } else if (m.mode == MintMode.Allowlist && block.timestamp < deadline) {
-            revert SegmentReserved(movieId, segment, address(0), deadline);
         }
-        Record memory r = _records[tokenId];
-        if (block.timestamp < r.expiresAt) revert SegmentReserved(movieId, segment, r.account, r.expiresAt);
+    }
+
+    /// @dev The recorded seed, or the one the candidate block's hash gives now (0 when there is none).
+    function _seedNow(uint256 movieId, Movie storage m) private view returns (bytes32 seed) {
+        seed = m.seed;
+        if (seed == bytes32(0) && m.commitBlock != 0) {
+            (,, bytes32 blockHash) = _drawCandidate(m);
+            if (blockHash != bytes32(0)) seed = lotterySeed(blockHash, movieId);
+        }
+    }
+
+    /// @dev The recorded seed; records it first if nobody has (claim and mint in a lottery movie).
+    function _seedForAction(uint256 movieId, Movie storage m) private returns (bytes32 seed) {
+        seed = m.seed;
+        if (seed == bytes32(0)) {
+            seed = _recordSeed(movieId, m);
+            if (seed == bytes32(0)) revert LotteryNotDrawn(movieId);
+        }
+    }
+
+    /// @dev Records the seed from the candidate block if its hash is readable now; returns 0 if not.
+    function _recordSeed(uint256 movieId, Movie storage m) private returns (bytes32 seed) {
+        (uint256 round, uint256 drawBlock, bytes32 blockHash) = _drawCandidate(m);
+        if (blockHash == bytes32(0)) return bytes32(0);
+        seed = lotterySeed(blockHash, movieId);
+        m.seed = seed;
+        m.windowStart = uint40(block.timestamp);
+        if (round != 0) m.drawRound = SafeCast.toUint16(round);
+        emit Drawn(movieId, drawBlock, blockHash, seed, block.timestamp + m.claimWindow);
+    }
+
+    /// @dev Whether `account` holds a live claim on the segment (claims of minted segments are overwritten by
+    /// the minter record, whose expiry is 0).
+    function _isLiveClaim(uint256 movieId, uint256 segment, address account) private view returns (bool) {
+        Record memory r = _records[_tokenId(movieId, segment)];
+        return r.account == account && block.timestamp < r.expiresAt;
+    }
+
+    /// @dev Takes one of the caller's `limit` claim slots in the movie for `segment`; reverts when every slot
+    /// holds a live claim. A slot whose claim expired or was minted (by anyone) is free again; a slot that names
+    /// this very segment (necessarily dead: claim() checked the segment is not reserved) is reused first, so a
+    /// segment never sits in two slots.
+    function _takeClaimSlot(uint256 movieId, uint256 limit, uint256 segment) private {
+        uint256 packed = _claimSlots[movieId][msg.sender];
+        uint256 free = type(uint256).max;
+        for (uint256 i; i < limit; ++i) {
+            uint256 entry = uint32(packed >> (32 * i));
+            if (entry == segment + 1) {
+                free = i;
+                break;
+            }
+            if (free == type(uint256).max && (entry == 0 || !_isLiveClaim(movieId, entry - 1, msg.sender))) free = i;
+        }
+        if (free == type(uint256).max) revert TooManyClaims(movieId, msg.sender, limit);
+        uint256 shift = 32 * free;
+        _claimSlots[movieId][msg.sender] = packed & ~(uint256(type(uint32).max) << shift) | (segment + 1) << shift;
     }
 
     function _checkClaimNotOthers(uint256 movieId, uint256 segment, uint256 tokenId) private view {

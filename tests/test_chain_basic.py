@@ -129,3 +129,21 @@ def test_clear_errors_without_a_chain_or_a_contract():
     with pytest.raises(MovieMinterError, match="cannot reach the chain") as err:
         ChainClient(f"http://127.0.0.1:{free_port()}", "0x" + "11" * 20).movie(1)
     assert "movieminter chain anvil" in err.value.hint
+
+
+def test_content_digests_come_from_the_mint_events_even_after_a_revert(deployed):
+    """The contract stores the metadata digest only; ChainClient.segments() reads the video's digest from the
+    SegmentMinted logs, and notices a chain that changed under its cache (here evm_revert; a reorg alike)."""
+    c = deployed
+    alice = c.w3.eth.accounts[1]
+    movie_id = create_movie(c, mint_mode="open", segment_count=2)
+    snapshot = c.w3.provider.make_request("evm_snapshot", [])["result"]
+    c.transact("mintSegment", [movie_id, 0, digest("video one"), digest("meta")], alice)
+    assert c.segments(movie_id)[0]["contentDigest"] == "0x" + digest("video one").hex()
+    assert c.segments(movie_id)[1]["contentDigest"] is None  # not minted
+    c.w3.provider.make_request("evm_revert", [snapshot])
+    c.transact("mintSegment", [movie_id, 0, digest("video two"), digest("meta")], alice)
+    c.transact("mintSegment", [movie_id, 1, digest("video three"), digest("meta 1")], alice)
+    assert [s["contentDigest"] for s in c.segments(movie_id)] == [
+        "0x" + digest("video two").hex(), "0x" + digest("video three").hex()]
+    assert c.content_digests(movie_id) == {0: "0x" + digest("video two").hex(), 1: "0x" + digest("video three").hex()}

@@ -46,6 +46,8 @@ def test_create_movie_reverts(deployed, people):
             creatorBps=5000, directorBps=5000, mintersBps=1)
     reverts(c, "createMovie", config(c, royalty_bps=10_001), a, "InvalidRoyalty")
     reverts(c, "createMovie", config(c, claim_window=0), a, "InvalidClaimWindow")
+    reverts(c, "createMovie", config(c, max_claims=0), a, "InvalidMaxClaims", maxClaims=0)
+    reverts(c, "createMovie", config(c, max_claims=9), a, "InvalidMaxClaims", maxClaims=9)
     reverts(c, "createMovie", config(c, manifest_digest=ZERO32), a, "InvalidDigest")
     reverts(c, "createMovie", config(c, mint_mode="lottery", entry_deadline=now - 1), a, "InvalidEntryDeadline")
     reverts(c, "createMovie", config(c, entry_deadline=now + 100), a, "InvalidEntryDeadline")  # open + deadline
@@ -75,6 +77,7 @@ def test_unknown_movie_and_segment(deployed, people):
     reverts(c, "mintSegment", [movie_id, 5, digest("v"), digest("m")], a, "InvalidSegment")
     reverts(c, "mintSegment", [movie_id, 0, ZERO32, digest("m")], a, "InvalidDigest")
     reverts(c, "mintSegment", [movie_id, 0, digest("v"), ZERO32], a, "InvalidDigest")
+    reverts(c, "mintSegment", [movie_id, 0, digest("v"), (1).to_bytes(32, "big")], a, "InvalidDigest")  # "prepared"
     assert c.segments(movie_id, 3, 5) == [] and len(c.segments(movie_id, 1, 99)) == 2
 
 
@@ -261,12 +264,87 @@ def test_prepare_segments_moves_digest_storage_cost_off_the_minter(deployed, peo
     receipt = c.transact("prepareSegments", [prepared, 0, 3], c.w3.eth.accounts[9])
     assert c.events(receipt)[0]["event"] == "SegmentsPrepared"
     assert [s["status"] for s in c.segments(prepared)] == ["open"] * 3  # nothing else changes
-    assert c.segments(prepared, 0, 1)[0]["contentDigest"] is None
+    assert c.segments(prepared, 0, 1)[0]["metadataDigest"] is None
     c.transact("mintSegment", [plain, 2, digest("warm"), digest("up")], alice)  # alice is a repeat holder below
     gas_plain = c.transact("mintSegment", [plain, 0, digest("v"), digest("m")], alice)["gasUsed"]
     gas_prepared = c.transact("mintSegment", [prepared, 0, digest("v"), digest("m")], alice)["gasUsed"]
-    assert gas_plain - gas_prepared == 2 * (22_100 - 5_000)  # two digest slots: fresh write -> rewrite
+    assert gas_plain - gas_prepared == 22_100 - 5_000  # the one digest slot: fresh write -> rewrite
     seg = c.segments(prepared, 0, 1)[0]
-    assert (seg["status"], seg["contentDigest"]) == ("minted", "0x" + digest("v").hex())
+    assert (seg["status"], seg["contentDigest"]) == ("minted", "0x" + digest("v").hex())  # from SegmentMinted
     c.transact("prepareSegments", [prepared, 0, 3], alice)  # minted segments are skipped
     assert c.segments(prepared, 0, 1)[0]["metadataDigest"] == "0x" + digest("m").hex()
+
+
+def test_one_address_holds_at_most_max_claims_live_claims(deployed, people):
+    """Squatting: a claim beyond the movie's maxClaims reverts TooManyClaims; minting or expiry frees the slot;
+    an address whose claim on a segment expired unminted may not re-claim that segment for one more window."""
+    c = deployed
+    alice, bob = people[1], people[2]
+    movie_id = create_movie(c, mint_mode="open", segment_count=6, claim_window=600, max_claims=2)
+    assert c.movie(movie_id)["maxClaims"] == 2
+    c.transact("claim", [movie_id, 0], alice)
+    c.transact("claim", [movie_id, 1], alice)
+    assert c.call("liveClaims", movie_id, alice) == 2
+    err = reverts(c, "claim", [movie_id, 2], alice, "TooManyClaims", movieId=movie_id, account=alice, maxClaims=2)
+    assert "limit per address" in str(err) and "mint a claimed segment" in err.hint
+    c.transact("claim", [movie_id, 2], bob)  # the limit is per address
+    other = create_movie(c, mint_mode="open", segment_count=2, claim_window=600)  # and per movie (default 1)
+    c.transact("claim", [other, 0], alice)
+    reverts(c, "claim", [other, 1], alice, "TooManyClaims", maxClaims=1)
+
+    c.transact("mintSegment", [movie_id, 0, digest("v0"), digest("m0")], alice)  # minting frees a slot
+    assert c.call("liveClaims", movie_id, alice) == 1
+    c.transact("claim", [movie_id, 3], alice)
+    reverts(c, "claim", [movie_id, 4], alice, "TooManyClaims")
+
+    mine(c, seconds=601)  # alice's claims on 1 and 3 expire unminted: both slots are free again
+    assert c.call("liveClaims", movie_id, alice) == 0
+    until = c.segments(movie_id, 1, 1)[0]
+    assert until["status"] == "open"
+    err = reverts(c, "claim", [movie_id, 1], alice, "ClaimCooldown", segment=1, account=alice)
+    assert err.error_args["until"] > chain_now(c)
+    c.transact("claim", [movie_id, 4], alice)
+    c.transact("claim", [movie_id, 5], alice)
+    reverts(c, "claim", [movie_id, 2], alice, "TooManyClaims")  # bob's expired claim: open, but alice is full
+    c.transact("claim", [movie_id, 1], bob)  # others may take the segment at once
+    mine(c, seconds=1201)
+    c.transact("claim", [movie_id, 3], alice)  # one window later the cooldown is over
+    # an unclaimed open segment can still be minted directly: claims reserve, they are not required
+    c.transact("mintSegment", [movie_id, 2, digest("v2"), digest("m2")], alice)
+
+
+def test_a_winner_minted_token_is_a_whole_erc721_token(deployed, people):
+    """A token minted by its lottery winner stores no owner slot (ownership is recomputed from the draw): owner,
+    balance, approvals, transfers and revenue claims behave as for any token, and the first transfer writes it."""
+    c = deployed
+    alice, bob, carol, dave = people[1:5]
+    movie_id = create_movie(c, segment_count=2, claim_window=3600, ticket_price=10**15)
+    for p in (alice, bob):
+        c.transact("enter", [movie_id], p)
+    mine(c, seconds=3601)
+    c.transact("closeEntries", [movie_id], carol)
+    mine(c, blocks=5)
+    c.transact("draw", [movie_id], carol)
+    seg = c.call("winnersOf", movie_id, 0, 2).index(alice)
+    token = c.token_id(movie_id, seg)
+    receipt = c.transact("mintSegment", [movie_id, seg, digest("v"), digest("m")], alice)
+    transfer = [e for e in c.events(receipt) if e["event"] == "Transfer"][0]["args"]
+    assert (transfer["from"], transfer["to"], transfer["tokenId"]) == ("0x" + "00" * 20, alice, token)
+    assert c.call("ownerOf", token) == alice and c.call("balanceOf", alice) == 1
+    assert c.call("tokenURI", token).startswith("ipfs://b")
+    reverts(c, "mintSegment", [movie_id, seg, digest("v2"), digest("m2")], alice, "AlreadyMinted")
+    c.transact("buyTicket", [movie_id], dave, value=10**15)
+    assert c.events(c.transact("claimSegmentRevenue", [[token]], alice))[0]["args"]["amount"] > 0
+
+    c.transact("approve", [carol, token], alice)
+    assert c.call("getApproved", token) == carol
+    reverts(c, "transferFrom", [alice, dave, token], bob, "ERC721InsufficientApproval")
+    c.transact("transferFrom", [alice, dave, token], carol)
+    assert c.call("ownerOf", token) == dave and c.call("getApproved", token) == "0x" + "00" * 20
+    assert (c.call("balanceOf", alice), c.call("balanceOf", dave)) == (0, 1)
+    assert c.segments(movie_id, seg, 1)[0]["account"] == alice  # the minter, whoever holds it now
+    reverts(c, "claimSegmentRevenue", [[token]], alice, "NotSegmentHolder")
+    c.transact("buyTicket", [movie_id], bob, value=10**15)
+    c.transact("claimSegmentRevenue", [[token]], dave)
+    c.transact("transferFrom", [dave, bob, token], dave)  # from the written owner slot now
+    assert c.call("ownerOf", token) == bob and c.call("balanceOf", bob) == 1

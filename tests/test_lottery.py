@@ -1,5 +1,7 @@
 """The lottery: the swap-or-not permutation (bijection, Python == Solidity, uniformity), the commit-reveal seed
-(independent of when draw() is called, re-commit after 256 blocks) and the verifier (CLI included)."""
+(independent of when and by whom it is recorded; readable from the views before anyone records it; withholding the
+record gains nothing: past the hash's readable window the draw falls to a block fixed at close), the verifier and
+the CLI (`lottery verify`, `lottery draw`)."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ from eth_utils import keccak
 from scipy.stats import chisquare
 
 from movieminter.chain import lottery
-from movieminter.chain.client import ChainClient
+from movieminter.chain.anvil import Anvil
+from movieminter.chain.client import ChainClient, ChainError
 from movieminter.cli import main as cli_main
-from tests.fixtures_chain import create_movie, mine
+from tests.fixtures_chain import create_movie, digest, mine
 
 SIZES = [1, 2, 3, 5, 13, 64, 255, 256, 1000, 1080]
 
@@ -99,22 +102,217 @@ def test_seed_does_not_depend_on_when_or_who_draws(deployed):
     assert results[0][0] == "0x" + lottery.lottery_seed(block_hash, movie_id).hex()
 
 
-def test_draw_recommits_after_256_blocks(deployed):
+def _mine_to(c: ChainClient, block: int) -> None:
+    """Mines until the latest block is `block` (views run in the latest block; a transaction lands in the next)."""
+    while block > c.w3.eth.block_number:  # in steps: one request mining thousands of blocks can outlast a timeout
+        mine(c, blocks=min(block - c.w3.eth.block_number, 1000))
+
+
+def _snapshot(c: ChainClient):
+    return c.w3.provider.make_request("evm_snapshot", [])["result"]
+
+
+def _revert(c: ChainClient, snap) -> None:
+    c.w3.provider.make_request("evm_revert", [snap])
+
+
+def _expected(c: ChainClient, movie_id: int, block: int, segments: int) -> tuple[str, list]:
+    """The seed and the winners block `block`'s hash gives, computed in Python from the chain's header."""
+    seed = lottery.lottery_seed(bytes(c.w3.eth.get_block(block)["hash"]), movie_id)
+    entrants = c.call("entrants", movie_id, 0, 100)
+    return "0x" + seed.hex(), [w or "0x" + "00" * 20 for w in lottery.winners(seed, entrants, segments)]
+
+
+def test_winners_are_readable_before_anyone_records_them_and_a_winners_mint_records(deployed):
+    """As soon as block B exists, every view shows the winners computed from blockhash(B) (no transaction needed),
+    and a winner's own mint records the seed in the same transaction."""
     c = deployed
     acc = c.w3.eth.accounts
-    movie_id, commit = _drawn_movie(c, acc[1:4])
-    mine(c, blocks=commit - c.w3.eth.block_number + 300)  # the committed hash is gone from the EVM
-    receipt = c.transact("draw", [movie_id], acc[1])
-    event = c.events(receipt)[0]
-    assert event["event"] == "DrawRecommitted" and event["args"]["expiredBlock"] == commit
-    new_commit = event["args"]["commitBlock"]
-    assert new_commit == receipt["blockNumber"] + c.call("COMMIT_DELAY")
-    assert c.movie(movie_id)["commitBlock"] == new_commit and int(c.movie(movie_id)["seed"], 16) == 0
-    mine(c, blocks=c.call("COMMIT_DELAY") + 1)
-    c.transact("draw", [movie_id], acc[2])
-    block_hash = bytes(c.w3.eth.get_block(new_commit)["hash"])
-    assert c.movie(movie_id)["seed"] == "0x" + lottery.lottery_seed(block_hash, movie_id).hex()
+    movie_id, commit = _drawn_movie(c, acc[1:6], segments=4)  # 5 entrants, 4 segments
+    assert [s["status"] for s in c.segments(movie_id)] == ["pending"] * 4  # B is not mined yet
+    assert c.draw_status(movie_id)["state"] == "waiting" and c.movie(movie_id)["drawBlock"] == commit
+    _mine_to(c, commit + 1)
+    seed, winners = _expected(c, movie_id, commit, 4)
+    info = c.movie(movie_id)
+    assert (info["seed"], info["seedRecorded"], info["drawBlock"]) == (seed, False, commit)
+    assert c.call("winnersOf", movie_id, 0, 4) == winners
+    assert [(s["status"], s["account"]) for s in c.segments(movie_id)] == [("won", w) for w in winners]
+    status = c.draw_status(movie_id)
+    assert status["state"] == "readable" and status["readable_until"] == commit + 8191  # EIP-2935 on anvil
+    check = lottery.verify_draw(c, movie_id)
+    assert check.ok and not check.recorded and "not recorded yet" in check.text
+
+    receipt = c.transact("mintSegment", [movie_id, 2, digest("v"), digest("m")], winners[2])  # no draw() sent
+    events = [e["event"] for e in c.events(receipt)]
+    assert events == ["Drawn", "Transfer", "SegmentMinted"]
+    info = c.movie(movie_id)
+    assert (info["seed"], info["seedRecorded"]) == (seed, True)
+    assert info["claimDeadline"] == c.w3.eth.get_block(receipt["blockNumber"])["timestamp"] + 3600
+    assert c.call("winnersOf", movie_id, 0, 4) == winners
+    check = lottery.verify_draw(c, movie_id)
+    assert check.ok and check.recorded and check.recorded_in_block == receipt["blockNumber"]
+
+
+def test_withholding_the_draw_past_256_blocks_changes_nothing(deployed):
+    """Waiting past blockhash()'s 256 blocks cannot re-roll: the hash stays readable (EIP-2935, 8191 blocks) and
+    whoever records it later, by draw() or by a claim, gets the winners everyone saw at block B + 1."""
+    c = deployed
+    acc = c.w3.eth.accounts
+    movie_id, commit = _drawn_movie(c, acc[1:4], segments=5)  # 3 entrants: segments 3, 4 open from the draw
+    _mine_to(c, commit + 1)
+    seen = c.call("winnersOf", movie_id, 0, 5)
+    seed, winners = _expected(c, movie_id, commit, 5)
+    assert seen == winners
+    _mine_to(c, commit + 300)
+    assert c.call("winnersOf", movie_id, 0, 5) == seen and c.movie(movie_id)["seed"] == seed
+    snap = _snapshot(c)
+    receipt = c.transact("draw", [movie_id], acc[7])  # an outsider who waited
+    drawn = c.events(receipt)[0]
+    assert drawn["event"] == "Drawn" and drawn["args"]["commitBlock"] == commit
+    assert c.movie(movie_id)["seed"] == seed and c.call("winnersOf", movie_id, 0, 5) == seen
+    _revert(c, snap)
+    receipt = c.transact("claim", [movie_id, 4], acc[7])  # a claim of an open segment records it too
+    assert [e["event"] for e in c.events(receipt)] == ["Drawn", "SegmentClaimed"]
+    assert c.movie(movie_id)["seed"] == seed and c.call("winnersOf", movie_id, 0, 5) == seen
     assert lottery.verify_draw(c, movie_id).ok
+
+
+@pytest.fixture(scope="module")
+def chain_without_history():
+    """A chain without EIP-2935 (Cancun rules, like chains not yet on Prague): hashes readable for 256 blocks."""
+    with Anvil(extra_args=["--hardfork", "cancun"]) as node:
+        client = ChainClient(node.url)
+        client.deploy()
+        assert not client.has_block_history()
+        yield client
+
+
+def test_an_unrecorded_draw_falls_to_the_block_fixed_at_close(chain_without_history):
+    """Nobody records while blockhash(B) is readable (256 blocks here): the draw does not re-commit to a block the
+    late caller's timing picks; it falls to block B + 8192, fixed when the entries closed, whose hash does not exist
+    until B's can no longer be read. Before it, nothing is readable and nothing can be recorded; after it, the seed
+    is the same whoever records it and whenever."""
+    c = chain_without_history
+    acc = c.w3.eth.accounts
+    movie_id, commit = _drawn_movie(c, acc[1:7], segments=6)
+    _mine_to(c, commit + 256)  # the last block whose views can read blockhash(B)
+    seed_b, winners_b = _expected(c, movie_id, commit, 6)
+    assert c.call("winnersOf", movie_id, 0, 6) == winners_b
+    status = c.draw_status(movie_id)
+    assert status["state"] == "readable" and status["readable_until"] == commit + 256
+    assert not status["history_contract"]
+
+    fallback = commit + c.call("REDRAW_INTERVAL")
+    assert fallback == commit + 8192
+    for latest in (commit + 300, fallback - 1):  # anywhere in the gap: the same fixed fallback, nothing to pick
+        _mine_to(c, latest)
+        assert [s["status"] for s in c.segments(movie_id)] == ["pending"] * 6
+        info = c.movie(movie_id)
+        assert (int(info["seed"], 16), info["drawBlock"], info["commitBlock"]) == (0, fallback, commit)
+        with pytest.raises(ChainError) as err:
+            c.build_tx("draw", [movie_id], acc[7])
+        assert err.value.error == "DrawBlockExpired"
+        assert (err.value.error_args["expiredBlock"], err.value.error_args["nextBlock"]) == (commit, fallback)
+        for fn, args in [("claim", [movie_id, 0]), ("mintSegment", [movie_id, 0, digest("v"), digest("m")])]:
+            with pytest.raises(ChainError) as err:
+                c.build_tx(fn, args, acc[1])
+            assert err.value.error == "LotteryNotDrawn"
+        status = c.draw_status(movie_id)
+        assert status["state"] == "waiting" and status["draw_block"] == fallback
+
+    _mine_to(c, fallback + 1)
+    seed_f, winners_f = _expected(c, movie_id, fallback, 6)
+    assert c.movie(movie_id)["seed"] == seed_f and c.call("winnersOf", movie_id, 0, 6) == winners_f
+    results = []
+    for wait, caller in [(0, acc[1]), (120, acc[8])]:  # recorded at once or later, by an entrant or not
+        snap = _snapshot(c)
+        mine(c, blocks=wait)
+        receipt = c.transact("draw", [movie_id], caller)
+        assert c.events(receipt)[0]["args"]["commitBlock"] == fallback
+        results.append((c.movie(movie_id)["seed"], c.call("winnersOf", movie_id, 0, 6)))
+        if wait == 0:
+            check = lottery.verify_draw(c, movie_id)
+            assert check.ok and (check.commit_block, check.block_number) == (commit, fallback)
+            assert "moved 1 x 8192 blocks" in check.text
+        _revert(c, snap)
+    assert results[0] == results[1] == (seed_f, winners_f)
+    assert seed_f != seed_b
+
+
+@pytest.fixture(scope="module")
+def fresh_chain():
+    """A chain of its own (Prague rules, EIP-2935): mining 8,000 blocks on the session's chain, under the
+    per-test snapshot, is several times slower."""
+    with Anvil() as node:
+        client = ChainClient(node.url)
+        client.deploy()
+        assert client.has_block_history()
+        yield client
+
+
+@pytest.mark.slow
+def test_with_block_history_the_fallback_is_the_same_ladder(fresh_chain):
+    """With EIP-2935 B's hash is readable for 8191 blocks; then block B + 8192, fixed at close, takes over."""
+    c = fresh_chain
+    acc = c.w3.eth.accounts
+    movie_id, commit = _drawn_movie(c, acc[1:4], segments=3)
+    _mine_to(c, commit + 8191)
+    seed_b, _ = _expected(c, movie_id, commit, 3)
+    assert c.movie(movie_id)["seed"] == seed_b  # still readable by the views in block B + 8191
+    _mine_to(c, commit + 8192)  # the one block where neither B's hash nor B + 8192's is readable
+    assert int(c.movie(movie_id)["seed"], 16) == 0 and c.movie(movie_id)["drawBlock"] == commit + 8192
+    mine(c)
+    receipt = c.transact("draw", [movie_id], acc[2])
+    assert c.events(receipt)[0]["args"]["commitBlock"] == commit + 8192
+    seed_f, winners_f = _expected(c, movie_id, commit + 8192, 3)
+    assert c.movie(movie_id)["seed"] == seed_f and c.call("winnersOf", movie_id, 0, 3) == winners_f
+    assert lottery.verify_draw(c, movie_id).ok
+
+
+def test_python_mirror_of_the_draw_block_ladder():
+    assert lottery.draw_block_at(100, 50) == 100 and lottery.draw_block_at(100, 101) == 100
+    assert lottery.draw_block_at(100, 100 + 8192) == 100  # the one block where no candidate is readable
+    assert lottery.draw_block_at(100, 100 + 8193) == 100 + 8192
+    assert lottery.hash_readable(100, 356, history=False) and not lottery.hash_readable(100, 357, history=False)
+    assert lottery.hash_readable(100, 100 + 8191, history=True) and not lottery.hash_readable(100, 8292, history=True)
+    # at most one candidate is readable at any block, on either kind of chain
+    for history in (False, True):
+        for n in range(101, 100 + 3 * 8192, 7):
+            readable = [k for k in range(4) if lottery.hash_readable(100 + k * 8192, n, history)]
+            assert len(readable) <= 1
+            if readable:
+                assert lottery.draw_block_at(100, n) == 100 + readable[0] * 8192
+
+
+def test_cli_records_the_draw_as_soon_as_its_block_exists(deployed, capsys):
+    c = deployed
+    acc = c.w3.eth.accounts
+    movie_id, commit = _drawn_movie(c, acc[1:4], segments=3)
+    base = ["--rpc", c.rpc_url, "--contract", c.contract_address]
+    assert cli_main(["lottery", "draw", str(movie_id), "--check", *base]) == 1
+    assert f"the draw uses block {commit}" in capsys.readouterr().out
+    _mine_to(c, commit + 1)
+    assert cli_main(["lottery", "draw", str(movie_id), "--check", *base]) == 0
+    assert "readable" in capsys.readouterr().out and not c.movie(movie_id)["seedRecorded"]
+    assert cli_main(["lottery", "draw", str(movie_id), *base]) == 0
+    out = capsys.readouterr().out
+    assert "the draw is recorded (tx 0x" in out and c.movie(movie_id)["seedRecorded"]
+    assert cli_main(["lottery", "draw", str(movie_id), "--json", *base]) == 0
+    assert '"state": "recorded"' in capsys.readouterr().out  # nothing sent twice
+
+
+def test_record_draw_waits_for_the_draw_block(deployed):
+    import threading
+    c = deployed
+    acc = c.w3.eth.accounts
+    movie_id, commit = _drawn_movie(c, acc[1:4], segments=3)
+    miner = threading.Timer(0.5, lambda: mine(ChainClient(c.rpc_url, c.contract_address), blocks=6))
+    miner.start()
+    try:
+        status = c.record_draw(movie_id, sender=acc[3], wait=True, timeout=60)
+    finally:
+        miner.join()
+    assert status["state"] == "recorded" and status["tx"].startswith("0x") and status["draw_block"] == commit
 
 
 def test_verify_draw_and_cli(deployed, capsys):

@@ -13,8 +13,18 @@ from movieminter.errors import MovieMinterError
 
 
 def register(subparsers) -> None:
-    lottery = subparsers.add_parser("lottery", help="verify a movie's lottery draw")
+    lottery = subparsers.add_parser("lottery", help="record or verify a movie's lottery draw")
     lsub = lottery.add_subparsers(dest="lottery_command", metavar="ACTION")
+    drw = lsub.add_parser("draw", help="record the draw's seed as soon as its block exists (what an entrant's app "
+                          "does: a win is final only once recorded)")
+    drw.add_argument("movie", type=int, help="movie id")
+    _chain_args(drw)
+    _keystore_args(drw)
+    drw.add_argument("--wait", action="store_true", help="wait for the draw block if it is not mined yet")
+    drw.add_argument("--timeout", type=float, default=3600.0, help="seconds --wait waits at most (default 3600)")
+    drw.add_argument("--check", action="store_true", help="only print where the draw stands; send nothing")
+    drw.add_argument("--json", action="store_true", help="print the result as JSON")
+    drw.set_defaults(func=_lottery_draw)
     verify = lsub.add_parser("verify", help="recompute a draw from chain data and compare with the contract")
     verify.add_argument("movie", type=int, help="movie id")
     _chain_args(verify)
@@ -71,12 +81,52 @@ def _client(args):
     return ChainClient.from_settings(settings)
 
 
+def _lottery_draw(args) -> int:
+    client = _client(args)
+    if args.check:
+        status = client.draw_status(args.movie)
+    else:
+        account = _load_keystore_account(args)
+        sender = None
+        if account is None:
+            if client.chain_id != 31337:
+                raise MovieMinterError("recording a draw on a public chain needs a keystore",
+                                       hint="pass --keystore PATH (any wallet may record it; it costs about 55,000 gas)")
+            sender = client.w3.eth.accounts[0]
+        status = client.record_draw(args.movie, account, sender=sender, wait=args.wait, timeout=args.timeout)
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0 if status["state"] in ("recorded", "readable") else 1
+    state = status["state"]
+    if state == "recorded":
+        print(f"movie {args.movie}: the draw is recorded"
+              + (f" (tx {status['tx']})" if status.get("tx") else " (nothing to send)")
+              + f"; seed {status['seed']} from block {status['draw_block']}'s hash")
+        print(f"see the winners with: movieminter lottery verify {args.movie}")
+        return 0
+    if state == "readable":
+        print(f"movie {args.movie}: the winners are readable from block {status['draw_block']}'s hash but not recorded; "
+              f"record them before block {status['readable_until']} (run without --check)")
+        return 0
+    if state == "waiting":
+        note = "" if status["draw_block"] == status["commit_block"] else \
+            f" (block {status['commit_block']}'s hash expired unrecorded; the draw moved to this fixed fallback block)"
+        print(f"movie {args.movie}: the draw uses block {status['draw_block']}{note}; the chain is at "
+              f"{status['current_block']}: {status['blocks_left']} block(s) to go (pass --wait to wait)")
+        return 1
+    print(f"movie {args.movie}: {state}" + ("; close the entries first (movieminter director lottery close)"
+                                            if state == "ready to close" else ""))
+    return 1
+
+
 def _lottery_verify(args) -> int:
     from movieminter.chain.lottery import verify_draw
     check = verify_draw(_client(args), args.movie, args.segment)
     if args.json:
         print(json.dumps({"movie": check.movie_id, "ok": check.ok, "seed": check.seed,
-                          "commitBlock": check.block_number, "blockHash": check.block_hash,
+                          "commitBlock": check.commit_block, "drawBlock": check.block_number,
+                          "blockHash": check.block_hash, "recorded": check.recorded,
+                          "recordedInBlock": check.recorded_in_block, "problems": check.problems,
                           "entrants": check.entrants, "expected": check.expected, "onchain": check.onchain,
                           "mismatches": check.mismatches}, indent=2))
     else:

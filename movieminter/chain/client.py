@@ -8,6 +8,7 @@ readable revert messages (`explain_revert`) decoded from the contract's custom e
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -17,13 +18,16 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from web3 import HTTPProvider, Web3
-from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
+from web3.exceptions import (BlockNotFound, ContractCustomError, ContractLogicError, ContractPanicError,
+                             TimeExhausted)
 
 from movieminter.errors import MovieMinterError
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 MINT_MODES = ("open", "allowlist", "lottery")
+HISTORY_CONTRACT = "0x0000F90827F1C53a10cb7A02335B175320002935"  # EIP-2935 (MovieMinter.HISTORY_CONTRACT)
+HISTORY_WINDOW = 8191
 SEGMENT_STATUSES = ("pending", "open", "claimed", "won", "allowlisted", "minted")
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -113,11 +117,19 @@ ERROR_TEXT: dict[str, tuple[str, str]] = {
                          "call closeEntries after the entry deadline, then draw"),
     "DrawTooEarly": ("the draw of movie {movieId} uses block {commitBlock}; the chain is at {currentBlock}",
                      "wait until that block is mined, then call draw again"),
+    "DrawBlockExpired": ("nobody recorded the draw of movie {movieId} while block {expiredBlock}'s hash was readable; "
+                         "the draw now uses block {nextBlock}'s hash (fixed when the entries closed)",
+                         "call draw again once that block is mined (movieminter lottery draw MOVIE --wait)"),
     "AlreadyDrawn": ("the lottery of movie {movieId} is already drawn", "see winnerOf / the segments view"),
     "LotteryNotDrawn": ("the lottery of movie {movieId} has not been drawn yet",
-                        "wait for the draw (closeEntries, then draw)"),
+                        "wait until the entries are closed and the draw block is mined (movieminter lottery draw)"),
     "SegmentReserved": ("segment {segment} of movie {movieId} is reserved for {holder} until {until}",
                         "pick another segment, or wait until the reservation expires"),
+    "TooManyClaims": ("{account} already holds {maxClaims} live claim(s) in movie {movieId}, its limit per address",
+                      "mint a claimed segment (or let a claim expire) before claiming another"),
+    "ClaimCooldown": ("{account}'s claim on segment {segment} of movie {movieId} expired unminted; it may claim that "
+                      "segment again from {until}", "pick another segment, or mint this one directly while it is open"),
+    "InvalidMaxClaims": ("maxClaims {maxClaims} is not allowed", "set how many live claims one address may hold: 1 to 8"),
     "AlreadyMinted": ("segment {segment} of movie {movieId} is already minted",
                       "each segment is minted once; pick another segment"),
     "NotAllowed": ("{account} may not mint segment {segment} of movie {movieId} now",
@@ -228,6 +240,18 @@ def revert_error(error: Any) -> ChainError:
 
 # ----------------------------------------------------------------------------- the client
 
+# content digests read from SegmentMinted logs: (rpc, contract, movie) -> {"block", "hash", "digests"}
+_MINTED_LOGS: dict[tuple, dict] = {}
+_MINTED_LOCK = threading.Lock()
+
+
+def _movie_field(name: str) -> int:
+    """The position of `name` in the movie() view's returned tuple."""
+    for item in load_artifact()["abi"]:
+        if item.get("name") == "movie" and item["type"] == "function":
+            return [c["name"] for c in item["outputs"][0]["components"]].index(name)
+    raise KeyError(name)
+
 REVERT_ERRORS = (ContractCustomError, ContractLogicError, ContractPanicError)
 
 
@@ -249,12 +273,13 @@ class MovieConfig:
     minters_bps: int = 5_000
     royalty_bps: int = 500
     allowlist_root: bytes = b"\x00" * 32
+    max_claims: int = 1  # live claims one address may hold in the movie at once (1..8)
 
     def as_tuple(self) -> tuple:
         return (_bytes32(self.manifest_digest), self.segment_count, to_checksum_address(self.creator),
                 to_checksum_address(self.director), MINT_MODES.index(self.mint_mode), self.entry_deadline,
                 self.claim_window, self.ticket_price, self.entry_fee, self.creator_bps, self.director_bps,
-                self.minters_bps, self.royalty_bps, _bytes32(self.allowlist_root))
+                self.minters_bps, self.royalty_bps, _bytes32(self.allowlist_root), self.max_claims)
 
 
 def _bytes32(value: bytes | str) -> bytes:
@@ -327,21 +352,133 @@ class ChainClient:
         return out
 
     def segments(self, movie_id: int, start: int = 0, count: int | None = None) -> list[dict]:
-        """Every segment's status, account (claimer / winner / minter), deadline and digests, in one call."""
+        """Every segment's status, account (claimer / winner / minter), deadline and digests, in one call.
+
+        The contract stores each minted segment's metadata digest; the video's (`contentDigest`) is in its
+        `SegmentMinted` event, read here from the logs (see `content_digests`)."""
         if count is None:
             count = 2**32
         rows = self.call("segments", movie_id, start, count)
         out = []
-        for i, (status, account, deadline, content, metadata) in enumerate(rows):
+        for i, (status, account, deadline, metadata) in enumerate(rows):
             out.append({
                 "segment": start + i,
                 "status": SEGMENT_STATUSES[status],
                 "account": None if account == ZERO_ADDRESS else account,
                 "deadline": deadline or None,
-                "contentDigest": None if content == b"\x00" * 32 else "0x" + content.hex(),
+                "contentDigest": None,
                 "metadataDigest": None if metadata == b"\x00" * 32 else "0x" + metadata.hex(),
             })
+        if any(r["status"] == "minted" for r in out):
+            digests = self.content_digests(movie_id, {r["segment"] for r in out if r["status"] == "minted"})
+            for r in out:
+                if r["status"] == "minted":
+                    r["contentDigest"] = digests.get(r["segment"])
         return out
+
+    def content_digests(self, movie_id: int, wanted: set[int] | None = None) -> dict[int, str]:
+        """{segment: contentDigest} of the movie's minted segments, from their `SegmentMinted` logs.
+
+        Logs are scanned once from the movie's creation block, then only the new blocks: the scan remembers the
+        last block it read and that block's hash, and starts over when the hash changed (a reorg, or a test
+        chain's evm_revert)."""
+        key = (self.rpc_url, self.contract_address, movie_id)
+        with _MINTED_LOCK:
+            state = _MINTED_LOGS.get(key)
+        if state is not None:
+            try:
+                block = self.w3.eth.get_block(state["block"])
+            except BlockNotFound:  # the chain is shorter now (reverted)
+                block = None
+            if block is None or bytes(block["hash"]) != state["hash"]:
+                state = None
+        if state is None or (wanted is not None and not wanted <= state["digests"].keys()):
+            latest = self.w3.eth.get_block("latest")
+            start = state["block"] + 1 if state else int(self.call("movie", movie_id)[_movie_field("createdBlock")])
+            digests = dict(state["digests"]) if state else {}
+            event = self.contract.events.SegmentMinted
+            for log in self._logs(event, {"movieId": movie_id}, start, int(latest["number"])):
+                digests[int(log["args"]["segment"])] = "0x" + bytes(log["args"]["contentDigest"]).hex()
+            state = {"block": int(latest["number"]), "hash": bytes(latest["hash"]), "digests": digests}
+            with _MINTED_LOCK:
+                _MINTED_LOGS[key] = state
+        return dict(state["digests"])
+
+    def _logs(self, event, filters: dict, start: int, end: int) -> list:
+        """event.get_logs over [start, end]; a node that refuses the range (public RPCs cap it) gets halves."""
+        if start > end:
+            return []
+        try:
+            return list(event.get_logs(argument_filters=filters, from_block=start, to_block=end))
+        except ChainUnavailable:
+            raise
+        except Exception:
+            if end - start < 1_000:
+                raise
+            mid = (start + end) // 2
+            return self._logs(event, filters, start, mid) + self._logs(event, filters, mid + 1, end)
+
+    # -- the lottery draw
+
+    def draw_status(self, movie_id: int) -> dict:
+        """Where a lottery's draw stands, for an entrant's app that records it as soon as it can.
+
+        `state` is one of: "not a lottery", "entries open", "ready to close" (deadline passed, closeEntries not
+        sent), "waiting" (the draw block is not mined yet: `blocks_left`), "readable" (the winners are known from
+        the draw block's hash and shown by the views, but not recorded: send `draw` now, before
+        `readable_until`), "recorded". `draw_block` is the block whose hash is (or will be) the seed: B, or
+        B + k * REDRAW_INTERVAL when nobody recorded an earlier one in time."""
+        info = self.movie(movie_id)
+        latest = self.w3.eth.block_number
+        out = {"movie_id": movie_id, "state": "", "commit_block": int(info["commitBlock"]),
+               "draw_block": int(info["drawBlock"]), "current_block": latest,
+               "seed": info["seed"] if int(info["seed"], 16) else None, "seed_recorded": bool(info["seedRecorded"]),
+               "blocks_left": None, "readable_until": None, "history_contract": self.has_block_history()}
+        if info["mintMode"] != "lottery":
+            out["state"] = "not a lottery"
+        elif not info["commitBlock"]:
+            out["state"] = "entries open" if self.timestamp() <= int(info["entryDeadline"]) else "ready to close"
+        elif info["seedRecorded"]:
+            out["state"] = "recorded"
+        elif out["seed"]:
+            out["state"] = "readable"
+            out["readable_until"] = out["draw_block"] + (HISTORY_WINDOW if out["history_contract"] else 256)
+        else:
+            out["state"] = "waiting"
+            out["blocks_left"] = out["draw_block"] + 1 - latest
+        return out
+
+    def has_block_history(self) -> bool:
+        """Whether the chain has EIP-2935's history contract (block hashes readable for 8191 blocks, not 256)."""
+        return len(self.w3.eth.get_code(HISTORY_CONTRACT)) > 0
+
+    def record_draw(self, movie_id: int, account=None, *, sender: str | None = None, wait: bool = False,
+                    timeout: float = 600.0) -> dict:
+        """Records a lottery's seed (`draw`) as soon as the draw block exists: what every entrant's app should do,
+        since a winner's win is only safe once recorded. Signs with `account` (a LocalAccount from a keystore)
+        or sends from `sender` (an account the node holds unlocked: anvil). With `wait`, waits for the draw
+        block first. Returns draw_status() after it, with "tx" when this call sent the transaction."""
+        status = self.draw_status(movie_id)
+        if status["state"] == "waiting" and wait:
+            self.wait_for_block(status["draw_block"] + 1, timeout=timeout)
+            status = self.draw_status(movie_id)
+        if status["state"] != "readable":
+            return status
+        if account is None and sender is None:
+            raise MovieMinterError("record_draw needs an account to send from",
+                                   hint="pass a keystore account, or `sender` on a local chain")
+        try:
+            if account is not None:
+                receipt = self.wait(self.send("draw", [movie_id], account))
+            else:
+                receipt = self.transact("draw", [movie_id], sender)
+        except ChainError as exc:
+            if exc.error != "AlreadyDrawn":  # someone else recorded it first: the same seed, nothing lost
+                raise
+            return self.draw_status(movie_id)
+        status = self.draw_status(movie_id)
+        status["tx"] = "0x" + bytes(receipt["transactionHash"]).hex()
+        return status
 
     def _output_components(self, function: str) -> list[dict]:
         for item in self.artifact["abi"]:
