@@ -56,3 +56,14 @@ def small_film(lighthouse) -> dict:
     m["segments"] = [seg]
     from movieminter.manifest import load_manifest
     return load_manifest(m)
+
+
+@pytest.fixture(scope="module")
+def a1111_double_url(tmp_path_factory):
+    """An A1111 double (the example's models installed) for a whole test module: its URL."""
+    from movieminter.testing.a1111_double import install_fake_models, start_double
+    root = tmp_path_factory.mktemp("a1111-double")
+    install_fake_models(root)
+    double, url, stop = start_double(root, frame_delay=0.04)
+    yield url
+    stop()

@@ -79,20 +79,20 @@ def test_a_wallet_not_on_the_allowlist_is_refused_before_rendering(allowlist_mov
     assert s["double"].jobs_submitted == 0
 
 
-def test_the_job_runner_checks_the_right_before_rendering(allowlist_movie, deployed):
-    """A job for a segment the wallet may not mint fails in `queued`, with nothing rendered."""
+def test_the_job_runner_checks_the_right_before_anything_is_queued(allowlist_movie, deployed):
+    """A job for a segment the wallet may not mint is refused (403) with nothing queued or rendered."""
+    from movieminter.app.rights import NoRight
     from movieminter.app.runner import JobRunner
     s, ctx = allowlist_movie, allowlist_movie["ctx"]
     runner = JobRunner(ctx, hub=ctx.events)
     try:
-        job, _ = runner.submit(chain_id=deployed.chain_id, contract=deployed.contract_address,
-                               movie_id=s["movie_id"], segment=3, wallet=deployed.w3.eth.accounts[1])
-        job = runner.wait(job.id, timeout=60)
+        with pytest.raises(NoRight) as err:
+            runner.submit(chain_id=deployed.chain_id, contract=deployed.contract_address,
+                          movie_id=s["movie_id"], segment=3, wallet=deployed.w3.eth.accounts[1])
     finally:
         runner.stop()
-    assert job.state == "failed" and job.error["state"] == "queued"
-    assert "reserved for other wallets on the allowlist" in job.error["message"]
-    assert s["double"].jobs_submitted == 0
+    assert "reserved for other wallets on the allowlist" in err.value.message and err.value.status == 403
+    assert ctx.journal.list() == [] and s["double"].jobs_submitted == 0
 
 
 def test_the_timeline_shows_an_allowlisted_wallet_its_segments(allowlist_movie, deployed, api_client_factory,
@@ -133,11 +133,12 @@ def test_phantom_segments_are_refused_everywhere(deployed, tmp_path, api_client,
         r = api_client.get(path)
         assert r.status_code == 409, (path, r.status_code, r.text)
         assert "published with 60 segments, but its manifest has 6" in r.text
+    from movieminter.app.rights import MovieMismatch
     runner = JobRunner(ctx, hub=ctx.events)
     try:
-        job, _ = runner.submit(chain_id=deployed.chain_id, contract=deployed.contract_address, movie_id=movie_id,
-                               segment=0, wallet=acc[1])
-        job = runner.wait(job.id, timeout=60)
+        with pytest.raises(MovieMismatch, match="published with 60 segments"):
+            runner.submit(chain_id=deployed.chain_id, contract=deployed.contract_address, movie_id=movie_id,
+                          segment=0, wallet=acc[1])
     finally:
         runner.stop()
-    assert job.state == "failed" and "published with 60 segments" in job.error["message"]
+    assert ctx.journal.list() == []

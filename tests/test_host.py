@@ -188,15 +188,6 @@ def test_install_from_a1111s_python_310_builds_the_venv_with_a_newer_python(tmp_
 
 
 # ------------------------------------------------------------ tab and proxy
-@pytest.fixture(scope="module")
-def a1111_double_url(tmp_path_factory):
-    from movieminter.testing.a1111_double import install_fake_models, start_double
-    root = tmp_path_factory.mktemp("a1111-double")
-    install_fake_models(root)
-    double, url, stop = start_double(root, frame_delay=0.04)
-    yield url
-    stop()
-
 
 @pytest.fixture(scope="module", params=HOSTS)
 def host(request, tmp_path_factory, a1111_double_url):
@@ -218,10 +209,12 @@ def minting_host(request, tmp_path_factory, a1111_double_url, chain_session):
              options={"movieminter_a1111_url": a1111_double_url, "movieminter_chain": chain_session.rpc_url,
                       "movieminter_contract": chain_session.contract_address})
     h.chain = chain_session
+    snapshot = chain_session.w3.provider.make_request("evm_snapshot", [])["result"]  # the session chain is shared
     try:
         yield h.wait()
     finally:
         h.stop()
+        chain_session.w3.provider.make_request("evm_revert", [snapshot])
 
 @pytest.mark.browser
 def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(minting_host, chromium):

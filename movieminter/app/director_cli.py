@@ -49,6 +49,8 @@ def register(subparsers) -> None:
     c.add_argument("--royalty", type=float, default=5.0, help="resale royalty percent for the creator (default 5)")
     c.add_argument("--entry-hours", type=float, default=24.0, help="lottery: hours entries stay open (default 24)")
     c.add_argument("--claim-days", type=float, default=7.0, help="days a winner/claimer holds a segment (default 7)")
+    c.add_argument("--max-claims", type=int, default=1,
+                   help="open segments one wallet may hold claimed at once, 1-8 (default 1: no squatting)")
     c.set_defaults(func=cmd_create)
 
     a = sub.add_parser("allowlist", help="build the Merkle root of an allowlist CSV and pin its proofs")
@@ -147,7 +149,7 @@ def cmd_create(args) -> int:
                        ticket_price_wei=to_wei(args.ticket_price), entry_fee_wei=to_wei(args.entry_fee),
                        creator_bps=creator_bps, director_bps=director_bps, minters_bps=minters_bps,
                        royalty_bps=round(args.royalty * 100), entry_seconds=round(args.entry_hours * 3600),
-                       claim_window_seconds=round(args.claim_days * 86400))
+                       claim_window_seconds=round(args.claim_days * 86400), max_claims=args.max_claims)
     terms.check()
     store, chain = _store(args), _chain(args)
     if args.mode == "allowlist":

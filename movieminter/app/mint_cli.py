@@ -73,10 +73,9 @@ def run(args) -> int:
     if resuming:
         verdict, seg = _resume_check(chain, args.movie, args.segment, account.address)
     else:
-        from movieminter.app.rights import right_to_mint
-        from movieminter.app.routes_viewer import movie_manifest
+        from movieminter.app.rights import movie_manifest, right_to_mint
         right = right_to_mint(chain, args.movie, args.segment, account.address, store=ctx.store,
-                              manifest=movie_manifest(ctx, args.movie), open_needs_claim=True)
+                              manifest=movie_manifest(ctx, args.movie)[0], open_needs_claim=True)
         verdict, seg, proof = right.verdict, right.segment, right.proof
     if verdict == "minted":
         say(f"segment {args.segment} of movie {args.movie} is already minted by your wallet {account.address}; "

@@ -48,13 +48,14 @@ def manifest_for(ctx, job) -> tuple[dict, str]:
         if not cid:
             cid = ctx.store.add_bytes(canonical_json(manifest))
             job.save("manifest_cid", cid)
-    else:
+    elif job.params.get("manifest_cid"):
         from movieminter.app.rights import check_segment_count
-        from movieminter.ipfs.cid import digest_to_cid
-        movie = ctx.chain.movie(job.movie_id)
-        cid = job.params.get("manifest_cid") or digest_to_cid(movie["manifestDigest"])
+        cid = job.params["manifest_cid"]
         manifest = load_manifest(ctx.store.cat(cid))
-        check_segment_count(job.movie_id, int(movie["segmentCount"]), manifest)
+        check_segment_count(job.movie_id, int(ctx.chain.movie(job.movie_id)["segmentCount"]), manifest)
+    else:
+        from movieminter.app.rights import movie_manifest
+        manifest, cid = movie_manifest(ctx, job.movie_id)
     cache[job.id] = (manifest, cid)
     return cache[job.id]
 

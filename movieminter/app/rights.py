@@ -142,3 +142,32 @@ def check_segment_count(movie_id: int, onchain_count: int, manifest: dict) -> No
             "Movie Minter will not show or mint it",
             hint="its revenue would be split over segments that do not exist; ask the director to publish it again "
                  "with the manifest's segment count")
+
+
+def movie_manifest(ctx, movie_id: int) -> tuple[dict, str]:
+    """(manifest, CID) of a movie: fetched by the digest its on-chain record holds,
+    validated, and checked against that record's segment count. Cached per CID."""
+    from movieminter.ipfs.cid import digest_to_cid
+    from movieminter.manifest import load_manifest
+    movie = ctx.chain.movie(movie_id)
+    cid = digest_to_cid(movie["manifestDigest"])
+    cache = ctx.extras.setdefault("onchain_manifests", {})
+    if cid not in cache:
+        try:
+            raw = ctx.store.cat(cid)
+        except MovieMinterError as exc:
+            raise MovieMinterError(f"the manifest of movie {movie_id} ({cid}) is not available from IPFS",
+                                   hint=exc.hint or "configure the IPFS backend the director pinned it to") from exc
+        cache[cid] = load_manifest(raw)
+    check_segment_count(movie_id, int(movie["segmentCount"]), cache[cid])
+    return cache[cid], cid
+
+
+def admit(ctx, movie_id: int, segment: int, wallet: str, params: dict) -> dict:
+    """Before a job is created: may this wallet mint this segment now? Raises NoRight
+    (403), a 409 for a movie whose record is not its manifest's, or a clear 4xx for a
+    segment the movie does not have; returns the params with the allowlist proof added."""
+    from movieminter.manifest import load_manifest
+    manifest = load_manifest(params["manifest"]) if params.get("manifest") else movie_manifest(ctx, movie_id)[0]
+    right = right_to_mint(ctx.chain, movie_id, segment, wallet, store=ctx.store, manifest=manifest)
+    return {**params, "proof": right.proof} if right.proof else params

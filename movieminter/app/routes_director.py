@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from movieminter.errors import MovieMinterError
+from movieminter.app.params import EthAddress, MovieId, SegmentIndex, UINT32_MAX
 
 MODES = {"open": 0, "allowlist": 1, "lottery": 2}
 MAX_SEGMENTS = 100_000  # an allowlist range without a known movie is refused beyond this
@@ -74,6 +75,7 @@ class MovieTerms:
     claim_window_seconds: int = 7 * 24 * 3600
     entry_fee_wei: int = 0
     merkle_root: str = "0x" + "00" * 32
+    max_claims: int = 1                # open claims one address may hold at once (the contract allows 1..8)
 
     def check(self) -> None:
         from eth_utils import is_address
@@ -89,6 +91,9 @@ class MovieTerms:
             raise DirectorError("Prices cannot be negative.", hint="Use 0 for free.")
         if self.claim_window_seconds <= 0:
             raise DirectorError("The mint window must be longer than zero.", hint="e.g. 7 days.")
+        if not 1 <= self.max_claims <= 8:
+            raise DirectorError("Each wallet may hold 1 to 8 open claims at once.",
+                                hint="1 keeps one wallet from reserving every segment; raise it for small crews.")
         if self.mode == "lottery" and self.entry_seconds <= 0:
             raise DirectorError("Lottery entries must stay open for some time.", hint="e.g. 24 hours.")
         for role in ("creator", "director"):
@@ -109,7 +114,7 @@ def create_movie_call(manifest: dict, manifest_digest_hex: str, terms: MovieTerm
         entry_deadline=now + terms.entry_seconds if lottery else 0, claim_window=terms.claim_window_seconds,
         ticket_price=terms.ticket_price_wei, entry_fee=terms.entry_fee_wei if lottery else 0,
         creator_bps=terms.creator_bps, director_bps=terms.director_bps, minters_bps=terms.minters_bps,
-        royalty_bps=terms.royalty_bps, allowlist_root=terms.merkle_root)
+        royalty_bps=terms.royalty_bps, allowlist_root=terms.merkle_root, max_claims=terms.max_claims)
     return "createMovie", [config.as_tuple()]
 
 
@@ -322,15 +327,15 @@ class ManifestBody(BaseModel):
 
 
 class PreviewBody(ManifestBody):
-    segment: int = 0
+    segment: int = Field(0, ge=0, le=UINT32_MAX)
 
 
 class CreateBody(BaseModel):
     manifest: dict | str
-    sender: str
+    sender: EthAddress
     mode: str = "lottery"
-    creator: str | None = None
-    director: str | None = None
+    creator: EthAddress | None = None
+    director: EthAddress | None = None
     ticket_price_wei: int = 10**15
     creator_bps: int = 3000
     director_bps: int = 2000
@@ -339,15 +344,16 @@ class CreateBody(BaseModel):
     entry_seconds: int = 3600
     claim_window_seconds: int = 7 * 24 * 3600
     entry_fee_wei: int = 0
+    max_claims: int = Field(1, ge=1, le=8)
     allowlist_csv: str | None = None
 
 
 class SenderBody(BaseModel):
-    sender: str
+    sender: EthAddress
 
 
 class PrepareBody(SenderBody):
-    start: int = 0
+    start: int = Field(0, ge=0, le=UINT32_MAX)
     count: int = Field(200, ge=1, le=500)  # a block holds ~600 segments' worth of storage writes
 
 
@@ -393,7 +399,7 @@ def build_router(ctx) -> APIRouter:
         return {"images": [f"api/v1/director/previews/{key}/{int(body.segment)}/{Path(p).name}" for p in paths]}
 
     @router.get("/director/previews/{key}/{segment}/{name}")
-    def preview_file(key: str, segment: int, name: str):
+    def preview_file(key: str, segment: SegmentIndex, name: str):
         # Only names this app wrote: hex key, a number, a plain file name (never a path from the request).
         if not key.isalnum() or "/" in name or "\\" in name or name.startswith(".") or not name.endswith(".png"):
             raise HTTPException(404)
@@ -410,7 +416,8 @@ def build_router(ctx) -> APIRouter:
                            ticket_price_wei=body.ticket_price_wei, creator_bps=body.creator_bps,
                            director_bps=body.director_bps, minters_bps=body.minters_bps,
                            royalty_bps=body.royalty_bps, entry_seconds=body.entry_seconds,
-                           claim_window_seconds=body.claim_window_seconds, entry_fee_wei=body.entry_fee_wei)
+                           claim_window_seconds=body.claim_window_seconds, entry_fee_wei=body.entry_fee_wei,
+                           max_claims=body.max_claims)
         guard(terms.check)
         allow = None
         if body.mode == "allowlist":
@@ -435,7 +442,7 @@ def build_router(ctx) -> APIRouter:
         return {k: allow[k] for k in ("root", "proofs_cid", "count")}
 
     @router.post("/director/movies/{movie_id}/lottery/{action}/tx")
-    def lottery_tx(movie_id: int, action: str, body: SenderBody):
+    def lottery_tx(movie_id: MovieId, action: str, body: SenderBody):
         """Unsigned closeEntries / draw (anyone may send them; the seed cannot be chosen by the sender)."""
         fn = {"close": "closeEntries", "draw": "draw"}.get(action)
         if not fn:
@@ -444,18 +451,18 @@ def build_router(ctx) -> APIRouter:
         return {"tx": jsonable_tx(guard(ctx.chain.build_tx, fn, [movie_id], body.sender))}
 
     @router.post("/director/movies/{movie_id}/prepare/tx")
-    def prepare_tx(movie_id: int, body: PrepareBody):
+    def prepare_tx(movie_id: MovieId, body: PrepareBody):
         """Unsigned prepareSegments(from, count): the caller pre-pays the segments' digest storage, so each
         minter's mintSegment costs ~34,200 gas less (optional; ~45,000 gas per segment for the caller)."""
         return {"tx": jsonable_tx(guard(ctx.chain.build_tx, "prepareSegments", [movie_id, body.start, body.count],
                                         body.sender))}
 
     @router.get("/director/movies/{movie_id}/lottery")
-    def lottery_route(movie_id: int):
+    def lottery_route(movie_id: MovieId):
         return guard(lottery_status, ctx.chain, movie_id)
 
     @router.get("/director/movies/{movie_id}/activity")
-    def activity_route(movie_id: int):
+    def activity_route(movie_id: MovieId):
         try:
             manifest = movie_manifest(ctx, movie_id)
         except MovieMinterError:
@@ -465,7 +472,7 @@ def build_router(ctx) -> APIRouter:
         return out
 
     @router.get("/movies/{movie_id}/my-assignments")
-    def assignments(movie_id: int, address: str):
+    def assignments(movie_id: MovieId, address: str):
         """Segments reserved for `address`, with the date to mint by (for the Minter tab)."""
         return {"movie_id": movie_id, "address": address,
                 "assignments": guard(my_assignments, ctx.chain, movie_id, address)}

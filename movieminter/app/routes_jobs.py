@@ -11,20 +11,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from movieminter.app.journal import TERMINAL
 from movieminter.app.sse import HEARTBEAT_SECONDS, job_stream
+from movieminter.app.params import INT64_MAX, UINT32_MAX, EthAddress, JobId
 
 
 class JobIn(BaseModel):
-    movie_id: int = Field(ge=0)
-    segment: int = Field(ge=0)
-    wallet: str = Field(description="the minting wallet (0x...), which signs the mint in the browser")
-    chain_id: int | None = Field(default=None, description="defaults to the configured chain")
-    contract: str | None = Field(default=None, description="defaults to the configured contract")
+    movie_id: int = Field(ge=0, le=INT64_MAX)
+    segment: int = Field(ge=0, le=UINT32_MAX)
+    wallet: EthAddress = Field(description="the minting wallet (0x...), which signs the mint in the browser")
+    chain_id: int | None = Field(default=None, ge=1, le=INT64_MAX, description="defaults to the configured chain")
+    contract: EthAddress | None = Field(default=None, description="defaults to the configured contract")
     manifest: dict | None = Field(default=None, description="the movie manifest; else read from IPFS")
     manifest_cid: str | None = None
 
@@ -37,7 +38,7 @@ def build_router(ctx) -> APIRouter:
     router = APIRouter(prefix="/jobs", tags=["jobs"])
 
     @router.get("")
-    def list_jobs(limit: int = 200):
+    def list_jobs(limit: int = Query(200, ge=1, le=5000)):
         return {"jobs": [j.public() for j in ctx.journal.list(limit=limit)]}
 
     @router.post("")
@@ -53,14 +54,14 @@ def build_router(ctx) -> APIRouter:
         return JSONResponse({"created": created, "job": job.public()}, status_code=201 if created else 200)
 
     @router.get("/{job_id}")
-    def get_job(job_id: int):
+    def get_job(job_id: JobId):
         job = ctx.journal.get(job_id)
         return {**job.public(), "transitions": ctx.journal.transitions(job_id),
                 "progress": ctx.events.last_progress(job_id)}
 
     @router.get("/{job_id}/events", response_class=StreamingResponse,
                 responses={200: {"content": {"text/event-stream": {}}}})
-    async def job_events(job_id: int, request: Request):
+    async def job_events(job_id: JobId, request: Request):
         ctx.journal.get(job_id)  # 404 before the stream starts
         heartbeat = float(ctx.extras.get("sse_heartbeat", HEARTBEAT_SECONDS))
         stream = job_stream(ctx.events, job_id, lambda: ctx.journal.get(job_id).public(),
@@ -70,15 +71,15 @@ def build_router(ctx) -> APIRouter:
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @router.post("/{job_id}/cancel")
-    def cancel_job(job_id: int):
+    def cancel_job(job_id: JobId):
         return ctx.runner.cancel(job_id).public()
 
     @router.post("/{job_id}/retry")
-    def retry_job(job_id: int):
+    def retry_job(job_id: JobId):
         return ctx.runner.retry(job_id).public()
 
     @router.post("/{job_id}/submitted")
-    def tx_submitted(job_id: int, body: TxIn):
+    def tx_submitted(job_id: JobId, body: TxIn):
         return ctx.runner.submit_tx(job_id, body.tx_hash).public()
 
     return router

@@ -26,10 +26,11 @@ from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from movieminter.app.routes_wallet import browser_id, http_error, session_address
 from movieminter.errors import MovieMinterError
+from movieminter.app.params import UINT32_MAX, ItemIndex, JobId, MovieId, SegmentIndex, TxHash
 
 CAMERA_KEYS = {  # Deforum schedule -> (label, neutral value when the manifest leaves it out)
     "zoom": ("Zoom", "0: (1.0)"),
@@ -303,9 +304,12 @@ def estimate_seconds(manifest: dict, segment: dict, it_per_s: float) -> dict:
                      f"steps at {it_per_s:g} it/s"}
 
 
+RECEIPT_WAIT_SECONDS = 5  # a GET never holds a worker long; the page polls
+
+
 class TxIn(BaseModel):
     action: str
-    segment: int | None = None
+    segment: int | None = Field(None, ge=0, le=UINT32_MAX)
 
 
 def build_router(ctx) -> APIRouter:
@@ -353,11 +357,11 @@ def build_router(ctx) -> APIRouter:
         return guard(run)
 
     @router.get("/{movie_id}")
-    def movie(movie_id: int):
+    def movie(movie_id: MovieId):
         return guard(summary, movie_id)
 
     @router.get("/{movie_id}/segments")
-    def segments(movie_id: int, request: Request):
+    def segments(movie_id: MovieId, request: Request):
         def run():
             m = movies(ctx)
             info = m.info(movie_id)
@@ -372,7 +376,7 @@ def build_router(ctx) -> APIRouter:
         return guard(run)
 
     @router.get("/{movie_id}/segments/{index}")
-    def scene(movie_id: int, index: int, request: Request):
+    def scene(movie_id: MovieId, index: SegmentIndex, request: Request):
         def run():
             m = movies(ctx)
             info = m.info(movie_id)
@@ -415,7 +419,7 @@ def build_router(ctx) -> APIRouter:
              "message": _field(s, "message", default=""), "hint": _field(s, "hint", default="")} for s in statuses]}
 
     @router.post("/{movie_id}/segments/{index}/previews")
-    def make_previews(movie_id: int, index: int):
+    def make_previews(movie_id: MovieId, index: SegmentIndex):
         def run():
             from movieminter.render.previews import keyframe_previews
             m = movies(ctx)
@@ -432,14 +436,14 @@ def build_router(ctx) -> APIRouter:
         return guard(run)
 
     @router.get("/{movie_id}/segments/{index}/previews/{k}.png")
-    def preview(movie_id: int, index: int, k: int):
+    def preview(movie_id: MovieId, index: SegmentIndex, k: ItemIndex):
         path = ctx.settings.data_dir / "previews" / str(movie_id) / str(index) / f"{k}.png"
         if not path.is_file():
             raise HTTPException(404, {"message": "No preview yet.", "hint": "Click Preview keyframes."})
         return FileResponse(path, media_type="image/png")
 
     @router.get("/{movie_id}/segments/{index}/thumb")
-    def thumb(movie_id: int, index: int):
+    def thumb(movie_id: MovieId, index: SegmentIndex):
         local = ctx.settings.data_dir / "previews" / str(movie_id) / str(index) / "0.png"
         poster = ctx.settings.data_dir / "thumbs" / str(movie_id) / f"{index}.jpg"
         if not poster.exists():
@@ -467,7 +471,7 @@ def build_router(ctx) -> APIRouter:
             return  # not pinned here: the cell keeps its colour
 
     @router.post("/{movie_id}/segments/{index}/models/acquire")
-    def acquire(movie_id: int, index: int):
+    def acquire(movie_id: MovieId, index: SegmentIndex):
         """Download the segment's missing models into a local A1111 (sha256-verified); for a remote
         A1111, each result's `instructions` say what to download and where to put it."""
         def run():
@@ -484,7 +488,7 @@ def build_router(ctx) -> APIRouter:
         return guard(run)
 
     @router.post("/{movie_id}/tx")
-    def prepare_tx(movie_id: int, body: TxIn, request: Request):
+    def prepare_tx(movie_id: MovieId, body: TxIn, request: Request):
         """An unsigned transaction for the signed-in wallet (it signs and sends it itself)."""
         def run():
             viewer = session_address(ctx, request)
@@ -503,7 +507,7 @@ def build_router(ctx) -> APIRouter:
         return guard(run)
 
     @router.get("/{movie_id}/segments/{index}/video")
-    def job_video(movie_id: int, index: int, job: int):
+    def job_video(movie_id: MovieId, index: SegmentIndex, job: JobId):
         """The encoded segment of a job on this machine (before and after minting), with Range."""
         try:
             found = ctx.journal.get(job)
@@ -520,17 +524,18 @@ def build_router(ctx) -> APIRouter:
         return FileResponse(path, media_type="video/mp4")
 
     @router.get("/{movie_id}/receipt/{tx_hash}")
-    def receipt(movie_id: int, tx_hash: str):
-        """Waits for a wallet-sent transaction; a revert comes back decoded (who holds the segment, ...)."""
-        if not re.fullmatch(r"0x[0-9a-fA-F]{64}", tx_hash):
-            raise http_error(MovieError(f"{tx_hash!r} is not a transaction hash.", hint="Use the hash your wallet returned."))
-        from movieminter.chain.client import ChainUnavailable
+    def receipt(movie_id: MovieId, tx_hash: TxHash):
+        """A wallet-sent transaction's receipt (waits a moment, then says `status: null`: still pending,
+        ask again); a revert comes back decoded (who holds the segment, ...)."""
+        from movieminter.chain.client import ChainError, ChainUnavailable
         try:
-            r = movies(ctx).chain().wait(tx_hash, timeout=60)
+            r = movies(ctx).chain().wait(tx_hash, timeout=RECEIPT_WAIT_SECONDS)
         except ChainUnavailable:
             raise  # unknown yet, not failed: 503, and the page keeps polling
-        except MovieMinterError as exc:
+        except ChainError as exc:  # mined, reverted
             return {"status": 0, "message": exc.message, "hint": exc.hint}
+        except MovieMinterError:  # not mined yet
+            return {"status": None, "pending": True}
         return {"status": int(r["status"]), "block_number": int(r["blockNumber"]), "gas_used": int(r["gasUsed"])}
 
     return router

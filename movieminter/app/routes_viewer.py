@@ -15,6 +15,8 @@ for players that speak HLS natively.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import hashlib
 import json
 import threading
@@ -22,9 +24,10 @@ from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StringConstraints
 
 from movieminter.errors import MovieMinterError
+from movieminter.app.params import EthAddress, MovieId, TxHash
 
 PUBLIC_NOTICE = ("A ticket unlocks this app's player and pays the creator, the director and the "
                  "minters. The segments themselves are on IPFS, and IPFS content is public: anyone "
@@ -34,7 +37,7 @@ _stitch_locks: dict[int, threading.Lock] = {}
 
 
 class TxBody(BaseModel):
-    sender: str
+    sender: EthAddress
 
 
 def _http(exc: MovieMinterError, status: int = 400) -> HTTPException:
@@ -55,22 +58,9 @@ def jsonable_tx(tx: dict) -> dict:
 
 # ---------------------------------------------------------------- chain reads
 def movie_manifest(ctx, movie_id: int) -> dict:
-    """The movie's manifest, fetched from the content store by the digest recorded on chain."""
-    from movieminter.ipfs.cid import digest_to_cid
-    from movieminter.manifest import load_manifest
-    movie = ctx.chain.movie(movie_id)
-    cid = digest_to_cid(movie["manifestDigest"])
-    cache = ctx.extras.setdefault("viewer_manifests", {})
-    if cid not in cache:
-        try:
-            raw = ctx.store.cat(cid)
-        except Exception as exc:
-            raise MovieMinterError(f"The manifest of movie {movie_id} ({cid}) is not in this app's IPFS store.",
-                                   hint="Configure the IPFS backend the director pinned it to.") from exc
-        cache[cid] = load_manifest(json.loads(raw))
-    from movieminter.app.rights import check_segment_count
-    check_segment_count(movie_id, int(movie["segmentCount"]), cache[cid])
-    return cache[cid]
+    """The movie's manifest, fetched by the digest recorded on chain (and checked against that record)."""
+    from movieminter.app.rights import movie_manifest as onchain
+    return onchain(ctx, movie_id)[0]
 
 
 def has_ticket(ctx, movie_id: int, address: str) -> bool:
@@ -236,7 +226,7 @@ def build_router(ctx) -> APIRouter:
         return address
 
     @router.get("/movies/{movie_id}/ticket")
-    def ticket(movie_id: int, request: Request, address: str | None = None):
+    def ticket(movie_id: MovieId, request: Request, address: str | None = None):
         """Price, title, chapters and whether `address` (default: the signed-in one) holds a ticket."""
         address = address or session_address(ctx, request)
         from movieminter.app.rights import MovieMismatch
@@ -252,13 +242,13 @@ def build_router(ctx) -> APIRouter:
                 "chapters": items, "public_notice": PUBLIC_NOTICE}
 
     @router.post("/movies/{movie_id}/ticket/tx")
-    def ticket_tx(movie_id: int, body: TxBody):
+    def ticket_tx(movie_id: MovieId, body: TxBody):
         """The unsigned buyTicket transaction (value = the ticket price) for the wallet to sign."""
         movie = guard(ctx.chain.movie, movie_id)
         return {"tx": jsonable_tx(guard(ctx.chain.build_tx, "buyTicket", [movie_id], body.sender, int(movie["ticketPrice"])))}
 
     @router.get("/movies/{movie_id}/watch")
-    def watch(movie_id: int, request: Request):
+    def watch(movie_id: MovieId, request: Request):
         """The stream URL and chapters, only for a signed-in ticket holder."""
         address = require_ticket(request, movie_id)
         return {"movie_id": movie_id, "address": address,
@@ -269,21 +259,21 @@ def build_router(ctx) -> APIRouter:
                 "chapters": guard(chapters, ctx, movie_id), "public_notice": PUBLIC_NOTICE}
 
     @router.get("/movies/{movie_id}/stream.mp4")
-    def stream(movie_id: int, request: Request):
+    def stream(movie_id: MovieId, request: Request):
         """The stitched movie (HTTP Range for seeking), for a signed-in ticket holder."""
         require_ticket(request, movie_id)
         path = guard(stitched_movie, ctx, movie_id)
         return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "private, no-store"})
 
     @router.get("/movies/{movie_id}/playlist.m3u8")
-    def playlist(movie_id: int, request: Request):
+    def playlist(movie_id: MovieId, request: Request):
         """HLS over the segment files on the IPFS gateway (the configured public one, else this app's /ipfs/)."""
         require_ticket(request, movie_id)
         gateway = ctx.settings.gateway_url or str(request.base_url) + "ipfs/"
         return Response(guard(hls_playlist, ctx, movie_id, gateway), media_type="application/vnd.apple.mpegurl")
 
     @router.get("/movies/{movie_id}/chapters.vtt")
-    def chapters_vtt(movie_id: int):
+    def chapters_vtt(movie_id: MovieId):
         return PlainTextResponse(webvtt_chapters(guard(chapters, ctx, movie_id)), media_type="text/vtt")
 
     @router.get("/revenue")
@@ -300,7 +290,7 @@ def build_router(ctx) -> APIRouter:
         return {"tx": jsonable_tx(guard(ctx.chain.build_tx, "withdraw", [], body.sender))}
 
     @router.post("/revenue/movies/{movie_id}/collect/tx")
-    def collect_tx(movie_id: int, body: TxBody):
+    def collect_tx(movie_id: MovieId, body: TxBody):
         """Credit the creator's and director's shares of the movie's sales (anyone may call)."""
         return {"tx": jsonable_tx(guard(ctx.chain.build_tx, "collect", [movie_id], body.sender))}
 
@@ -310,7 +300,7 @@ def build_router(ctx) -> APIRouter:
         return {"tx": jsonable_tx(guard(ctx.chain.build_tx, "claimSegmentRevenue", [[int(t) for t in body.token_ids]], body.sender))}
 
     @router.get("/tx/{tx_hash}")
-    def tx_status(tx_hash: str):
+    def tx_status(tx_hash: TxHash):
         """pending | success | reverted, with the block and (for createMovie) the new movie id."""
         return guard(receipt_status, ctx.chain, tx_hash)
 
@@ -318,8 +308,9 @@ def build_router(ctx) -> APIRouter:
 
 
 class ClaimBody(BaseModel):
-    sender: str
-    token_ids: list[str]
+    sender: EthAddress
+    # decimal strings (token ids exceed JavaScript's safe integers), each a uint256
+    token_ids: list[Annotated[str, StringConstraints(pattern=r"^[0-9]{1,78}$")]] = Field(min_length=1, max_length=500)
 
 
 def receipt_status(chain, tx_hash: str) -> dict:

@@ -114,10 +114,15 @@ class RunningJob:
 
 class JobRunner:
     def __init__(self, ctx, *, steps: list[Step] | None = None, signer: Callable[[dict], str] | None = None,
-                 hub: EventHub | None = None, journal: Journal | None = None):
+                 hub: EventHub | None = None, journal: Journal | None = None,
+                 admit: Callable[..., dict] | None = None):
+        """`admit(ctx, movie_id, segment, wallet, params) -> params` vets a new job before it is
+        journaled (the pipeline's: the right to mint); custom `steps` come without one."""
         if steps is None:
             from movieminter.app.pipeline import STEPS
-            steps = STEPS
+            from movieminter.app.rights import admit as admit_to_mint
+            steps, admit = STEPS, admit or admit_to_mint
+        self.admit = admit
         self.ctx = ctx
         self.journal = journal or ctx.journal
         self.hub = hub or EventHub()
@@ -167,7 +172,10 @@ class JobRunner:
         if not re.fullmatch(r"0x[0-9a-fA-F]{40}", str(wallet)):
             raise MovieMinterError(f"{wallet!r} is not a wallet address",
                                    hint="connect the wallet that may mint this segment (0x followed by 40 hex digits)")
-        job, created = self.journal.create(chain_id, contract, movie_id, segment, wallet, params or {})
+        params = params or {}
+        if self.admit is not None and self.journal.find(chain_id, contract, movie_id, segment, wallet) is None:
+            params = self.admit(self.ctx, movie_id, segment, wallet, params)  # refused before any work starts
+        job, created = self.journal.create(chain_id, contract, movie_id, segment, wallet, params)
         if created:
             self._publish_state(job)
         if not job.terminal:

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -122,6 +123,23 @@ def create_app(settings: Settings | AppContext, *, proxy_secret: str | None = No
     @app.exception_handler(MovieMinterError)
     async def user_error(request: Request, exc: MovieMinterError):
         return JSONResponse({"detail": exc.to_dict()}, status_code=getattr(exc, "status", 400))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        """FastAPI's 422, without echoing the input (a NaN in it cannot be written as JSON)."""
+        problems = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                    for e in exc.errors()]
+        first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"] if p != "body") or "the request"
+        return JSONResponse({"detail": {"error": "InvalidRequest", "message": f"{where}: {first['msg']}",
+                                        "hint": "check the request against the API docs (/api/v1/docs)",
+                                        "problems": problems}}, status_code=422)
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, exc: RecursionError):  # json.loads on absurdly nested bodies
+        return JSONResponse({"detail": {"error": "InvalidRequest", "message": "the request body is nested too deeply",
+                                        "hint": "send plain JSON objects; a manifest is a shallow settings file"}},
+                            status_code=400)
 
     @app.get("/healthz", tags=["meta"])
     def healthz():

@@ -78,6 +78,9 @@ class Anvil:
             port = fixed_port or _free_port()
             args = [binary, "--host", "127.0.0.1", "--port", str(port), "--mnemonic", TEST_MNEMONIC,
                     "--accounts", str(ACCOUNT_COUNT), "--chain-id", str(self.chain_id), "--silent",
+                    # Old states stay in memory only: by default anvil writes them under
+                    # ~/.foundry/anvil/tmp (GBs after a few thousand blocks) and leaves them there.
+                    "--max-persisted-states", "0",
                     *self.extra_args]
             if self.block_time:
                 args += ["--block-time", str(self.block_time)]

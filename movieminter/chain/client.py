@@ -509,8 +509,12 @@ class ChainClient:
 
         No nonce and no fee fields: the wallet fills them. An estimate that reverts raises ChainError saying why.
         """
-        sender = to_checksum_address(sender)
-        data = self.contract.encode_abi(function, list(args))
+        try:
+            sender = to_checksum_address(sender)
+            data = self.contract.encode_abi(function, list(args))
+        except (ValueError, TypeError, OverflowError) as exc:  # an address or a number the ABI cannot take
+            raise ChainError(f"cannot prepare {function}: {exc}",
+                             "check the address (0x + 40 hex digits) and the numbers given") from None
         tx = {"from": sender, "to": self.contract_address, "value": value, "data": data}
         try:
             gas = self.w3.eth.estimate_gas(tx)
