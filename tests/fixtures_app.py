@@ -50,12 +50,17 @@ def wait_state(journal, job_id: int, states, timeout: float = 30):
     raise AssertionError(f"job {job_id} stayed {journal.get(job_id).state}, expected {states}")
 
 
+HOLD_LIMIT = 300  # seconds: a held job that nobody cancels or stops fails instead of spinning forever
+
+
 def hold_step(ctx, job):
-    """A step that waits until the job is cancelled or the server stops."""
-    import time as _t
-    while True:
+    """A step that waits until the job is cancelled or the server stops (at most HOLD_LIMIT seconds)."""
+    from movieminter.errors import MovieMinterError
+    deadline = time.monotonic() + HOLD_LIMIT
+    while time.monotonic() < deadline:
         job.check()
-        _t.sleep(0.02)
+        time.sleep(0.02)
+    raise MovieMinterError(f"the test's held step was neither cancelled nor stopped within {HOLD_LIMIT} s")
 
 
 def holding_steps():

@@ -15,6 +15,18 @@ from movieminter.ipfs.cid import cid_to_digest, digest_to_cid
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def demo_state(demo_world):
+    """Every test starts from what `./mm demo` left behind, in any order: the world is built once per module
+    (it is expensive), and whatever a test does on chain (tickets, collects, withdrawals) is undone after it
+    with an anvil snapshot. Off chain the app keeps nothing a later test reads: sessions are per client, and
+    the stitched movie is named by the minted segments, which no test changes."""
+    rpc = demo_world.chain.w3.provider.make_request
+    snapshot = rpc("evm_snapshot", [])["result"]
+    yield
+    assert rpc("evm_revert", [snapshot])["result"] is True, "the demo chain could not be restored"
+
+
 def test_output_tells_a_newcomer_what_happened(demo_world):
     out = demo_world.output
     steps = re.findall(r"^\[(\d)/9\] (.+)$", out, re.M)

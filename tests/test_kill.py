@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from tests.conftest import EXAMPLE_MANIFEST, ROOT, free_port
 pytestmark = pytest.mark.slow
 
 MINT_SELECTOR = Web3.keccak(text="mintSegment(uint256,uint256,bytes32,bytes32)")[:4]
+HOLD_AT = 5  # frames the stand-in writes before it holds a render the test kills the app in
 
 
 class Serve:
@@ -52,7 +54,11 @@ class Serve:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
+        else:
+            raise AssertionError("serve did not answer /healthz within 60 s:\n"
+                                 + (self.data_dir.parent / "serve.log").read_text()[-3000:])
         self.http = httpx.Client(base_url=self.url, timeout=30)
         self.http.get("/healthz")
         self.http.headers["X-CSRF-Token"] = self.http.cookies["mm_csrf"]
@@ -206,16 +212,38 @@ def test_kill_at_every_state_resumes_to_one_mint(rig):
 
 
 def test_kill_mid_render_follows_the_same_deforum_job(rig):
+    """Killed while Deforum is mid-render, the app resumes by following the same Deforum job. The window is
+    not left to timing: the stand-in holds its render after HOLD_AT frames until the kill, so the test either
+    kills mid-render or fails saying why."""
+    held, release = threading.Event(), threading.Event()
+    write_frame = rig.double._write_frame
+
+    def write_then_hold(*args):
+        written = write_frame(*args)
+        if written == HOLD_AT:
+            held.set()
+            if not release.wait(120):
+                raise RuntimeError("the test never released the held render")
+        return written
+
+    rig.double._write_frame = write_then_hold  # this rig's own stand-in
     serve = rig.serve()
     job_id = rig.submit(serve)
-    deadline = time.time() + 60
-    while time.time() < deadline:  # some frames written, not all
-        if 5 <= rig.double.progress_state.get("frame", 0) < 40:
-            break
-        time.sleep(0.01)
-    serve.kill()
-    assert rig.state(job_id)["state"] == "rendering"
-    assert rig.state(job_id)["data"]["_render"]["job_id"]  # saved before the kill
+    try:
+        assert held.wait(60), f"the render never reached frame {HOLD_AT}: {rig.state(job_id)}"
+        deadline = time.time() + 30  # Deforum accepted the job: the app saves its id right after
+        while not (job := rig.state(job_id))["data"].get("_render", {}).get("job_id"):
+            assert time.time() < deadline, f"the Deforum job id was never saved: {job}"
+            time.sleep(0.05)
+        deforum_job = job["data"]["_render"]["job_id"]
+        serve.kill()
+        # really mid-render: some frames written, not all, the same Deforum job still running
+        assert rig.double.statuses[deforum_job]["status"] == "ACCEPTED"
+        assert rig.double.progress_state["frame"] == HOLD_AT < rig.double.progress_state["frames"]
+    finally:
+        release.set()
+    job = rig.state(job_id)
+    assert job["state"] == "rendering" and job["data"]["_render"]["job_id"] == deforum_job
     serve = rig.serve()
     rig.assert_done_once(rig.drive(serve, job_id))
 

@@ -11,7 +11,7 @@ from movieminter.media.hls import SegmentLayout, build_master_playlist, build_pl
 from movieminter.media.mp4 import read_mp4
 from movieminter.media.placeholder import BACKGROUND, make_placeholder
 from movieminter.media.profile import MediaError
-from tests.fixtures_media import FPS, FRAMES, SEGMENT_COLOURS, click_track, small_manifest
+from tests.fixtures_media import FPS, FRAMES, SEGMENT_COLOURS, RangeServer, click_track, small_manifest
 
 
 def parse_playlist(text: str) -> list[dict]:
@@ -122,7 +122,7 @@ def gradio_hls_js() -> Path | None:
     return found[0] if found else None
 
 
-def play(chromium, server: "RangeServer", player: str, times: list[float]) -> tuple[list[str], list[list[int]]]:
+def play(chromium, server: RangeServer, player: str, times: list[float]) -> tuple[list[str], list[list[int]]]:
     """Open the test page in Chromium, play the playlist to the end; (player events, colour at each time)."""
     context = chromium.new_context()
     try:
