@@ -169,3 +169,34 @@ def test_pages_load_with_the_chain_down_and_their_calls_explain_it(tmp_path):
                 assert r.status_code < 500 or r.status_code == 503, (page, path, r.status_code, r.text)
                 if r.status_code >= 400:
                     assert_explains(r, "")
+
+
+def test_no_route_answers_500_with_ipfs_and_a1111_down(tmp_path, deployed):
+    """The chain answers and a movie is published, but the IPFS endpoint (a Kubo nobody runs) and the
+    A1111 API are down: every route explains (4xx, or 502/503 with a hint), none answers 500."""
+    from movieminter.chain.client import MovieConfig
+    acc = deployed.w3.eth.accounts
+    deployed.transact("createMovie", [MovieConfig(
+        manifest_digest="0x" + "22" * 32, segment_count=6, creator=acc[8], director=acc[9],
+        mint_mode="open", claim_window=3600).as_tuple()], acc[0])
+    fill = {"movie_id": "1", "index": "0", "job_id": "1", "k": "0", "tx_hash": TX_HASH, "action": "close",
+            "key": "abc", "segment": "0", "name": "x.png"}
+    body = {"sender": WALLET, "movie_id": 1, "segment": 0, "wallet": WALLET, "action": "enter",
+            "tx_hash": TX_HASH, "token_ids": ["1"], "message": "x", "signature": "0x", "csv": f"{WALLET},0"}
+    explained = []
+    with client_for(tmp_path, chain=deployed.rpc_url, contract_address=deployed.contract_address,
+                    ipfs_backend="kubo", ipfs_endpoint=dead_rpc(), a1111_url=dead_rpc()) as c:
+        c.get("/healthz")
+        for template, ops in c.get("/api/v1/openapi.json").json()["paths"].items():
+            path = re.sub(r"\{(\w+)\}", lambda m: fill[m.group(1)], template)
+            for method in ops:
+                r = c.request(method.upper(), path, params={"address": WALLET, "ref": "1", "job": 1},
+                              json=None if method == "get" else body,
+                              headers={"X-CSRF-Token": c.cookies["mm_csrf"]})
+                assert r.status_code != 500, (method, path, r.text)
+                if r.status_code >= 500:
+                    detail = r.json()["detail"]
+                    assert detail["message"] and detail["hint"], (method, path, detail)
+                    explained.append((path, detail["message"], detail["hint"]))
+    movie = [e for e in explained if e[0] == "/api/v1/movies/1"]
+    assert movie and "not available from IPFS" in movie[0][1] and "MOVIEMINTER_IPFS_ENDPOINT" in movie[0][2], explained

@@ -158,33 +158,39 @@ def test_install_builds_its_own_venv_and_never_touches_the_host(kind, tmp_path):
     assert not (tmp_path / "calls.txt").exists() or "run_pip" not in (tmp_path / "calls.txt").read_text()
 
 
-def find_python_310() -> str | None:
-    """A Python 3.10 (A1111 1.10's), if this machine has one that runs."""
+def find_python(version: str) -> str | None:
+    """A Python `version` (3.10 is A1111 1.10's) with venv and ensurepip, if this machine has one."""
     import glob
-    for cand in ["/usr/bin/python3.10", *glob.glob(os.path.expanduser("~/.pyenv/versions/3.10*/bin/python3.10"))]:
+    for cand in [f"/usr/bin/python{version}", *glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python{version}"))]:
         if os.path.exists(cand) and subprocess.run([cand, "-c", "import venv, ensurepip"],
                                                    capture_output=True).returncode == 0:
             return cand
     return None
 
 
-def test_install_from_a1111s_python_310_builds_the_venv_with_a_newer_python(tmp_path):
-    """A1111 1.10 runs Python 3.10; the locked app needs >= 3.11 (numpy 2.4, pandas 3)."""
-    py310 = find_python_310()
+def test_install_from_a1111s_python_310_builds_the_venv_with_that_same_python(tmp_path):
+    """A1111 1.10 and Forge run Python 3.10 and the lock installs there: the app venv is made with
+    A1111's own interpreter, never a second one from PATH. An interpreter older than 3.10 is refused
+    with what to do."""
+    py310 = find_python("3.10")
     if py310 is None:
-        pytest.skip("no Python 3.10 on this machine")
+        pytest.fail("no Python 3.10 with venv on this machine: the host test needs A1111's Python", pytrace=False)
     lock = tmp_path / "requirements.lock"
     lock.write_text("iniconfig==2.3.1\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MOVIEMINTER_", "PYTHON", "PIP_"))}
     env.update(PYTHONPATH=str(STUBS), MOVIEMINTER_VENV=str(tmp_path / "venv"), MOVIEMINTER_REQUIREMENTS=str(lock))
     done = subprocess.run([py310, str(ROOT / "install.py")], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    version = subprocess.run([str(tmp_path / "venv/bin/python"), "-c", "import sys; print(sys.version_info[:2])"],
-                             capture_output=True, text=True).stdout.strip()
-    assert version >= "(3, 11)", version
+    base = subprocess.run([str(tmp_path / "venv/bin/python"), "-c", "import sys; print(sys.version_info[:2], sys._base_executable)"],
+                          capture_output=True, text=True).stdout.split(")", 1)
+    assert base[0] + ")" == "(3, 10)", base
+    assert Path(base[1].strip()).resolve() == Path(py310).resolve(), base
+    py39 = find_python("3.9")
+    if py39 is None:
+        return
     bad = subprocess.run([py310, str(ROOT / "install.py")], capture_output=True, text=True, timeout=60,
-                         env={**env, "MOVIEMINTER_VENV": str(tmp_path / "v2"), "MOVIEMINTER_PYTHON": py310})
-    assert bad.returncode == 1 and "needs Python >= 3.11" in bad.stderr and "MOVIEMINTER_PYTHON" in bad.stderr
+                         env={**env, "MOVIEMINTER_VENV": str(tmp_path / "v2"), "MOVIEMINTER_PYTHON": py39})
+    assert bad.returncode == 1 and "needs Python >= 3.10" in bad.stderr and "MOVIEMINTER_PYTHON" in bad.stderr
 
 
 # ------------------------------------------------------------ tab and proxy

@@ -324,6 +324,10 @@ def test_a1111s_launcher_runs_install_py_and_leaves_a1111s_venv_alone(installed)
     pth = list((venv / "lib").glob(f"python3.*/site-packages/{PTH_NAME}"))
     assert [p.read_text().strip() for p in pth] == [str(ROOT)]
 
+    # Made with A1111's own Python 3.10 (the universal lock installs there): no second interpreter.
+    from movieminter.host.installer import venv_version
+    assert venv_version(venv).startswith("3.10."), (venv / "pyvenv.cfg").read_text()
+
     # The app runs from that venv, with the extension's code.
     app_pid = next(iter(host.app_pids))
     assert _cmdline(app_pid)[0] == str(venv / "bin" / "python")

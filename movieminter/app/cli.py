@@ -45,17 +45,11 @@ def check_host(host: str, unsafe: bool) -> None:
 
 def watch_parent(pid: int, server, interval: float = 1.0) -> None:
     """Stop the server when the parent (A1111) is gone, even if it was
-    SIGKILLed and could not stop us itself."""
-    def alive() -> bool:
-        if os.getppid() != pid:  # re-parented: our parent died
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+    SIGKILLed (TerminateProcess on Windows) and could not stop us itself.
+    How that is seen on POSIX and on Windows: movieminter/host/processes.py."""
+    from movieminter.host.processes import parent_watch
+
+    alive = parent_watch(pid)
 
     def loop():
         while alive():

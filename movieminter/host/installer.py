@@ -25,11 +25,12 @@ _ISOLATE = ("PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE", "VIRTUAL_ENV", "PIP_TA
             "PIP_USER", "PIP_ROOT", "PIP_REQUIRE_VIRTUALENV", "PIP_SYSTEM", "__PYVENV_LAUNCHER__")
 
 
-# requirements.lock pins releases that need Python >= 3.11 (numpy 2.4, pandas 3,
-# starlette 1.x, fastapi 0.165), while A1111 1.10 runs Python 3.10: the app venv
-# is then made from another interpreter on PATH (or MOVIEMINTER_PYTHON).
-APP_MIN_PYTHON = (3, 11)
-PYTHON_NAMES = ("python3.13", "python3.12", "python3.11", "python3")
+# requirements.lock is one universal lock for Python 3.10-3.13 (Linux, Windows, macOS), so the app
+# venv is made with A1111's own interpreter (A1111 1.10 and Forge run 3.10): no second Python is
+# needed. MOVIEMINTER_PYTHON overrides; another Python is looked for only when A1111's cannot make
+# a venv (too old, or no `venv`/`ensurepip` module, as in an embeddable Python).
+APP_MIN_PYTHON = (3, 10)
+PYTHON_NAMES = ("python3.13", "python3.12", "python3.11", "python3.10", "python3", "python")
 
 
 class InstallError(Exception):
@@ -41,7 +42,8 @@ def venv_dir(extension_dir: Path = EXTENSION_DIR) -> Path:
 
 
 def venv_python(venv: Path) -> Path:
-    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    """The venv's interpreter: `Scripts\\python.exe` on Windows, `bin/python` elsewhere."""
+    return venv / "Scripts" / "python.exe" if os.name == "nt" else venv / "bin" / "python"
 
 
 def skip_install_requested(argv: list[str] | None = None, environ: dict | None = None) -> bool:
@@ -107,14 +109,39 @@ def _probe(python: str, env: dict) -> tuple[tuple[int, ...] | None, str]:
     return version, ""
 
 
+def _py_launcher_pythons(env: dict) -> list[str]:
+    """Windows: the interpreters the `py` launcher knows (python.org installs), newest first."""
+    if os.name != "nt" or not shutil.which("py"):
+        return []
+    found = []
+    for minor in (13, 12, 11, 10):
+        try:
+            out = subprocess.run(["py", f"-3.{minor}", "-c", "import sys; print(sys.executable)"],
+                                 capture_output=True, text=True, env=env, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if out.returncode == 0 and out.stdout.strip():
+            found.append(out.stdout.strip().splitlines()[-1])
+    return found
+
+
 def choose_python(current: str = sys.executable, env: dict | None = None) -> str:
-    """The interpreter for the app venv: MOVIEMINTER_PYTHON, else A1111's own
-    when it is new enough, else the newest python3.x on PATH."""
+    """The interpreter for the app venv: MOVIEMINTER_PYTHON, else A1111's own (the
+    usual case: any Python >= 3.10 with the venv module), else the newest Python
+    on PATH (and, on Windows, that the `py` launcher knows)."""
     env = _clean_env() if env is None else env
     explicit = os.environ.get("MOVIEMINTER_PYTHON")
-    candidates = [explicit] if explicit else [current] + [shutil.which(n) for n in PYTHON_NAMES]
     tried, seen = [], set()
-    for python in candidates:
+
+    def candidates():
+        if explicit:
+            yield explicit
+            return
+        yield current
+        yield from (shutil.which(n) for n in PYTHON_NAMES)
+        yield from _py_launcher_pythons(env)  # only reached when nothing before would do
+
+    for python in candidates():
         if not python or python in seen:
             continue
         seen.add(python)
@@ -124,10 +151,12 @@ def choose_python(current: str = sys.executable, env: dict | None = None) -> str
         tried.append(f"{python} ({'.'.join(map(str, version)) if version else '?'}"
                      f"{': ' + problem if problem else ''})")
     need = ".".join(map(str, APP_MIN_PYTHON))
+    fix = ("install Python 3.10 or newer from python.org (it has venv)" if os.name == "nt" else
+           "install the venv module of your Python (Debian/Ubuntu: sudo apt install python3-venv, or "
+           "python3.10-venv for Python 3.10)")
     raise InstallError(
         f"[Movie Minter] the app needs Python >= {need} with the venv module; tried: {', '.join(tried)}\n"
-        f"  how to fix: install Python {need}+ with venv (Debian/Ubuntu: sudo apt install python3.11 "
-        "python3.11-venv), or set MOVIEMINTER_PYTHON to such an interpreter, then restart A1111")
+        f"  how to fix: {fix}, or set MOVIEMINTER_PYTHON to such an interpreter, then restart A1111")
 
 
 def _clean_env() -> dict:

@@ -1,11 +1,12 @@
-"""Runs the app (`<venv>/bin/python -m movieminter serve`) as A1111's child
-process: free port, health check, restart with backoff when it crashes, stop
-with A1111. Standard library only.
+"""Runs the app (`<venv>/bin/python -m movieminter serve`, on Windows
+`<venv>\\Scripts\\python.exe`) as A1111's child process: free port, health check,
+restart with backoff when it crashes, stop with A1111. Standard library only.
 
 Stopping with A1111 is layered because A1111 exits in several ways: atexit
-(normal exit), our SIGINT/SIGTERM wrappers (A1111's own SIGINT handler calls
-os._exit, which skips atexit), and, for SIGKILL of A1111, the child's
-`--parent-pid` watchdog, which exits when its parent is gone.
+(normal exit), our SIGINT/SIGTERM (and on Windows SIGBREAK) wrappers (A1111's
+own SIGINT handler calls os._exit, which skips atexit), and, for SIGKILL of
+A1111 (TerminateProcess on Windows), the child's `--parent-pid` watchdog, which
+exits when its parent is gone. What differs on Windows is in processes.py.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+
+from movieminter.host import processes
 
 log = logging.getLogger("movieminter.host")
 
@@ -103,13 +106,16 @@ class AppProcess:
         self._ready.clear()
         self.port = free_port()
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith("MOVIEMINTER_") and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+               if not k.startswith("MOVIEMINTER_")
+               and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "__PYVENV_LAUNCHER__")}
         env.update(self.env)
         env[SECRET_ENV] = self.secret
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
+            # Its own session (POSIX) / process group (Windows): A1111's terminal Ctrl+C does not
+            # reach it, and stopping it reaches everything it started.
             self.proc = subprocess.Popen(self._command(), env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+                                         stderr=subprocess.STDOUT, **processes.popen_options())
         finally:
             if out is not subprocess.DEVNULL:
                 out.close()
@@ -130,19 +136,14 @@ class AppProcess:
         if proc.poll() is None and not self._stopping.is_set() and proc is self.proc:
             self.last_error = f"the app did not answer /healthz within {self.health_timeout:.0f} s"
             log.error("Movie Minter: %s; restarting it", self.last_error)
-            proc.kill()
+            processes.kill_tree(proc)
 
     def _terminate(self) -> None:
         proc, self.proc = self.proc, None
         self._ready.clear()
         if proc is None or proc.poll() is not None:
             return
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        processes.stop(proc, grace=10)  # SIGTERM / CTRL_BREAK, then the whole tree is killed
 
     def _watch(self) -> None:
         """Restart the child when it dies, waiting 1, 2, 4 ... max_backoff s
@@ -175,11 +176,11 @@ class AppProcess:
                         self.proc = proc  # still the dead one: the next loop waits and retries
 
     def install_exit_hooks(self) -> None:
-        """Stop the child when A1111 exits (atexit + SIGINT/SIGTERM wrappers)."""
+        """Stop the child when A1111 exits (atexit + SIGINT/SIGTERM wrappers, SIGBREAK on Windows)."""
         atexit.register(self.stop)
         if threading.current_thread() is not threading.main_thread():
             return
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in processes.exit_signals():
             previous = signal.getsignal(sig)
 
             def handler(signum, frame, previous=previous):
@@ -188,6 +189,8 @@ class AppProcess:
                     previous(signum, frame)
                 elif previous == signal.SIG_DFL:
                     signal.signal(signum, signal.SIG_DFL)
+                    # POSIX: die of the signal as before. Windows: os.kill ends the process with
+                    # TerminateProcess (exit code = signum), what the default handler does too.
                     os.kill(os.getpid(), signum)
 
             try:
