@@ -45,8 +45,12 @@ def report(name: str, rows: list[dict], params: dict) -> dict:
         goal = f"<={r['goal']}" if r.get("goal") is not None else ""
         ok = "" if r.get("goal") is None else ("yes" if r["ratio"] <= r["goal"] else "NO")
         print(f"{r['case']:<48} {r['seconds']:>9.3f} {ratio:>7} {goal:>7}  {ok}")
-    result = {"benchmark": name, "params": params, "rows": rows,
-              "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}}
+    result = {
+        "benchmark": name,
+        "params": params,
+        "rows": rows,
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+    }
     out = HERE / "results" / f"{name}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

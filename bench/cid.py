@@ -105,11 +105,15 @@ def main(argv=None) -> int:
     print(f"{'what':42} {'seconds':>9} {'MiB/s':>9}")
     for r in rows:
         print(f"{r['what']:42} {r['seconds']:9.3f} {r['mib_per_s']:9.1f}")
-    print(f"ratio vs hashlib.sha256: {result['ratio_vs_sha256']:.3f} (goal >= 0.8) "
-          f"{'OK' if ratio_sha >= 0.8 else 'BELOW GOAL'}")
+    print(
+        f"ratio vs hashlib.sha256: {result['ratio_vs_sha256']:.3f} (goal >= 0.8) "
+        f"{'OK' if ratio_sha >= 0.8 else 'BELOW GOAL'}"
+    )
     if t_tool:
-        print(f"speed-up vs ipfs_cid: {result['speedup_vs_ipfs_cid']:.2f}x (goal > 1) "
-              f"{'OK' if t_tool > t_ours else 'BELOW GOAL'}")
+        print(
+            f"speed-up vs ipfs_cid: {result['speedup_vs_ipfs_cid']:.2f}x (goal > 1) "
+            f"{'OK' if t_tool > t_ours else 'BELOW GOAL'}"
+        )
     out = HERE / "results" / "cid.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

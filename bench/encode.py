@@ -20,9 +20,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from _common import HERE, report, timed
 from PIL import Image
 
-from _common import HERE, report, timed
 from movieminter.media.encode import encode_segment
 from movieminter.media.profile import SEGMENT_MOVFLAGS, EncodingProfile, ffmpeg_exe
 
@@ -45,14 +45,50 @@ def make_frames(folder: Path, manifest: dict, count: int, noise: int = 12) -> No
 
 def bare_command(profile: EncodingProfile, frames: Path, out: Path) -> list[str]:
     """What a person would type, with the same parameters the profile pins."""
-    return [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-            "-framerate", str(profile.fps), "-i", str(frames / "frame_%09d.png"),
-            "-vf", f"scale={profile.width}:{profile.height}:flags=accurate_rnd+bitexact,format={profile.pix_fmt}",
-            "-c:v", "libx264", "-profile:v", profile.profile, "-level:v", profile.level, "-pix_fmt", profile.pix_fmt,
-            "-preset", profile.preset, "-crf", str(profile.crf), "-x264-params", profile.x264_params,
-            "-flags:v", "+bitexact", "-fflags", "+bitexact", "-map_metadata", "-1", "-map_chapters", "-1",
-            "-metadata", "creation_time=1970-01-01T00:00:00Z",
-            "-movflags", SEGMENT_MOVFLAGS, "-video_track_timescale", str(profile.timescale), "-f", "mp4", str(out)]
+    return [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-framerate",
+        str(profile.fps),
+        "-i",
+        str(frames / "frame_%09d.png"),
+        "-vf",
+        f"scale={profile.width}:{profile.height}:flags=accurate_rnd+bitexact,format={profile.pix_fmt}",
+        "-c:v",
+        "libx264",
+        "-profile:v",
+        profile.profile,
+        "-level:v",
+        profile.level,
+        "-pix_fmt",
+        profile.pix_fmt,
+        "-preset",
+        profile.preset,
+        "-crf",
+        str(profile.crf),
+        "-x264-params",
+        profile.x264_params,
+        "-flags:v",
+        "+bitexact",
+        "-fflags",
+        "+bitexact",
+        "-map_metadata",
+        "-1",
+        "-map_chapters",
+        "-1",
+        "-metadata",
+        "creation_time=1970-01-01T00:00:00Z",
+        "-movflags",
+        SEGMENT_MOVFLAGS,
+        "-video_track_timescale",
+        str(profile.timescale),
+        "-f",
+        "mp4",
+        str(out),
+    ]
 
 
 def main() -> int:
@@ -95,16 +131,26 @@ def main() -> int:
         same = bare_out.read_bytes() == video_out.read_bytes()
         rows = [
             {"case": "bare ffmpeg command line (MP4 only)", "seconds": t["bare"], "ratio": 1.0},
-            {"case": "encode_segment: MP4 + poster + WebP preview", "seconds": t["ours"],
-             "ratio": t["ours"] / t["bare"], "goal": 1.05},
+            {
+                "case": "encode_segment: MP4 + poster + WebP preview",
+                "seconds": t["ours"],
+                "ratio": t["ours"] / t["bare"],
+                "goal": 1.05,
+            },
             {"case": "encode_segment: MP4 only", "seconds": t["video"], "ratio": t["video"] / t["bare"], "goal": 1.05},
             {"case": "CPU time: bare ffmpeg", "seconds": c["bare"], "ratio": 1.0},
             {"case": "CPU time: MP4 + poster + preview", "seconds": c["ours"], "ratio": c["ours"] / c["bare"]},
             {"case": "CPU time: MP4 only", "seconds": c["video"], "ratio": c["video"] / c["bare"]},
         ]
-        params = {"frames": args.frames, "size": f"{profile.width}x{profile.height}", "fps": profile.fps,
-                  "profile": profile.describe(), "x264_params": profile.x264_params, "repeat": args.repeat,
-                  "mp4_identical_to_bare": same}
+        params = {
+            "frames": args.frames,
+            "size": f"{profile.width}x{profile.height}",
+            "fps": profile.fps,
+            "profile": profile.describe(),
+            "x264_params": profile.x264_params,
+            "repeat": args.repeat,
+            "mp4_identical_to_bare": same,
+        }
         report("encode", rows, params)
         print(f"MP4 bytes identical to the bare command's: {same}")
     return 0

@@ -33,17 +33,23 @@ ANCHORS = [  # measured elsewhere with OpenZeppelin 5.7 (from the issue)
 ]
 GOALS = {"mintSegment (lottery)": 95_000, "buyTicket": 50_000, "enter": 55_000}
 # Which anchor each function is compared with (ratio column).
-ANCHOR_OF = {"mintSegment (lottery)": 101_452, "mintSegment (lottery, prepared)": 101_452, "mintSegment (open, claimed)": 101_452,
-             "mintSegmentWithProof (allowlist)": 101_452, "buyTicket": 48_493, "enter": 48_493}
+ANCHOR_OF = {
+    "mintSegment (lottery)": 101_452,
+    "mintSegment (lottery, prepared)": 101_452,
+    "mintSegment (open, claimed)": 101_452,
+    "mintSegmentWithProof (allowlist)": 101_452,
+    "buyTicket": 48_493,
+    "enter": 48_493,
+}
 # What the gas goals would take where they are not met (the features are kept, as the issue asks).
 NOTES = {
     "mintSegment (lottery)": "floor ~80k: 21,000 + ~1,250 calldata + the metadata digest slot 22,100 + the holder's "
-                             "balance 22,100 (5,000 repeat) + 4 cold reads + 24-round shuffle + 2 events",
+    "balance 22,100 (5,000 repeat) + 4 cold reads + 24-round shuffle + 2 events",
     "buyTicket": "floor 49,804 = 21,000 + 204 calldata + 22,100 first ticket bit + 2,100 price read + 2,900 "
-                 "counter + 1,500 TicketBought event; Solidity's dispatch, ABI decoding and hashing add ~900",
+    "counter + 1,500 TicketBought event; Solidity's dispatch, ABI decoding and hashing add ~900",
     "enter": "floor ~72,200 first time = 21,000 + 204 calldata + 2 fresh slots (entrant list, one-entry bit: "
-             "44,200) + movie counter 5,000 + Entered 1,756; ~55,100 for a repeat entrant (bit word exists). "
-             "55,000 would need dropping the duplicate check or the on-chain entrant list",
+    "44,200) + movie counter 5,000 + Entered 1,756; ~55,100 for a repeat entrant (bit word exists). "
+    "55,000 would need dropping the duplicate check or the on-chain entrant list",
 }
 BIG = 1_080
 
@@ -81,14 +87,31 @@ class Bench:
     def record(self, function: str, case: str, gas: int, goal: int | None = None, note: str = ""):
         anchor = ANCHOR_OF.get(function)
         meets = None if goal is None else gas <= goal
-        self.rows.append({"function": function, "case": case, "gas": gas, "goal": goal, "meets_goal": meets,
-                          "anchor": anchor, "vs_anchor": round(gas / anchor, 3) if anchor else None,
-                          "note": note or (NOTES.get(function, "") if meets is False else "")})
+        self.rows.append(
+            {
+                "function": function,
+                "case": case,
+                "gas": gas,
+                "goal": goal,
+                "meets_goal": meets,
+                "anchor": anchor,
+                "vs_anchor": round(gas / anchor, 3) if anchor else None,
+                "note": note or (NOTES.get(function, "") if meets is False else ""),
+            }
+        )
 
     def movie(self, mode="lottery", segments=6, **kw) -> int:
         director = self.person()
-        cfg = MovieConfig(manifest_digest=d("manifest"), segment_count=segments, creator=self.person(),
-                          director=director, mint_mode=mode, ticket_price=10**15, claim_window=3600, **kw)
+        cfg = MovieConfig(
+            manifest_digest=d("manifest"),
+            segment_count=segments,
+            creator=self.person(),
+            director=director,
+            mint_mode=mode,
+            ticket_price=10**15,
+            claim_window=3600,
+            **kw,
+        )
         if mode == "lottery" and not cfg.entry_deadline:
             cfg.entry_deadline = self.now() + 600
         receipt = self.c.transact("createMovie", [cfg.as_tuple()], director)
@@ -149,17 +172,26 @@ def run() -> dict:
         b.tx("closeEntries", [m5], people[2])
         b.mine(blocks=5)
         s5 = c.call("winnersOf", m5, 0, 6).index(people[2])  # readable from the views without a transaction
-        b.record("mintSegment (lottery, records the seed)", "first-time holder, no draw() before",
-                 b.tx("mintSegment", [m5, s5, d("v5"), d("m5")], people[2]),
-                 note="the first winner to act pays draw()'s seed record (~27k) inside its mint")
+        b.record(
+            "mintSegment (lottery, records the seed)",
+            "first-time holder, no draw() before",
+            b.tx("mintSegment", [m5, s5, d("v5"), d("m5")], people[2]),
+            note="the first winner to act pays draw()'s seed record (~27k) inside its mint",
+        )
 
         # the winner's token stores no owner slot: its first transfer writes it (and recomputes the winner once)
         token_a = c.token_id(m1, seg_a)
-        b.record("transferFrom (winner-minted token)", "first transfer, to a new holder",
-                 b.tx("transferFrom", [people[0], people[3], token_a], people[0]),
-                 note="includes the owner slot a lottery mint defers (22,100) and one shuffle")
-        b.record("transferFrom (winner-minted token)", "transfer back (owner slot written)",
-                 b.tx("transferFrom", [people[3], people[0], token_a], people[3]))
+        b.record(
+            "transferFrom (winner-minted token)",
+            "first transfer, to a new holder",
+            b.tx("transferFrom", [people[0], people[3], token_a], people[0]),
+            note="includes the owner slot a lottery mint defers (22,100) and one shuffle",
+        )
+        b.record(
+            "transferFrom (winner-minted token)",
+            "transfer back (owner slot written)",
+            b.tx("transferFrom", [people[3], people[0], token_a], people[3]),
+        )
 
         # the same on movies whose segments the director prepared (prepareSegments pre-pays the digest slots)
         fresh = [b.person() for _ in range(2)]
@@ -181,14 +213,22 @@ def run() -> dict:
         repeat = b.tx("mintSegment", [m4, s4, d("v4"), d("m4")], fresh[0])
         b.record("mintSegment (lottery, prepared)", "first-time holder", first, GOALS["mintSegment (lottery)"])
         b.record("mintSegment (lottery, prepared)", "repeat holder", repeat, GOALS["mintSegment (lottery)"])
-        b.record("prepareSegments", "6 segments, paid by the director", prep[0],
-                 note=f"{prep[0] // 6:,} per segment, moved off the minters")
+        b.record(
+            "prepareSegments",
+            "6 segments, paid by the director",
+            prep[0],
+            note=f"{prep[0] // 6:,} per segment, moved off the minters",
+        )
 
         # open mode: claim then mint
         mo, _ = b.movie("open", 6)
         p = b.person()
-        b.record("claim", "open segment, first claim in the movie", b.tx("claim", [mo, 0], p),
-                 note="includes the claimer's slot list for the per-address limit (22,100 the first time)")
+        b.record(
+            "claim",
+            "open segment, first claim in the movie",
+            b.tx("claim", [mo, 0], p),
+            note="includes the claimer's slot list for the per-address limit (22,100 the first time)",
+        )
         b.record("mintSegment (open, claimed)", "first-time holder", b.tx("mintSegment", [mo, 0, d("a"), d("b")], p))
         b.record("claim", "open segment, after minting the first", b.tx("claim", [mo, 1], p))
         b.record("mintSegment (open, claimed)", "repeat holder", b.tx("mintSegment", [mo, 1, d("c"), d("e")], p))
@@ -230,15 +270,28 @@ def run() -> dict:
         view_gas = c.w3.eth.estimate_gas({"to": c.contract_address, "data": data})
         rows = c.segments(mbig, 0, BIG)
         cap = c.w3.eth.get_block("latest")["gasLimit"]
-        b.record("segments(0..1080) view", f"one eth_call, {len(rows)} rows", view_gas, cap,
-                 note=f"goal: one eth_call under anvil's call gas cap ({cap:,})")
+        b.record(
+            "segments(0..1080) view",
+            f"one eth_call, {len(rows)} rows",
+            view_gas,
+            cap,
+            note=f"goal: one eth_call under anvil's call gas cap ({cap:,})",
+        )
         data = c.contract.encode_abi("winnersOf", [mbig, 0, BIG])
-        b.record("winnersOf(0..1080) view", "one eth_call",
-                 c.w3.eth.estimate_gas({"to": c.contract_address, "data": data}), cap)
+        b.record(
+            "winnersOf(0..1080) view",
+            "one eth_call",
+            c.w3.eth.estimate_gas({"to": c.contract_address, "data": data}),
+            cap,
+        )
         assert len(rows) == BIG and sum(r["status"] == "minted" for r in rows) == 40
 
-        return {"anchors": [{"name": n, "gas": g} for n, g in ANCHORS], "goals": GOALS, "rows": b.rows,
-                "shuffle_rounds": c.call("SHUFFLE_ROUNDS")}
+        return {
+            "anchors": [{"name": n, "gas": g} for n, g in ANCHORS],
+            "goals": GOALS,
+            "rows": b.rows,
+            "shuffle_rounds": c.call("SHUFFLE_ROUNDS"),
+        }
 
 
 def print_table(result: dict) -> None:

@@ -27,7 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import HERE, report
+from _common import report
+
 from movieminter.render.a1111 import A1111Client
 from movieminter.render.deforum import DeforumClient
 from movieminter.render.submission import plan_job
@@ -62,8 +63,14 @@ def main() -> int:
         running = real_a1111.start(prepared, folder)
         try:
             client = A1111Client(running.url)
-            film = tiny_film(folder / "models/Stable-diffusion/tiny-sd15.safetensors", None, frames=args.frames,
-                             size=args.size, steps=args.steps, segments=1)
+            film = tiny_film(
+                folder / "models/Stable-diffusion/tiny-sd15.safetensors",
+                None,
+                frames=args.frames,
+                size=args.size,
+                steps=args.steps,
+                segments=1,
+            )
             (tmp / "film.json").write_text(json.dumps(film))
             title = next(m["title"] for m in client.sd_models() if m["model_name"] == "tiny-sd15")
             plan = plan_job(film, 0)
@@ -73,9 +80,24 @@ def main() -> int:
             bare, written = bare_job(client, plan.settings, title)
             unpadded, short = bare_job(client, dict(plan.settings, max_frames=args.frames), title)
             t = time.perf_counter()
-            out = subprocess.run([sys.executable, "-m", "movieminter", "render", "--manifest", str(tmp / "film.json"),
-                                  "--segment", "0", "--a1111-url", running.url, "--work-dir", str(tmp / "work")],
-                                 capture_output=True, text=True)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "movieminter",
+                    "render",
+                    "--manifest",
+                    str(tmp / "film.json"),
+                    "--segment",
+                    "0",
+                    "--a1111-url",
+                    running.url,
+                    "--work-dir",
+                    str(tmp / "work"),
+                ],
+                capture_output=True,
+                text=True,
+            )
             ours = time.perf_counter() - t
             if out.returncode != 0:
                 raise SystemExit(f"movieminter render failed:\n{out.stdout}\n{out.stderr}")
@@ -85,13 +107,22 @@ def main() -> int:
     rows = [
         {"case": f"bare Deforum job, our settings ({written} frames)", "seconds": bare, "ratio": 1.0},
         {"case": f"movieminter render ({kept} frames kept)", "seconds": ours, "ratio": ours / bare, "goal": 1.10},
-        {"case": f"bare job, max_frames={args.frames} ({short} frames)", "seconds": unpadded,
-         "ratio": unpadded / bare},
+        {"case": f"bare job, max_frames={args.frames} ({short} frames)", "seconds": unpadded, "ratio": unpadded / bare},
         {"case": "render - bare (one run each: noise included)", "seconds": ours - bare, "ratio": None},
     ]
-    report("render", rows, {"frames": args.frames, "cadence": plan.cadence, "size": args.size, "steps": args.steps,
-                            "max_frames_sent": plan.settings["max_frames"], "a1111": "1.10.1 (CPU, tiny checkpoint)",
-                            "runs": 1})
+    report(
+        "render",
+        rows,
+        {
+            "frames": args.frames,
+            "cadence": plan.cadence,
+            "size": args.size,
+            "steps": args.steps,
+            "max_frames_sent": plan.settings["max_frames"],
+            "a1111": "1.10.1 (CPU, tiny checkpoint)",
+            "runs": 1,
+        },
+    )
     return 0
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from _common import HERE, best_of, report
 from encode import make_frames
+
 from movieminter.media.check import check_segment
 from movieminter.media.encode import encode_segment
 from movieminter.media.mp4 import read_mp4
@@ -57,9 +58,17 @@ def main() -> int:
         frames.mkdir()
         make_frames(frames, manifest, args.frames * DISTINCT)
         all_frames = sorted(frames.glob("*.png"))
-        distinct = [encode_segment(all_frames[k * args.frames:(k + 1) * args.frames], manifest, k,
-                                   tmp / f"distinct{k}.mp4", poster=False, preview=False).video
-                    for k in range(DISTINCT)]
+        distinct = [
+            encode_segment(
+                all_frames[k * args.frames : (k + 1) * args.frames],
+                manifest,
+                k,
+                tmp / f"distinct{k}.mp4",
+                poster=False,
+                preview=False,
+            ).video
+            for k in range(DISTINCT)
+        ]
         segdir = tmp / "segments"
         segdir.mkdir()
         segments = {}
@@ -93,13 +102,22 @@ def main() -> int:
         assert frames_out == args.segments * args.frames, frames_out
         rows = [
             {"case": f"copy the same bytes ({args.segments} files)", "seconds": t_copy, "ratio": 1.0},
-            {"case": f"stitch_movie ({args.segments} segments)", "seconds": t_ours, "ratio": t_ours / t_copy,
-             "goal": 3},
+            {
+                "case": f"stitch_movie ({args.segments} segments)",
+                "seconds": t_ours,
+                "ratio": t_ours / t_copy,
+                "goal": 3,
+            },
             {"case": "  of which: check_segment on every file", "seconds": t_val, "ratio": t_val / t_copy},
         ]
-        params = {"segments": args.segments, "frames_per_segment": args.frames, "bytes": total_bytes,
-                  "mean_segment_bytes": total_bytes // args.segments, "movie_bytes": movie.stat().st_size,
-                  "repeat": args.repeat}
+        params = {
+            "segments": args.segments,
+            "frames_per_segment": args.frames,
+            "bytes": total_bytes,
+            "mean_segment_bytes": total_bytes // args.segments,
+            "movie_bytes": movie.stat().st_size,
+            "repeat": args.repeat,
+        }
         report("stitch", rows, params)
     return 0
 

@@ -16,15 +16,15 @@ from movieminter import __version__
 from movieminter.errors import MovieMinterError
 
 COMMAND_MODULES = [
-    "movieminter.manifest.cli",   # manifest validate / import-deforum / export-deforum
-    "movieminter.render.cli",     # doctor, models, render
-    "movieminter.media.cli",      # media encode / check / stitch / hls
-    "movieminter.ipfs.cli",       # ipfs add / car / get
-    "movieminter.chain.cli",      # chain, lottery verify
-    "movieminter.app.cli",        # serve
-    "movieminter.app.mint_cli",   # mint (headless twin of Render & Mint)
+    "movieminter.manifest.cli",  # manifest validate / import-deforum / export-deforum
+    "movieminter.render.cli",  # doctor, models, render
+    "movieminter.media.cli",  # media encode / check / stitch / hls
+    "movieminter.ipfs.cli",  # ipfs add / car / get
+    "movieminter.chain.cli",  # chain, lottery verify
+    "movieminter.app.cli",  # serve
+    "movieminter.app.mint_cli",  # mint (headless twin of Render & Mint)
     "movieminter.app.director_cli",  # director: create movie, lottery, allowlist
-    "movieminter.app.demo",       # demo (the README's main job)
+    "movieminter.app.demo",  # demo (the README's main job)
 ]
 
 

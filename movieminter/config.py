@@ -19,23 +19,23 @@ SECRET_FIELDS = {"ipfs_token", "civitai_token", "a1111_auth"}
 @dataclasses.dataclass
 class Settings:
     data_dir: Path = Path.home() / ".movieminter"
-    a1111_url: str = ""                 # empty: use the embedded A1111 double (demo)
-    a1111_auth: str = ""                # "user:pass" as given to A1111's --api-auth
-    a1111_models_dir: str = ""          # A1111's models/ folder when it is on this machine
-    chain: str = "local"                # preset name (see movieminter.chain.presets) or an RPC URL
+    a1111_url: str = ""  # empty: use the embedded A1111 double (demo)
+    a1111_auth: str = ""  # "user:pass" as given to A1111's --api-auth
+    a1111_models_dir: str = ""  # A1111's models/ folder when it is on this machine
+    chain: str = "local"  # preset name (see movieminter.chain.presets) or an RPC URL
     rpc_url: str = ""
     contract_address: str = ""
-    ipfs_backend: str = "local"         # local | kubo | pinata | psa
+    ipfs_backend: str = "local"  # local | kubo | pinata | psa
     ipfs_endpoint: str = ""
     ipfs_token: str = ""
-    gateway_url: str = ""               # public gateway used in HLS playlists and links
+    gateway_url: str = ""  # public gateway used in HLS playlists and links
     civitai_url: str = "https://civitai.com"
     civitai_token: str = ""
     allow_pickle: bool = False
     # Where browsers reach the app (DNS-rebinding guard and the SIWE domain; movieminter.app.security).
     # Loopback names (localhost, 127.0.0.1, [::1]) and the address it listens on always work.
-    public_urls: str = ""               # the user's extra addresses, e.g. "https://mm.example.org, mybox:7870"
-    host_urls: str = ""                 # set by the A1111 host glue: A1111's own addresses and its --share link
+    public_urls: str = ""  # the user's extra addresses, e.g. "https://mm.example.org, mybox:7870"
+    host_urls: str = ""  # set by the A1111 host glue: A1111's own addresses and its --share link
 
     def __repr__(self) -> str:  # never print secrets
         parts = []
@@ -47,7 +47,7 @@ class Settings:
         return f"Settings({', '.join(parts)})"
 
     @classmethod
-    def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
+    def from_env(cls, environ: dict | None = None, **overrides) -> Settings:
         environ = os.environ if environ is None else environ
         values: dict = {}
         for f in dataclasses.fields(cls):

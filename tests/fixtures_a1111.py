@@ -27,14 +27,14 @@ BACKENDS = ["double", pytest.param("real", marks=real_marks)]
 
 @dataclasses.dataclass
 class A1111Backend:
-    kind: str                  # "double" | "real"
+    kind: str  # "double" | "real"
     url: str
-    root: Path                 # the A1111 folder (models/, outputs/)
-    checkpoint: Path           # what the tiny film pins (loadable on the real one)
+    root: Path  # the A1111 folder (models/, outputs/)
+    checkpoint: Path  # what the tiny film pins (loadable on the real one)
     alt_checkpoint: Path
     lora: Path
     double: object | None = None
-    running: object | None = None   # real_a1111.RunningA1111
+    running: object | None = None  # real_a1111.RunningA1111
 
     def client(self, **kw) -> A1111Client:
         kw.setdefault("backoff", 0.05)
@@ -46,6 +46,7 @@ class A1111Backend:
 
     def film(self, **kw) -> dict:
         from movieminter.testing.tiny_film import tiny_film
+
         return tiny_film(self.checkpoint, self.lora, **kw)
 
 
@@ -54,12 +55,15 @@ def _real_prepared():
     if skip and os.environ.get("CI", "").lower() != "true":
         pytest.skip("MOVIEMINTER_SKIP_REAL_A1111=1: the real-A1111 suite was opted out")
     from movieminter.testing import real_a1111
+
     try:
         return real_a1111.prepare()
     except real_a1111.HarnessError as exc:
-        pytest.fail(f"the real A1111 cannot be prepared: {exc}\n  set MOVIEMINTER_REAL_A1111_SRC to the "
-                    "A1111 v1.10.1 + Deforum + ControlNet source tarball (see movieminter/testing/real_a1111.py)",
-                    pytrace=False)
+        pytest.fail(
+            f"the real A1111 cannot be prepared: {exc}\n  set MOVIEMINTER_REAL_A1111_SRC to the "
+            "A1111 v1.10.1 + Deforum + ControlNet source tarball (see movieminter/testing/real_a1111.py)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -71,11 +75,18 @@ def real_prepared():
 def real_a1111(real_prepared, tmp_path_factory):
     """One real A1111 (with ControlNet) for the whole session."""
     from movieminter.testing import real_a1111
+
     folder = real_a1111.make_instance(real_prepared, tmp_path_factory.mktemp("real-a1111") / "webui")
     running = real_a1111.start(real_prepared, folder)
-    yield A1111Backend("real", running.url, folder, folder / "models" / "Stable-diffusion" / "tiny-sd15.safetensors",
-                       real_prepared.alt_checkpoint, folder / "models" / "Lora" / "tiny-lora.safetensors",
-                       running=running)
+    yield A1111Backend(
+        "real",
+        running.url,
+        folder,
+        folder / "models" / "Stable-diffusion" / "tiny-sd15.safetensors",
+        real_prepared.alt_checkpoint,
+        folder / "models" / "Lora" / "tiny-lora.safetensors",
+        running=running,
+    )
     running.stop()
 
 
@@ -83,17 +94,24 @@ def real_a1111(real_prepared, tmp_path_factory):
 def start_real_a1111(real_prepared, tmp_path):
     """start(controlnet=True, **start_kwargs) -> A1111Backend: an A1111 of one's own, stopped at teardown."""
     from movieminter.testing import real_a1111
+
     started = []
 
     def start(controlnet: bool = True, extensions: dict | None = None, **kw) -> A1111Backend:
-        folder = real_a1111.make_instance(real_prepared, tmp_path / f"webui-{len(started)}",
-                                          controlnet=controlnet, extensions=extensions)
+        folder = real_a1111.make_instance(
+            real_prepared, tmp_path / f"webui-{len(started)}", controlnet=controlnet, extensions=extensions
+        )
         running = real_a1111.start(real_prepared, folder, **kw)
         started.append(running)
-        return A1111Backend("real", running.url, folder,
-                            folder / "models" / "Stable-diffusion" / "tiny-sd15.safetensors",
-                            real_prepared.alt_checkpoint, folder / "models" / "Lora" / "tiny-lora.safetensors",
-                            running=running)
+        return A1111Backend(
+            "real",
+            running.url,
+            folder,
+            folder / "models" / "Stable-diffusion" / "tiny-sd15.safetensors",
+            real_prepared.alt_checkpoint,
+            folder / "models" / "Lora" / "tiny-lora.safetensors",
+            running=running,
+        )
 
     yield start
     for running in started:
@@ -115,8 +133,9 @@ def _double_backend(tmp_path: Path, **double_kwargs):
     (loras / "tiny-lora.safetensors").write_bytes(lora_with_modelspec_bytes("tiny-lora"))
     double_kwargs.setdefault("frame_delay", 0.02)
     double, url, stop = start_double(root, **double_kwargs)
-    return A1111Backend("double", url, double.root, ckpts / "tiny-sd15.safetensors", alt,
-                        loras / "tiny-lora.safetensors", double=double), stop
+    return A1111Backend(
+        "double", url, double.root, ckpts / "tiny-sd15.safetensors", alt, loras / "tiny-lora.safetensors", double=double
+    ), stop
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ import pytest
 
 from movieminter.testing.server_thread import ServerThread
 
-
-WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"   # anvil account 1
+WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # anvil account 1
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
 
@@ -56,6 +55,7 @@ HOLD_LIMIT = 300  # seconds: a held job that nobody cancels or stops fails inste
 def hold_step(ctx, job):
     """A step that waits until the job is cancelled or the server stops (at most HOLD_LIMIT seconds)."""
     from movieminter.errors import MovieMinterError
+
     deadline = time.monotonic() + HOLD_LIMIT
     while time.monotonic() < deadline:
         job.check()
@@ -65,4 +65,5 @@ def hold_step(ctx, job):
 
 def holding_steps():
     from movieminter.app.runner import Step
+
     return [Step("queued", "models_ready", hold_step)]

@@ -9,9 +9,14 @@ import shutil
 import pytest
 
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
     # This machine has no network; without these Chromium floods refused connections.
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     # Playback tests start <video> without a user gesture.
     "--autoplay-policy=no-user-gesture-required",
 ]
@@ -20,6 +25,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def chromium():
     from playwright.sync_api import sync_playwright
+
     executable = shutil.which("chromium")
     if not executable:
         pytest.fail("Debian's chromium is missing: run ./mm setup (apt-get install chromium)")

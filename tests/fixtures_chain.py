@@ -41,8 +41,14 @@ def create_movie(client: ChainClient, sender: str | None = None, **fields) -> in
     """Creates a movie with sensible defaults (lottery, 6 segments, deadline in one hour); returns its id."""
     accounts = client.w3.eth.accounts
     sender = sender or accounts[0]
-    defaults = dict(manifest_digest=digest("manifest"), segment_count=6, creator=accounts[8],
-                    director=accounts[9], mint_mode="lottery", ticket_price=10**15)
+    defaults = dict(
+        manifest_digest=digest("manifest"),
+        segment_count=6,
+        creator=accounts[8],
+        director=accounts[9],
+        mint_mode="lottery",
+        ticket_price=10**15,
+    )
     defaults.update(fields)
     if defaults["mint_mode"] == "lottery" and not defaults.get("entry_deadline"):
         defaults["entry_deadline"] = chain_now(client) + 3600

@@ -37,23 +37,45 @@ class DemoWorld:
     def open_page(self, browser, path: str, account: int):
         """A fresh browser profile on `path` with the injected test wallet for anvil account `account`."""
         from tests.fixtures_ui import TEST_WALLET_JS
-        cfg = {"rpcUrl": self.anvil.url, "accounts": [self.chain.w3.eth.accounts[account]], "chainId": 31337,
-               "startChainId": 31337, "knownChains": [31337]}
+
+        cfg = {
+            "rpcUrl": self.anvil.url,
+            "accounts": [self.chain.w3.eth.accounts[account]],
+            "chainId": 31337,
+            "startChainId": 31337,
+            "knownChains": [31337],
+        }
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         context.add_init_script(script=f"window.__MM_TEST_WALLET__ = {json.dumps(cfg)};")
         context.add_init_script(path=str(TEST_WALLET_JS))
         page = context.new_page()
         page.goto(self.url + path)
-        page.wait_for_function("window.MMPage && window.MMWallet && document.querySelector('.mm-connect')",
-                               timeout=60_000)
+        page.wait_for_function(
+            "window.MMPage && window.MMWallet && document.querySelector('.mm-connect')", timeout=60_000
+        )
         return page
 
 
 def run_demo_command(data_dir: Path, anvil_url: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.run([sys.executable, "-m", "movieminter", "demo", "--no-serve", "--data-dir", str(data_dir),
-                           "--anvil-url", anvil_url], capture_output=True, text=True, timeout=900, env=env,
-                          cwd=ROOT)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "movieminter",
+            "demo",
+            "--no-serve",
+            "--data-dir",
+            str(data_dir),
+            "--anvil-url",
+            anvil_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+        cwd=ROOT,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +94,13 @@ def demo_world(tmp_path_factory):
         summary = json.loads((data_dir / "demo-summary.json").read_text())
         chain = ChainClient(anvil.url, summary["contract"])
         world = DemoWorld(anvil, chain, summary, proc.stdout + proc.stderr, data_dir)
-        ctx = AppContext(Settings(data_dir=data_dir, chain="local", rpc_url=anvil.url,
-                                  contract_address=summary["contract"]))
+        ctx = AppContext(
+            Settings(data_dir=data_dir, chain="local", rpc_url=anvil.url, contract_address=summary["contract"])
+        )
         ctx.extras.update(chain_id=31337)
         world.ctx = ctx
         from movieminter.app.demo import with_gateway
+
         world.server = ServerThread(with_gateway(create_app(ctx, run_jobs=False), ctx.store)).start()
         try:
             yield world

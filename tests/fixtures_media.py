@@ -18,8 +18,15 @@ from tests.conftest import EXAMPLE_MANIFEST
 FPS, SIZE, FRAMES = 12, 64, 12
 
 
-def small_manifest(n_segments: int = 2, *, frames: int = FRAMES, fps: int = FPS, size: int = SIZE,
-                   soundtrack: bool = False, offset: float = 0.5) -> dict:
+def small_manifest(
+    n_segments: int = 2,
+    *,
+    frames: int = FRAMES,
+    fps: int = FPS,
+    size: int = SIZE,
+    soundtrack: bool = False,
+    offset: float = 0.5,
+) -> dict:
     """The example film cut down (still a valid manifest): tiny frames, short segments (tests stay fast)."""
     m = json.loads(EXAMPLE_MANIFEST.read_text())
     m["movie"].update(fps=fps, width=size, height=size)
@@ -55,6 +62,7 @@ def write_frames(folder: Path, count: int = FRAMES, *, size: tuple[int, int] = (
 
 def ffmpeg_bin() -> str:
     import imageio_ffmpeg
+
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
@@ -105,6 +113,7 @@ def media_frames(tmp_path_factory):
 def encoded_segments(tmp_path_factory, media_frames):
     """Segments 0..2 of a 3-segment silent movie, encoded once per session."""
     from movieminter.media.encode import encode_segment
+
     root = tmp_path_factory.mktemp("media-segments")
     manifest = small_manifest(3)
     return manifest, {i: encode_segment(media_frames[i], manifest, i, root / f"seg{i}.mp4") for i in range(3)}
@@ -148,7 +157,7 @@ class RangeServer:
                 if status == 206:
                     self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
                 self.end_headers()
-                self.wfile.write(data[start:end + 1])
+                self.wfile.write(data[start : end + 1])
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"

@@ -55,6 +55,7 @@ def small_film(lighthouse) -> dict:
     seg["prompts"] = {"0": seg["prompts"]["0"], "6": seg["prompts"]["24"]}
     m["segments"] = [seg]
     from movieminter.manifest import load_manifest
+
     return load_manifest(m)
 
 
@@ -62,6 +63,7 @@ def small_film(lighthouse) -> dict:
 def a1111_double_url(tmp_path_factory):
     """An A1111 double (the example's models installed) for a whole test module: its URL."""
     from movieminter.testing.a1111_double import install_fake_models, start_double
+
     root = tmp_path_factory.mktemp("a1111-double")
     install_fake_models(root)
     double, url, stop = start_double(root, frame_delay=0.04)

@@ -6,6 +6,11 @@ else just the wallet/movies routers) driven over HTTP with a cookie jar.
 
 from __future__ import annotations
 
+import json as _json
+import os as _os
+import shutil as _shutil
+from pathlib import Path as _Path
+
 import pytest
 
 # anvil's standard test mnemonic ("test test ... junk"), accounts 0..3. Test wallets only.
@@ -74,11 +79,6 @@ def api_client(api_client_factory):
 
 # -- the whole stack for browser tests: anvil + contract, A1111 double, local IPFS, the app -----
 
-import json as _json
-import os as _os
-import shutil as _shutil
-from pathlib import Path as _Path
-
 ROOT = _Path(__file__).resolve().parent.parent
 TEST_WALLET_JS = ROOT / "movieminter" / "testing" / "wallet.js"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -108,18 +108,35 @@ class MinterStack:
     def publish(self, manifest: dict, *, mode: str = "open", claim_window: int = 3600) -> int:
         from movieminter.app.routes_director import pin_manifest
         from movieminter.chain.client import MovieConfig
+
         pinned = pin_manifest(self.ctx.store, manifest)
         acc = self.chain.w3.eth.accounts
-        receipt = self.chain.transact("createMovie", [MovieConfig(
-            manifest_digest=pinned["digest"], segment_count=len(manifest["segments"]), creator=acc[8],
-            director=acc[9], mint_mode=mode, claim_window=claim_window).as_tuple()], acc[0])
+        receipt = self.chain.transact(
+            "createMovie",
+            [
+                MovieConfig(
+                    manifest_digest=pinned["digest"],
+                    segment_count=len(manifest["segments"]),
+                    creator=acc[8],
+                    director=acc[9],
+                    mint_mode=mode,
+                    claim_window=claim_window,
+                ).as_tuple()
+            ],
+            acc[0],
+        )
         self.manifest_cid = pinned["cid"]
         return self.chain.movie_id_from_receipt(receipt)
 
     def open_page(self, browser, account: int = 1, *, start_chain: int | None = None, known: list | None = None):
         """A new browser profile with the test wallet (anvil account `account`) announced via EIP-6963."""
-        cfg = {"rpcUrl": self.anvil.url, "accounts": [self.chain.w3.eth.accounts[account]], "chainId": 31337,
-               "startChainId": start_chain or 31337, "knownChains": known or [start_chain or 31337]}
+        cfg = {
+            "rpcUrl": self.anvil.url,
+            "accounts": [self.chain.w3.eth.accounts[account]],
+            "chainId": 31337,
+            "startChainId": start_chain or 31337,
+            "knownChains": known or [start_chain or 31337],
+        }
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.add_init_script(script=f"window.__MM_TEST_WALLET__ = {_json.dumps(cfg)};")
         context.add_init_script(path=str(TEST_WALLET_JS))
@@ -155,8 +172,11 @@ def minter_stack(tmp_path, anvil, a1111, serve_app):
     chain = ChainClient(anvil.url)
     address = chain.deploy()
     chain = ChainClient(anvil.url, address)
-    ctx = AppContext(Settings(data_dir=tmp_path / "app", a1111_url=a1111_url, chain="local", rpc_url=anvil.url,
-                              contract_address=address))
+    ctx = AppContext(
+        Settings(
+            data_dir=tmp_path / "app", a1111_url=a1111_url, chain="local", rpc_url=anvil.url, contract_address=address
+        )
+    )
     ctx.extras.update(chain_id=31337, sse_heartbeat=0.5)
     server = serve_app(create_app(ctx))
     return MinterStack(anvil, chain, ctx, server, double)

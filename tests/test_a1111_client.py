@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import io
-import time
-
 import httpx
 import pytest
-from PIL import Image
 
 from movieminter.render.a1111 import A1111Client
 from movieminter.render.deforum import DeforumClient
 from movieminter.render.errors import (
-    A1111Unreachable, ApiDisabled, AuthRequired, DeforumApiDisabled, DeforumBusy, JobNotFound, UnknownBatch)
+    A1111HttpError,
+    A1111Unreachable,
+    ApiDisabled,
+    AuthRequired,
+    DeforumApiDisabled,
+    DeforumBusy,
+)
 from movieminter.testing.a1111_double import Faults
 from tests.conftest import free_port
 
@@ -74,13 +75,14 @@ def test_retry_policy_get_retried_post_submitted_once():
     assert client.options() == {"ok": True}
     assert len(seen) == 3
     seen.clear()
-    with pytest.raises(Exception):
+    with pytest.raises(A1111HttpError):
         DeforumClient(client).submit({"max_frames": 1})
     assert seen == [("POST", "/deforum_api/batches")]  # never submitted twice
 
 
 def test_txt2img_refused_while_deforum_runs(a1111, small_film):
     from movieminter.render.submission import plan_job
+
     double, url = a1111
     double.frame_delay = 0.05
     client = A1111Client(url)
@@ -90,5 +92,3 @@ def test_txt2img_refused_while_deforum_runs(a1111, small_film):
     assert job_id in str(err.value)
     assert double.txt2img_during_deforum == 0 and double.txt2img_calls == 0
     DeforumClient(client).cancel(job_id)
-
-

@@ -23,9 +23,23 @@ from movieminter.testing.a1111_double import DEFORUM_DEFAULTS, NO_DEFAULT
 from tests.fixtures_a1111 import BACKENDS
 
 both = pytest.mark.parametrize("a1111_backend", BACKENDS, indirect=True)
-STATUS_KEYS = {"id", "status", "phase", "error_type", "phase_progress", "started_at", "last_updated",
-               "execution_time", "update_interval_time", "updates", "message", "outdir", "timestring",
-               "deforum_settings", "options_overrides"}
+STATUS_KEYS = {
+    "id",
+    "status",
+    "phase",
+    "error_type",
+    "phase_progress",
+    "started_at",
+    "last_updated",
+    "execution_time",
+    "update_interval_time",
+    "updates",
+    "message",
+    "outdir",
+    "timestring",
+    "deforum_settings",
+    "options_overrides",
+}
 PHASES = ["QUEUED", "PREPARING", "GENERATING", "POST_PROCESSING", "DONE"]
 
 
@@ -43,8 +57,10 @@ def wait(deforum: DeforumClient, job_id: str, until, timeout: float = 120, poll:
         if until(job):
             return job
         if time.monotonic() > deadline:
-            raise AssertionError(f"job {job_id} never reached the expected state; last: "
-                                 f"{ {k: job[k] for k in ('status', 'phase', 'phase_progress', 'message')} }")
+            raise AssertionError(
+                f"job {job_id} never reached the expected state; last: "
+                f"{ {k: job[k] for k in ('status', 'phase', 'phase_progress', 'message')} }"
+            )
         time.sleep(poll)
 
 
@@ -78,7 +94,7 @@ def interrupt_within_a_frame(backend, at: float, **real) -> tuple:
 
 def frames_on_disk(job: dict) -> list[str]:
     ts = job["timestring"]
-    return sorted(f for f in os.listdir(job["outdir"]) if f.startswith(ts + "_") and f[len(ts) + 1:-4].isdigit())
+    return sorted(f for f in os.listdir(job["outdir"]) if f.startswith(ts + "_") and f[len(ts) + 1 : -4].isdigit())
 
 
 @both
@@ -91,8 +107,11 @@ def test_submit_poll_phases_and_status_fields(a1111_backend):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         job = deforum.job(job_id)
-        if not seen or (job["phase"], job["phase_progress"], job["status"]) != \
-                (seen[-1]["phase"], seen[-1]["phase_progress"], seen[-1]["status"]):
+        if not seen or (job["phase"], job["phase_progress"], job["status"]) != (
+            seen[-1]["phase"],
+            seen[-1]["phase_progress"],
+            seen[-1]["status"],
+        ):
             seen.append(job)
         if finished(job):
             break
@@ -128,10 +147,12 @@ def test_frames_written_at_each_cadence(a1111_backend, max_frames, cadence):
 @pytest.mark.parametrize("cadence", [1, 2, 3])
 def test_the_segment_renders_its_exact_frame_count_at_any_cadence(a1111_backend, cadence, tmp_path):
     from movieminter.render.job import render_segment
+
     film = a1111_backend.film(frames=10, cadences={0: cadence})
     states = []
-    result = render_segment(a1111_backend.client(), film, 0, state={}, save_state=states.append,
-                            work_dir=tmp_path, poll_interval=0.05)
+    result = render_segment(
+        a1111_backend.client(), film, 0, state={}, save_state=states.append, work_dir=tmp_path, poll_interval=0.05
+    )
     assert len(result.frames) == 10
     for f in result.frames:
         assert Image.open(f).size == (64, 64)
@@ -178,7 +199,9 @@ def test_interrupt_while_queued_stops_the_running_job_not_the_queued_one(a1111_b
     deforum = DeforumClient(client)
     slow = slow_frames(a1111_backend)
     first = deforum.submit(settings(a1111_backend, frames=8, **slow), {})
-    second = deforum.submit(settings(a1111_backend, frames=3, steps=2, W=64, H=64, batch_name="second_{timestring}"), {})
+    second = deforum.submit(
+        settings(a1111_backend, frames=3, steps=2, W=64, H=64, batch_name="second_{timestring}"), {}
+    )
     wait(deforum, first, lambda j: j["phase"] == "GENERATING")
     assert deforum.job(second)["phase"] == "QUEUED"
     client.interrupt()
@@ -220,11 +243,17 @@ def test_cancelling_a_running_job_interrupts_it(a1111_backend):
     time.sleep(2)
     job = deforum.job(job_id)
     # Interrupted during sampling it fails; between frames it stays CANCELLED, never completed.
-    assert (job["status"], job["phase"]) in {("CANCELLED", "POST_PROCESSING"), ("CANCELLED", "GENERATING"),
-                                             ("FAILED", "GENERATING")}, job
+    assert (job["status"], job["phase"]) in {
+        ("CANCELLED", "POST_PROCESSING"),
+        ("CANCELLED", "GENERATING"),
+        ("FAILED", "GENERATING"),
+    }, job
     assert len(frames_on_disk(job)) < 8
     resp = client.request("DELETE", "/deforum_api/jobs/no-such-job")
-    assert resp.status_code == 404 and resp.json() == {"id": "no-such-job", "message": "Job with ID no-such-job not found."}
+    assert resp.status_code == 404 and resp.json() == {
+        "id": "no-such-job",
+        "message": "Job with ID no-such-job not found.",
+    }
 
 
 @both
@@ -235,7 +264,9 @@ def test_unknown_ids_and_bad_requests(a1111_backend):
     for method in ("GET", "DELETE"):
         r = client.request(method, "/deforum_api/batches/nope")
         assert r.status_code == 500 and r.json() == {"error": "KeyError", "detail": "", "body": "", "errors": "'nope'"}
-    r = httpx.post(a1111_backend.url + "/deforum_api/batches", content=b"{bad", headers={"content-type": "application/json"})
+    r = httpx.post(
+        a1111_backend.url + "/deforum_api/batches", content=b"{bad", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["type"] == "value_error.jsondecode"
     r = httpx.post(a1111_backend.url + "/deforum_api/batches", json={"deforum_settings": {}})
     assert r.status_code == 400 and "No settings files provided" in r.json()["message"]
@@ -342,8 +373,9 @@ def test_omitted_keys_take_deforums_defaults(a1111_backend):
     saved = json.loads(open(os.path.join(job["outdir"], f"{job['timestring']}_settings.txt")).read())
     run_specific = {"W", "H", "max_frames", "steps", "diffusion_cadence", "seed", "batch_name", "prompts"}
     assert all(saved[k] is not None for k in NO_DEFAULT)  # ControlNet's keys came from the file
-    assert {k: saved.get(k) for k in DEFORUM_DEFAULTS if k not in run_specific} == \
-        {k: v for k, v in DEFORUM_DEFAULTS.items() if k not in run_specific}
+    assert {k: saved.get(k) for k in DEFORUM_DEFAULTS if k not in run_specific} == {
+        k: v for k, v in DEFORUM_DEFAULTS.items() if k not in run_specific
+    }
     assert saved["zoom"] == "0: (1.0025+0.002*sin(1.25*3.14*t/30))" and saved["sampler"] == "Euler a"
 
 
@@ -357,8 +389,11 @@ def test_cn_keys_missing_fail_every_job(a1111_backend):
 
 @both
 def test_txt2img_answers_pngs_and_info_as_a_json_string(a1111_backend):
-    r = httpx.post(a1111_backend.url + "/sdapi/v1/txt2img", timeout=120,
-                   json={"prompt": "a lighthouse", "seed": 5, "steps": 2, "width": 64, "height": 96})
+    r = httpx.post(
+        a1111_backend.url + "/sdapi/v1/txt2img",
+        timeout=120,
+        json={"prompt": "a lighthouse", "seed": 5, "steps": 2, "width": 64, "height": 96},
+    )
     body = r.json()
     assert r.status_code == 200 and isinstance(body["info"], str)
     img = Image.open(io.BytesIO(base64.b64decode(body["images"][0])))

@@ -32,6 +32,7 @@ def test_routers_and_uis_that_exist_are_mounted_missing_ones_skipped(app_context
     app = server.create_app(app_context, run_jobs=False)
     assert app.state.mounted == {"routers": ["mm_test_fake_routes"], "uis": []}
     from fastapi.testclient import TestClient
+
     with TestClient(app) as c:
         assert c.get("/api/v1/fake/ping").json() == {"ctx_is_shared": True}
         assert c.get("/", follow_redirects=False).headers["location"] == "api/v1/docs"
@@ -65,14 +66,19 @@ def test_job_progress_streams_over_sse(app_context, serve_app):
         gate.wait(20)
         return {"frames": 3}
 
-    app_context.extras["steps"] = [Step("queued", "rendering", lambda c, j: {}),
-                                   Step("rendering", "rendered", render),
-                                   Step("rendered", "minted", lambda c, j: {"tx_hash": "0x" + "1" * 64})]
+    app_context.extras["steps"] = [
+        Step("queued", "rendering", lambda c, j: {}),
+        Step("rendering", "rendered", render),
+        Step("rendered", "minted", lambda c, j: {"tx_hash": "0x" + "1" * 64}),
+    ]
     srv = serve_app(server.create_app(app_context, ui=False))
     with httpx.Client(base_url=srv.url, timeout=20) as c:
         c.get("/healthz")
-        r = c.post("/api/v1/jobs", json={"movie_id": 7, "segment": 2, "wallet": WALLET},
-                   headers={"X-CSRF-Token": c.cookies["mm_csrf"]})
+        r = c.post(
+            "/api/v1/jobs",
+            json={"movie_id": 7, "segment": 2, "wallet": WALLET},
+            headers={"X-CSRF-Token": c.cookies["mm_csrf"]},
+        )
         assert r.status_code == 201, r.text
         job = r.json()["job"]
         assert (job["chain_id"], job["contract"]) == (31337, CONTRACT.lower())
@@ -82,8 +88,14 @@ def test_job_progress_streams_over_sse(app_context, serve_app):
             lines = resp.iter_lines()
             events, comments = read_events(lines, lambda e: e[0] == "progress" and e[1]["frame"] == 3)
             assert events[0][0] == "state" and events[0][1]["state"] == "rendering"
-            assert events[-1][1] == {"job_id": job["id"], "state": "rendering", "stage": "rendering",
-                                     "frame": 3, "frames": 3, "eta": 0}
+            assert events[-1][1] == {
+                "job_id": job["id"],
+                "state": "rendering",
+                "stage": "rendering",
+                "frame": 3,
+                "frames": 3,
+                "eta": 0,
+            }
             threading.Timer(1.2, gate.set).start()  # heartbeats flow while the render is busy
             events, more = read_events(lines, lambda e: e[0] == "state" and e[1]["state"] == "minted")
             assert ": heartbeat" in more
@@ -97,8 +109,10 @@ def test_submitted_tx_hash_and_errors_over_http(app_context, serve_app):
     def confirm(ctx, job):
         return {"tx_hash": job.wait_for_tx()}
 
-    app_context.extras["steps"] = [Step("queued", "awaiting_signature", lambda c, j: {"tx": {"to": CONTRACT}}),
-                                   Step("awaiting_signature", "minted", confirm)]
+    app_context.extras["steps"] = [
+        Step("queued", "awaiting_signature", lambda c, j: {"tx": {"to": CONTRACT}}),
+        Step("awaiting_signature", "minted", confirm),
+    ]
     srv = serve_app(server.create_app(app_context, ui=False))
     with httpx.Client(base_url=srv.url, timeout=20) as c:
         c.get("/healthz")
@@ -116,6 +130,7 @@ def test_submitted_tx_hash_and_errors_over_http(app_context, serve_app):
 
 def test_serve_refuses_to_listen_beyond_loopback(capsys):
     from movieminter.cli import main
+
     assert main(["serve", "--host", "0.0.0.0", "--no-ui"]) == 2
     err = capsys.readouterr().err
     assert "refusing to listen on 0.0.0.0" in err and "--unsafe-listen" in err
@@ -126,13 +141,16 @@ def test_creating_a_job_without_a_reachable_chain_explains_what_to_set(tmp_path)
 
     from movieminter.app.context import AppContext
     from movieminter.config import Settings
+
     port = free_port()  # nothing listens there
-    ctx = AppContext(Settings(data_dir=tmp_path / "d", chain=f"http://127.0.0.1:{port}",
-                              contract_address=CONTRACT))
+    ctx = AppContext(Settings(data_dir=tmp_path / "d", chain=f"http://127.0.0.1:{port}", contract_address=CONTRACT))
     with TestClient(server.create_app(ctx, ui=False, run_jobs=False)) as c:
         c.get("/healthz")
-        r = c.post("/api/v1/jobs", json={"movie_id": 1, "segment": 0, "wallet": WALLET},
-                   headers={"X-CSRF-Token": c.cookies["mm_csrf"]})
+        r = c.post(
+            "/api/v1/jobs",
+            json={"movie_id": 1, "segment": 0, "wallet": WALLET},
+            headers={"X-CSRF-Token": c.cookies["mm_csrf"]},
+        )
     assert r.status_code == 503, r.text
     assert "cannot reach the chain" in r.json()["detail"]["message"]
     assert "RPC URL" in r.json()["detail"]["hint"]

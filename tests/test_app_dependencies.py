@@ -73,8 +73,9 @@ def test_auth_config_without_a_reachable_chain_says_which_setting(tmp_path):
     rpc = dead_rpc()
     with client_for(tmp_path, chain=rpc) as c:
         r = c.get("/api/v1/auth/config")
-    assert_explains(r, f"cannot reach the chain at {rpc}", "MOVIEMINTER_CHAIN", "MOVIEMINTER_RPC_URL",
-                    "movieminter chain anvil")
+    assert_explains(
+        r, f"cannot reach the chain at {rpc}", "MOVIEMINTER_CHAIN", "MOVIEMINTER_RPC_URL", "movieminter chain anvil"
+    )
 
 
 def test_every_chain_route_answers_503_when_the_rpc_is_down(tmp_path):
@@ -95,8 +96,11 @@ def test_no_contract_address_is_explained_even_with_the_chain_up(tmp_path, anvil
         for method, path, body in CHAIN_ROUTES:
             if path.startswith(("/api/v1/auth/", "/api/v1/tx/", "/api/v1/movies/1/receipt/")):
                 continue  # these need no contract
-            assert_explains(call(c, method, path, body), "no MovieMinter contract address is configured",
-                            "MOVIEMINTER_CONTRACT_ADDRESS")
+            assert_explains(
+                call(c, method, path, body),
+                "no MovieMinter contract address is configured",
+                "MOVIEMINTER_CONTRACT_ADDRESS",
+            )
 
 
 def test_an_invalid_contract_address_is_explained(tmp_path):
@@ -106,10 +110,29 @@ def test_an_invalid_contract_address_is_explained(tmp_path):
 
 def test_no_route_answers_500_with_the_chain_down(tmp_path):
     """Every route of the REST API, with plausible arguments, for both missing pieces."""
-    fill = {"movie_id": "1", "index": "0", "job_id": "1", "k": "0", "tx_hash": TX_HASH, "action": "close",
-            "key": "abc", "segment": "0", "name": "x.png"}
-    body = {"sender": WALLET, "movie_id": 1, "segment": 0, "wallet": WALLET, "action": "enter",
-            "tx_hash": TX_HASH, "token_ids": ["1"], "message": "x", "signature": "0x", "csv": f"{WALLET},0"}
+    fill = {
+        "movie_id": "1",
+        "index": "0",
+        "job_id": "1",
+        "k": "0",
+        "tx_hash": TX_HASH,
+        "action": "close",
+        "key": "abc",
+        "segment": "0",
+        "name": "x.png",
+    }
+    body = {
+        "sender": WALLET,
+        "movie_id": 1,
+        "segment": 0,
+        "wallet": WALLET,
+        "action": "enter",
+        "tx_hash": TX_HASH,
+        "token_ids": ["1"],
+        "message": "x",
+        "signature": "0x",
+        "csv": f"{WALLET},0",
+    }
     for settings in ({"chain": dead_rpc(), "contract_address": CONTRACT}, {"chain": dead_rpc()}):
         with client_for(tmp_path, **settings) as c:
             c.get("/healthz")
@@ -119,8 +142,13 @@ def test_no_route_answers_500_with_the_chain_down(tmp_path):
                 path = re.sub(r"\{(\w+)\}", lambda m: fill[m.group(1)], template)
                 for method in ops:
                     params = {"address": WALLET, "ref": "1", "job": 1}
-                    r = c.request(method.upper(), path, params=params, json=None if method == "get" else body,
-                                  headers={"X-CSRF-Token": c.cookies["mm_csrf"]})
+                    r = c.request(
+                        method.upper(),
+                        path,
+                        params=params,
+                        json=None if method == "get" else body,
+                        headers={"X-CSRF-Token": c.cookies["mm_csrf"]},
+                    )
                     assert r.status_code != 500, (method, path, r.text)
                     if r.status_code >= 500:
                         assert_explains(r, "")
@@ -132,8 +160,7 @@ def test_no_route_answers_500_with_the_chain_down(tmp_path):
 PAGES = {
     "/": ["/api/v1/auth/config", "/api/v1/movies/recent", "/api/v1/auth/me"],
     "/studio/": ["/api/v1/auth/me"],
-    "/studio/?movie=1": ["/api/v1/auth/me", "/api/v1/director/movies/1/activity",
-                         "/api/v1/director/movies/1/lottery"],
+    "/studio/?movie=1": ["/api/v1/auth/me", "/api/v1/director/movies/1/activity", "/api/v1/director/movies/1/lottery"],
     "/watch/?movie=1": ["/api/v1/auth/me", "/api/v1/movies/1/ticket"],
     "/jobs/": [],
 }
@@ -143,6 +170,7 @@ def page_assets(c: TestClient, page: str, html: str) -> set[str]:
     """What a browser fetches for a gradio page besides the API: the page's links and scripts, the
     theme (with its fonts) and gradio's iframeResizer, resolved like a browser resolves them."""
     from urllib.parse import urljoin
+
     base = urljoin("http://testserver" + page, re.search(r'<base href="([^"]*)"', html).group(1))
     root = re.search(r'"root":\s*"([^"]*)"', html).group(1).rstrip("/")
     urls = {urljoin(base, u) for u in re.findall(r'<(?:link|script)[^>]+(?:href|src)="([^"#]+)"', html)}
@@ -175,24 +203,65 @@ def test_no_route_answers_500_with_ipfs_and_a1111_down(tmp_path, deployed):
     """The chain answers and a movie is published, but the IPFS endpoint (a Kubo nobody runs) and the
     A1111 API are down: every route explains (4xx, or 502/503 with a hint), none answers 500."""
     from movieminter.chain.client import MovieConfig
+
     acc = deployed.w3.eth.accounts
-    deployed.transact("createMovie", [MovieConfig(
-        manifest_digest="0x" + "22" * 32, segment_count=6, creator=acc[8], director=acc[9],
-        mint_mode="open", claim_window=3600).as_tuple()], acc[0])
-    fill = {"movie_id": "1", "index": "0", "job_id": "1", "k": "0", "tx_hash": TX_HASH, "action": "close",
-            "key": "abc", "segment": "0", "name": "x.png"}
-    body = {"sender": WALLET, "movie_id": 1, "segment": 0, "wallet": WALLET, "action": "enter",
-            "tx_hash": TX_HASH, "token_ids": ["1"], "message": "x", "signature": "0x", "csv": f"{WALLET},0"}
+    deployed.transact(
+        "createMovie",
+        [
+            MovieConfig(
+                manifest_digest="0x" + "22" * 32,
+                segment_count=6,
+                creator=acc[8],
+                director=acc[9],
+                mint_mode="open",
+                claim_window=3600,
+            ).as_tuple()
+        ],
+        acc[0],
+    )
+    fill = {
+        "movie_id": "1",
+        "index": "0",
+        "job_id": "1",
+        "k": "0",
+        "tx_hash": TX_HASH,
+        "action": "close",
+        "key": "abc",
+        "segment": "0",
+        "name": "x.png",
+    }
+    body = {
+        "sender": WALLET,
+        "movie_id": 1,
+        "segment": 0,
+        "wallet": WALLET,
+        "action": "enter",
+        "tx_hash": TX_HASH,
+        "token_ids": ["1"],
+        "message": "x",
+        "signature": "0x",
+        "csv": f"{WALLET},0",
+    }
     explained = []
-    with client_for(tmp_path, chain=deployed.rpc_url, contract_address=deployed.contract_address,
-                    ipfs_backend="kubo", ipfs_endpoint=dead_rpc(), a1111_url=dead_rpc()) as c:
+    with client_for(
+        tmp_path,
+        chain=deployed.rpc_url,
+        contract_address=deployed.contract_address,
+        ipfs_backend="kubo",
+        ipfs_endpoint=dead_rpc(),
+        a1111_url=dead_rpc(),
+    ) as c:
         c.get("/healthz")
         for template, ops in c.get("/api/v1/openapi.json").json()["paths"].items():
             path = re.sub(r"\{(\w+)\}", lambda m: fill[m.group(1)], template)
             for method in ops:
-                r = c.request(method.upper(), path, params={"address": WALLET, "ref": "1", "job": 1},
-                              json=None if method == "get" else body,
-                              headers={"X-CSRF-Token": c.cookies["mm_csrf"]})
+                r = c.request(
+                    method.upper(),
+                    path,
+                    params={"address": WALLET, "ref": "1", "job": 1},
+                    json=None if method == "get" else body,
+                    headers={"X-CSRF-Token": c.cookies["mm_csrf"]},
+                )
                 assert r.status_code != 500, (method, path, r.text)
                 if r.status_code >= 500:
                     detail = r.json()["detail"]

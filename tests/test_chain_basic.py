@@ -64,8 +64,9 @@ def test_build_tx_is_unsigned_and_estimated(deployed):
 
 def test_config_rejects_a_short_digest():
     with pytest.raises(Exception) as err:
-        MovieConfig(manifest_digest=b"x", segment_count=1, creator="0x" + "11" * 20,
-                    director="0x" + "22" * 20).as_tuple()
+        MovieConfig(
+            manifest_digest=b"x", segment_count=1, creator="0x" + "11" * 20, director="0x" + "22" * 20
+        ).as_tuple()
     assert "32-byte" in str(err.value)
 
 
@@ -77,9 +78,13 @@ def test_cli_runs_a_local_chain_until_interrupted():
     import httpx
 
     from tests.conftest import free_port
+
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "movieminter", "chain", "anvil", "--port", str(port), "--deploy"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "movieminter", "chain", "anvil", "--port", str(port), "--deploy"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = []
         for line in proc.stdout:
@@ -97,6 +102,7 @@ def test_cli_runs_a_local_chain_until_interrupted():
         if proc.poll() is None:
             proc.kill()
     import pytest
+
     with pytest.raises(httpx.HTTPError):  # anvil stopped with it
         httpx.post(f"http://127.0.0.1:{port}", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, timeout=2)
 
@@ -106,8 +112,15 @@ def test_presets_and_settings():
     from movieminter.chain.presets import PRESETS, get_preset, preset_for_chain_id, resolve_rpc_url
     from movieminter.config import Settings
     from movieminter.errors import MovieMinterError
+
     assert {n: p.chain_id for n, p in PRESETS.items()} == {
-        "local": 31337, "sepolia": 11155111, "base-sepolia": 84532, "base": 8453, "optimism": 10, "polygon": 137}
+        "local": 31337,
+        "sepolia": 11155111,
+        "base-sepolia": 84532,
+        "base": 8453,
+        "optimism": 10,
+        "polygon": 137,
+    }
     assert get_preset("base").tx_url("0xab") == "https://basescan.org/tx/0xab"
     assert get_preset("polygon").currency == "POL" and get_preset("local").tx_url("0x1") is None
     assert preset_for_chain_id(84532).name == "base-sepolia"
@@ -124,6 +137,7 @@ def test_clear_errors_without_a_chain_or_a_contract():
     from movieminter.chain.client import ChainClient
     from movieminter.errors import MovieMinterError
     from tests.conftest import free_port
+
     with pytest.raises(MovieMinterError, match="no MovieMinter contract address"):
         ChainClient("http://127.0.0.1:1").movie(1)
     with pytest.raises(MovieMinterError, match="cannot reach the chain") as err:
@@ -145,5 +159,7 @@ def test_content_digests_come_from_the_mint_events_even_after_a_revert(deployed)
     c.transact("mintSegment", [movie_id, 0, digest("video two"), digest("meta")], alice)
     c.transact("mintSegment", [movie_id, 1, digest("video three"), digest("meta 1")], alice)
     assert [s["contentDigest"] for s in c.segments(movie_id)] == [
-        "0x" + digest("video two").hex(), "0x" + digest("video three").hex()]
+        "0x" + digest("video two").hex(),
+        "0x" + digest("video three").hex(),
+    ]
     assert c.content_digests(movie_id) == {0: "0x" + digest("video two").hex(), 1: "0x" + digest("video three").hex()}

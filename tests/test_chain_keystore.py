@@ -9,11 +9,9 @@ import stat
 
 import pytest
 
-from movieminter.chain.keystore import (create_keystore, import_keystore, keystore_address, load_account,
-                                        read_password)
+from movieminter.chain.keystore import create_keystore, import_keystore, keystore_address, load_account, read_password
 from movieminter.cli import main as cli_main
 from movieminter.errors import MovieMinterError
-
 
 
 @pytest.fixture(autouse=True)
@@ -69,8 +67,10 @@ def test_cli_new_and_import_never_print_secrets(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MM_PW", "cli password 1")
     monkeypatch.setenv("MM_KEY", KEY)
     assert cli_main(["keystore", "new", str(tmp_path / "n.json"), "--password-env", "MM_PW"]) == 0
-    assert cli_main(["keystore", "import", str(tmp_path / "i.json"), "--password-env", "MM_PW",
-                     "--key-env", "MM_KEY"]) == 0
+    assert (
+        cli_main(["keystore", "import", str(tmp_path / "i.json"), "--password-env", "MM_PW", "--key-env", "MM_KEY"])
+        == 0
+    )
     out = capsys.readouterr()
     assert ADDRESS in out.out
     assert KEY[2:] not in out.out + out.err and "cli password 1" not in out.out + out.err
@@ -79,6 +79,7 @@ def test_cli_new_and_import_never_print_secrets(tmp_path, monkeypatch, capsys):
 
 def test_headless_send_from_a_keystore(deployed, tmp_path):
     from tests.fixtures_chain import create_movie
+
     c = deployed
     path = tmp_path / "minter.json"
     address = import_keystore(path, KEY, "headless pw")
@@ -92,6 +93,7 @@ def test_headless_send_from_a_keystore(deployed, tmp_path):
 
 def test_deploy_from_a_keystore_and_cli_deploy(anvil, tmp_path, capsys, monkeypatch):
     from movieminter.chain.client import ChainClient
+
     path = tmp_path / "deployer.json"
     import_keystore(path, anvil.private_keys[3], "deployer pw")
     client = ChainClient(anvil.url)
@@ -100,8 +102,10 @@ def test_deploy_from_a_keystore_and_cli_deploy(anvil, tmp_path, capsys, monkeypa
         address = client.deploy(load_account(path, "deployer pw"))
         assert client.call("movieCount") == 0 and client.w3.eth.get_code(address)
         monkeypatch.setenv("MM_DEPLOY_PW", "deployer pw")
-        assert cli_main(["chain", "deploy", "--rpc", anvil.url, "--keystore", str(path),
-                         "--password-env", "MM_DEPLOY_PW"]) == 0
+        assert (
+            cli_main(["chain", "deploy", "--rpc", anvil.url, "--keystore", str(path), "--password-env", "MM_DEPLOY_PW"])
+            == 0
+        )
         assert "MovieMinter deployed at 0x" in capsys.readouterr().out
     finally:
         client.w3.provider.make_request("evm_revert", [snap])

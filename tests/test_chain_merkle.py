@@ -11,8 +11,9 @@ import pytest
 from movieminter.chain.merkle import StandardMerkleTree, allowlist_tree
 from movieminter.errors import MovieMinterError
 
-VECTORS = json.loads((Path(__file__).resolve().parent.parent / "contracts" / "test"
-                      / "oz-merkle-tree-vectors.json").read_text())
+VECTORS = json.loads(
+    (Path(__file__).resolve().parent.parent / "contracts" / "test" / "oz-merkle-tree-vectors.json").read_text()
+)
 
 
 def hexes(items):
@@ -33,9 +34,13 @@ def test_same_root_proofs_and_dump_as_openzeppelin_js(case):
 
 
 def test_readme_example_root():
-    tree = StandardMerkleTree.of([["0x1111111111111111111111111111111111111111", "5000000000000000000"],
-                                  ["0x2222222222222222222222222222222222222222", "2500000000000000000"]],
-                                 ["address", "uint256"])
+    tree = StandardMerkleTree.of(
+        [
+            ["0x1111111111111111111111111111111111111111", "5000000000000000000"],
+            ["0x2222222222222222222222222222222222222222", "2500000000000000000"],
+        ],
+        ["address", "uint256"],
+    )
     assert "0x" + tree.root.hex() == VECTORS["readme"]["root"]
 
 
@@ -56,6 +61,7 @@ def test_every_proof_of_a_large_allowlist_verifies_on_chain(chain_session):
     of mintSegmentWithProof for a 100-leaf allowlist, one leaf per segment."""
     from movieminter.chain.client import ChainError
     from tests.fixtures_chain import create_movie, digest
+
     c = chain_session
     snap = c.w3.provider.make_request("evm_snapshot", [])["result"]
     try:
@@ -67,7 +73,6 @@ def test_every_proof_of_a_large_allowlist_verifies_on_chain(chain_session):
             who, seg = entries[i]
             c.build_tx("mintSegmentWithProof", [movie_id, seg, digest("v"), digest("m"), tree.get_proof(i)], who)
             with pytest.raises(ChainError):  # the same proof from another wallet is refused
-                c.build_tx("mintSegmentWithProof", [movie_id, seg, digest("v"), digest("m"), tree.get_proof(i)],
-                           acc[6])
+                c.build_tx("mintSegmentWithProof", [movie_id, seg, digest("v"), digest("m"), tree.get_proof(i)], acc[6])
     finally:
         c.w3.provider.make_request("evm_revert", [snap])

@@ -34,16 +34,18 @@ def test_missing_models_are_downloaded_verified_and_refreshed(a1111_factory, civ
     _, civ_url = civitai_factory()
     client = A1111Client(url)
     assert [s.state for s in check_models(client, lighthouse, 0)] == ["missing", "missing"]
-    results = ensure_models(lighthouse, 0, civitai=CivitaiClient(civ_url), a1111=client,
-                            models_dir=a1111_double.root / "models")
+    results = ensure_models(
+        lighthouse, 0, civitai=CivitaiClient(civ_url), a1111=client, models_dir=a1111_double.root / "models"
+    )
     assert [r.action for r in results] == ["downloaded", "downloaded"]
     ckpt = a1111_double.root / "models/Stable-diffusion/dreamshaper_8.safetensors"
     assert ckpt.read_bytes() == safetensors_bytes("dreamshaper_8")
     assert (a1111_double.root / "models/Lora/ghibli_style_v2.safetensors").exists()
     statuses = check_models(client, lighthouse, 0)  # A1111's lists were refreshed
     assert all(s.ok for s in statuses), statuses
-    again = ensure_models(lighthouse, 0, civitai=CivitaiClient(civ_url), a1111=client,
-                          models_dir=a1111_double.root / "models")
+    again = ensure_models(
+        lighthouse, 0, civitai=CivitaiClient(civ_url), a1111=client, models_dir=a1111_double.root / "models"
+    )
     assert [r.action for r in again] == ["present", "present"]
 
 
@@ -65,7 +67,9 @@ def test_pickle_refused_unless_allowed(civitai_factory, lighthouse, tmp_path):
     # The manifest says safetensors, Civitai's metadata says PickleTensor: Civitai's word wins.
     res = ensure_models(m, 3, civitai=civitai, models_dir=tmp_path / "models")
     assert res[0].action == "refused" and "PickleTensor" in res[0].message and "--allow-pickle" in res[0].hint
-    assert not (tmp_path / "models/Stable-diffusion").exists() or not list((tmp_path / "models/Stable-diffusion").iterdir())
+    assert not (tmp_path / "models/Stable-diffusion").exists() or not list(
+        (tmp_path / "models/Stable-diffusion").iterdir()
+    )
     m["models"]["checkpoint"]["format"] = "pickletensor"
     res = ensure_models(m, 3, civitai=civitai, models_dir=tmp_path / "models")
     assert res[0].action == "refused"
@@ -111,7 +115,9 @@ def test_remote_a1111_gets_exact_instructions(civitai_factory, lighthouse):
     assert ckpt.action == "manual" and lora.action == "manual"
     assert ckpt.instructions["version_id"] == 128713 and ckpt.instructions["sha256"] == sha256_of("dreamshaper_8")
     assert ckpt.instructions["folder"] == "models/Stable-diffusion"
-    assert lora.instructions["folder"] == "models/Lora" and lora.instructions["file_name"] == "film_grain_35mm.safetensors"
+    assert (
+        lora.instructions["folder"] == "models/Lora" and lora.instructions["file_name"] == "film_grain_35mm.safetensors"
+    )
     assert "/api/download/models/39525" in lora.message
 
 
@@ -134,10 +140,14 @@ def test_ensure_models_for_app_uses_the_settings(a1111_factory, civitai_factory,
     from movieminter.app.context import AppContext
     from movieminter.config import Settings
     from movieminter.render.acquire import ensure_models_for_app
+
     double, url, _ = a1111_factory(models=False)
     _, civ_url = civitai_factory()
-    ctx = AppContext(Settings(data_dir=tmp_path / "data", a1111_url=url, civitai_url=civ_url,
-                              a1111_models_dir=str(double.root / "models")))
+    ctx = AppContext(
+        Settings(
+            data_dir=tmp_path / "data", a1111_url=url, civitai_url=civ_url, a1111_models_dir=str(double.root / "models")
+        )
+    )
     results = ensure_models_for_app(ctx, lighthouse, 0)
     assert [r.action for r in results] == ["downloaded", "downloaded"]
     assert all(s.ok for s in check_models(A1111Client(url), lighthouse, 0))

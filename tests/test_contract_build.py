@@ -15,14 +15,20 @@ ARTIFACTS = ROOT / "movieminter" / "chain" / "artifacts"
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is required to build the contracts")
 def test_rebuild_matches_committed_artifacts(tmp_path):
-    subprocess.run(["node", str(ROOT / "contracts" / "build.js"), "--out", str(tmp_path)], check=True,
-                   capture_output=True, cwd=ROOT, timeout=300)
+    subprocess.run(
+        ["node", str(ROOT / "contracts" / "build.js"), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     built = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.json"))
     committed = sorted(p.relative_to(ARTIFACTS) for p in ARTIFACTS.rglob("*.json"))
     assert built == committed
     for rel in built:
         assert (tmp_path / rel).read_bytes() == (ARTIFACTS / rel).read_bytes(), (
-            f"{rel} differs from a fresh build: run `node contracts/build.js` and commit the artifacts")
+            f"{rel} differs from a fresh build: run `node contracts/build.js` and commit the artifacts"
+        )
 
 
 def test_artifact_records_compiler_and_sources():

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,8 +33,15 @@ def test_split_is_exact_and_dust_goes_to_the_director(deployed):
     c = deployed
     acc = c.w3.eth.accounts
     price = 10**15 + 7
-    movie_id = create_movie(c, mint_mode="open", segment_count=3, ticket_price=price, creator_bps=2_000,
-                            director_bps=3_000, minters_bps=5_000)
+    movie_id = create_movie(
+        c,
+        mint_mode="open",
+        segment_count=3,
+        ticket_price=price,
+        creator_bps=2_000,
+        director_bps=3_000,
+        minters_bps=5_000,
+    )
     creator, director = c.movie(movie_id)["creator"], c.movie(movie_id)["director"]
     c.transact("mintSegment", [movie_id, 0, digest("v"), digest("m")], acc[1])
     for viewer in acc[2:6]:
@@ -123,24 +129,35 @@ def test_reentrant_withdraw_is_refused(deployed):
 
 def _selector(signature: str) -> str:
     from eth_utils import function_signature_to_4byte_selector
+
     return function_signature_to_4byte_selector(signature).hex()
 
 
 # ------------------------------------------------------------------------ property test
 
-ops = st.lists(st.one_of(
-    st.tuples(st.just("buy"), st.integers(0, 5)),                  # a viewer buys a ticket
-    st.tuples(st.just("mint"), st.integers(0, 4), st.integers(0, 3)),  # segment, minter
-    st.tuples(st.just("transfer"), st.integers(0, 4), st.integers(0, 3)),  # token (by segment), to
-    st.tuples(st.just("claim"), st.integers(0, 3)),                # a person claims all tokens they hold
-    st.tuples(st.just("collect"),),
-    st.tuples(st.just("withdraw"), st.integers(0, 5)),             # people 0..3, creator (4), director (5)
-), min_size=1, max_size=14)
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("buy"), st.integers(0, 5)),  # a viewer buys a ticket
+        st.tuples(st.just("mint"), st.integers(0, 4), st.integers(0, 3)),  # segment, minter
+        st.tuples(st.just("transfer"), st.integers(0, 4), st.integers(0, 3)),  # token (by segment), to
+        st.tuples(st.just("claim"), st.integers(0, 3)),  # a person claims all tokens they hold
+        st.tuples(
+            st.just("collect"),
+        ),
+        st.tuples(st.just("withdraw"), st.integers(0, 5)),  # people 0..3, creator (4), director (5)
+    ),
+    min_size=1,
+    max_size=14,
+)
 
 
 @settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ops=ops, price=st.integers(1, 10**16), segments=st.integers(1, 5),
-       shares=st.sampled_from([(2_000, 3_000), (0, 0), (3_333, 3_333), (10_000, 0), (0, 10_000), (1, 1)]))
+@given(
+    ops=ops,
+    price=st.integers(1, 10**16),
+    segments=st.integers(1, 5),
+    shares=st.sampled_from([(2_000, 3_000), (0, 0), (3_333, 3_333), (10_000, 0), (0, 10_000), (1, 1)]),
+)
 def test_total_withdrawn_equals_total_paid(deployed, ops, price, segments, shares):
     c = deployed
     w3 = c.w3
@@ -149,8 +166,15 @@ def test_total_withdrawn_equals_total_paid(deployed, ops, price, segments, share
         acc = w3.eth.accounts
         people, viewers = acc[1:5], acc[1:7]
         cb, db = shares
-        movie_id = create_movie(c, mint_mode="open", segment_count=segments, ticket_price=price, creator_bps=cb,
-                                director_bps=db, minters_bps=10_000 - cb - db)
+        movie_id = create_movie(
+            c,
+            mint_mode="open",
+            segment_count=segments,
+            ticket_price=price,
+            creator_bps=cb,
+            director_bps=db,
+            minters_bps=10_000 - cb - db,
+        )
         info = c.movie(movie_id)
         parties = people + [info["creator"], info["director"]]
         start_balance = balance(c)
@@ -164,17 +188,21 @@ def test_total_withdrawn_equals_total_paid(deployed, ops, price, segments, share
                 paid += price
             elif kind == "mint" and op[1] < segments:
                 if c.segments(movie_id, op[1], 1)[0]["status"] != "minted":
-                    c.transact("mintSegment", [movie_id, op[1], digest(f"v{op[1]}"), digest(f"m{op[1]}")],
-                               people[op[2]])
+                    c.transact(
+                        "mintSegment", [movie_id, op[1], digest(f"v{op[1]}"), digest(f"m{op[1]}")], people[op[2]]
+                    )
             elif kind == "transfer" and op[1] < segments:
                 token = c.token_id(movie_id, op[1])
                 if c.segments(movie_id, op[1], 1)[0]["status"] == "minted":
                     holder = c.call("ownerOf", token)
                     c.transact("transferFrom", [holder, people[op[2]], token], holder)
             elif kind == "claim":
-                held = [c.token_id(movie_id, s) for s in range(segments)
-                        if c.segments(movie_id, s, 1)[0]["status"] == "minted"
-                        and c.call("ownerOf", c.token_id(movie_id, s)) == people[op[1]]]
+                held = [
+                    c.token_id(movie_id, s)
+                    for s in range(segments)
+                    if c.segments(movie_id, s, 1)[0]["status"] == "minted"
+                    and c.call("ownerOf", c.token_id(movie_id, s)) == people[op[1]]
+                ]
                 if held:
                     c.transact("claimSegmentRevenue", [held], people[op[1]])
             elif kind == "collect":

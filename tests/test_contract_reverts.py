@@ -42,8 +42,16 @@ def test_create_movie_reverts(deployed, people):
     reverts(c, "createMovie", config(c, segment_count=0), a, "InvalidSegmentCount")
     reverts(c, "createMovie", config(c, creator="0x" + "00" * 20), a, "ZeroAddress")
     reverts(c, "createMovie", config(c, director="0x" + "00" * 20), a, "ZeroAddress")
-    reverts(c, "createMovie", config(c, creator_bps=5000, director_bps=5000, minters_bps=1), a, "InvalidShares",
-            creatorBps=5000, directorBps=5000, mintersBps=1)
+    reverts(
+        c,
+        "createMovie",
+        config(c, creator_bps=5000, director_bps=5000, minters_bps=1),
+        a,
+        "InvalidShares",
+        creatorBps=5000,
+        directorBps=5000,
+        mintersBps=1,
+    )
     reverts(c, "createMovie", config(c, royalty_bps=10_001), a, "InvalidRoyalty")
     reverts(c, "createMovie", config(c, claim_window=0), a, "InvalidClaimWindow")
     reverts(c, "createMovie", config(c, max_claims=0), a, "InvalidMaxClaims", maxClaims=0)
@@ -62,14 +70,27 @@ def test_create_movie_reverts(deployed, people):
 
 def test_unknown_movie_and_segment(deployed, people):
     c, a = deployed, people[1]
-    for fn, args in [("enter", [7]), ("closeEntries", [7]), ("draw", [7]), ("claim", [7, 0]),
-                     ("mintSegment", [7, 0, digest("v"), digest("m")]), ("buyTicket", [7]), ("collect", [7])]:
+    for fn, args in [
+        ("enter", [7]),
+        ("closeEntries", [7]),
+        ("draw", [7]),
+        ("claim", [7, 0]),
+        ("mintSegment", [7, 0, digest("v"), digest("m")]),
+        ("buyTicket", [7]),
+        ("collect", [7]),
+    ]:
         reverts(c, fn, args, a, "UnknownMovie", movieId=7)
     with pytest.raises(ChainError) as err:
         c.movie(7)
     assert err.value.error == "UnknownMovie" and "does not exist" in str(err.value)
-    for view, args in [("segments", [7, 0, 1]), ("winnerOf", [7, 0]), ("entrants", [7, 0, 1]),
-                       ("hasTicket", [7, a]), ("collectable", [7]), ("winnersOf", [7, 0, 1])]:
+    for view, args in [
+        ("segments", [7, 0, 1]),
+        ("winnerOf", [7, 0]),
+        ("entrants", [7, 0, 1]),
+        ("hasTicket", [7, a]),
+        ("collectable", [7]),
+        ("winnersOf", [7, 0, 1]),
+    ]:
         with pytest.raises(ChainError):
             c.call(view, *args)
     movie_id = create_movie(c, mint_mode="open", segment_count=3)
@@ -115,10 +136,16 @@ def test_allowlist_mode(deployed, people):
     reverts(c, "claim", [movie_id, 0], carol, "SegmentReserved")
     # without a proof, or with someone else's proof, or for another segment: refused
     reverts(c, "mintSegment", [movie_id, 0, digest("v"), digest("m")], alice, "NotAllowed", account=alice)
-    reverts(c, "mintSegmentWithProof", [movie_id, 0, digest("v"), digest("m"), tree.get_proof([bob, 1])], bob,
-            "NotAllowed")
-    reverts(c, "mintSegmentWithProof", [movie_id, 1, digest("v"), digest("m"), tree.get_proof([alice, 0])], alice,
-            "NotAllowed")
+    reverts(
+        c, "mintSegmentWithProof", [movie_id, 0, digest("v"), digest("m"), tree.get_proof([bob, 1])], bob, "NotAllowed"
+    )
+    reverts(
+        c,
+        "mintSegmentWithProof",
+        [movie_id, 1, digest("v"), digest("m"), tree.get_proof([alice, 0])],
+        alice,
+        "NotAllowed",
+    )
     c.transact("mintSegmentWithProof", [movie_id, 0, digest("v"), digest("m"), tree.get_proof([alice, 0])], alice)
     c.transact("mintSegmentWithProof", [movie_id, 1, digest("v1"), digest("m1"), tree.get_proof(1)], bob)
     segs = c.segments(movie_id)
@@ -205,6 +232,7 @@ def test_token_uri_is_the_metadata_cidv1_and_royalty(deployed, people):
     expected = str(CID("base32", 1, "dag-pb", ("sha2-256", meta)))
     assert uri == "ipfs://" + expected
     from movieminter.ipfs.cid import digest_to_cid
+
     assert digest_to_cid(meta) == expected
     with pytest.raises(ChainError) as err:
         c.call("tokenURI", c.token_id(movie_id, 1))
@@ -228,16 +256,21 @@ def test_many_digests_give_the_same_cid_on_chain_and_in_python(deployed):
 
 def test_explain_revert_texts():
     assert "already minted" in explain_revert(
-        "0x" + bytes.fromhex(_selector("AlreadyMinted(uint256,uint256)")).hex() + (1).to_bytes(32, "big").hex()
-        + (2).to_bytes(32, "big").hex())
+        "0x"
+        + bytes.fromhex(_selector("AlreadyMinted(uint256,uint256)")).hex()
+        + (1).to_bytes(32, "big").hex()
+        + (2).to_bytes(32, "big").hex()
+    )
     assert "refused: nope" in explain_revert(
-        "0x08c379a0" + (32).to_bytes(32, "big").hex() + (4).to_bytes(32, "big").hex() + b"nope".ljust(32, b"\0").hex())
+        "0x08c379a0" + (32).to_bytes(32, "big").hex() + (4).to_bytes(32, "big").hex() + b"nope".ljust(32, b"\0").hex()
+    )
     assert "overflow" in explain_revert("0x4e487b71" + (0x11).to_bytes(32, "big").hex())
     assert "rejected" in explain_revert("0xdeadbeef")
 
 
 def _selector(signature: str) -> str:
     from eth_utils import function_signature_to_4byte_selector
+
     return function_signature_to_4byte_selector(signature).hex()
 
 

@@ -43,7 +43,7 @@ def test_results_on_chain(demo_world):
     s, chain = demo_world.summary, demo_world.chain
     movie = chain.movie(s["movie_id"])
     assert movie["mintMode"] == "lottery"
-    assert int(movie["seed"], 16) != 0                     # the lottery was drawn
+    assert int(movie["seed"], 16) != 0  # the lottery was drawn
     assert movie["entrantCount"] == 3
     segs = chain.segments(s["movie_id"], 0, None)
     minted = [x for x in segs if x["status"] == "minted"]
@@ -51,10 +51,13 @@ def test_results_on_chain(demo_world):
     for m in s["minted"]:
         seg = segs[m["segment"]]
         assert seg["status"] == "minted"
-        assert seg["account"] == m["minter"] == s["winners"][m["segment"]]   # minted by the lottery winner
+        assert seg["account"] == m["minter"] == s["winners"][m["segment"]]  # minted by the lottery winner
         assert seg["contentDigest"] == "0x" + cid_to_digest(m["video_cid"]).hex()
         assert chain.call("ownerOf", chain.token_id(s["movie_id"], m["segment"])) == m["minter"]
-        assert chain.call("tokenURI", chain.token_id(s["movie_id"], m["segment"])) == f"ipfs://{digest_to_cid(seg['metadataDigest'])}"
+        assert (
+            chain.call("tokenURI", chain.token_id(s["movie_id"], m["segment"]))
+            == f"ipfs://{digest_to_cid(seg['metadataDigest'])}"
+        )
     assert chain.call("hasTicket", s["movie_id"], s["wallets"]["viewer"]) is True
     assert movie["ticketsSold"] == 1
     # balances: the contract holds exactly what the ticket paid
@@ -65,35 +68,44 @@ def test_results_on_chain(demo_world):
 
 def test_results_on_disk(demo_world):
     from movieminter.ipfs.stores import open_store
-    from movieminter.media.check import check_segment
     from movieminter.manifest import load_manifest
+    from movieminter.media.check import check_segment
+
     s = demo_world.summary
     store = open_store(demo_world.ctx.settings)
     manifest = load_manifest(store.cat(s["manifest_cid"]))
     for m in s["minted"]:
         video = demo_world.data_dir / "check" / f"{m['segment']}.mp4"
         video.parent.mkdir(exist_ok=True)
-        video.write_bytes(store.cat(m["video_cid"]))             # the video is in the local IPFS store
-        check_segment(video, manifest, m["segment"])              # and is a valid segment of this movie
+        video.write_bytes(store.cat(m["video_cid"]))  # the video is in the local IPFS store
+        check_segment(video, manifest, m["segment"])  # and is a valid segment of this movie
         meta = json.loads(store.cat(m["metadata_cid"]))
-        assert m["video_cid"] in json.dumps(meta)                 # metadata points at the video
+        assert m["video_cid"] in json.dumps(meta)  # metadata points at the video
     movie = demo_world.data_dir / "movies" / str(s["movie_id"])
     stitched = list(movie.glob("movie-*.mp4"))
     assert stitched and str(stitched[0]) == s["movie_file"]
     import imageio_ffmpeg
+
     frames, seconds = imageio_ffmpeg.count_frames_and_secs(s["movie_file"])
     total = sum(x["frame_count"] for x in manifest["segments"])
-    assert frames == total                                        # minted segments + placeholders = whole film
+    assert frames == total  # minted segments + placeholders = whole film
     assert list((demo_world.data_dir / "keystores").glob("*.json"))
     for f in (demo_world.data_dir / "keystores").glob("*.json"):
-        assert json.loads(f.read_text())["crypto"]["kdf"] == "scrypt"   # encrypted, not plaintext keys
+        assert json.loads(f.read_text())["crypto"]["kdf"] == "scrypt"  # encrypted, not plaintext keys
 
 
 def _send(world, tx: dict) -> dict:
     """What the browser wallet does with a prepared transaction (anvil's unlocked account signs)."""
     w3 = world.chain.w3
-    h = w3.eth.send_transaction({"from": tx["from"], "to": tx["to"], "data": tx["data"],
-                                 "value": int(tx["value"], 16), "gas": int(tx["gas"], 16)})
+    h = w3.eth.send_transaction(
+        {
+            "from": tx["from"],
+            "to": tx["to"],
+            "data": tx["data"],
+            "value": int(tx["value"], 16),
+            "gas": int(tx["gas"], 16),
+        }
+    )
     return world.chain.wait(h)
 
 
@@ -131,14 +143,17 @@ def test_withdrawals_add_up_to_what_was_paid(demo_world):
     withdraw = lambda who: _api(demo_world, "POST", "/api/v1/revenue/withdraw/tx", json={"sender": who})["tx"]  # noqa
     withdrawn[creator] = net_gain(creator, [collect])
     withdrawn[creator] = net_gain(creator, [withdraw(creator)]) + withdrawn[creator]
-    assert _api(demo_world, "GET", f"/api/v1/revenue?address={director}")["withdrawable_wei"] == str(s["revenue"]["director"])
+    assert _api(demo_world, "GET", f"/api/v1/revenue?address={director}")["withdrawable_wei"] == str(
+        s["revenue"]["director"]
+    )
     withdrawn[director] = net_gain(director, [withdraw(director)])
     for m in s["minted"]:
         rev = _api(demo_world, "GET", f"/api/v1/revenue?address={m['minter']}")
         tokens = [c["token_id"] for c in rev["segment_claims"]]
         assert [c["segment"] for c in rev["segment_claims"]] == [m["segment"]]
-        claim = _api(demo_world, "POST", "/api/v1/revenue/segments/claim/tx",
-                     json={"sender": m["minter"], "token_ids": tokens})["tx"]
+        claim = _api(
+            demo_world, "POST", "/api/v1/revenue/segments/claim/tx", json={"sender": m["minter"], "token_ids": tokens}
+        )["tx"]
         withdrawn[m["minter"]] = net_gain(m["minter"], [claim])
         withdrawn[m["minter"]] += net_gain(m["minter"], [withdraw(m["minter"])])
 
@@ -161,12 +176,15 @@ def test_watch_needs_a_session_and_a_ticket(demo_world):
         r = c.get(f"/api/v1/movies/{demo_world.summary['movie_id']}/stream.mp4")
         assert r.status_code == 401
         ticket = c.get(f"/api/v1/movies/{demo_world.summary['movie_id']}/ticket").json()
-        assert "public" in ticket["public_notice"] and ticket["price_wei"] == str(demo_world.summary["ticket_price_wei"])
+        assert "public" in ticket["public_notice"] and ticket["price_wei"] == str(
+            demo_world.summary["ticket_price_wei"]
+        )
 
 
 @pytest.mark.browser
 def test_buy_ticket_then_the_movie_plays(demo_world, chromium):
     from tests.fixtures_ui import shot
+
     s = demo_world.summary
     page = demo_world.open_page(chromium, f"/watch/?movie={s['movie_id']}", account=7)
     page.get_by_role("button", name="Connect wallet").click()
@@ -185,7 +203,7 @@ def test_buy_ticket_then_the_movie_plays(demo_world, chromium):
     assert state["err"] is None and state["w"] == 512 and state["d"] == pytest.approx(24.0, abs=0.2)
     t1 = state["t"]
     page.wait_for_timeout(700)
-    assert page.evaluate("document.querySelector('#mm-video').currentTime") > t1   # it really advances
+    assert page.evaluate("document.querySelector('#mm-video').currentTime") > t1  # it really advances
     credits = page.locator(".mm-credit").all_inner_texts()
     assert sum("minted by" in c for c in credits) == 2 and len(credits) == 6
     assert "IPFS content is public" in page.locator(".mm-public").inner_text()
@@ -198,6 +216,7 @@ def test_buy_ticket_then_the_movie_plays(demo_world, chromium):
 def test_creator_collects_and_withdraws_in_the_studio(demo_world, chromium):
     """The revenue dashboard: the creator collects the movie's new sales and withdraws, from the wallet."""
     from tests.fixtures_ui import shot
+
     s, chain = demo_world.summary, demo_world.chain
     creator = s["wallets"]["creator"]
     chain.transact("buyTicket", [s["movie_id"]], chain.w3.eth.accounts[8], s["ticket_price_wei"])  # one more sale
@@ -216,8 +235,9 @@ def test_creator_collects_and_withdraws_in_the_studio(demo_world, chromium):
     page.wait_for_function("!document.querySelector('.mm-withdraw').disabled", timeout=60_000)
     assert chain.call("credits", creator) == pending
     page.get_by_role("button", name="Withdraw").click()
-    page.wait_for_function("document.querySelector('.mm-withdraw') && document.querySelector('.mm-withdraw').disabled",
-                           timeout=60_000)
+    page.wait_for_function(
+        "document.querySelector('.mm-withdraw') && document.querySelector('.mm-withdraw').disabled", timeout=60_000
+    )
     assert chain.call("credits", creator) == 0
     gas = 0
     for block in range(chain.w3.eth.block_number - 1, chain.w3.eth.block_number + 1):
@@ -233,15 +253,26 @@ def test_hls_playlist_for_ticket_holders(demo_world):
     """The HLS playlist points at the minted segment files on the IPFS gateway, by byte range."""
     from eth_account import Account
     from eth_account.messages import encode_defunct
+
     s = demo_world.summary
     viewer_key = demo_world.anvil.private_keys[5]
     with httpx.Client(base_url=demo_world.url, timeout=60) as c:
         c.get("/healthz")
-        msg = c.get("/api/v1/auth/nonce", params={"address": s["wallets"]["viewer"], "chain_id": 31337,
-                                                  "domain": c.base_url.netloc.decode(), "uri": demo_world.url + "/"}).json()["message"]
+        msg = c.get(
+            "/api/v1/auth/nonce",
+            params={
+                "address": s["wallets"]["viewer"],
+                "chain_id": 31337,
+                "domain": c.base_url.netloc.decode(),
+                "uri": demo_world.url + "/",
+            },
+        ).json()["message"]
         sig = Account.sign_message(encode_defunct(text=msg), viewer_key).signature.hex()
-        r = c.post("/api/v1/auth/verify", json={"message": msg, "signature": "0x" + sig.removeprefix("0x")},
-                   headers={"X-CSRF-Token": c.cookies.get("mm_csrf", ""), "Origin": demo_world.url})
+        r = c.post(
+            "/api/v1/auth/verify",
+            json={"message": msg, "signature": "0x" + sig.removeprefix("0x")},
+            headers={"X-CSRF-Token": c.cookies.get("mm_csrf", ""), "Origin": demo_world.url},
+        )
         assert r.status_code == 200, r.text
         text = c.get(f"/api/v1/movies/{s['movie_id']}/playlist.m3u8").text
         assert text.startswith("#EXTM3U")

@@ -21,14 +21,19 @@ def test_readme_two_commands_and_ci():
 
 def test_demo_command_is_registered():
     from movieminter.cli import build_parser
-    args = build_parser().parse_args(["demo", "--no-serve", "--data-dir", "x", "--a1111-url", "http://h:1", "--port", "0"])
+
+    args = build_parser().parse_args(
+        ["demo", "--no-serve", "--data-dir", "x", "--a1111-url", "http://h:1", "--port", "0"]
+    )
     assert args.no_serve and args.data_dir == "x" and args.a1111_url == "http://h:1" and args.port == 0
     assert args.func.__module__ == "movieminter.app.demo"
 
 
 def test_guides_link_their_screenshots():
-    for guide, shots in {"director-guide.md": ["studio-1-create.png", "studio-2-lottery-drawn.png", "studio-3-revenue.png"],
-                         "viewer-guide.md": ["watch-1-buy-ticket.png", "watch-2-playing.png"]}.items():
+    for guide, shots in {
+        "director-guide.md": ["studio-1-create.png", "studio-2-lottery-drawn.png", "studio-3-revenue.png"],
+        "viewer-guide.md": ["watch-1-buy-ticket.png", "watch-2-playing.png"],
+    }.items():
         text = (ROOT / "docs" / guide).read_text()
         for name in shots:
             assert f"screenshots/{name}" in text
@@ -38,6 +43,7 @@ def test_guides_link_their_screenshots():
 
 def test_demo_refuses_a_folder_with_an_earlier_run(tmp_path, capsys):
     from movieminter.cli import main
+
     (tmp_path / "demo-summary.json").write_text("{}")
     assert main(["demo", "--no-serve", "--data-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err

@@ -31,10 +31,19 @@ def studio_world(tmp_path_factory):
     with Anvil() as anvil:
         chain = ChainClient(anvil.url)
         chain = ChainClient(anvil.url, chain.deploy())
-        ctx = AppContext(Settings(data_dir=root / "data", a1111_url=a1111_url, chain="local", rpc_url=anvil.url,
-                                  contract_address=chain.contract_address))
+        ctx = AppContext(
+            Settings(
+                data_dir=root / "data",
+                a1111_url=a1111_url,
+                chain="local",
+                rpc_url=anvil.url,
+                contract_address=chain.contract_address,
+            )
+        )
         ctx.extras.update(chain_id=31337)
-        world = DemoWorld(anvil, chain, {}, "", root / "data", ctx, ServerThread(create_app(ctx, run_jobs=False)).start())
+        world = DemoWorld(
+            anvil, chain, {}, "", root / "data", ctx, ServerThread(create_app(ctx, run_jobs=False)).start()
+        )
         try:
             yield world
         finally:
@@ -48,6 +57,7 @@ def _rpc(chain, method, params):
 
 def test_director_creates_and_draws_a_lottery(studio_world, chromium):
     from tests.fixtures_ui import shot
+
     chain = studio_world.chain
     director = chain.w3.eth.accounts[0]
     page = studio_world.open_page(chromium, "/studio/", account=0)
@@ -66,7 +76,7 @@ def test_director_creates_and_draws_a_lottery(studio_world, chromium):
     page.click("#mm-validate")
     page.wait_for_selector("#mm-validation .mm-good", timeout=30_000)
     assert "6 segments" in page.inner_text("#mm-validation")
-    page.click("#mm-preview")                                   # keyframe stills through A1111 (the double)
+    page.click("#mm-preview")  # keyframe stills through A1111 (the double)
     page.wait_for_selector("#mm-previews img", timeout=60_000)
     assert page.locator("#mm-previews img").count() >= 1
     assert page.evaluate("document.querySelector('#mm-previews img').naturalWidth") > 0
@@ -93,7 +103,7 @@ def test_director_creates_and_draws_a_lottery(studio_world, chromium):
     page.wait_for_selector("text=3 entrant(s)", timeout=30_000)
     page.click("#mm-close")
     page.wait_for_selector("text=the draw uses block", timeout=60_000)
-    _rpc(chain, "anvil_mine", ["0x5"])                       # the committed block now exists
+    _rpc(chain, "anvil_mine", ["0x5"])  # the committed block now exists
     page.click("#mm-draw")
     page.wait_for_selector(".mm-winners", timeout=60_000)
     assert "Verified" in page.inner_text("#mm-lottery")
@@ -105,8 +115,11 @@ def test_director_creates_and_draws_a_lottery(studio_world, chromium):
         assert w in table and w in entrants
     rows = page.locator("#mm-segments tbody tr")
     assert rows.count() == 6
-    page.wait_for_function("""() => Array.from(document.querySelectorAll('#mm-segments tbody tr'))
-        .map(r => r.dataset.status).join() === 'won,won,won,open,open,open'""", timeout=30_000)
+    page.wait_for_function(
+        """() => Array.from(document.querySelectorAll('#mm-segments tbody tr'))
+        .map(r => r.dataset.status).join() === 'won,won,won,open,open,open'""",
+        timeout=30_000,
+    )
     assert "entries closed with 3 entrants" in page.inner_text("#mm-events")
     shot(page, "studio-2-lottery-drawn.png")
 
@@ -114,8 +127,11 @@ def test_director_creates_and_draws_a_lottery(studio_world, chromium):
     block = chain.w3.eth.block_number
     page.click("#mm-prepare")
     page.wait_for_selector("text=Storage pre-paid for all 6 segments", timeout=60_000)
-    txs = [tx for b in range(block + 1, chain.w3.eth.block_number + 1)
-           for tx in chain.w3.eth.get_block(b, full_transactions=True)["transactions"]]
+    txs = [
+        tx
+        for b in range(block + 1, chain.w3.eth.block_number + 1)
+        for tx in chain.w3.eth.get_block(b, full_transactions=True)["transactions"]
+    ]
     assert len(txs) == 1 and txs[0]["from"] == director
     assert chain.contract.decode_function_input(txs[0]["input"])[0].fn_name == "prepareSegments"
 
@@ -131,6 +147,7 @@ def test_director_creates_and_draws_a_lottery(studio_world, chromium):
 def test_allowlist_movie_from_the_studio(studio_world, chromium, tmp_path):
     """Allowlist mode: the CSV's Merkle root goes on chain with the movie; the proofs are pinned."""
     from movieminter.chain.merkle import StandardMerkleTree
+
     chain = studio_world.chain
     minter = chain.w3.eth.accounts[3]
     csv = tmp_path / "allow.csv"

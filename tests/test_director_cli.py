@@ -18,6 +18,7 @@ PASSWORD = "director-test-pw"
 def keystores(tmp_path_factory):
     """Encrypted keystores of anvil test keys (light scrypt: these keys are public test keys)."""
     from eth_account import Account
+
     folder = tmp_path_factory.mktemp("keystores")
     paths = []
     for i, key in enumerate(TEST_KEYS[:3]):
@@ -37,6 +38,7 @@ def cli(deployed, keystores, tmp_path, monkeypatch, capsys):
         code = main(["director", *args, *common])
         out = capsys.readouterr()
         return code, out.out + out.err
+
     run.keystores, run.chain = keystores, deployed
     return run
 
@@ -49,8 +51,21 @@ def _mine(chain, seconds=0, blocks=1):
 
 def test_lottery_from_the_terminal(cli):
     chain = cli.chain
-    code, out = cli("create", "--manifest", str(EXAMPLE_MANIFEST), "--mode", "lottery", "--keystore",
-                    str(cli.keystores[0]), "--ticket-price", "0.01", "--shares", "40/10/50", "--entry-hours", "1")
+    code, out = cli(
+        "create",
+        "--manifest",
+        str(EXAMPLE_MANIFEST),
+        "--mode",
+        "lottery",
+        "--keystore",
+        str(cli.keystores[0]),
+        "--ticket-price",
+        "0.01",
+        "--shares",
+        "40/10/50",
+        "--entry-hours",
+        "1",
+    )
     assert code == 0, out
     movie_id = int(out.split("movie ")[1].split()[0])
     movie = chain.movie(movie_id)
@@ -61,7 +76,7 @@ def test_lottery_from_the_terminal(cli):
     code, out = cli("lottery", "open", "--movie", str(movie_id))
     assert code == 0 and "entries open" in out and "0 entrant(s)" in out
     code, out = cli("lottery", "close", "--movie", str(movie_id), "--keystore", str(cli.keystores[1]))
-    assert code == 2 and "open until" in out                   # too early: the contract's reason, explained
+    assert code == 2 and "open until" in out  # too early: the contract's reason, explained
     for acc in chain.w3.eth.accounts[3:5]:
         chain.transact("enter", [movie_id], acc)
     _mine(chain, seconds=3601)
@@ -88,8 +103,19 @@ def test_allowlist_from_the_terminal(cli, tmp_path):
     code, out = cli("allowlist", "--csv", str(csv), "--segments", "6", "--out", str(tmp_path / "proofs.json"))
     assert code == 0 and out.count("entries") == 1 and "6 entries" in out
     root = out.split("Merkle root: ")[1].split()[0]
-    code, out = cli("create", "--manifest", str(EXAMPLE_MANIFEST), "--mode", "allowlist", "--allowlist-csv", str(csv),
-                    "--keystore", str(cli.keystores[0]), "--ticket-price", "0")
+    code, out = cli(
+        "create",
+        "--manifest",
+        str(EXAMPLE_MANIFEST),
+        "--mode",
+        "allowlist",
+        "--allowlist-csv",
+        str(csv),
+        "--keystore",
+        str(cli.keystores[0]),
+        "--ticket-price",
+        "0",
+    )
     assert code == 0, out
     movie_id = int(out.split("movie ")[-1].split()[0])
     assert chain.movie(movie_id)["allowlistRoot"] == root
@@ -99,11 +125,14 @@ def test_allowlist_from_the_terminal(cli, tmp_path):
     assert chain.segments(movie_id, 4, 1)[0]["account"] == minter
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--shares", "30/30/30"], "add up to 90%"),
-    (["--ticket-price", "lots"], "not an amount of ETH"),
-    (["--mode", "allowlist"], "needs --allowlist-csv"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--shares", "30/30/30"], "add up to 90%"),
+        (["--ticket-price", "lots"], "not an amount of ETH"),
+        (["--mode", "allowlist"], "needs --allowlist-csv"),
+    ],
+)
 def test_bad_terms_are_explained(cli, args, message):
     base = {"--mode": "lottery"}
     argv = ["create", "--manifest", str(EXAMPLE_MANIFEST), "--keystore", str(cli.keystores[0])]
@@ -126,14 +155,21 @@ def test_invalid_manifest_lists_every_problem(cli, tmp_path):
 
 def test_wrong_keystore_password(cli, monkeypatch):
     monkeypatch.setenv("MOVIEMINTER_KEYSTORE_PASSWORD", "not-the-password")
-    code, out = cli("create", "--manifest", str(EXAMPLE_MANIFEST), "--mode", "open", "--keystore", str(cli.keystores[0]))
+    code, out = cli(
+        "create", "--manifest", str(EXAMPLE_MANIFEST), "--mode", "open", "--keystore", str(cli.keystores[0])
+    )
     assert code == 2 and "wrong password" in out and "not-the-password" not in out
 
 
 def test_allowlist_csv_errors_name_the_line():
     from movieminter.app.routes_director import DirectorError, parse_allowlist_csv
+
     with pytest.raises(DirectorError) as e:
-        parse_allowlist_csv("0x70997970C51812dc3A010C7d01b50e0d17dc79C8,1\nnot-an-address,2\n0x90F79bf6EB2c4f870365E785982E1f101E93b906,9", 6)
+        parse_allowlist_csv(
+            "0x70997970C51812dc3A010C7d01b50e0d17dc79C8,1\nnot-an-address,2\n0x90F79bf6EB2c4f870365E785982E1f101E93b906,9",
+            6,
+        )
     assert "line 2" in e.value.message and "beyond the movie's 6 segments" in e.value.message
     assert parse_allowlist_csv("0x70997970c51812dc3a010c7d01b50e0d17dc79c8,1-2;5\n", 6) == [
-        ("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", s) for s in (1, 2, 5)]
+        ("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", s) for s in (1, 2, 5)
+    ]

@@ -36,15 +36,17 @@ def host_python(kind: str) -> Path:
 
 
 def freeze(py: Path) -> list[str]:
-    return subprocess.run([str(py), "-m", "pip", "freeze", "--all"], capture_output=True, text=True,
-                          check=True).stdout.splitlines()
+    return subprocess.run(
+        [str(py), "-m", "pip", "freeze", "--all"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
 
 
 class Host:
     """tests/hosts/launch_host.py in a host venv, as A1111 would run."""
 
-    def __init__(self, kind: str, tmp: Path, *, cmdline: str = "", options: dict | None = None,
-                 extra_env: dict | None = None):
+    def __init__(
+        self, kind: str, tmp: Path, *, cmdline: str = "", options: dict | None = None, extra_env: dict | None = None
+    ):
         self.kind, self.tmp = kind, tmp
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -53,14 +55,30 @@ class Host:
         config = {"movieminter_data_dir": str(self.data_dir), **(options or {})}
         (tmp / "config.json").write_text(json.dumps(config))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MOVIEMINTER_", "PYTHON"))}
-        env.update(PYTHONPATH=str(STUBS), MOVIEMINTER_VENV=str(APP_VENV), MM_STUB_CONFIG=str(tmp / "config.json"),
-                   MM_STUB_CALLS=str(self.calls), COMMANDLINE_ARGS=cmdline, **(extra_env or {}))
+        env.update(
+            PYTHONPATH=str(STUBS),
+            MOVIEMINTER_VENV=str(APP_VENV),
+            MM_STUB_CONFIG=str(tmp / "config.json"),
+            MM_STUB_CALLS=str(self.calls),
+            COMMANDLINE_ARGS=cmdline,
+            **(extra_env or {}),
+        )
         self.log = open(tmp / "host.log", "wb")
-        self.proc = subprocess.Popen([str(host_python(kind)), str(ROOT / "tests/hosts/launch_host.py"),
-                                      "--ext", str(ROOT), "--port", str(self.port)],
-                                     env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [
+                str(host_python(kind)),
+                str(ROOT / "tests/hosts/launch_host.py"),
+                "--ext",
+                str(ROOT),
+                "--port",
+                str(self.port),
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
 
-    def wait(self, auth=None) -> "Host":
+    def wait(self, auth=None) -> Host:
         deadline = time.time() + 180
         while time.time() < deadline:
             assert self.proc.poll() is None, self.output()
@@ -75,8 +93,11 @@ class Host:
 
     def output(self) -> str:
         app_log = self.data_dir / "app.log"
-        return ((self.tmp / "host.log").read_text(errors="replace")[-4000:] + "\n--- app.log ---\n"
-                + (app_log.read_text(errors="replace")[-4000:] if app_log.exists() else ""))
+        return (
+            (self.tmp / "host.log").read_text(errors="replace")[-4000:]
+            + "\n--- app.log ---\n"
+            + (app_log.read_text(errors="replace")[-4000:] if app_log.exists() else "")
+        )
 
     def app_port(self) -> int:
         ports = re.findall(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", (self.data_dir / "app.log").read_text())
@@ -123,19 +144,28 @@ def test_install_builds_its_own_venv_and_never_touches_the_host(kind, tmp_path):
     venv = tmp_path / "app-venv"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MOVIEMINTER_", "PYTHON", "PIP_"))}
     # As A1111's launch_utils.run_extension_installer runs it: host python, A1111 root on PYTHONPATH.
-    env.update(PYTHONPATH=str(STUBS), MOVIEMINTER_VENV=str(venv), MOVIEMINTER_REQUIREMENTS=str(lock),
-               MM_STUB_CALLS=str(tmp_path / "calls.txt"))
+    env.update(
+        PYTHONPATH=str(STUBS),
+        MOVIEMINTER_VENV=str(venv),
+        MOVIEMINTER_REQUIREMENTS=str(lock),
+        MM_STUB_CALLS=str(tmp_path / "calls.txt"),
+    )
 
     def run(**extra):
-        return subprocess.run([str(py), str(ROOT / "install.py")], env={**env, **extra}, capture_output=True,
-                              text=True, timeout=600)
+        return subprocess.run(
+            [str(py), str(ROOT / "install.py")], env={**env, **extra}, capture_output=True, text=True, timeout=600
+        )
 
     first = run()
     assert first.returncode == 0, first.stderr + first.stdout
     assert "installing the app's locked requirements" in first.stdout
     app_py = venv / "bin" / "python"
-    probe = subprocess.run([str(app_py), "-c", "import iniconfig, movieminter; print(movieminter.__file__)"],
-                           capture_output=True, text=True, env={k: v for k, v in env.items() if k != "PYTHONPATH"})
+    probe = subprocess.run(
+        [str(app_py), "-c", "import iniconfig, movieminter; print(movieminter.__file__)"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in env.items() if k != "PYTHONPATH"},
+    )
     assert probe.returncode == 0 and probe.stdout.strip() == str(ROOT / "movieminter" / "__init__.py"), probe.stderr
 
     second = run()  # the stamp matches: nothing to do, nothing printed
@@ -161,9 +191,15 @@ def test_install_builds_its_own_venv_and_never_touches_the_host(kind, tmp_path):
 def find_python(version: str) -> str | None:
     """A Python `version` (3.10 is A1111 1.10's) with venv and ensurepip, if this machine has one."""
     import glob
-    for cand in [f"/usr/bin/python{version}", *glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python{version}"))]:
-        if os.path.exists(cand) and subprocess.run([cand, "-c", "import venv, ensurepip"],
-                                                   capture_output=True).returncode == 0:
+
+    for cand in [
+        f"/usr/bin/python{version}",
+        *glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python{version}")),
+    ]:
+        if (
+            os.path.exists(cand)
+            and subprocess.run([cand, "-c", "import venv, ensurepip"], capture_output=True).returncode == 0
+        ):
             return cand
     return None
 
@@ -181,39 +217,57 @@ def test_install_from_a1111s_python_310_builds_the_venv_with_that_same_python(tm
     env.update(PYTHONPATH=str(STUBS), MOVIEMINTER_VENV=str(tmp_path / "venv"), MOVIEMINTER_REQUIREMENTS=str(lock))
     done = subprocess.run([py310, str(ROOT / "install.py")], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    base = subprocess.run([str(tmp_path / "venv/bin/python"), "-c", "import sys; print(sys.version_info[:2], sys._base_executable)"],
-                          capture_output=True, text=True).stdout.split(")", 1)
+    base = subprocess.run(
+        [str(tmp_path / "venv/bin/python"), "-c", "import sys; print(sys.version_info[:2], sys._base_executable)"],
+        capture_output=True,
+        text=True,
+    ).stdout.split(")", 1)
     assert base[0] + ")" == "(3, 10)", base
     assert Path(base[1].strip()).resolve() == Path(py310).resolve(), base
     py39 = find_python("3.9")
     if py39 is None:
         return
-    bad = subprocess.run([py310, str(ROOT / "install.py")], capture_output=True, text=True, timeout=60,
-                         env={**env, "MOVIEMINTER_VENV": str(tmp_path / "v2"), "MOVIEMINTER_PYTHON": py39})
+    bad = subprocess.run(
+        [py310, str(ROOT / "install.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "MOVIEMINTER_VENV": str(tmp_path / "v2"), "MOVIEMINTER_PYTHON": py39},
+    )
     assert bad.returncode == 1 and "needs Python >= 3.10" in bad.stderr and "MOVIEMINTER_PYTHON" in bad.stderr
 
 
 # ------------------------------------------------------------ tab and proxy
 
+
 @pytest.fixture(scope="module", params=HOSTS)
 def host(request, tmp_path_factory, a1111_double_url):
-    h = Host(request.param, tmp_path_factory.mktemp(f"host-{request.param}"), cmdline="--api",
-             options={"movieminter_a1111_url": a1111_double_url})
+    h = Host(
+        request.param,
+        tmp_path_factory.mktemp(f"host-{request.param}"),
+        cmdline="--api",
+        options={"movieminter_a1111_url": a1111_double_url},
+    )
     try:
         yield h.wait()
     finally:
         h.stop()
 
 
-
-
 @pytest.fixture(params=HOSTS)
 def minting_host(request, tmp_path_factory, a1111_double_url, chain_session):
     """A host with the extension, the A1111 double and the session's chain (a job is checked
     against the chain before it renders)."""
-    h = Host(request.param, tmp_path_factory.mktemp(f"minting-host-{request.param}"), cmdline="--api",
-             options={"movieminter_a1111_url": a1111_double_url, "movieminter_chain": chain_session.rpc_url,
-                      "movieminter_contract": chain_session.contract_address})
+    h = Host(
+        request.param,
+        tmp_path_factory.mktemp(f"minting-host-{request.param}"),
+        cmdline="--api",
+        options={
+            "movieminter_a1111_url": a1111_double_url,
+            "movieminter_chain": chain_session.rpc_url,
+            "movieminter_contract": chain_session.contract_address,
+        },
+    )
     h.chain = chain_session
     snapshot = chain_session.w3.provider.make_request("evm_snapshot", [])["result"]  # the session chain is shared
     try:
@@ -222,16 +276,31 @@ def minting_host(request, tmp_path_factory, a1111_double_url, chain_session):
         h.stop()
         chain_session.w3.provider.make_request("evm_revert", [snapshot])
 
+
 @pytest.mark.browser
 def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(minting_host, chromium):
     host = minting_host
     from movieminter.chain.client import MovieConfig
+
     manifest = json.loads(EXAMPLE_MANIFEST.read_text())
     chain = host.chain
     acc = chain.w3.eth.accounts
-    movie_id = chain.movie_id_from_receipt(chain.transact("createMovie", [MovieConfig(  # an open movie to mint from
-        manifest_digest="0x" + "11" * 32, segment_count=len(manifest["segments"]), creator=acc[8], director=acc[9],
-        mint_mode="open", claim_window=3600).as_tuple()], acc[0]))
+    movie_id = chain.movie_id_from_receipt(
+        chain.transact(
+            "createMovie",
+            [
+                MovieConfig(  # an open movie to mint from
+                    manifest_digest="0x" + "11" * 32,
+                    segment_count=len(manifest["segments"]),
+                    creator=acc[8],
+                    director=acc[9],
+                    mint_mode="open",
+                    claim_window=3600,
+                ).as_tuple()
+            ],
+            acc[0],
+        )
+    )
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
@@ -249,7 +318,8 @@ def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(min
         assert "dark" in frame.evaluate("document.body.className + document.documentElement.className")
 
         # A job from the page (same origin, CSRF cookie), then its progress over SSE through the proxy.
-        events = frame.evaluate("""async ([manifest, wallet, movieId, contract]) => {
+        events = frame.evaluate(
+            """async ([manifest, wallet, movieId, contract]) => {
             const token = document.cookie.match(/mm_csrf=([^;]+)/)[1];
             const r = await fetch('/movieminter/api/v1/jobs', {method: 'POST',
                 headers: {'Content-Type': 'application/json', 'X-CSRF-Token': token},
@@ -273,7 +343,9 @@ def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(min
                 es.addEventListener('state', (e) => seen.push(JSON.parse(e.data)));
                 setTimeout(() => { es.close(); resolve({seen, timeout: true}); }, 60000);
             });
-        }""", [manifest, WALLET, movie_id, chain.contract_address])
+        }""",
+            [manifest, WALLET, movie_id, chain.contract_address],
+        )
         assert "error" not in events, events
         assert events.get("stillOpen"), events  # frames arrived one by one while the render ran
         assert events["stateOnArrival"] == "rendering", events
@@ -286,8 +358,7 @@ def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(min
         assert jobs.status == 200
         page.get_by_label("Job id").fill(str(events["jobId"]))
         page.get_by_role("button", name="Cancel job").click()
-        page.wait_for_function("document.querySelector('#mm-jobs-status').innerText.includes('Job ')",
-                               timeout=30000)
+        page.wait_for_function("document.querySelector('#mm-jobs-status').innerText.includes('Job ')", timeout=30000)
         deadline = time.time() + 30
         while httpx.get(f"{host.url}/movieminter/api/v1/jobs/{events['jobId']}").json()["state"] != "cancelled":
             assert time.time() < deadline, "the job was not cancelled"
@@ -306,8 +377,12 @@ def load_and_record(page, url: str, ready, expect: tuple[str, ...] = ()) -> list
     a response for each of LOADED and `expect` (URL substrings: API calls made at load) arrived."""
     seen: list[tuple] = []
     page.on("response", lambda r: seen.append((r.status, r.request.method, r.url)))
-    page.on("requestfailed", lambda r: "ERR_ABORTED" not in (r.failure or "")
-            and seen.append((0, r.method, r.url + " " + (r.failure or ""))))
+    page.on(
+        "requestfailed",
+        lambda r: (
+            "ERR_ABORTED" not in (r.failure or "") and seen.append((0, r.method, r.url + " " + (r.failure or "")))
+        ),
+    )
     page.goto(url)
     if callable(ready):
         ready(page)
@@ -321,8 +396,9 @@ def load_and_record(page, url: str, ready, expect: tuple[str, ...] = ()) -> list
     page.wait_for_timeout(500)
     # What the page links (web app manifest, icons, styles, scripts), whether the browser fetched it or not.
     for frame in page.frames:
-        for link in frame.evaluate("[...document.querySelectorAll('link[href], script[src]')]"
-                                   ".map((e) => e.href || e.src)"):
+        for link in frame.evaluate(
+            "[...document.querySelectorAll('link[href], script[src]')].map((e) => e.href || e.src)"
+        ):
             if link.startswith(url.split("/movieminter")[0]):
                 seen.append((page.request.get(link).status, "GET", link + " (linked)"))
     return seen
@@ -337,19 +413,33 @@ def test_pages_through_the_proxy_load_every_asset(tmp_path, chromium, deployed, 
     """gradio 3.41 (A1111 1.10) host, chain and contract configured: no same-origin request of the
     tab or of any app page answers 4xx/5xx (gradio's iframeResizer and fonts, the manifest ...)."""
     from tests.fixtures_chain import create_movie
+
     movie = create_movie(deployed)
-    h = Host("a1111", tmp_path, cmdline="--api", options={
-        "movieminter_chain": deployed.rpc_url, "movieminter_contract": deployed.contract_address,
-        "movieminter_a1111_url": a1111_double_url})
+    h = Host(
+        "a1111",
+        tmp_path,
+        cmdline="--api",
+        options={
+            "movieminter_chain": deployed.rpc_url,
+            "movieminter_contract": deployed.contract_address,
+            "movieminter_a1111_url": a1111_double_url,
+        },
+    )
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     try:
         h.wait()
         pages = [
-            ("/movieminter/", ".mm-root[data-ready='1'] [data-act='connect']",
-             ("api/v1/auth/config", "api/v1/movies/recent", "api/v1/auth/me")),
+            (
+                "/movieminter/",
+                ".mm-root[data-ready='1'] [data-act='connect']",
+                ("api/v1/auth/config", "api/v1/movies/recent", "api/v1/auth/me"),
+            ),
             ("/movieminter/studio/", ".mm-page .mm-connect", ("api/v1/auth/me",)),
-            (f"/movieminter/studio/?movie={movie}", ".mm-page .mm-connect",
-             (f"api/v1/director/movies/{movie}/activity", f"api/v1/director/movies/{movie}/lottery")),
+            (
+                f"/movieminter/studio/?movie={movie}",
+                ".mm-page .mm-connect",
+                (f"api/v1/director/movies/{movie}/activity", f"api/v1/director/movies/{movie}/lottery"),
+            ),
             (f"/movieminter/watch/?movie={movie}", ".mm-page .mm-connect", (f"api/v1/movies/{movie}/ticket",)),
             ("/movieminter/jobs/", "#mm-jobs-table", ()),
         ]
@@ -359,6 +449,7 @@ def test_pages_through_the_proxy_load_every_asset(tmp_path, chromium, deployed, 
             mine = same_origin(seen, h.url)
             assert mine and [s for s in mine if not 200 <= s[0] < 400] == [], (path, mine)
             page.close()
+
         def open_tab(page):  # the tab itself: A1111's page with the app in its iframe
             page.locator("button", has_text="Movie Minter").first.click(timeout=60000)
             frame = page.wait_for_selector("#movieminter-frame", state="visible").content_frame()
@@ -379,8 +470,9 @@ def test_tab_explains_a_chain_it_cannot_reach(host, chromium):
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
-        seen = load_and_record(page, host.url + "/movieminter/", ".mm-root[data-ready='1'] [data-act='connect']",
-                               ("api/v1/auth/config",))
+        seen = load_and_record(
+            page, host.url + "/movieminter/", ".mm-root[data-ready='1'] [data-act='connect']", ("api/v1/auth/config",)
+        )
         bad = [s for s in same_origin(seen, host.url) if not 200 <= s[0] < 400]
         assert [(s[0], s[2].split("?")[0]) for s in bad] == [(503, host.url + "/movieminter/api/v1/auth/config")]
         alert = page.locator("#mm-wallet-error")
@@ -434,19 +526,31 @@ FOREIGN = "rebind.evil.example"
 
 def siwe_text(nonce: str, domain: str, uri: str) -> str:
     from siwe import SiweMessage
+
     iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(t))  # noqa: E731
-    return SiweMessage(domain=domain, address=SIGNER.address, uri=uri, version="1", chain_id=31337, nonce=nonce,
-                       issued_at=iso(time.time()), expiration_time=iso(time.time() + 300)).prepare_message()
+    return SiweMessage(
+        domain=domain,
+        address=SIGNER.address,
+        uri=uri,
+        version="1",
+        chain_id=31337,
+        nonce=nonce,
+        issued_at=iso(time.time()),
+        expiration_time=iso(time.time() + 300),
+    ).prepare_message()
 
 
 def signed(text: str) -> str:
     from eth_account.messages import encode_defunct
+
     return SIGNER.sign_message(encode_defunct(text=text)).signature.to_0x_hex()
 
 
 def _signer():
     from eth_account import Account
+
     from tests.fixtures_ui import TEST_KEYS
+
     return Account.from_key(TEST_KEYS[0])
 
 
@@ -459,9 +563,17 @@ def test_share_link_and_configured_addresses_are_served_and_nothing_else(kind, t
     accepts it (pages, API, sign-in); a rebinding name is refused, and a sign-in message signed for a
     phishing domain is refused even with that domain as Host."""
     share_host = SHARE_URL.split("//", 1)[1]
-    h = Host(kind, tmp_path, cmdline="--api --share", extra_env={"MM_STUB_SHARE_URL": SHARE_URL}, options={
-        "movieminter_chain": deployed.rpc_url, "movieminter_contract": deployed.contract_address,
-        "movieminter_public_urls": "https://sd.example.org"})
+    h = Host(
+        kind,
+        tmp_path,
+        cmdline="--api --share",
+        extra_env={"MM_STUB_SHARE_URL": SHARE_URL},
+        options={
+            "movieminter_chain": deployed.rpc_url,
+            "movieminter_contract": deployed.contract_address,
+            "movieminter_public_urls": "https://sd.example.org",
+        },
+    )
     try:
         h.wait()
         settings = httpx.get(h.url + "/movieminter/api/v1/settings").json()
@@ -481,29 +593,47 @@ def test_share_link_and_configured_addresses_are_served_and_nothing_else(kind, t
                 page = c.get("/movieminter/studio/", headers={"Host": host, "Accept": "text/html"})
                 assert page.status_code == 403 and "Settings &gt; Movie Minter" in page.text
             # The socket address is the proxy's to report: a browser's copy of the header is dropped.
-            r = c.get("/movieminter/api/v1/jobs", headers={"Host": f"10.9.8.7:{h.port}",
-                                                          "X-MovieMinter-Host-Server": f"10.9.8.7:{h.port}"})
+            r = c.get(
+                "/movieminter/api/v1/jobs",
+                headers={"Host": f"10.9.8.7:{h.port}", "X-MovieMinter-Host-Server": f"10.9.8.7:{h.port}"},
+            )
             assert r.status_code == 403
 
             # Sign in with Ethereum through the share link.
             c.get("/movieminter/healthz", headers=share)
             csrf = {"X-CSRF-Token": c.cookies.get("mm_csrf")}
-            phishing = siwe_text(c.get("/movieminter/api/v1/auth/nonce", headers=share).json()["nonce"],
-                                 "evil.example", "https://evil.example/")
+            phishing = siwe_text(
+                c.get("/movieminter/api/v1/auth/nonce", headers=share).json()["nonce"],
+                "evil.example",
+                "https://evil.example/",
+            )
             body = {"message": phishing, "signature": signed(phishing)}
-            r = c.post("/movieminter/api/v1/auth/verify", json=body,
-                       headers={**csrf, "Host": "evil.example", "Origin": "https://evil.example"})
+            r = c.post(
+                "/movieminter/api/v1/auth/verify",
+                json=body,
+                headers={**csrf, "Host": "evil.example", "Origin": "https://evil.example"},
+            )
             assert r.status_code == 403, r.text
             r = c.post("/movieminter/api/v1/auth/verify", json=body, headers={**csrf, **share, "Origin": SHARE_URL})
             assert r.status_code == 403 and "not an address Movie Minter is served under" in r.text
             assert c.get("/movieminter/api/v1/auth/me", headers=share).json()["authenticated"] is False
 
-            msg = c.get("/movieminter/api/v1/auth/nonce", headers=share, params={
-                "address": SIGNER.address, "chain_id": 31337, "domain": share_host,
-                "uri": SHARE_URL + "/movieminter/"}).json()["message"]
+            msg = c.get(
+                "/movieminter/api/v1/auth/nonce",
+                headers=share,
+                params={
+                    "address": SIGNER.address,
+                    "chain_id": 31337,
+                    "domain": share_host,
+                    "uri": SHARE_URL + "/movieminter/",
+                },
+            ).json()["message"]
             assert msg.startswith(f"{share_host} wants you to sign in")
-            r = c.post("/movieminter/api/v1/auth/verify", json={"message": msg, "signature": signed(msg)},
-                       headers={**csrf, **share, "Origin": SHARE_URL})
+            r = c.post(
+                "/movieminter/api/v1/auth/verify",
+                json={"message": msg, "signature": signed(msg)},
+                headers={**csrf, **share, "Origin": SHARE_URL},
+            )
             assert r.status_code == 200, r.text
             assert c.get("/movieminter/api/v1/auth/me", headers=share).json()["address"] == SIGNER.address
     finally:
@@ -529,8 +659,9 @@ def test_served_urls_come_from_a1111s_own_launch(monkeypatch):
     assert served_urls(demo, opts) == ["http://studio-box:7861", "http://studio-box.lan:7861", SHARE_URL]
     opts.listen, opts.server_name, opts.tls_keyfile = False, "sd.internal", "key.pem"
     assert served_urls(demo, opts) == ["https://sd.internal:7861", SHARE_URL]
-    assert served_urls(None, types.SimpleNamespace(port=None, listen=False, server_name=None,
-                                                   tls_keyfile=None)) == []  # --nowebui: no Blocks
+    assert (
+        served_urls(None, types.SimpleNamespace(port=None, listen=False, server_name=None, tls_keyfile=None)) == []
+    )  # --nowebui: no Blocks
     env = child_env(types.SimpleNamespace(opts=None, cmd_opts=opts), ",".join(served_urls(demo, opts)))
     assert env["MOVIEMINTER_HOST_URLS"] == "https://sd.internal:7861," + SHARE_URL
 
@@ -550,15 +681,21 @@ def test_reload_ui_with_a_new_share_link_restarts_the_app_with_it(monkeypatch):
         def restart(self, env=None):
             restarts.append(env)
 
-    monkeypatch.setattr(extension, "_state", {"app": Running(), "restart_timer": None, "own_url": "http://x",
-                                              "host_urls": SHARE_URL})
+    monkeypatch.setattr(
+        extension, "_state", {"app": Running(), "restart_timer": None, "own_url": "http://x", "host_urls": SHARE_URL}
+    )
     monkeypatch.setattr(extension, "mount_proxy", lambda *a, **k: None)
     host_app = types.SimpleNamespace(router=types.SimpleNamespace(routes=[]))
-    extension.on_app_started(types.SimpleNamespace(server_port=7860, server_name="127.0.0.1", share_url=SHARE_URL),
-                             host_app)
+    extension.on_app_started(
+        types.SimpleNamespace(server_port=7860, server_name="127.0.0.1", share_url=SHARE_URL), host_app
+    )
     assert restarts == []  # same link: the running app is kept
-    extension.on_app_started(types.SimpleNamespace(server_port=7860, server_name="127.0.0.1",
-                                                   share_url="https://fedcba9876543210ff.gradio.live"), host_app)
+    extension.on_app_started(
+        types.SimpleNamespace(
+            server_port=7860, server_name="127.0.0.1", share_url="https://fedcba9876543210ff.gradio.live"
+        ),
+        host_app,
+    )
     assert [env.get("MOVIEMINTER_HOST_URLS") for env in restarts] == ["https://fedcba9876543210ff.gradio.live"]
 
 
@@ -618,8 +755,10 @@ def test_changed_settings_restart_the_app_with_the_new_values(host):
     before = httpx.get(host.url + "/movieminter/healthz").json()["pid"]
     contract = "0x" + "ab" * 20
     # A1111's settings API calls opts.set(..., is_api=True), which runs our onchange.
-    r = httpx.post(host.url + "/sdapi/v1/options", json={"movieminter_contract": contract,
-                                                         "movieminter_civitai_token": "via-the-api"})
+    r = httpx.post(
+        host.url + "/sdapi/v1/options",
+        json={"movieminter_contract": contract, "movieminter_civitai_token": "via-the-api"},
+    )
     assert r.status_code == 200, r.text
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -650,8 +789,16 @@ def test_settings_section_hides_tokens_from_a1111s_options_api():
     from movieminter.host.settings import SECTION, add_settings
 
     class OptionInfo:
-        def __init__(self, default=None, label="", component=None, component_args=None, onchange=None,
-                     section=None, restrict_api=False):
+        def __init__(
+            self,
+            default=None,
+            label="",
+            component=None,
+            component_args=None,
+            onchange=None,
+            section=None,
+            restrict_api=False,
+        ):
             self.default, self.label, self.component_args = default, label, component_args
             self.onchange, self.section, self.restrict_api = onchange, section, restrict_api
 

@@ -14,7 +14,6 @@ import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -41,8 +40,13 @@ def nt(monkeypatch):
     """Windows as far as the host glue can tell: `os.name == "nt"`, and the POSIX-only calls gone,
     as they are on Windows. Only the host modules see it (the test process's pathlib must not)."""
     fake_os = _AsOnWindows(os, hide=("killpg", "setsid", "getpgid", "fork", "getuid"), name="nt")
-    fake_signal = _AsOnWindows(signal, hide=("SIGKILL", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGCHLD"),
-                               SIGBREAK=21, CTRL_C_EVENT=0, CTRL_BREAK_EVENT=1)
+    fake_signal = _AsOnWindows(
+        signal,
+        hide=("SIGKILL", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGCHLD"),
+        SIGBREAK=21,
+        CTRL_C_EVENT=0,
+        CTRL_BREAK_EVENT=1,
+    )
     for module in (installer, processes, supervisor):
         monkeypatch.setattr(module, "os", fake_os)
     for module in (processes, supervisor):
@@ -127,8 +131,13 @@ def test_install_builds_the_venv_with_scripts_python_exe_on_windows(nt, monkeypa
             return subprocess.CompletedProcess(args, 0, f"{site}\n", "")
         return subprocess.CompletedProcess(args, 0, "3.10.6\n", "")
 
-    for var in ("MOVIEMINTER_PYTHON", "MOVIEMINTER_VENV", "MOVIEMINTER_REQUIREMENTS", "MOVIEMINTER_SKIP_INSTALL",
-                "COMMANDLINE_ARGS"):
+    for var in (
+        "MOVIEMINTER_PYTHON",
+        "MOVIEMINTER_VENV",
+        "MOVIEMINTER_REQUIREMENTS",
+        "MOVIEMINTER_SKIP_INSTALL",
+        "COMMANDLINE_ARGS",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(sys, "argv", ["install.py"])
     monkeypatch.setattr(installer.subprocess, "run", fake_run)
@@ -236,6 +245,7 @@ def spawned(monkeypatch, tmp_path):
         app = supervisor.AppProcess(python, a1111_url="http://127.0.0.1:7860", log_path=tmp_path / "app.log")
         app._spawn()
         return seen
+
     return spawn
 
 
@@ -280,8 +290,10 @@ def test_stop_on_windows_is_ctrl_break_to_the_childs_group(nt, calls):
 def test_stop_on_windows_kills_the_tree_with_taskkill_after_the_grace(nt, calls):
     proc = FakeProc(pid=4242, stubborn=1)
     processes.stop(proc, grace=10)
-    assert calls == [("kill", 4242, processes.CTRL_BREAK_EVENT),
-                     ("run", ["taskkill", "/PID", "4242", "/T", "/F"], processes.CREATE_NO_WINDOW)]
+    assert calls == [
+        ("kill", 4242, processes.CTRL_BREAK_EVENT),
+        ("run", ["taskkill", "/PID", "4242", "/T", "/F"], processes.CREATE_NO_WINDOW),
+    ]
 
 
 def test_stop_on_windows_without_a_shared_console_goes_straight_to_taskkill(nt, calls, monkeypatch):
@@ -342,8 +354,11 @@ class FakeKernel32:
 
 def _no_posix_probe(monkeypatch):
     def refuse(*a):
-        raise AssertionError("os.kill / os.getppid on Windows: signal 0 is CTRL_C_EVENT, and the parent "
-                             "of a venv's python.exe is its launcher")
+        raise AssertionError(
+            "os.kill / os.getppid on Windows: signal 0 is CTRL_C_EVENT, and the parent "
+            "of a venv's python.exe is its launcher"
+        )
+
     monkeypatch.setattr(os, "kill", refuse)
     monkeypatch.setattr(os, "getppid", refuse)
 
@@ -390,11 +405,17 @@ def test_serve_uses_the_portable_watchdog():
 
 
 # ------------------------------------------------------------------ nothing POSIX-only on the host path
-HOST_PATH = [ROOT / "install.py", *sorted((ROOT / "scripts").glob("*.py")),
-             *sorted((ROOT / "movieminter" / "host").glob("*.py")), ROOT / "movieminter" / "app" / "cli.py"]
-POSIX_ONLY = re.compile(r"os\.killpg|os\.setsid|os\.getpgid|start_new_session|preexec_fn|\bfcntl\b|/proc/"
-                        r"|os\.getppid|signal\.SIGKILL|os\.kill\(|os\.fork|\bpwd\b|\btermios\b|shell=True"
-                        r"|\bbash\b|\.sh\b|bin/python")
+HOST_PATH = [
+    ROOT / "install.py",
+    *sorted((ROOT / "scripts").glob("*.py")),
+    *sorted((ROOT / "movieminter" / "host").glob("*.py")),
+    ROOT / "movieminter" / "app" / "cli.py",
+]
+POSIX_ONLY = re.compile(
+    r"os\.killpg|os\.setsid|os\.getpgid|start_new_session|preexec_fn|\bfcntl\b|/proc/"
+    r"|os\.getppid|signal\.SIGKILL|os\.kill\(|os\.fork|\bpwd\b|\btermios\b|shell=True"
+    r"|\bbash\b|\.sh\b|bin/python"
+)
 
 
 def test_the_host_path_has_no_posix_only_call_outside_processes_py():
@@ -415,9 +436,11 @@ def test_the_host_path_has_no_posix_only_call_outside_processes_py():
 def test_processes_py_branches_every_posix_only_call_on_os_name():
     """Each POSIX-only call in processes.py sits in a function that asks windows() first."""
     import ast
+
     source = (ROOT / "movieminter" / "host" / "processes.py").read_text()
-    functions = [ast.get_source_segment(source, node) for node in ast.parse(source).body
-                 if isinstance(node, ast.FunctionDef)]
+    functions = [
+        ast.get_source_segment(source, node) for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)
+    ]
     for call in ("os.killpg", "start_new_session", "os.getppid", "signal.SIGKILL", "os.kill("):
         users = [f for f in functions if call in f]
         assert users and all("windows()" in f for f in users), call

@@ -81,6 +81,7 @@ def test_digest_cid_mapping(vector):
     assert digest_to_cid("0x" + digest.hex()) == vector["cidv1"]
     # the exact bytes the contract's tokenURI encodes: 'b' + base32(01 70 12 20 || digest)
     import base64
+
     assert vector["cidv1"] == "b" + base64.b32encode(bytes([1, 0x70, 0x12, 0x20]) + digest).decode().lower().rstrip("=")
 
 

@@ -16,8 +16,13 @@ from tests.fixtures_ipfs import ipfs_cid_tool
 
 
 def mm(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "movieminter", "ipfs", *map(str, args)],
-                          capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "movieminter", "ipfs", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
 
 
 def test_add_only_hash_matches_ipfs_cid(tmp_path):
@@ -38,6 +43,7 @@ def test_add_to_local_store_then_get_through_gateway(tmp_path):
     cid = r.stdout.strip()
     assert (data_dir / "ipfs" / "pins" / cid).exists()
     from movieminter.ipfs.stores import LocalStore
+
     app = FastAPI()
     app.include_router(gateway_router(LocalStore(data_dir)))
     with ServerThread(app) as gw:
@@ -60,6 +66,13 @@ def test_clear_errors(tmp_path):
     assert r.returncode == 2 and "does not exist" in r.stderr
     r = mm("get", "bafy-not-a-cid", "-o", tmp_path / "x")
     assert r.returncode == 2 and "not a valid CID" in r.stderr
-    r = mm("add", "--store", "kubo", "--data-dir", tmp_path / "d", __file__,
-           env={"MOVIEMINTER_IPFS_ENDPOINT": "http://127.0.0.1:9", "MOVIEMINTER_IPFS_TOKEN": "topsecret"})
+    r = mm(
+        "add",
+        "--store",
+        "kubo",
+        "--data-dir",
+        tmp_path / "d",
+        __file__,
+        env={"MOVIEMINTER_IPFS_ENDPOINT": "http://127.0.0.1:9", "MOVIEMINTER_IPFS_TOKEN": "topsecret"},
+    )
     assert r.returncode == 2 and "cannot reach Kubo RPC" in r.stderr and "topsecret" not in r.stderr

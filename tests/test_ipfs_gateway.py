@@ -52,12 +52,17 @@ def test_content_types_and_directories(gateway_server):
     webp = b"RIFF" + b"\x00\x00\x00\x00" + b"WEBPVP8 " + os.urandom(20)
     gif = b"GIF89a" + os.urandom(20)
     meta = b'{"name": "segment"}'
-    cid = store.add_directory({"poster": png, "p.webp": webp, "g.gif": gif, "metadata.json": meta,
-                               "video.mp4": MP4_HEAD})
+    cid = store.add_directory(
+        {"poster": png, "p.webp": webp, "g.gif": gif, "metadata.json": meta, "video.mp4": MP4_HEAD}
+    )
     with httpx.Client(base_url=url) as c:
-        for name, ctype, body in [("poster", "image/png", png), ("p.webp", "image/webp", webp),
-                                  ("g.gif", "image/gif", gif), ("metadata.json", "application/json", meta),
-                                  ("video.mp4", "video/mp4", MP4_HEAD)]:
+        for name, ctype, body in [
+            ("poster", "image/png", png),
+            ("p.webp", "image/webp", webp),
+            ("g.gif", "image/gif", gif),
+            ("metadata.json", "application/json", meta),
+            ("video.mp4", "video/mp4", MP4_HEAD),
+        ]:
             r = c.get(f"/ipfs/{cid}/{name}")
             assert r.status_code == 200 and r.content == body
             assert r.headers["content-type"] == ctype
@@ -122,6 +127,7 @@ def tampering_gateway(local_store):
         app = FastAPI()
         app.include_router(gateway_router(_TamperingStore(local_store, mode)))
         return ServerThread(app)
+
     return start
 
 
@@ -165,7 +171,9 @@ def test_lying_dag_structure_is_refused(gateway_server):
     links = [dagpb.PBLink(bytes(a.cid), "", a.tsize), dagpb.PBLink(bytes(b.cid), "", b.tsize)]
     block = dagpb.encode_node(links, dagpb.unixfs_data(dagpb.FILE, None, 25, [10, 15]))
     import hashlib
+
     from multiformats import CID, multihash
+
     root = CID("base32", 1, "dag-pb", multihash.wrap(hashlib.sha256(block).digest(), "sha2-256"))
     store.blocks.put(root, block)
     with pytest.raises(TamperedContent):
@@ -184,6 +192,7 @@ def test_gateway_without_car_support_is_read_block_by_block(local_store):
         seen.append(fmt)
         if fmt == "car":
             from fastapi.responses import PlainTextResponse
+
             return PlainTextResponse("format not supported", status_code=406)
         return await call_next(request)
 
@@ -204,6 +213,7 @@ def _tampered_app(store):
     async def no_car(request, call_next):
         if request.query_params.get("format") == "car":
             from fastapi.responses import PlainTextResponse
+
             return PlainTextResponse("no", status_code=501)
         return await call_next(request)
 

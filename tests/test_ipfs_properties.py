@@ -22,7 +22,7 @@ def _tree(data: bytes, chunk: int = SMALL_CHUNK):
     store = MemoryBlockstore()
     importer = unixfs.FileImporter(store, max_links=3)
     for off in range(0, len(data), chunk):
-        importer.add_chunk(data[off:off + chunk])
+        importer.add_chunk(data[off : off + chunk])
     return importer.finish(), store
 
 
@@ -67,7 +67,7 @@ def test_parse_range_matches_slicing(size, a, b, form):
     start, end = rng
     assert 0 <= start <= end < size
     if form == "-b":
-        assert data[start:end + 1] == data[-b:]
+        assert data[start : end + 1] == data[-b:]
     else:
         assert (start, end) == (a, min(b if form == "ab" else size - 1, size - 1))
 
@@ -76,6 +76,7 @@ def test_max_links_layout_is_balanced():
     """With 3 links per node, 10 chunks build depth 3 exactly as boxo's balanced builder."""
     root, store = _tree(bytes(range(10)) * 64)
     from movieminter.ipfs import dagpb
+
     node = dagpb.decode_node(store.get(root.cid))
     assert len(node.links) == 2  # one full subtree of 9 chunks + one holding the 10th
     depth, c = 0, root.cid

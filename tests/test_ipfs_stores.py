@@ -12,8 +12,7 @@ import pytest
 from movieminter.config import Settings
 from movieminter.ipfs import unixfs
 from movieminter.ipfs.cid import to_cidv1
-from movieminter.ipfs.errors import (CidMismatch, InsufficientFunds, IpfsError, StoreAuthError,
-                                     StoreUnavailable)
+from movieminter.ipfs.errors import CidMismatch, InsufficientFunds, IpfsError, StoreAuthError, StoreUnavailable
 from movieminter.ipfs.stores import LocalStore, open_store
 from movieminter.ipfs.stores.kubo import KuboStore
 from movieminter.ipfs.stores.pinata import PinataStore
@@ -63,6 +62,7 @@ def test_local_store_car_import_export(local_store, tmp_path):
 
 # --- Kubo ---------------------------------------------------------------------
 
+
 def test_kubo_add_with_explicit_parameters(kubo_double, tmp_path):
     store = KuboStore(tmp_path / "data", kubo_double.url)
     assert store.version()["Version"]
@@ -70,8 +70,14 @@ def test_kubo_add_with_explicit_parameters(kubo_double, tmp_path):
     cid = store.add_bytes(vector_content(v["size"]))
     assert cid == v["cidv1"]
     method, path, params = [r for r in kubo_double.requests if r[1] == "/api/v0/add"][-1]
-    assert method == "POST" and params == {"cid-version": "0", "chunker": "size-262144", "raw-leaves": "false",
-                                           "hash": "sha2-256", "pin": "true", "progress": "false"}
+    assert method == "POST" and params == {
+        "cid-version": "0",
+        "chunker": "size-262144",
+        "raw-leaves": "false",
+        "hash": "sha2-256",
+        "pin": "true",
+        "progress": "false",
+    }
     assert kubo_double.is_pinned(cid) and store.pinned() == [cid] and store.has(cid)
     assert not store.has(unixfs.import_bytes(b"not there"))
     store.pin(cid)
@@ -93,9 +99,11 @@ def test_kubo_directories(kubo_double, tmp_path):
 
 def test_kubo_basic_auth_and_car_import(kubo_double, tmp_path):
     import base64
+
     kubo_double.auth = "Basic " + base64.b64encode(b"director:pa55").decode()
     store = KuboStore(tmp_path / "data", kubo_double.url, token="director:pa55")
     from movieminter.ipfs.car import file_to_car
+
     (tmp_path / "seg.mp4").write_bytes(os.urandom(300_000))
     root = file_to_car(tmp_path / "seg.mp4", tmp_path / "seg.car")
     assert store.import_car(tmp_path / "seg.car") == [root]
@@ -146,6 +154,7 @@ def test_kubo_faults_have_clear_messages(kubo_double, tmp_path):
 
 # --- Pinning Service API ------------------------------------------------------
 
+
 @pytest.fixture
 def psa_store(psa_double, gateway_server):
     """A PSA store whose content the service fetches from our own gateway."""
@@ -195,6 +204,7 @@ def test_psa_bad_token(psa_double, tmp_path):
 
 # --- Pinata -------------------------------------------------------------------
 
+
 def test_pinata_car_upload(pinata_double, tmp_path):
     store = PinataStore(tmp_path, pinata_double.jwt, pinata_double.url)
     assert "Congratulations" in store.test_authentication()["message"]
@@ -204,15 +214,21 @@ def test_pinata_car_upload(pinata_double, tmp_path):
     assert pinata_double.files[-1]["mime_type"] == "application/vnd.ipld.car"
     assert store.has(cid) and store.pinned() == [cid]
     # a plain (non-CAR) upload to Pinata makes a different, raw-leaves CID: why we upload CARs
-    plain = httpx.post(pinata_double.url + "/v3/files", headers={"Authorization": f"Bearer {pinata_double.jwt}"},
-                       files={"file": ("x.bin", data)}, data={"network": "public"}).json()["data"]["cid"]
+    plain = httpx.post(
+        pinata_double.url + "/v3/files",
+        headers={"Authorization": f"Bearer {pinata_double.jwt}"},
+        files={"file": ("x.bin", data)},
+        data={"network": "public"},
+    ).json()["data"]["cid"]
     assert plain.startswith("bafybei") and plain != cid
 
 
 def test_remote_store_reads_through_a_gateway_without_leaking_its_token(pinata_double, tmp_path):
     from fastapi import FastAPI, Request
+
     from movieminter.ipfs.gateway import gateway_router
     from movieminter.testing.server_thread import ServerThread
+
     uploader = PinataStore(tmp_path / "a", pinata_double.jwt, pinata_double.url)
     data = vector_content(262144 + 9)
     cid = uploader.add_bytes(data)

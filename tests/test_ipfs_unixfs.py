@@ -23,12 +23,15 @@ def test_shared_vectors(vector, tmp_path):
     cid = unixfs.import_file(path)
     assert cid == vector["cidv1"]
     assert to_cidv0(cid) == vector["cidv0"]
+
     # a stream that returns short reads must give the same chunks (io.ReadFull semantics)
     class Trickle(io.RawIOBase):
         def __init__(self):
             self.f = io.BytesIO(data)
+
         def readinto(self, b):
             return self.f.readinto(memoryview(b)[:100_000])
+
     assert unixfs.import_file(Trickle()) == vector["cidv1"]
 
 
@@ -52,7 +55,7 @@ def test_depth_two_dag_matches_ipfs_cid(tmp_path):
     path = tmp_path / "big.bin"
     chunk = 262144
     with open(path, "wb") as f:
-        for i in range(174 * 2 + 3):
+        for _ in range(174 * 2 + 3):
             f.write(os.urandom(chunk))
         f.write(b"tail")
     store = MemoryBlockstore()
@@ -88,19 +91,28 @@ def test_digest_is_bytes32():
 def test_small_files_match_kubos_known_answers():
     # t0040-add-and-cat.sh: `echo "Hello Worlds!" | ipfs add`, and a file without final newline
     assert to_cidv0(unixfs.import_bytes(b"Hello Worlds!\n")) == "QmVr26fY1tKyspEJBniVhqxQeEjhF78XerGiqWAwraVLQH"
-    assert to_cidv0(unixfs.import_bytes(b"Hello Neptune!\nHello Pluton!")) == "QmZDhWpi8NvKrekaYYhxKCdNVGWsFFe1CREnAjP1QbPaB3"
+    assert (
+        to_cidv0(unixfs.import_bytes(b"Hello Neptune!\nHello Pluton!"))
+        == "QmZDhWpi8NvKrekaYYhxKCdNVGWsFFe1CREnAjP1QbPaB3"
+    )
 
 
 def test_empty_directory_is_kubos_well_known_cid():
     assert to_cidv0(unixfs.import_directory({})) == "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
 
 
-@pytest.mark.parametrize("entries, expected", [
-    # known answers from Kubo's own test suite (test/sharness/t0040-add-and-cat.sh):
-    # `ipfs add -r planets/` and `ipfs add -w hello.txt`
-    ({"mars.txt": b"Hello Mars!\n", "venus.txt": b"Hello Venus!\n"}, "QmWSgS32xQEcXMeqd3YPJLrNBLSdsfYCep2U7CFkyrjXwY"),
-    ({"hello.txt": b"Hello Worlds!\n"}, "QmVJfrqd4ogGZME6LWkkikAGddYgh9dBs2U14DHZZUBk7W"),
-])
+@pytest.mark.parametrize(
+    "entries, expected",
+    [
+        # known answers from Kubo's own test suite (test/sharness/t0040-add-and-cat.sh):
+        # `ipfs add -r planets/` and `ipfs add -w hello.txt`
+        (
+            {"mars.txt": b"Hello Mars!\n", "venus.txt": b"Hello Venus!\n"},
+            "QmWSgS32xQEcXMeqd3YPJLrNBLSdsfYCep2U7CFkyrjXwY",
+        ),
+        ({"hello.txt": b"Hello Worlds!\n"}, "QmVJfrqd4ogGZME6LWkkikAGddYgh9dBs2U14DHZZUBk7W"),
+    ],
+)
 def test_directories_match_kubos_known_answers(entries, expected):
     assert to_cidv0(unixfs.import_directory(entries)) == expected
 
@@ -124,6 +136,7 @@ def test_directory_like_add_w(tmp_path):
 
 def test_huge_folder_is_refused_rather_than_mis_hashed():
     from movieminter.errors import MovieMinterError
+
     empty = unixfs.import_stream(b"")
     with pytest.raises(MovieMinterError, match="too large"):
         unixfs.directory_node({f"segment-{i:06d}.ts": empty for i in range(6000)})
@@ -132,6 +145,7 @@ def test_huge_folder_is_refused_rather_than_mis_hashed():
 @pytest.mark.parametrize("bad", ["", ".", "..", "a/b", "x\x00y"])
 def test_directory_refuses_unsafe_names(bad):
     from movieminter.errors import MovieMinterError
+
     with pytest.raises(MovieMinterError):
         unixfs.import_directory({bad: b"x"})
 
@@ -152,13 +166,16 @@ def test_reader_seeks_and_ranges():
 def test_import_streams_in_constant_memory():
     """96 MiB through a stream: peak Python allocations stay around one chunk."""
     import tracemalloc
+
     pattern = os.urandom(1 << 20)
 
     class Endless(io.RawIOBase):
         def __init__(self, total):
             self.left = total
+
         def readable(self):
             return True
+
         def readinto(self, b):
             n = min(len(b), self.left, len(pattern))
             b[:n] = pattern[:n]

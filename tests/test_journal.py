@@ -82,6 +82,7 @@ def journal_with_jobs(path, count=12) -> dict[int, int]:
 
 def write_garbage(path, page: int, seed: int = 7) -> None:
     import random
+
     rnd = random.Random(seed)
     with open(path, "r+b") as f:
         f.seek(page * PAGE)

@@ -38,14 +38,28 @@ class Serve:
         self.url = ""
         self.http: httpx.Client | None = None
 
-    def start(self, pause: str | None = None) -> "Serve":
+    def start(self, pause: str | None = None) -> Serve:
         port = free_port()
         env = dict(self.env)
         if pause:
             env["MOVIEMINTER_PAUSE_AFTER"] = pause
         log = open(self.data_dir.parent / "serve.log", "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "movieminter", "serve", "--no-ui", "--port", str(port),
-                                      "--a1111-url", self.a1111_url], env=env, stdout=log, stderr=log)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "movieminter",
+                "serve",
+                "--no-ui",
+                "--port",
+                str(port),
+                "--a1111-url",
+                self.a1111_url,
+            ],
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
         self.url = f"http://127.0.0.1:{port}"
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -57,8 +71,10 @@ class Serve:
                 pass
             time.sleep(0.05)
         else:
-            raise AssertionError("serve did not answer /healthz within 60 s:\n"
-                                 + (self.data_dir.parent / "serve.log").read_text()[-3000:])
+            raise AssertionError(
+                "serve did not answer /healthz within 60 s:\n"
+                + (self.data_dir.parent / "serve.log").read_text()[-3000:]
+            )
         self.http = httpx.Client(base_url=self.url, timeout=30)
         self.http.get("/healthz")
         self.http.headers["X-CSRF-Token"] = self.http.cookies["mm_csrf"]
@@ -78,6 +94,7 @@ class Serve:
 @pytest.fixture(scope="module")
 def kill_chain(anvil):
     from movieminter.chain.client import ChainClient
+
     chain = ChainClient(anvil.url)
     chain.deploy()  # a contract of our own: these tests count its mint transactions
     return chain
@@ -97,15 +114,26 @@ def rig(tmp_path, kill_chain, a1111_factory):
     director_store = open_store(Settings(data_dir=tmp_path / "director", ipfs_backend="kubo", ipfs_endpoint=kubo.url))
     pinned = pin_manifest(director_store, manifest)
     accounts = kill_chain.w3.eth.accounts
-    config = MovieConfig(manifest_digest=pinned["digest"], segment_count=len(manifest["segments"]),
-                         creator=accounts[8], director=accounts[9], mint_mode="open", ticket_price=10**15)
+    config = MovieConfig(
+        manifest_digest=pinned["digest"],
+        segment_count=len(manifest["segments"]),
+        creator=accounts[8],
+        director=accounts[9],
+        mint_mode="open",
+        ticket_price=10**15,
+    )
     movie_id = kill_chain.movie_id_from_receipt(kill_chain.transact("createMovie", [config.as_tuple()], accounts[0]))
     double, a1111_url, _ = a1111_factory(frame_delay=0.03)
     data_dir = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIEMINTER_")}
-    env.update(MOVIEMINTER_DATA_DIR=str(data_dir), MOVIEMINTER_CHAIN=kill_chain.rpc_url,
-               MOVIEMINTER_CONTRACT_ADDRESS=kill_chain.contract_address, MOVIEMINTER_IPFS_BACKEND="kubo",
-               MOVIEMINTER_IPFS_ENDPOINT=kubo.url, PYTHONPATH=str(ROOT))
+    env.update(
+        MOVIEMINTER_DATA_DIR=str(data_dir),
+        MOVIEMINTER_CHAIN=kill_chain.rpc_url,
+        MOVIEMINTER_CONTRACT_ADDRESS=kill_chain.contract_address,
+        MOVIEMINTER_IPFS_BACKEND="kubo",
+        MOVIEMINTER_IPFS_ENDPOINT=kubo.url,
+        PYTHONPATH=str(ROOT),
+    )
     adds_before = len([r for r in kubo.requests if r[1] == "/api/v0/add"])
     start_block = kill_chain.w3.eth.block_number
     serves: list[Serve] = []
@@ -123,8 +151,15 @@ def rig(tmp_path, kill_chain, a1111_factory):
             return s
 
         def submit(self, serve: Serve, segment=0) -> int:
-            r = serve.http.post("/api/v1/jobs", json={"movie_id": self.movie_id, "segment": segment,
-                                                      "wallet": self.wallet, "manifest_cid": self.manifest_cid})
+            r = serve.http.post(
+                "/api/v1/jobs",
+                json={
+                    "movie_id": self.movie_id,
+                    "segment": segment,
+                    "wallet": self.wallet,
+                    "manifest_cid": self.manifest_cid,
+                },
+            )
             assert r.status_code in (200, 201), r.text
             return r.json()["job"]["id"]
 
@@ -148,7 +183,8 @@ def rig(tmp_path, kill_chain, a1111_factory):
         def sign(self, tx: dict) -> str:
             """What the browser wallet does with the prepared transaction."""
             return kill_chain.w3.eth.send_transaction(
-                {k: tx[k] for k in ("from", "to", "data", "value", "gas")}).to_0x_hex()
+                {k: tx[k] for k in ("from", "to", "data", "value", "gas")}
+            ).to_0x_hex()
 
         def drive(self, serve: Serve, job_id, timeout=120) -> dict:
             """Act as the browser until the job is minted: sign when the job asks."""
@@ -207,8 +243,16 @@ def test_kill_at_every_state_resumes_to_one_mint(rig):
     job = rig.drive(serve, job_id)
     rig.assert_done_once(job)
     transitions = [t["to"] for t in httpx.get(f"{serve.url}/api/v1/jobs/{job_id}").json()["transitions"]]
-    assert transitions == ["queued", "models_ready", "rendering", "rendered", "encoded", "pinned",
-                           "awaiting_signature", "minted"]
+    assert transitions == [
+        "queued",
+        "models_ready",
+        "rendering",
+        "rendered",
+        "encoded",
+        "pinned",
+        "awaiting_signature",
+        "minted",
+    ]
 
 
 def test_kill_mid_render_follows_the_same_deforum_job(rig):

@@ -29,10 +29,13 @@ def test_app_lock_resolves_from_wheels(python, platform):
     assert result.ok, str(result)
 
 
-@pytest.mark.parametrize("pin, python, platform, why", [
-    ("annotated-doc==0.0.7", "3.10", "linux", "Python>=3.11"),  # what the old lock stopped at on 3.10
-    ("uvloop==0.21.0", "3.10", "windows", "no usable wheels"),  # sdist only on Windows
-])
+@pytest.mark.parametrize(
+    "pin, python, platform, why",
+    [
+        ("annotated-doc==0.0.7", "3.10", "linux", "Python>=3.11"),  # what the old lock stopped at on 3.10
+        ("uvloop==0.21.0", "3.10", "windows", "no usable wheels"),  # sdist only on Windows
+    ],
+)
 def test_the_check_fails_for_a_pin_that_cannot_install_there(tmp_path, pin, python, platform, why):
     lock = tmp_path / "requirements.lock"
     lock.write_text(pin + "\n")
@@ -49,15 +52,41 @@ def test_pip_itself_takes_the_lock_for_windows_python_310(tmp_path):
     lock = tmp_path / "plain.lock"
     lock.write_text("\n".join(plain) + "\n")
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--no-deps", "-q",
-         "--disable-pip-version-check", "--target", str(tmp_path / "t"), "--python-version", "3.10",
-         "--implementation", "cp", "--platform", "win_amd64", "--only-binary=:all:", "-r", str(lock),
-         "--report", str(tmp_path / "report.json")], capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--no-deps",
+            "-q",
+            "--disable-pip-version-check",
+            "--target",
+            str(tmp_path / "t"),
+            "--python-version",
+            "3.10",
+            "--implementation",
+            "cp",
+            "--platform",
+            "win_amd64",
+            "--only-binary=:all:",
+            "-r",
+            str(lock),
+            "--report",
+            str(tmp_path / "report.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     import json
+
     report = json.loads((tmp_path / "report.json").read_text())
-    wheels = {item["metadata"]["name"].lower().replace("_", "-"): item["download_info"]["url"]
-              for item in report["install"]}
+    wheels = {
+        item["metadata"]["name"].lower().replace("_", "-"): item["download_info"]["url"] for item in report["install"]
+    }
     assert len(wheels) == len(plain)
     assert all(url.endswith(".whl") for url in wheels.values())
     numpy = wheels["numpy"].rsplit("/", 1)[-1]
@@ -82,14 +111,21 @@ def test_no_pin_of_the_test_lock_overrides_the_app_lock():
     assert not app & set(test)
 
 
-VERMIN = [str(Path(sys.executable).with_name("vermin")), "--target=3.10-", "--violations", "--no-tips", "--eval-annotations",
-          "--no-parse-comments"]
+VERMIN = [
+    str(Path(sys.executable).with_name("vermin")),
+    "--target=3.10-",
+    "--violations",
+    "--no-tips",
+    "--eval-annotations",
+    "--no-parse-comments",
+]
 
 
 def test_the_code_runs_on_python_310():
     """No 3.11-only syntax or standard library in what runs in the app venv or in A1111."""
-    done = subprocess.run([*VERMIN, "movieminter", "install.py", "scripts"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [*VERMIN, "movieminter", "install.py", "scripts"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -101,6 +137,7 @@ def test_the_310_check_catches_311_only_code(tmp_path):
 
 def test_install_py_needs_no_newer_python_than_a1111s():
     from movieminter.host import installer
+
     assert installer.APP_MIN_PYTHON == (3, 10)
     assert re.search(r'^requires-python = ">=3\.10"$', (ROOT / "pyproject.toml").read_text(), re.M)
     assert Path(locks.APP_LOCK).read_text().startswith("# The app's isolated venv")

@@ -303,6 +303,7 @@ def test_cli_records_the_draw_as_soon_as_its_block_exists(deployed, capsys):
 
 def test_record_draw_waits_for_the_draw_block(deployed):
     import threading
+
     c = deployed
     acc = c.w3.eth.accounts
     movie_id, commit = _drawn_movie(c, acc[1:4], segments=3)
@@ -331,8 +332,9 @@ def test_verify_draw_and_cli(deployed, capsys):
         index = int(block.split("winner: entrant #")[1].split()[0])
         assert check.entrants[index] == c.call("winnerOf", movie_id, seg)
 
-    code = cli_main(["lottery", "verify", str(movie_id), "--rpc", c.rpc_url, "--contract", c.contract_address,
-                     "--segment", "2"])
+    code = cli_main(
+        ["lottery", "verify", str(movie_id), "--rpc", c.rpc_url, "--contract", c.contract_address, "--segment", "2"]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "VERIFIED" in out and "round 23" in out
 

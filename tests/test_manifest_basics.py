@@ -8,8 +8,17 @@ import json
 import pytest
 
 from movieminter.errors import MovieMinterError
-from movieminter.manifest import (ManifestError, Problem, canonical_json, export_deforum, get_segment, load_manifest,
-                                  manifest_digest, segment_settings_digest, validate_manifest)
+from movieminter.manifest import (
+    ManifestError,
+    Problem,
+    canonical_json,
+    export_deforum,
+    get_segment,
+    load_manifest,
+    manifest_digest,
+    segment_settings_digest,
+    validate_manifest,
+)
 from movieminter.manifest.keys import CAMERA_KEYS, deforum_keys
 from movieminter.manifest.schedules import ScheduleError, evaluate_schedule, parse_schedule
 from movieminter.testing.fake_models import sha256_of
@@ -55,6 +64,7 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 # ---------------------------------------------------------------- schedules
 
+
 def test_parse_schedule_sorts_and_keeps_text():
     assert parse_schedule("30: (1.02), 0: (1.0)") == [(0, "(1.0)"), (30, "(1.02)")]
     assert parse_schedule("0:(0.4*sin(2*3.14*t/max_f))") == [(0, "(0.4*sin(2*3.14*t/max_f))")]
@@ -75,6 +85,7 @@ def test_evaluate_expressions_per_frame_until_next_keyframe():
 
 def test_evaluate_matches_deforums_default_zoom_formula():
     import math
+
     values = evaluate_schedule("0: (1.0025+0.002*sin(1.25*3.14*t/30))", 31)
     assert values[30] == pytest.approx(1.0025 + 0.002 * math.sin(1.25 * 3.14))
 
@@ -83,18 +94,21 @@ def test_keyframes_beyond_the_job_are_ignored_like_deforum():
     assert evaluate_schedule("0: (0), 10: (10)", 3) == [0.0, 0.0, 0.0]
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("0: (__import__('os').system('id'))", "not allowed"),
-    ("0: (open)", "unknown name `open`"),
-    ("0: (pi)", "`pi` is not defined"),
-    ("0: (where(t>1, 1, 0))", "a `,` inside brackets"),
-    ("0: (1), 0: (2)", "frame 0 appears twice"),
-    ("x: (1)", "not a whole number"),
-    ("0: (1", "unbalanced brackets"),
-    ("0: (t.real)", "not allowed"),
-    ("0: (1),", "empty entry"),
-    ("(1.0)", "no `FRAME:`"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("0: (__import__('os').system('id'))", "not allowed"),
+        ("0: (open)", "unknown name `open`"),
+        ("0: (pi)", "`pi` is not defined"),
+        ("0: (where(t>1, 1, 0))", "a `,` inside brackets"),
+        ("0: (1), 0: (2)", "frame 0 appears twice"),
+        ("x: (1)", "not a whole number"),
+        ("0: (1", "unbalanced brackets"),
+        ("0: (t.real)", "not allowed"),
+        ("0: (1),", "empty entry"),
+        ("(1.0)", "no `FRAME:`"),
+    ],
+)
 def test_parse_schedule_refuses_what_deforum_would_misread(text, fragment):
     with pytest.raises(ScheduleError) as e:
         parse_schedule(text)
@@ -103,9 +117,12 @@ def test_parse_schedule_refuses_what_deforum_would_misread(text, fragment):
 
 # ---------------------------------------------------------------- canonical JSON
 
+
 def test_canonical_json_rules():
-    assert canonical_json({"b": 1.0, "a": [-0.0, 0.5, "é"], "c": None, "d": True}) == \
-        '{"a":[0,0.5,"é"],"b":1,"c":null,"d":true}'.encode("utf-8")
+    assert (
+        canonical_json({"b": 1.0, "a": [-0.0, 0.5, "é"], "c": None, "d": True})
+        == '{"a":[0,0.5,"é"],"b":1,"c":null,"d":true}'.encode()
+    )
     for bad in (float("nan"), float("inf")):
         with pytest.raises(MovieMinterError):
             canonical_json({"x": bad})
@@ -126,6 +143,7 @@ def test_manifest_digest_changes_with_content(example_manifest):
 
 
 # ---------------------------------------------------------------- export
+
 
 def test_export_sets_every_key_deforum_reads(example_manifest):
     out = export_deforum(example_manifest, 0)
@@ -151,7 +169,13 @@ def test_export_maps_prompts_and_model(example_manifest):
     assert list(s["prompts"]) == ["0", "24"]
     assert s["animation_prompts_positive"] == "cinematic, volumetric light, detailed"
     assert s["animation_prompts_negative"] == "lowres, text, watermark, deformed hands, calm water"
-    assert (s["sampler"], s["scheduler"], s["steps"], s["seed"], s["seed_behavior"]) == ("DPM++ 2M", "Karras", 20, 1014, "iter")
+    assert (s["sampler"], s["scheduler"], s["steps"], s["seed"], s["seed_behavior"]) == (
+        "DPM++ 2M",
+        "Karras",
+        20,
+        1014,
+        "iter",
+    )
     assert s["sd_model_name"] == "dreamshaper_8" and s["sd_model_hash"] == "05c4eab871"
     assert s["cfg_scale_schedule"] == "0: (7)" and s["noise_schedule"] == "0: (0.02)"
 
@@ -194,7 +218,9 @@ def test_problem_is_a_value():
 
 def test_shipped_schema_is_a_valid_draft_2020_12_schema(example_manifest):
     import jsonschema
+
     from movieminter.manifest import schema
+
     jsonschema.Draft202012Validator.check_schema(schema())
     jsonschema.Draft202012Validator(schema()).validate(example_manifest)
 
@@ -206,7 +232,9 @@ def test_deforum_key_table_is_complete_data():
     assert {"DeforumAnimArgs", "DeforumArgs", "LoopArgs", "ParseqArgs", "DeforumOutputArgs", "ControlNet"} <= groups
     assert table["zoom"]["deforum_default"] == "0: (1.0025+0.002*sin(1.25*3.14*t/30))"
     assert table["zoom"]["export"] == "0: (1.0)"
-    assert table["translation_z"]["deforum_default"] == "0: (1.75)" and table["diffusion_cadence"]["deforum_default"] == 2
+    assert (
+        table["translation_z"]["deforum_default"] == "0: (1.75)" and table["diffusion_cadence"]["deforum_default"] == 2
+    )
     assert table["max_frames"]["deforum_default"] == 120 and table["fps"]["deforum_default"] == 15
     assert sum(k.startswith("cn_") for k in table) == 85  # 5 ControlNet units x 17 fields, all off
     assert all(table[f"cn_{i}_enabled"]["deforum_default"] is False for i in range(1, 6))
@@ -214,6 +242,7 @@ def test_deforum_key_table_is_complete_data():
 
 def test_undefined_values_stay_undefined_instead_of_crashing():
     import math
+
     (v,) = evaluate_schedule("0: (t/max_f)", 1)  # max_f = 0 in a one-frame job
     assert math.isnan(v)
     values = evaluate_schedule("0: (0), 2: (1/(t-3)), 5: (1)", 6)

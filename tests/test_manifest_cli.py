@@ -13,8 +13,13 @@ DATA = Path(__file__).parent / "data" / "manifest"
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "movieminter", "manifest", *map(str, args)],
-                          capture_output=True, text=True, timeout=120, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "movieminter", "manifest", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
 
 
 def test_validate_ok_prints_summary(example_manifest_path):
@@ -44,8 +49,11 @@ def test_validate_lists_every_problem_and_exits_2(tmp_path, example_manifest):
     assert r.stderr.count("how to fix") == 3
     r = run("validate", f, "--json")
     assert r.returncode == 2
-    assert {p["pointer"] for p in json.loads(r.stdout)["problems"]} == \
-        {"/movie/width", "/segments/1/start_frame", "/models/loras/0/format"}
+    assert {p["pointer"] for p in json.loads(r.stdout)["problems"]} == {
+        "/movie/width",
+        "/segments/1/start_frame",
+        "/models/loras/0/format",
+    }
     r = run("validate", f, "--allow-pickle", "--json")
     assert r.returncode == 2 and len(json.loads(r.stdout)["problems"]) == 2
 
@@ -80,8 +88,18 @@ def test_import_export_round_trip_through_the_cli(tmp_path, example_manifest_pat
     settings = tmp_path / "seg4_settings.txt"
     settings.write_text(json.dumps(json.loads(exported.stdout)["deforum_settings"], indent=4), encoding="utf-8")
     seg = example_manifest["segments"][4]
-    r = run("import-deforum", settings, "--manifest", example_manifest_path, "--index", 4,
-            "--start-frame", seg["start_frame"], "--title", seg["title"])
+    r = run(
+        "import-deforum",
+        settings,
+        "--manifest",
+        example_manifest_path,
+        "--index",
+        4,
+        "--start-frame",
+        seg["start_frame"],
+        "--title",
+        seg["title"],
+    )
     assert r.returncode == 0, r.stderr
     assert normalize_segment(json.loads(r.stdout), example_manifest) == normalize_segment(seg, example_manifest)
 

@@ -10,15 +10,25 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from movieminter.errors import MovieMinterError
 from movieminter.media.check import check_segment
 from movieminter.media.encode import build_encode_command, encode_segment
 from movieminter.media.mp4 import nal_types, parse_avcc, read_mp4, read_sample
 from movieminter.media.placeholder import draw_card
 from movieminter.media.profile import EncodingProfile, MediaError, parse_x264_params, run_ffmpeg
 from movieminter.media.stitch import build_stitch_command, stitch_movie
-from movieminter.errors import MovieMinterError
 from tests.fixtures_media import (
-    FPS, FRAMES, SIZE, click_track, decode_audio, decode_frame, ffmpeg, ffmpeg_bin, packet_md5s, small_manifest, write_frames,
+    FPS,
+    FRAMES,
+    SIZE,
+    click_track,
+    decode_audio,
+    decode_frame,
+    ffmpeg,
+    ffmpeg_bin,
+    packet_md5s,
+    small_manifest,
+    write_frames,
 )
 
 
@@ -29,10 +39,10 @@ def digest(path) -> str:
 def test_profile_pins_what_stream_copy_needs():
     p = EncodingProfile.from_manifest(small_manifest())
     params = parse_x264_params(p.x264_params)
-    assert params["scenecut"] == "0" and params["open-gop"] == "0"        # closed GOPs, no scene cuts
+    assert params["scenecut"] == "0" and params["open-gop"] == "0"  # closed GOPs, no scene cuts
     assert params["keyint"] == params["min-keyint"] == str(2 * FPS)
-    assert params["threads"].isdigit()                                     # not "auto": bytes would vary by CPU
-    assert params["bframes"] == "2" and params["ref"] == "3"               # the manifest's own x264 params kept
+    assert params["threads"].isdigit()  # not "auto": bytes would vary by CPU
+    assert params["bframes"] == "2" and params["ref"] == "3"  # the manifest's own x264 params kept
     assert p.audio is None
     with_sound = EncodingProfile.from_manifest(small_manifest(soundtrack=True))
     assert (with_sound.audio.codec, with_sound.audio.sample_rate, with_sound.audio.channels) == ("aac", 48000, 2)
@@ -60,8 +70,9 @@ def test_encode_writes_a_valid_segment_poster_and_preview(encoded_segments, medi
 
 def test_frames_folder_takes_deforum_frames_only(tmp_path):
     from movieminter.media.encode import list_frames
+
     folder = write_frames(tmp_path / "deforum", count=3)
-    (folder / "20260101000000_depth_000000001.png").write_bytes(b"")   # Deforum's depth maps, same folder
+    (folder / "20260101000000_depth_000000001.png").write_bytes(b"")  # Deforum's depth maps, same folder
     (folder / "20260101000000_settings.txt").write_text("{}")
     assert [p.name for p in list_frames(folder)] == [f"20260101000000_{i:09d}.png" for i in range(3)]
     other = write_frames(tmp_path / "plain", count=2)
@@ -108,14 +119,20 @@ def test_bad_frames_are_refused_before_encoding(tmp_path, media_frames):
 
 def test_two_segments_concatenate_by_stream_copy(tmp_path, encoded_segments, monkeypatch):
     import movieminter.media.stitch as stitch
+
     manifest, media = encoded_segments
     manifest = {**manifest, "segments": manifest["segments"][:2]}
     segments = {0: media[0].video, 1: media[1].video}
     assert packet_md5s(media[0].video) != packet_md5s(media[1].video)  # different content
     ran = []
     monkeypatch.setattr(stitch, "run_ffmpeg", lambda cmd, **kw: (ran.append(cmd), run_ffmpeg(cmd, **kw))[1])
-    movie = stitch_movie(manifest, segments, tmp_path / "movie.mp4",
-                         minters={0: "0x1234567890abcdef1234567890abcdef12345678"}, cache_dir=tmp_path / "cache")
+    movie = stitch_movie(
+        manifest,
+        segments,
+        tmp_path / "movie.mp4",
+        minters={0: "0x1234567890abcdef1234567890abcdef12345678"},
+        cache_dir=tmp_path / "cache",
+    )
     # one ffmpeg run: the concat demuxer, video copied, no encoder
     assert len(ran) == 1 and ran[0][ran[0].index("-vcodec") + 1] == "copy" and "libx264" not in ran[0]
     assert ran[0][ran[0].index("-f") + 1] == "concat"
@@ -124,9 +141,9 @@ def test_two_segments_concatenate_by_stream_copy(tmp_path, encoded_segments, mon
     info = read_mp4(movie)
     video = info.track("vide")
     assert video.sample_count == 2 * FRAMES
-    assert set(video.durations) == {12288 // FPS}                       # constant frame rate across the join
+    assert set(video.durations) == {12288 // FPS}  # constant frame rate across the join
     top = [b.type for b in info.top]
-    assert top.index("moov") < top.index("mdat")                         # faststart
+    assert top.index("moov") < top.index("mdat")  # faststart
     chapters = ffmpeg_info(movie)
     assert "Segment 0: Dusk on the rocks — minted by 0x1234…5678" in chapters
     assert "Segment 1: The keeper climbs" in chapters
@@ -140,8 +157,9 @@ def ffmpeg_info(path) -> str:
 
 def test_stitch_command_copies_video(tmp_path):
     p = EncodingProfile.from_manifest(small_manifest())
-    cmd = build_stitch_command(p, tmp_path / "l.ffconcat", tmp_path / "m.txt", tmp_path / "o.mp4",
-                               soundtrack=None, audio_start=0, duration=2)
+    cmd = build_stitch_command(
+        p, tmp_path / "l.ffconcat", tmp_path / "m.txt", tmp_path / "o.mp4", soundtrack=None, audio_start=0, duration=2
+    )
     assert cmd[cmd.index("-vcodec") + 1] == "copy" and "libx264" not in cmd
     assert cmd[cmd.index("-f") + 1] == "concat" and "auto_convert" in " ".join(cmd)
     assert "+faststart" in cmd
@@ -165,8 +183,18 @@ def test_segments_with_wrong_fps_size_or_codec_are_rejected(tmp_path, media_fram
         check_segment(wrong_size, manifest, 0)
     # wrong codec (MPEG-4 part 2) and a regular, non-fragmented MP4; every mismatch is listed at once
     wrong_codec = tmp_path / "codec.mp4"
-    ffmpeg("-y", "-framerate", "12", "-i", str(media_frames[0] / "20260101000000_%09d.png"),
-           "-c:v", "mpeg4", "-video_track_timescale", "12288", str(wrong_codec))
+    ffmpeg(
+        "-y",
+        "-framerate",
+        "12",
+        "-i",
+        str(media_frames[0] / "20260101000000_%09d.png"),
+        "-c:v",
+        "mpeg4",
+        "-video_track_timescale",
+        "12288",
+        str(wrong_codec),
+    )
     with pytest.raises(MediaError) as err:
         check_segment(wrong_codec, manifest, 0)
     assert "codec: expected h264 (avc1), got mp4v" in str(err.value)
@@ -174,8 +202,12 @@ def test_segments_with_wrong_fps_size_or_codec_are_rejected(tmp_path, media_fram
     assert len(err.value.details["problems"]) == 2
     # wrong frame count for the index it is stitched at, and stitching refuses all of them with their index
     with pytest.raises(MediaError) as err:
-        stitch_movie(manifest, {0: media[0].video, 1: wrong_fps, 2: wrong_codec}, tmp_path / "m.mp4",
-                     cache_dir=tmp_path / "cache")
+        stitch_movie(
+            manifest,
+            {0: media[0].video, 1: wrong_fps, 2: wrong_codec},
+            tmp_path / "m.mp4",
+            cache_dir=tmp_path / "cache",
+        )
     assert "2 segment file(s) cannot be stitched" in str(err.value)
     assert "segment 1:" in str(err.value) and "segment 2:" in str(err.value)
     assert not (tmp_path / "m.mp4").exists()
@@ -196,22 +228,34 @@ def test_soundtrack_stays_aligned_within_one_frame(tmp_path, media_frames):
     seg_seconds = FRAMES / FPS
     manifest = small_manifest(n, soundtrack=True, offset=offset)
     # a click in the soundtrack exactly where each segment starts (movie time 0 = soundtrack time `offset`)
-    track = click_track(tmp_path / "soundtrack.wav", clicks=[offset + k * seg_seconds for k in range(n)],
-                        duration=offset + n * seg_seconds + 1)
-    media = {k: encode_segment(media_frames[k], manifest, k, tmp_path / f"s{k}.mp4", soundtrack=track,
-                               poster=False, preview=False) for k in (0, 2)}
+    track = click_track(
+        tmp_path / "soundtrack.wav",
+        clicks=[offset + k * seg_seconds for k in range(n)],
+        duration=offset + n * seg_seconds + 1,
+    )
+    media = {
+        k: encode_segment(
+            media_frames[k], manifest, k, tmp_path / f"s{k}.mp4", soundtrack=track, poster=False, preview=False
+        )
+        for k in (0, 2)
+    }
     check_segment(media[0].video, manifest, 0)
     one_frame = 48000 / FPS
     for k, seg in media.items():  # each segment carries its own slice: the click at its very start
         onsets = click_onsets(decode_audio(seg.video))
         assert onsets and abs(onsets[0]) <= one_frame, f"segment {k}: click at sample {onsets[:1]}"
-    movie = stitch_movie(manifest, {0: media[0].video, 2: media[2].video}, tmp_path / "movie.mp4",
-                         soundtrack=track, cache_dir=tmp_path / "cache")  # segment 1 is a placeholder
+    movie = stitch_movie(
+        manifest,
+        {0: media[0].video, 2: media[2].video},
+        tmp_path / "movie.mp4",
+        soundtrack=track,
+        cache_dir=tmp_path / "cache",
+    )  # segment 1 is a placeholder
     onsets = click_onsets(decode_audio(movie))
     expected = [k * seg_seconds * 48000 for k in range(n)]
     print("click onsets (samples):", onsets, "expected:", expected)
     assert len(onsets) == n
-    for got, want in zip(onsets, expected):
+    for got, want in zip(onsets, expected, strict=False):
         assert abs(got - want) <= one_frame, f"click at {got / 48000:.4f}s, expected {want / 48000:.4f}s"
     info = read_mp4(movie)
     audio, video = info.track("soun"), info.track("vide")
@@ -238,10 +282,10 @@ def test_placeholders_fill_missing_segments(tmp_path, encoded_segments):
     movie = stitch_movie(manifest, {0: media[0].video, 2: media[2].video}, tmp_path / "movie.mp4", cache_dir=cache)
     assert read_mp4(movie).track("vide").sample_count == 3 * FRAMES
     card = np.asarray(Image.open(draw_card(manifest, 1, tmp_path / "card.png")).convert("RGB"), np.int16).ravel()
-    shown = decode_frame(movie, 1.5).astype(np.int16)          # the middle of segment 1
-    assert np.abs(shown - card).mean() < 6                       # the card (after lossy coding)
+    shown = decode_frame(movie, 1.5).astype(np.int16)  # the middle of segment 1
+    assert np.abs(shown - card).mean() < 6  # the card (after lossy coding)
     first = decode_frame(movie, 0.5).astype(np.int16)
-    assert np.abs(first - card).mean() > 40                      # segment 0 is not the card
+    assert np.abs(first - card).mean() > 40  # segment 0 is not the card
     assert "Segment 1: The keeper climbs — not minted yet" in ffmpeg_info(movie)
     # the placeholder is cached: a second stitch re-uses the same file
     cached = list(cache.glob("placeholder-1-*.mp4"))
@@ -268,13 +312,14 @@ def test_segments_with_other_parameter_sets_are_refused(tmp_path, media_frames, 
     odd = encode_segment(media_frames[1], other, 1, tmp_path / "odd.mp4", poster=False, preview=False).video
     check_segment(odd, manifest, 1)  # fits the profile on its own
     with pytest.raises(MediaError, match=r"segments \[1\] were encoded with different H.264 parameter sets"):
-        stitch_movie(manifest, {0: media[0].video, 1: odd, 2: media[2].video}, tmp_path / "m.mp4",
-                     cache_dir=tmp_path / "cache")
+        stitch_movie(
+            manifest, {0: media[0].video, 1: odd, 2: media[2].video}, tmp_path / "m.mp4", cache_dir=tmp_path / "cache"
+        )
 
 
 def test_stitch_handles_awkward_paths(tmp_path, encoded_segments):
     manifest, media = encoded_segments
-    folder = tmp_path / "it's a \"folder\" with spaces"
+    folder = tmp_path / 'it\'s a "folder" with spaces'
     folder.mkdir()
     files = {}
     for i in range(3):
@@ -286,6 +331,7 @@ def test_stitch_handles_awkward_paths(tmp_path, encoded_segments):
 
 def test_moov_is_written_first_with_or_without_enough_reserved_room(tmp_path, encoded_segments, monkeypatch):
     import movieminter.media.stitch as stitch
+
     manifest, media = encoded_segments
     segments = {i: media[i].video for i in range(3)}
     roomy = stitch_movie(manifest, segments, tmp_path / "roomy.mp4", cache_dir=tmp_path)

@@ -23,8 +23,22 @@ def manifest_file(tmp_path):
 
 def test_encode_check_stitch_hls(tmp_path, manifest_file, media_frames, encoded_segments, range_server, capsys):
     out = tmp_path / "out" / "seg0.mp4"
-    assert main(["media", "encode", str(media_frames[0]), "--manifest", str(manifest_file),
-                 "--segment", "0", "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "media",
+                "encode",
+                str(media_frames[0]),
+                "--manifest",
+                str(manifest_file),
+                "--segment",
+                "0",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     for name in ("seg0.mp4", "seg0.poster.jpg", "seg0.preview.webp"):
         assert (out.parent / name).is_file() and name in printed
@@ -40,9 +54,24 @@ def test_encode_check_stitch_hls(tmp_path, manifest_file, media_frames, encoded_
     assert "fps: expected 24" in err and "how to fix" in err
 
     movie = tmp_path / "movie.mp4"
-    assert main(["media", "stitch", "--manifest", str(manifest_file), f"0={out}", "-o", str(movie),
-                 "--minter", "0=0x1234567890abcdef1234567890abcdef12345678",
-                 "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert (
+        main(
+            [
+                "media",
+                "stitch",
+                "--manifest",
+                str(manifest_file),
+                f"0={out}",
+                "-o",
+                str(movie),
+                "--minter",
+                "0=0x1234567890abcdef1234567890abcdef12345678",
+                "--cache-dir",
+                str(tmp_path / "cache"),
+            ]
+        )
+        == 0
+    )
     assert "2 placeholder(s)" in capsys.readouterr().out
     assert read_mp4(movie).track("vide").sample_count == 3 * FRAMES
 
@@ -50,8 +79,21 @@ def test_encode_check_stitch_hls(tmp_path, manifest_file, media_frames, encoded_
     seg2 = encoded_segments[1][2].video
     cid2 = import_file(seg2)
     range_server.routes[f"/ipfs/{cid2}"] = (seg2, "video/mp4")
-    assert main(["media", "hls", "--manifest", str(manifest_file), "--gateway", range_server.url + "/",
-                 f"0={out}", f"2={cid2}"]) == 0
+    assert (
+        main(
+            [
+                "media",
+                "hls",
+                "--manifest",
+                str(manifest_file),
+                "--gateway",
+                range_server.url + "/",
+                f"0={out}",
+                f"2={cid2}",
+            ]
+        )
+        == 0
+    )
     playlist = capsys.readouterr().out
     assert playlist.startswith("#EXTM3U") and "#EXT-X-GAP" in playlist
     assert f"{range_server.url}/ipfs/{import_file(out)}" in playlist
@@ -63,13 +105,39 @@ def test_bad_arguments_exit_2_with_a_hint(tmp_path, manifest_file, capsys):
     assert "is not of the form N=FILE" in capsys.readouterr().err
     assert main(["media", "hls", "--manifest", str(manifest_file), "--gateway", "https://gw", "1=nonsense"]) == 2
     assert "not a valid CID" in capsys.readouterr().err
-    assert main(["media", "encode", str(tmp_path / "none"), "--manifest", str(manifest_file), "--segment", "0",
-                 "-o", str(tmp_path / "x.mp4")]) == 2
+    assert (
+        main(
+            [
+                "media",
+                "encode",
+                str(tmp_path / "none"),
+                "--manifest",
+                str(manifest_file),
+                "--segment",
+                "0",
+                "-o",
+                str(tmp_path / "x.mp4"),
+            ]
+        )
+        == 2
+    )
     assert "does not exist" in capsys.readouterr().err
 
 
 def test_console_script_exit_codes(tmp_path, manifest_file):
     """The installed entry point, as scripts call it."""
-    proc = subprocess.run([sys.executable, "-m", "movieminter", "media", "check", str(tmp_path / "none.mp4"),
-                           "--manifest", str(manifest_file)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "movieminter",
+            "media",
+            "check",
+            str(tmp_path / "none.mp4"),
+            "--manifest",
+            str(manifest_file),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "does not exist" in proc.stderr

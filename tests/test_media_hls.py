@@ -29,8 +29,18 @@ def parse_playlist(text: str) -> list[dict]:
             current["uri"] = line
             segments.append(current)
             current = {}
-    assert not {k for k in current if k not in ("EXT-X-VERSION", "EXT-X-TARGETDURATION", "EXT-X-MEDIA-SEQUENCE",
-                                                  "EXT-X-PLAYLIST-TYPE", "EXT-X-INDEPENDENT-SEGMENTS")}
+    assert not {
+        k
+        for k in current
+        if k
+        not in (
+            "EXT-X-VERSION",
+            "EXT-X-TARGETDURATION",
+            "EXT-X-MEDIA-SEQUENCE",
+            "EXT-X-PLAYLIST-TYPE",
+            "EXT-X-INDEPENDENT-SEGMENTS",
+        )
+    }
     return segments
 
 
@@ -49,7 +59,7 @@ def test_playlist_syntax_and_byte_ranges(tmp_path, encoded_segments):
     segs = parse_playlist(text)
     assert len(segs) == 3
     assert [("EXT-X-DISCONTINUITY" in s) for s in segs] == [False, True, True]
-    assert "EXT-X-GAP" in segs[1] and "EXT-X-MAP" not in segs[1]          # unminted: a gap of the right length
+    assert "EXT-X-GAP" in segs[1] and "EXT-X-MAP" not in segs[1]  # unminted: a gap of the right length
     for s in segs:
         assert float(s["EXTINF"].rstrip(",")) == FRAMES / FPS
     for i, s in ((0, segs[0]), (2, segs[2])):
@@ -59,7 +69,7 @@ def test_playlist_syntax_and_byte_ranges(tmp_path, encoded_segments):
         assert uri == f'URI="{urls[i]}"'
         io, il = byterange(rng)
         mo, ml = byterange(s["EXT-X-BYTERANGE"])
-        init, body = data[io:io + il], data[mo:mo + ml]
+        init, body = data[io : io + il], data[mo : mo + ml]
         assert init[4:8] == b"ftyp" and body[4:8] == b"moof" and mo == il and mo + ml == len(data)
         # the init section plus the media range is a complete, valid segment again
         joined = tmp_path / f"joined{i}.mp4"
@@ -118,6 +128,7 @@ window.colourAt = async (t) => {
 def gradio_hls_js() -> Path | None:
     """hls.js as gradio ships it (gradio's Video component streams HLS with it)."""
     import gradio
+
     found = sorted((Path(gradio.__file__).parent / "templates" / "frontend" / "assets").glob("hls-*.js"))
     return found[0] if found else None
 
@@ -128,13 +139,15 @@ def play(chromium, server: RangeServer, player: str, times: list[float]) -> tupl
     try:
         page = context.new_page()
         if player == "native" and not page.evaluate(
-                "document.createElement('video').canPlayType('application/vnd.apple.mpegurl')"):
+            "document.createElement('video').canPlayType('application/vnd.apple.mpegurl')"
+        ):
             pytest.skip("this Chromium has no native HLS player")
         page.goto(server.url + ("/?native" if player == "native" else "/"))
         page.wait_for_function("window.events && window.events.includes('parsed')", timeout=20000)
         page.evaluate("document.getElementById('v').play()")
-        page.wait_for_function("document.getElementById('v').currentTime > 2.5 || document.getElementById('v').ended",
-                               timeout=30000)
+        page.wait_for_function(
+            "document.getElementById('v').currentTime > 2.5 || document.getElementById('v').ended", timeout=30000
+        )
         colours = [page.evaluate(f"window.colourAt({t})") for t in times]
         return page.evaluate("window.events"), colours
     finally:
@@ -146,24 +159,33 @@ def serve_movie(server, tmp_path, media_frames, *, placeholder: bool) -> None:
     hls_js = gradio_hls_js()
     manifest = small_manifest(3, soundtrack=True)
     track = click_track(tmp_path / "st.wav", clicks=[], duration=5)
-    files = {i: encode_segment(media_frames[i], manifest, i, tmp_path / f"s{i}.mp4", soundtrack=track,
-                               poster=False, preview=False).video for i in (0, 2)}
+    files = {
+        i: encode_segment(
+            media_frames[i], manifest, i, tmp_path / f"s{i}.mp4", soundtrack=track, poster=False, preview=False
+        ).video
+        for i in (0, 2)
+    }
     if placeholder:
         files[1] = make_placeholder(manifest, 1, tmp_path / "cache", soundtrack=track)
     for i, f in files.items():
         server.routes[f"/ipfs/seg{i}"] = (f, "video/mp4")
-    playlist = build_playlist(manifest, {i: f"/ipfs/seg{i}" for i in (0, 2)},
-                              placeholder_urls={1: "/ipfs/seg1"} if placeholder else None,
-                              layouts={i: SegmentLayout.of_file(f) for i, f in files.items()})
-    server.routes.update({
-        "/": (PAGE.encode(), "text/html"),
-        "/hls.js": (hls_js or b"", "text/javascript"),
-        "/movie.m3u8": (playlist.encode(), "application/vnd.apple.mpegurl"),
-    })
+    playlist = build_playlist(
+        manifest,
+        {i: f"/ipfs/seg{i}" for i in (0, 2)},
+        placeholder_urls={1: "/ipfs/seg1"} if placeholder else None,
+        layouts={i: SegmentLayout.of_file(f) for i, f in files.items()},
+    )
+    server.routes.update(
+        {
+            "/": (PAGE.encode(), "text/html"),
+            "/hls.js": (hls_js or b"", "text/javascript"),
+            "/movie.m3u8": (playlist.encode(), "application/vnd.apple.mpegurl"),
+        }
+    )
 
 
 def close_to(got, want, tolerance=30) -> bool:
-    return max(abs(a - b) for a, b in zip(got, want)) < tolerance
+    return max(abs(a - b) for a, b in zip(got, want, strict=False)) < tolerance
 
 
 @pytest.mark.browser
@@ -181,7 +203,7 @@ def test_movie_plays_in_chromium(tmp_path, range_server, media_frames, player, c
     assert not [e for e in events if e.startswith("error:") and e.endswith(":true")], events
     if player == "hls.js":
         assert {"buffered:0", "buffered:1", "buffered:2"} <= set(events), events
-    for got, want in zip(colours, (SEGMENT_COLOURS[0], BACKGROUND, SEGMENT_COLOURS[2])):
+    for got, want in zip(colours, (SEGMENT_COLOURS[0], BACKGROUND, SEGMENT_COLOURS[2]), strict=False):
         assert close_to(got, want), (colours, events)
     # every segment was read from the segment files themselves, by Range requests
     assert {p for p, r in range_server.requests if r} >= {"/ipfs/seg0", "/ipfs/seg1", "/ipfs/seg2"}

@@ -37,18 +37,45 @@ def mint_setup(tmp_path, deployed, a1111):
     manifest = json.loads(EXAMPLE_MANIFEST.read_text())
     pinned = pin_manifest(ctx.store, manifest)
     acc = deployed.w3.eth.accounts
-    receipt = deployed.transact("createMovie", [MovieConfig(
-        manifest_digest=pinned["digest"], segment_count=len(manifest["segments"]), creator=acc[8],
-        director=acc[9], mint_mode="open", claim_window=3600).as_tuple()], acc[0])
+    receipt = deployed.transact(
+        "createMovie",
+        [
+            MovieConfig(
+                manifest_digest=pinned["digest"],
+                segment_count=len(manifest["segments"]),
+                creator=acc[8],
+                director=acc[9],
+                mint_mode="open",
+                claim_window=3600,
+            ).as_tuple()
+        ],
+        acc[0],
+    )
     movie_id = deployed.movie_id_from_receipt(receipt)
     keyfile = tmp_path / "minter.json"
     wallet = import_keystore(keyfile, TEST_KEYS[1], PASSWORD)
     assert wallet == acc[1]
 
     def argv(segment: int) -> list[str]:
-        return ["mint", "--movie", str(movie_id), "--segment", str(segment), "--keystore", str(keyfile),
-                "--password-env", PW_ENV, "--rpc", deployed.rpc_url, "--contract", deployed.contract_address,
-                "--a1111-url", a1111_url, "--data-dir", str(data_dir)]
+        return [
+            "mint",
+            "--movie",
+            str(movie_id),
+            "--segment",
+            str(segment),
+            "--keystore",
+            str(keyfile),
+            "--password-env",
+            PW_ENV,
+            "--rpc",
+            deployed.rpc_url,
+            "--contract",
+            deployed.contract_address,
+            "--a1111-url",
+            a1111_url,
+            "--data-dir",
+            str(data_dir),
+        ]
 
     return dict(chain=deployed, double=double, movie_id=movie_id, wallet=wallet, argv=argv, data_dir=data_dir)
 
@@ -70,6 +97,7 @@ def test_claim_then_mint_then_rerun_mints_nothing_new(mint_setup, monkeypatch, c
     from movieminter.app.context import AppContext
     from movieminter.config import Settings
     from movieminter.ipfs.cid import cid_to_digest
+
     ctx = AppContext(Settings(data_dir=s["data_dir"]))
     job = ctx.journal.find(chain.chain_id, chain.contract_address, movie_id, 0, wallet)
     assert job.state == "minted"
@@ -118,6 +146,7 @@ def test_unclaimed_open_segment_says_claim_first(mint_setup, monkeypatch, capsys
 
 def test_missing_keystore_and_unreachable_chain(mint_setup, monkeypatch, capsys, tmp_path):
     from tests.conftest import free_port
+
     s = mint_setup
     monkeypatch.setenv(PW_ENV, PASSWORD)
     argv = s["argv"](0)
@@ -142,12 +171,17 @@ def test_killed_run_resumes_without_rerendering(mint_setup, monkeypatch, capsys)
 
     from movieminter.app.context import AppContext
     from movieminter.config import Settings
+
     s = mint_setup
     chain, movie_id, wallet = s["chain"], s["movie_id"], s["wallet"]
     chain.transact("claim", [movie_id, 0], wallet)
     env = {**os.environ, PW_ENV: PASSWORD, "MOVIEMINTER_PAUSE_AFTER": "pinned"}
-    proc = subprocess.Popen([sys.executable, "-m", "movieminter.cli", *s["argv"](0)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "movieminter.cli", *s["argv"](0)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     journal = AppContext(Settings(data_dir=s["data_dir"])).journal
     try:
         deadline = time.monotonic() + 120
@@ -158,7 +192,9 @@ def test_killed_run_resumes_without_rerendering(mint_setup, monkeypatch, capsys)
                 if job is not None and job.state == "pinned":
                     break
             time.sleep(0.1)
-        assert job is not None and job.state == "pinned", proc.stdout.read().decode() if proc.poll() is not None else job
+        assert job is not None and job.state == "pinned", (
+            proc.stdout.read().decode() if proc.poll() is not None else job
+        )
     finally:
         proc.kill()
         output = proc.communicate()[0].decode()
@@ -176,6 +212,7 @@ def test_killed_run_resumes_without_rerendering(mint_setup, monkeypatch, capsys)
 
 def test_unreachable_a1111_fails_clearly_then_the_job_resumes(mint_setup, monkeypatch, capsys):
     from tests.conftest import free_port
+
     s = mint_setup
     chain, movie_id, wallet = s["chain"], s["movie_id"], s["wallet"]
     chain.transact("claim", [movie_id, 0], wallet)

@@ -25,19 +25,40 @@ def browser_job(tmp_path, deployed, a1111, monkeypatch):
 
     monkeypatch.setattr(pipeline, "CHAIN_POLL_SECONDS", 0.3)
     monkeypatch.setattr(pipeline, "DROPPED_AFTER_SECONDS", 1.0)
-    ctx = AppContext(Settings(data_dir=tmp_path / "data", ipfs_backend="local", rpc_url=deployed.rpc_url,
-                              contract_address=deployed.contract_address, a1111_url=a1111[1]))
+    ctx = AppContext(
+        Settings(
+            data_dir=tmp_path / "data",
+            ipfs_backend="local",
+            rpc_url=deployed.rpc_url,
+            contract_address=deployed.contract_address,
+            a1111_url=a1111[1],
+        )
+    )
     manifest = json.loads(EXAMPLE_MANIFEST.read_text())
     pinned = pin_manifest(ctx.store, manifest)
     acc = deployed.w3.eth.accounts
-    movie_id = deployed.movie_id_from_receipt(deployed.transact("createMovie", [MovieConfig(
-        manifest_digest=pinned["digest"], segment_count=6, creator=acc[8], director=acc[9], mint_mode="open",
-        claim_window=3600).as_tuple()], acc[0]))
+    movie_id = deployed.movie_id_from_receipt(
+        deployed.transact(
+            "createMovie",
+            [
+                MovieConfig(
+                    manifest_digest=pinned["digest"],
+                    segment_count=6,
+                    creator=acc[8],
+                    director=acc[9],
+                    mint_mode="open",
+                    claim_window=3600,
+                ).as_tuple()
+            ],
+            acc[0],
+        )
+    )
     wallet = acc[1]
     deployed.transact("claim", [movie_id, 0], wallet)
     runner = JobRunner(ctx, hub=ctx.events)
-    job, _ = runner.submit(chain_id=deployed.chain_id, contract=deployed.contract_address, movie_id=movie_id,
-                           segment=0, wallet=wallet)
+    job, _ = runner.submit(
+        chain_id=deployed.chain_id, contract=deployed.contract_address, movie_id=movie_id, segment=0, wallet=wallet
+    )
 
     def state_of(want: str, timeout: float = 90):
         deadline = time.monotonic() + timeout

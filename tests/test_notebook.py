@@ -14,12 +14,19 @@ import tarfile
 import nbformat
 import pytest
 
-from movieminter.testing.real_a1111 import (A1111_INSTALL_STEPS, A1111_PINS, COMMIT_ENV, PINNED, START_FLAGS,
-                                            HarnessError, source_location)
+from movieminter.testing.real_a1111 import (
+    A1111_INSTALL_STEPS,
+    A1111_PINS,
+    COMMIT_ENV,
+    PINNED,
+    START_FLAGS,
+    HarnessError,
+    source_location,
+)
 from tests.conftest import ROOT
 
 NOTEBOOK = ROOT / "notebooks" / "movieminter_colab.ipynb"
-WEBUI = "stable-diffusion-webui"        # where `git clone <A1111>` puts A1111 (PINNED's ".")
+WEBUI = "stable-diffusion-webui"  # where `git clone <A1111>` puts A1111 (PINNED's ".")
 STABLE_DIFFUSION = "repositories/stable-diffusion-stability-ai"
 # The harness pins commits; the clones start from the branch (or tag) that carries them, then check them out.
 BRANCHES = {".": "v1.10.1", "extensions/sd-webui-deforum": "automatic1111-webui"}
@@ -28,9 +35,13 @@ CPU_ONLY_FLAGS = {"--use-cpu": 1, "--no-half": 0, "--skip-torch-cuda-test": 0}
 # Notebook commands with no place in the README recipe: Colab's GPU check, and getting uv (the README says how).
 COLAB_ONLY = ("nvidia-smi ", "pip install ")
 # The environment variable A1111 1.10.1's launcher reads for each repository's URL (COMMIT_ENV: its commit).
-REPO_ENV = {STABLE_DIFFUSION: "STABLE_DIFFUSION_REPO", "repositories/generative-models": "STABLE_DIFFUSION_XL_REPO",
-            "repositories/k-diffusion": "K_DIFFUSION_REPO", "repositories/BLIP": "BLIP_REPO",
-            "repositories/stable-diffusion-webui-assets": "ASSETS_REPO"}
+REPO_ENV = {
+    STABLE_DIFFUSION: "STABLE_DIFFUSION_REPO",
+    "repositories/generative-models": "STABLE_DIFFUSION_XL_REPO",
+    "repositories/k-diffusion": "K_DIFFUSION_REPO",
+    "repositories/BLIP": "BLIP_REPO",
+    "repositories/stable-diffusion-webui-assets": "ASSETS_REPO",
+}
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +62,7 @@ def shell_commands(nb) -> list[str]:
 
 def notebook_env(nb) -> dict[str, str]:
     """What the notebook's `%env NAME=value` lines set."""
-    return dict(line[len("%env "):].split("=", 1) for line in code_lines(nb) if line.startswith("%env "))
+    return dict(line[len("%env ") :].split("=", 1) for line in code_lines(nb) if line.startswith("%env "))
 
 
 def recipe(nb) -> list[str]:
@@ -62,7 +73,7 @@ def recipe(nb) -> list[str]:
         if line.startswith("!") and not line[1:].strip().startswith(COLAB_ONLY):
             out.append(line[1:].strip())
         elif line.startswith("%env "):
-            out.append("export " + line[len("%env "):])
+            out.append("export " + line[len("%env ") :])
     return out
 
 
@@ -148,7 +159,7 @@ def test_stable_diffusion_comes_from_the_harness_fork(notebook):
     # Only the deleted repository is redirected: every other repository and commit is A1111's own default.
     assert notebook_env(notebook) == {"STABLE_DIFFUSION_REPO": fork}
     start = recipe(notebook).index(f"export STABLE_DIFFUSION_REPO={fork}")
-    assert "launch.py" in recipe(notebook)[start + 1]   # set for the launch that clones it
+    assert "launch.py" in recipe(notebook)[start + 1]  # set for the launch that clones it
 
 
 def launcher_defaults() -> dict[str, str]:
@@ -194,7 +205,9 @@ def test_installs_the_harness_packages_in_its_order(notebook):
     assert argv[:2] == ["printf", "%s\\n"] and argv[-2] == ">"
     assert argv[2:-2] == A1111_PINS
     pins_file = argv[-1]
-    steps = [[a for a in shlex.split(c)[4:] if a != "-q"] for c in cmds if c.startswith("venv/bin/python -m pip install ")]
+    steps = [
+        [a for a in shlex.split(c)[4:] if a != "-q"] for c in cmds if c.startswith("venv/bin/python -m pip install ")
+    ]
     assert steps == [[a.format(constraints=pins_file) for a in step] for step in A1111_INSTALL_STEPS]
     first_pip = next(i for i, c in enumerate(cmds) if c.startswith("venv/bin/python -m pip"))
     assert cmds.index(venv) < cmds.index(pins[0]) < first_pip
@@ -254,5 +267,5 @@ def test_notebook_is_clean_and_uses_a_gpu_runtime(notebook):
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
     text = "\n".join(c.source for c in notebook.cells)
-    assert "IPFS" in text and "public" in text          # says honestly what is public
-    assert "private key" in text                          # and that keys stay in the wallet
+    assert "IPFS" in text and "public" in text  # says honestly what is public
+    assert "private key" in text  # and that keys stay in the wallet

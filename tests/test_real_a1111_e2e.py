@@ -38,8 +38,23 @@ def test_doctor_render_and_previews_from_the_command_line(real_a1111, tmp_path, 
     # This Deforum sets only the sampler; the scheduler rode on its name, and A1111 took it.
     assert '"DPM++ 2M Karras" -> "DPM++ 2M", "None" -> "Karras"' in real_a1111.running.log()
 
-    assert cli_main(["previews", *url, "--manifest", str(film), "--segment", "0", "--out-dir", str(tmp_path / "pv"),
-                     "--steps", "2"]) == 0
+    assert (
+        cli_main(
+            [
+                "previews",
+                *url,
+                "--manifest",
+                str(film),
+                "--segment",
+                "0",
+                "--out-dir",
+                str(tmp_path / "pv"),
+                "--steps",
+                "2",
+            ]
+        )
+        == 0
+    )
     stills = sorted((tmp_path / "pv").glob("*.png"))
     assert [p.name for p in stills] == ["seg0_kf00000.png", "seg0_kf00005.png"]
 
@@ -59,9 +74,17 @@ def _render_in_thread(backend, tmp_path, **kw):
 
     def go():
         try:
-            box["result"] = render_segment(backend.client(), backend.film(frames=40, cadences={0: 1}), 0, state={},
-                                           save_state=lambda s: box.update(state=s), work_dir=tmp_path,
-                                           on_progress=progress.append, poll_interval=0.05, **kw)
+            box["result"] = render_segment(
+                backend.client(),
+                backend.film(frames=40, cadences={0: 1}),
+                0,
+                state={},
+                save_state=lambda s: box.update(state=s),
+                work_dir=tmp_path,
+                on_progress=progress.append,
+                poll_interval=0.05,
+                **kw,
+            )
         except Exception as exc:  # noqa: BLE001 - handed to the test
             box["error"] = exc
 
@@ -114,8 +137,15 @@ def test_cancel_stops_our_job_and_no_other(real_a1111, tmp_path):
     job = deforum.job(job_id)
     assert job["status"] in ("CANCELLED", "FAILED") and job["phase"] != "DONE"
     # A1111 renders the next job normally (no stray interrupt left behind).
-    result = render_segment(client, real_a1111.film(frames=4, cadences={0: 1}), 0, state={}, save_state=lambda s: None,
-                            work_dir=tmp_path / "again", poll_interval=0.05)
+    result = render_segment(
+        client,
+        real_a1111.film(frames=4, cadences={0: 1}),
+        0,
+        state={},
+        save_state=lambda s: None,
+        work_dir=tmp_path / "again",
+        poll_interval=0.05,
+    )
     assert len(result.frames) == 4
 
 
@@ -125,8 +155,9 @@ def test_without_controlnet_doctor_says_so_and_the_render_failure_names_it(start
     checks = {c.name: c for c in run_doctor(backend.client(), film, 0)}
     assert not checks["controlnet"].ok and "Extensions tab" in checks["controlnet"].hint
     with pytest.raises(RenderFailed) as err:
-        render_segment(backend.client(), film, 0, state={}, save_state=lambda s: None, work_dir=tmp_path,
-                       poll_interval=0.05)
+        render_segment(
+            backend.client(), film, 0, state={}, save_state=lambda s: None, work_dir=tmp_path, poll_interval=0.05
+        )
     assert 'Deforum stopped with "Generation error."' in err.value.message
     assert "ControlNet extension is missing" in err.value.hint
 
@@ -144,17 +175,44 @@ def test_mint_from_the_command_line(real_a1111, deployed, tmp_path, monkeypatch,
     manifest = real_a1111.film(frames=6)
     pinned = pin_manifest(AppContext(Settings(data_dir=data_dir, ipfs_backend="local")).store, manifest)
     acc = deployed.w3.eth.accounts
-    receipt = deployed.transact("createMovie", [MovieConfig(
-        manifest_digest=pinned["digest"], segment_count=len(manifest["segments"]), creator=acc[8],
-        director=acc[9], mint_mode="open", claim_window=3600).as_tuple()], acc[0])
+    receipt = deployed.transact(
+        "createMovie",
+        [
+            MovieConfig(
+                manifest_digest=pinned["digest"],
+                segment_count=len(manifest["segments"]),
+                creator=acc[8],
+                director=acc[9],
+                mint_mode="open",
+                claim_window=3600,
+            ).as_tuple()
+        ],
+        acc[0],
+    )
     movie_id = deployed.movie_id_from_receipt(receipt)
     keyfile = tmp_path / "minter.json"
     wallet = import_keystore(keyfile, TEST_KEYS[1], "pw for the real a1111 test")
     deployed.transact("claim", [movie_id, 3], wallet)
     monkeypatch.setenv("MM_REAL_PW", "pw for the real a1111 test")
-    argv = ["mint", "--movie", str(movie_id), "--segment", "3", "--keystore", str(keyfile), "--password-env",
-            "MM_REAL_PW", "--rpc", deployed.rpc_url, "--contract", deployed.contract_address,
-            "--a1111-url", real_a1111.url, "--data-dir", str(data_dir)]
+    argv = [
+        "mint",
+        "--movie",
+        str(movie_id),
+        "--segment",
+        "3",
+        "--keystore",
+        str(keyfile),
+        "--password-env",
+        "MM_REAL_PW",
+        "--rpc",
+        deployed.rpc_url,
+        "--contract",
+        deployed.contract_address,
+        "--a1111-url",
+        real_a1111.url,
+        "--data-dir",
+        str(data_dir),
+    ]
     assert cli_main(argv) == 0, capsys.readouterr()
     seg = deployed.segments(movie_id, 3, 1)[0]
     assert seg["status"] == "minted" and seg["account"] == wallet
@@ -167,6 +225,7 @@ def test_demo_binds_the_example_to_this_a1111(real_a1111, tmp_path):
     from contextlib import ExitStack
 
     from movieminter.app.demo import run_flow
+
     example = tmp_path / "example.json"
     example.write_text(json.dumps(shrink_example(frames=8, mode=None)))  # the example's models, 3D kept
     out = io.StringIO()

@@ -118,8 +118,12 @@ def app_processes(a1111_pid: int) -> list[int]:
     found = []
     for pid in _pids():
         args = _cmdline(pid)
-        if args[1:4] == ["-m", "movieminter", "serve"] and "--parent-pid" in args \
-                and args[args.index("--parent-pid") + 1:][:1] == [str(a1111_pid)] and alive(pid):
+        if (
+            args[1:4] == ["-m", "movieminter", "serve"]
+            and "--parent-pid" in args
+            and args[args.index("--parent-pid") + 1 :][:1] == [str(a1111_pid)]
+            and alive(pid)
+        ):
             found.append(pid)
     return found
 
@@ -142,7 +146,7 @@ def wait_until(what: str, check, timeout: float, interval: float = 0.1):
 # ------------------------------------------------------------------ one A1111 with Movie Minter
 @dataclass
 class Host:
-    running: object          # real_a1111.RunningA1111
+    running: object  # real_a1111.RunningA1111
     folder: Path
     data_dir: Path
     app_pids: set = field(default_factory=set)
@@ -160,8 +164,12 @@ class Host:
         return log.read_text(errors="replace") if log.exists() else ""
 
     def output(self) -> str:
-        return ("--- A1111 log (tail) ---\n" + "\n".join(self.running.log().splitlines()[-40:])
-                + "\n--- app.log (tail) ---\n" + "\n".join(self.app_log().splitlines()[-20:]))
+        return (
+            "--- A1111 log (tail) ---\n"
+            + "\n".join(self.running.log().splitlines()[-40:])
+            + "\n--- app.log (tail) ---\n"
+            + "\n".join(self.app_log().splitlines()[-20:])
+        )
 
     def wait_app(self) -> int:
         """Wait until the app answers through A1111's proxy; its pid (from /healthz)."""
@@ -179,8 +187,10 @@ class Host:
             except httpx.HTTPError as exc:
                 last = repr(exc)
             time.sleep(0.25)
-        raise AssertionError(f"the app did not answer through /movieminter/ within {APP_READY_TIMEOUT} s "
-                             f"(last: {last})\n" + self.output())
+        raise AssertionError(
+            f"the app did not answer through /movieminter/ within {APP_READY_TIMEOUT} s "
+            f"(last: {last})\n" + self.output()
+        )
 
     def cleanup(self) -> None:
         """Stop A1111 (its process group) and any app child still around (its own session)."""
@@ -223,11 +233,15 @@ def start_a1111(prepared, folder: Path, *, timeout: float, **kw):
     try:
         while "Startup time:" not in running.log():
             if running.proc.poll() is not None:
-                raise AssertionError(f"A1111 exited with {running.proc.returncode} while starting:\n"
-                                     + "\n".join(running.log().splitlines()[-30:]))
+                raise AssertionError(
+                    f"A1111 exited with {running.proc.returncode} while starting:\n"
+                    + "\n".join(running.log().splitlines()[-30:])
+                )
             if time.monotonic() > deadline:
-                raise AssertionError(f"A1111 did not finish starting within {timeout:.0f} s:\n"
-                                     + "\n".join(running.log().splitlines()[-30:]))
+                raise AssertionError(
+                    f"A1111 did not finish starting within {timeout:.0f} s:\n"
+                    + "\n".join(running.log().splitlines()[-30:])
+                )
             time.sleep(0.2)
         running.wait_ready(max(deadline - time.monotonic(), 30))
     except BaseException:
@@ -238,6 +252,7 @@ def start_a1111(prepared, folder: Path, *, timeout: float, **kw):
 
 def installer_stamp(venv: Path) -> str:
     from movieminter.host.installer import stamp_value, venv_version
+
     return stamp_value(ROOT, ROOT / "requirements.lock", venv_version(venv))
 
 
@@ -258,13 +273,17 @@ def installed(real_prepared, tmp_path_factory):
     from movieminter.testing import real_a1111
 
     folder, data_dir, env = new_instance(real_prepared, tmp_path_factory.mktemp("real-host"))
-    check = subprocess.run([str(real_prepared.python), "-c", A1111_INSTALL_CHECK], cwd=folder,
-                           capture_output=True, text=True, timeout=120)
+    check = subprocess.run(
+        [str(real_prepared.python), "-c", A1111_INSTALL_CHECK], cwd=folder, capture_output=True, text=True, timeout=120
+    )
     assert check.returncode == 0, check.stderr
     verdict = json.loads(check.stdout.strip().splitlines()[-1])
     if not verdict["requirements_met"] or verdict["missing"]:
-        pytest.fail("A1111's launcher would pip-install into its venv at start (the harness venv does not meet "
-                    f"what prepare_environment checks): {verdict}", pytrace=False)
+        pytest.fail(
+            "A1111's launcher would pip-install into its venv at start (the harness venv does not meet "
+            f"what prepare_environment checks): {verdict}",
+            pytrace=False,
+        )
 
     venv = real_prepared.cache / APP_VENV
     stamp = venv / STAMP_NAME
@@ -276,8 +295,7 @@ def installed(real_prepared, tmp_path_factory):
             stamp.write_text("stale: tests/test_real_host.py makes install.py re-check the venv\n")
         freeze_before = real_a1111.pip_freeze(real_prepared.venv)
         started = time.time()
-        running = start_a1111(real_prepared, folder, prepare_environment=True, env=env,
-                              timeout=FIRST_START_TIMEOUT)
+        running = start_a1111(real_prepared, folder, prepare_environment=True, env=env, timeout=FIRST_START_TIMEOUT)
     host = Host(running, folder, data_dir)
     try:
         host.wait_app()
@@ -318,6 +336,7 @@ def test_a1111s_launcher_runs_install_py_and_leaves_a1111s_venv_alone(installed)
     assert re.search(r"^Installing ", before_launch, re.M) is None, host.output()
 
     from movieminter.host.installer import PTH_NAME, STAMP_NAME
+
     stamp = venv / STAMP_NAME
     assert stamp.read_text().strip() == installer_stamp(venv), "install.py left a stale stamp"
     assert stamp.stat().st_mtime >= installed.stamp_written_after - 1, "the stamp was not written by this start"
@@ -326,6 +345,7 @@ def test_a1111s_launcher_runs_install_py_and_leaves_a1111s_venv_alone(installed)
 
     # Made with A1111's own Python 3.10 (the universal lock installs there): no second interpreter.
     from movieminter.host.installer import venv_version
+
     assert venv_version(venv).startswith("3.10."), (venv / "pyvenv.cfg").read_text()
 
     # The app runs from that venv, with the extension's code.
@@ -415,7 +435,7 @@ def test_the_app_answers_through_a1111s_port(installed):
 SIGNALS = [
     # (signal, A1111's exit status, who stops the app)
     pytest.param(signal.SIGTERM, -signal.SIGTERM, "host", id="SIGTERM"),
-    pytest.param(signal.SIGINT, 0, "host", id="SIGINT"),   # A1111's own SIGINT handler calls os._exit(0)
+    pytest.param(signal.SIGINT, 0, "host", id="SIGINT"),  # A1111's own SIGINT handler calls os._exit(0)
     pytest.param(signal.SIGKILL, -signal.SIGKILL, "watchdog", id="SIGKILL"),
 ]
 WATCHDOG_SAYS = "is gone; stopping"  # movieminter/app/cli.py watch_parent
@@ -434,19 +454,20 @@ def test_the_app_dies_with_a1111(sig, status, stopper, installed, start_host):
     host.running.signal(sig)
     try:
         code = host.running.proc.wait(EXIT_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise AssertionError(f"A1111 did not exit within {EXIT_TIMEOUT} s of {sig.name}\n" + host.output())
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"A1111 did not exit within {EXIT_TIMEOUT} s of {sig.name}\n" + host.output()) from exc
     assert code == status, f"A1111 exited with {code} on {sig.name}\n" + host.output()
 
-    wait_until(f"the app (pid {app_pid}) exits after A1111's {sig.name}", lambda: not alive(app_pid),
-               APP_DEATH_TIMEOUT)
+    wait_until(f"the app (pid {app_pid}) exits after A1111's {sig.name}", lambda: not alive(app_pid), APP_DEATH_TIMEOUT)
     watchdog = WATCHDOG_SAYS in host.app_log()
     assert watchdog == (stopper == "watchdog"), (
-        f"expected the {stopper} to stop the app on {sig.name}\n" + host.output())
+        f"expected the {stopper} to stop the app on {sig.name}\n" + host.output()
+    )
     if stopper == "host":
         assert "Shutting down" in host.app_log(), host.output()  # a graceful stop, not a kill
 
     # Nothing left behind: no app, nothing in A1111's or the app's process group.
     assert app_processes(host.pid) == []
-    assert group_members(host.pid) == [] and group_members(app_pid) == [], \
-        [(p, _cmdline(p)) for p in group_members(host.pid) + group_members(app_pid)]
+    assert group_members(host.pid) == [] and group_members(app_pid) == [], [
+        (p, _cmdline(p)) for p in group_members(host.pid) + group_members(app_pid)
+    ]

@@ -22,8 +22,9 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith("MOVIEMINTER_")}
 
 
 def mm(*args, timeout=120):
-    proc = subprocess.run([sys.executable, "-m", "movieminter", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=ENV, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "movieminter", *args], capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=timeout
+    )
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -35,9 +36,24 @@ def doctor(url, *extra):
 def double_process(tmp_path):
     """The double as its own process, the way the demo runs it."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "movieminter.testing.a1111_double", "--port", str(port),
-                             "--root", str(tmp_path / "a1111"), "--with-fake-models", "--frame-delay", "0"],
-                            cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "movieminter.testing.a1111_double",
+            "--port",
+            str(port),
+            "--root",
+            str(tmp_path / "a1111"),
+            "--with-fake-models",
+            "--frame-delay",
+            "0",
+        ],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -63,11 +79,14 @@ def test_doctor_unreachable():
     assert code == 2 and "is A1111 running at" in out and "--api" in out
 
 
-@pytest.mark.parametrize("faults,expect", [
-    (Faults(deforum_api=False), "start A1111 with --api --deforum-api"),
-    (Faults(api=False), "start A1111 with --api"),
-    (Faults(api_auth="u:p"), "set --a1111-auth user:pass"),
-])
+@pytest.mark.parametrize(
+    "faults,expect",
+    [
+        (Faults(deforum_api=False), "start A1111 with --api --deforum-api"),
+        (Faults(api=False), "start A1111 with --api"),
+        (Faults(api_auth="u:p"), "set --a1111-auth user:pass"),
+    ],
+)
 def test_doctor_faults_are_actionable(a1111_factory, faults, expect):
     _, url, _ = a1111_factory(faults=faults)
     code, out = doctor(url)
@@ -93,12 +112,25 @@ def test_models_ensure_then_doctor_then_render(a1111_factory, tmp_path, small_fi
     assert code == 2 and "models ensure" in out
     _, civ_url, stop = start_civitai()
     try:
-        code, out = mm("models", "ensure", "--manifest", str(EXAMPLE_MANIFEST), "--segment", "0",
-                       "--models-dir", str(double.root / "models"), "--civitai-url", civ_url, "--a1111-url", url)
+        code, out = mm(
+            "models",
+            "ensure",
+            "--manifest",
+            str(EXAMPLE_MANIFEST),
+            "--segment",
+            "0",
+            "--models-dir",
+            str(double.root / "models"),
+            "--civitai-url",
+            civ_url,
+            "--a1111-url",
+            url,
+        )
         assert code == 0, out
         assert out.count("[downloaded]") == 2
-        code, out = mm("models", "ensure", "--manifest", str(EXAMPLE_MANIFEST), "--segment", "0",
-                       "--civitai-url", civ_url)
+        code, out = mm(
+            "models", "ensure", "--manifest", str(EXAMPLE_MANIFEST), "--segment", "0", "--civitai-url", civ_url
+        )
         assert code == 2 and "[manual]" in out and "sha256: " in out and "models/Lora" in out
     finally:
         stop()
@@ -108,12 +140,14 @@ def test_models_ensure_then_doctor_then_render(a1111_factory, tmp_path, small_fi
     assert doctor(url)[0] == 0
     film = tmp_path / "film.json"
     film.write_text(json.dumps(small_film))
-    code, out = mm("render", "--manifest", str(film), "--segment", "0", "--a1111-url", url,
-                   "--work-dir", str(tmp_path / "w"))
+    code, out = mm(
+        "render", "--manifest", str(film), "--segment", "0", "--a1111-url", url, "--work-dir", str(tmp_path / "w")
+    )
     assert code == 0, out
     assert "12 frames" in out and len(list((tmp_path / "w/frames").glob("frame_*.png"))) == 12
-    code, out = mm("render", "--manifest", str(film), "--segment", "0", "--a1111-url", url,
-                   "--work-dir", str(tmp_path / "w"))
+    code, out = mm(
+        "render", "--manifest", str(film), "--segment", "0", "--a1111-url", url, "--work-dir", str(tmp_path / "w")
+    )
     assert code == 0 and "(reused)" in out and double.jobs_submitted == 1
 
 
@@ -129,13 +163,24 @@ def test_keyframe_previews(a1111, lighthouse, tmp_path):
 
 def test_models_ensure_finds_a_local_a1111s_models_folder(a1111_factory):
     from movieminter.testing.a1111_double import install_fake_models
+
     double, url, _ = a1111_factory(models=False)
     install_fake_models(double.root, ["dreamshaper_8"])
     double.refresh_checkpoints()
     _, civ_url, stop = start_civitai()
     try:
-        code, out = mm("models", "ensure", "--manifest", str(EXAMPLE_MANIFEST), "--segment", "2",
-                       "--civitai-url", civ_url, "--a1111-url", url)
+        code, out = mm(
+            "models",
+            "ensure",
+            "--manifest",
+            str(EXAMPLE_MANIFEST),
+            "--segment",
+            "2",
+            "--civitai-url",
+            civ_url,
+            "--a1111-url",
+            url,
+        )
     finally:
         stop()
     assert code == 0, out

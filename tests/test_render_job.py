@@ -10,11 +10,9 @@ import pytest
 from PIL import Image
 
 from movieminter.render.a1111 import A1111Client
-from movieminter.render.errors import (
-    A1111Unreachable, FramesError, ModelError, RenderCancelled, RenderFailed)
+from movieminter.render.errors import A1111Unreachable, FramesError, ModelError, RenderCancelled, RenderFailed
 from movieminter.render.job import render_segment
 from movieminter.testing.a1111_double import Faults
-
 
 N = 12  # frames of the small film
 
@@ -41,8 +39,17 @@ def run(client, manifest, tmp_path, index=0, state=None, on_progress=None, **kw)
 
     result = None
     try:
-        result = render_segment(client, manifest, index, state=dict(state or {}), save_state=save,
-                                on_progress=prog, work_dir=tmp_path / "work", poll_interval=0.02, **kw)
+        result = render_segment(
+            client,
+            manifest,
+            index,
+            state=dict(state or {}),
+            save_state=save,
+            on_progress=prog,
+            work_dir=tmp_path / "work",
+            poll_interval=0.02,
+            **kw,
+        )
     finally:
         run.saved, run.progress, run.order = saved, progress, order
     return result, saved, progress
@@ -57,7 +64,7 @@ def test_full_48_frame_segment(a1111, lighthouse, tmp_path):
         with Image.open(p) as im:
             assert im.size == (512, 288) and im.format == "PNG"
             arrays.append(np.asarray(im.convert("RGB"), dtype=np.int16))
-    assert all(np.abs(a - b).mean() > 0.5 for a, b in zip(arrays, arrays[1:]))  # the camera moves
+    assert all(np.abs(a - b).mean() > 0.5 for a, b in zip(arrays, arrays[1:], strict=False))  # the camera moves
     # The intent to submit, then the job id, were saved before any progress was reported.
     assert saved[0]["submitting_since"] and saved[0]["job_id"] is None
     assert saved[1]["job_id"] == result.job_id and saved[1]["batch_id"] and saved[1]["submitted_at"]
@@ -81,17 +88,31 @@ def test_double_frames_depend_on_prompt_seed_checkpoint_and_camera():
 
     base = arr(scene("a small_film at dusk", 1, "ckpt-a", 128, 72))
     assert np.array_equal(base, arr(scene("a small_film at dusk", 1, "ckpt-a", 128, 72)))
-    for other in (scene("a green forest", 1, "ckpt-a", 128, 72), scene("a small_film at dusk", 2, "ckpt-a", 128, 72),
-                  scene("a small_film at dusk", 1, "ckpt-b", 128, 72)):
+    for other in (
+        scene("a green forest", 1, "ckpt-a", 128, 72),
+        scene("a small_film at dusk", 2, "ckpt-a", 128, 72),
+        scene("a small_film at dusk", 1, "ckpt-b", 128, 72),
+    ):
         assert np.abs(base - arr(other)).mean() > 1
 
     def last_frame(**motion):
-        m = {k: [0.0] * 8 for k in ("angle", "translation_x", "translation_y", "translation_z",
-                                     "rotation_3d_x", "rotation_3d_y", "rotation_3d_z")}
+        m = {
+            k: [0.0] * 8
+            for k in (
+                "angle",
+                "translation_x",
+                "translation_y",
+                "translation_z",
+                "rotation_3d_x",
+                "rotation_3d_y",
+                "rotation_3d_z",
+            )
+        }
         m["zoom"] = [1.0] * 8
         m.update({k: [v] * 8 for k, v in motion.items()})
-        return arr(list(animate(["a small_film"] * 8, list(range(8)), [0.65] * 8, [0.0] * 8, m, "2D",
-                                "ckpt-a", 128, 72))[-1])
+        return arr(
+            list(animate(["a small_film"] * 8, list(range(8)), [0.65] * 8, [0.0] * 8, m, "2D", "ckpt-a", 128, 72))[-1]
+        )
 
     still = last_frame()
     assert np.abs(still - last_frame(zoom=1.05)).mean() > 1
@@ -113,8 +134,7 @@ def test_a_failed_job_is_reported_not_resubmitted(a1111_factory, small_film, tmp
     assert len(result.frames) == N and double.jobs_submitted == 2
 
 
-def test_a_failure_seen_after_a_restart_is_reported_before_anything_is_rerendered(a1111_factory, small_film,
-                                                                                 tmp_path):
+def test_a_failure_seen_after_a_restart_is_reported_before_anything_is_rerendered(a1111_factory, small_film, tmp_path):
     double, url, _ = a1111_factory(faults=Faults(fail_jobs=[("retryable", 2)]))
     with pytest.raises(RenderFailed):
         run(A1111Client(url), small_film, tmp_path)
@@ -156,8 +176,9 @@ def test_cancel_deletes_the_running_job_and_deforum_interrupts_it(a1111, small_f
 
 def test_interrupted_in_a1111_between_frames_ends_clearly_and_frees_deforum(a1111, small_film, tmp_path):
     """Deforum leaves such a job ACCEPTED in POST_PROCESSING for ever."""
-    from movieminter.render.job import RenderLimits
     from movieminter.render.errors import RenderInterrupted
+    from movieminter.render.job import RenderLimits
+
     double, url = a1111
     double.frame_delay = 0.05
     client = A1111Client(url)
@@ -167,13 +188,13 @@ def test_interrupted_in_a1111_between_frames_ends_clearly_and_frees_deforum(a111
             double.interrupted = True  # A1111's Interrupt button, late in a frame
 
     with pytest.raises(RenderInterrupted) as err:
-        run(client, small_film, tmp_path, on_progress=on_progress,
-            limits=RenderLimits(post_processing=0.5))
+        run(client, small_film, tmp_path, on_progress=on_progress, limits=RenderLimits(post_processing=0.5))
     job = double.statuses[run.saved[-1]["job_id"]]
     assert (job["status"], job["phase"]) == ("ACCEPTED", "POST_PROCESSING")
     assert "interrupted in A1111 after" in err.value.message and double.jobs_submitted == 1
     # Not believed busy: previews may run at once (and another process's after a minute of silence).
     from movieminter.render.deforum import is_active
+
     assert client.running_deforum_jobs() == [] and not is_active(job, job["last_updated"] + 61)
     # Rendering again submits a new job.
     result, _, _ = run(client, small_film, tmp_path, state=run.saved[-1])
@@ -258,6 +279,7 @@ def test_remote_forge_without_allowed_path_says_what_to_change(a1111_factory, sm
 
 def test_slow_a1111_times_out_with_a_clear_error(a1111_factory):
     from movieminter.render.errors import A1111Timeout
+
     _, url, _ = a1111_factory(faults=Faults(slow=1.0))
     with pytest.raises(A1111Timeout) as err:
         A1111Client(url, timeout=0.2, retries=1, backoff=0.01).sd_models()
@@ -277,10 +299,13 @@ def test_resume_after_dying_while_submitting(a1111, small_film, tmp_path):
     client = A1111Client(url)
     from movieminter.manifest import segment_settings_digest
     from movieminter.render.submission import plan_job
+
     since = __import__("time").time()
     from movieminter.render.deforum import DeforumClient
-    DeforumClient(client).submit(plan_job(small_film, 0).settings,
-                                 {"sd_model_checkpoint": "dreamshaper_8.safetensors [05c4eab871]"})
+
+    DeforumClient(client).submit(
+        plan_job(small_film, 0).settings, {"sd_model_checkpoint": "dreamshaper_8.safetensors [05c4eab871]"}
+    )
     state = {"submitting_since": since, "job_id": None, "settings_digest": segment_settings_digest(small_film, 0)}
     result, _, _ = run(client, small_film, tmp_path, state=state)
     assert len(result.frames) == N and double.jobs_submitted == 1
@@ -290,8 +315,10 @@ def test_cancelling_our_queued_job_never_interrupts_the_job_ahead(a1111, small_f
     """Deforum cannot dequeue a job: ours is marked CANCELLED, the running one is left alone,
     and ours is interrupted the moment it starts."""
     import time
+
     from movieminter.render.deforum import DeforumClient
     from movieminter.render.submission import plan_job
+
     double, url = a1111
     double.frame_delay = 0.2
     client = A1111Client(url)

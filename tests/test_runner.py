@@ -25,7 +25,7 @@ class Recorder:
 
     def steps(self):
         out = []
-        for state, nxt in zip(STATES[:-2], STATES[1:-1]):
+        for state, nxt in zip(STATES[:-2], STATES[1:-1], strict=False):
             out.append(Step(state, nxt, self._make(state)))
         out.append(Step("awaiting_signature", "minted", self._confirm))
         return out
@@ -42,6 +42,7 @@ class Recorder:
                 raise MovieMinterError(f"{state} broke", hint="retry")
             job.progress(state, frame=1, frames=2)
             return {"by": state}
+
         return step
 
     def _confirm(self, ctx, job):
@@ -168,8 +169,14 @@ def test_start_up_check_settles_a_job_before_any_thread_runs(app_context):
     first.stop(timeout=1)  # the process "dies" while the job waits
 
     ran = []
-    steps = [Step("queued", "minted", lambda ctx, job: ran.append(1) or {},
-                  on_start=lambda ctx, job: Goto("minted", {"found_on_chain": True}))]
+    steps = [
+        Step(
+            "queued",
+            "minted",
+            lambda ctx, job: ran.append(1) or {},
+            on_start=lambda ctx, job: Goto("minted", {"found_on_chain": True}),
+        )
+    ]
     second = JobRunner(app_context, steps=steps)
     second.start()
     settled = second.journal.get(job.id)  # already settled when start() returns

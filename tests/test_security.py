@@ -109,6 +109,7 @@ def served(app_context, serve_app):
 def test_a_foreign_host_is_refused_on_api_routes_and_pages(served, app_context):
     """A DNS-rebinding page reaches 127.0.0.1 with its own name in Host: nothing answers it."""
     import httpx
+
     port = served.port
     evil = {"Host": f"{FOREIGN}:{port}"}
     with httpx.Client(base_url=served.url, timeout=60) as c:
@@ -121,8 +122,11 @@ def test_a_foreign_host_is_refused_on_api_routes_and_pages(served, app_context):
             assert "MOVIEMINTER_PUBLIC_URLS" in detail["hint"], detail
             assert "mm.example.org" not in r.text  # the configured addresses are not revealed
         # The rebinding page's own fetch: same-origin for the browser, so Origin matches Host.
-        r = c.post("/api/v1/jobs", json=JOB, headers={**evil, "Origin": f"http://{FOREIGN}:{port}",
-                                                      "X-CSRF-Token": token, "Cookie": f"mm_csrf={token}"})
+        r = c.post(
+            "/api/v1/jobs",
+            json=JOB,
+            headers={**evil, "Origin": f"http://{FOREIGN}:{port}", "X-CSRF-Token": token, "Cookie": f"mm_csrf={token}"},
+        )
         assert r.status_code == 403 and r.json()["detail"]["error"] == "HostNotAllowed"
         assert c.post("/api/v1/jobs/1/cancel", headers={**evil, "X-CSRF-Token": token}).status_code == 403
         # Pages answer a browser in HTML, with the same words.
@@ -136,13 +140,27 @@ def test_a_foreign_host_is_refused_on_api_routes_and_pages(served, app_context):
 
         # The addresses it is served under: loopback names (any port: an SSH tunnel), the socket's
         # own address, and the configured URLs.
-        for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost:9999", f"[::1]:{port}",
-                     "mm.example.org", "mm.example.org:443", "mybox.lan:7870"):
+        for host in (
+            f"127.0.0.1:{port}",
+            f"localhost:{port}",
+            "localhost:9999",
+            f"[::1]:{port}",
+            "mm.example.org",
+            "mm.example.org:443",
+            "mybox.lan:7870",
+        ):
             assert c.get("/api/v1/jobs", headers={"Host": host}).status_code == 200, host
             page = c.get("/studio/", headers={"Host": host, "Accept": "text/html"})
             assert page.status_code == 200 and "<html" in page.text.lower(), host
-        for host in ("mm.example.org:8080", "mybox.lan", "mybox.lan:7871", "example.org", "127.0.0.1.evil.example",
-                     "localhost.evil.example", ""):
+        for host in (
+            "mm.example.org:8080",
+            "mybox.lan",
+            "mybox.lan:7871",
+            "example.org",
+            "127.0.0.1.evil.example",
+            "localhost.evil.example",
+            "",
+        ):
             assert c.get("/api/v1/jobs", headers={"Host": host}).status_code == 403, host
 
 
@@ -161,11 +179,17 @@ def test_behind_the_proxy_the_forwarded_host_must_be_served_too(app_context):
         # A1111 reached by IP with --listen: the proxy reports the address of A1111's socket.
         lan = {**ok, "X-Forwarded-Host": "192.168.1.20:7860"}
         assert c.get("/api/v1/jobs", headers=lan).status_code == 403
-        assert c.get("/api/v1/jobs", headers={**lan, "X-MovieMinter-Host-Server": "192.168.1.20:7860"}).status_code == 200
-        assert c.get("/api/v1/jobs", headers={**lan, "X-MovieMinter-Host-Server": "192.168.1.21:7860"}).status_code == 403
+        assert (
+            c.get("/api/v1/jobs", headers={**lan, "X-MovieMinter-Host-Server": "192.168.1.20:7860"}).status_code == 200
+        )
+        assert (
+            c.get("/api/v1/jobs", headers={**lan, "X-MovieMinter-Host-Server": "192.168.1.21:7860"}).status_code == 403
+        )
         # Without the secret neither forwarded header counts (and the app answers nothing anyway).
-        r = c.get("/api/v1/jobs", headers={"X-Forwarded-Host": "abc123.gradio.live",
-                                           "X-MovieMinter-Host-Server": "192.168.1.20:7860"})
+        r = c.get(
+            "/api/v1/jobs",
+            headers={"X-Forwarded-Host": "abc123.gradio.live", "X-MovieMinter-Host-Server": "192.168.1.20:7860"},
+        )
         assert r.status_code == 403 and r.json()["detail"]["error"] == "ProxyOnly"
 
 
@@ -173,11 +197,18 @@ def test_served_hosts_come_from_configuration_only():
     from movieminter.app.security import ServedHosts, parse_address
     from movieminter.config import Settings
 
-    served = ServedHosts.from_settings(Settings(public_urls="https://mm.example.org/app, box:7870 bogus://x",
-                                                host_urls="https://abc123.gradio.live,http://studio:7860"))
+    served = ServedHosts.from_settings(
+        Settings(
+            public_urls="https://mm.example.org/app, box:7870 bogus://x",
+            host_urls="https://abc123.gradio.live,http://studio:7860",
+        )
+    )
     assert [(a.host, a.port, a.scheme, a.source) for a in served.configured] == [
-        ("mm.example.org", 443, "https", "configured"), ("box", 7870, None, "configured"),
-        ("abc123.gradio.live", 443, "https", "a1111"), ("studio", 7860, "http", "a1111")]
+        ("mm.example.org", 443, "https", "configured"),
+        ("box", 7870, None, "configured"),
+        ("abc123.gradio.live", 443, "https", "a1111"),
+        ("studio", 7860, "http", "a1111"),
+    ]
     assert served.find("ABC123.gradio.live").scheme == "https"
     assert served.find("abc123.gradio.live:80") is None
     assert served.find("studio:7860").schemes() == ("http",)

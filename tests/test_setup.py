@@ -15,7 +15,7 @@ def test_ci_runs_exactly_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     assert "./mm test" in readme
-    assert [l for l in ci.splitlines() if l and not l.startswith("#")][-1] == "exec ./mm test"
+    assert [line for line in ci.splitlines() if line and not line.startswith("#")][-1] == "exec ./mm test"
 
 
 def test_schema_is_valid_draft_2020_12_and_packaged():
@@ -26,8 +26,22 @@ def test_schema_is_valid_draft_2020_12_and_packaged():
 
 
 # Every subsystem's commands (movieminter/cli.py's COMMAND_MODULES register them).
-COMMANDS = ["manifest", "doctor", "models", "render", "previews", "media", "ipfs", "lottery", "chain", "keystore",
-            "serve", "mint", "director", "demo"]
+COMMANDS = [
+    "manifest",
+    "doctor",
+    "models",
+    "render",
+    "previews",
+    "media",
+    "ipfs",
+    "lottery",
+    "chain",
+    "keystore",
+    "serve",
+    "mint",
+    "director",
+    "demo",
+]
 
 
 def test_console_script_lists_its_commands():

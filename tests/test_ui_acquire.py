@@ -17,6 +17,7 @@ ORIGIN = "http://testserver"
 @pytest.fixture
 def civitai():
     from movieminter.testing.civitai_double import start_civitai
+
     double, url, stop = start_civitai()
     yield double, url
     stop()
@@ -32,16 +33,34 @@ def _app(tmp_path, deployed, a1111_url: str, civitai_url: str):
     from movieminter.config import Settings
     from tests.fixtures_ui import build_test_app
 
-    ctx = AppContext(Settings(data_dir=tmp_path / "app", a1111_url=a1111_url, chain="local",
-                              rpc_url=deployed.rpc_url, contract_address=deployed.contract_address,
-                              civitai_url=civitai_url))
+    ctx = AppContext(
+        Settings(
+            data_dir=tmp_path / "app",
+            a1111_url=a1111_url,
+            chain="local",
+            rpc_url=deployed.rpc_url,
+            contract_address=deployed.contract_address,
+            civitai_url=civitai_url,
+        )
+    )
     ctx.extras["chain_id"] = 31337
     manifest = json.loads(EXAMPLE_MANIFEST.read_text())
     pinned = pin_manifest(ctx.store, manifest)
     acc = deployed.w3.eth.accounts
-    receipt = deployed.transact("createMovie", [MovieConfig(
-        manifest_digest=pinned["digest"], segment_count=len(manifest["segments"]), creator=acc[8],
-        director=acc[9], mint_mode="open", claim_window=3600).as_tuple()], acc[0])
+    receipt = deployed.transact(
+        "createMovie",
+        [
+            MovieConfig(
+                manifest_digest=pinned["digest"],
+                segment_count=len(manifest["segments"]),
+                creator=acc[8],
+                director=acc[9],
+                mint_mode="open",
+                claim_window=3600,
+            ).as_tuple()
+        ],
+        acc[0],
+    )
     client = TestClient(build_test_app(ctx), base_url=ORIGIN)
     client.__enter__()
     client.get("/api/v1/auth/me")  # the CSRF cookie a new browser gets
@@ -50,12 +69,15 @@ def _app(tmp_path, deployed, a1111_url: str, civitai_url: str):
 
 def _post_acquire(client, movie_id: int, index: int = 0):
     token = client.cookies.get("mm_csrf")
-    return client.post(f"/api/v1/movies/{movie_id}/segments/{index}/models/acquire",
-                       headers={"Origin": ORIGIN, **({"X-CSRF-Token": token} if token else {})})
+    return client.post(
+        f"/api/v1/movies/{movie_id}/segments/{index}/models/acquire",
+        headers={"Origin": ORIGIN, **({"X-CSRF-Token": token} if token else {})},
+    )
 
 
 def test_missing_lora_is_downloaded_verified_into_a_local_a1111(tmp_path, deployed, a1111_factory, civitai):
     from movieminter.testing.a1111_double import install_fake_models
+
     root = tmp_path / "a1111"
     install_fake_models(root, names=["dreamshaper_8", "film_grain_35mm"])  # ghibli_style_v2 is missing
     _, a1111_url, _ = a1111_factory(models=False, root=root)
@@ -107,7 +129,9 @@ def test_cross_site_acquire_is_refused(tmp_path, deployed, a1111_factory, civita
     civ, civ_url = civitai
     client, movie_id, _ = _app(tmp_path, deployed, a1111_url, civ_url)
     try:
-        r = client.post(f"/api/v1/movies/{movie_id}/segments/0/models/acquire", headers={"Origin": "https://evil.example"})
+        r = client.post(
+            f"/api/v1/movies/{movie_id}/segments/0/models/acquire", headers={"Origin": "https://evil.example"}
+        )
         assert r.status_code in (400, 403), r.text
         assert civ.downloads == 0
     finally:

@@ -46,8 +46,8 @@ def test_render_and_mint_with_a_rejected_signature_then_retry(minter_stack, chro
     yours = page.get_by_test_id("yours").inner_text()
     assert yours.startswith("You claimed segment 0") and "mint before" in yours
 
-    stack.double.frame_delay = 0.05        # slow enough to see the progress bar
-    page.evaluate("window.__mmTestWallet.rejectNext('eth_sendTransaction')")   # the user will say no
+    stack.double.frame_delay = 0.05  # slow enough to see the progress bar
+    page.evaluate("window.__mmTestWallet.rejectNext('eth_sendTransaction')")  # the user will say no
     render.click()
     page.get_by_test_id("job-frames").wait_for(timeout=30_000)
     bar = page.get_by_role("progressbar", name="Render and mint progress")
@@ -59,7 +59,7 @@ def test_render_and_mint_with_a_rejected_signature_then_retry(minter_stack, chro
     alert = page.locator("#mm-job [role=alert]")
     assert "declined" in alert.inner_text() and "nothing will be rendered again" in alert.inner_text()
     assert page.get_by_test_id("job-state").inner_text() == "Waiting for your signature"
-    assert page.locator("video.mm-player").count() == 1      # the pinned video plays already
+    assert page.locator("video.mm-player").count() == 1  # the pinned video plays already
     jobs = stack.ctx.journal.list()
     assert len(jobs) == 1 and jobs[0].state == "awaiting_signature"
     assert stack.double.jobs_submitted == 1
@@ -70,8 +70,9 @@ def test_render_and_mint_with_a_rejected_signature_then_retry(minter_stack, chro
     tx_link = page.get_by_test_id("mint-tx")
     assert tx_link.inner_text().startswith("0x") and len(tx_link.inner_text()) == 66
     # The open scene follows the chain too: minted, and no second Render & Mint offered.
-    page.wait_for_function("document.querySelector('#mm-scene-status').textContent.includes('minted by you')",
-                           timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('#mm-scene-status').textContent.includes('minted by you')", timeout=30_000
+    )
     assert page.get_by_role("button", name="Render & Mint").count() == 0
     shot(page, "08-minted.png")
 
@@ -83,9 +84,11 @@ def test_render_and_mint_with_a_rejected_signature_then_retry(minter_stack, chro
     assert seg["contentDigest"] == job.data["pinned"]["content_digest"]
     assert seg["metadataDigest"] == job.data["pinned"]["metadata_digest"]
     assert stack.chain.call("ownerOf", stack.chain.token_id(movie_id, 0)) == wallet
-    assert stack.double.jobs_submitted == 1                  # the retry signed; it did not re-render
+    assert stack.double.jobs_submitted == 1  # the retry signed; it did not re-render
     cell = page.get_by_role("gridcell").nth(0)
-    page.wait_for_function("document.querySelector('.mm-cell[data-i=\"0\"]').getAttribute('aria-label').includes('minted')")
+    page.wait_for_function(
+        "document.querySelector('.mm-cell[data-i=\"0\"]').getAttribute('aria-label').includes('minted')"
+    )
     assert "minted by" in cell.get_attribute("aria-label")
 
 
@@ -106,9 +109,13 @@ def test_two_browsers_race_for_one_open_segment(minter_stack, chromium):
     bob.wait_for_function("document.querySelector('#mm-action-error').classList.contains('mm-alert-error')")
     text = alert.inner_text()
     alice_address = stack.chain.w3.eth.accounts[1]
-    assert f"segment 2 of movie {movie_id} is reserved for {alice_address}" in text.lower().replace(alice_address.lower(), alice_address)
-    assert "pick another segment" in text                       # the hint says what to do
-    bob.wait_for_function("document.querySelector('.mm-cell[data-i=\"2\"]').getAttribute('aria-label').includes('assigned')")
+    assert f"segment 2 of movie {movie_id} is reserved for {alice_address}" in text.lower().replace(
+        alice_address.lower(), alice_address
+    )
+    assert "pick another segment" in text  # the hint says what to do
+    bob.wait_for_function(
+        "document.querySelector('.mm-cell[data-i=\"2\"]').getAttribute('aria-label').includes('assigned')"
+    )
     assert bob.get_by_role("button", name="Render & Mint").count() == 0
     shot(bob, "09-race-lost.png")
     seg = stack.chain.segments(movie_id, 2, 1)[0]

@@ -89,12 +89,12 @@ def test_timeline_keyboard_navigation_scene_and_labels(minter_stack, chromium):
     assert page.evaluate("document.activeElement.id") == "mm-scene-title"
     scene = page.locator("#mm-scene")
     assert "the keeper reaches the lamp room" in scene.inner_text()
-    assert "lowres, text, watermark" in scene.inner_text()      # negative prompt
+    assert "lowres, text, watermark" in scene.inner_text()  # negative prompt
     plot = page.get_by_test_id("camera-plot")
     assert "Rotation 3D Y" in plot.get_attribute("aria-label")
-    assert plot.locator("polyline").count() >= 2                  # rotation_3d_y and translation_y move
+    assert plot.locator("polyline").count() >= 2  # rotation_3d_y and translation_y move
     assert "Estimated render time" in scene.inner_text()
-    assert "Present and verified" in scene.inner_text()           # the double has the example's models
+    assert "Present and verified" in scene.inner_text()  # the double has the example's models
     # not signed in: the scene says what to do instead of showing dead buttons
     assert scene.get_by_role("button", name="Connect wallet").is_visible()
     # every button has an accessible name
@@ -108,7 +108,8 @@ def test_timeline_keyboard_navigation_scene_and_labels(minter_stack, chromium):
     cells.nth(3).focus()
     page.keyboard.press(" ")
     page.get_by_role("heading", name="Segment 3 — The beam").wait_for() if False else page.wait_for_function(
-        "document.querySelector('#mm-scene-title').textContent.startsWith('Segment 3')")
+        "document.querySelector('#mm-scene-title').textContent.startsWith('Segment 3')"
+    )
     page.reload()
     page.wait_for_selector(".mm-root[data-ready='1']")
     assert page.locator("#mm-recent").get_by_role("button").first.inner_text().startswith(f"#{movie_id} ")

@@ -19,11 +19,19 @@ def test_download_on_a_remote_a1111_shows_what_to_fetch(tmp_path, anvil, a1111_f
 
     civitai, civitai_url, stop_civitai = start_civitai()
     try:
-        double, a1111_url, _ = a1111_factory(models=False)   # no models, and no folder we may write into
+        double, a1111_url, _ = a1111_factory(models=False)  # no models, and no folder we may write into
         chain = ChainClient(anvil.url)
         chain = ChainClient(anvil.url, chain.deploy())
-        ctx = AppContext(Settings(data_dir=tmp_path / "app", a1111_url=a1111_url, chain="local",
-                                  rpc_url=anvil.url, contract_address=chain.contract_address, civitai_url=civitai_url))
+        ctx = AppContext(
+            Settings(
+                data_dir=tmp_path / "app",
+                a1111_url=a1111_url,
+                chain="local",
+                rpc_url=anvil.url,
+                contract_address=chain.contract_address,
+                civitai_url=civitai_url,
+            )
+        )
         ctx.extras.update(chain_id=31337, sse_heartbeat=0.5)
         stack = MinterStack(anvil, chain, ctx, serve_app(create_app(ctx)), double)
         movie_id = stack.publish(lighthouse(), mode="open")

@@ -19,15 +19,19 @@ def sign(text: str, key: str = KEY) -> str:
 
 
 def get_message(client, address=ADDR, chain_id=31337, domain="testserver", uri="http://testserver/"):
-    r = client.get("/api/v1/auth/nonce", params={"address": address, "chain_id": chain_id,
-                                                 "domain": domain, "uri": uri})
+    r = client.get(
+        "/api/v1/auth/nonce", params={"address": address, "chain_id": chain_id, "domain": domain, "uri": uri}
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
 
 def verify(client, message, signature, origin=ORIGIN):
-    return client.post("/api/v1/auth/verify", json={"message": message, "signature": signature},
-                       headers={"Origin": origin, **client.csrf_headers()})
+    return client.post(
+        "/api/v1/auth/verify",
+        json={"message": message, "signature": signature},
+        headers={"Origin": origin, **client.csrf_headers()},
+    )
 
 
 def test_sign_in_me_and_logout(api_client):
@@ -76,15 +80,26 @@ def test_wrong_chain_is_refused(api_client):
 def siwe_text(nonce: str, domain: str, uri: str, chain_id: int = 31337) -> str:
     """An EIP-4361 message as a wallet on `domain` would be asked to sign it."""
     from siwe import SiweMessage
+
     iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(t))  # noqa: E731
-    return SiweMessage(domain=domain, address=ADDR, uri=uri, version="1", chain_id=chain_id, nonce=nonce,
-                       issued_at=iso(time.time()), expiration_time=iso(time.time() + 300)).prepare_message()
+    return SiweMessage(
+        domain=domain,
+        address=ADDR,
+        uri=uri,
+        version="1",
+        chain_id=chain_id,
+        nonce=nonce,
+        issued_at=iso(time.time()),
+        expiration_time=iso(time.time() + 300),
+    ).prepare_message()
 
 
 def test_message_for_another_domain_is_refused(api_client):
     # The server never prepares a message for a domain it is not served under ...
-    r = api_client.get("/api/v1/auth/nonce", params={"address": ADDR, "chain_id": 31337,
-                                                     "domain": "evil.example", "uri": "http://evil.example/"})
+    r = api_client.get(
+        "/api/v1/auth/nonce",
+        params={"address": ADDR, "chain_id": 31337, "domain": "evil.example", "uri": "http://evil.example/"},
+    )
     assert r.status_code == 403 and "evil.example" in r.json()["detail"]["message"]
     # ... and refuses one signed for such a domain.
     nonce = api_client.get("/api/v1/auth/nonce").json()["nonce"]
@@ -106,8 +121,9 @@ def test_phishing_domain_named_in_the_request_headers_is_still_refused(api_clien
     r = api_client.post("/api/v1/auth/verify", json=body, headers={**csrf, "X-Forwarded-Host": "evil.example"})
     assert r.status_code == 403, r.text
     assert "not an address Movie Minter is served under" in r.json()["detail"]["message"]
-    r = api_client.post("/api/v1/auth/verify", json=body,
-                        headers={**csrf, "Host": "evil.example", "Origin": "https://evil.example"})
+    r = api_client.post(
+        "/api/v1/auth/verify", json=body, headers={**csrf, "Host": "evil.example", "Origin": "https://evil.example"}
+    )
     assert r.status_code == 403, r.text
     assert api_client.get("/api/v1/auth/me").json()["authenticated"] is False
 
@@ -123,8 +139,7 @@ def test_sign_in_domains_are_the_configured_addresses(tmp_path):
 
     ctx = AppContext(Settings(data_dir=tmp_path / "data", public_urls="https://mm.example.org"))
     ctx.extras["chain_id"] = 31337
-    with TestClient(create_app(ctx, ui=False, run_jobs=False, proxy_secret=""),
-                    base_url="https://mm.example.org") as c:
+    with TestClient(create_app(ctx, ui=False, run_jobs=False, proxy_secret=""), base_url="https://mm.example.org") as c:
         c.get("/healthz")
         csrf = {"X-CSRF-Token": c.cookies.get("mm_csrf"), "Origin": "https://mm.example.org"}
         msg = c.get("/api/v1/auth/nonce", params={"address": ADDR, "chain_id": 31337}).json()["message"]
@@ -156,9 +171,16 @@ def test_expired_message_is_refused(api_client):
     nonce = api_client.get("/api/v1/auth/nonce").json()["nonce"]
     past = time.time() - 60
     iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(t))  # noqa: E731
-    text = SiweMessage(domain="testserver", address=ADDR, uri="http://testserver/", version="1",
-                       chain_id=31337, nonce=nonce, issued_at=iso(past - 60),
-                       expiration_time=iso(past)).prepare_message()
+    text = SiweMessage(
+        domain="testserver",
+        address=ADDR,
+        uri="http://testserver/",
+        version="1",
+        chain_id=31337,
+        nonce=nonce,
+        issued_at=iso(past - 60),
+        expiration_time=iso(past),
+    ).prepare_message()
     r = verify(api_client, text, sign(text))
     assert r.status_code == 401
     assert "expired" in r.json()["detail"]["message"]

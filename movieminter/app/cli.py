@@ -14,19 +14,28 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("serve", help="run the Movie Minter app (UI, REST API, job runner)",
-                              description="Run the app server on 127.0.0.1. Settings also come from "
-                                          "MOVIEMINTER_* environment variables.")
+    p = subparsers.add_parser(
+        "serve",
+        help="run the Movie Minter app (UI, REST API, job runner)",
+        description="Run the app server on 127.0.0.1. Settings also come from MOVIEMINTER_* environment variables.",
+    )
     p.add_argument("--a1111-url", help="A1111 WebUI URL (started with --api --deforum-api)")
-    p.add_argument("--a1111-auth", metavar="USER:PASS",
-                   help="A1111 --api-auth credentials (prefer env MOVIEMINTER_A1111_AUTH: argv is visible to other users)")
+    p.add_argument(
+        "--a1111-auth",
+        metavar="USER:PASS",
+        help="A1111 --api-auth credentials (prefer env MOVIEMINTER_A1111_AUTH: argv is visible to other users)",
+    )
     p.add_argument("--port", type=int, default=7870)
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--unsafe-listen", action="store_true",
-                   help="allow --host other than loopback (the app has no login of its own)")
+    p.add_argument(
+        "--unsafe-listen",
+        action="store_true",
+        help="allow --host other than loopback (the app has no login of its own)",
+    )
     p.add_argument("--data-dir", help="where the journal, renders and the local IPFS store live")
-    p.add_argument("--parent-pid", type=int,
-                   help="exit when this process dies (the A1111 host glue passes its own pid)")
+    p.add_argument(
+        "--parent-pid", type=int, help="exit when this process dies (the A1111 host glue passes its own pid)"
+    )
     p.add_argument("--no-ui", action="store_true", help="REST API and job runner only (no gradio)")
     p.add_argument("--log-level", default="info")
     p.set_defaults(func=serve)
@@ -39,8 +48,9 @@ def check_host(host: str, unsafe: bool) -> None:
         f"refusing to listen on {host}: the app has no login of its own, so anyone who can reach it "
         "could queue renders on your GPU and act for your connected wallet's session",
         hint="keep the default 127.0.0.1 and reach it through A1111's tab (A1111's --listen/--share "
-             "and --gradio-auth then protect it), or use an SSH tunnel; pass --unsafe-listen only on a "
-             "network you fully trust")
+        "and --gradio-auth then protect it), or use an SSH tunnel; pass --unsafe-listen only on a "
+        "network you fully trust",
+    )
 
 
 def watch_parent(pid: int, server, interval: float = 1.0) -> None:
@@ -73,8 +83,9 @@ def serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env(a1111_url=args.a1111_url, a1111_auth=args.a1111_auth, data_dir=args.data_dir)
     secret = os.environ.pop(SECRET_ENV, None)  # not inherited by anything we start
     app = create_app(settings, proxy_secret=secret, ui=not args.no_ui)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level,
-                            proxy_headers=False, timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False, timeout_graceful_shutdown=5
+    )
     server = uvicorn.Server(config)
     if args.parent_pid:
         watch_parent(args.parent_pid, server)

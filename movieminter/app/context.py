@@ -19,33 +19,39 @@ class AppContext:
     @functools.cached_property
     def journal(self):
         from movieminter.app.journal import Journal
+
         return Journal(self.settings.path() / "journal.sqlite3")
 
     @functools.cached_property
     def store(self):
         from movieminter.ipfs.stores import open_store
+
         return open_store(self.settings)
 
     @functools.cached_property
     def a1111(self):
         from movieminter.render.a1111 import A1111Client
+
         return A1111Client(self.settings.a1111_url, auth=self.settings.a1111_auth or None)
 
     @functools.cached_property
     def chain(self):
         from movieminter.chain.client import ChainClient
+
         return ChainClient.from_settings(self.settings)
 
     @functools.cached_property
     def served_hosts(self):
         """The addresses the app is served under (Host allow-list and SIWE domains), from settings."""
         from movieminter.app.security import ServedHosts
+
         return ServedHosts.from_settings(self.settings)
 
     @functools.cached_property
     def events(self):
         """Job progress and state events for SSE subscribers."""
         from movieminter.app.sse import EventHub
+
         return EventHub()
 
     @functools.cached_property
@@ -53,8 +59,8 @@ class AppContext:
         """The job runner. Tests and the headless `mint` CLI may put `steps`
         (a list of runner.Step) and `signer` (tx dict -> tx hash) in extras."""
         from movieminter.app.runner import JobRunner
-        return JobRunner(self, steps=self.extras.get("steps"), signer=self.extras.get("signer"),
-                         hub=self.events)
+
+        return JobRunner(self, steps=self.extras.get("steps"), signer=self.extras.get("signer"), hub=self.events)
 
     def chain_identity(self) -> tuple[int, str]:
         """(chain id, contract address) jobs are keyed by; extras override for tests."""
@@ -63,6 +69,7 @@ class AppContext:
         if chain_id is None or not contract:
             from movieminter.chain.client import chain_unreachable
             from movieminter.errors import MovieMinterError
+
             try:
                 chain = self.chain
                 if chain_id is None:
@@ -74,5 +81,6 @@ class AppContext:
                 raise chain_unreachable(self.settings.rpc_url or self.settings.chain, exc) from exc
         if not contract:
             from movieminter.chain.client import no_contract
+
             raise no_contract()
         return int(chain_id), str(contract)

@@ -35,13 +35,16 @@ TICKET_PRICE_WEI = 10**16  # 0.01 ETH
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "demo", help="run the whole story locally: chain, lottery, render & mint, ticket, stitched movie",
+        "demo",
+        help="run the whole story locally: chain, lottery, render & mint, ticket, stitched movie",
         description="Starts anvil and deploys the contract, publishes examples/lighthouse.json in lottery mode, "
-                    "runs the lottery with demo wallets, renders and mints two segments through the A1111 "
-                    "stand-in (or a real A1111 with --a1111-url), buys a ticket, stitches the movie, then "
-                    "serves the app until Ctrl-C.")
-    p.add_argument("--a1111-url", default="", help="a real A1111 started with --api --deforum-api "
-                   "(default: the built-in stand-in)")
+        "runs the lottery with demo wallets, renders and mints two segments through the A1111 "
+        "stand-in (or a real A1111 with --a1111-url), buys a ticket, stitches the movie, then "
+        "serves the app until Ctrl-C.",
+    )
+    p.add_argument(
+        "--a1111-url", default="", help="a real A1111 started with --api --deforum-api (default: the built-in stand-in)"
+    )
     p.add_argument("--data-dir", default=None, help="where everything goes (default: a fresh data/demo-<time>/)")
     p.add_argument("--port", type=int, default=7870, help="port of the app's UI (0: any free port; default 7870)")
     p.add_argument("--no-serve", action="store_true", help="exit after the flow instead of serving the UI (CI)")
@@ -53,6 +56,7 @@ def register(subparsers) -> None:
 
 def argparse_hidden():
     import argparse
+
     return argparse.SUPPRESS
 
 
@@ -82,6 +86,7 @@ class Narrator:
 @dataclass
 class DemoWallets:
     """Role -> (address, encrypted keystore file). The password sits in a 0600 file beside them."""
+
     folder: Path
     addresses: dict[str, str] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
@@ -109,6 +114,7 @@ def load_keystore(path: Path, password: str):
         from movieminter.chain.keystore import load_account
     except ModuleNotFoundError:
         from eth_account import Account
+
         return Account.from_key(Account.decrypt(json.loads(Path(path).read_text()), password))
     return load_account(path, password)
 
@@ -116,6 +122,7 @@ def load_keystore(path: Path, password: str):
 def make_demo_wallets(folder: Path, private_keys: list[str]) -> DemoWallets:
     """Encrypted keystores of anvil's test accounts (created once, reused on a re-run)."""
     from eth_account import Account
+
     folder.mkdir(parents=True, exist_ok=True)
     pw_file = folder / "PASSWORD"
     if not pw_file.exists():
@@ -126,7 +133,9 @@ def make_demo_wallets(folder: Path, private_keys: list[str]) -> DemoWallets:
         path = folder / f"{role}.json"
         if not path.exists():
             # light scrypt (n=2^14): these are anvil's public test keys; a real keystore keeps eth-account's default
-            path.write_text(json.dumps(Account.encrypt(private_keys[i], wallets.password, kdf="scrypt", iterations=2**14)))
+            path.write_text(
+                json.dumps(Account.encrypt(private_keys[i], wallets.password, kdf="scrypt", iterations=2**14))
+            )
             path.chmod(0o600)
         wallets.files[role] = path
         wallets.addresses[role] = Account.from_key(private_keys[i]).address
@@ -146,24 +155,40 @@ def run(args) -> int:
     data_dir = Path(args.data_dir or f"data/demo-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
     if (data_dir / "demo-summary.json").exists() or (data_dir / "journal.sqlite3").exists():
         # Each run starts a new, empty chain: an old run's journal would describe mints that no longer exist.
-        raise MovieMinterError(f"{data_dir} already holds an earlier demo run, whose chain is gone.",
-                               hint="pass a new --data-dir (or leave it out for a fresh folder), or delete that one")
+        raise MovieMinterError(
+            f"{data_dir} already holds an earlier demo run, whose chain is gone.",
+            hint="pass a new --data-dir (or leave it out for a fresh folder), or delete that one",
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        result = run_flow(data_dir, a1111_url=args.a1111_url, manifest_path=Path(args.manifest), stack=stack,
-                          anvil_url=args.anvil_url)
+        result = run_flow(
+            data_dir, a1111_url=args.a1111_url, manifest_path=Path(args.manifest), stack=stack, anvil_url=args.anvil_url
+        )
         if args.no_serve:
             return 0
         serve(result, port=args.port)
     return 0
 
 
-def run_flow(data_dir: Path, *, a1111_url: str = "", manifest_path: Path = EXAMPLE, stack: ExitStack,
-             out=None, anvil_url: str = "") -> dict:
+def run_flow(
+    data_dir: Path,
+    *,
+    a1111_url: str = "",
+    manifest_path: Path = EXAMPLE,
+    stack: ExitStack,
+    out=None,
+    anvil_url: str = "",
+) -> dict:
     """The demo's story. Returns what the UI and the tests need (urls, ids, paths, ctx)."""
     from movieminter.app.context import AppContext
-    from movieminter.app.routes_director import (MovieTerms, chain_now, create_movie_call, pin_manifest,
-                                                 validate, verify_lottery)
+    from movieminter.app.routes_director import (
+        MovieTerms,
+        chain_now,
+        create_movie_call,
+        pin_manifest,
+        validate,
+        verify_lottery,
+    )
     from movieminter.chain.anvil import Anvil
     from movieminter.chain.client import ChainClient
     from movieminter.config import Settings
@@ -188,8 +213,14 @@ def run_flow(data_dir: Path, *, a1111_url: str = "", manifest_path: Path = EXAMP
     say.info(f"keystores: {wallets.folder} (password in {wallets.folder / 'PASSWORD'}, mode 600)")
     say.proves("headless signing uses encrypted keystores only; no private key is printed or logged.")
 
-    settings = Settings(data_dir=data_dir, a1111_url=a1111_url, chain="local", rpc_url=anvil.url,
-                        contract_address=address, ipfs_backend="local")
+    settings = Settings(
+        data_dir=data_dir,
+        a1111_url=a1111_url,
+        chain="local",
+        rpc_url=anvil.url,
+        contract_address=address,
+        ipfs_backend="local",
+    )
     ctx = AppContext(settings)
     ctx.extras["chain_id"] = chain.chain_id
     ctx.__dict__["chain"] = chain  # the same client everywhere (cached_property slot)
@@ -201,28 +232,44 @@ def run_flow(data_dir: Path, *, a1111_url: str = "", manifest_path: Path = EXAMP
     say.step(f"Manifest: validate {manifest_path.name} and pin it to the local IPFS store")
     checked = validate(manifest_path)
     if not checked["ok"]:
-        raise MovieMinterError("The demo manifest is not valid: " + "; ".join(p["message"] for p in checked["problems"]))
+        raise MovieMinterError(
+            "The demo manifest is not valid: " + "; ".join(p["message"] for p in checked["problems"])
+        )
     manifest = checked["manifest"]
     if a1111_url:  # a real A1111 rarely has the example's models: render with what it has, and say so
         from movieminter.render.a1111 import A1111Client
         from movieminter.render.binding import bind_to_a1111
+
         binding = bind_to_a1111(A1111Client(a1111_url), manifest)
         for note in binding.notes:
             say.info(note)
         manifest = binding.manifest
     pinned = pin_manifest(ctx.store, manifest)
-    say.info(f"“{checked['title']}”: {checked['segment_count']} segments, {checked['duration']:.1f} s at {checked['fps']} fps")
+    say.info(
+        f"“{checked['title']}”: {checked['segment_count']} segments, {checked['duration']:.1f} s at {checked['fps']} fps"
+    )
     say.info(f"manifest CID {pinned['cid']} (blocks under {data_dir / 'ipfs'})")
     say.proves("the manifest validates against the published schema and has a content address anyone can check.")
 
     # 4. movie -----------------------------------------------------------------
     say.step("Publish the movie on chain in LOTTERY mode (signed by the director)")
-    terms = MovieTerms(mode="lottery", creator=wallets.addresses["creator"], director=wallets.addresses["director"],
-                       ticket_price_wei=TICKET_PRICE_WEI, creator_bps=3000, director_bps=2000, minters_bps=5000,
-                       royalty_bps=500, entry_seconds=600, claim_window_seconds=7 * 24 * 3600)
+    terms = MovieTerms(
+        mode="lottery",
+        creator=wallets.addresses["creator"],
+        director=wallets.addresses["director"],
+        ticket_price_wei=TICKET_PRICE_WEI,
+        creator_bps=3000,
+        director_bps=2000,
+        minters_bps=5000,
+        royalty_bps=500,
+        entry_seconds=600,
+        claim_window_seconds=7 * 24 * 3600,
+    )
     fn, fargs = create_movie_call(manifest, pinned["digest"], terms, now=chain_now(chain))
     movie_id = chain.movie_id_from_receipt(send("director", fn, fargs))
-    say.info(f"movie id {movie_id}; ticket {eth(TICKET_PRICE_WEI)}; revenue split creator 30% / director 20% / minters 50%")
+    say.info(
+        f"movie id {movie_id}; ticket {eth(TICKET_PRICE_WEI)}; revenue split creator 30% / director 20% / minters 50%"
+    )
     say.proves("createMovie records the manifest digest, the mode, the shares and the prices on chain.")
 
     # 5. lottery ---------------------------------------------------------------
@@ -244,11 +291,15 @@ def run_flow(data_dir: Path, *, a1111_url: str = "", manifest_path: Path = EXAMP
         who = f"{wallets.role_of(w)} {short(w)}" if w else "no winner: open to anyone after the draw"
         say.info(f"segment {seg}: {who}")
     if not report["verified"]:
-        raise MovieMinterError("The Python lottery verifier disagrees with the contract.",
-                               hint=f"run `movieminter lottery verify {movie_id}` for the details")
+        raise MovieMinterError(
+            "The Python lottery verifier disagrees with the contract.",
+            hint=f"run `movieminter lottery verify {movie_id}` for the details",
+        )
     say.info("the Python verifier recomputed the same winners (see `movieminter lottery verify`)")
-    say.proves("no one chose the winners: the seed is the hash of a block fixed before it existed, and "
-               "anyone can recompute the permutation from chain data.")
+    say.proves(
+        "no one chose the winners: the seed is the hash of a block fixed before it existed, and "
+        "anyone can recompute the permutation from chain data."
+    )
 
     # 6. render & mint ---------------------------------------------------------
     source = "your A1111 at " + a1111_url if a1111_url else "the built-in A1111 + Deforum stand-in"
@@ -258,8 +309,10 @@ def run_flow(data_dir: Path, *, a1111_url: str = "", manifest_path: Path = EXAMP
         say.info(f"A1111 stand-in at {settings.a1111_url} (Deforum job API; writes real PNG frames)")
     won = [(seg, w) for seg, w in enumerate(winners) if w][:MINT_SEGMENTS]
     minted = mint_segments(ctx, chain, wallets, movie_id, won, pinned["cid"], say)
-    say.proves("the Minter tab's job runner renders, encodes (H.264), pins and mints; each segment token "
-               "records its video's and its metadata's IPFS digests.")
+    say.proves(
+        "the Minter tab's job runner renders, encodes (H.264), pins and mints; each segment token "
+        "records its video's and its metadata's IPFS digests."
+    )
 
     # 7. ticket ----------------------------------------------------------------
     say.step("A viewer buys a ticket")
@@ -272,9 +325,14 @@ def run_flow(data_dir: Path, *, a1111_url: str = "", manifest_path: Path = EXAMP
     # 8. stitch ----------------------------------------------------------------
     say.step("Stitch the movie from the minted segments")
     from movieminter.app.routes_viewer import chapters, stitched_movie
+
     movie_file = stitched_movie(ctx, movie_id)
     for c in chapters(ctx, movie_id):
-        credit = f"minted by {wallets.role_of(c['minter'])} {short(c['minter'])}" if c["minter"] else "placeholder card (not minted yet)"
+        credit = (
+            f"minted by {wallets.role_of(c['minter'])} {short(c['minter'])}"
+            if c["minter"]
+            else "placeholder card (not minted yet)"
+        )
         say.info(f"{c['start']:5.1f}s  {c['title']}: {credit}")
     say.info(f"movie file: {movie_file}")
     say.proves("minted segments concatenate without re-encoding into one movie, with a chapter per segment.")
@@ -286,15 +344,34 @@ def run_flow(data_dir: Path, *, a1111_url: str = "", manifest_path: Path = EXAMP
         say.info(line)
     say.proves("every wei is accounted for: creator + director + the segments' pool = what was paid.")
 
-    summary = {"rpc_url": anvil.url, "chain_id": chain.chain_id, "contract": address, "movie_id": movie_id,
-               "manifest_cid": pinned["cid"], "wallets": wallets.addresses, "winners": winners, "minted": minted,
-               "movie_file": str(movie_file), "ticket_price_wei": TICKET_PRICE_WEI,
-               "revenue": {k: v for k, v in shares.items() if k != "lines"}}
+    summary = {
+        "rpc_url": anvil.url,
+        "chain_id": chain.chain_id,
+        "contract": address,
+        "movie_id": movie_id,
+        "manifest_cid": pinned["cid"],
+        "wallets": wallets.addresses,
+        "winners": winners,
+        "minted": minted,
+        "movie_file": str(movie_file),
+        "ticket_price_wei": TICKET_PRICE_WEI,
+        "revenue": {k: v for k, v in shares.items() if k != "lines"},
+    }
     (data_dir / "demo-summary.json").write_text(json.dumps(summary, indent=1))
     say._print(f"\nSummary (ids, addresses, CIDs): {data_dir / 'demo-summary.json'}")
-    return {"ctx": ctx, "chain": chain, "anvil": anvil, "movie_id": movie_id, "wallets": wallets,
-            "minted": minted, "movie_file": movie_file, "manifest_cid": pinned["cid"], "data_dir": data_dir,
-            "revenue": shares, "winners": winners}
+    return {
+        "ctx": ctx,
+        "chain": chain,
+        "anvil": anvil,
+        "movie_id": movie_id,
+        "wallets": wallets,
+        "minted": minted,
+        "movie_file": movie_file,
+        "manifest_cid": pinned["cid"],
+        "data_dir": data_dir,
+        "revenue": shares,
+        "winners": winners,
+    }
 
 
 class ExternalAnvil:
@@ -302,6 +379,7 @@ class ExternalAnvil:
 
     def __init__(self, url: str):
         from movieminter.chain.anvil import Anvil
+
         probe = Anvil()  # not started: only its deterministic accounts
         self.url, self.accounts, self.private_keys = url, probe.accounts, probe.private_keys
 
@@ -317,6 +395,7 @@ def anvil_rpc(chain, method: str, params: list):
 def start_a1111_double(root: Path, stack: ExitStack) -> str:
     """The A1111 + Deforum stand-in in a thread, with the example's (fake, valid) models installed."""
     from movieminter.testing.a1111_double import install_fake_models, start_double
+
     root.mkdir(parents=True, exist_ok=True)
     install_fake_models(root)
     _double, url, stop = start_double(root, frame_delay=0.0)
@@ -327,7 +406,7 @@ def start_a1111_double(root: Path, stack: ExitStack) -> str:
     return url
 
 
-def keystore_signer(chain, wallets: "DemoWallets"):
+def keystore_signer(chain, wallets: DemoWallets):
     """signer(tx) -> tx hash for the job runner: signs the prepared transaction with the demo keystore of
     its `from` address. Nonce and fees are filled here, as a browser wallet would."""
     w3 = chain.w3
@@ -336,37 +415,67 @@ def keystore_signer(chain, wallets: "DemoWallets"):
         account = wallets.account(wallets.role_of(tx["from"]))
         as_int = lambda v: int(v, 16) if isinstance(v, str) else int(v)  # noqa: E731
         tip = w3.eth.max_priority_fee
-        full = {"to": tx["to"], "data": tx["data"], "value": as_int(tx.get("value", 0)), "gas": as_int(tx["gas"]),
-                "chainId": chain.chain_id, "nonce": w3.eth.get_transaction_count(account.address, "pending"),
-                "maxPriorityFeePerGas": tip,
-                "maxFeePerGas": 2 * w3.eth.get_block("latest").get("baseFeePerGas", 0) + tip}
-        return "0x" + w3.eth.send_raw_transaction(account.sign_transaction(full).raw_transaction).hex().removeprefix("0x")
+        full = {
+            "to": tx["to"],
+            "data": tx["data"],
+            "value": as_int(tx.get("value", 0)),
+            "gas": as_int(tx["gas"]),
+            "chainId": chain.chain_id,
+            "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+            "maxPriorityFeePerGas": tip,
+            "maxFeePerGas": 2 * w3.eth.get_block("latest").get("baseFeePerGas", 0) + tip,
+        }
+        return "0x" + w3.eth.send_raw_transaction(account.sign_transaction(full).raw_transaction).hex().removeprefix(
+            "0x"
+        )
+
     return sign
 
 
-def mint_segments(ctx, chain, wallets: DemoWallets, movie_id: int, won: list[tuple[int, str]], manifest_cid: str,
-                  say: Narrator) -> list[dict]:
+def mint_segments(
+    ctx, chain, wallets: DemoWallets, movie_id: int, won: list[tuple[int, str]], manifest_cid: str, say: Narrator
+) -> list[dict]:
     """Each winner's segment through the app's JobRunner and pipeline; the signature comes from the keystore."""
     from movieminter.app.runner import JobRunner
+
     runner = JobRunner(ctx, signer=keystore_signer(chain, wallets))
     out = []
     try:
         for seg, winner in won:
             t0 = time.monotonic()
-            job, _ = runner.submit(chain_id=chain.chain_id, contract=chain.contract_address, movie_id=movie_id,
-                                   segment=seg, wallet=winner, params={"manifest_cid": manifest_cid})
+            job, _ = runner.submit(
+                chain_id=chain.chain_id,
+                contract=chain.contract_address,
+                movie_id=movie_id,
+                segment=seg,
+                wallet=winner,
+                params={"manifest_cid": manifest_cid},
+            )
             job = runner.wait(job.id, timeout=900)
             if job.state != "minted":
                 err = job.error or {}
-                raise MovieMinterError(f"Segment {seg} did not mint: its job ended {job.state}"
-                                       f" in {err.get('state', '?')}: {err.get('message', '')}", hint=err.get("hint"))
+                raise MovieMinterError(
+                    f"Segment {seg} did not mint: its job ended {job.state}"
+                    f" in {err.get('state', '?')}: {err.get('message', '')}",
+                    hint=err.get("hint"),
+                )
             d = job.data
             pinned, minted = d.get("pinned", {}), d.get("minted", {})
-            say.info(f"segment {seg} ({wallets.role_of(winner)}): rendered, encoded, pinned video "
-                     f"{pinned.get('video_cid')} and metadata {pinned.get('metadata_cid')}; minted in block "
-                     f"{minted.get('block')} ({time.monotonic() - t0:.0f} s); files in {ctx.settings.path('jobs', str(job.id))}")
-            out.append({"segment": seg, "minter": winner, "job_id": job.id, "video_cid": pinned.get("video_cid"),
-                        "metadata_cid": pinned.get("metadata_cid"), "tx_hash": minted.get("tx_hash")})
+            say.info(
+                f"segment {seg} ({wallets.role_of(winner)}): rendered, encoded, pinned video "
+                f"{pinned.get('video_cid')} and metadata {pinned.get('metadata_cid')}; minted in block "
+                f"{minted.get('block')} ({time.monotonic() - t0:.0f} s); files in {ctx.settings.path('jobs', str(job.id))}"
+            )
+            out.append(
+                {
+                    "segment": seg,
+                    "minter": winner,
+                    "job_id": job.id,
+                    "video_cid": pinned.get("video_cid"),
+                    "metadata_cid": pinned.get("metadata_cid"),
+                    "tx_hash": minted.get("tx_hash"),
+                }
+            )
     finally:
         runner.stop()
     return out
@@ -379,18 +488,27 @@ def revenue_split(chain, movie_id: int, wallets: DemoWallets, minted: list[dict]
     count = int(info["segmentCount"])
     pool = per_segment * count
     paid = int(info["ticketsSold"]) * int(info["ticketPrice"])
-    lines = [f"paid: {info['ticketsSold']} ticket(s) × {eth(int(info['ticketPrice']))} = {eth(paid)}",
-             f"creator  {short(wallets.addresses['creator'])}: {eth(to_creator)} (Collect, then Withdraw)",
-             f"director {short(wallets.addresses['director'])}: {eth(to_director)} (Collect, then Withdraw)",
-             f"minters' pool: {eth(per_segment)} per segment × {count} = {eth(pool)}; each share belongs to "
-             f"whoever holds that segment's token (unminted segments keep theirs for their future minter)"]
+    lines = [
+        f"paid: {info['ticketsSold']} ticket(s) × {eth(int(info['ticketPrice']))} = {eth(paid)}",
+        f"creator  {short(wallets.addresses['creator'])}: {eth(to_creator)} (Collect, then Withdraw)",
+        f"director {short(wallets.addresses['director'])}: {eth(to_director)} (Collect, then Withdraw)",
+        f"minters' pool: {eth(per_segment)} per segment × {count} = {eth(pool)}; each share belongs to "
+        f"whoever holds that segment's token (unminted segments keep theirs for their future minter)",
+    ]
     for m in minted:
         amount = chain.call("claimableSegmentRevenue", chain.token_id(movie_id, m["segment"]))
         lines.append(f"  segment {m['segment']} ({wallets.role_of(m['minter'])}): {eth(amount)} to claim")
     total = to_creator + to_director + pool
     lines.append(f"creator + director + pool = {eth(total)} {'=' if total == paid else '!='} paid {eth(paid)}")
-    return {"creator": to_creator, "director": to_director, "per_segment": per_segment, "pool": pool,
-            "total": total, "paid": paid, "lines": lines}
+    return {
+        "creator": to_creator,
+        "director": to_director,
+        "per_segment": per_segment,
+        "pool": pool,
+        "total": total,
+        "paid": paid,
+        "lines": lines,
+    }
 
 
 # -------------------------------------------------------------------- serve
@@ -399,6 +517,7 @@ def with_gateway(app, store):
     which would otherwise answer /ipfs/... itself. No-op when the app already serves /ipfs/."""
     if not any(getattr(r, "path", "").startswith("/ipfs/") for r in app.router.routes):
         from movieminter.ipfs.gateway import gateway_router
+
         app.router.routes[0:0] = gateway_router(store).routes
     return app
 
@@ -408,18 +527,23 @@ def serve(result: dict, *, port: int) -> None:
     import socket
 
     import uvicorn
+
     from movieminter.app.server import create_app
+
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))
     except OSError as exc:
-        raise MovieMinterError(f"Port {port} is taken.", hint="pass --port 0 for any free port, or another number") from exc
+        raise MovieMinterError(
+            f"Port {port} is taken.", hint="pass --port 0 for any free port, or another number"
+        ) from exc
     port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     app = with_gateway(create_app(result["ctx"]), result["ctx"].store)
     anvil, movie_id, wallets = result["anvil"], result["movie_id"], result["wallets"]
-    print(f"""
+    print(
+        f"""
 Open these in your browser:
   app (Minter tab)  {base}/
   Director studio   {base}/studio/?movie={movie_id}
@@ -429,6 +553,8 @@ Open these in your browser:
 To use a wallet: add the network RPC {anvil.url} (chain id {result["chain"].chain_id}) to MetaMask and import
 one of anvil's well-known test accounts (the viewer is {wallets.addresses["viewer"]}).
 Files: stitched movie {result["movie_file"]}; IPFS blocks {result["data_dir"] / "ipfs"}.
-Press Ctrl-C to stop (anvil stops with it; the data folder stays).""", flush=True)
+Press Ctrl-C to stop (anvil stops with it; the data folder stays).""",
+        flush=True,
+    )
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     uvicorn.Server(config).run(sockets=[sock])

@@ -21,8 +21,11 @@ PASSWORD_ENV = "MOVIEMINTER_KEYSTORE_PASSWORD"
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("director", help="create a movie, run its lottery or allowlist, follow the work",
-                              description=__doc__.split("\n\n")[0])
+    p = subparsers.add_parser(
+        "director",
+        help="create a movie, run its lottery or allowlist, follow the work",
+        description=__doc__.split("\n\n")[0],
+    )
     sub = p.add_subparsers(dest="director_command", metavar="ACTION", required=True)
 
     def common(sp, signing: bool):
@@ -31,10 +34,15 @@ def register(subparsers) -> None:
         sp.add_argument("--rpc", dest="rpc_url", help="RPC URL (overrides the preset's)")
         sp.add_argument("--contract", dest="contract_address", help="MovieMinter contract address")
         if signing:
-            sp.add_argument("--keystore", required=True, type=Path, help="encrypted keystore JSON of the signing wallet")
+            sp.add_argument(
+                "--keystore", required=True, type=Path, help="encrypted keystore JSON of the signing wallet"
+            )
             sp.add_argument("--password-file", type=Path, help="file holding the keystore password")
-            sp.add_argument("--password-env", metavar="NAME",
-                            help=f"read the password from this environment variable (default: ${PASSWORD_ENV}, else a prompt)")
+            sp.add_argument(
+                "--password-env",
+                metavar="NAME",
+                help=f"read the password from this environment variable (default: ${PASSWORD_ENV}, else a prompt)",
+            )
 
     c = sub.add_parser("create", help="validate and pin a manifest, then createMovie")
     common(c, signing=True)
@@ -49,8 +57,12 @@ def register(subparsers) -> None:
     c.add_argument("--royalty", type=float, default=5.0, help="resale royalty percent for the creator (default 5)")
     c.add_argument("--entry-hours", type=float, default=24.0, help="lottery: hours entries stay open (default 24)")
     c.add_argument("--claim-days", type=float, default=7.0, help="days a winner/claimer holds a segment (default 7)")
-    c.add_argument("--max-claims", type=int, default=1,
-                   help="open segments one wallet may hold claimed at once, 1-8 (default 1: no squatting)")
+    c.add_argument(
+        "--max-claims",
+        type=int,
+        default=1,
+        help="open segments one wallet may hold claimed at once, 1-8 (default 1: no squatting)",
+    )
     c.set_defaults(func=cmd_create)
 
     a = sub.add_parser("allowlist", help="build the Merkle root of an allowlist CSV and pin its proofs")
@@ -78,24 +90,32 @@ def register(subparsers) -> None:
 # ---------------------------------------------------------------- helpers
 def _settings(args):
     from movieminter.config import Settings
-    return Settings.from_env(**{k: getattr(args, k, None) for k in ("data_dir", "chain", "rpc_url", "contract_address")})
+
+    return Settings.from_env(
+        **{k: getattr(args, k, None) for k in ("data_dir", "chain", "rpc_url", "contract_address")}
+    )
 
 
 def _chain(args):
     from movieminter.app.context import AppContext
+
     return AppContext(_settings(args)).chain
 
 
 def _store(args):
     from movieminter.app.context import AppContext
+
     return AppContext(_settings(args)).store
 
 
 def _account(args):
     from movieminter.chain.keystore import load_account, read_password
+
     if not args.keystore:
-        raise MovieMinterError("This action sends a transaction and needs a wallet.",
-                               hint="pass --keystore FILE (an encrypted keystore: `movieminter keystore new`)")
+        raise MovieMinterError(
+            "This action sends a transaction and needs a wallet.",
+            hint="pass --keystore FILE (an encrypted keystore: `movieminter keystore new`)",
+        )
     if args.password_file:
         password = Path(args.password_file).read_text().strip()
     elif getattr(args, "password_env", None):
@@ -109,6 +129,7 @@ def _account(args):
 
 def to_wei(text: str) -> int:
     from decimal import Decimal, InvalidOperation
+
     try:
         value = Decimal(str(text)) * 10**18
     except InvalidOperation:
@@ -124,8 +145,10 @@ def parse_shares(text: str) -> tuple[int, int, int]:
     except ValueError:
         parts = []
     if len(parts) != 3:
-        raise MovieMinterError(f"--shares {text!r} is not creator/director/minters percentages.",
-                               hint="e.g. --shares 30/20/50 (they must add up to 100)")
+        raise MovieMinterError(
+            f"--shares {text!r} is not creator/director/minters percentages.",
+            hint="e.g. --shares 30/20/50 (they must add up to 100)",
+        )
     return parts[0], parts[1], parts[2]
 
 
@@ -135,21 +158,42 @@ def _fmt_time(ts: int) -> str:
 
 # --------------------------------------------------------------- commands
 def cmd_create(args) -> int:
-    from movieminter.app.routes_director import (MovieTerms, build_allowlist, chain_now, create_movie_call,
-                                                 parse_allowlist_csv, pin_manifest, validate)
+    from movieminter.app.routes_director import (
+        MovieTerms,
+        build_allowlist,
+        chain_now,
+        create_movie_call,
+        parse_allowlist_csv,
+        pin_manifest,
+        validate,
+    )
+
     checked = validate(Path(args.manifest))
     if not checked["ok"]:
-        lines = "\n".join(f"  {p['pointer'] or '/'}: {p['message']}" + (f" ({p['hint']})" if p.get("hint") else "")
-                          for p in checked["problems"])
-        raise MovieMinterError(f"{args.manifest} is not a valid manifest:\n{lines}",
-                               hint="fix these, then run `movieminter manifest validate` to check")
+        lines = "\n".join(
+            f"  {p['pointer'] or '/'}: {p['message']}" + (f" ({p['hint']})" if p.get("hint") else "")
+            for p in checked["problems"]
+        )
+        raise MovieMinterError(
+            f"{args.manifest} is not a valid manifest:\n{lines}",
+            hint="fix these, then run `movieminter manifest validate` to check",
+        )
     creator_bps, director_bps, minters_bps = parse_shares(args.shares)
     account = _account(args)
-    terms = MovieTerms(mode=args.mode, creator=args.creator or account.address, director=args.director or account.address,
-                       ticket_price_wei=to_wei(args.ticket_price), entry_fee_wei=to_wei(args.entry_fee),
-                       creator_bps=creator_bps, director_bps=director_bps, minters_bps=minters_bps,
-                       royalty_bps=round(args.royalty * 100), entry_seconds=round(args.entry_hours * 3600),
-                       claim_window_seconds=round(args.claim_days * 86400), max_claims=args.max_claims)
+    terms = MovieTerms(
+        mode=args.mode,
+        creator=args.creator or account.address,
+        director=args.director or account.address,
+        ticket_price_wei=to_wei(args.ticket_price),
+        entry_fee_wei=to_wei(args.entry_fee),
+        creator_bps=creator_bps,
+        director_bps=director_bps,
+        minters_bps=minters_bps,
+        royalty_bps=round(args.royalty * 100),
+        entry_seconds=round(args.entry_hours * 3600),
+        claim_window_seconds=round(args.claim_days * 86400),
+        max_claims=args.max_claims,
+    )
     terms.check()
     store, chain = _store(args), _chain(args)
     if args.mode == "allowlist":
@@ -167,8 +211,10 @@ def cmd_create(args) -> int:
     movie_id = chain.movie_id_from_receipt(receipt)
     print(f"movie {movie_id} created in {args.mode} mode (tx {_hex(receipt['transactionHash'])})")
     if args.mode == "lottery":
-        print(f"lottery entries are open until {_fmt_time(int(fargs[0][5]) if isinstance(fargs[0], (list, tuple)) else 0)}; "
-              f"then run: movieminter director lottery close --movie {movie_id}")
+        print(
+            f"lottery entries are open until {_fmt_time(int(fargs[0][5]) if isinstance(fargs[0], (list, tuple)) else 0)}; "
+            f"then run: movieminter director lottery close --movie {movie_id}"
+        )
     return 0
 
 
@@ -178,7 +224,9 @@ def _hex(value) -> str:
 
 def cmd_allowlist(args) -> int:
     import json
+
     from movieminter.app.routes_director import build_allowlist, parse_allowlist_csv
+
     allow = build_allowlist(_store(args), parse_allowlist_csv(args.csv.read_text(), args.segments))
     print(f"{allow['count']} entries\nMerkle root: {allow['root']}\nproofs (JSON) pinned as {allow['proofs_cid']}")
     if args.out:
@@ -190,38 +238,51 @@ def cmd_allowlist(args) -> int:
 
 def cmd_lottery(args) -> int:
     from movieminter.app.routes_director import lottery_status
+
     chain = _chain(args)
     if args.action in ("close", "draw"):
         fn = "closeEntries" if args.action == "close" else "draw"
         receipt = chain.wait(chain.send(fn, [args.movie], _account(args)))
         print(f"{fn} sent (tx {_hex(receipt['transactionHash'])}, block {receipt['blockNumber']})")
     status = lottery_status(chain, args.movie)
-    print(f"movie {args.movie}: phase {status['phase']}, {status['entrant_count']} entrant(s), "
-          f"entries close {_fmt_time(status['entry_deadline'])}")
+    print(
+        f"movie {args.movie}: phase {status['phase']}, {status['entrant_count']} entrant(s), "
+        f"entries close {_fmt_time(status['entry_deadline'])}"
+    )
     if args.action == "open":
-        print("Entries open when the movie is created in lottery mode and stay open until the deadline above; "
-              "wallets enter from the Minter tab (Enter lottery).")
+        print(
+            "Entries open when the movie is created in lottery mode and stay open until the deadline above; "
+            "wallets enter from the Minter tab (Enter lottery)."
+        )
     if args.action == "close" and status.get("commit_block"):
         print(f"The draw is committed to block {status['commit_block']}: run `director lottery draw` after it.")
     if status.get("winners"):
         for seg, w in enumerate(status["winners"]):
             print(f"  segment {seg}: {w or '(no entrant: open to anyone)'}")
         print(status["explanation"])
-        print("verified: the Python recomputation matches the contract" if status["verified"]
-              else "MISMATCH: the Python recomputation differs from the contract!")
+        print(
+            "verified: the Python recomputation matches the contract"
+            if status["verified"]
+            else "MISMATCH: the Python recomputation differs from the contract!"
+        )
     return 0
 
 
 def cmd_status(args) -> int:
     from movieminter.app.routes_director import activity
+
     a = activity(_chain(args), args.movie)
     m = a["movie"]
-    print(f"movie {args.movie}: {m['mode']} mode, {m['segment_count']} segments, {m['minted_count']} minted, "
-          f"{m['tickets_sold']} ticket(s) sold")
+    print(
+        f"movie {args.movie}: {m['mode']} mode, {m['segment_count']} segments, {m['minted_count']} minted, "
+        f"{m['tickets_sold']} ticket(s) sold"
+    )
     print(f"{'seg':>4}  {'status':10}  {'wallet':42}  {'deadline':20}  video")
     for s in a["segments"]:
-        print(f"{s['index']:>4}  {s['status']:10}  {s.get('account') or '-':42}  {_fmt_time(s.get('deadline') or 0):20}  "
-              f"{s.get('content_cid') or '-'}")
+        print(
+            f"{s['index']:>4}  {s['status']:10}  {s.get('account') or '-':42}  {_fmt_time(s.get('deadline') or 0):20}  "
+            f"{s.get('content_cid') or '-'}"
+        )
     for e in a["events"][-20:]:
         print(f"  block {e['block']}: {e['summary']}")
     return 0

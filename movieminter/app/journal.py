@@ -36,8 +36,7 @@ log = logging.getLogger("movieminter.journal")
 # The happy path, in order. Each state names what is DONE (models_ready: the
 # models are checked) except `rendering` (started; the render state inside
 # says how far) and `awaiting_signature` (the unsigned tx is prepared).
-STATES = ("queued", "models_ready", "rendering", "rendered", "encoded", "pinned",
-          "awaiting_signature", "minted")
+STATES = ("queued", "models_ready", "rendering", "rendered", "encoded", "pinned", "awaiting_signature", "minted")
 TERMINAL = ("minted", "failed", "cancelled")
 ALL_STATES = STATES + ("failed", "cancelled")
 
@@ -85,12 +84,28 @@ CREATE TABLE IF NOT EXISTS damaged_jobs (
     row TEXT NOT NULL
 );
 """
-JOB_COLUMNS = ("id", "chain_id", "contract", "movie_id", "segment", "wallet", "state", "resume_state", "params",
-               "data", "error", "cancel_requested", "created_at", "updated_at")
+JOB_COLUMNS = (
+    "id",
+    "chain_id",
+    "contract",
+    "movie_id",
+    "segment",
+    "wallet",
+    "state",
+    "resume_state",
+    "params",
+    "data",
+    "error",
+    "cancel_requested",
+    "created_at",
+    "updated_at",
+)
 TRANSITION_COLUMNS = ("id", "job_id", "from_state", "to_state", "data", "at")
 MAX_SCAN = 1_000_000  # ids probed one by one when salvaging a damaged file
-REPAIR_HINT = ("Jobs that were lost can be queued again from the Minter tab (a segment already minted stays "
-               "minted on chain; files already pinned stay on IPFS).")
+REPAIR_HINT = (
+    "Jobs that were lost can be queued again from the Minter tab (a segment already minted stays "
+    "minted on chain; files already pinned stay on IPFS)."
+)
 
 
 class JournalError(MovieMinterError):
@@ -118,9 +133,11 @@ def _is_corruption(exc: BaseException) -> bool:
 
 
 def _damaged(exc: BaseException) -> JournalDamaged:
-    return JournalDamaged(f"The job journal is damaged ({exc}).",
-                          hint="Restart Movie Minter: at start it repairs the journal, keeps every job it can "
-                               "read and says what was lost (GET /api/v1/journal). " + REPAIR_HINT)
+    return JournalDamaged(
+        f"The job journal is damaged ({exc}).",
+        hint="Restart Movie Minter: at start it repairs the journal, keeps every job it can "
+        "read and says what was lost (GET /api/v1/journal). " + REPAIR_HINT,
+    )
 
 
 @dataclass
@@ -152,11 +169,20 @@ class Job:
         """What the API shows: everything but the (possibly large) manifest."""
         params = {k: v for k, v in self.params.items() if k != "manifest"}
         return {
-            "id": self.id, "chain_id": self.chain_id, "contract": self.contract,
-            "movie_id": self.movie_id, "segment": self.segment, "wallet": self.wallet,
-            "state": self.state, "params": params, "data": self.data, "error": self.error,
-            "resume_state": self.resume_state, "cancel_requested": self.cancel_requested,
-            "created_at": self.created_at, "updated_at": self.updated_at,
+            "id": self.id,
+            "chain_id": self.chain_id,
+            "contract": self.contract,
+            "movie_id": self.movie_id,
+            "segment": self.segment,
+            "wallet": self.wallet,
+            "state": self.state,
+            "params": params,
+            "data": self.data,
+            "error": self.error,
+            "resume_state": self.resume_state,
+            "cancel_requested": self.cancel_requested,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
         }
 
 
@@ -227,10 +253,10 @@ class Journal:
         try:
             damaged = self._move_aside()
         except OSError as exc:
-            raise JournalDamaged(f"The job journal {self.path} is damaged ({problem}) and cannot be moved aside "
-                                 f"to repair it: {exc}",
-                                 hint="Make its folder writable, or move the file away yourself, then restart "
-                                      "Movie Minter.") from exc
+            raise JournalDamaged(
+                f"The job journal {self.path} is damaged ({problem}) and cannot be moved aside to repair it: {exc}",
+                hint="Make its folder writable, or move the file away yourself, then restart Movie Minter.",
+            ) from exc
         found = _salvage(damaged)
         now = time.time()
         db = self._connect()
@@ -242,31 +268,52 @@ class Journal:
                 db.execute(f"INSERT OR IGNORE INTO jobs ({cols}) VALUES ({','.join('?' * len(JOB_COLUMNS))})", values)
             cols = ",".join(TRANSITION_COLUMNS)
             for values in found["transitions"]:
-                db.execute(f"INSERT OR IGNORE INTO transitions ({cols}) VALUES "
-                           f"({','.join('?' * len(TRANSITION_COLUMNS))})", values)
+                db.execute(
+                    f"INSERT OR IGNORE INTO transitions ({cols}) VALUES ({','.join('?' * len(TRANSITION_COLUMNS))})",
+                    values,
+                )
             for values in found["damaged"]:
                 db.execute("INSERT OR IGNORE INTO damaged_jobs (id, at, reason, row) VALUES (?,?,?,?)", values)
             for rec in found["recoveries"]:
-                db.execute("INSERT INTO recoveries (at, problem, damaged_copy, kept_jobs, lost_jobs, "
-                           "lost_transitions, unreadable) VALUES (?,?,?,?,?,?,?)", rec)
+                db.execute(
+                    "INSERT INTO recoveries (at, problem, damaged_copy, kept_jobs, lost_jobs, "
+                    "lost_transitions, unreadable) VALUES (?,?,?,?,?,?,?)",
+                    rec,
+                )
             # Ids of lost jobs are never handed out again, so "job 5 was lost" stays unambiguous.
             if found["top"]:
                 if db.execute("SELECT 1 FROM sqlite_sequence WHERE name='jobs'").fetchone():
                     db.execute("UPDATE sqlite_sequence SET seq=max(seq, ?) WHERE name='jobs'", (found["top"],))
                 else:
                     db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('jobs', ?)", (found["top"],))
-            db.execute("INSERT INTO recoveries (at, problem, damaged_copy, kept_jobs, lost_jobs, lost_transitions, "
-                       "unreadable) VALUES (?,?,?,?,?,?,?)",
-                       (now, problem, str(damaged), len(found["jobs"]), json.dumps(found["lost"]),
-                        found["lost_transitions"], int(found["unreadable"])))
+            db.execute(
+                "INSERT INTO recoveries (at, problem, damaged_copy, kept_jobs, lost_jobs, lost_transitions, "
+                "unreadable) VALUES (?,?,?,?,?,?,?)",
+                (
+                    now,
+                    problem,
+                    str(damaged),
+                    len(found["jobs"]),
+                    json.dumps(found["lost"]),
+                    found["lost_transitions"],
+                    int(found["unreadable"]),
+                ),
+            )
             db.execute("COMMIT")
         finally:
             db.close()
         lost = ", ".join(_describe_lost(j) for j in found["lost"]) or "no job"
-        log.error("job journal %s was damaged (%s): repaired, %d job(s) kept, lost %s%s, %d transition(s) lost; "
-                  "the damaged file is kept as %s", self.path, problem, len(found["jobs"]), lost,
-                  " (the file could not be read at all)" if found["unreadable"] else "",
-                  found["lost_transitions"], damaged)
+        log.error(
+            "job journal %s was damaged (%s): repaired, %d job(s) kept, lost %s%s, %d transition(s) lost; "
+            "the damaged file is kept as %s",
+            self.path,
+            problem,
+            len(found["jobs"]),
+            lost,
+            " (the file could not be read at all)" if found["unreadable"] else "",
+            found["lost_transitions"],
+            damaged,
+        )
 
     def _set_aside_undecodable(self) -> None:
         """Rows SQLite reads fine but whose stored values do not decode (JSON, state) are moved to
@@ -286,19 +333,34 @@ class Journal:
         with self._tx() as db:
             for row, why in bad:
                 raw = {k: row[k] for k in row.keys()}
-                raw["transitions"] = [dict(t) for t in db.execute("SELECT * FROM transitions WHERE job_id=?",
-                                                                  (row["id"],)).fetchall()]
-                db.execute("INSERT OR REPLACE INTO damaged_jobs (id, at, reason, row) VALUES (?,?,?,?)",
-                           (row["id"], now, why, json.dumps(raw, default=_raw)))
+                raw["transitions"] = [
+                    dict(t) for t in db.execute("SELECT * FROM transitions WHERE job_id=?", (row["id"],)).fetchall()
+                ]
+                db.execute(
+                    "INSERT OR REPLACE INTO damaged_jobs (id, at, reason, row) VALUES (?,?,?,?)",
+                    (row["id"], now, why, json.dumps(raw, default=_raw)),
+                )
                 db.execute("DELETE FROM transitions WHERE job_id=?", (row["id"],))
                 db.execute("DELETE FROM jobs WHERE id=?", (row["id"],))
                 lost.append(_known(row["id"], "undecodable", row, raw["transitions"]))
-            db.execute("INSERT INTO recoveries (at, problem, damaged_copy, kept_jobs, lost_jobs, lost_transitions, "
-                       "unreadable) VALUES (?,?,?,?,?,?,?)",
-                       (now, f"{len(bad)} job entr{'y' if len(bad) == 1 else 'ies'} did not decode", None,
-                        len(rows) - len(bad), json.dumps(lost), 0, 0))
-        log.error("job journal %s: set aside %s (their stored values do not decode; kept in table damaged_jobs)",
-                  self.path, ", ".join(_describe_lost(j) for j in lost))
+            db.execute(
+                "INSERT INTO recoveries (at, problem, damaged_copy, kept_jobs, lost_jobs, lost_transitions, "
+                "unreadable) VALUES (?,?,?,?,?,?,?)",
+                (
+                    now,
+                    f"{len(bad)} job entr{'y' if len(bad) == 1 else 'ies'} did not decode",
+                    None,
+                    len(rows) - len(bad),
+                    json.dumps(lost),
+                    0,
+                    0,
+                ),
+            )
+        log.error(
+            "job journal %s: set aside %s (their stored values do not decode; kept in table damaged_jobs)",
+            self.path,
+            ", ".join(_describe_lost(j) for j in lost),
+        )
 
     # -- reading ---------------------------------------------------------
     @staticmethod
@@ -306,17 +368,29 @@ class Journal:
         """A Job from a row; ValueError when the row's stored values do not decode."""
         try:
             job = Job(
-                id=int(row["id"]), chain_id=int(row["chain_id"]), contract=str(row["contract"]),
-                movie_id=int(row["movie_id"]), segment=int(row["segment"]), wallet=str(row["wallet"]),
-                state=row["state"], params=json.loads(row["params"]), data=json.loads(row["data"]),
+                id=int(row["id"]),
+                chain_id=int(row["chain_id"]),
+                contract=str(row["contract"]),
+                movie_id=int(row["movie_id"]),
+                segment=int(row["segment"]),
+                wallet=str(row["wallet"]),
+                state=row["state"],
+                params=json.loads(row["params"]),
+                data=json.loads(row["data"]),
                 error=json.loads(row["error"]) if row["error"] else None,
-                resume_state=row["resume_state"], cancel_requested=bool(row["cancel_requested"]),
-                created_at=float(row["created_at"]), updated_at=float(row["updated_at"]),
+                resume_state=row["resume_state"],
+                cancel_requested=bool(row["cancel_requested"]),
+                created_at=float(row["created_at"]),
+                updated_at=float(row["updated_at"]),
             )
         except (TypeError, ValueError, KeyError, IndexError) as exc:
             raise ValueError(f"undecodable row: {exc}") from exc
-        if job.state not in ALL_STATES or not isinstance(job.params, dict) or not isinstance(job.data, dict) \
-                or (job.error is not None and not isinstance(job.error, dict)):
+        if (
+            job.state not in ALL_STATES
+            or not isinstance(job.params, dict)
+            or not isinstance(job.data, dict)
+            or (job.error is not None and not isinstance(job.error, dict))
+        ):
             raise ValueError(f"undecodable row: state {job.state!r}, params/data not objects")
         return job
 
@@ -336,24 +410,29 @@ class Journal:
             return self._row(row)
         except ValueError as exc:
             self._note_damage(f"job {row['id']}: {exc}")
-            raise JobLost(f"Job {row['id']}'s journal entry is damaged and cannot be read.",
-                          hint="Restart Movie Minter to set it aside (GET /api/v1/journal then lists it). "
-                               + REPAIR_HINT) from exc
+            raise JobLost(
+                f"Job {row['id']}'s journal entry is damaged and cannot be read.",
+                hint="Restart Movie Minter to set it aside (GET /api/v1/journal then lists it). " + REPAIR_HINT,
+            ) from exc
 
     def get(self, job_id: int) -> Job:
         rows = self._read("SELECT * FROM jobs WHERE id=?", (int(job_id),))
         if not rows:
             lost = self._lost_ids().get(int(job_id))
             if lost is not None:
-                raise JobLost(f"Job {job_id} was lost when the damaged job journal was repaired "
-                              f"({time.strftime('%Y-%m-%d %H:%M', time.localtime(lost))}).", hint=REPAIR_HINT)
+                raise JobLost(
+                    f"Job {job_id} was lost when the damaged job journal was repaired "
+                    f"({time.strftime('%Y-%m-%d %H:%M', time.localtime(lost))}).",
+                    hint=REPAIR_HINT,
+                )
             raise JobNotFound(f"no job with id {job_id}", hint="list jobs with GET /api/v1/jobs")
         return self._decode(rows[0])
 
     def find(self, chain_id, contract, movie_id, segment, wallet) -> Job | None:
         rows = self._read(
             "SELECT * FROM jobs WHERE chain_id=? AND contract=? AND movie_id=? AND segment=? AND wallet=?",
-            _norm_key(chain_id, contract, movie_id, segment, wallet))
+            _norm_key(chain_id, contract, movie_id, segment, wallet),
+        )
         return self._decode(rows[0]) if rows else None
 
     def _jobs(self, where: str, args: list, order: str, limit: int | None) -> list[Job]:
@@ -389,8 +468,9 @@ class Journal:
         out = []
         for job_id in order_ids:
             try:
-                row = self._db.execute(f"SELECT * FROM jobs WHERE id=?{' AND ' + where[7:] if where else ''}",
-                                       [job_id] + args).fetchone()
+                row = self._db.execute(
+                    f"SELECT * FROM jobs WHERE id=?{' AND ' + where[7:] if where else ''}", [job_id] + args
+                ).fetchone()
             except sqlite3.DatabaseError:
                 continue
             if row is not None:
@@ -413,8 +493,9 @@ class Journal:
     def transitions(self, job_id: int) -> list[dict]:
         """The job's history; [] when a damaged page hides it (the job itself still shows)."""
         try:
-            rows = self._read("SELECT from_state, to_state, data, at FROM transitions WHERE job_id=? ORDER BY id",
-                              (int(job_id),))
+            rows = self._read(
+                "SELECT from_state, to_state, data, at FROM transitions WHERE job_id=? ORDER BY id", (int(job_id),)
+            )
         except JournalDamaged:
             return []
         out = []
@@ -445,10 +526,19 @@ class Journal:
             rows = self._read("SELECT * FROM recoveries ORDER BY id")
         except JournalDamaged:
             return []
-        return [{"id": r["id"], "at": r["at"], "problem": r["problem"], "damaged_copy": r["damaged_copy"],
-                 "kept_jobs": r["kept_jobs"], "lost_jobs": json.loads(r["lost_jobs"]),
-                 "lost_transitions": r["lost_transitions"], "unreadable": bool(r["unreadable"])}
-                for r in rows]
+        return [
+            {
+                "id": r["id"],
+                "at": r["at"],
+                "problem": r["problem"],
+                "damaged_copy": r["damaged_copy"],
+                "kept_jobs": r["kept_jobs"],
+                "lost_jobs": json.loads(r["lost_jobs"]),
+                "lost_transitions": r["lost_transitions"],
+                "unreadable": bool(r["unreadable"]),
+            }
+            for r in rows
+        ]
 
     def status(self) -> dict:
         """The journal's health for the API and the tab: `ok` (readable now, nothing found damaged
@@ -468,19 +558,36 @@ class Journal:
                 what = "no job was lost"
             kept = f"; {rec['kept_jobs']} job(s) kept" if not rec["unreadable"] else ""
             copy = f"; the damaged file is kept as {Path(rec['damaged_copy']).name}" if rec["damaged_copy"] else ""
-            parts.append(f"On {when} the job journal was found damaged ({rec['problem']}) and repaired: "
-                         f"{what}{kept}{copy}.")
+            parts.append(
+                f"On {when} the job journal was found damaged ({rec['problem']}) and repaired: {what}{kept}{copy}."
+            )
         if self._damage_now:
-            parts.append("The job journal is damaged now (" + "; ".join(self._damage_now[:3])
-                         + "): jobs that cannot be read are hidden until Movie Minter restarts and repairs it.")
-        return {"ok": not self._damage_now, "path": str(self.path), "checked_at": self.checked_at,
-                "repaired": bool(recoveries), "lost_jobs": lost, "recoveries": recoveries,
-                "damaged_now": list(self._damage_now), "message": " ".join(parts),
-                "hint": (("Restart Movie Minter to repair the journal. " if self._damage_now else "")
-                         + REPAIR_HINT + (" The sqlite3 tool's .recover command may still get rows out of the "
-                                          "damaged copy." if any(r["damaged_copy"] and (r["lost_jobs"] or r["unreadable"])
-                                                                 for r in recoveries) else ""))
-                if parts else ""}
+            parts.append(
+                "The job journal is damaged now ("
+                + "; ".join(self._damage_now[:3])
+                + "): jobs that cannot be read are hidden until Movie Minter restarts and repairs it."
+            )
+        return {
+            "ok": not self._damage_now,
+            "path": str(self.path),
+            "checked_at": self.checked_at,
+            "repaired": bool(recoveries),
+            "lost_jobs": lost,
+            "recoveries": recoveries,
+            "damaged_now": list(self._damage_now),
+            "message": " ".join(parts),
+            "hint": (
+                ("Restart Movie Minter to repair the journal. " if self._damage_now else "")
+                + REPAIR_HINT
+                + (
+                    " The sqlite3 tool's .recover command may still get rows out of the damaged copy."
+                    if any(r["damaged_copy"] and (r["lost_jobs"] or r["unreadable"]) for r in recoveries)
+                    else ""
+                )
+            )
+            if parts
+            else "",
+        }
 
     # -- writing (each method is one transaction) --------------------------
     def _tx(self):
@@ -491,21 +598,32 @@ class Journal:
         key = _norm_key(chain_id, contract, movie_id, segment, wallet)
         now = time.time()
         with self._tx() as db:
-            row = db.execute("SELECT id FROM jobs WHERE chain_id=? AND contract=? AND movie_id=? "
-                             "AND segment=? AND wallet=?", key).fetchone()
+            row = db.execute(
+                "SELECT id FROM jobs WHERE chain_id=? AND contract=? AND movie_id=? AND segment=? AND wallet=?", key
+            ).fetchone()
             if row:
                 return self.get(row["id"]), False
             cur = db.execute(
                 "INSERT INTO jobs (chain_id, contract, movie_id, segment, wallet, state, params, data, "
                 "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                key + ("queued", json.dumps(params), "{}", now, now))
-            db.execute("INSERT INTO transitions (job_id, from_state, to_state, data, at) VALUES (?,?,?,?,?)",
-                       (cur.lastrowid, None, "queued", None, now))
+                key + ("queued", json.dumps(params), "{}", now, now),
+            )
+            db.execute(
+                "INSERT INTO transitions (job_id, from_state, to_state, data, at) VALUES (?,?,?,?,?)",
+                (cur.lastrowid, None, "queued", None, now),
+            )
             job_id = cur.lastrowid
         return self.get(job_id), True
 
-    def transition(self, job_id: int, to_state: str, data: dict | None = None, *,
-                   expect: str | None = None, error: dict | None = None) -> Job:
+    def transition(
+        self,
+        job_id: int,
+        to_state: str,
+        data: dict | None = None,
+        *,
+        expect: str | None = None,
+        error: dict | None = None,
+    ) -> Job:
         """Move a job to `to_state`, storing `data` as that state's data.
 
         `expect` guards against two writers racing: the move happens only if
@@ -523,12 +641,20 @@ class Journal:
             if data is not None:
                 merged[to_state] = data
             resume = row["state"] if to_state in ("failed", "cancelled") else None
-            db.execute("UPDATE jobs SET state=?, data=?, error=?, resume_state=?, updated_at=? WHERE id=?",
-                       (to_state, json.dumps(merged), json.dumps(error) if error else None,
-                        resume, now, int(job_id)))
-            db.execute("INSERT INTO transitions (job_id, from_state, to_state, data, at) VALUES (?,?,?,?,?)",
-                       (int(job_id), row["state"], to_state,
-                        json.dumps(data if data is not None else error) if (data or error) else None, now))
+            db.execute(
+                "UPDATE jobs SET state=?, data=?, error=?, resume_state=?, updated_at=? WHERE id=?",
+                (to_state, json.dumps(merged), json.dumps(error) if error else None, resume, now, int(job_id)),
+            )
+            db.execute(
+                "INSERT INTO transitions (job_id, from_state, to_state, data, at) VALUES (?,?,?,?,?)",
+                (
+                    int(job_id),
+                    row["state"],
+                    to_state,
+                    json.dumps(data if data is not None else error) if (data or error) else None,
+                    now,
+                ),
+            )
         return self.get(job_id)
 
     def save(self, job_id: int, key: str, value) -> None:
@@ -540,13 +666,15 @@ class Journal:
                 raise JobNotFound(f"no job with id {job_id}")
             merged = _stored_data(job_id, row["data"])
             merged["_" + key] = value
-            db.execute("UPDATE jobs SET data=?, updated_at=? WHERE id=?",
-                       (json.dumps(merged), time.time(), int(job_id)))
+            db.execute(
+                "UPDATE jobs SET data=?, updated_at=? WHERE id=?", (json.dumps(merged), time.time(), int(job_id))
+            )
 
     def request_cancel(self, job_id: int, flag: bool = True) -> Job:
         with self._tx() as db:
-            db.execute("UPDATE jobs SET cancel_requested=?, updated_at=? WHERE id=?",
-                       (int(flag), time.time(), int(job_id)))
+            db.execute(
+                "UPDATE jobs SET cancel_requested=?, updated_at=? WHERE id=?", (int(flag), time.time(), int(job_id))
+            )
         return self.get(job_id)
 
     def reopen(self, job_id: int) -> Job:
@@ -560,10 +688,14 @@ class Journal:
             if row["state"] not in ("failed", "cancelled"):
                 raise JournalError(f"job {job_id} is {row['state']}; only failed or cancelled jobs can be retried")
             back = row["resume_state"] or "queued"
-            db.execute("UPDATE jobs SET state=?, error=NULL, resume_state=NULL, cancel_requested=0, "
-                       "updated_at=? WHERE id=?", (back, now, int(job_id)))
-            db.execute("INSERT INTO transitions (job_id, from_state, to_state, data, at) VALUES (?,?,?,?,?)",
-                       (int(job_id), row["state"], back, json.dumps({"retry": True}), now))
+            db.execute(
+                "UPDATE jobs SET state=?, error=NULL, resume_state=NULL, cancel_requested=0, updated_at=? WHERE id=?",
+                (back, now, int(job_id)),
+            )
+            db.execute(
+                "INSERT INTO transitions (job_id, from_state, to_state, data, at) VALUES (?,?,?,?,?)",
+                (int(job_id), row["state"], back, json.dumps({"retry": True}), now),
+            )
         return self.get(job_id)
 
 
@@ -608,8 +740,10 @@ def _stored_data(job_id, text) -> dict:
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        raise JobLost(f"Job {job_id}'s journal entry is damaged and cannot be updated.",
-                      hint="Restart Movie Minter to set it aside (GET /api/v1/journal then lists it). " + REPAIR_HINT)
+        raise JobLost(
+            f"Job {job_id}'s journal entry is damaged and cannot be updated.",
+            hint="Restart Movie Minter to set it aside (GET /api/v1/journal then lists it). " + REPAIR_HINT,
+        )
     return data
 
 
@@ -646,8 +780,16 @@ def _describe_lost(job: dict) -> str:
 def _salvage(path: Path) -> dict:
     """Everything a damaged journal file still yields, read row by row (a lookup by id reads only the
     pages on its way, so one bad page costs only the rows on it)."""
-    out = {"jobs": [], "transitions": [], "damaged": [], "recoveries": [], "lost": [], "lost_transitions": 0,
-           "top": 0, "unreadable": False}
+    out = {
+        "jobs": [],
+        "transitions": [],
+        "damaged": [],
+        "recoveries": [],
+        "lost": [],
+        "lost_transitions": 0,
+        "top": 0,
+        "unreadable": False,
+    }
     try:
         src = sqlite3.connect(str(path), timeout=30)
     except sqlite3.DatabaseError:
@@ -687,8 +829,11 @@ def _salvage(path: Path) -> dict:
             return out
         damaged_ids = scan("SELECT id FROM damaged_jobs")
         for table in ("jobs", "transitions"):
-            ids = (scan(f"SELECT id FROM {table}") | scan(f"SELECT max(id) FROM {table}")
-                   | scan(f"SELECT seq FROM sqlite_sequence WHERE name='{table}'"))
+            ids = (
+                scan(f"SELECT id FROM {table}")
+                | scan(f"SELECT max(id) FROM {table}")
+                | scan(f"SELECT seq FROM sqlite_sequence WHERE name='{table}'")
+            )
             if table == "jobs":
                 ids |= scan("SELECT job_id FROM transitions") | damaged_ids
             out[f"top_{table}"] = min(max(ids, default=0), MAX_SCAN)
@@ -703,7 +848,9 @@ def _salvage(path: Path) -> dict:
                 except (IndexError, KeyError):
                     out["lost_transitions"] += 1
                     continue
-                transitions.setdefault(int(row["job_id"]), []).append(dict(zip(TRANSITION_COLUMNS, values)))
+                transitions.setdefault(int(row["job_id"]), []).append(
+                    dict(zip(TRANSITION_COLUMNS, values, strict=False))
+                )
         kept: set[int] = set()
         for job_id in range(1, out["top_jobs"] + 1):
             row, readable = one("SELECT * FROM jobs WHERE id=?", job_id)
@@ -722,12 +869,17 @@ def _salvage(path: Path) -> dict:
                     raw["transitions"] = transitions.get(job_id, [])
                     out["damaged"].append((job_id, time.time(), str(exc), json.dumps(raw, default=_raw)))
                     out["lost"].append(_known(job_id, "undecodable", row))
-        out["transitions"] = [tuple(t[c] for c in TRANSITION_COLUMNS)
-                              for job_id in sorted(kept) for t in transitions.get(job_id, [])]
+        out["transitions"] = [
+            tuple(t[c] for c in TRANSITION_COLUMNS) for job_id in sorted(kept) for t in transitions.get(job_id, [])
+        ]
         out["top"] = out["top_jobs"]
-        for table, columns in (("damaged_jobs", ("id", "at", "reason", "row")),
-                               ("recoveries", ("at", "problem", "damaged_copy", "kept_jobs", "lost_jobs",
-                                               "lost_transitions", "unreadable"))):
+        for table, columns in (
+            ("damaged_jobs", ("id", "at", "reason", "row")),
+            (
+                "recoveries",
+                ("at", "problem", "damaged_copy", "kept_jobs", "lost_jobs", "lost_transitions", "unreadable"),
+            ),
+        ):
             try:
                 rows = src.execute(f"SELECT {','.join(columns)} FROM {table} ORDER BY rowid").fetchall()
             except sqlite3.DatabaseError:

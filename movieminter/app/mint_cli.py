@@ -25,23 +25,37 @@ POLL_SECONDS = 0.2
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "mint", help="render and mint your segment headlessly (the twin of the Minter tab's Render & Mint)",
+        "mint",
+        help="render and mint your segment headlessly (the twin of the Minter tab's Render & Mint)",
         description="Renders the segment through A1111 + Deforum, encodes and pins it, and mints it signed by "
-                    "an encrypted keystore. Re-running resumes an interrupted job; a minted segment is never "
-                    "minted again.")
+        "an encrypted keystore. Re-running resumes an interrupted job; a minted segment is never "
+        "minted again.",
+    )
     p.add_argument("--movie", type=int, required=True, help="the movie's on-chain id")
     p.add_argument("--segment", type=int, required=True, help="the segment's index (0-based)")
     p.add_argument("--keystore", required=True, help="encrypted keystore (Web3 Secret Storage JSON) of your wallet")
-    p.add_argument("--password-env", default=None, metavar="NAME",
-                   help="name of an environment variable holding the keystore password (default: prompt)")
+    p.add_argument(
+        "--password-env",
+        default=None,
+        metavar="NAME",
+        help="name of an environment variable holding the keystore password (default: prompt)",
+    )
     p.add_argument("--rpc", default=None, metavar="URL", help="chain RPC URL (default: MOVIEMINTER_RPC_URL / preset)")
     p.add_argument("--contract", default=None, metavar="ADDR", help="MovieMinter contract address")
     p.add_argument("--a1111-url", default=None, metavar="URL", help="A1111 started with --api --deforum-api")
     p.add_argument("--a1111-auth", default=None, metavar="U:P", help="A1111's --api-auth credentials")
-    p.add_argument("--data-dir", default=None, metavar="D", help="data folder holding the job journal "
-                   "(default: MOVIEMINTER_DATA_DIR or ~/.movieminter, the app's)")
-    p.add_argument("--allow-pickle", action="store_true", default=None,
-                   help="allow pickle (.ckpt/.pt) checkpoints: they can run code; only for files you trust")
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        metavar="D",
+        help="data folder holding the job journal (default: MOVIEMINTER_DATA_DIR or ~/.movieminter, the app's)",
+    )
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        default=None,
+        help="allow pickle (.ckpt/.pt) checkpoints: they can run code; only for files you trust",
+    )
     p.set_defaults(func=run)
 
 
@@ -55,12 +69,19 @@ def run(args) -> int:
     wallet = keystore.keystore_address(path)  # a missing or plaintext file is refused before any prompt
     account = keystore.load_account(path, keystore.read_password(args.password_env))
     if account.address.lower() != wallet.lower():
-        raise MovieMinterError(f"keystore {path.name} names {wallet} but holds {account.address}",
-                               hint="recreate the keystore with `movieminter keystore import`")
+        raise MovieMinterError(
+            f"keystore {path.name} names {wallet} but holds {account.address}",
+            hint="recreate the keystore with `movieminter keystore import`",
+        )
 
-    settings = Settings.from_env(data_dir=args.data_dir, rpc_url=args.rpc, contract_address=args.contract,
-                                 a1111_url=args.a1111_url, a1111_auth=args.a1111_auth,
-                                 allow_pickle=args.allow_pickle)
+    settings = Settings.from_env(
+        data_dir=args.data_dir,
+        rpc_url=args.rpc,
+        contract_address=args.contract,
+        a1111_url=args.a1111_url,
+        a1111_auth=args.a1111_auth,
+        allow_pickle=args.allow_pickle,
+    )
     ctx = AppContext(settings)
     chain = ctx.chain
     chain_id, contract = ctx.chain_identity()
@@ -74,22 +95,38 @@ def run(args) -> int:
         verdict, seg = _resume_check(chain, args.movie, args.segment, account.address)
     else:
         from movieminter.app.rights import movie_manifest, right_to_mint
-        right = right_to_mint(chain, args.movie, args.segment, account.address, store=ctx.store,
-                              manifest=movie_manifest(ctx, args.movie)[0], open_needs_claim=True)
+
+        right = right_to_mint(
+            chain,
+            args.movie,
+            args.segment,
+            account.address,
+            store=ctx.store,
+            manifest=movie_manifest(ctx, args.movie)[0],
+            open_needs_claim=True,
+        )
         verdict, seg, proof = right.verdict, right.segment, right.proof
     if verdict == "minted":
-        say(f"segment {args.segment} of movie {args.movie} is already minted by your wallet {account.address}; "
-            "nothing to do.")
+        say(
+            f"segment {args.segment} of movie {args.movie} is already minted by your wallet {account.address}; "
+            "nothing to do."
+        )
         _print_token(say, chain, args.movie, args.segment, seg, existing)
         return 0
 
     from movieminter.app.demo import keystore_signer
     from movieminter.app.runner import JobRunner
+
     runner = JobRunner(ctx, signer=keystore_signer(chain, _OneWallet(account)), hub=ctx.events)
     try:
-        job, created = runner.submit(chain_id=int(chain_id), contract=contract, movie_id=args.movie,
-                                     segment=args.segment, wallet=account.address,
-                                     params={"proof": proof} if proof else None)
+        job, created = runner.submit(
+            chain_id=int(chain_id),
+            contract=contract,
+            movie_id=args.movie,
+            segment=args.segment,
+            wallet=account.address,
+            params={"proof": proof} if proof else None,
+        )
         if job.state in ("failed", "cancelled"):
             say(f"job {job.id} stopped in {job.error.get('state') if job.error else job.state}; resuming it")
             job = runner.retry(job.id)
@@ -102,8 +139,10 @@ def run(args) -> int:
         runner.stop()
     if job.state != "minted":
         err = job.error or {}
-        raise MovieMinterError(f"the job ended {job.state} in {err.get('state', '?')}: {err.get('message', '')}",
-                               hint=(err.get("hint") or "") + f" (run the same command again to resume job {job.id})")
+        raise MovieMinterError(
+            f"the job ended {job.state} in {err.get('state', '?')}: {err.get('message', '')}",
+            hint=(err.get("hint") or "") + f" (run the same command again to resume job {job.id})",
+        )
     _print_token(say, chain, args.movie, args.segment, chain.segments(args.movie, args.segment, 1)[0], job)
     return 0
 
@@ -113,8 +152,10 @@ def _resume_check(chain, movie_id, segment, wallet):
     signature), unless someone else minted the segment meanwhile."""
     seg = chain.segments(movie_id, segment, 1)[0]
     if seg["status"] == "minted" and seg["account"] and seg["account"].lower() != wallet.lower():
-        raise MovieMinterError(f"segment {segment} of movie {movie_id} was already minted by {seg['account']}",
-                               hint="each segment is minted once; pick another segment you may mint")
+        raise MovieMinterError(
+            f"segment {segment} of movie {movie_id} was already minted by {seg['account']}",
+            hint="each segment is minted once; pick another segment you may mint",
+        )
     return "mint", seg
 
 
@@ -126,8 +167,9 @@ class _OneWallet:
 
     def role_of(self, address: str) -> str:
         if address.lower() != self._account.address.lower():
-            raise MovieMinterError(f"the prepared transaction is from {address}, not from the keystore's "
-                                   f"{self._account.address}")
+            raise MovieMinterError(
+                f"the prepared transaction is from {address}, not from the keystore's {self._account.address}"
+            )
         return "minter"
 
     def account(self, role: str):
@@ -139,8 +181,14 @@ def follow(runner, job_id: int):
     from tqdm import tqdm
 
     stages = ["queued", "models_ready", "rendering", "rendered", "encoded", "pinned", "awaiting_signature", "minted"]
-    stage_bar = tqdm(total=len(stages) - 1, desc="stage", unit="step", file=sys.stderr, leave=True,
-                     bar_format="{desc}: {n}/{total} {bar} {postfix}")
+    stage_bar = tqdm(
+        total=len(stages) - 1,
+        desc="stage",
+        unit="step",
+        file=sys.stderr,
+        leave=True,
+        bar_format="{desc}: {n}/{total} {bar} {postfix}",
+    )
     frame_bar = None
     said_tx = None
     try:
@@ -170,6 +218,7 @@ def follow(runner, job_id: int):
 
 def _explorer(chain, tx_hash: str) -> str:
     from movieminter.chain.presets import preset_for_chain_id
+
     preset = preset_for_chain_id(chain.chain_id)
     url = preset.tx_url(tx_hash) if preset else None
     return url or "(no block explorer for this chain)"
@@ -182,8 +231,10 @@ def _print_token(say, chain, movie_id: int, segment: int, seg: dict, job) -> Non
     if tx_hash:
         receipt = chain.w3.eth.get_transaction_receipt(tx_hash)
         say(f"transaction {tx_hash} {_explorer(chain, tx_hash)}")
-        say(f"receipt: block {receipt['blockNumber']}, status {'success' if receipt['status'] == 1 else 'failed'}, "
-            f"gas used {receipt['gasUsed']}")
+        say(
+            f"receipt: block {receipt['blockNumber']}, status {'success' if receipt['status'] == 1 else 'failed'}, "
+            f"gas used {receipt['gasUsed']}"
+        )
     token_id = chain.token_id(movie_id, segment)
     say(f"token {token_id} owned by {chain.call('ownerOf', token_id)}")
     say(f"content digest {seg.get('contentDigest')}, metadata digest {seg.get('metadataDigest')}")

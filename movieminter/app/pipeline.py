@@ -41,6 +41,7 @@ def manifest_for(ctx, job) -> tuple[dict, str]:
     if job.id in cache:
         return cache[job.id]
     from movieminter.manifest import canonical_json, load_manifest
+
     if job.params.get("manifest"):
         manifest = load_manifest(job.params["manifest"])
         # The director pins the canonical JSON; adding it again yields the same CID.
@@ -50,11 +51,13 @@ def manifest_for(ctx, job) -> tuple[dict, str]:
             job.save("manifest_cid", cid)
     elif job.params.get("manifest_cid"):
         from movieminter.app.rights import check_segment_count
+
         cid = job.params["manifest_cid"]
         manifest = load_manifest(ctx.store.cat(cid))
         check_segment_count(job.movie_id, int(ctx.chain.movie(job.movie_id)["segmentCount"]), manifest)
     else:
         from movieminter.app.rights import movie_manifest
+
         manifest, cid = movie_manifest(ctx, job.movie_id)
     cache[job.id] = (manifest, cid)
     return cache[job.id]
@@ -73,7 +76,8 @@ def _check_chain_identity(ctx, job) -> None:
         raise MovieMinterError(
             f"this job is for chain {job.chain_id} contract {job.contract}, but the app is now set to "
             f"chain {chain_id} contract {contract}",
-            hint="switch the Movie Minter settings back to that chain and contract, then retry the job")
+            hint="switch the Movie Minter settings back to that chain and contract, then retry the job",
+        )
 
 
 def _settle_if_minted(ctx, job) -> Goto | None:
@@ -82,8 +86,10 @@ def _settle_if_minted(ctx, job) -> Goto | None:
         return None
     if minter.lower() == job.wallet.lower():
         return Goto("minted", {"tx_hash": job.saved("tx_hash"), "minter": minter, "found_on_chain": True})
-    raise MintConflict(f"segment {job.segment} of movie {job.movie_id} was already minted by {minter}",
-                       hint="each segment is minted once; pick another segment you may mint")
+    raise MintConflict(
+        f"segment {job.segment} of movie {job.movie_id} was already minted by {minter}",
+        hint="each segment is minted once; pick another segment you may mint",
+    )
 
 
 # -- steps ---------------------------------------------------------------------
@@ -92,6 +98,7 @@ def check_models(ctx, job) -> dict | Goto:
     rendered; an allowlist proof is found here), and the checkpoint and LoRAs it pins are in A1111."""
     from movieminter.app.rights import right_to_mint
     from movieminter.render.readiness import check_models as readiness
+
     manifest, _ = manifest_for(ctx, job)
     job.progress("checking the right to mint")
     right = right_to_mint(ctx.chain, job.movie_id, job.segment, job.wallet, store=ctx.store, manifest=manifest)
@@ -106,7 +113,8 @@ def check_models(ctx, job) -> dict | Goto:
         first = missing[0]
         raise MovieMinterError(
             "models not ready: " + "; ".join(f"{s.name} ({s.kind}) is {s.state}" for s in missing),
-            hint=first.hint or first.message)
+            hint=first.hint or first.message,
+        )
     return {"models": [{"name": s.name, "kind": s.kind, "sha256": s.sha256, "title": s.title} for s in statuses]}
 
 
@@ -120,28 +128,49 @@ def render(ctx, job) -> dict:
     outdir...) to save_state the moment it has it; it is journaled at once, so
     a restart follows the same Deforum job or reuses its finished frames."""
     from movieminter.render.job import render_segment
+
     manifest, _ = manifest_for(ctx, job)
 
     def on_progress(p):
-        job.progress("rendering", frame=p.frames_done, frames=p.frames_total, eta=p.eta_seconds,
-                     phase=p.phase, message=p.message or None)
+        job.progress(
+            "rendering",
+            frame=p.frames_done,
+            frames=p.frames_total,
+            eta=p.eta_seconds,
+            phase=p.phase,
+            message=p.message or None,
+        )
         job.check()
 
-    result = render_segment(ctx.a1111, manifest, job.segment, state=dict(job.saved("render", {}) or {}),
-                            save_state=lambda s: job.save("render", s), on_progress=on_progress,
-                            cancel=job.cancel_event, work_dir=job_dir(ctx, job) / "render",
-                            allow_pickle=ctx.settings.allow_pickle)
+    result = render_segment(
+        ctx.a1111,
+        manifest,
+        job.segment,
+        state=dict(job.saved("render", {}) or {}),
+        save_state=lambda s: job.save("render", s),
+        on_progress=on_progress,
+        cancel=job.cancel_event,
+        work_dir=job_dir(ctx, job) / "render",
+        allow_pickle=ctx.settings.allow_pickle,
+    )
     started = job.data.get("rendering", {}).get("started_at") or time.time()
-    return {"frames_dir": str(result.frames_dir), "frames": [str(f) for f in result.frames],
-            "versions": result.versions, "deforum_job": result.job_id, "checkpoint": result.checkpoint_title,
-            "reused": result.reused, "render_seconds": round(time.time() - started, 3),
-            "rendered_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    return {
+        "frames_dir": str(result.frames_dir),
+        "frames": [str(f) for f in result.frames],
+        "versions": result.versions,
+        "deforum_job": result.job_id,
+        "checkpoint": result.checkpoint_title,
+        "reused": result.reused,
+        "render_seconds": round(time.time() - started, 3),
+        "rendered_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
 
 
 def encode(ctx, job) -> dict:
     """rendered -> encoded: frames to the movie's encoding profile."""
     from movieminter.media.encode import encode_segment
     from movieminter.media.profile import soundtrack_of
+
     manifest, _ = manifest_for(ctx, job)
     frames = [Path(f) for f in job.data["rendered"]["frames"]]
     job.progress("encoding", frames=len(frames))
@@ -152,9 +181,13 @@ def encode(ctx, job) -> dict:
         if not soundtrack.exists():
             soundtrack.write_bytes(ctx.store.cat(soundtrack_of(manifest)["cid"]))
     media = encode_segment(frames, manifest, job.segment, out, soundtrack=soundtrack)
-    return {"video": str(media.video), "poster": str(media.poster),
-            "preview": str(media.preview) if getattr(media, "preview", None) else None,
-            "frame_count": media.frame_count, "duration": media.duration}
+    return {
+        "video": str(media.video),
+        "poster": str(media.poster),
+        "preview": str(media.preview) if getattr(media, "preview", None) else None,
+        "frame_count": media.frame_count,
+        "duration": media.duration,
+    }
 
 
 def pin(ctx, job) -> dict:
@@ -163,6 +196,7 @@ def pin(ctx, job) -> dict:
     from movieminter.ipfs import metadata as md
     from movieminter.ipfs.cid import cid_to_digest
     from movieminter.manifest import get_segment, segment_settings_digest
+
     manifest, manifest_cid = manifest_for(ctx, job)
     enc, rendered = job.data["encoded"], job.data["rendered"]
     cids = dict(job.saved("pins", {}) or {})
@@ -180,19 +214,34 @@ def pin(ctx, job) -> dict:
     poster = add("poster", lambda: ctx.store.add_file(Path(enc["poster"])))
     versions = rendered.get("versions") or {}
     meta = md.build_metadata(
-        movie_title=manifest["movie"]["title"], segment_index=job.segment, video_cid=video, poster_cid=poster,
-        frames=enc["frame_count"], duration=enc["duration"], checkpoint=manifest["models"]["checkpoint"]["name"],
-        manifest_cid=manifest_cid, segment_settings_digest=segment_settings_digest(manifest, job.segment),
-        models=[{"name": m["name"], "sha256": m["sha256"], "kind": m["kind"]}
-                for m in job.data["models_ready"]["models"]],
+        movie_title=manifest["movie"]["title"],
+        segment_index=job.segment,
+        video_cid=video,
+        poster_cid=poster,
+        frames=enc["frame_count"],
+        duration=enc["duration"],
+        checkpoint=manifest["models"]["checkpoint"]["name"],
+        manifest_cid=manifest_cid,
+        segment_settings_digest=segment_settings_digest(manifest, job.segment),
+        models=[
+            {"name": m["name"], "sha256": m["sha256"], "kind": m["kind"]} for m in job.data["models_ready"]["models"]
+        ],
         seed=int(get_segment(manifest, job.segment).get("seed", 0)),
-        a1111_version=versions.get("a1111") or "unknown", deforum_version=versions.get("deforum") or "unknown",
-        render_seconds=rendered.get("render_seconds", 0), minter=job.wallet, movie_id=job.movie_id,
-        rendered_at=rendered.get("rendered_at"))
+        a1111_version=versions.get("a1111") or "unknown",
+        deforum_version=versions.get("deforum") or "unknown",
+        render_seconds=rendered.get("render_seconds", 0),
+        minter=job.wallet,
+        movie_id=job.movie_id,
+        rendered_at=rendered.get("rendered_at"),
+    )
     metadata = add("metadata", lambda: ctx.store.add_bytes(md.metadata_bytes(meta)))
-    return {"video_cid": video, "poster_cid": poster, "metadata_cid": metadata,
-            "content_digest": "0x" + cid_to_digest(video).hex(),
-            "metadata_digest": "0x" + cid_to_digest(metadata).hex()}
+    return {
+        "video_cid": video,
+        "poster_cid": poster,
+        "metadata_cid": metadata,
+        "content_digest": "0x" + cid_to_digest(video).hex(),
+        "metadata_digest": "0x" + cid_to_digest(metadata).hex(),
+    }
 
 
 def prepare_mint(ctx, job) -> dict | Goto:
@@ -203,8 +252,12 @@ def prepare_mint(ctx, job) -> dict | Goto:
     if settled:
         return settled
     pinned = job.data["pinned"]
-    args = [job.movie_id, job.segment, bytes.fromhex(pinned["content_digest"][2:]),
-            bytes.fromhex(pinned["metadata_digest"][2:])]
+    args = [
+        job.movie_id,
+        job.segment,
+        bytes.fromhex(pinned["content_digest"][2:]),
+        bytes.fromhex(pinned["metadata_digest"][2:]),
+    ]
     proof = job.params.get("proof") or job.saved("proof")
     if proof is not None:  # allowlist movies: the wallet's Merkle proof for this segment
         function, args = "mintSegmentWithProof", args + [[bytes.fromhex(p.removeprefix("0x")) for p in proof]]
@@ -215,8 +268,9 @@ def prepare_mint(ctx, job) -> dict | Goto:
 
 
 def tx_state(ctx, tx_hash: str) -> str:
-    """"mined", "pending" (the node has it, unmined) or "unknown" (never seen, or dropped)."""
+    """ "mined", "pending" (the node has it, unmined) or "unknown" (never seen, or dropped)."""
     from web3.exceptions import TransactionNotFound
+
     try:
         tx = ctx.chain.w3.eth.get_transaction(tx_hash)
     except TransactionNotFound:
@@ -234,8 +288,12 @@ def mints_this_segment(ctx, job, receipt) -> bool:
     """The receipt's SegmentMinted names this movie, segment and wallet (from our contract)."""
     for event in ctx.chain.events(receipt):
         args = event["args"]
-        if event["event"] == "SegmentMinted" and int(args["movieId"]) == job.movie_id \
-                and int(args["segment"]) == job.segment and str(args["minter"]).lower() == job.wallet.lower():
+        if (
+            event["event"] == "SegmentMinted"
+            and int(args["movieId"]) == job.movie_id
+            and int(args["segment"]) == job.segment
+            and str(args["minter"]).lower() == job.wallet.lower()
+        ):
             return True
     return False
 
@@ -258,6 +316,7 @@ def confirm_mint(ctx, job) -> dict | Goto:
     every (re)entry and while waiting, so nothing is signed twice for a minted
     segment."""
     from movieminter.chain.client import ChainError
+
     while True:
         tx_hash = job.saved("tx_hash")
         if not tx_hash:
@@ -287,8 +346,10 @@ def confirm_mint(ctx, job) -> dict | Goto:
             job.save("reverted", list(job.saved("reverted", []) or []) + [tx_hash])
             job.save("tx_hash", None)  # a retry asks the wallet for a fresh transaction
             job.save("tx_since", None)
-            raise MovieMinterError(f"the mint transaction {tx_hash} reverted: {exc.message}",
-                                   hint=exc.hint or "retry the job to sign a new transaction") from None
+            raise MovieMinterError(
+                f"the mint transaction {tx_hash} reverted: {exc.message}",
+                hint=exc.hint or "retry the job to sign a new transaction",
+            ) from None
         except MovieMinterError:  # not mined yet: pending, replaced or dropped?
             job.check()
             settled = _settle_if_minted(ctx, job)
@@ -296,15 +357,18 @@ def confirm_mint(ctx, job) -> dict | Goto:
                 return settled
             state = tx_state(ctx, tx_hash)
             silent = time.time() - float(job.saved("tx_since") or time.time())
-            if (state == "unknown" and silent > DROPPED_AFTER_SECONDS) or (state == "pending" and _replaced(ctx, tx_hash)):
+            if (state == "unknown" and silent > DROPPED_AFTER_SECONDS) or (
+                state == "pending" and _replaced(ctx, tx_hash)
+            ):
                 _forget_tx(job, tx_hash, f"the transaction {tx_hash} was dropped or replaced; sign the mint again")
             continue
         if not mints_this_segment(ctx, job, receipt):
             settled = _settle_if_minted(ctx, job)
             if settled:
                 return settled
-            _forget_tx(job, tx_hash, f"transaction {tx_hash} did not mint segment {job.segment}; sign the mint "
-                                     "in your wallet")
+            _forget_tx(
+                job, tx_hash, f"transaction {tx_hash} did not mint segment {job.segment}; sign the mint in your wallet"
+            )
             continue
         return {"tx_hash": tx_hash, "block": int(receipt["blockNumber"]), "minter": job.wallet}
 
@@ -316,6 +380,10 @@ STEPS = [
     Step("rendered", "encoded", encode),
     Step("encoded", "pinned", pin),
     Step("pinned", "awaiting_signature", prepare_mint),
-    Step("awaiting_signature", "minted", confirm_mint,
-         on_start=lambda ctx, job: None if job.saved("tx_hash") else _settle_if_minted(ctx, job)),
+    Step(
+        "awaiting_signature",
+        "minted",
+        confirm_mint,
+        on_start=lambda ctx, job: None if job.saved("tx_hash") else _settle_if_minted(ctx, job),
+    ),
 ]

@@ -1,12 +1,12 @@
 """REST API for render-and-mint jobs (mounted under /api/v1).
 
-    GET  /jobs                      list (newest first)
-    POST /jobs                      queue Render & Mint for one segment (idempotent per segment+wallet)
-    GET  /jobs/{id}                 one job, with its journaled transitions
-    GET  /jobs/{id}/events          text/event-stream: `state` and `progress` events, heartbeats
-    POST /jobs/{id}/cancel          cancel (not once the mint tx was sent)
-    POST /jobs/{id}/retry           resume a failed/cancelled job from the step it stopped in
-    POST /jobs/{id}/submitted       {tx_hash}: the browser wallet sent the prepared mint tx
+GET  /jobs                      list (newest first)
+POST /jobs                      queue Render & Mint for one segment (idempotent per segment+wallet)
+GET  /jobs/{id}                 one job, with its journaled transitions
+GET  /jobs/{id}/events          text/event-stream: `state` and `progress` events, heartbeats
+POST /jobs/{id}/cancel          cancel (not once the mint tx was sent)
+POST /jobs/{id}/retry           resume a failed/cancelled job from the step it stopped in
+POST /jobs/{id}/submitted       {tx_hash}: the browser wallet sent the prepared mint tx
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from movieminter.app.journal import TERMINAL
-from movieminter.app.sse import HEARTBEAT_SECONDS, job_stream
 from movieminter.app.params import INT64_MAX, UINT32_MAX, EthAddress, JobId
+from movieminter.app.sse import HEARTBEAT_SECONDS, job_stream
 
 
 class JobIn(BaseModel):
@@ -49,26 +49,41 @@ def build_router(ctx) -> APIRouter:
             chain_id = default_id if chain_id is None else chain_id
             contract = contract or default_contract
         params = {k: v for k, v in (("manifest", body.manifest), ("manifest_cid", body.manifest_cid)) if v}
-        job, created = ctx.runner.submit(chain_id=chain_id, contract=contract, movie_id=body.movie_id,
-                                         segment=body.segment, wallet=body.wallet, params=params)
+        job, created = ctx.runner.submit(
+            chain_id=chain_id,
+            contract=contract,
+            movie_id=body.movie_id,
+            segment=body.segment,
+            wallet=body.wallet,
+            params=params,
+        )
         return JSONResponse({"created": created, "job": job.public()}, status_code=201 if created else 200)
 
     @router.get("/{job_id}")
     def get_job(job_id: JobId):
         job = ctx.journal.get(job_id)
-        return {**job.public(), "transitions": ctx.journal.transitions(job_id),
-                "progress": ctx.events.last_progress(job_id)}
+        return {
+            **job.public(),
+            "transitions": ctx.journal.transitions(job_id),
+            "progress": ctx.events.last_progress(job_id),
+        }
 
-    @router.get("/{job_id}/events", response_class=StreamingResponse,
-                responses={200: {"content": {"text/event-stream": {}}}})
+    @router.get(
+        "/{job_id}/events", response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}}
+    )
     async def job_events(job_id: JobId, request: Request):
         ctx.journal.get(job_id)  # 404 before the stream starts
         heartbeat = float(ctx.extras.get("sse_heartbeat", HEARTBEAT_SECONDS))
-        stream = job_stream(ctx.events, job_id, lambda: ctx.journal.get(job_id).public(),
-                            heartbeat=heartbeat,
-                            terminal=lambda item: item["event"] == "state" and item["data"].get("state") in TERMINAL)
-        return StreamingResponse(stream, media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        stream = job_stream(
+            ctx.events,
+            job_id,
+            lambda: ctx.journal.get(job_id).public(),
+            heartbeat=heartbeat,
+            terminal=lambda item: item["event"] == "state" and item["data"].get("state") in TERMINAL,
+        )
+        return StreamingResponse(
+            stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
 
     @router.post("/{job_id}/cancel")
     def cancel_job(job_id: JobId):

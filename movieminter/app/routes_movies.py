@@ -28,9 +28,9 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from movieminter.app.params import UINT32_MAX, ItemIndex, JobId, MovieId, SegmentIndex, TxHash
 from movieminter.app.routes_wallet import browser_id, http_error, session_address
 from movieminter.errors import MovieMinterError
-from movieminter.app.params import UINT32_MAX, ItemIndex, JobId, MovieId, SegmentIndex, TxHash
 
 CAMERA_KEYS = {  # Deforum schedule -> (label, neutral value when the manifest leaves it out)
     "zoom": ("Zoom", "0: (1.0)"),
@@ -54,6 +54,7 @@ class MovieError(MovieMinterError):
 
 
 # -- reading the chain's answers (dicts or attribute objects) ---------------------------------
+
 
 def _field(obj, *names, default=None):
     for name in names:
@@ -105,10 +106,11 @@ class Movies:
         self.ctx = ctx
         self._manifests: dict[int, tuple[dict, str]] = {}
         self._lock = threading.Lock()
-        db = sqlite3.connect(str(ctx.settings.path() / "auth.sqlite3"), check_same_thread=False,
-                             isolation_level=None)
-        db.execute("CREATE TABLE IF NOT EXISTS recent (browser TEXT, movie_id INTEGER, title TEXT,"
-                   " manifest_cid TEXT, opened REAL, PRIMARY KEY (browser, movie_id))")
+        db = sqlite3.connect(str(ctx.settings.path() / "auth.sqlite3"), check_same_thread=False, isolation_level=None)
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS recent (browser TEXT, movie_id INTEGER, title TEXT,"
+            " manifest_cid TEXT, opened REAL, PRIMARY KEY (browser, movie_id))"
+        )
         self._db = db
 
     # chain
@@ -118,31 +120,43 @@ class Movies:
         except MovieMinterError:
             raise
         except Exception as exc:
-            raise MovieError("No blockchain is configured, so movies cannot be read.",
-                             hint="Set a chain preset (or RPC URL) and the contract address in the settings.",
-                             status=503) from exc
+            raise MovieError(
+                "No blockchain is configured, so movies cannot be read.",
+                hint="Set a chain preset (or RPC URL) and the contract address in the settings.",
+                status=503,
+            ) from exc
 
     def info(self, movie_id: int) -> dict:
         from movieminter.chain.client import ChainUnavailable
+
         try:
             raw = self.chain().movie(movie_id)
         except ChainUnavailable:
             raise  # not a missing movie: the chain itself is down or not configured (503)
         except MovieMinterError as exc:
-            raise MovieError(f"Movie {movie_id} was not found on this chain.",
-                             hint=exc.hint or "Check the movie id; the director's page shows it.", status=404) from exc
+            raise MovieError(
+                f"Movie {movie_id} was not found on this chain.",
+                hint=exc.hint or "Check the movie id; the director's page shows it.",
+                status=404,
+            ) from exc
         count = int(_field(raw, "segment_count", "segmentCount", default=0) or 0)
         if count == 0:
-            raise MovieError(f"Movie {movie_id} does not exist on this chain.",
-                             hint="Check the movie id, or open the movie by its manifest CID.", status=404)
+            raise MovieError(
+                f"Movie {movie_id} does not exist on this chain.",
+                hint="Check the movie id, or open the movie by its manifest CID.",
+                status=404,
+            )
         mode = _field(raw, "mint_mode", "mode", "mintMode", default="open")
         mode = str(getattr(mode, "name", mode)).lower()
         if mode.isdigit():
             mode = {0: "open", 1: "allowlist", 2: "lottery"}.get(int(mode), mode)
         return {
-            "movie_id": movie_id, "segment_count": count, "mint_mode": mode,
+            "movie_id": movie_id,
+            "segment_count": count,
+            "mint_mode": mode,
             "manifest_digest": _hex(_field(raw, "manifest_digest", "manifestDigest")),
-            "director": _field(raw, "director"), "creator": _field(raw, "creator"),
+            "director": _field(raw, "director"),
+            "creator": _field(raw, "creator"),
             "entry_deadline": int(_field(raw, "entry_deadline", "entryDeadline", default=0) or 0),
             "drawn": bool(_hex(_field(raw, "seed"))),
             "claim_window": int(_field(raw, "claim_window", "claimWindow", default=0) or 0),
@@ -152,6 +166,7 @@ class Movies:
     def manifest(self, movie_id: int, info: dict) -> tuple[dict, str]:
         """The movie's manifest, checked against the on-chain record (`info`)."""
         from movieminter.app.rights import check_segment_count
+
         with self._lock:
             cached = self._manifests.get(movie_id)
         if cached:
@@ -159,6 +174,7 @@ class Movies:
             return cached
         from movieminter.ipfs.cid import digest_to_cid
         from movieminter.manifest import load_manifest
+
         digest = info["manifest_digest"]
         if not digest:
             raise MovieError(f"Movie {movie_id} records no manifest.", hint="Ask the director to republish it.")
@@ -166,9 +182,11 @@ class Movies:
         try:
             data = self.ctx.store.cat(cid)
         except MovieMinterError as exc:
-            raise MovieError(f"The manifest of movie {movie_id} ({cid}) is not available from IPFS.",
-                             hint=exc.hint or "Check the IPFS settings, or pin the manifest on this store.",
-                             status=502) from exc
+            raise MovieError(
+                f"The manifest of movie {movie_id} ({cid}) is not available from IPFS.",
+                hint=exc.hint or "Check the IPFS settings, or pin the manifest on this store.",
+                status=502,
+            ) from exc
         manifest = load_manifest(data)
         check_segment_count(movie_id, info["segment_count"], manifest)
         with self._lock:
@@ -178,10 +196,13 @@ class Movies:
     def find_by_cid(self, cid: str) -> int:
         """The movie whose manifest digest matches a CID (scans the contract's movies)."""
         from movieminter.ipfs.cid import cid_to_digest
+
         try:
             digest = "0x" + cid_to_digest(cid).hex()
         except Exception as exc:
-            raise MovieError(f"{cid!r} is not a valid IPFS CID.", hint="Paste the manifest CID the director published.") from exc
+            raise MovieError(
+                f"{cid!r} is not a valid IPFS CID.", hint="Paste the manifest CID the director published."
+            ) from exc
         chain = self.chain()
         count = int(chain.call("movieCount"))
         for movie_id in range(count, -1, -1):  # newest first
@@ -191,23 +212,34 @@ class Movies:
                 continue
             if (info["manifest_digest"] or "").lower() == digest.lower():
                 return movie_id
-        raise MovieError(f"No movie on this chain was published with manifest {cid}.",
-                         hint="Check the CID, or ask the director for the movie id.", status=404)
+        raise MovieError(
+            f"No movie on this chain was published with manifest {cid}.",
+            hint="Check the CID, or ask the director for the movie id.",
+            status=404,
+        )
 
     def remember(self, browser: str, movie_id: int, title: str, cid: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO recent VALUES (?, ?, ?, ?, ?)", (browser, movie_id, title, cid, time.time()))
-        self._db.execute("DELETE FROM recent WHERE browser = ? AND movie_id NOT IN (SELECT movie_id FROM recent"
-                         " WHERE browser = ? ORDER BY opened DESC LIMIT ?)", (browser, browser, RECENT_LIMIT))
+        self._db.execute(
+            "INSERT OR REPLACE INTO recent VALUES (?, ?, ?, ?, ?)", (browser, movie_id, title, cid, time.time())
+        )
+        self._db.execute(
+            "DELETE FROM recent WHERE browser = ? AND movie_id NOT IN (SELECT movie_id FROM recent"
+            " WHERE browser = ? ORDER BY opened DESC LIMIT ?)",
+            (browser, browser, RECENT_LIMIT),
+        )
 
     def recent(self, browser: str) -> list[dict]:
-        rows = self._db.execute("SELECT movie_id, title, manifest_cid, opened FROM recent WHERE browser = ?"
-                                " ORDER BY opened DESC", (browser,)).fetchall()
+        rows = self._db.execute(
+            "SELECT movie_id, title, manifest_cid, opened FROM recent WHERE browser = ? ORDER BY opened DESC",
+            (browser,),
+        ).fetchall()
         return [{"movie_id": r[0], "title": r[1], "manifest_cid": r[2], "opened": r[3]} for r in rows]
 
     # timeline
     def segments(self, movie_id: int, info: dict, viewer: str | None, manifest: dict | None = None) -> list[dict]:
         """Every segment's cell from ONE eth_call, plus local job state and thumbnails."""
         from movieminter.app.rights import allowlist_tree
+
         raw = self.chain().segments(movie_id, 0, info["segment_count"])
         allowed: set[int] = set()
         if viewer and manifest is not None and info["mint_mode"] == "allowlist":
@@ -261,17 +293,26 @@ def movies(ctx) -> Movies:
 
 # -- scene detail -----------------------------------------------------------------------------
 
+
 def camera_curves(manifest: dict, segment: dict) -> list[dict]:
     """Each camera schedule evaluated on every frame of the segment (what the plot draws)."""
     from movieminter.manifest.schedules import evaluate_schedule
+
     frames = int(segment["frame_count"])
     camera = {**(manifest.get("defaults", {}).get("camera") or {}), **(segment.get("camera") or {})}
     curves = []
     for key, (label, neutral) in CAMERA_KEYS.items():
         text = camera.get(key, neutral)
         values = evaluate_schedule(text, frames, seed=int(segment.get("seed", 0) or 0))
-        curves.append({"key": key, "label": label, "schedule": text, "values": values,
-                       "moves": key in camera and max(values) != min(values) or key in (segment.get("camera") or {})})
+        curves.append(
+            {
+                "key": key,
+                "label": label,
+                "schedule": text,
+                "values": values,
+                "moves": key in camera and max(values) != min(values) or key in (segment.get("camera") or {}),
+            }
+        )
     return curves
 
 
@@ -292,6 +333,7 @@ def estimate_seconds(manifest: dict, segment: dict, it_per_s: float) -> dict:
     strength = 0.65
     try:
         from movieminter.manifest.schedules import evaluate_schedule
+
         strength = sum(evaluate_schedule(defaults.get("strength_schedule", "0: (0.65)"), frames)) / frames
     except Exception:
         pass
@@ -299,9 +341,14 @@ def estimate_seconds(manifest: dict, segment: dict, it_per_s: float) -> dict:
     # the first frame is txt2img (all steps); later ones img2img at (1 - strength) of the steps
     total_steps = steps + (diffusions - 1) * max(1, round(steps * (1 - strength)))
     seconds = total_steps * max(pixels, 0.25) / it_per_s
-    return {"seconds": round(seconds, 1), "diffusions": diffusions, "steps": total_steps, "it_per_s": it_per_s,
-            "basis": f"{diffusions} diffused frames of {frames} (cadence {cadence}), about {total_steps} sampler "
-                     f"steps at {it_per_s:g} it/s"}
+    return {
+        "seconds": round(seconds, 1),
+        "diffusions": diffusions,
+        "steps": total_steps,
+        "it_per_s": it_per_s,
+        "basis": f"{diffusions} diffused frames of {frames} (cadence {cadence}), about {total_steps} sampler "
+        f"steps at {it_per_s:g} it/s",
+    }
 
 
 RECEIPT_WAIT_SECONDS = 5  # a GET never holds a worker long; the page polls
@@ -326,9 +373,15 @@ def build_router(ctx) -> APIRouter:
         info = m.info(movie_id)
         manifest, cid = m.manifest(movie_id, info)
         movie = manifest.get("movie", {})
-        return {**info, "manifest_cid": cid, "title": movie.get("title", f"Movie {movie_id}"),
-                "description": movie.get("description", ""), "fps": movie.get("fps"),
-                "width": movie.get("width"), "height": movie.get("height")}
+        return {
+            **info,
+            "manifest_cid": cid,
+            "title": movie.get("title", f"Movie {movie_id}"),
+            "description": movie.get("description", ""),
+            "fps": movie.get("fps"),
+            "width": movie.get("width"),
+            "height": movie.get("height"),
+        }
 
     def segment_of(manifest: dict, index: int) -> dict:
         for seg in manifest.get("segments", []):
@@ -343,17 +396,21 @@ def build_router(ctx) -> APIRouter:
     @router.get("/open")
     def open_movie(ref: str, request: Request, response: Response):
         ref = ref.strip().removeprefix("ipfs://")
+
         def run():
             if ref.isdigit():
                 movie_id = int(ref)
             elif CID_RE.match(ref):
                 movie_id = movies(ctx).find_by_cid(ref)
             else:
-                raise MovieError(f"{ref!r} is neither a movie id nor a manifest CID.",
-                                 hint="Enter a number such as 1, or a CID such as bafy...")
+                raise MovieError(
+                    f"{ref!r} is neither a movie id nor a manifest CID.",
+                    hint="Enter a number such as 1, or a CID such as bafy...",
+                )
             out = summary(movie_id)
             movies(ctx).remember(browser_id(request, response), movie_id, out["title"], out["manifest_cid"])
             return out
+
         return guard(run)
 
     @router.get("/{movie_id}")
@@ -371,8 +428,14 @@ def build_router(ctx) -> APIRouter:
             cells = m.segments(movie_id, info, viewer, manifest)
             for c in cells:
                 c["title"] = titles.get(c["index"], "")
-            return {"movie_id": movie_id, "viewer": viewer, "mint_mode": info["mint_mode"],
-                    "now": int(time.time()), "segments": cells}
+            return {
+                "movie_id": movie_id,
+                "viewer": viewer,
+                "mint_mode": info["mint_mode"],
+                "now": int(time.time()),
+                "segments": cells,
+            }
+
         return guard(run)
 
     @router.get("/{movie_id}/segments/{index}")
@@ -391,9 +454,13 @@ def build_router(ctx) -> APIRouter:
             stills = sorted(preview_dir.glob("*.png"), key=lambda p: int(p.stem)) if preview_dir.exists() else []
             it_per_s = float(ctx.extras.get("it_per_s", DEFAULT_IT_PER_S))
             return {
-                "movie_id": movie_id, "index": index, "title": seg.get("title", ""),
-                "start_frame": seg.get("start_frame"), "frame_count": seg["frame_count"],
-                "fps": manifest.get("movie", {}).get("fps"), "seed": seg.get("seed"),
+                "movie_id": movie_id,
+                "index": index,
+                "title": seg.get("title", ""),
+                "start_frame": seg.get("start_frame"),
+                "frame_count": seg["frame_count"],
+                "fps": manifest.get("movie", {}).get("fps"),
+                "seed": seg.get("seed"),
                 "prompts": prompts,
                 "positive_suffix": defaults.get("positive_prompt", ""),
                 "negative_prompt": seg.get("negative_prompt", defaults.get("negative_prompt", "")),
@@ -401,27 +468,44 @@ def build_router(ctx) -> APIRouter:
                 "models": model_readiness(manifest, index),
                 "previews": [f"api/v1/movies/{movie_id}/segments/{index}/previews/{p.stem}.png" for p in stills],
                 "estimate": estimate_seconds(manifest, seg, it_per_s),
-                "viewer": session_address(ctx, request), "mint_mode": info["mint_mode"], "manifest_cid": cid,
+                "viewer": session_address(ctx, request),
+                "mint_mode": info["mint_mode"],
+                "manifest_cid": cid,
             }
+
         return guard(run)
 
     def model_readiness(manifest: dict, index: int) -> dict:
         try:
             from movieminter.render.readiness import check_models
+
             statuses = check_models(ctx.a1111, manifest, index)
         except MovieMinterError as exc:
             return {"error": exc.to_dict(), "models": []}
         except ImportError:
-            return {"error": {"message": "Model checks are not available in this build.",
-                              "hint": "Update Movie Minter."}, "models": []}
-        return {"error": None, "models": [
-            {"name": _field(s, "name"), "kind": _field(s, "kind"), "state": _field(s, "state"),
-             "message": _field(s, "message", default=""), "hint": _field(s, "hint", default="")} for s in statuses]}
+            return {
+                "error": {"message": "Model checks are not available in this build.", "hint": "Update Movie Minter."},
+                "models": [],
+            }
+        return {
+            "error": None,
+            "models": [
+                {
+                    "name": _field(s, "name"),
+                    "kind": _field(s, "kind"),
+                    "state": _field(s, "state"),
+                    "message": _field(s, "message", default=""),
+                    "hint": _field(s, "hint", default=""),
+                }
+                for s in statuses
+            ],
+        }
 
     @router.post("/{movie_id}/segments/{index}/previews")
     def make_previews(movie_id: MovieId, index: SegmentIndex):
         def run():
             from movieminter.render.previews import keyframe_previews
+
             m = movies(ctx)
             info = m.info(movie_id)
             manifest, _ = m.manifest(movie_id, info)
@@ -432,7 +516,10 @@ def build_router(ctx) -> APIRouter:
                 target = out / f"{k}.png"
                 if Path(p) != target:
                     Path(p).replace(target)
-            return {"previews": [f"api/v1/movies/{movie_id}/segments/{index}/previews/{k}.png" for k in range(len(paths))]}
+            return {
+                "previews": [f"api/v1/movies/{movie_id}/segments/{index}/previews/{k}.png" for k in range(len(paths))]
+            }
+
         return guard(run)
 
     @router.get("/{movie_id}/segments/{index}/previews/{k}.png")
@@ -457,6 +544,7 @@ def build_router(ctx) -> APIRouter:
     def fetch_poster(movie_id: int, index: int, out: Path) -> None:
         """A minted segment's poster: its metadata (from the chain's digest) names the image."""
         from movieminter.ipfs.cid import digest_to_cid
+
         raw = movies(ctx).chain().segments(movie_id, index, 1)
         cell = normalize_segment(raw[0], index) if raw else None
         if not cell or not cell["metadata_digest"]:
@@ -474,36 +562,57 @@ def build_router(ctx) -> APIRouter:
     def acquire(movie_id: MovieId, index: SegmentIndex):
         """Download the segment's missing models into a local A1111 (sha256-verified); for a remote
         A1111, each result's `instructions` say what to download and where to put it."""
+
         def run():
             from movieminter.render.acquire import ensure_models_for_app
+
             m = movies(ctx)
             info = m.info(movie_id)
             manifest, _ = m.manifest(movie_id, info)
             segment_of(manifest, index)
             results = ensure_models_for_app(ctx, manifest, index)
-            return {"models": model_readiness(manifest, index),
-                    "results": [{"name": r.name, "kind": r.kind, "action": r.action, "ok": r.ok,
-                                 "message": r.message, "hint": r.hint, "instructions": r.instructions}
-                                for r in results]}
+            return {
+                "models": model_readiness(manifest, index),
+                "results": [
+                    {
+                        "name": r.name,
+                        "kind": r.kind,
+                        "action": r.action,
+                        "ok": r.ok,
+                        "message": r.message,
+                        "hint": r.hint,
+                        "instructions": r.instructions,
+                    }
+                    for r in results
+                ],
+            }
+
         return guard(run)
 
     @router.post("/{movie_id}/tx")
     def prepare_tx(movie_id: MovieId, body: TxIn, request: Request):
         """An unsigned transaction for the signed-in wallet (it signs and sends it itself)."""
+
         def run():
             viewer = session_address(ctx, request)
             if not viewer:
-                raise MovieError("Connect and sign in with your wallet first.",
-                                 hint="Click Connect wallet at the top of the page.", status=401)
+                raise MovieError(
+                    "Connect and sign in with your wallet first.",
+                    hint="Click Connect wallet at the top of the page.",
+                    status=401,
+                )
             if body.action == "enter":
                 tx = movies(ctx).chain().build_tx("enter", [movie_id], viewer)
             elif body.action == "claim":
                 if body.segment is None:
-                    raise MovieError("Which segment? The claim needs a segment number.", hint="Pick a segment on the timeline.")
+                    raise MovieError(
+                        "Which segment? The claim needs a segment number.", hint="Pick a segment on the timeline."
+                    )
                 tx = movies(ctx).chain().build_tx("claim", [movie_id, body.segment], viewer)
             else:
                 raise MovieError(f"Unknown action {body.action!r}.", hint="Use enter or claim.")
             return {"tx": _jsonable(tx)}
+
         return guard(run)
 
     @router.get("/{movie_id}/segments/{index}/video")
@@ -515,12 +624,22 @@ def build_router(ctx) -> APIRouter:
             found = None
         encoded = (found.data.get("encoded") or {}) if found else {}
         if not found or found.movie_id != movie_id or found.segment != index or not encoded:
-            raise http_error(MovieError("This job has no encoded video yet.",
-                                        hint="Wait until the job is past the encoding step.", status=404))
+            raise http_error(
+                MovieError(
+                    "This job has no encoded video yet.",
+                    hint="Wait until the job is past the encoding step.",
+                    status=404,
+                )
+            )
         path = Path(encoded["video"])
         if not path.is_file():
-            raise http_error(MovieError("The encoded video is no longer on this machine.",
-                                        hint="Play it from IPFS instead (the minted token links it).", status=404))
+            raise http_error(
+                MovieError(
+                    "The encoded video is no longer on this machine.",
+                    hint="Play it from IPFS instead (the minted token links it).",
+                    status=404,
+                )
+            )
         return FileResponse(path, media_type="video/mp4")
 
     @router.get("/{movie_id}/receipt/{tx_hash}")
@@ -528,6 +647,7 @@ def build_router(ctx) -> APIRouter:
         """A wallet-sent transaction's receipt (waits a moment, then says `status: null`: still pending,
         ask again); a revert comes back decoded (who holds the segment, ...)."""
         from movieminter.chain.client import ChainError, ChainUnavailable
+
         try:
             r = movies(ctx).chain().wait(tx_hash, timeout=RECEIPT_WAIT_SECONDS)
         except ChainUnavailable:

@@ -15,23 +15,24 @@ for players that speak HLS natively.
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import hashlib
 import json
 import threading
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from movieminter.errors import MovieMinterError
 from movieminter.app.params import EthAddress, MovieId, TxHash
+from movieminter.errors import MovieMinterError
 
-PUBLIC_NOTICE = ("A ticket unlocks this app's player and pays the creator, the director and the "
-                 "minters. The segments themselves are on IPFS, and IPFS content is public: anyone "
-                 "who knows a segment's CID can fetch it from any gateway.")
+PUBLIC_NOTICE = (
+    "A ticket unlocks this app's player and pays the creator, the director and the "
+    "minters. The segments themselves are on IPFS, and IPFS content is public: anyone "
+    "who knows a segment's CID can fetch it from any gateway."
+)
 
 _stitch_locks: dict[int, threading.Lock] = {}
 
@@ -60,11 +61,13 @@ def jsonable_tx(tx: dict) -> dict:
 def movie_manifest(ctx, movie_id: int) -> dict:
     """The movie's manifest, fetched by the digest recorded on chain (and checked against that record)."""
     from movieminter.app.rights import movie_manifest as onchain
+
     return onchain(ctx, movie_id)[0]
 
 
 def has_ticket(ctx, movie_id: int, address: str) -> bool:
     from eth_utils import is_address, to_checksum_address
+
     if not is_address(address):
         raise MovieMinterError(f"{address!r} is not an Ethereum address.", hint="Reconnect your wallet.")
     return bool(ctx.chain.call("hasTicket", movie_id, to_checksum_address(address)))
@@ -84,8 +87,16 @@ def chapters(ctx, movie_id: int) -> list[dict]:
     for seg in sorted(manifest["segments"], key=lambda s: int(s["index"])):
         i = int(seg["index"])
         duration = seg["frame_count"] / fps
-        out.append({"index": i, "title": seg.get("title") or f"Segment {i}", "start": round(t, 3),
-                    "end": round(t + duration, 3), "minted": i in minters, "minter": minters.get(i)})
+        out.append(
+            {
+                "index": i,
+                "title": seg.get("title") or f"Segment {i}",
+                "start": round(t, 3),
+                "end": round(t + duration, 3),
+                "minted": i in minters,
+                "minter": minters.get(i),
+            }
+        )
         t += duration
     return out
 
@@ -94,6 +105,7 @@ def webvtt_chapters(items: list[dict]) -> str:
     def ts(t: float) -> str:
         ms = int(round(t * 1000))
         return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
     lines = ["WEBVTT", ""]
     for c in items:
         credit = f"minted by {c['minter']}" if c["minter"] else "not minted yet"
@@ -106,6 +118,7 @@ def segment_files(ctx, movie_id: int, segs: list[dict] | None = None) -> dict[in
     """Local copies of the minted segment videos, fetched from the content store by the digest the
     chain recorded (so what plays is what was minted); each is fetched once."""
     from movieminter.ipfs.cid import digest_to_cid
+
     folder = ctx.settings.path("movies", str(int(movie_id)), "segments")
     out = {}
     for s in minted_segments(ctx, movie_id) if segs is None else segs:
@@ -125,6 +138,7 @@ def stitched_movie(ctx, movie_id: int) -> Path:
     Rebuilt only when the set of minted segments changed: the file name carries
     a digest of the minted content digests."""
     from movieminter.media.stitch import stitch_movie
+
     manifest = movie_manifest(ctx, movie_id)
     segs = minted_segments(ctx, movie_id)
     key = hashlib.sha256(json.dumps(sorted((s["segment"], s["contentDigest"]) for s in segs)).encode()).hexdigest()[:16]
@@ -143,8 +157,14 @@ def stitched_movie(ctx, movie_id: int) -> Path:
             if not soundtrack.exists():
                 soundtrack.write_bytes(ctx.store.cat(track["cid"]))
         tmp = folder / f".movie-{key}.part.mp4"
-        stitch_movie(manifest, files, tmp, minters=minters, soundtrack=soundtrack,
-                     cache_dir=ctx.settings.path("cache", "placeholders"))
+        stitch_movie(
+            manifest,
+            files,
+            tmp,
+            minters=minters,
+            soundtrack=soundtrack,
+            cache_dir=ctx.settings.path("cache", "placeholders"),
+        )
         tmp.replace(out)
         for old in folder.glob("movie-*.mp4"):  # keep only the current cut
             if old != out:
@@ -157,6 +177,7 @@ def hls_playlist(ctx, movie_id: int, gateway_url: str) -> str:
     e.g. the app's own /ipfs/ or a public one); byte layouts come from the local copies."""
     from movieminter.ipfs.cid import digest_to_cid
     from movieminter.media.hls import SegmentLayout, build_playlist
+
     segs = minted_segments(ctx, movie_id)
     files = segment_files(ctx, movie_id, segs)
     gateway = gateway_url.rstrip("/") + "/"
@@ -170,12 +191,17 @@ def revenue(ctx, address: str) -> dict:
     """What `address` can collect: its withdrawable credits, the creator/director shares of movies it
     runs (credited by `collect`), and the minters'-pool share of every segment token it holds."""
     from eth_utils import is_address, to_checksum_address
+
     if not is_address(address):
         raise MovieMinterError(f"{address!r} is not an Ethereum address.", hint="Reconnect your wallet.")
     address = to_checksum_address(address)
     chain = ctx.chain
-    out = {"address": address, "withdrawable_wei": str(chain.call("credits", address)),
-           "movies": [], "segment_claims": []}
+    out = {
+        "address": address,
+        "withdrawable_wei": str(chain.call("credits", address)),
+        "movies": [],
+        "segment_claims": [],
+    }
     total = int(out["withdrawable_wei"])
     # Movies it is the creator or director of (both indexed in MovieCreated).
     roles: dict[int, list[str]] = {}
@@ -184,19 +210,29 @@ def revenue(ctx, address: str) -> dict:
             roles.setdefault(int(log["args"]["movieId"]), []).append(role)
     for movie_id in sorted(roles):
         to_creator, to_director = chain.call("collectable", movie_id)
-        pending = (to_creator if "creator" in roles[movie_id] else 0) + (to_director if "director" in roles[movie_id] else 0)
+        pending = (to_creator if "creator" in roles[movie_id] else 0) + (
+            to_director if "director" in roles[movie_id] else 0
+        )
         out["movies"].append({"movie_id": movie_id, "roles": roles[movie_id], "collectable_wei": str(pending)})
         total += pending
     # Segment tokens it holds now: every token ever transferred to it (Transfer logs, `to` indexed),
     # kept if it still owns it. O(tokens received), not O(all segments of all movies).
-    received = {log["args"]["tokenId"] for log in
-                chain.contract.events.Transfer.get_logs(from_block=0, argument_filters={"to": address})}
+    received = {
+        log["args"]["tokenId"]
+        for log in chain.contract.events.Transfer.get_logs(from_block=0, argument_filters={"to": address})
+    }
     for token in sorted(received):
         if chain.call("ownerOf", token) != address:
             continue
         amount = int(chain.call("claimableSegmentRevenue", token))
-        out["segment_claims"].append({"movie_id": token >> 32, "segment": token & 0xFFFFFFFF, "token_id": str(token),
-                                      "claimable_wei": str(amount)})
+        out["segment_claims"].append(
+            {
+                "movie_id": token >> 32,
+                "segment": token & 0xFFFFFFFF,
+                "token_id": str(token),
+                "claimable_wei": str(amount),
+            }
+        )
         total += amount
     out["total_wei"] = str(total)
     return out
@@ -205,6 +241,7 @@ def revenue(ctx, address: str) -> dict:
 # ------------------------------------------------------------------ router
 def build_router(ctx) -> APIRouter:
     from movieminter.app.routes_wallet import session_address
+
     router = APIRouter(tags=["viewer"])
 
     def guard(fn, *args):
@@ -218,11 +255,23 @@ def build_router(ctx) -> APIRouter:
     def require_ticket(request: Request, movie_id: int) -> str:
         address = session_address(ctx, request)
         if not address:
-            raise HTTPException(401, detail={"error": "NotSignedIn", "message": "Connect and sign in with your wallet first.",
-                                             "hint": "Click Connect wallet; the app checks the ticket of that address."})
+            raise HTTPException(
+                401,
+                detail={
+                    "error": "NotSignedIn",
+                    "message": "Connect and sign in with your wallet first.",
+                    "hint": "Click Connect wallet; the app checks the ticket of that address.",
+                },
+            )
         if not guard(has_ticket, ctx, movie_id, address):
-            raise HTTPException(402, detail={"error": "NoTicket", "message": f"{address} has no ticket for movie {movie_id}.",
-                                             "hint": "Click Buy ticket and confirm the transaction in your wallet."})
+            raise HTTPException(
+                402,
+                detail={
+                    "error": "NoTicket",
+                    "message": f"{address} has no ticket for movie {movie_id}.",
+                    "hint": "Click Buy ticket and confirm the transaction in your wallet.",
+                },
+            )
         return address
 
     @router.get("/movies/{movie_id}/ticket")
@@ -230,6 +279,7 @@ def build_router(ctx) -> APIRouter:
         """Price, title, chapters and whether `address` (default: the signed-in one) holds a ticket."""
         address = address or session_address(ctx, request)
         from movieminter.app.rights import MovieMismatch
+
         movie = guard(ctx.chain.movie, movie_id)
         try:
             title, items = movie_manifest(ctx, movie_id)["movie"]["title"], chapters(ctx, movie_id)
@@ -237,26 +287,40 @@ def build_router(ctx) -> APIRouter:
             raise _http(exc) from exc
         except MovieMinterError:
             title, items = f"Movie {movie_id}", []
-        return {"movie_id": movie_id, "title": title, "price_wei": str(movie["ticketPrice"]), "address": address,
-                "has_ticket": bool(address) and guard(has_ticket, ctx, movie_id, address),
-                "chapters": items, "public_notice": PUBLIC_NOTICE}
+        return {
+            "movie_id": movie_id,
+            "title": title,
+            "price_wei": str(movie["ticketPrice"]),
+            "address": address,
+            "has_ticket": bool(address) and guard(has_ticket, ctx, movie_id, address),
+            "chapters": items,
+            "public_notice": PUBLIC_NOTICE,
+        }
 
     @router.post("/movies/{movie_id}/ticket/tx")
     def ticket_tx(movie_id: MovieId, body: TxBody):
         """The unsigned buyTicket transaction (value = the ticket price) for the wallet to sign."""
         movie = guard(ctx.chain.movie, movie_id)
-        return {"tx": jsonable_tx(guard(ctx.chain.build_tx, "buyTicket", [movie_id], body.sender, int(movie["ticketPrice"])))}
+        return {
+            "tx": jsonable_tx(
+                guard(ctx.chain.build_tx, "buyTicket", [movie_id], body.sender, int(movie["ticketPrice"]))
+            )
+        }
 
     @router.get("/movies/{movie_id}/watch")
     def watch(movie_id: MovieId, request: Request):
         """The stream URL and chapters, only for a signed-in ticket holder."""
         address = require_ticket(request, movie_id)
-        return {"movie_id": movie_id, "address": address,
-                "title": guard(movie_manifest, ctx, movie_id)["movie"]["title"],
-                "stream_url": f"api/v1/movies/{movie_id}/stream.mp4",
-                "hls_url": f"api/v1/movies/{movie_id}/playlist.m3u8",
-                "chapters_url": f"api/v1/movies/{movie_id}/chapters.vtt",
-                "chapters": guard(chapters, ctx, movie_id), "public_notice": PUBLIC_NOTICE}
+        return {
+            "movie_id": movie_id,
+            "address": address,
+            "title": guard(movie_manifest, ctx, movie_id)["movie"]["title"],
+            "stream_url": f"api/v1/movies/{movie_id}/stream.mp4",
+            "hls_url": f"api/v1/movies/{movie_id}/playlist.m3u8",
+            "chapters_url": f"api/v1/movies/{movie_id}/chapters.vtt",
+            "chapters": guard(chapters, ctx, movie_id),
+            "public_notice": PUBLIC_NOTICE,
+        }
 
     @router.get("/movies/{movie_id}/stream.mp4")
     def stream(movie_id: MovieId, request: Request):
@@ -281,8 +345,14 @@ def build_router(ctx) -> APIRouter:
         """Claimable balances of `address` (default: the signed-in wallet)."""
         address = address or session_address(ctx, request)
         if not address:
-            raise HTTPException(400, detail={"error": "NoAddress", "message": "Which wallet?",
-                                             "hint": "Connect your wallet, or pass ?address=0x..."})
+            raise HTTPException(
+                400,
+                detail={
+                    "error": "NoAddress",
+                    "message": "Which wallet?",
+                    "hint": "Connect your wallet, or pass ?address=0x...",
+                },
+            )
         return guard(revenue, ctx, address)
 
     @router.post("/revenue/withdraw/tx")
@@ -297,7 +367,11 @@ def build_router(ctx) -> APIRouter:
     @router.post("/revenue/segments/claim/tx")
     def claim_tx(body: ClaimBody):
         """Credit the pool share of the given segment tokens to their holder."""
-        return {"tx": jsonable_tx(guard(ctx.chain.build_tx, "claimSegmentRevenue", [[int(t) for t in body.token_ids]], body.sender))}
+        return {
+            "tx": jsonable_tx(
+                guard(ctx.chain.build_tx, "claimSegmentRevenue", [[int(t) for t in body.token_ids]], body.sender)
+            )
+        }
 
     @router.get("/tx/{tx_hash}")
     def tx_status(tx_hash: TxHash):
@@ -315,6 +389,7 @@ class ClaimBody(BaseModel):
 
 def receipt_status(chain, tx_hash: str) -> dict:
     from web3.exceptions import TransactionNotFound
+
     if not (tx_hash.startswith("0x") and len(tx_hash) == 66):
         raise MovieMinterError(f"{tx_hash!r} is not a transaction hash.")
     try:

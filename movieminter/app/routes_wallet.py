@@ -27,8 +27,8 @@ from movieminter.errors import MovieMinterError
 
 SESSION_COOKIE = "mm_session"
 BROWSER_COOKIE = "mm_browser"
-NONCE_TTL = 600           # seconds a sign-in message stays valid
-SESSION_TTL = 24 * 3600   # seconds a signed-in session lasts
+NONCE_TTL = 600  # seconds a sign-in message stays valid
+SESSION_TTL = 24 * 3600  # seconds a signed-in session lasts
 STATEMENT = "Sign in to Movie Minter to claim, render and mint segments with this wallet."
 
 
@@ -91,16 +91,18 @@ class AuthStore:
         expires = time.time() + SESSION_TTL
         with self._lock:
             self._db.execute("DELETE FROM sessions WHERE expires < ?", (time.time(),))
-            self._db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)",
-                             (_hash(token), address, chain_id, browser, expires))
+            self._db.execute(
+                "INSERT INTO sessions VALUES (?, ?, ?, ?, ?)", (_hash(token), address, chain_id, browser, expires)
+            )
         return token, expires
 
     def session(self, token: str | None) -> dict | None:
         if not token:
             return None
         with self._lock:
-            row = self._db.execute("SELECT address, chain_id, expires FROM sessions WHERE token_hash = ?",
-                                   (_hash(token),)).fetchone()
+            row = self._db.execute(
+                "SELECT address, chain_id, expires FROM sessions WHERE token_hash = ?", (_hash(token),)
+            ).fetchone()
         if row is None or row[2] < time.time():
             return None
         return {"address": row[0], "chain_id": row[1], "expires_at": _iso(row[2])}
@@ -132,8 +134,15 @@ def browser_id(request: Request, response: Response | None = None) -> str:
         return value
     value = secrets.token_urlsafe(16)
     if response is not None:
-        response.set_cookie(BROWSER_COOKIE, value, max_age=365 * 24 * 3600, httponly=True,
-                            samesite="lax", secure=request.url.scheme == "https", path="/")
+        response.set_cookie(
+            BROWSER_COOKIE,
+            value,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
     return value
 
 
@@ -146,8 +155,11 @@ def expected_chain_id(ctx) -> int:
     except MovieMinterError:
         raise
     except Exception as exc:  # chain client not configured / not available
-        raise AuthError("No blockchain is configured, so wallets cannot sign in.",
-                        hint="Set a chain preset or RPC URL in the Movie Minter settings.", status=503) from exc
+        raise AuthError(
+            "No blockchain is configured, so wallets cannot sign in.",
+            hint="Set a chain preset or RPC URL in the Movie Minter settings.",
+            status=503,
+        ) from exc
     for attr in ("chain_id",):
         value = getattr(chain, attr, None)
         if value:
@@ -158,16 +170,23 @@ def expected_chain_id(ctx) -> int:
 def chain_info(ctx) -> dict:
     """What the browser wallet needs to switch to (or add) the app's chain."""
     from movieminter.chain.presets import preset_for_chain_id
+
     chain_id = expected_chain_id(ctx)
     preset = preset_for_chain_id(chain_id)
-    rpc = ctx.settings.rpc_url or (ctx.settings.chain if ctx.settings.chain.startswith("http") else "") or (
-        preset.rpc_url if preset else "")
+    rpc = (
+        ctx.settings.rpc_url
+        or (ctx.settings.chain if ctx.settings.chain.startswith("http") else "")
+        or (preset.rpc_url if preset else "")
+    )
     return {
         "chain_id": chain_id,
         "chain_name": preset.title if preset else f"Chain {chain_id}",
         "rpc_urls": [rpc] if rpc else [],
-        "native_currency": {"name": preset.currency if preset else "Ether",
-                            "symbol": preset.currency if preset else "ETH", "decimals": 18},
+        "native_currency": {
+            "name": preset.currency if preset else "Ether",
+            "symbol": preset.currency if preset else "ETH",
+            "decimals": 18,
+        },
         "explorer_url": preset.explorer if preset else "",
     }
 
@@ -188,22 +207,29 @@ def served_address(ctx, request: Request, domain: str, uri: str):
     name as Host must not make it acceptable. The URI must be on the same host, with a scheme the
     address is served with."""
     from movieminter.app.security import SCOPE_KEY, how_to_add
+
     info = request.scope.get(SCOPE_KEY)
     server = info.server if info is not None else request.scope.get("server")
     proxied = bool(info and info.proxied)
     address = ctx.served_hosts.find(domain or "", server)
     if address is None:
-        raise AuthError(f"The sign-in message names {domain!r}, which is not an address Movie Minter is served under.",
-                        hint="Sign in from the Movie Minter page itself, never from a link on another site. "
-                             + how_to_add(domain, in_a1111=proxied), status=403)
+        raise AuthError(
+            f"The sign-in message names {domain!r}, which is not an address Movie Minter is served under.",
+            hint="Sign in from the Movie Minter page itself, never from a link on another site. "
+            + how_to_add(domain, in_a1111=proxied),
+            status=403,
+        )
     try:
         parts = urlsplit(str(uri))
         same_host = parts.netloc.lower() == domain.lower()
     except ValueError:
         same_host = False
     if not same_host or parts.scheme.lower() not in address.schemes():
-        raise AuthError(f"The sign-in message's URI {str(uri)!r} does not belong to {domain!r}.",
-                        hint="Click Connect again to get a fresh message.", status=403)
+        raise AuthError(
+            f"The sign-in message's URI {str(uri)!r} does not belong to {domain!r}.",
+            hint="Click Connect again to get a fresh message.",
+            status=403,
+        )
     return address
 
 
@@ -225,8 +251,14 @@ def build_router(ctx) -> APIRouter:
             raise
 
     @router.get("/nonce")
-    def nonce(request: Request, response: Response, address: str | None = None,
-              chain_id: int | None = None, domain: str | None = None, uri: str | None = None):
+    def nonce(
+        request: Request,
+        response: Response,
+        address: str | None = None,
+        chain_id: int | None = None,
+        domain: str | None = None,
+        uri: str | None = None,
+    ):
         """A one-time nonce. With address/chain_id/domain/uri, also the EIP-4361 message to sign."""
         browser = browser_id(request, response)
         value, expires = auth_store(ctx).new_nonce(browser)
@@ -236,6 +268,7 @@ def build_router(ctx) -> APIRouter:
             from eth_utils import is_address, to_checksum_address
 
             from movieminter.app.security import SCOPE_KEY
+
             if not is_address(address):
                 raise AuthError(f"{address!r} is not an Ethereum address.", hint="Reconnect your wallet and try again.")
             info = request.scope.get(SCOPE_KEY)
@@ -244,14 +277,22 @@ def build_router(ctx) -> APIRouter:
             uri = uri or f"{served.scheme or request.url.scheme}://{domain}/"
             try:
                 msg = siwe.SiweMessage(
-                    domain=domain, address=to_checksum_address(address), uri=uri, version="1",
-                    chain_id=chain_id or expected_chain_id(ctx), nonce=value, statement=STATEMENT,
-                    issued_at=_iso(time.time()), expiration_time=_iso(expires))
+                    domain=domain,
+                    address=to_checksum_address(address),
+                    uri=uri,
+                    version="1",
+                    chain_id=chain_id or expected_chain_id(ctx),
+                    nonce=value,
+                    statement=STATEMENT,
+                    issued_at=_iso(time.time()),
+                    expiration_time=_iso(expires),
+                )
             except MovieMinterError:
                 raise
             except Exception as exc:
-                raise AuthError(f"Cannot prepare the sign-in message: {exc}",
-                                hint="Reload the page and connect again.") from exc
+                raise AuthError(
+                    f"Cannot prepare the sign-in message: {exc}", hint="Reload the page and connect again."
+                ) from exc
             out["message"] = msg.prepare_message()
         return out
 
@@ -262,28 +303,46 @@ def build_router(ctx) -> APIRouter:
         try:
             msg = siwe.SiweMessage.from_message(body.message)
         except Exception as exc:
-            raise AuthError("The sign-in message is not a valid EIP-4361 message.",
-                            hint="Click Connect again to get a fresh message.") from exc
+            raise AuthError(
+                "The sign-in message is not a valid EIP-4361 message.",
+                hint="Click Connect again to get a fresh message.",
+            ) from exc
         served_address(ctx, request, msg.domain, msg.uri)  # from configuration, never from this request
         want_chain = expected_chain_id(ctx)
         if int(msg.chain_id) != want_chain:
-            raise AuthError(f"The wallet signed for chain {msg.chain_id}, but this movie lives on chain {want_chain}.",
-                            hint="Switch your wallet to the right network and connect again.")
+            raise AuthError(
+                f"The wallet signed for chain {msg.chain_id}, but this movie lives on chain {want_chain}.",
+                hint="Switch your wallet to the right network and connect again.",
+            )
         browser = request.cookies.get(BROWSER_COOKIE, "")
         if not auth_store(ctx).take_nonce(msg.nonce, browser):
-            raise AuthError("This sign-in request was already used, has expired, or came from another browser.",
-                            hint="Click Connect again to get a fresh message.", status=401)
+            raise AuthError(
+                "This sign-in request was already used, has expired, or came from another browser.",
+                hint="Click Connect again to get a fresh message.",
+                status=401,
+            )
         try:
             msg.verify(body.signature, domain=msg.domain, nonce=msg.nonce)
         except siwe.ExpiredMessage as exc:
-            raise AuthError("The sign-in message has expired.",
-                            hint="Click Connect again and sign within 10 minutes.", status=401) from exc
+            raise AuthError(
+                "The sign-in message has expired.", hint="Click Connect again and sign within 10 minutes.", status=401
+            ) from exc
         except siwe.VerificationError as exc:
-            raise AuthError("The signature does not match the wallet address in the message.",
-                            hint="Sign with the account shown in your wallet, then try again.", status=401) from exc
+            raise AuthError(
+                "The signature does not match the wallet address in the message.",
+                hint="Sign with the account shown in your wallet, then try again.",
+                status=401,
+            ) from exc
         token, expires = auth_store(ctx).new_session(msg.address, int(msg.chain_id), browser)
-        response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_TTL, httponly=True, samesite="lax",
-                            secure=request.url.scheme == "https", path="/")
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=SESSION_TTL,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
         return {"address": msg.address, "chain_id": int(msg.chain_id), "expires_at": _iso(expires)}
 
     @router.get("/me")

@@ -20,8 +20,9 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from movieminter.app.journal import Job, Journal, JournalError
 from movieminter.app.sse import EventHub
@@ -67,7 +68,7 @@ class RunningJob:
     """What a step gets: the journaled job plus progress, saved working state,
     cancellation and (for the mint) the submitted transaction."""
 
-    def __init__(self, runner: "JobRunner", job: Job):
+    def __init__(self, runner: JobRunner, job: Job):
         self._runner = runner
         self.job = job
         self.cancel_event = runner._cancel_event(job.id)
@@ -80,8 +81,9 @@ class RunningJob:
         return self._runner.signer
 
     def progress(self, stage: str, **fields) -> None:
-        self._runner.hub.publish(self.job.id, "progress",
-                                 {"job_id": self.job.id, "state": self.job.state, "stage": stage, **fields})
+        self._runner.hub.publish(
+            self.job.id, "progress", {"job_id": self.job.id, "state": self.job.state, "stage": stage, **fields}
+        )
 
     def saved(self, key: str, default=None):
         return self.job.data.get("_" + key, default)
@@ -113,14 +115,22 @@ class RunningJob:
 
 
 class JobRunner:
-    def __init__(self, ctx, *, steps: list[Step] | None = None, signer: Callable[[dict], str] | None = None,
-                 hub: EventHub | None = None, journal: Journal | None = None,
-                 admit: Callable[..., dict] | None = None):
+    def __init__(
+        self,
+        ctx,
+        *,
+        steps: list[Step] | None = None,
+        signer: Callable[[dict], str] | None = None,
+        hub: EventHub | None = None,
+        journal: Journal | None = None,
+        admit: Callable[..., dict] | None = None,
+    ):
         """`admit(ctx, movie_id, segment, wallet, params) -> params` vets a new job before it is
         journaled (the pipeline's: the right to mint); custom `steps` come without one."""
         if steps is None:
             from movieminter.app.pipeline import STEPS
             from movieminter.app.rights import admit as admit_to_mint
+
             steps, admit = STEPS, admit or admit_to_mint
         self.admit = admit
         self.ctx = ctx
@@ -166,12 +176,15 @@ class JobRunner:
         for t in list(self._threads.values()):
             t.join(max(0.0, deadline - time.monotonic()))
 
-    def submit(self, *, chain_id: int, contract: str, movie_id: int, segment: int, wallet: str,
-               params: dict | None = None) -> tuple[Job, bool]:
+    def submit(
+        self, *, chain_id: int, contract: str, movie_id: int, segment: int, wallet: str, params: dict | None = None
+    ) -> tuple[Job, bool]:
         """Queue a job (or return the existing one for this segment and wallet)."""
         if not re.fullmatch(r"0x[0-9a-fA-F]{40}", str(wallet)):
-            raise MovieMinterError(f"{wallet!r} is not a wallet address",
-                                   hint="connect the wallet that may mint this segment (0x followed by 40 hex digits)")
+            raise MovieMinterError(
+                f"{wallet!r} is not a wallet address",
+                hint="connect the wallet that may mint this segment (0x followed by 40 hex digits)",
+            )
         params = params or {}
         if self.admit is not None and self.journal.find(chain_id, contract, movie_id, segment, wallet) is None:
             params = self.admit(self.ctx, movie_id, segment, wallet, params)  # refused before any work starts
@@ -191,7 +204,8 @@ class JobRunner:
             raise MovieMinterError(
                 f"job {job_id} cannot be cancelled: its mint transaction {sent} was already sent",
                 hint="wait for the transaction to confirm (or replace it in your wallet); the job then ends "
-                     "as minted, or returns to awaiting your signature")
+                "as minted, or returns to awaiting your signature",
+            )
         job = self.journal.request_cancel(job_id)
         self._cancel_event(job_id).set()
         self._tx_event(job_id).set()
@@ -211,16 +225,20 @@ class JobRunner:
         """The browser wallet sent the mint transaction: record its hash
         (journaled before anything watches it) and wake the job."""
         if not TX_HASH.match(str(tx_hash)):
-            raise MovieMinterError(f"{tx_hash!r} is not a transaction hash",
-                                   hint="send the hash the wallet returned: 0x followed by 64 hex digits")
+            raise MovieMinterError(
+                f"{tx_hash!r} is not a transaction hash",
+                hint="send the hash the wallet returned: 0x followed by 64 hex digits",
+            )
         job = self.journal.get(job_id)
         if job.state != "awaiting_signature":
             raise MovieMinterError(f"job {job_id} is {job.state}, not awaiting a signature")
         known = job.data.get("_tx_hash")
         if known and known.lower() != tx_hash.lower():
             if self._tx_state(known) == "mined":
-                raise MovieMinterError(f"job {job_id} already has mint transaction {known}, mined",
-                                       hint="a segment is minted once; the job settles from that transaction")
+                raise MovieMinterError(
+                    f"job {job_id} already has mint transaction {known}, mined",
+                    hint="a segment is minted once; the job settles from that transaction",
+                )
             self.journal.save(job_id, "tx_since", None)  # the wallet replaced it (speed up / cancel): follow this one
         self.journal.save(job_id, "tx_hash", tx_hash)
         self._tx_event(job_id).set()
@@ -230,6 +248,7 @@ class JobRunner:
 
     def _tx_state(self, tx_hash: str) -> str:
         from movieminter.app.pipeline import tx_state
+
         try:
             return tx_state(self.ctx, tx_hash)
         except Exception:  # noqa: BLE001 - chain unreachable: assume the transaction may still land
@@ -319,8 +338,11 @@ class JobRunner:
             error = exc.to_dict()
         else:
             log.exception("job %s failed in %s", job.id, job.state)
-            error = {"error": type(exc).__name__, "message": str(exc) or type(exc).__name__,
-                     "hint": "see the app log for details; POST /api/v1/jobs/{id}/retry resumes from this step"}
+            error = {
+                "error": type(exc).__name__,
+                "message": str(exc) or type(exc).__name__,
+                "hint": "see the app log for details; POST /api/v1/jobs/{id}/retry resumes from this step",
+            }
         error["state"] = job.state
         error["at"] = time.time()
         self._publish_state(self.journal.transition(job.id, "failed", error=error, expect=job.state))

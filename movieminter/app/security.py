@@ -62,6 +62,7 @@ A1111_SETTING = "movieminter_public_urls"
 
 class SecurityRefusal(MovieMinterError):
     """A request refused before it reaches a route (rendered by the middleware, same JSON shape)."""
+
     status = 403
 
     def __init__(self, error: str, message: str, hint: str | None = None, status: int = 403):
@@ -80,18 +81,23 @@ class HostNotAllowed(SecurityRefusal):
             f"Refused: Movie Minter is not served under the address {shown!r} (the Host of this request). "
             "Requests naming another address are refused, so that no other website can reach this app "
             "by pointing its own name at your computer (DNS rebinding).",
-            how_to_add(host, in_a1111=in_a1111))
+            how_to_add(host, in_a1111=in_a1111),
+        )
 
 
 def how_to_add(host: str, *, in_a1111: bool) -> str:
     example = f"https://{host}" if host else "https://movieminter.example.org"
     if in_a1111:
-        return (f"If you open A1111 at {host or 'this address'} on purpose, add it in A1111's Settings > "
-                f"Movie Minter > 'Other addresses A1111 is reached at' ({A1111_SETTING}), e.g. {example}. "
-                "localhost, 127.0.0.1, A1111's own address and its --share link always work.")
-    return (f"If you open Movie Minter at {host or 'this address'} on purpose, add it to {PUBLIC_URLS_ENV} "
-            f"(comma-separated URLs, e.g. {PUBLIC_URLS_ENV}={example}) and restart `movieminter serve`. "
-            "localhost and 127.0.0.1 always work.")
+        return (
+            f"If you open A1111 at {host or 'this address'} on purpose, add it in A1111's Settings > "
+            f"Movie Minter > 'Other addresses A1111 is reached at' ({A1111_SETTING}), e.g. {example}. "
+            "localhost, 127.0.0.1, A1111's own address and its --share link always work."
+        )
+    return (
+        f"If you open Movie Minter at {host or 'this address'} on purpose, add it to {PUBLIC_URLS_ENV} "
+        f"(comma-separated URLs, e.g. {PUBLIC_URLS_ENV}={example}) and restart `movieminter serve`. "
+        "localhost and 127.0.0.1 always work."
+    )
 
 
 # -- the addresses the app is served under ---------------------------------------------------------
@@ -99,6 +105,7 @@ def how_to_add(host: str, *, in_a1111: bool) -> str:
 class Address:
     """One address the app is served under. `port` None: the scheme's default (any default port when
     `scheme` is None too); `scheme` None: http or https."""
+
     host: str
     port: int | None
     scheme: str | None
@@ -125,6 +132,7 @@ class RequestHost:
     """What the middleware established about a request: the host the browser addressed (validated),
     the local address the connection reached, the configured address that matched, and whether it
     came through the A1111 proxy."""
+
     host: str
     server: tuple | None
     address: Address
@@ -201,17 +209,20 @@ class ServedHosts:
         self.configured = list(configured or [])
 
     @classmethod
-    def from_settings(cls, settings) -> "ServedHosts":
+    def from_settings(cls, settings) -> ServedHosts:
         found: list[Address] = []
-        for source, value in (("configured", getattr(settings, "public_urls", "")),
-                              ("a1111", getattr(settings, "host_urls", ""))):
+        for source, value in (
+            ("configured", getattr(settings, "public_urls", "")),
+            ("a1111", getattr(settings, "host_urls", "")),
+        ):
             for entry in re.split(r"[,\s]+", value or ""):
                 if not entry:
                     continue
                 address = parse_address(entry, source)
                 if address is None:
-                    log.warning("ignoring %r in the addresses Movie Minter is served under: not a URL or "
-                                "host[:port]", entry)
+                    log.warning(
+                        "ignoring %r in the addresses Movie Minter is served under: not a URL or host[:port]", entry
+                    )
                 else:
                     found.append(address)
         return cls(found)
@@ -263,15 +274,22 @@ async def _refuse(send, exc: SecurityRefusal, *, page: bool = False) -> None:
     """The app's error shape {"detail": {"error", "message", "hint"}} with the error's status; a
     browser opening a page gets the same words as HTML."""
     if page:
-        body = ("<!doctype html><meta charset='utf-8'><title>Movie Minter</title>"
-                f"<h1>Movie Minter</h1><p>{html.escape(exc.message)}</p>"
-                + (f"<p>{html.escape(exc.hint)}</p>" if exc.hint else "")).encode()
+        body = (
+            "<!doctype html><meta charset='utf-8'><title>Movie Minter</title>"
+            f"<h1>Movie Minter</h1><p>{html.escape(exc.message)}</p>"
+            + (f"<p>{html.escape(exc.hint)}</p>" if exc.hint else "")
+        ).encode()
         kind = b"text/html; charset=utf-8"
     else:
         body = json.dumps({"detail": exc.to_dict()}).encode()
         kind = b"application/json"
-    await send({"type": "http.response.start", "status": exc.status,
-                "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": exc.status,
+            "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -294,10 +312,14 @@ class SecurityMiddleware:
             if not trusted and path not in OPEN_PATHS:
                 if scope["type"] == "websocket":
                     return await send({"type": "websocket.close", "code": 1008})
-                return await _refuse(send, SecurityRefusal(
-                    "ProxyOnly",
-                    "This Movie Minter app answers only through the A1111 tab (its /movieminter/ address).",
-                    "Open the Movie Minter tab in the A1111 WebUI; the app's own port is private to A1111."))
+                return await _refuse(
+                    send,
+                    SecurityRefusal(
+                        "ProxyOnly",
+                        "This Movie Minter app answers only through the A1111 tab (its /movieminter/ address).",
+                        "Open the Movie Minter tab in the A1111 WebUI; the app's own port is private to A1111.",
+                    ),
+                )
 
         if trusted:
             scope = dict(scope)
@@ -310,8 +332,11 @@ class SecurityMiddleware:
                 if scope.get("raw_path") is not None:
                     scope["raw_path"] = prefix.encode() + scope["raw_path"]
             if headers.get("x-forwarded-proto") in ("http", "https"):
-                scope["scheme"] = headers["x-forwarded-proto"] if scope["type"] == "http" else (
-                    "wss" if headers["x-forwarded-proto"] == "https" else "ws")
+                scope["scheme"] = (
+                    headers["x-forwarded-proto"]
+                    if scope["type"] == "http"
+                    else ("wss" if headers["x-forwarded-proto"] == "https" else "ws")
+                )
 
         expected_host = (headers.get("x-forwarded-host") if trusted else None) or headers.get("host", "")
         expected_host = expected_host.split(",")[0].strip().lower()
@@ -350,27 +375,40 @@ class SecurityMiddleware:
     def _check(path: str, headers: dict, cookies: dict, expected_host: str):
         """None if the request may change state, else (error, message, hint)."""
         if headers.get("sec-fetch-site") == "cross-site":
-            return ("CrossSiteRequest", "Refused: this request came from another website (Sec-Fetch-Site: cross-site).",
-                    "Use Movie Minter from its own page; other sites may not act on your behalf.")
+            return (
+                "CrossSiteRequest",
+                "Refused: this request came from another website (Sec-Fetch-Site: cross-site).",
+                "Use Movie Minter from its own page; other sites may not act on your behalf.",
+            )
         origin = headers.get("origin")
         source = origin if origin else headers.get("referer")
         if origin == "null":
-            return ("CrossSiteRequest", "Refused: the request has an opaque Origin (null).",
-                    "Use Movie Minter from its own page, not from a sandboxed frame or a file.")
+            return (
+                "CrossSiteRequest",
+                "Refused: the request has an opaque Origin (null).",
+                "Use Movie Minter from its own page, not from a sandboxed frame or a file.",
+            )
         if source and _netloc(source) != expected_host:
-            return ("CrossSiteRequest",
-                    f"Refused: the request came from {_netloc(source) or source!r}, not from this site ({expected_host!r}).",
-                    "Use Movie Minter from its own page; other sites may not act on your behalf.")
+            return (
+                "CrossSiteRequest",
+                f"Refused: the request came from {_netloc(source) or source!r}, not from this site ({expected_host!r}).",
+                "Use Movie Minter from its own page; other sites may not act on your behalf.",
+            )
         token = headers.get(CSRF_HEADER, "")
         cookie = cookies.get(CSRF_COOKIE, "")
         token_ok = bool(token) and bool(cookie) and secrets.compare_digest(token.encode(), cookie.encode())
         api = path.startswith("/api/")  # path as the app sees it, before any proxy prefix
         if api and not token_ok:
-            return ("CSRFTokenMissing" if not token else "CSRFTokenMismatch",
-                    "Refused: this request lacks a valid CSRF token (the X-CSRF-Token header must equal the mm_csrf cookie).",
-                    "Send state-changing requests with movieminter/app/static/mm-fetch.js (mmFetch), "
-                    "or read the mm_csrf cookie and echo it in X-CSRF-Token.")
+            return (
+                "CSRFTokenMissing" if not token else "CSRFTokenMismatch",
+                "Refused: this request lacks a valid CSRF token (the X-CSRF-Token header must equal the mm_csrf cookie).",
+                "Send state-changing requests with movieminter/app/static/mm-fetch.js (mmFetch), "
+                "or read the mm_csrf cookie and echo it in X-CSRF-Token.",
+            )
         if not api and not source and not token_ok:
-            return ("CrossSiteRequest", "Refused: a state-changing request without Origin, Referer or CSRF token.",
-                    "Use Movie Minter from its own page in a browser.")
+            return (
+                "CrossSiteRequest",
+                "Refused: a state-changing request without Origin, Referer or CSRF token.",
+                "Use Movie Minter from its own page in a browser.",
+            )
         return None

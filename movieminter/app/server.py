@@ -74,8 +74,7 @@ class RelativeManifestLink:
         async def rewrite(message):
             if message["type"] == "http.response.start":
                 headers = {k.lower(): v for k, v in message.get("headers", [])}
-                if headers.get(b"content-type", b"").startswith(b"text/html") \
-                        and b"content-encoding" not in headers:
+                if headers.get(b"content-type", b"").startswith(b"text/html") and b"content-encoding" not in headers:
                     held["start"] = message
                     return
             elif message["type"] == "http.response.body" and held:
@@ -92,8 +91,9 @@ class RelativeManifestLink:
         return await self.app(scope, receive, rewrite)
 
 
-def create_app(settings: Settings | AppContext, *, proxy_secret: str | None = None, ui: bool = True,
-               run_jobs: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | AppContext, *, proxy_secret: str | None = None, ui: bool = True, run_jobs: bool = True
+) -> FastAPI:
     """The whole app. `proxy_secret` (default: env MOVIEMINTER_PROXY_SECRET)
     makes it answer only requests from the A1111 host's reverse proxy;
     `ui=False` skips gradio (API only, quick start); `run_jobs=False` does not
@@ -104,7 +104,7 @@ def create_app(settings: Settings | AppContext, *, proxy_secret: str | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        ctx.journal  # opened (integrity-checked, repaired if damaged) before the first request
+        _ = ctx.journal  # opened (integrity-checked, repaired if damaged) before the first request
         if run_jobs:
             ctx.runner.start()
         try:
@@ -113,10 +113,16 @@ def create_app(settings: Settings | AppContext, *, proxy_secret: str | None = No
             if "runner" in ctx.__dict__:
                 ctx.runner.stop()
 
-    app = FastAPI(title="Movie Minter", version=__version__, lifespan=lifespan,
-                  docs_url="/api/v1/docs", openapi_url="/api/v1/openapi.json", redoc_url=None,
-                  description="Render & mint crowd-made movies. State-changing requests need the "
-                              "`X-CSRF-Token` header equal to the `mm_csrf` cookie (see docs/architecture.md).")
+    app = FastAPI(
+        title="Movie Minter",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/v1/docs",
+        openapi_url="/api/v1/openapi.json",
+        redoc_url=None,
+        description="Render & mint crowd-made movies. State-changing requests need the "
+        "`X-CSRF-Token` header equal to the `mm_csrf` cookie (see docs/architecture.md).",
+    )
     app.state.ctx = ctx
     app.add_middleware(SecurityMiddleware, proxy_secret=proxy_secret, served=ctx.served_hosts)
 
@@ -127,19 +133,35 @@ def create_app(settings: Settings | AppContext, *, proxy_secret: str | None = No
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
         """FastAPI's 422, without echoing the input (a NaN in it cannot be written as JSON)."""
-        problems = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-                    for e in exc.errors()]
+        problems = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
         first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"] if p != "body") or "the request"
-        return JSONResponse({"detail": {"error": "InvalidRequest", "message": f"{where}: {first['msg']}",
-                                        "hint": "check the request against the API docs (/api/v1/docs)",
-                                        "problems": problems}}, status_code=422)
+        return JSONResponse(
+            {
+                "detail": {
+                    "error": "InvalidRequest",
+                    "message": f"{where}: {first['msg']}",
+                    "hint": "check the request against the API docs (/api/v1/docs)",
+                    "problems": problems,
+                }
+            },
+            status_code=422,
+        )
 
     @app.exception_handler(RecursionError)
     async def too_deep(request: Request, exc: RecursionError):  # json.loads on absurdly nested bodies
-        return JSONResponse({"detail": {"error": "InvalidRequest", "message": "the request body is nested too deeply",
-                                        "hint": "send plain JSON objects; a manifest is a shallow settings file"}},
-                            status_code=400)
+        return JSONResponse(
+            {
+                "detail": {
+                    "error": "InvalidRequest",
+                    "message": "the request body is nested too deeply",
+                    "hint": "send plain JSON objects; a manifest is a shallow settings file",
+                }
+            },
+            status_code=400,
+        )
 
     @app.get("/healthz", tags=["meta"])
     def healthz():
@@ -163,24 +185,29 @@ def create_app(settings: Settings | AppContext, *, proxy_secret: str | None = No
     def public_settings():
         """The app's settings as the browser may see them: secrets only as set / not set."""
         from movieminter.config import SECRET_FIELDS
+
         out = {}
         for key, value in vars(ctx.settings).items():
-            out[key] = ("set" if value else "not set") if key in SECRET_FIELDS else (
-                str(value) if isinstance(value, Path) else value)
+            out[key] = (
+                ("set" if value else "not set")
+                if key in SECRET_FIELDS
+                else (str(value) if isinstance(value, Path) else value)
+            )
         return out
 
     if ctx.settings.ipfs_backend == "local":
         # The embedded store is also this app's gateway: video seeks (Range),
         # HLS segments and verified reads (?format=car) all come from /ipfs/.
         from movieminter.ipfs.gateway import gateway_router
+
         app.include_router(gateway_router(ctx.store), include_in_schema=False)  # not part of the REST API
 
     if STATIC_DIR.is_dir():  # ours first, then gradio's (no name is in both)
-        app.mount("/static", StaticFiles(directory=STATIC_DIR, packages=[GRADIO_STATIC] if ui else None),
-                  name="static")
+        app.mount("/static", StaticFiles(directory=STATIC_DIR, packages=[GRADIO_STATIC] if ui else None), name="static")
 
     if ui:
         import gradio as gr
+
         for path in sorted(UI_MODULES, key=lambda p: (p == "/", p)):
             module = optional_module(UI_MODULES[path])
             if module is None:
@@ -191,8 +218,10 @@ def create_app(settings: Settings | AppContext, *, proxy_secret: str | None = No
             mount.app = RelativeManifestLink(mount.app)
             mounted["uis"].append(path)
     if "/" not in mounted["uis"]:
+
         @app.get("/", include_in_schema=False)
         def index():
             # Relative, so it works at / and under A1111's /movieminter/ proxy.
             return RedirectResponse("jobs/" if "/jobs" in mounted["uis"] else "api/v1/docs")
+
     return app

@@ -74,8 +74,9 @@ def format_event(event: str, data, event_id: int | None = None) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-async def job_stream(hub: EventHub, job_id: int, snapshot, *, heartbeat: float = HEARTBEAT_SECONDS,
-                     terminal=lambda item: False) -> AsyncIterator[str]:
+async def job_stream(
+    hub: EventHub, job_id: int, snapshot, *, heartbeat: float = HEARTBEAT_SECONDS, terminal=lambda item: False
+) -> AsyncIterator[str]:
     """The text/event-stream body for one job: snapshot, then live events,
     with a comment line every `heartbeat` seconds so proxies keep it open.
     Ends after a terminal state event."""

@@ -33,8 +33,9 @@ def find_anvil() -> str:
     found = shutil.which("anvil")
     if found:
         return found
-    raise MovieMinterError("anvil (the local chain) is not installed",
-                           hint="run ./mm setup (or `npm ci` in the project folder)")
+    raise MovieMinterError(
+        "anvil (the local chain) is not installed", hint="run ./mm setup (or `npm ci` in the project folder)"
+    )
 
 
 def _free_port() -> int:
@@ -50,16 +51,22 @@ class Anvil:
     from the public test mnemonic: never use them on a real chain).
     """
 
-    def __init__(self, *, port: int | None = None, chain_id: int = CHAIN_ID, block_time: float | None = None,
-                 extra_args: list[str] | None = None, startup_timeout: float = 30.0):
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        chain_id: int = CHAIN_ID,
+        block_time: float | None = None,
+        extra_args: list[str] | None = None,
+        startup_timeout: float = 30.0,
+    ):
         self.port = port
         self.chain_id = chain_id
         self.block_time = block_time
         self.extra_args = list(extra_args or [])
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen | None = None
-        keys = [Account.from_mnemonic(TEST_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}")
-                for i in range(ACCOUNT_COUNT)]
+        keys = [Account.from_mnemonic(TEST_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(ACCOUNT_COUNT)]
         self.accounts: list[str] = [k.address for k in keys]
         self.private_keys: list[str] = ["0x" + bytes(k.key).hex() for k in keys]
 
@@ -70,22 +77,40 @@ class Anvil:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "Anvil":
+    def start(self) -> Anvil:
         binary = find_anvil()
         fixed_port = self.port
         err = ""
         for _attempt in range(1 if fixed_port else 5):  # a free port can be taken before anvil binds it
             port = fixed_port or _free_port()
-            args = [binary, "--host", "127.0.0.1", "--port", str(port), "--mnemonic", TEST_MNEMONIC,
-                    "--accounts", str(ACCOUNT_COUNT), "--chain-id", str(self.chain_id), "--silent",
-                    # Old states stay in memory only: by default anvil writes them under
-                    # ~/.foundry/anvil/tmp (GBs after a few thousand blocks) and leaves them there.
-                    "--max-persisted-states", "0",
-                    *self.extra_args]
+            args = [
+                binary,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--mnemonic",
+                TEST_MNEMONIC,
+                "--accounts",
+                str(ACCOUNT_COUNT),
+                "--chain-id",
+                str(self.chain_id),
+                "--silent",
+                # Old states stay in memory only: by default anvil writes them under
+                # ~/.foundry/anvil/tmp (GBs after a few thousand blocks) and leaves them there.
+                "--max-persisted-states",
+                "0",
+                *self.extra_args,
+            ]
             if self.block_time:
                 args += ["--block-time", str(self.block_time)]
-            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.PIPE, start_new_session=True)
+            self.process = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
             self.port = port
             if self._wait_ready():
                 return self
@@ -93,8 +118,10 @@ class Anvil:
             if "in use" not in err:
                 break
         self.port = fixed_port
-        raise MovieMinterError(f"anvil did not start: {err.strip()[-500:] or 'no output'}",
-                               hint="check that node_modules/.bin/anvil runs (./mm setup), and that the port is free")
+        raise MovieMinterError(
+            f"anvil did not start: {err.strip()[-500:] or 'no output'}",
+            hint="check that node_modules/.bin/anvil runs (./mm setup), and that the port is free",
+        )
 
     def _wait_ready(self) -> bool:
         deadline = time.monotonic() + self.startup_timeout
@@ -130,7 +157,7 @@ class Anvil:
     def stop(self) -> None:
         self._stop_process()
 
-    def __enter__(self) -> "Anvil":
+    def __enter__(self) -> Anvil:
         return self.start()
 
     def __exit__(self, *exc) -> None:

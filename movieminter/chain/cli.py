@@ -15,8 +15,11 @@ from movieminter.errors import MovieMinterError
 def register(subparsers) -> None:
     lottery = subparsers.add_parser("lottery", help="record or verify a movie's lottery draw")
     lsub = lottery.add_subparsers(dest="lottery_command", metavar="ACTION")
-    drw = lsub.add_parser("draw", help="record the draw's seed as soon as its block exists (what an entrant's app "
-                          "does: a win is final only once recorded)")
+    drw = lsub.add_parser(
+        "draw",
+        help="record the draw's seed as soon as its block exists (what an entrant's app "
+        "does: a win is final only once recorded)",
+    )
     drw.add_argument("movie", type=int, help="movie id")
     _chain_args(drw)
     _keystore_args(drw)
@@ -28,8 +31,13 @@ def register(subparsers) -> None:
     verify = lsub.add_parser("verify", help="recompute a draw from chain data and compare with the contract")
     verify.add_argument("movie", type=int, help="movie id")
     _chain_args(verify)
-    verify.add_argument("--segment", type=int, action="append", default=None,
-                        help="explain these segments round by round (default: the first three)")
+    verify.add_argument(
+        "--segment",
+        type=int,
+        action="append",
+        default=None,
+        help="explain these segments round by round (default: the first three)",
+    )
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     verify.set_defaults(func=_lottery_verify)
 
@@ -55,8 +63,11 @@ def register(subparsers) -> None:
     imp = ksub.add_parser("import", help="encrypt an existing private key into a keystore")
     imp.add_argument("path", type=Path)
     imp.add_argument("--password-env", metavar="NAME", help="read the password from this environment variable")
-    imp.add_argument("--key-env", metavar="NAME", help="read the private key from this environment variable "
-                     "(default: a hidden prompt)")
+    imp.add_argument(
+        "--key-env",
+        metavar="NAME",
+        help="read the private key from this environment variable (default: a hidden prompt)",
+    )
     imp.set_defaults(func=_keystore_import)
 
 
@@ -68,16 +79,19 @@ def _chain_args(parser, contract: bool = True) -> None:
 
 
 def _keystore_args(parser) -> None:
-    parser.add_argument("--keystore", type=Path, help="sign with this encrypted keystore (default on a local "
-                        "chain: the node's first unlocked account)")
+    parser.add_argument(
+        "--keystore",
+        type=Path,
+        help="sign with this encrypted keystore (default on a local chain: the node's first unlocked account)",
+    )
     parser.add_argument("--password-env", metavar="NAME", help="read the keystore password from this variable")
 
 
 def _client(args):
     from movieminter.chain.client import ChainClient
     from movieminter.config import Settings
-    settings = Settings.from_env(chain=args.chain, rpc_url=args.rpc,
-                                 contract_address=getattr(args, "contract", None))
+
+    settings = Settings.from_env(chain=args.chain, rpc_url=args.rpc, contract_address=getattr(args, "contract", None))
     return ChainClient.from_settings(settings)
 
 
@@ -90,8 +104,10 @@ def _lottery_draw(args) -> int:
         sender = None
         if account is None:
             if client.chain_id != 31337:
-                raise MovieMinterError("recording a draw on a public chain needs a keystore",
-                                       hint="pass --keystore PATH (any wallet may record it; it costs about 55,000 gas)")
+                raise MovieMinterError(
+                    "recording a draw on a public chain needs a keystore",
+                    hint="pass --keystore PATH (any wallet may record it; it costs about 55,000 gas)",
+                )
             sender = client.w3.eth.accounts[0]
         status = client.record_draw(args.movie, account, sender=sender, wait=args.wait, timeout=args.timeout)
     if args.json:
@@ -99,36 +115,62 @@ def _lottery_draw(args) -> int:
         return 0 if status["state"] in ("recorded", "readable") else 1
     state = status["state"]
     if state == "recorded":
-        print(f"movie {args.movie}: the draw is recorded"
-              + (f" (tx {status['tx']})" if status.get("tx") else " (nothing to send)")
-              + f"; seed {status['seed']} from block {status['draw_block']}'s hash")
+        print(
+            f"movie {args.movie}: the draw is recorded"
+            + (f" (tx {status['tx']})" if status.get("tx") else " (nothing to send)")
+            + f"; seed {status['seed']} from block {status['draw_block']}'s hash"
+        )
         print(f"see the winners with: movieminter lottery verify {args.movie}")
         return 0
     if state == "readable":
-        print(f"movie {args.movie}: the winners are readable from block {status['draw_block']}'s hash but not recorded; "
-              f"record them before block {status['readable_until']} (run without --check)")
+        print(
+            f"movie {args.movie}: the winners are readable from block {status['draw_block']}'s hash but not recorded; "
+            f"record them before block {status['readable_until']} (run without --check)"
+        )
         return 0
     if state == "waiting":
-        note = "" if status["draw_block"] == status["commit_block"] else \
-            f" (block {status['commit_block']}'s hash expired unrecorded; the draw moved to this fixed fallback block)"
-        print(f"movie {args.movie}: the draw uses block {status['draw_block']}{note}; the chain is at "
-              f"{status['current_block']}: {status['blocks_left']} block(s) to go (pass --wait to wait)")
+        note = (
+            ""
+            if status["draw_block"] == status["commit_block"]
+            else f" (block {status['commit_block']}'s hash expired unrecorded; the draw moved to this fixed fallback block)"
+        )
+        print(
+            f"movie {args.movie}: the draw uses block {status['draw_block']}{note}; the chain is at "
+            f"{status['current_block']}: {status['blocks_left']} block(s) to go (pass --wait to wait)"
+        )
         return 1
-    print(f"movie {args.movie}: {state}" + ("; close the entries first (movieminter director lottery close)"
-                                            if state == "ready to close" else ""))
+    print(
+        f"movie {args.movie}: {state}"
+        + ("; close the entries first (movieminter director lottery close)" if state == "ready to close" else "")
+    )
     return 1
 
 
 def _lottery_verify(args) -> int:
     from movieminter.chain.lottery import verify_draw
+
     check = verify_draw(_client(args), args.movie, args.segment)
     if args.json:
-        print(json.dumps({"movie": check.movie_id, "ok": check.ok, "seed": check.seed,
-                          "commitBlock": check.commit_block, "drawBlock": check.block_number,
-                          "blockHash": check.block_hash, "recorded": check.recorded,
-                          "recordedInBlock": check.recorded_in_block, "problems": check.problems,
-                          "entrants": check.entrants, "expected": check.expected, "onchain": check.onchain,
-                          "mismatches": check.mismatches}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "movie": check.movie_id,
+                    "ok": check.ok,
+                    "seed": check.seed,
+                    "commitBlock": check.commit_block,
+                    "drawBlock": check.block_number,
+                    "blockHash": check.block_hash,
+                    "recorded": check.recorded,
+                    "recordedInBlock": check.recorded_in_block,
+                    "problems": check.problems,
+                    "entrants": check.entrants,
+                    "expected": check.expected,
+                    "onchain": check.onchain,
+                    "mismatches": check.mismatches,
+                },
+                indent=2,
+            )
+        )
     else:
         print(check.text)
     return 0 if check.ok else 1
@@ -137,9 +179,10 @@ def _lottery_verify(args) -> int:
 def _chain_anvil(args) -> int:
     from movieminter.chain.anvil import TEST_MNEMONIC, Anvil
     from movieminter.chain.client import ChainClient
+
     with Anvil(port=args.port) as node:
         print(f"local chain running at {node.url} (chain id {node.chain_id})")
-        print(f"accounts (public test mnemonic \"{TEST_MNEMONIC}\": never use it on a real chain):")
+        print(f'accounts (public test mnemonic "{TEST_MNEMONIC}": never use it on a real chain):')
         for a in node.accounts:
             print(f"  {a}")
         if args.deploy:
@@ -160,6 +203,7 @@ def _load_keystore_account(args):
     if not args.keystore:
         return None
     from movieminter.chain.keystore import load_account, read_password
+
     return load_account(args.keystore, read_password(args.password_env))
 
 
@@ -167,10 +211,13 @@ def _chain_deploy(args) -> int:
     client = _client(args)
     account = _load_keystore_account(args)
     if account is None and client.chain_id != 31337:
-        raise MovieMinterError("deploying to a public chain needs a keystore",
-                               hint="pass --keystore PATH (create one with `movieminter keystore new PATH`)")
+        raise MovieMinterError(
+            "deploying to a public chain needs a keystore",
+            hint="pass --keystore PATH (create one with `movieminter keystore new PATH`)",
+        )
     address = client.deploy(account)
     from movieminter.chain.presets import preset_for_chain_id
+
     preset = preset_for_chain_id(client.chain_id)
     print(f"MovieMinter deployed at {address} on chain {client.chain_id}")
     if preset and preset.address_url(address):
@@ -181,6 +228,7 @@ def _chain_deploy(args) -> int:
 
 def _chain_presets(args) -> int:
     from movieminter.chain.presets import PRESETS
+
     for p in PRESETS.values():
         print(f"{p.name:<13} {p.chain_id:>9}  {p.currency:<4} {p.rpc_url:<45} {p.explorer or '-'}")
     return 0
@@ -188,6 +236,7 @@ def _chain_presets(args) -> int:
 
 def _keystore_new(args) -> int:
     from movieminter.chain.keystore import create_keystore, read_password
+
     address = create_keystore(args.path, read_password(args.password_env, confirm=not args.password_env))
     print(f"created {args.path} for {address}")
     return 0
@@ -195,14 +244,16 @@ def _keystore_new(args) -> int:
 
 def _keystore_import(args) -> int:
     from movieminter.chain.keystore import import_keystore, read_password
+
     if args.key_env:
         key = os.environ.get(args.key_env)
         if key is None:
-            raise MovieMinterError(f"environment variable {args.key_env} is not set",
-                                   hint="export it, or omit --key-env to paste the key at a hidden prompt")
+            raise MovieMinterError(
+                f"environment variable {args.key_env} is not set",
+                hint="export it, or omit --key-env to paste the key at a hidden prompt",
+            )
     else:
         key = getpass.getpass("Private key (hidden): ")
-    address = import_keystore(args.path, key.strip(), read_password(args.password_env,
-                                                                     confirm=not args.password_env))
+    address = import_keystore(args.path, key.strip(), read_password(args.password_env, confirm=not args.password_env))
     print(f"imported into {args.path}: {address}")
     return 0

@@ -18,8 +18,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from web3 import HTTPProvider, Web3
-from web3.exceptions import (BlockNotFound, ContractCustomError, ContractLogicError, ContractPanicError,
-                             TimeExhausted)
+from web3.exceptions import BlockNotFound, ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
 
 from movieminter.errors import MovieMinterError
 
@@ -48,16 +47,21 @@ class ChainUnavailable(MovieMinterError):
     status = 503
 
 
-CHAIN_SETTING = ("set Chain (a preset such as sepolia, or an RPC URL) in A1111's Settings > Movie Minter, "
-                 "or MOVIEMINTER_CHAIN / MOVIEMINTER_RPC_URL for `movieminter serve`")
-CONTRACT_SETTING = ("set the MovieMinter contract address in A1111's Settings > Movie Minter, or "
-                    "MOVIEMINTER_CONTRACT_ADDRESS for `movieminter serve` (deploy one with `movieminter chain deploy`)")
+CHAIN_SETTING = (
+    "set Chain (a preset such as sepolia, or an RPC URL) in A1111's Settings > Movie Minter, "
+    "or MOVIEMINTER_CHAIN / MOVIEMINTER_RPC_URL for `movieminter serve`"
+)
+CONTRACT_SETTING = (
+    "set the MovieMinter contract address in A1111's Settings > Movie Minter, or "
+    "MOVIEMINTER_CONTRACT_ADDRESS for `movieminter serve` (deploy one with `movieminter chain deploy`)"
+)
 
 
 def chain_unreachable(rpc_url: str, exc: Exception) -> ChainUnavailable:
-    return ChainUnavailable(f"cannot reach the chain at {rpc_url} ({type(exc).__name__})",
-                            hint=f"start its node (a local chain: `movieminter chain anvil`), or fix the RPC URL: "
-                                 f"{CHAIN_SETTING}")
+    return ChainUnavailable(
+        f"cannot reach the chain at {rpc_url} ({type(exc).__name__})",
+        hint=f"start its node (a local chain: `movieminter chain anvil`), or fix the RPC URL: {CHAIN_SETTING}",
+    )
 
 
 def no_contract() -> ChainUnavailable:
@@ -88,67 +92,115 @@ def load_artifact(name: str = "MovieMinter") -> dict:
 
 # Readable text for each custom error: (message template over the error's arguments, hint).
 ERROR_TEXT: dict[str, tuple[str, str]] = {
-    "UnknownMovie": ("movie {movieId} does not exist on this contract",
-                     "check the movie id and that the app points at the right chain and contract address"),
-    "InvalidSegment": ("movie {movieId} has {segmentCount} segments; segment {segment} does not exist",
-                       "segments are numbered from 0 to segmentCount - 1"),
+    "UnknownMovie": (
+        "movie {movieId} does not exist on this contract",
+        "check the movie id and that the app points at the right chain and contract address",
+    ),
+    "InvalidSegment": (
+        "movie {movieId} has {segmentCount} segments; segment {segment} does not exist",
+        "segments are numbered from 0 to segmentCount - 1",
+    ),
     "InvalidSegmentCount": ("a movie needs at least one segment (got {segmentCount})", "set segmentCount >= 1"),
-    "ZeroAddress": ("the creator and the director must be real addresses, not 0x0",
-                    "fill in both wallet addresses"),
-    "InvalidShares": ("revenue shares must add up to 10000 basis points (creator {creatorBps} + director "
-                      "{directorBps} + minters {mintersBps})", "adjust the three shares so they sum to 100%"),
+    "ZeroAddress": ("the creator and the director must be real addresses, not 0x0", "fill in both wallet addresses"),
+    "InvalidShares": (
+        "revenue shares must add up to 10000 basis points (creator {creatorBps} + director "
+        "{directorBps} + minters {mintersBps})",
+        "adjust the three shares so they sum to 100%",
+    ),
     "InvalidRoyalty": ("royalty {royaltyBps} bps is above 100%", "use at most 10000 basis points"),
     "InvalidClaimWindow": ("the claim window must be longer than 0 seconds", "set a claim window, e.g. 86400"),
-    "InvalidEntryDeadline": ("entry deadline {entryDeadline} is not valid (now {nowTimestamp})",
-                             "lottery movies need a deadline in the future; other modes take neither a deadline "
-                             "nor an entry fee"),
-    "InvalidAllowlistRoot": ("an allowlist root is required for allowlist movies, and only for them",
-                             "build the allowlist with movieminter.chain.merkle.StandardMerkleTree"),
+    "InvalidEntryDeadline": (
+        "entry deadline {entryDeadline} is not valid (now {nowTimestamp})",
+        "lottery movies need a deadline in the future; other modes take neither a deadline nor an entry fee",
+    ),
+    "InvalidAllowlistRoot": (
+        "an allowlist root is required for allowlist movies, and only for them",
+        "build the allowlist with movieminter.chain.merkle.StandardMerkleTree",
+    ),
     "InvalidDigest": ("a digest is zero", "pass the sha256 digests of the pinned video's and metadata's CIDs"),
-    "WrongMintMode": ("movie {movieId} is a {actual} movie, not a {expected} one",
-                      "use the action that fits the movie's mint mode"),
-    "EntriesClosedAlready": ("the lottery entries of movie {movieId} are closed (deadline {entryDeadline})",
-                             "entries are accepted only until the deadline and closed once"),
-    "EntriesStillOpen": ("the lottery entries of movie {movieId} are open until {entryDeadline}",
-                         "close the entries after the deadline"),
+    "WrongMintMode": (
+        "movie {movieId} is a {actual} movie, not a {expected} one",
+        "use the action that fits the movie's mint mode",
+    ),
+    "EntriesClosedAlready": (
+        "the lottery entries of movie {movieId} are closed (deadline {entryDeadline})",
+        "entries are accepted only until the deadline and closed once",
+    ),
+    "EntriesStillOpen": (
+        "the lottery entries of movie {movieId} are open until {entryDeadline}",
+        "close the entries after the deadline",
+    ),
     "AlreadyEntered": ("{account} already entered the lottery of movie {movieId}", "one entry per address"),
     "WrongPayment": ("the payment must be exactly {expected} wei (sent {sent})", "send the exact price"),
-    "EntriesNotClosed": ("the lottery of movie {movieId} has not been closed yet",
-                         "call closeEntries after the entry deadline, then draw"),
-    "DrawTooEarly": ("the draw of movie {movieId} uses block {commitBlock}; the chain is at {currentBlock}",
-                     "wait until that block is mined, then call draw again"),
-    "DrawBlockExpired": ("nobody recorded the draw of movie {movieId} while block {expiredBlock}'s hash was readable; "
-                         "the draw now uses block {nextBlock}'s hash (fixed when the entries closed)",
-                         "call draw again once that block is mined (movieminter lottery draw MOVIE --wait)"),
+    "EntriesNotClosed": (
+        "the lottery of movie {movieId} has not been closed yet",
+        "call closeEntries after the entry deadline, then draw",
+    ),
+    "DrawTooEarly": (
+        "the draw of movie {movieId} uses block {commitBlock}; the chain is at {currentBlock}",
+        "wait until that block is mined, then call draw again",
+    ),
+    "DrawBlockExpired": (
+        "nobody recorded the draw of movie {movieId} while block {expiredBlock}'s hash was readable; "
+        "the draw now uses block {nextBlock}'s hash (fixed when the entries closed)",
+        "call draw again once that block is mined (movieminter lottery draw MOVIE --wait)",
+    ),
     "AlreadyDrawn": ("the lottery of movie {movieId} is already drawn", "see winnerOf / the segments view"),
-    "LotteryNotDrawn": ("the lottery of movie {movieId} has not been drawn yet",
-                        "wait until the entries are closed and the draw block is mined (movieminter lottery draw)"),
-    "SegmentReserved": ("segment {segment} of movie {movieId} is reserved for {holder} until {until}",
-                        "pick another segment, or wait until the reservation expires"),
-    "TooManyClaims": ("{account} already holds {maxClaims} live claim(s) in movie {movieId}, its limit per address",
-                      "mint a claimed segment (or let a claim expire) before claiming another"),
-    "ClaimCooldown": ("{account}'s claim on segment {segment} of movie {movieId} expired unminted; it may claim that "
-                      "segment again from {until}", "pick another segment, or mint this one directly while it is open"),
-    "InvalidMaxClaims": ("maxClaims {maxClaims} is not allowed", "set how many live claims one address may hold: 1 to 8"),
-    "AlreadyMinted": ("segment {segment} of movie {movieId} is already minted",
-                      "each segment is minted once; pick another segment"),
-    "NotAllowed": ("{account} may not mint segment {segment} of movie {movieId} now",
-                   "only the lottery winner / allowlisted wallet may mint it during the claim window"),
+    "LotteryNotDrawn": (
+        "the lottery of movie {movieId} has not been drawn yet",
+        "wait until the entries are closed and the draw block is mined (movieminter lottery draw)",
+    ),
+    "SegmentReserved": (
+        "segment {segment} of movie {movieId} is reserved for {holder} until {until}",
+        "pick another segment, or wait until the reservation expires",
+    ),
+    "TooManyClaims": (
+        "{account} already holds {maxClaims} live claim(s) in movie {movieId}, its limit per address",
+        "mint a claimed segment (or let a claim expire) before claiming another",
+    ),
+    "ClaimCooldown": (
+        "{account}'s claim on segment {segment} of movie {movieId} expired unminted; it may claim that "
+        "segment again from {until}",
+        "pick another segment, or mint this one directly while it is open",
+    ),
+    "InvalidMaxClaims": (
+        "maxClaims {maxClaims} is not allowed",
+        "set how many live claims one address may hold: 1 to 8",
+    ),
+    "AlreadyMinted": (
+        "segment {segment} of movie {movieId} is already minted",
+        "each segment is minted once; pick another segment",
+    ),
+    "NotAllowed": (
+        "{account} may not mint segment {segment} of movie {movieId} now",
+        "only the lottery winner / allowlisted wallet may mint it during the claim window",
+    ),
     "TicketsNotForSale": ("movie {movieId} is free to watch: there are no tickets to buy", "just watch it"),
     "AlreadyHasTicket": ("{account} already has a ticket for movie {movieId}", "no need to buy another"),
-    "NotSegmentHolder": ("{account} does not hold segment token {tokenId}",
-                         "only the token's current holder claims its revenue"),
-    "NothingToWithdraw": ("{account} has nothing to withdraw",
-                          "collect the movie's revenue or claim your segments' revenue first"),
+    "NotSegmentHolder": (
+        "{account} does not hold segment token {tokenId}",
+        "only the token's current holder claims its revenue",
+    ),
+    "NothingToWithdraw": (
+        "{account} has nothing to withdraw",
+        "collect the movie's revenue or claim your segments' revenue first",
+    ),
     "WithdrawFailed": ("sending {amount} wei to {account} failed", "the receiving contract must accept ether"),
     "ReentrancyGuardReentrantCall": ("re-entrant call refused", "do not call withdraw from inside a payout"),
     "ERC721NonexistentToken": ("token {tokenId} does not exist", "it has not been minted yet"),
     "ERC721InsufficientApproval": ("{operator} may not transfer token {tokenId}", "ask its holder to approve you"),
-    "ERC721IncorrectOwner": ("{sender} does not own token {tokenId} (its owner is {owner})",
-                             "transfer from the token's holder"),
+    "ERC721IncorrectOwner": (
+        "{sender} does not own token {tokenId} (its owner is {owner})",
+        "transfer from the token's holder",
+    ),
 }
-PANIC_CODES = {0x01: "assertion failed", 0x11: "arithmetic overflow", 0x12: "division by zero",
-               0x21: "invalid enum value", 0x32: "array index out of bounds"}
+PANIC_CODES = {
+    0x01: "assertion failed",
+    0x11: "arithmetic overflow",
+    0x12: "division by zero",
+    0x21: "invalid enum value",
+    0x32: "array index out of bounds",
+}
 
 
 @cache
@@ -199,7 +251,7 @@ def decode_revert(error: Any) -> tuple[str, dict] | None:
         return None
     values = abi_decode([_abi_type(i) for i in item["inputs"]], body)
     args = {}
-    for inp, value in zip(item["inputs"], values):
+    for inp, value in zip(item["inputs"], values, strict=False):
         if inp["type"] == "address":
             value = to_checksum_address(value)
         elif inp["internalType"].startswith("enum MovieMinter.MintMode"):
@@ -234,8 +286,12 @@ def revert_error(error: Any) -> ChainError:
     if decoded and decoded[0] in ERROR_TEXT:
         template, hint = ERROR_TEXT[decoded[0]]
         return ChainError(template.format(**decoded[1]), hint, error=decoded[0], args=decoded[1])
-    return ChainError(message, "check the transaction's arguments", error=decoded[0] if decoded else None,
-                      args=decoded[1] if decoded else None)
+    return ChainError(
+        message,
+        "check the transaction's arguments",
+        error=decoded[0] if decoded else None,
+        args=decoded[1] if decoded else None,
+    )
 
 
 # ----------------------------------------------------------------------------- the client
@@ -251,6 +307,7 @@ def _movie_field(name: str) -> int:
         if item.get("name") == "movie" and item["type"] == "function":
             return [c["name"] for c in item["outputs"][0]["components"]].index(name)
     raise KeyError(name)
+
 
 REVERT_ERRORS = (ContractCustomError, ContractLogicError, ContractPanicError)
 
@@ -276,18 +333,32 @@ class MovieConfig:
     max_claims: int = 1  # live claims one address may hold in the movie at once (1..8)
 
     def as_tuple(self) -> tuple:
-        return (_bytes32(self.manifest_digest), self.segment_count, to_checksum_address(self.creator),
-                to_checksum_address(self.director), MINT_MODES.index(self.mint_mode), self.entry_deadline,
-                self.claim_window, self.ticket_price, self.entry_fee, self.creator_bps, self.director_bps,
-                self.minters_bps, self.royalty_bps, _bytes32(self.allowlist_root), self.max_claims)
+        return (
+            _bytes32(self.manifest_digest),
+            self.segment_count,
+            to_checksum_address(self.creator),
+            to_checksum_address(self.director),
+            MINT_MODES.index(self.mint_mode),
+            self.entry_deadline,
+            self.claim_window,
+            self.ticket_price,
+            self.entry_fee,
+            self.creator_bps,
+            self.director_bps,
+            self.minters_bps,
+            self.royalty_bps,
+            _bytes32(self.allowlist_root),
+            self.max_claims,
+        )
 
 
 def _bytes32(value: bytes | str) -> bytes:
     if isinstance(value, str):
         value = bytes.fromhex(value[2:] if value.startswith("0x") else value)
     if len(value) != 32:
-        raise MovieMinterError(f"expected a 32-byte digest, got {len(value)} bytes",
-                               hint="use movieminter.ipfs.cid.cid_to_digest(cid)")
+        raise MovieMinterError(
+            f"expected a 32-byte digest, got {len(value)} bytes", hint="use movieminter.ipfs.cid.cid_to_digest(cid)"
+        )
     return bytes(value)
 
 
@@ -301,16 +372,18 @@ class ChainClient:
         try:
             self.contract_address = to_checksum_address(contract_address) if contract_address else None
         except ValueError:
-            raise ChainUnavailable(f"the MovieMinter contract address {contract_address!r} is not an address",
-                                   hint=CONTRACT_SETTING) from None
+            raise ChainUnavailable(
+                f"the MovieMinter contract address {contract_address!r} is not an address", hint=CONTRACT_SETTING
+            ) from None
 
     def __repr__(self) -> str:
         return f"ChainClient(rpc_url={self.rpc_url!r}, contract_address={self.contract_address!r})"
 
     @classmethod
-    def from_settings(cls, settings) -> "ChainClient":
+    def from_settings(cls, settings) -> ChainClient:
         """From `Settings`: `rpc_url` wins; else `chain` is a preset name or an RPC URL."""
         from movieminter.chain.presets import resolve_rpc_url
+
         return cls(resolve_rpc_url(settings.chain, settings.rpc_url), settings.contract_address or None)
 
     # -- plumbing
@@ -329,7 +402,8 @@ class ChainClient:
         """A read-only call of `function(*args)`; reverts raise ChainError with the decoded reason."""
         try:
             return getattr(self.contract.functions, function)(*args).call(
-                {"from": sender} if sender else {}, block_identifier=block)
+                {"from": sender} if sender else {}, block_identifier=block
+            )
         except REVERT_ERRORS as exc:
             raise revert_error(exc) from None
         except OSError as exc:  # requests' connection errors are OSErrors
@@ -344,7 +418,7 @@ class ChainClient:
         """The movie's configuration and state as a dict (mintMode as 'open' | 'allowlist' | 'lottery')."""
         info = self.call("movie", movie_id)
         names = [c["name"] for c in self._output_components("movie")]
-        out = dict(zip(names, info))
+        out = dict(zip(names, info, strict=False))
         out["mintMode"] = MINT_MODES[out["mintMode"]]
         for key in ("manifestDigest", "allowlistRoot", "seed"):
             out[key] = "0x" + out[key].hex()
@@ -361,14 +435,16 @@ class ChainClient:
         rows = self.call("segments", movie_id, start, count)
         out = []
         for i, (status, account, deadline, metadata) in enumerate(rows):
-            out.append({
-                "segment": start + i,
-                "status": SEGMENT_STATUSES[status],
-                "account": None if account == ZERO_ADDRESS else account,
-                "deadline": deadline or None,
-                "contentDigest": None,
-                "metadataDigest": None if metadata == b"\x00" * 32 else "0x" + metadata.hex(),
-            })
+            out.append(
+                {
+                    "segment": start + i,
+                    "status": SEGMENT_STATUSES[status],
+                    "account": None if account == ZERO_ADDRESS else account,
+                    "deadline": deadline or None,
+                    "contentDigest": None,
+                    "metadataDigest": None if metadata == b"\x00" * 32 else "0x" + metadata.hex(),
+                }
+            )
         if any(r["status"] == "minted" for r in out):
             digests = self.content_digests(movie_id, {r["segment"] for r in out if r["status"] == "minted"})
             for r in out:
@@ -430,10 +506,18 @@ class ChainClient:
         B + k * REDRAW_INTERVAL when nobody recorded an earlier one in time."""
         info = self.movie(movie_id)
         latest = self.w3.eth.block_number
-        out = {"movie_id": movie_id, "state": "", "commit_block": int(info["commitBlock"]),
-               "draw_block": int(info["drawBlock"]), "current_block": latest,
-               "seed": info["seed"] if int(info["seed"], 16) else None, "seed_recorded": bool(info["seedRecorded"]),
-               "blocks_left": None, "readable_until": None, "history_contract": self.has_block_history()}
+        out = {
+            "movie_id": movie_id,
+            "state": "",
+            "commit_block": int(info["commitBlock"]),
+            "draw_block": int(info["drawBlock"]),
+            "current_block": latest,
+            "seed": info["seed"] if int(info["seed"], 16) else None,
+            "seed_recorded": bool(info["seedRecorded"]),
+            "blocks_left": None,
+            "readable_until": None,
+            "history_contract": self.has_block_history(),
+        }
         if info["mintMode"] != "lottery":
             out["state"] = "not a lottery"
         elif not info["commitBlock"]:
@@ -452,8 +536,9 @@ class ChainClient:
         """Whether the chain has EIP-2935's history contract (block hashes readable for 8191 blocks, not 256)."""
         return len(self.w3.eth.get_code(HISTORY_CONTRACT)) > 0
 
-    def record_draw(self, movie_id: int, account=None, *, sender: str | None = None, wait: bool = False,
-                    timeout: float = 600.0) -> dict:
+    def record_draw(
+        self, movie_id: int, account=None, *, sender: str | None = None, wait: bool = False, timeout: float = 600.0
+    ) -> dict:
         """Records a lottery's seed (`draw`) as soon as the draw block exists: what every entrant's app should do,
         since a winner's win is only safe once recorded. Signs with `account` (a LocalAccount from a keystore)
         or sends from `sender` (an account the node holds unlocked: anvil). With `wait`, waits for the draw
@@ -465,8 +550,10 @@ class ChainClient:
         if status["state"] != "readable":
             return status
         if account is None and sender is None:
-            raise MovieMinterError("record_draw needs an account to send from",
-                                   hint="pass a keystore account, or `sender` on a local chain")
+            raise MovieMinterError(
+                "record_draw needs an account to send from",
+                hint="pass a keystore account, or `sender` on a local chain",
+            )
         try:
             if account is not None:
                 receipt = self.wait(self.send("draw", [movie_id], account))
@@ -513,8 +600,9 @@ class ChainClient:
             sender = to_checksum_address(sender)
             data = self.contract.encode_abi(function, list(args))
         except (ValueError, TypeError, OverflowError) as exc:  # an address or a number the ABI cannot take
-            raise ChainError(f"cannot prepare {function}: {exc}",
-                             "check the address (0x + 40 hex digits) and the numbers given") from None
+            raise ChainError(
+                f"cannot prepare {function}: {exc}", "check the address (0x + 40 hex digits) and the numbers given"
+            ) from None
         tx = {"from": sender, "to": self.contract_address, "value": value, "data": data}
         try:
             gas = self.w3.eth.estimate_gas(tx)
@@ -522,8 +610,14 @@ class ChainClient:
             raise revert_error(exc) from None
         except OSError as exc:
             raise self._unreachable(exc) from None
-        return {"from": sender, "to": self.contract_address, "data": tx["data"], "value": hex(value),
-                "gas": hex(gas + gas // 5 + 10_000), "chainId": hex(self.chain_id)}
+        return {
+            "from": sender,
+            "to": self.contract_address,
+            "data": tx["data"],
+            "value": hex(value),
+            "gas": hex(gas + gas // 5 + 10_000),
+            "chainId": hex(self.chain_id),
+        }
 
     def send(self, function: str, args: list | tuple, account, value: int = 0) -> str:
         """Signs with a LocalAccount (from an encrypted keystore) and sends; returns the tx hash (hex)."""
@@ -531,9 +625,14 @@ class ChainClient:
         return self._sign_and_send(tx, account)
 
     def _sign_and_send(self, tx: dict, account) -> str:
-        full = {"to": tx.get("to"), "data": tx["data"], "value": int(tx["value"], 16), "gas": int(tx["gas"], 16),
-                "chainId": int(tx["chainId"], 16),
-                "nonce": self.w3.eth.get_transaction_count(account.address, "pending")}
+        full = {
+            "to": tx.get("to"),
+            "data": tx["data"],
+            "value": int(tx["value"], 16),
+            "gas": int(tx["gas"], 16),
+            "chainId": int(tx["chainId"], 16),
+            "nonce": self.w3.eth.get_transaction_count(account.address, "pending"),
+        }
         latest = self.w3.eth.get_block("latest")
         tip = self.w3.eth.max_priority_fee
         full["maxPriorityFeePerGas"] = tip
@@ -550,8 +649,10 @@ class ChainClient:
         try:
             receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.2)
         except TimeExhausted:
-            raise MovieMinterError(f"transaction {tx_hash} was not mined within {timeout:.0f} s",
-                                   hint="check the explorer; it may need a higher fee") from None
+            raise MovieMinterError(
+                f"transaction {tx_hash} was not mined within {timeout:.0f} s",
+                hint="check the explorer; it may need a higher fee",
+            ) from None
         if receipt["status"] != 1:
             raise self._replay_failure(tx_hash, receipt)
         return receipt
@@ -559,8 +660,10 @@ class ChainClient:
     def _replay_failure(self, tx_hash: str, receipt) -> ChainError:
         tx = self.w3.eth.get_transaction(tx_hash)
         try:
-            self.w3.eth.call({"from": tx["from"], "to": tx["to"], "data": tx["input"], "value": tx["value"],
-                              "gas": tx["gas"]}, receipt["blockNumber"] - 1)
+            self.w3.eth.call(
+                {"from": tx["from"], "to": tx["to"], "data": tx["input"], "value": tx["value"], "gas": tx["gas"]},
+                receipt["blockNumber"] - 1,
+            )
         except REVERT_ERRORS as exc:
             return revert_error(exc)
         return ChainError(f"transaction {tx_hash} reverted", "see the transaction on the explorer")
@@ -575,8 +678,9 @@ class ChainClient:
             tx_hash = self.w3.eth.send_transaction({"from": sender, "data": data})
         else:
             gas = self.w3.eth.estimate_gas({"from": account.address, "data": data})
-            tx_hash = self._sign_and_send({"data": data, "value": "0x0", "gas": hex(gas + gas // 10),
-                                           "chainId": hex(self.chain_id)}, account)
+            tx_hash = self._sign_and_send(
+                {"data": data, "value": "0x0", "gas": hex(gas + gas // 10), "chainId": hex(self.chain_id)}, account
+            )
         receipt = self.wait(tx_hash)
         self.contract_address = to_checksum_address(receipt["contractAddress"])
         return self.contract_address

@@ -17,7 +17,6 @@ from eth_account.signers.local import LocalAccount
 
 from movieminter.errors import MovieMinterError
 
-
 # scrypt work factor: None = eth_account's default (2**18, ~1 s per encrypt/decrypt: slow on purpose).
 # Tests lower it to keep the suite fast; never lower it for real keystores.
 SCRYPT_N: int | None = None
@@ -36,8 +35,9 @@ def _write_new(path: Path, payload: dict) -> None:
     try:  # O_EXCL: never overwrite a keystore; 0600: readable by its owner only
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise MovieMinterError(f"{path} already exists", hint="choose another file name; keystores are never "
-                               "overwritten") from None
+        raise MovieMinterError(
+            f"{path} already exists", hint="choose another file name; keystores are never overwritten"
+        ) from None
     with os.fdopen(fd, "w") as f:
         json.dump(payload, f)
 
@@ -61,7 +61,9 @@ def import_keystore(path: str | Path, private_key: str | bytes, password: str) -
     try:
         account = Account.from_key(private_key)
     except (ValueError, TypeError):
-        raise MovieMinterError("that is not a valid private key", hint="paste the 64 hex digits (0x optional)") from None
+        raise MovieMinterError(
+            "that is not a valid private key", hint="paste the 64 hex digits (0x optional)"
+        ) from None
     _write_new(Path(path), _encrypt(account.key, password))
     return account.address
 
@@ -78,13 +80,19 @@ def _read(path: Path) -> dict:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        raise MovieMinterError(f"keystore {path} not found", hint="create one with `movieminter keystore new`") from None
+        raise MovieMinterError(
+            f"keystore {path} not found", hint="create one with `movieminter keystore new`"
+        ) from None
     except (ValueError, UnicodeDecodeError):
-        raise MovieMinterError(f"{path} is not a keystore file", hint="a keystore is a JSON file (Web3 Secret "
-                               "Storage); plaintext keys are not accepted") from None
+        raise MovieMinterError(
+            f"{path} is not a keystore file",
+            hint="a keystore is a JSON file (Web3 Secret Storage); plaintext keys are not accepted",
+        ) from None
     if not isinstance(data, dict) or "crypto" not in data and "Crypto" not in data:
-        raise MovieMinterError(f"{path} is not an encrypted keystore", hint="plaintext keys are not accepted; "
-                               "import the key with `movieminter keystore import`")
+        raise MovieMinterError(
+            f"{path} is not an encrypted keystore",
+            hint="plaintext keys are not accepted; import the key with `movieminter keystore import`",
+        )
     return data
 
 
@@ -103,8 +111,10 @@ def read_password(env_var: str | None = None, *, confirm: bool = False, prompt: 
     if env_var:
         value = os.environ.get(env_var)
         if value is None:
-            raise MovieMinterError(f"environment variable {env_var} is not set",
-                                   hint=f"export {env_var}=... or omit --password-env to be prompted")
+            raise MovieMinterError(
+                f"environment variable {env_var} is not set",
+                hint=f"export {env_var}=... or omit --password-env to be prompted",
+            )
         return value
     password = getpass.getpass(prompt)
     if confirm and getpass.getpass("Repeat the password: ") != password:

@@ -101,9 +101,17 @@ def winners(seed: bytes | str, entrants: list[str], segment_count: int) -> list[
     return [entrants[indices[s]] if s < len(indices) else None for s in range(segment_count)]
 
 
-def explain(seed: bytes | str, entrants: list[str], segment_count: int, segments: list[int] | None = None,
-            *, block_number: int | None = None, block_hash: str | None = None, movie_id: int | None = None,
-            commit_block: int | None = None) -> str:
+def explain(
+    seed: bytes | str,
+    entrants: list[str],
+    segment_count: int,
+    segments: list[int] | None = None,
+    *,
+    block_number: int | None = None,
+    block_hash: str | None = None,
+    movie_id: int | None = None,
+    commit_block: int | None = None,
+) -> str:
     """Step-by-step text anyone can redo by hand (with any keccak256 tool) for the chosen segments."""
     seed = _as_bytes32(seed)
     n = len(entrants)
@@ -111,24 +119,32 @@ def explain(seed: bytes | str, entrants: list[str], segment_count: int, segments
     if block_hash is not None:
         if commit_block is not None and commit_block != block_number:
             rounds = (block_number - commit_block) // REDRAW_INTERVAL
-            lines += [f"1. Entries closed and committed to block {commit_block}. Nobody recorded the seed while its "
-                      f"hash was readable, so the draw moved {rounds} x {REDRAW_INTERVAL} blocks on, to block "
-                      f"{block_number} (a block fixed when the entries closed); its hash (read from the chain: "
-                      f"eth_getBlockByNumber) is {block_hash}."]
+            lines += [
+                f"1. Entries closed and committed to block {commit_block}. Nobody recorded the seed while its "
+                f"hash was readable, so the draw moved {rounds} x {REDRAW_INTERVAL} blocks on, to block "
+                f"{block_number} (a block fixed when the entries closed); its hash (read from the chain: "
+                f"eth_getBlockByNumber) is {block_hash}."
+            ]
         else:
-            lines += [f"1. Entries closed and committed to block {block_number}; its hash (read from the chain: "
-                      f"eth_getBlockByNumber) is {block_hash}."]
+            lines += [
+                f"1. Entries closed and committed to block {block_number}; its hash (read from the chain: "
+                f"eth_getBlockByNumber) is {block_hash}."
+            ]
         lines += [f"2. seed = keccak256(abi.encode(blockHash, movieId={movie_id}))", f"        = 0x{seed.hex()}"]
     else:
         lines += [f"seed = 0x{seed.hex()}"]
     lines += ["", f"{n} entrants, in entry order:"]
     lines += [f"  #{i}: {a}" for i, a in enumerate(entrants)]
-    lines += ["", f"Segment s (< {n}) goes to entrant #permute(s); segments {n} and above have no winner and "
-              "are open to anyone.", f"permute runs {ROUNDS} rounds of a swap-or-not shuffle; round r:",
-              "  pivot = keccak256(abi.encode(seed, r)) mod n", "  flip = (pivot + n - index) mod n",
-              "  swap when the last bit of keccak256(abi.encode(seed, r, max(index, flip))) is 1",
-              "(abi.encode writes each number as a 32-byte big-endian word; the hashes are read as big-endian "
-              "integers.)", ""]
+    lines += [
+        "",
+        f"Segment s (< {n}) goes to entrant #permute(s); segments {n} and above have no winner and are open to anyone.",
+        f"permute runs {ROUNDS} rounds of a swap-or-not shuffle; round r:",
+        "  pivot = keccak256(abi.encode(seed, r)) mod n",
+        "  flip = (pivot + n - index) mod n",
+        "  swap when the last bit of keccak256(abi.encode(seed, r, max(index, flip))) is 1",
+        "(abi.encode writes each number as a 32-byte big-endian word; the hashes are read as big-endian integers.)",
+        "",
+    ]
     chosen = range(segment_count) if segments is None else segments
     for s in chosen:
         if s >= n:
@@ -139,8 +155,9 @@ def explain(seed: bytes | str, entrants: list[str], segment_count: int, segments
         for r in range(ROUNDS):
             pivot, flip, position, swap = _round(seed, r, index, n)
             after = flip if swap else index
-            lines.append(f"  round {r:2d}: pivot {pivot}, flip {flip}, position {position}, bit {int(swap)} "
-                         f"-> index {after}")
+            lines.append(
+                f"  round {r:2d}: pivot {pivot}, flip {flip}, position {position}, bit {int(swap)} -> index {after}"
+            )
             index = after
         lines.append(f"  winner: entrant #{index} = {entrants[index]}")
     return "\n".join(lines)
@@ -175,11 +192,15 @@ def verify_draw(client, movie_id: int, segments_to_explain: list[int] | None = N
     compared with the contract's winnersOf. Works before the seed is recorded too (the views already show it)."""
     info = client.movie(movie_id)
     if info["mintMode"] != "lottery":
-        raise MovieMinterError(f"movie {movie_id} is a {info['mintMode']} movie, not a lottery",
-                               hint="only lottery movies have a draw to verify")
+        raise MovieMinterError(
+            f"movie {movie_id} is a {info['mintMode']} movie, not a lottery",
+            hint="only lottery movies have a draw to verify",
+        )
     if int(info["seed"], 16) == 0:
-        raise MovieMinterError(f"the lottery of movie {movie_id} has not been drawn yet",
-                               hint="wait for closeEntries and the draw block (movieminter lottery draw MOVIE --wait)")
+        raise MovieMinterError(
+            f"the lottery of movie {movie_id} has not been drawn yet",
+            hint="wait for closeEntries and the draw block (movieminter lottery draw MOVIE --wait)",
+        )
     commit_block = int(info["commitBlock"])
     block_number = int(info["drawBlock"])
     recorded = bool(info["seedRecorded"])
@@ -192,20 +213,25 @@ def verify_draw(client, movie_id: int, segments_to_explain: list[int] | None = N
     recorded_in = None
     if recorded:
         last = min(block_number + REDRAW_INTERVAL, client.w3.eth.block_number)
-        logs = client.contract.events.Drawn.get_logs(argument_filters={"movieId": movie_id},
-                                                     from_block=block_number + 1, to_block=last)
+        logs = client.contract.events.Drawn.get_logs(
+            argument_filters={"movieId": movie_id}, from_block=block_number + 1, to_block=last
+        )
         if len(logs) != 1:
-            problems.append(f"expected one Drawn event in blocks {block_number + 1}..{block_number + REDRAW_INTERVAL}, "
-                            f"found {len(logs)}")
+            problems.append(
+                f"expected one Drawn event in blocks {block_number + 1}..{block_number + REDRAW_INTERVAL}, "
+                f"found {len(logs)}"
+            )
         else:
             args = logs[0]["args"]
             recorded_in = int(logs[0]["blockNumber"])
             if int(args["commitBlock"]) != block_number or bytes(args["blockHash"]) != bytes(block["hash"]):
                 problems.append("the Drawn event names another block or hash than the chain's")
-            if draw_block_at(commit_block, recorded_in) != block_number or \
-                    not hash_readable(block_number, recorded_in, history=True):
-                problems.append(f"the seed was recorded in block {recorded_in}, when block {block_number} was not "
-                                "the draw block")
+            if draw_block_at(commit_block, recorded_in) != block_number or not hash_readable(
+                block_number, recorded_in, history=True
+            ):
+                problems.append(
+                    f"the seed was recorded in block {recorded_in}, when block {block_number} was not the draw block"
+                )
     entrants = list(client.call("entrants", movie_id, 0, info["entrantCount"]))
     count = info["segmentCount"]
     expected = winners(seed, entrants, count)
@@ -214,20 +240,47 @@ def verify_draw(client, movie_id: int, segments_to_explain: list[int] | None = N
     seed_ok = "0x" + seed.hex() == info["seed"]
     ok = not mismatches and seed_ok and not problems
     segs = segments_to_explain if segments_to_explain is not None else list(range(min(count, 3)))
-    text = explain(seed, entrants, count, segs, block_number=block_number, block_hash=block_hash,
-                   movie_id=movie_id, commit_block=commit_block)
+    text = explain(
+        seed,
+        entrants,
+        count,
+        segs,
+        block_number=block_number,
+        block_hash=block_hash,
+        movie_id=movie_id,
+        commit_block=commit_block,
+    )
     summary = ["", "Result:"]
     if recorded:
         summary.append(f"  the seed was recorded in block {recorded_in} (Drawn event); the winners are final")
     else:
-        summary.append(f"  the seed is not recorded yet: the views compute it from block {block_number}'s hash, and "
-                       "anyone can record it (movieminter lottery draw MOVIE); the winners are final once recorded")
+        summary.append(
+            f"  the seed is not recorded yet: the views compute it from block {block_number}'s hash, and "
+            "anyone can record it (movieminter lottery draw MOVIE); the winners are final once recorded"
+        )
     summary.append(f"  contract seed {info['seed']} {'==' if seed_ok else '!='} recomputed seed 0x{seed.hex()}")
     for s in range(count):
         mark = "ok" if s not in mismatches else "MISMATCH"
         summary.append(f"  segment {s}: recomputed {expected[s] or 'open'}, contract {onchain[s] or 'open'}  {mark}")
     summary += [f"  PROBLEM: {p}" for p in problems]
-    summary.append("VERIFIED: the contract's winners are the keyed permutation of the entrants."
-                   if ok else "NOT VERIFIED: see the mismatches above.")
-    return DrawCheck(movie_id, ok, "0x" + seed.hex(), block_number, block_hash, entrants, expected, onchain,
-                     mismatches, text + "\n" + "\n".join(summary), commit_block, recorded, recorded_in, problems)
+    summary.append(
+        "VERIFIED: the contract's winners are the keyed permutation of the entrants."
+        if ok
+        else "NOT VERIFIED: see the mismatches above."
+    )
+    return DrawCheck(
+        movie_id,
+        ok,
+        "0x" + seed.hex(),
+        block_number,
+        block_hash,
+        entrants,
+        expected,
+        onchain,
+        mismatches,
+        text + "\n" + "\n".join(summary),
+        commit_block,
+        recorded,
+        recorded_in,
+        problems,
+    )

@@ -12,7 +12,8 @@ MovieMinter allowlists use leafEncoding ["address", "uint256"]: (minter, segment
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
@@ -23,7 +24,7 @@ ALLOWLIST_ENCODING = ["address", "uint256"]
 
 
 def leaf_hash(value: Sequence[Any], encoding: Sequence[str]) -> bytes:
-    return keccak(keccak(abi_encode(list(encoding), [_normalise(t, v) for t, v in zip(encoding, value)])))
+    return keccak(keccak(abi_encode(list(encoding), [_normalise(t, v) for t, v in zip(encoding, value, strict=False)])))
 
 
 def hash_pair(a: bytes, b: bytes) -> bytes:
@@ -98,21 +99,34 @@ class StandardMerkleTree:
 
     def dump(self) -> dict:
         """The JSON the JS library's `tree.dump()` writes (format standard-v1)."""
+
         def plain(v, t):
             v = _normalise(t, v)
             if isinstance(v, bytes):
                 return _hex(v)
             return str(v) if isinstance(v, int) else v
-        return {"format": "standard-v1", "leafEncoding": self.encoding, "tree": [_hex(h) for h in self.tree],
-                "values": [{"value": [plain(v, t) for v, t in zip(e["value"], self.encoding)],
-                            "treeIndex": e["treeIndex"]} for e in self.values]}
+
+        return {
+            "format": "standard-v1",
+            "leafEncoding": self.encoding,
+            "tree": [_hex(h) for h in self.tree],
+            "values": [
+                {
+                    "value": [plain(v, t) for v, t in zip(e["value"], self.encoding, strict=False)],
+                    "treeIndex": e["treeIndex"],
+                }
+                for e in self.values
+            ],
+        }
 
     @classmethod
-    def load(cls, data: dict | str) -> "StandardMerkleTree":
+    def load(cls, data: dict | str) -> StandardMerkleTree:
         data = json.loads(data) if isinstance(data, str) else data
         if data.get("format") != "standard-v1":
-            raise MovieMinterError("not a StandardMerkleTree dump (format standard-v1)",
-                                   hint="create it with StandardMerkleTree.of(...).dump()")
+            raise MovieMinterError(
+                "not a StandardMerkleTree dump (format standard-v1)",
+                hint="create it with StandardMerkleTree.of(...).dump()",
+            )
         tree = [bytes.fromhex(h.removeprefix("0x")) for h in data["tree"]]
         loaded = cls(tree, [dict(e) for e in data["values"]], data["leafEncoding"])
         for e in loaded.values:  # refuse a dump whose leaves do not match its values

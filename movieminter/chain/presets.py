@@ -30,17 +30,35 @@ class ChainPreset:
         return f"{self.explorer}/token/{contract}?a={token_id}" if self.explorer else None
 
 
-PRESETS: dict[str, ChainPreset] = {p.name: p for p in [
-    ChainPreset("local", "Local chain (anvil)", 31337, "http://127.0.0.1:8545", "", "ETH", True),
-    ChainPreset("sepolia", "Ethereum Sepolia", 11155111, "https://ethereum-sepolia-rpc.publicnode.com",
-                "https://sepolia.etherscan.io", "ETH", True),
-    ChainPreset("base-sepolia", "Base Sepolia", 84532, "https://sepolia.base.org",
-                "https://sepolia.basescan.org", "ETH", True),
-    ChainPreset("base", "Base", 8453, "https://mainnet.base.org", "https://basescan.org", "ETH", False),
-    ChainPreset("optimism", "OP Mainnet", 10, "https://mainnet.optimism.io", "https://optimistic.etherscan.io",
-                "ETH", False),
-    ChainPreset("polygon", "Polygon PoS", 137, "https://polygon-rpc.com", "https://polygonscan.com", "POL", False),
-]}
+PRESETS: dict[str, ChainPreset] = {
+    p.name: p
+    for p in [
+        ChainPreset("local", "Local chain (anvil)", 31337, "http://127.0.0.1:8545", "", "ETH", True),
+        ChainPreset(
+            "sepolia",
+            "Ethereum Sepolia",
+            11155111,
+            "https://ethereum-sepolia-rpc.publicnode.com",
+            "https://sepolia.etherscan.io",
+            "ETH",
+            True,
+        ),
+        ChainPreset(
+            "base-sepolia",
+            "Base Sepolia",
+            84532,
+            "https://sepolia.base.org",
+            "https://sepolia.basescan.org",
+            "ETH",
+            True,
+        ),
+        ChainPreset("base", "Base", 8453, "https://mainnet.base.org", "https://basescan.org", "ETH", False),
+        ChainPreset(
+            "optimism", "OP Mainnet", 10, "https://mainnet.optimism.io", "https://optimistic.etherscan.io", "ETH", False
+        ),
+        ChainPreset("polygon", "Polygon PoS", 137, "https://polygon-rpc.com", "https://polygonscan.com", "POL", False),
+    ]
+}
 
 
 def preset_for_chain_id(chain_id: int) -> ChainPreset | None:
@@ -51,8 +69,10 @@ def get_preset(name: str) -> ChainPreset:
     try:
         return PRESETS[name]
     except KeyError:
-        raise MovieMinterError(f"unknown chain preset {name!r}",
-                               hint=f"use one of {', '.join(PRESETS)} or an RPC URL (http://... / https://...)") from None
+        raise MovieMinterError(
+            f"unknown chain preset {name!r}",
+            hint=f"use one of {', '.join(PRESETS)} or an RPC URL (http://... / https://...)",
+        ) from None
 
 
 def resolve_rpc_url(chain: str, rpc_url: str = "") -> str:

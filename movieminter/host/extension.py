@@ -29,6 +29,7 @@ def _shared():
     """A1111's modules.shared (None outside A1111)."""
     try:
         from modules import shared
+
         return shared
     except ImportError:
         return None
@@ -36,6 +37,7 @@ def _shared():
 
 def register() -> None:
     from modules import script_callbacks
+
     script_callbacks.on_ui_settings(on_ui_settings)
     script_callbacks.on_ui_tabs(on_ui_tabs)
     script_callbacks.on_app_started(on_app_started)
@@ -76,7 +78,7 @@ def child_env(shared, host_urls: str = "") -> dict[str, str]:
     cmd_opts = getattr(shared, "cmd_opts", None)
     creds = parse_credentials(getattr(cmd_opts, "api_auth", None))
     if creds:  # the app calls A1111's /sdapi, which --api-auth protects
-        env["MOVIEMINTER_A1111_AUTH"] = "%s:%s" % creds[0]
+        env["MOVIEMINTER_A1111_AUTH"] = f"{creds[0][0]}:{creds[0][1]}"
     if host_urls:
         env[HOST_URLS_ENV] = host_urls
     return env
@@ -144,12 +146,15 @@ def on_app_started(demo, app):
             proc.start()
             print(f"[Movie Minter] starting the app (log: {data_dir / 'app.log'})", file=sys.stderr)
         else:
-            proc.last_error = (f"its venv {python.parent.parent} is missing: restart A1111 without "
-                               "--skip-install so install.py can build it")
+            proc.last_error = (
+                f"its venv {python.parent.parent} is missing: restart A1111 without "
+                "--skip-install so install.py can build it"
+            )
             print(f"[Movie Minter] {proc.last_error}", file=sys.stderr)
         _state["app"] = proc
-    auth = HostAuth(app, gradio_auth=bool(getattr(cmd_opts, "gradio_auth", None)),
-                    api_auth=getattr(cmd_opts, "api_auth", None))
+    auth = HostAuth(
+        app, gradio_auth=bool(getattr(cmd_opts, "gradio_auth", None)), api_auth=getattr(cmd_opts, "api_auth", None)
+    )
     mount_proxy(app, lambda: _state["app"], auth)
 
 

@@ -21,8 +21,19 @@ EXTENSION_DIR = Path(__file__).resolve().parent.parent.parent
 STAMP_NAME = ".movieminter-install-stamp"
 PTH_NAME = "movieminter-extension.pth"
 # Environment that could point pip at another environment (A1111's!): dropped.
-_ISOLATE = ("PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE", "VIRTUAL_ENV", "PIP_TARGET", "PIP_PREFIX",
-            "PIP_USER", "PIP_ROOT", "PIP_REQUIRE_VIRTUALENV", "PIP_SYSTEM", "__PYVENV_LAUNCHER__")
+_ISOLATE = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONUSERBASE",
+    "VIRTUAL_ENV",
+    "PIP_TARGET",
+    "PIP_PREFIX",
+    "PIP_USER",
+    "PIP_ROOT",
+    "PIP_REQUIRE_VIRTUALENV",
+    "PIP_SYSTEM",
+    "__PYVENV_LAUNCHER__",
+)
 
 
 # requirements.lock is one universal lock for Python 3.10-3.13 (Linux, Windows, macOS), so the app
@@ -68,6 +79,7 @@ def skip_install_requested(argv: list[str] | None = None, environ: dict | None =
         return True
     try:
         from modules import cmd_args  # A1111's parser: honours abbreviations like A1111 does
+
         parsed, _ = cmd_args.parser.parse_known_args(args)
         return bool(getattr(parsed, "skip_install", False))
     except Exception:  # not inside A1111, or a fork without that module
@@ -98,8 +110,13 @@ def venv_version(venv: Path) -> str:
 def _probe(python: str, env: dict) -> tuple[tuple[int, ...] | None, str]:
     """(version, problem) of an interpreter that could make the app venv."""
     try:
-        out = subprocess.run([python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3]); import venv, ensurepip"],
-                             capture_output=True, text=True, env=env, timeout=60)
+        out = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3]); import venv, ensurepip"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, str(exc)
     first = out.stdout.strip().splitlines()[:1]
@@ -116,8 +133,13 @@ def _py_launcher_pythons(env: dict) -> list[str]:
     found = []
     for minor in (13, 12, 11, 10):
         try:
-            out = subprocess.run(["py", f"-3.{minor}", "-c", "import sys; print(sys.executable)"],
-                                 capture_output=True, text=True, env=env, timeout=30)
+            out = subprocess.run(
+                ["py", f"-3.{minor}", "-c", "import sys; print(sys.executable)"],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=30,
+            )
         except (OSError, subprocess.TimeoutExpired):
             continue
         if out.returncode == 0 and out.stdout.strip():
@@ -148,15 +170,18 @@ def choose_python(current: str = sys.executable, env: dict | None = None) -> str
         version, problem = _probe(python, env)
         if version and version[:2] >= APP_MIN_PYTHON and not problem:
             return python
-        tried.append(f"{python} ({'.'.join(map(str, version)) if version else '?'}"
-                     f"{': ' + problem if problem else ''})")
+        tried.append(f"{python} ({'.'.join(map(str, version)) if version else '?'}{': ' + problem if problem else ''})")
     need = ".".join(map(str, APP_MIN_PYTHON))
-    fix = ("install Python 3.10 or newer from python.org (it has venv)" if os.name == "nt" else
-           "install the venv module of your Python (Debian/Ubuntu: sudo apt install python3-venv, or "
-           "python3.10-venv for Python 3.10)")
+    fix = (
+        "install Python 3.10 or newer from python.org (it has venv)"
+        if os.name == "nt"
+        else "install the venv module of your Python (Debian/Ubuntu: sudo apt install python3-venv, or "
+        "python3.10-venv for Python 3.10)"
+    )
     raise InstallError(
         f"[Movie Minter] the app needs Python >= {need} with the venv module; tried: {', '.join(tried)}\n"
-        f"  how to fix: {fix}, or set MOVIEMINTER_PYTHON to such an interpreter, then restart A1111")
+        f"  how to fix: {fix}, or set MOVIEMINTER_PYTHON to such an interpreter, then restart A1111"
+    )
 
 
 def _clean_env() -> dict:
@@ -166,28 +191,45 @@ def _clean_env() -> dict:
 
 
 def _site_packages(py: Path, env: dict) -> Path:
-    out = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                         capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return Path(out.stdout.strip())
 
 
-def ensure_venv(extension_dir: Path = EXTENSION_DIR, venv: Path | None = None, *, python: str = sys.executable,
-                requirements: Path | None = None, log=print) -> str:
+def ensure_venv(
+    extension_dir: Path = EXTENSION_DIR,
+    venv: Path | None = None,
+    *,
+    python: str = sys.executable,
+    requirements: Path | None = None,
+    log=print,
+) -> str:
     """Create or update the app venv. Returns "skipped", "current" or "installed"."""
     extension_dir = Path(extension_dir)
     venv = Path(venv) if venv else venv_dir(extension_dir)
-    requirements = Path(requirements or os.environ.get("MOVIEMINTER_REQUIREMENTS")
-                        or extension_dir / "requirements.lock")
+    requirements = Path(
+        requirements or os.environ.get("MOVIEMINTER_REQUIREMENTS") or extension_dir / "requirements.lock"
+    )
     if skip_install_requested():
         log("[Movie Minter] --skip-install: not checking the app venv")
         return "skipped"
     if not requirements.is_file():
-        raise InstallError(f"[Movie Minter] {requirements} is missing; the extension folder is incomplete. "
-                           "Reinstall the extension (Extensions tab → Install from URL).")
+        raise InstallError(
+            f"[Movie Minter] {requirements} is missing; the extension folder is incomplete. "
+            "Reinstall the extension (Extensions tab → Install from URL)."
+        )
     py = venv_python(venv)
     stamp = venv / STAMP_NAME
-    if py.exists() and stamp.exists() and \
-            stamp.read_text().strip() == stamp_value(extension_dir, requirements, venv_version(venv)):
+    if (
+        py.exists()
+        and stamp.exists()
+        and stamp.read_text().strip() == stamp_value(extension_dir, requirements, venv_version(venv))
+    ):
         return "current"  # the common case: no subprocess at all
 
     env = _clean_env()
@@ -198,18 +240,27 @@ def ensure_venv(extension_dir: Path = EXTENSION_DIR, venv: Path | None = None, *
         log(f"[Movie Minter] creating the app's own venv in {venv} with {base} (A1111's packages are not touched)")
         made = subprocess.run([base, "-m", "venv", str(venv)], capture_output=True, text=True, env=env)
         if made.returncode != 0 or not py.exists():
-            raise InstallError(f"[Movie Minter] could not create {venv}:\n{made.stderr.strip()}\n"
-                               "  how to fix: check the folder is writable and has free space, or set MOVIEMINTER_VENV")
+            raise InstallError(
+                f"[Movie Minter] could not create {venv}:\n{made.stderr.strip()}\n"
+                "  how to fix: check the folder is writable and has free space, or set MOVIEMINTER_VENV"
+            )
     log(f"[Movie Minter] installing the app's locked requirements into {venv} (log: {log_path})")
     with open(log_path, "w") as out:
-        res = subprocess.run([str(py), "-m", "pip", "install", "--no-input", "-r", str(requirements)],
-                             stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(extension_dir))
+        res = subprocess.run(
+            [str(py), "-m", "pip", "install", "--no-input", "-r", str(requirements)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(extension_dir),
+        )
     if res.returncode != 0:
         tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
-        raise InstallError("[Movie Minter] pip could not install the app's requirements:\n    "
-                           + "\n    ".join(tail)
-                           + f"\n  full log: {log_path}\n  how to fix: check your internet connection and disk "
-                           "space, then restart A1111 (the install resumes)")
+        raise InstallError(
+            "[Movie Minter] pip could not install the app's requirements:\n    "
+            + "\n    ".join(tail)
+            + f"\n  full log: {log_path}\n  how to fix: check your internet connection and disk "
+            "space, then restart A1111 (the install resumes)"
+        )
     # The app's code is this extension folder: point the venv at it (no copy to go stale).
     (_site_packages(py, env) / PTH_NAME).write_text(str(extension_dir) + "\n")
     stamp.write_text(stamp_value(extension_dir, requirements, venv_version(venv)) + "\n")

@@ -27,7 +27,7 @@ import functools
 import os
 import signal
 import subprocess
-from typing import Callable
+from collections.abc import Callable
 
 # The Windows constants, also where they do not exist (tests fake Windows on Linux).
 CREATE_NEW_PROCESS_GROUP = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x00000200)
@@ -43,10 +43,11 @@ def windows() -> bool:
     return os.name == "nt"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _kernel32():
     import ctypes
     from ctypes import wintypes
+
     k = ctypes.WinDLL("kernel32", use_last_error=True)
     k.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
     k.OpenProcess.restype = wintypes.HANDLE
@@ -59,6 +60,7 @@ def _kernel32():
 
 def _last_error() -> int:
     import ctypes
+
     return ctypes.get_last_error()
 
 
@@ -100,9 +102,14 @@ def kill_tree(proc: subprocess.Popen) -> None:
         return
     if windows():
         try:
-            subprocess.run(["taskkill", "/PID", str(proc.pid), "/T", "/F"], stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30,
-                           creationflags=CREATE_NO_WINDOW)
+            subprocess.run(
+                ["taskkill", "/PID", str(proc.pid), "/T", "/F"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=30,
+                creationflags=CREATE_NO_WINDOW,
+            )
         except (OSError, subprocess.TimeoutExpired):
             pass
     else:
@@ -158,6 +165,7 @@ def parent_watch(pid: int) -> Callable[[], bool]:
         except PermissionError:
             return True
         return True
+
     return alive
 
 
@@ -179,4 +187,5 @@ def _windows_watch(pid: int) -> Callable[[], bool]:
             state["alive"] = False
             kernel32.CloseHandle(handle)
         return state["alive"]
+
     return alive

@@ -34,8 +34,17 @@ log = logging.getLogger("movieminter.host")
 
 PREFIX = "/movieminter"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-              "trailers", "transfer-encoding", "upgrade"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+}
 OWN_RESPONSE_HEADERS = {"date", "server"}  # A1111's server sets its own
 SERVER_HEADER = "X-MovieMinter-Host-Server"  # same name as movieminter.app.security.SERVER_HEADER
 
@@ -68,7 +77,7 @@ class HostAuth:
         gradio 4: access-token-<cookie_id>), looked up in gradio's own table."""
         tokens = getattr(self.host_app, "tokens", None) or {}
         cookie_id = getattr(self.host_app, "cookie_id", None)
-        names = ([f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"] if cookie_id else [])
+        names = [f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"] if cookie_id else []
         names += ["access-token", "access-token-unsecure"]
         for name in names:
             token = request.cookies.get(name)
@@ -84,8 +93,10 @@ class HostAuth:
             user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return False
-        return any(hmac.compare_digest(user.encode(), u.encode()) and hmac.compare_digest(password.encode(), p.encode())
-                   for u, p in self.api_auth)
+        return any(
+            hmac.compare_digest(user.encode(), u.encode()) and hmac.compare_digest(password.encode(), p.encode())
+            for u, p in self.api_auth
+        )
 
     def allows(self, request: Request) -> bool:
         if not self.required:
@@ -110,23 +121,32 @@ class AppProxy:
             # A cookie jar that keeps nothing: this one client serves every
             # browser, so it must never replay one user's cookies for another.
             jar = http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=10.0), follow_redirects=False,
-                                             cookies=jar)
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(None, connect=10.0), follow_redirects=False, cookies=jar
+            )
         return self._client
 
     async def __call__(self, request: Request) -> Response:
         if not self.auth.allows(request):
             if self.auth.api_auth and not self.auth.gradio_auth:
-                return Response("Movie Minter: log in with A1111's --api-auth credentials.", status_code=401,
-                                headers={"WWW-Authenticate": 'Basic realm="A1111 WebUI"'})
-            return HTMLResponse("<p>Movie Minter: please log in to the WebUI first, then reopen the tab.</p>",
-                                status_code=401)
+                return Response(
+                    "Movie Minter: log in with A1111's --api-auth credentials.",
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Basic realm="A1111 WebUI"'},
+                )
+            return HTMLResponse(
+                "<p>Movie Minter: please log in to the WebUI first, then reopen the tab.</p>", status_code=401
+            )
         app = self.target()
         if app is None or not app.ready:
             why = getattr(app, "last_error", "") if app is not None else "it is not started"
             return HTMLResponse(
                 "<!doctype html><meta http-equiv='refresh' content='2'><p>Movie Minter is starting"
-                + (f" ({why})" if why else "") + "…</p>", status_code=503, headers={"Retry-After": "2"})
+                + (f" ({why})" if why else "")
+                + "…</p>",
+                status_code=503,
+                headers={"Retry-After": "2"},
+            )
 
         path = request.path_params.get("path", "")
         url = f"{app.url}/{path}"
@@ -134,12 +154,17 @@ class AppProxy:
             url += "?" + request.url.query
         root = request.scope.get("root_path", "").rstrip("/")
         # Nothing a browser sends may pose as ours: its X-Forwarded-* and X-MovieMinter-* are dropped.
-        headers = [(k, v) for k, v in request.headers.items()
-                   if k.lower() not in HOP_BY_HOP and not k.lower().startswith(("x-forwarded-", "x-movieminter-"))]
-        headers += [(SECRET_HEADER, app.secret),
-                    ("X-Forwarded-Host", request.headers.get("host", "")),
-                    ("X-Forwarded-Proto", request.url.scheme),
-                    ("X-Forwarded-Prefix", root + PREFIX)]
+        headers = [
+            (k, v)
+            for k, v in request.headers.items()
+            if k.lower() not in HOP_BY_HOP and not k.lower().startswith(("x-forwarded-", "x-movieminter-"))
+        ]
+        headers += [
+            (SECRET_HEADER, app.secret),
+            ("X-Forwarded-Host", request.headers.get("host", "")),
+            ("X-Forwarded-Proto", request.url.scheme),
+            ("X-Forwarded-Prefix", root + PREFIX),
+        ]
         server = request.scope.get("server")
         if server and server[0] and server[1]:  # the local ip:port of A1111's socket this request reached
             host = f"[{server[0]}]" if ":" in str(server[0]) else str(server[0])
@@ -147,14 +172,18 @@ class AppProxy:
         if request.client:
             headers.append(("X-Forwarded-For", request.client.host))
         has_body = request.method not in ("GET", "HEAD", "OPTIONS") or "content-length" in request.headers
-        upstream_req = self.client().build_request(request.method, url, headers=headers,
-                                                   content=request.stream() if has_body else None)
+        upstream_req = self.client().build_request(
+            request.method, url, headers=headers, content=request.stream() if has_body else None
+        )
         try:
             upstream = await self.client().send(upstream_req, stream=True)
         except httpx.HTTPError as exc:
             log.warning("Movie Minter proxy: %s %s failed: %s", request.method, path, exc)
-            return HTMLResponse(f"<p>Movie Minter is not answering ({type(exc).__name__}); it restarts "
-                                "automatically, retry in a few seconds.</p>", status_code=502)
+            return HTMLResponse(
+                f"<p>Movie Minter is not answering ({type(exc).__name__}); it restarts "
+                "automatically, retry in a few seconds.</p>",
+                status_code=502,
+            )
 
         raw = []
         for k, v in upstream.headers.raw:
@@ -164,14 +193,17 @@ class AppProxy:
             if name == "location":
                 v = _rewrite_location(v.decode("latin-1"), app.url, root + PREFIX).encode("latin-1")
             raw.append((name.encode("latin-1"), v))
-        if upstream.headers.get("content-type", "").startswith("text/event-stream") \
-                and "content-encoding" not in upstream.headers:
+        if (
+            upstream.headers.get("content-type", "").startswith("text/event-stream")
+            and "content-encoding" not in upstream.headers
+        ):
             # A1111 adds GZipMiddleware, which (starlette < 0.40) would buffer
             # an event stream inside its compressor; a set encoding opts out.
             raw.append((b"content-encoding", b"identity"))
             raw.append((b"cache-control", b"no-cache"))
-        response = StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
-                                     background=BackgroundTask(upstream.aclose))
+        response = StreamingResponse(
+            upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)
+        )
         response.raw_headers = raw
         return response
 
@@ -179,7 +211,7 @@ class AppProxy:
 def _rewrite_location(location: str, upstream: str, prefix: str) -> str:
     """Redirects that name the app's private address point back through us."""
     if location.startswith(upstream):
-        return prefix + location[len(upstream):]
+        return prefix + location[len(upstream) :]
     return location
 
 
@@ -195,7 +227,9 @@ def mount_proxy(host_app, target, auth: HostAuth) -> AppProxy:
     async def forward(request: Request):  # a function: Starlette treats objects as raw ASGI apps
         return await proxy(request)
 
-    routes = [Route(PREFIX + "/{path:path}", forward, methods=METHODS, name="movieminter_proxy"),
-              Route(PREFIX, bare, methods=["GET", "HEAD"], name="movieminter_proxy_root")]
+    routes = [
+        Route(PREFIX + "/{path:path}", forward, methods=METHODS, name="movieminter_proxy"),
+        Route(PREFIX, bare, methods=["GET", "HEAD"], name="movieminter_proxy_root"),
+    ]
     host_app.router.routes[0:0] = routes
     return proxy

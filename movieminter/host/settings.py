@@ -8,20 +8,35 @@ SECTION = ("movieminter", "Movie Minter")
 
 # (A1111 option key, Settings field, default, label, secret)
 OPTIONS = [
-    ("movieminter_chain", "chain", "local",
-     "Chain: preset name (local, sepolia, base-sepolia, base, ...) or an RPC URL", False),
+    (
+        "movieminter_chain",
+        "chain",
+        "local",
+        "Chain: preset name (local, sepolia, base-sepolia, base, ...) or an RPC URL",
+        False,
+    ),
     ("movieminter_contract", "contract_address", "", "MovieMinter contract address (0x...)", False),
     ("movieminter_ipfs_backend", "ipfs_backend", "local", "IPFS backend (local, kubo, pinata, psa)", False),
     ("movieminter_ipfs_endpoint", "ipfs_endpoint", "", "IPFS endpoint (Kubo RPC or pinning service URL)", False),
     ("movieminter_ipfs_token", "ipfs_token", "", "IPFS pinning token", True),
     ("movieminter_civitai_token", "civitai_token", "", "Civitai API token (for downloads that need one)", True),
     ("movieminter_data_dir", "data_dir", "", "Data folder (empty: ~/.movieminter)", False),
-    ("movieminter_a1111_url", "a1111_url", "",
-     "A1111 API the app renders with (empty: this WebUI; needs --api --deforum-api)", False),
-    ("movieminter_public_urls", "public_urls", "",
-     "Other addresses A1111 is reached at, comma-separated (e.g. https://sd.example.org behind your own "
-     "reverse proxy, or an --ngrok URL). localhost, A1111's own address and its --share link always work; "
-     "the tab refuses any other address (DNS rebinding, sign-in domain)", False),
+    (
+        "movieminter_a1111_url",
+        "a1111_url",
+        "",
+        "A1111 API the app renders with (empty: this WebUI; needs --api --deforum-api)",
+        False,
+    ),
+    (
+        "movieminter_public_urls",
+        "public_urls",
+        "",
+        "Other addresses A1111 is reached at, comma-separated (e.g. https://sd.example.org behind your own "
+        "reverse proxy, or an --ngrok URL). localhost, A1111's own address and its --share link always work; "
+        "the tab refuses any other address (DNS rebinding, sign-in domain)",
+        False,
+    ),
 ]
 CHOICES = {"movieminter_ipfs_backend": ["local", "kubo", "pinata", "psa"]}
 
@@ -29,6 +44,7 @@ CHOICES = {"movieminter_ipfs_backend": ["local", "kubo", "pinata", "psa"]}
 def add_settings(shared, on_change) -> None:
     """Register the options; `on_change()` runs when the user changes one."""
     import gradio as gr
+
     for key, _field, default, label, secret in OPTIONS:
         if key in CHOICES:
             component, args = gr.Dropdown, {"choices": CHOICES[key]}

@@ -40,9 +40,17 @@ def free_port() -> int:
 class AppProcess:
     """The app child process. `url` and `secret` are what the proxy needs."""
 
-    def __init__(self, python: str | Path, *, a1111_url: str = "", env: dict | None = None,
-                 extra_args: list[str] | None = None, log_path: str | Path | None = None,
-                 health_timeout: float = 120.0, max_backoff: float = 30.0):
+    def __init__(
+        self,
+        python: str | Path,
+        *,
+        a1111_url: str = "",
+        env: dict | None = None,
+        extra_args: list[str] | None = None,
+        log_path: str | Path | None = None,
+        health_timeout: float = 120.0,
+        max_backoff: float = 30.0,
+    ):
         self.python = str(python)
         self.a1111_url = a1111_url
         self.env = dict(env or {})
@@ -96,8 +104,18 @@ class AppProcess:
             self._terminate()
 
     def _command(self) -> list[str]:
-        cmd = [self.python, "-m", "movieminter", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-               "--parent-pid", str(os.getpid())]
+        cmd = [
+            self.python,
+            "-m",
+            "movieminter",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--parent-pid",
+            str(os.getpid()),
+        ]
         if self.a1111_url:
             cmd += ["--a1111-url", self.a1111_url]
         return cmd + self.extra_args
@@ -105,17 +123,26 @@ class AppProcess:
     def _spawn(self) -> None:
         self._ready.clear()
         self.port = free_port()
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("MOVIEMINTER_")
-               and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "__PYVENV_LAUNCHER__")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("MOVIEMINTER_")
+            and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "__PYVENV_LAUNCHER__")
+        }
         env.update(self.env)
         env[SECRET_ENV] = self.secret
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
             # Its own session (POSIX) / process group (Windows): A1111's terminal Ctrl+C does not
             # reach it, and stopping it reaches everything it started.
-            self.proc = subprocess.Popen(self._command(), env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, **processes.popen_options())
+            self.proc = subprocess.Popen(
+                self._command(),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                **processes.popen_options(),
+            )
         finally:
             if out is not subprocess.DEVNULL:
                 out.close()

@@ -37,15 +37,18 @@ def check_block(cid: CID, block: bytes | memoryview) -> None:
     else:
         try:
             ok = c.hashfun.digest(bytes(block)) == bytes(c.digest)
-        except Exception:
-            raise TamperedContent(f"cannot verify {c}: hash function {c.hashfun.name} unsupported")
+        except Exception as exc:
+            raise TamperedContent(f"cannot verify {c}: hash function {c.hashfun.name} unsupported") from exc
     if not ok:
-        raise TamperedContent(f"block {c.encode('base32') if c.version else c} does not match its hash",
-                              hint="the source served modified bytes; the content was refused")
+        raise TamperedContent(
+            f"block {c.encode('base32') if c.version else c} does not match its hash",
+            hint="the source served modified bytes; the content was refused",
+        )
 
 
 def _show(cid) -> str:
     from movieminter.ipfs.cid import to_cidv1
+
     try:
         return to_cidv1(cid)
     except Exception:

@@ -14,8 +14,9 @@ stream a file while it downloads.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO
 
 from multiformats import CID, varint
 
@@ -28,6 +29,7 @@ CAR_MEDIA_TYPE = "application/vnd.ipld.car"
 
 
 # --- header (tiny DAG-CBOR subset) -----------------------------------------
+
 
 def _cbor_head(major: int, n: int) -> bytes:
     if n < 24:
@@ -42,7 +44,7 @@ def encode_header(roots: Iterable[CID | str]) -> bytes:
     roots = [parse_cid(r) for r in roots]
     body = bytearray(b"\xa2" + _cbor_head(3, 5) + b"roots" + _cbor_head(4, len(roots)))
     for r in roots:
-        raw = b"\x00" + bytes(r)   # DAG-CBOR links: tag 42 over 0x00-prefixed CID bytes
+        raw = b"\x00" + bytes(r)  # DAG-CBOR links: tag 42 over 0x00-prefixed CID bytes
         body += b"\xd8\x2a" + _cbor_head(2, len(raw)) + raw
     body += _cbor_head(3, 7) + b"version" + b"\x01"
     return varint.encode(len(body)) + bytes(body)
@@ -57,14 +59,14 @@ def _cbor_decode(buf: bytes, pos: int = 0):
         n = info
     elif info in (24, 25, 26, 27):
         width = 1 << (info - 24)
-        n = int.from_bytes(buf[pos:pos + width], "big")
+        n = int.from_bytes(buf[pos : pos + width], "big")
         pos += width
     else:
         raise MalformedBlock("CAR header uses indefinite-length CBOR")
     if major == 0:
         return n, pos
     if major in (2, 3):
-        raw = buf[pos:pos + n]
+        raw = buf[pos : pos + n]
         if len(raw) != n:
             raise MalformedBlock("CAR header truncated")
         return (bytes(raw) if major == 2 else bytes(raw).decode()), pos + n
@@ -97,8 +99,9 @@ def decode_header(body: bytes) -> list[CID]:
     except (IndexError, ValueError) as exc:
         raise MalformedBlock("CAR header is not valid CBOR") from exc
     if not isinstance(header, dict) or header.get("version") != 1:
-        raise MalformedBlock("not a CAR v1 (header version is not 1)",
-                             hint="CAR v2 files are not supported; export CAR v1")
+        raise MalformedBlock(
+            "not a CAR v1 (header version is not 1)", hint="CAR v2 files are not supported; export CAR v1"
+        )
     roots = header.get("roots")
     if not isinstance(roots, list) or not all(isinstance(r, CID) for r in roots):
         raise MalformedBlock("CAR header has no valid roots")
@@ -106,6 +109,7 @@ def decode_header(body: bytes) -> list[CID]:
 
 
 # --- sections -----------------------------------------------------------------
+
 
 def encode_section(cid: CID, block: bytes | memoryview) -> list[bytes | memoryview]:
     cb = bytes(cid)
@@ -118,9 +122,9 @@ def _split_cid(section: memoryview) -> tuple[CID, memoryview]:
     pos = 0
     try:
         for _ in range(3):  # version, codec, hash function
-            _, n, _ = varint.decode_raw(section[pos:pos + 10])
+            _, n, _ = varint.decode_raw(section[pos : pos + 10])
             pos += n
-        length, n, _ = varint.decode_raw(section[pos:pos + 10])
+        length, n, _ = varint.decode_raw(section[pos : pos + 10])
     except Exception as exc:
         raise MalformedBlock("CAR section starts with a broken CID") from exc
     pos += n + length
@@ -217,6 +221,7 @@ def read_car(source: str | Path | bytes | BinaryIO, blockstore=None, *, verify: 
 
 # --- writing ------------------------------------------------------------------
 
+
 def iter_dag_blocks(root: CID | str, get_block: Callable[[CID], bytes]) -> Iterator[tuple[CID, bytes]]:
     """DFS pre-order walk of a dag-pb/raw DAG, each block once."""
     seen: set[bytes] = set()
@@ -234,8 +239,9 @@ def iter_dag_blocks(root: CID | str, get_block: Callable[[CID], bytes]) -> Itera
             stack.extend(parse_cid(link.hash) for link in reversed(links))
 
 
-def iter_car(root: CID | str, get_block: Callable[[CID], bytes],
-             prefix_blocks: Iterable[tuple[CID, bytes]] = ()) -> Iterator[bytes | memoryview]:
+def iter_car(
+    root: CID | str, get_block: Callable[[CID], bytes], prefix_blocks: Iterable[tuple[CID, bytes]] = ()
+) -> Iterator[bytes | memoryview]:
     """CAR bytes of the DAG under `root` (streamed; nothing is held in memory)."""
     yield encode_header([root])
     for c, b in prefix_blocks:
@@ -298,6 +304,7 @@ def file_to_car(path: str | Path, out_path: str | Path) -> str:
     """`movieminter ipfs car`: import a file or folder straight into a CAR file,
     in constant memory; returns the root CIDv1."""
     from movieminter.ipfs import unixfs
+
     path = Path(path)
     with open(out_path, "wb") as f:
         writer = CarWriter(f)

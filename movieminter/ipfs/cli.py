@@ -10,19 +10,22 @@ from movieminter.errors import MovieMinterError
 
 def _settings(args):
     from movieminter.config import Settings
+
     return Settings.from_env(ipfs_backend=getattr(args, "store", None), data_dir=getattr(args, "data_dir", None))
 
 
 def cmd_add(args) -> int:
     from movieminter.ipfs import unixfs
     from movieminter.ipfs.car import folder_entries
+
     path = Path(args.path)
     if not path.exists():
         raise MovieMinterError(f"{path} does not exist", hint="give the path of a file or folder")
     if args.only_hash:
-        cid = (unixfs.import_directory(folder_entries(path)) if path.is_dir() else unixfs.import_file(path))
+        cid = unixfs.import_directory(folder_entries(path)) if path.is_dir() else unixfs.import_file(path)
     else:
         from movieminter.ipfs.stores import open_store
+
         store = open_store(_settings(args))
         try:
             cid = store.add_directory(folder_entries(path)) if path.is_dir() else store.add_file(path)
@@ -34,6 +37,7 @@ def cmd_add(args) -> int:
 
 def cmd_car(args) -> int:
     from movieminter.ipfs.car import file_to_car
+
     path = Path(args.path)
     if not path.exists():
         raise MovieMinterError(f"{path} does not exist", hint="give the path of a file or folder")
@@ -43,18 +47,23 @@ def cmd_car(args) -> int:
 
 def cmd_get(args) -> int:
     from movieminter.ipfs.cid import parse_cid
+
     parse_cid(args.cid)
     settings = _settings(args)
     gateway = args.gateway or settings.gateway_url
     if gateway:
         from movieminter.ipfs.gateway import verified_download
+
         n = verified_download(args.cid, gateway, args.output)
     else:
         from movieminter.ipfs.stores import open_store
+
         store = open_store(settings)
         if not store.has(args.cid):
-            raise MovieMinterError(f"{args.cid} is not in the {store.name} store",
-                                   hint="pass --gateway URL (a trustless gateway such as https://ipfs.io)")
+            raise MovieMinterError(
+                f"{args.cid} is not in the {store.name} store",
+                hint="pass --gateway URL (a trustless gateway such as https://ipfs.io)",
+            )
         data = store.cat(args.cid)
         Path(args.output).write_bytes(data)
         n = len(data)
@@ -70,8 +79,12 @@ def register(subparsers) -> None:
     add = sub.add_parser("add", help="add a file (or folder) and print its CIDv1, like `ipfs add`")
     add.add_argument("path", metavar="PATH")
     add.add_argument("-n", "--only-hash", action="store_true", help="only compute the CID, store nothing")
-    add.add_argument("--store", choices=["local", "kubo", "pinata", "psa"], default=None,
-                     help="content store (default: setting ipfs_backend, else local)")
+    add.add_argument(
+        "--store",
+        choices=["local", "kubo", "pinata", "psa"],
+        default=None,
+        help="content store (default: setting ipfs_backend, else local)",
+    )
     add.add_argument("--data-dir", default=None, help="data folder of the local store")
     add.set_defaults(func=cmd_add)
 
@@ -91,4 +104,5 @@ def register(subparsers) -> None:
 
 def argparse_suppress():
     import argparse
+
     return argparse.SUPPRESS

@@ -39,9 +39,9 @@ def _varint_field(field_no: int, value: int) -> bytes:
 
 @dataclass(frozen=True)
 class PBLink:
-    hash: bytes        # binary CID (for CIDv0 just the multihash)
+    hash: bytes  # binary CID (for CIDv0 just the multihash)
     name: str
-    tsize: int         # cumulative size of the linked DAG (serialized blocks)
+    tsize: int  # cumulative size of the linked DAG (serialized blocks)
 
 
 @dataclass
@@ -51,9 +51,7 @@ class PBNode:
 
 
 def encode_link(link: PBLink) -> bytes:
-    return (_bytes_field(1, link.hash)
-            + _bytes_field(2, link.name.encode("utf-8"))
-            + _varint_field(3, link.tsize))
+    return _bytes_field(1, link.hash) + _bytes_field(2, link.name.encode("utf-8")) + _varint_field(3, link.tsize)
 
 
 def encode_node(links: list[PBLink], data: bytes | None) -> bytes:
@@ -65,8 +63,9 @@ def encode_node(links: list[PBLink], data: bytes | None) -> bytes:
     return bytes(out)
 
 
-def unixfs_data(kind: int, data: bytes | None = None, filesize: int | None = None,
-                blocksizes: list[int] | tuple[int, ...] = ()) -> bytes:
+def unixfs_data(
+    kind: int, data: bytes | None = None, filesize: int | None = None, blocksizes: list[int] | tuple[int, ...] = ()
+) -> bytes:
     out = bytearray(_varint_field(1, kind))
     if data is not None:
         out += _bytes_field(2, data)
@@ -92,32 +91,33 @@ def leaf_envelope(chunk_len: int) -> tuple[bytes, bytes, bytes]:
 
 # --- decoding ---------------------------------------------------------------
 
+
 def _fields(buf: bytes | memoryview, what: str):
     """Yield (field_no, wire_type, value) of a protobuf message."""
     mv = memoryview(buf)
     pos, end = 0, len(mv)
     while pos < end:
         try:
-            key, n, _ = varint.decode_raw(mv[pos:pos + 10])
+            key, n, _ = varint.decode_raw(mv[pos : pos + 10])
         except Exception as exc:
             raise MalformedBlock(f"bad {what} protobuf: broken field key at byte {pos}") from exc
         pos += n
         field_no, wire = key >> 3, key & 7
         if wire == _WIRE_VARINT:
             try:
-                value, n, _ = varint.decode_raw(mv[pos:pos + 10])
+                value, n, _ = varint.decode_raw(mv[pos : pos + 10])
             except Exception as exc:
                 raise MalformedBlock(f"bad {what} protobuf: broken varint at byte {pos}") from exc
             pos += n
         elif wire == _WIRE_BYTES:
             try:
-                length, n, _ = varint.decode_raw(mv[pos:pos + 10])
+                length, n, _ = varint.decode_raw(mv[pos : pos + 10])
             except Exception as exc:
                 raise MalformedBlock(f"bad {what} protobuf: broken length at byte {pos}") from exc
             pos += n
             if pos + length > end:
                 raise MalformedBlock(f"bad {what} protobuf: field {field_no} runs past the end")
-            value = mv[pos:pos + length]
+            value = mv[pos : pos + length]
             pos += length
         else:
             raise MalformedBlock(f"bad {what} protobuf: unsupported wire type {wire}")

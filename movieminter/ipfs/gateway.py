@@ -19,8 +19,8 @@ import html
 import mimetypes
 import os
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 from fastapi import APIRouter, Request
@@ -30,8 +30,14 @@ from movieminter.ipfs import unixfs
 from movieminter.ipfs.blockstore import check_block
 from movieminter.ipfs.car import CAR_MEDIA_TYPE, CarReader, IterStream, iter_car
 from movieminter.ipfs.cid import parse_cid, to_cidv1
-from movieminter.ipfs.errors import (BlockNotFound, InvalidCid, IpfsError, MalformedBlock,
-                                     StoreUnavailable, TamperedContent)
+from movieminter.ipfs.errors import (
+    BlockNotFound,
+    InvalidCid,
+    IpfsError,
+    MalformedBlock,
+    StoreUnavailable,
+    TamperedContent,
+)
 
 RAW_MEDIA_TYPE = "application/vnd.ipld.raw"
 IMMUTABLE = "public, max-age=29030400, immutable"
@@ -42,6 +48,7 @@ UNTRUSTED = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "no
 
 
 # --- content type -----------------------------------------------------------------
+
 
 def sniff_content_type(head: bytes, name: str | None = None) -> str:
     """Content-Type from the file name's extension, else from magic bytes."""
@@ -77,6 +84,7 @@ def sniff_content_type(head: bytes, name: str | None = None) -> str:
 
 # --- Range --------------------------------------------------------------------------
 
+
 class RangeNotSatisfiable(Exception):
     pass
 
@@ -109,14 +117,14 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 # --- our gateway -------------------------------------------------------------------
 
+
 def gateway_router(store):
     """FastAPI router serving the store's content at /ipfs/{cid}[/{path}]."""
     router = APIRouter()
     get_block = store.get_block
 
     def error(status: int, message: str) -> Response:
-        return Response(message + "\n", status_code=status, media_type="text/plain; charset=utf-8",
-                        headers=UNTRUSTED)
+        return Response(message + "\n", status_code=status, media_type="text/plain; charset=utf-8", headers=UNTRUSTED)
 
     @router.api_route("/ipfs/{cid}", methods=["GET", "HEAD"])
     @router.api_route("/ipfs/{cid}/{path:path}", methods=["GET", "HEAD"])
@@ -127,14 +135,19 @@ def gateway_router(store):
             return error(400, exc.message)
         accept = request.headers.get("accept", "")
         fmt = request.query_params.get("format") or (
-            "raw" if RAW_MEDIA_TYPE in accept else "car" if CAR_MEDIA_TYPE in accept else "")
+            "raw" if RAW_MEDIA_TYPE in accept else "car" if CAR_MEDIA_TYPE in accept else ""
+        )
         head = request.method == "HEAD"
         try:
             target = unixfs.resolve_path(root, path, get_block) if path else root
             if fmt == "raw":
                 block = get_block(target)
-                hdrs = {**UNTRUSTED, "ETag": f'"{to_cidv1(target)}.raw"', "Cache-Control": IMMUTABLE,
-                        "Content-Length": str(len(block))}
+                hdrs = {
+                    **UNTRUSTED,
+                    "ETag": f'"{to_cidv1(target)}.raw"',
+                    "Cache-Control": IMMUTABLE,
+                    "Content-Length": str(len(block)),
+                }
                 return Response(b"" if head else block, media_type=RAW_MEDIA_TYPE, headers=hdrs)
             if fmt == "car":
                 get_block(target)  # 404 now rather than a broken stream later
@@ -142,8 +155,9 @@ def gateway_router(store):
                 media = CAR_MEDIA_TYPE + "; version=1; order=dfs; dups=n"
                 if head:
                     return Response(b"", media_type=media, headers=hdrs)
-                return StreamingResponse((bytes(p) for p in iter_car(target, get_block)),
-                                         media_type=media, headers=hdrs)
+                return StreamingResponse(
+                    (bytes(p) for p in iter_car(target, get_block)), media_type=media, headers=hdrs
+                )
             if fmt:
                 return error(400, f"unsupported format {fmt!r} (use raw or car)")
             info = unixfs.stat(target, get_block)
@@ -155,7 +169,12 @@ def gateway_router(store):
             return error(404, exc.message)
 
         etag = f'"{to_cidv1(target)}"'
-        base = {**UNTRUSTED, "ETag": etag, "Cache-Control": IMMUTABLE, "X-Ipfs-Path": f"/ipfs/{cid}" + (f"/{path}" if path else "")}
+        base = {
+            **UNTRUSTED,
+            "ETag": etag,
+            "Cache-Control": IMMUTABLE,
+            "X-Ipfs-Path": f"/ipfs/{cid}" + (f"/{path}" if path else ""),
+        }
         if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
             return Response(status_code=304, headers=base)
         if info.kind == "directory":
@@ -183,8 +202,11 @@ def gateway_router(store):
 
     def _listing(cid, path, info, base, head):
         prefix = f"/ipfs/{cid}" + (f"/{path}" if path else "")
-        rows = "".join(f'<li><a href="{html.escape(prefix)}/{html.escape(link.name)}">{html.escape(link.name)}</a>'
-                       f" ({link.tsize} bytes)</li>" for link in info.links)
+        rows = "".join(
+            f'<li><a href="{html.escape(prefix)}/{html.escape(link.name)}">{html.escape(link.name)}</a>'
+            f" ({link.tsize} bytes)</li>"
+            for link in info.links
+        )
         body = f"<!doctype html><title>{html.escape(prefix)}</title><h1>{html.escape(prefix)}</h1><ul>{rows}</ul>"
         return Response(b"" if head else body.encode(), media_type="text/html; charset=utf-8", headers=base)
 
@@ -197,6 +219,7 @@ def _bytes(pieces: Iterator) -> Iterator[bytes]:
 
 
 # --- verified reads ------------------------------------------------------------
+
 
 class _CarBlockSource:
     """get_block over a CAR stream: blocks arrive in DFS order and are handed
@@ -246,15 +269,15 @@ class _CarBlockSource:
         return None
 
 
-def verified_stream(cid: str, gateway_url: str, *, timeout: float = 60.0,
-                    client: httpx.Client | None = None) -> Iterator[bytes]:
+def verified_stream(
+    cid: str, gateway_url: str, *, timeout: float = 60.0, client: httpx.Client | None = None
+) -> Iterator[bytes]:
     """Yield the file's bytes as they are verified (constant memory for a
     DFS-ordered CAR). Raises TamperedContent on any mismatch."""
     c = parse_cid(cid)
     base = gateway_url.rstrip("/")
     own = client is None
-    client = client or httpx.Client(timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
-                                    follow_redirects=True)
+    client = client or httpx.Client(timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)), follow_redirects=True)
 
     def fetch_raw(block_cid) -> bytes:
         url = f"{base}/ipfs/{to_cidv1(block_cid)}?format=raw"
@@ -264,7 +287,9 @@ def verified_stream(cid: str, gateway_url: str, *, timeout: float = 60.0,
     try:
         url = f"{base}/ipfs/{to_cidv1(c)}?format=car&dag-scope=all"
         try:
-            with client.stream("GET", url, headers={"Accept": CAR_MEDIA_TYPE + "; version=1; order=dfs; dups=y"}) as resp:
+            with client.stream(
+                "GET", url, headers={"Accept": CAR_MEDIA_TYPE + "; version=1; order=dfs; dups=y"}
+            ) as resp:
                 if resp.status_code in (400, 406, 415, 501):
                     # a gateway without CAR support: fetch every block alone (?format=raw)
                     source = _CarBlockSource(None, fetch_raw)
@@ -277,8 +302,10 @@ def verified_stream(cid: str, gateway_url: str, *, timeout: float = 60.0,
                 for piece in unixfs.iter_file(c, source):
                     yield bytes(piece)
         except httpx.TransportError as exc:
-            raise StoreUnavailable(f"cannot read {to_cidv1(c)} from gateway {_public(base)} ({type(exc).__name__})",
-                                   hint="check the gateway URL and your network") from None
+            raise StoreUnavailable(
+                f"cannot read {to_cidv1(c)} from gateway {_public(base)} ({type(exc).__name__})",
+                hint="check the gateway URL and your network",
+            ) from None
     finally:
         if own:
             client.close()
@@ -288,13 +315,14 @@ def fetch_block(cid, gateway_url: str, *, timeout: float = 60.0) -> bytes:
     """One block from a trustless gateway (`?format=raw`), hash-checked."""
     c = parse_cid(cid)
     with httpx.Client(timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)), follow_redirects=True) as client:
-        block = _get(client, f"{gateway_url.rstrip('/')}/ipfs/{to_cidv1(c)}?format=raw", {"Accept": RAW_MEDIA_TYPE}).content
+        block = _get(
+            client, f"{gateway_url.rstrip('/')}/ipfs/{to_cidv1(c)}?format=raw", {"Accept": RAW_MEDIA_TYPE}
+        ).content
     check_block(c, block)
     return block
 
 
-def verified_get(cid: str, gateway_url: str, *, timeout: float = 60.0,
-                 client: httpx.Client | None = None) -> bytes:
+def verified_get(cid: str, gateway_url: str, *, timeout: float = 60.0, client: httpx.Client | None = None) -> bytes:
     """The file's bytes, fetched from a trustless gateway and verified."""
     return b"".join(verified_stream(cid, gateway_url, timeout=timeout, client=client))
 
@@ -327,11 +355,11 @@ def _get(client: httpx.Client, url: str, headers: dict) -> httpx.Response:
 
 def _raise_http(resp: httpx.Response, url: str):
     if resp.status_code == 404:
-        raise BlockNotFound(f"the gateway has no {_public(url)}",
-                            hint="the content may not be pinned or announced yet")
+        raise BlockNotFound(f"the gateway has no {_public(url)}", hint="the content may not be pinned or announced yet")
     raise StoreUnavailable(f"gateway {_public(url)} answered {resp.status_code}")
 
 
 def _public(url: str) -> str:
     from movieminter.ipfs.stores.remote import public_url
+
     return public_url(url)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import jsonschema
 
@@ -22,8 +22,10 @@ SCHEMA_PATH = Path(__file__).with_name("nft-metadata-v1.schema.json")
 
 class MetadataError(MovieMinterError):
     def __init__(self, problems: list[str]):
-        super().__init__("NFT metadata is invalid:\n  - " + "\n  - ".join(problems),
-                         hint="fix the listed fields (schema: movieminter/ipfs/nft-metadata-v1.schema.json)")
+        super().__init__(
+            "NFT metadata is invalid:\n  - " + "\n  - ".join(problems),
+            hint="fix the listed fields (schema: movieminter/ipfs/nft-metadata-v1.schema.json)",
+        )
         self.problems = problems
 
 
@@ -36,13 +38,29 @@ def _uri(cid: str) -> str:
     return "ipfs://" + to_cidv1(cid)
 
 
-def build_metadata(*, movie_title: str, segment_index: int, video_cid: str, poster_cid: str,
-                   frames: int, duration: float, checkpoint: str, manifest_cid: str,
-                   segment_settings_digest: str, models: Mapping[str, str] | list[dict],
-                   seed: int, a1111_version: str, deforum_version: str, render_seconds: float,
-                   minter: str, movie_id: int | None = None, name: str | None = None,
-                   description: str | None = None, external_url: str | None = None,
-                   rendered_at: str | None = None) -> dict:
+def build_metadata(
+    *,
+    movie_title: str,
+    segment_index: int,
+    video_cid: str,
+    poster_cid: str,
+    frames: int,
+    duration: float,
+    checkpoint: str,
+    manifest_cid: str,
+    segment_settings_digest: str,
+    models: Mapping[str, str] | list[dict],
+    seed: int,
+    a1111_version: str,
+    deforum_version: str,
+    render_seconds: float,
+    minter: str,
+    movie_id: int | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    external_url: str | None = None,
+    rendered_at: str | None = None,
+) -> dict:
     """Metadata for one segment; `models` maps model name -> sha256 (or is a
     list of {"name", "sha256", "kind"}). Validated before it is returned."""
     if isinstance(models, Mapping):
@@ -70,8 +88,11 @@ def build_metadata(*, movie_title: str, segment_index: int, video_cid: str, post
         provenance["rendered_at"] = rendered_at
     meta = {
         "name": name or f"{movie_title} — segment {segment_index}",
-        "description": description or (f"Segment {segment_index} of “{movie_title}”, rendered by {minter} "
-                                       f"with {checkpoint} ({frames} frames, {duration:g} s)."),
+        "description": description
+        or (
+            f"Segment {segment_index} of “{movie_title}”, rendered by {minter} "
+            f"with {checkpoint} ({frames} frames, {duration:g} s)."
+        ),
         "image": poster,
         "animation_url": video,
         "attributes": [
@@ -100,7 +121,7 @@ def metadata_problems(meta: dict) -> list[str]:
         value = meta.get(key) if isinstance(meta, dict) else None
         if isinstance(value, str) and value.startswith("ipfs://"):
             try:
-                parse_cid(value[len("ipfs://"):].split("/", 1)[0])
+                parse_cid(value[len("ipfs://") :].split("/", 1)[0])
             except InvalidCid:
                 problems.append(f"/{key}: {value!r} does not contain a valid CID")
     return problems

@@ -16,9 +16,10 @@ from __future__ import annotations
 import hashlib
 import io
 from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Mapping, Union
+from typing import BinaryIO
 
 from multiformats import CID
 
@@ -40,7 +41,7 @@ class ImportedNode:
 
     __slots__ = ("cid_bytes", "tsize", "size", "_cid")
 
-    def __init__(self, cid: "CID | bytes", tsize: int, size: int):
+    def __init__(self, cid: CID | bytes, tsize: int, size: int):
         if isinstance(cid, CID):
             self._cid, self.cid_bytes = cid, bytes(cid)
         else:
@@ -61,13 +62,16 @@ class ImportedNode:
 
     def __eq__(self, other) -> bool:
         return isinstance(other, ImportedNode) and (self.cid_bytes, self.tsize, self.size) == (
-            other.cid_bytes, other.tsize, other.size)
+            other.cid_bytes,
+            other.tsize,
+            other.size,
+        )
 
     def __repr__(self) -> str:
         return f"ImportedNode({self.cidv1}, tsize={self.tsize}, size={self.size})"
 
 
-_V0_PREFIX = b"\x12\x20"                  # sha2-256 multihash, 32 bytes
+_V0_PREFIX = b"\x12\x20"  # sha2-256 multihash, 32 bytes
 _V1_PREFIX = {DAG_PB: b"\x01\x70\x12\x20", RAW: b"\x01\x55\x12\x20"}
 
 
@@ -80,8 +84,7 @@ class FileImporter:
     """Feed chunks with `add_chunk`, then `finish()`. Used by import_stream and by
     the Kubo double; `cid_version`/`raw_leaves` mirror Kubo's add flags."""
 
-    def __init__(self, blockstore=None, *, cid_version: int = 0, raw_leaves: bool = False,
-                 max_links: int = MAX_LINKS):
+    def __init__(self, blockstore=None, *, cid_version: int = 0, raw_leaves: bool = False, max_links: int = MAX_LINKS):
         if raw_leaves and cid_version == 0:
             raise IpfsError("raw leaves need CIDv1 (Kubo refuses the same combination)")
         self.blockstore = blockstore
@@ -150,7 +153,7 @@ class FileImporter:
             return ImportedNode(cid, len(block), 0)
         level = 0
         while True:
-            above = any(self.levels[level + 1:])
+            above = any(self.levels[level + 1 :])
             pending = self.levels[level]
             if not above and len(pending) == 1:
                 return pending[0]
@@ -159,7 +162,7 @@ class FileImporter:
             level += 1
 
 
-Source = Union[str, Path, bytes, bytearray, memoryview, BinaryIO]
+Source = str | Path | bytes | bytearray | memoryview | BinaryIO
 
 
 def _read_chunks(stream: BinaryIO, chunk_size: int) -> Iterator[memoryview]:
@@ -175,7 +178,7 @@ def _read_chunks(stream: BinaryIO, chunk_size: int) -> Iterator[memoryview]:
             else:
                 data = stream.read(chunk_size - got)
                 n = len(data) if data else 0
-                mv[got:got + n] = data if data else b""
+                mv[got : got + n] = data if data else b""
             if not n:
                 break
             got += n
@@ -186,14 +189,15 @@ def _read_chunks(stream: BinaryIO, chunk_size: int) -> Iterator[memoryview]:
             return
 
 
-def import_stream(source: Source, blockstore=None, *, cid_version: int = 0,
-                  raw_leaves: bool = False, chunk_size: int = CHUNK_SIZE) -> ImportedNode:
+def import_stream(
+    source: Source, blockstore=None, *, cid_version: int = 0, raw_leaves: bool = False, chunk_size: int = CHUNK_SIZE
+) -> ImportedNode:
     """Import a file (path, bytes or binary stream) and return its root node."""
     importer = FileImporter(blockstore, cid_version=cid_version, raw_leaves=raw_leaves)
     if isinstance(source, (bytes, bytearray, memoryview)):
         mv = memoryview(source)
         for off in range(0, len(mv), chunk_size):
-            importer.add_chunk(mv[off:off + chunk_size])
+            importer.add_chunk(mv[off : off + chunk_size])
         return importer.finish()
     if isinstance(source, (str, Path)):
         path = Path(source)
@@ -219,26 +223,34 @@ def import_bytes(data: bytes, blockstore=None) -> str:
 
 # --- directories (`ipfs add -w`) -------------------------------------------
 
-Entry = Union[Path, str, bytes, ImportedNode, Mapping]
+Entry = Path | str | bytes | ImportedNode | Mapping
 
 
 def check_entry_name(name: str) -> str:
-    if (not isinstance(name, str) or not name or name in (".", "..") or "/" in name
-            or "\x00" in name or len(name.encode("utf-8")) > 255):
-        raise IpfsError(f"{name!r} cannot be a name in an IPFS directory",
-                        hint="use a plain file name without '/' (e.g. video.mp4)")
+    if (
+        not isinstance(name, str)
+        or not name
+        or name in (".", "..")
+        or "/" in name
+        or "\x00" in name
+        or len(name.encode("utf-8")) > 255
+    ):
+        raise IpfsError(
+            f"{name!r} cannot be a name in an IPFS directory", hint="use a plain file name without '/' (e.g. video.mp4)"
+        )
     return name
 
 
-def directory_node(children: Mapping[str, ImportedNode], blockstore=None,
-                   cid_version: int = 0) -> ImportedNode:
+def directory_node(children: Mapping[str, ImportedNode], blockstore=None, cid_version: int = 0) -> ImportedNode:
     """A UnixFS directory over already-imported children. Links are sorted by
     name bytes (dag-pb canonical order, as go-merkledag encodes them)."""
     names = sorted(children, key=lambda n: n.encode("utf-8"))
     estimate = sum(len(n.encode("utf-8")) + len(children[n].cid_bytes) for n in names)
     if estimate >= HAMT_THRESHOLD:
-        raise IpfsError(f"a folder of {len(names)} entries is too large for a basic UnixFS directory",
-                        hint="Kubo would shard it (HAMT) and the CIDs would differ; split it into subfolders")
+        raise IpfsError(
+            f"a folder of {len(names)} entries is too large for a basic UnixFS directory",
+            hint="Kubo would shard it (HAMT) and the CIDs would differ; split it into subfolders",
+        )
     links = [dagpb.PBLink(children[n].cid_bytes, check_entry_name(n), children[n].tsize) for n in names]
     block = dagpb.encode_node(links, dagpb.unixfs_data(dagpb.DIRECTORY))
     cid = _make_cid(hashlib.sha256(block).digest(), DAG_PB, cid_version)
@@ -275,9 +287,9 @@ GetBlock = Callable[[CID], bytes]
 
 @dataclass
 class NodeInfo:
-    kind: str                   # "file" | "directory" | "raw" | "symlink" | "hamt"
-    size: int                   # file bytes (directories: 0)
-    links: list                 # dagpb.PBLink list (directories: the entries)
+    kind: str  # "file" | "directory" | "raw" | "symlink" | "hamt"
+    size: int  # file bytes (directories: 0)
+    links: list  # dagpb.PBLink list (directories: the entries)
 
 
 def inspect_node(cid: CID, block: bytes) -> tuple[NodeInfo, dagpb.PBNode | None, dagpb.UnixFSData | None]:
@@ -288,8 +300,13 @@ def inspect_node(cid: CID, block: bytes) -> tuple[NodeInfo, dagpb.PBNode | None,
         raise MalformedBlock(f"{c} uses codec {c.codec.name}; only dag-pb and raw UnixFS are readable")
     node = dagpb.decode_node(block)
     fs = dagpb.decode_unixfs(node.data)
-    kind = {dagpb.FILE: "file", dagpb.RAW: "file", dagpb.DIRECTORY: "directory",
-            dagpb.SYMLINK: "symlink", dagpb.HAMT_SHARD: "hamt"}.get(fs.type, "unknown")
+    kind = {
+        dagpb.FILE: "file",
+        dagpb.RAW: "file",
+        dagpb.DIRECTORY: "directory",
+        dagpb.SYMLINK: "symlink",
+        dagpb.HAMT_SHARD: "hamt",
+    }.get(fs.type, "unknown")
     if kind == "file":
         size = fs.filesize if fs.filesize is not None else len(fs.data) + sum(fs.blocksizes)
         if node.links and len(node.links) != len(fs.blocksizes):
@@ -321,8 +338,12 @@ def resolve_path(root: CID | str, path: str, get_block: GetBlock) -> CID:
     return c
 
 
-def iter_file(cid: CID | str, get_block: GetBlock, start: int = 0, end: int | None = None,
-              ) -> Iterator[memoryview]:
+def iter_file(
+    cid: CID | str,
+    get_block: GetBlock,
+    start: int = 0,
+    end: int | None = None,
+) -> Iterator[memoryview]:
     """Yield the bytes [start, end) of a UnixFS file, checking the DAG's shape:
     every child must deliver exactly the blocksize its parent announced."""
     c = parse_cid(cid)
@@ -342,9 +363,9 @@ def _iter_node(c, block, info, node, fs, start, end, get_block) -> Iterator[memo
         return
     data = memoryview(fs.data)
     if start < len(data):
-        yield data[start:min(end, len(data))]
+        yield data[start : min(end, len(data))]
     offset = len(data)
-    for link, bsize in zip(node.links, fs.blocksizes):
+    for link, bsize in zip(node.links, fs.blocksizes, strict=False):
         lo, hi = offset, offset + bsize
         offset = hi
         if hi <= start:
@@ -423,7 +444,7 @@ class UnixFSReader(io.RawIOBase):
             return 0
         got = 0
         for piece in iter_file(self.cid, self._get, self.pos, self.pos + want):
-            b[got:got + len(piece)] = piece
+            b[got : got + len(piece)] = piece
             got += len(piece)
         self.pos += got
         return got

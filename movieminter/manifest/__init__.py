@@ -10,8 +10,14 @@ import hashlib
 
 from movieminter.manifest import schedules
 from movieminter.manifest.canonical import canonical_json
-from movieminter.manifest.deforum import (export_deforum, import_deforum, import_deforum_report, normalize_segment,
-                                          segment_settings_digest, validate_segment)
+from movieminter.manifest.deforum import (
+    export_deforum,
+    import_deforum,
+    import_deforum_report,
+    normalize_segment,
+    segment_settings_digest,
+    validate_segment,
+)
 from movieminter.manifest.problems import ManifestError, Problem
 from movieminter.manifest.validate import get_segment, load_manifest, schema, validate_manifest
 
@@ -22,7 +28,19 @@ def manifest_digest(manifest: dict) -> bytes:
 
 
 __all__ = [
-    "ManifestError", "Problem", "canonical_json", "export_deforum", "get_segment", "import_deforum",
-    "import_deforum_report", "load_manifest", "manifest_digest", "normalize_segment", "schedules", "schema",
-    "segment_settings_digest", "validate_manifest", "validate_segment",
+    "ManifestError",
+    "Problem",
+    "canonical_json",
+    "export_deforum",
+    "get_segment",
+    "import_deforum",
+    "import_deforum_report",
+    "load_manifest",
+    "manifest_digest",
+    "normalize_segment",
+    "schedules",
+    "schema",
+    "segment_settings_digest",
+    "validate_manifest",
+    "validate_segment",
 ]

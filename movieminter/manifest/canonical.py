@@ -28,8 +28,10 @@ def _normalize(obj: Any, path: str = "") -> Any:
         return int(obj)
     if isinstance(obj, float):
         if not math.isfinite(obj):
-            raise MovieMinterError(f"{path or '/'}: {obj} cannot be written as JSON",
-                                   hint="use a finite number; NaN and Infinity have no JSON form")
+            raise MovieMinterError(
+                f"{path or '/'}: {obj} cannot be written as JSON",
+                hint="use a finite number; NaN and Infinity have no JSON form",
+            )
         if obj.is_integer():
             return int(obj)  # also turns -0.0 into 0
         return obj
@@ -42,14 +44,17 @@ def _normalize(obj: Any, path: str = "") -> Any:
         return out
     if isinstance(obj, (list, tuple)):
         return [_normalize(v, f"{path}/{i}") for i, v in enumerate(obj)]
-    raise MovieMinterError(f"{path or '/'}: a {type(obj).__name__} cannot be written as JSON",
-                           hint="use only objects, arrays, strings, numbers, booleans and null")
+    raise MovieMinterError(
+        f"{path or '/'}: a {type(obj).__name__} cannot be written as JSON",
+        hint="use only objects, arrays, strings, numbers, booleans and null",
+    )
 
 
 def canonical_json(obj: Any) -> bytes:
     """The canonical UTF-8 JSON bytes of `obj` (see module docstring)."""
-    return json.dumps(_normalize(obj), sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False, allow_nan=False).encode("utf-8")
+    return json.dumps(
+        _normalize(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
 
 
 def sha256(data: bytes) -> bytes:

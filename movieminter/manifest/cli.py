@@ -34,11 +34,16 @@ def register(subparsers) -> None:
 
 def _validate(args) -> int:
     from movieminter.manifest import ManifestError, load_manifest, manifest_digest
+
     try:
         m = load_manifest(args.file, allow_pickle=args.allow_pickle)
     except ManifestError as exc:
         if args.json:
-            print(json.dumps({"valid": False, "problems": [p.to_dict() for p in exc.problems]}, indent=2, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {"valid": False, "problems": [p.to_dict() for p in exc.problems]}, indent=2, ensure_ascii=False
+                )
+            )
         else:
             print(f"{args.file}: {exc.message}", file=sys.stderr)
             for p in exc.problems:
@@ -46,13 +51,21 @@ def _validate(args) -> int:
         return 2
     frames = sum(s["frame_count"] for s in m["segments"])
     duration = frames / m["movie"]["fps"]
-    summary = {"valid": True, "title": m["movie"]["title"], "segments": len(m["segments"]), "frames": frames,
-               "duration_seconds": round(duration, 3), "digest": manifest_digest(m).hex()}
+    summary = {
+        "valid": True,
+        "title": m["movie"]["title"],
+        "segments": len(m["segments"]),
+        "frames": frames,
+        "duration_seconds": round(duration, 3),
+        "digest": manifest_digest(m).hex(),
+    }
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
-        print(f"valid: \"{summary['title']}\" — {summary['segments']} segments, {frames} frames, "
-              f"{duration:.1f} s at {m['movie']['fps']} fps, {m['movie']['width']}x{m['movie']['height']}")
+        print(
+            f'valid: "{summary["title"]}" — {summary["segments"]} segments, {frames} frames, '
+            f"{duration:.1f} s at {m['movie']['fps']} fps, {m['movie']['width']}x{m['movie']['height']}"
+        )
         print(f"manifest digest (sha256 of canonical JSON): {summary['digest']}")
     return 0
 
@@ -60,9 +73,16 @@ def _validate(args) -> int:
 def _import(args) -> int:
     from movieminter.manifest import load_manifest
     from movieminter.manifest.deforum import import_deforum_report
+
     manifest = load_manifest(args.manifest) if args.manifest else None
-    segment, notes = import_deforum_report(args.settings, manifest=manifest, index=args.index,
-                                           start_frame=args.start_frame, title=args.title, seed=args.seed)
+    segment, notes = import_deforum_report(
+        args.settings,
+        manifest=manifest,
+        index=args.index,
+        start_frame=args.start_frame,
+        title=args.title,
+        seed=args.seed,
+    )
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     print(json.dumps(segment, indent=2, ensure_ascii=False))
@@ -71,6 +91,7 @@ def _import(args) -> int:
 
 def _export(args) -> int:
     from movieminter.manifest import export_deforum, get_segment, load_manifest
+
     m = load_manifest(args.manifest, allow_pickle=args.allow_pickle)
     get_segment(m, args.segment)
     print(json.dumps(export_deforum(m, args.segment), indent=2, ensure_ascii=False))

@@ -30,9 +30,24 @@ INIT_STRENGTH_DEFAULT = 0.8
 DEFAULT_CADENCE = 1
 INIT_IMAGE_PREFIX = "ipfs://"  # the render bridge swaps `init_image` for a local file before submitting
 # Keys Deforum's load_args skips (settings.py get_keys_to_exclude) or that only record the saving run.
-IGNORED_ON_IMPORT = {"perlin_w", "perlin_h", "image_path", "deforum_git_commit_id", "outdir", "timestring",
-                     "n_batch", "seed_enable_extras", "scale", "subseed", "subseed_strength", "init_sample",
-                     "noise_mask", "seed_internal", "mp4_path", "movieminter_init_image_cid"}
+IGNORED_ON_IMPORT = {
+    "perlin_w",
+    "perlin_h",
+    "image_path",
+    "deforum_git_commit_id",
+    "outdir",
+    "timestring",
+    "n_batch",
+    "seed_enable_extras",
+    "scale",
+    "subseed",
+    "subseed_strength",
+    "init_sample",
+    "noise_mask",
+    "seed_internal",
+    "mp4_path",
+    "movieminter_init_image_cid",
+}
 
 
 def _join(*parts: str | None) -> str:
@@ -105,17 +120,21 @@ def export_deforum(manifest: dict, index: int) -> dict:
         s["strength"] = INIT_STRENGTH_DEFAULT
     s.update(copy.deepcopy(seg.get("deforum_overrides") or {}))
     s["batch_name"] = f"MovieMinter_{index}_{{timestring}}"
-    return {"deforum_settings": s,
-            "options_overrides": {"sd_model_checkpoint": manifest["models"]["checkpoint"]["name"]}}
+    return {
+        "deforum_settings": s,
+        "options_overrides": {"sd_model_checkpoint": manifest["models"]["checkpoint"]["name"]},
+    }
 
 
 def segment_settings_digest(manifest: dict, index: int) -> str:
     """Hex sha256 of the canonical JSON of export_deforum(manifest, index)."""
     import hashlib
+
     return hashlib.sha256(canonical_json(export_deforum(manifest, index))).hexdigest()
 
 
 # ---------------------------------------------------------------- import
+
 
 def _read_settings(settings: dict | str | Path) -> dict:
     if isinstance(settings, dict):
@@ -127,10 +146,14 @@ def _read_settings(settings: dict | str | Path) -> dict:
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            raise ManifestError([Problem("", f"cannot read {path}: {exc.strerror}", "check the path")], str(path)) from None
+            raise ManifestError(
+                [Problem("", f"cannot read {path}: {exc.strerror}", "check the path")], str(path)
+            ) from None
         data = parse_json_text(raw, str(path))
     if not isinstance(data, dict):
-        raise ManifestError([Problem("", "a Deforum settings file is a JSON object", "pass the settings .txt Deforum saved")])
+        raise ManifestError(
+            [Problem("", "a Deforum settings file is a JSON object", "pass the settings .txt Deforum saved")]
+        )
     # The API wraps settings: accept a whole request body too.
     if isinstance(data.get("deforum_settings"), dict):
         data = data["deforum_settings"]
@@ -142,7 +165,7 @@ def _upgrade_legacy(data: dict) -> None:
     if "flip_2d_perspective" in data and "enable_perspective_flip" not in data:
         data["enable_perspective_flip"] = data.pop("flip_2d_perspective")
     if isinstance(data.get("color_coherence"), str) and data["color_coherence"].startswith("Match Frame 0 "):
-        data["color_coherence"] = data["color_coherence"][len("Match Frame 0 "):]
+        data["color_coherence"] = data["color_coherence"][len("Match Frame 0 ") :]
     if isinstance(data.get("diffusion_cadence"), str) and data["diffusion_cadence"].strip().isdigit():
         data["diffusion_cadence"] = int(data["diffusion_cadence"])
     if isinstance(data.get("hybrid_composite"), bool):
@@ -156,7 +179,7 @@ def _unmerge_run_prompt(text: str, pos: str, neg: str) -> str:
     which files saved by a run (with `positive_prompts`/`negative_prompts`) contain."""
     out = text
     if out.startswith(f"{pos} "):
-        out = out[len(pos) + 1:]
+        out = out[len(pos) + 1 :]
     if out.endswith(f" {neg}"):
         out = out[: len(out) - len(neg) - 1]
         if out.endswith(" --neg"):
@@ -173,7 +196,7 @@ def _strip_prefix(combined: str, prefix: str) -> str:
     if combined == prefix:
         return ""
     if combined.startswith(prefix + ", "):
-        return combined[len(prefix) + 2:]
+        return combined[len(prefix) + 2 :]
     return combined
 
 
@@ -196,8 +219,15 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def import_deforum_report(settings: dict | str | Path, *, manifest: dict | None = None, index: int = 0,
-                          start_frame: int = 0, title: str | None = None, seed: int | None = None) -> tuple[dict, list[str]]:
+def import_deforum_report(
+    settings: dict | str | Path,
+    *,
+    manifest: dict | None = None,
+    index: int = 0,
+    start_frame: int = 0,
+    title: str | None = None,
+    seed: int | None = None,
+) -> tuple[dict, list[str]]:
     """import_deforum plus the notes a director should read (settings dropped or kept elsewhere)."""
     data = _read_settings(settings)
     _upgrade_legacy(data)
@@ -212,8 +242,13 @@ def import_deforum_report(settings: dict | str | Path, *, manifest: dict | None 
         except json.JSONDecodeError:
             prompts = None
     if not isinstance(prompts, dict) or not prompts:
-        problems.append(Problem("/prompts", "the settings have no `prompts` object",
-                                "Deforum saves prompts as {\"0\": \"...\", \"30\": \"...\"}; add them"))
+        problems.append(
+            Problem(
+                "/prompts",
+                "the settings have no `prompts` object",
+                'Deforum saves prompts as {"0": "...", "30": "..."}; add them',
+            )
+        )
         prompts = {}
     run_saved = "animation_prompts_positive" not in data and ("positive_prompts" in data or "negative_prompts" in data)
     pos = data.get("animation_prompts_positive", data.get("positive_prompts", "")) or ""
@@ -225,23 +260,35 @@ def import_deforum_report(settings: dict | str | Path, *, manifest: dict | None 
 
     frame_count = _int_or_none(data.get("max_frames"))
     if frame_count is None or not 1 <= frame_count <= 10_000:
-        problems.append(Problem("/max_frames", f"max_frames {data.get('max_frames')!r} is not a frame count from 1 to 10000",
-                                "set max_frames to the number of frames of this segment"))
+        problems.append(
+            Problem(
+                "/max_frames",
+                f"max_frames {data.get('max_frames')!r} is not a frame count from 1 to 10000",
+                "set max_frames to the number of frames of this segment",
+            )
+        )
         frame_count = frame_count if frame_count and frame_count > 0 else 1
 
     clean_prompts: dict[str, str] = {}
     for key, text in prompts.items():
         frame = _int_or_none(key)
         if frame is None or frame < 0:
-            problems.append(Problem(pointer("prompts", key), f"prompt key `{key}` is not a frame number",
-                                    "Movie Minter keyframes are whole frame numbers; replace expressions such as "
-                                    "`max_f/2` by the frame they evaluate to"))
+            problems.append(
+                Problem(
+                    pointer("prompts", key),
+                    f"prompt key `{key}` is not a frame number",
+                    "Movie Minter keyframes are whole frame numbers; replace expressions such as "
+                    "`max_f/2` by the frame they evaluate to",
+                )
+            )
             continue
         if not isinstance(text, str):
             problems.append(Problem(pointer("prompts", key), "a prompt must be text", "write the prompt as a string"))
             continue
         if frame >= frame_count:
-            notes.append(f"prompt at frame {frame} dropped: the job has only {frame_count} frames (Deforum never reaches it)")
+            notes.append(
+                f"prompt at frame {frame} dropped: the job has only {frame_count} frames (Deforum never reaches it)"
+            )
             continue
         if run_saved:
             text = _unmerge_run_prompt(text, pos, neg)
@@ -250,8 +297,13 @@ def import_deforum_report(settings: dict | str | Path, *, manifest: dict | None 
     if seed is None:
         seed = _int_or_none(data.get("seed"))
         if seed is None or seed < 0:
-            problems.append(Problem("/seed", f"the settings have seed {data.get('seed')!r}, which means a random seed",
-                                    "pass --seed N (a fixed seed makes every minter render the same frames)"))
+            problems.append(
+                Problem(
+                    "/seed",
+                    f"the settings have seed {data.get('seed')!r}, which means a random seed",
+                    "pass --seed N (a fixed seed makes every minter render the same frames)",
+                )
+            )
             seed = 0
     if not 0 <= seed <= 4294967295:
         problems.append(Problem("/seed", f"seed {seed} is outside 0..4294967295", "use a 32-bit seed"))
@@ -277,12 +329,16 @@ def import_deforum_report(settings: dict | str | Path, *, manifest: dict | None 
             if key in data:
                 notes.append(f"{key} = {data[key]!r} belongs to the movie (movie.{field}); set it there")
     if data.get("sd_model_name") or data.get("sd_model_hash"):
-        notes.append(f"checkpoint {data.get('sd_model_name')!r} (hash {data.get('sd_model_hash')!r}) belongs to "
-                     "models.checkpoint, pinned by its full sha256")
+        notes.append(
+            f"checkpoint {data.get('sd_model_name')!r} (hash {data.get('sd_model_hash')!r}) belongs to "
+            "models.checkpoint, pinned by its full sha256"
+        )
     if manifest is not None:
         for key, field in (("W", "width"), ("H", "height"), ("fps", "fps")):
             if key in data and not _same(data[key], base[key]):
-                notes.append(f"{key} = {data[key]!r} differs from movie.{field} = {base[key]!r}; the movie's value is used")
+                notes.append(
+                    f"{key} = {data[key]!r} differs from movie.{field} = {base[key]!r}; the movie's value is used"
+                )
 
     seg_pos = _strip_prefix(pos, defaults.get("positive_prompt", ""))
     seg_neg = _strip_prefix(neg, defaults.get("negative_prompt", ""))
@@ -306,13 +362,15 @@ def import_deforum_report(settings: dict | str | Path, *, manifest: dict | None 
     init = data.get("init_image")
     if data.get("use_init") is True and isinstance(init, str) and init:
         if init.startswith(INIT_IMAGE_PREFIX):
-            segment["init_image"] = {"cid": init[len(INIT_IMAGE_PREFIX):]}
+            segment["init_image"] = {"cid": init[len(INIT_IMAGE_PREFIX) :]}
             strength = data.get("strength", INIT_STRENGTH_DEFAULT)
             if isinstance(strength, (int, float)) and not _same(strength, INIT_STRENGTH_DEFAULT):
                 segment["init_image"]["strength"] = strength
         else:
-            notes.append(f"init image {init!r} dropped: a manifest names init images by IPFS CID "
-                         "(add segments[].init_image.cid after `ipfs add`)")
+            notes.append(
+                f"init image {init!r} dropped: a manifest names init images by IPFS CID "
+                "(add segments[].init_image.cid after `ipfs add`)"
+            )
 
     overrides = {}
     handled = set(OWNED) | set(CAMERA_KEYS)
@@ -324,16 +382,24 @@ def import_deforum_report(settings: dict | str | Path, *, manifest: dict | None 
             # without the movie we cannot know its defaults: keep these explicitly
             overrides[key] = value
             continue
-        if _same(value, base.get(key)) or (isinstance(value, (int, float)) and not isinstance(value, bool)
-                                           and isinstance(base.get(key), (int, float)) and value == base.get(key)):
+        if _same(value, base.get(key)) or (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and isinstance(base.get(key), (int, float))
+            and value == base.get(key)
+        ):
             continue
         if key in RESERVED:
             if key != "batch_name" and not _same(value, entry["deforum_default"]) and value not in ("", None):
                 notes.append(f"{key} = {value!r} ignored: {RESERVED[key]}")
             continue
         overrides[key] = value
-    for key in sorted(set(data) - set(deforum_keys()) - IGNORED_ON_IMPORT - {"animation_prompts", "positive_prompts",
-                                                                           "negative_prompts"}):
+    for key in sorted(
+        set(data)
+        - set(deforum_keys())
+        - IGNORED_ON_IMPORT
+        - {"animation_prompts", "positive_prompts", "negative_prompts"}
+    ):
         notes.append(f"{key} ignored: not a setting this Deforum key table knows")
     if overrides:
         segment["deforum_overrides"] = overrides
@@ -344,8 +410,15 @@ def import_deforum_report(settings: dict | str | Path, *, manifest: dict | None 
     return segment, notes
 
 
-def import_deforum(settings: dict | str | Path, *, manifest: dict | None = None, index: int = 0,
-                   start_frame: int = 0, title: str | None = None, seed: int | None = None) -> dict:
+def import_deforum(
+    settings: dict | str | Path,
+    *,
+    manifest: dict | None = None,
+    index: int = 0,
+    start_frame: int = 0,
+    title: str | None = None,
+    seed: int | None = None,
+) -> dict:
     """A valid segment from Deforum settings (a dict, the settings .txt path, or its JSON text).
 
     With `manifest`, only what differs from that movie's defaults is kept, so
@@ -353,17 +426,31 @@ def import_deforum(settings: dict | str | Path, *, manifest: dict | None = None,
     gives back segment i (normalized: see normalize_segment).
     Raises ManifestError listing everything that cannot become a segment.
     """
-    return import_deforum_report(settings, manifest=manifest, index=index, start_frame=start_frame,
-                                 title=title, seed=seed)[0]
+    return import_deforum_report(
+        settings, manifest=manifest, index=index, start_frame=start_frame, title=title, seed=seed
+    )[0]
 
 
 # ---------------------------------------------------------------- segment-level helpers
 
 _STUB_MANIFEST = {
     "manifest_version": 1,
-    "movie": {"title": "stub", "fps": 12, "width": 512, "height": 512, "license": "CC0-1.0",
-              "encoding": {"codec": "h264", "profile": "high", "level": "4.0", "pix_fmt": "yuv420p",
-                           "preset": "veryfast", "crf": 20, "timescale": 12288}},
+    "movie": {
+        "title": "stub",
+        "fps": 12,
+        "width": 512,
+        "height": 512,
+        "license": "CC0-1.0",
+        "encoding": {
+            "codec": "h264",
+            "profile": "high",
+            "level": "4.0",
+            "pix_fmt": "yuv420p",
+            "preset": "veryfast",
+            "crf": 20,
+            "timescale": 12288,
+        },
+    },
     "models": {"checkpoint": {"name": "stub", "sha256": "0" * 64, "autov2": "0" * 10, "format": "safetensors"}},
     "defaults": {"sampler": "Euler a", "steps": 20, "seed_behavior": "iter"},
     "segments": [],
@@ -379,11 +466,13 @@ def validate_segment(segment: dict, manifest: dict | None = None) -> list[Proble
     stub = copy.deepcopy(manifest) if manifest is not None else copy.deepcopy(_STUB_MANIFEST)
     if manifest is None:
         from movieminter.manifest.validate import LORA_TAG
+
         texts = [t for t in (segment.get("prompts") or {}).values() if isinstance(t, str)]
         texts += [segment.get("positive_prompt") or "", segment.get("negative_prompt") or ""]
         names = sorted({m.group(1) for t in texts for m in LORA_TAG.finditer(t)})
-        stub["models"]["loras"] = [{"name": n, "sha256": "0" * 64, "autov2": "0" * 10, "format": "safetensors"}
-                                   for n in names if n]
+        stub["models"]["loras"] = [
+            {"name": n, "sha256": "0" * 64, "autov2": "0" * 10, "format": "safetensors"} for n in names if n
+        ]
     one = copy.deepcopy(segment)
     if isinstance(one, dict):
         one["index"], one["start_frame"] = 0, 0
@@ -391,7 +480,7 @@ def validate_segment(segment: dict, manifest: dict | None = None) -> list[Proble
     out = []
     for p in validate_manifest(stub, allow_pickle=True):
         if p.pointer.startswith("/segments/0"):
-            out.append(Problem(p.pointer[len("/segments/0"):], p.message, p.hint))
+            out.append(Problem(p.pointer[len("/segments/0") :], p.message, p.hint))
         elif p.pointer.startswith("/models/loras") and manifest is None:
             continue
     return out

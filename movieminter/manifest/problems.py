@@ -30,9 +30,11 @@ class ManifestError(MovieMinterError):
         self.source = source
         n = len(self.problems)
         where = f" in {source}" if source else ""
-        super().__init__(f"{n} problem{'s' if n != 1 else ''}{where}",
-                         hint="fix each problem listed (JSON pointer: what is wrong / how to fix)",
-                         problems=[p.to_dict() for p in self.problems])
+        super().__init__(
+            f"{n} problem{'s' if n != 1 else ''}{where}",
+            hint="fix each problem listed (JSON pointer: what is wrong / how to fix)",
+            problems=[p.to_dict() for p in self.problems],
+        )
 
     def __str__(self) -> str:
         return self.message + ":\n" + "\n".join(f"  {p}" for p in self.problems)

@@ -32,11 +32,33 @@ import numpy as np
 VARIABLES = frozenset({"t", "max_f", "s"})
 # Functions every numexpr that A1111 venvs carry (>= 2.8) knows. numexpr has
 # no constants, so `pi` is not available inside Deforum either.
-FUNCTIONS = frozenset({
-    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2",
-    "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
-    "log", "log10", "log1p", "exp", "expm1", "sqrt", "abs", "where", "floor", "ceil",
-})
+FUNCTIONS = frozenset(
+    {
+        "sin",
+        "cos",
+        "tan",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "arctan2",
+        "sinh",
+        "cosh",
+        "tanh",
+        "arcsinh",
+        "arccosh",
+        "arctanh",
+        "log",
+        "log10",
+        "log1p",
+        "exp",
+        "expm1",
+        "sqrt",
+        "abs",
+        "where",
+        "floor",
+        "ceil",
+    }
+)
 _FUNCTION_ARITY = {"arctan2": 2, "where": 3}
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Mod, ast.Pow, ast.BitAnd, ast.BitOr)
 _UNARY = (ast.UAdd, ast.USub, ast.Invert)
@@ -65,15 +87,21 @@ def check_expression(expr: str) -> None:
     """Raise ScheduleError unless `expr` uses only numbers, t, max_f, s, arithmetic and allowed functions."""
     text = expr.strip()
     if not text:
-        raise ScheduleError("the expression is empty", "write a number or an expression such as `1.0` or `0.5*sin(t/10)`")
+        raise ScheduleError(
+            "the expression is empty", "write a number or an expression such as `1.0` or `0.5*sin(t/10)`"
+        )
     if len(text) > MAX_EXPRESSION_LENGTH:
-        raise ScheduleError(f"the expression is {len(text)} characters long (at most {MAX_EXPRESSION_LENGTH})",
-                            "split the motion into several keyframes")
+        raise ScheduleError(
+            f"the expression is {len(text)} characters long (at most {MAX_EXPRESSION_LENGTH})",
+            "split the motion into several keyframes",
+        )
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise ScheduleError(f"`{text}` is not a valid expression ({exc.msg})",
-                            "check the brackets and operators; e.g. `1.0 + 0.02*sin(t/10)`") from None
+        raise ScheduleError(
+            f"`{text}` is not a valid expression ({exc.msg})",
+            "check the brackets and operators; e.g. `1.0 + 0.02*sin(t/10)`",
+        ) from None
     _check_cost(tree, text)
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     for node in ast.walk(tree):
@@ -83,42 +111,58 @@ def check_expression(expr: str) -> None:
             continue
         if isinstance(node, (ast.BinOp, ast.UnaryOp)):
             if not isinstance(node.op, _BINOPS + _UNARY):
-                raise ScheduleError(f"operator `{ast.unparse(node)}` is not allowed in `{text}`",
-                                    "use + - * / % ** and comparisons inside where()")
+                raise ScheduleError(
+                    f"operator `{ast.unparse(node)}` is not allowed in `{text}`",
+                    "use + - * / % ** and comparisons inside where()",
+                )
             continue
         if isinstance(node, ast.Compare):
             continue
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-                raise ScheduleError(f"`{ast.unparse(node)}` in `{text}` is not a number",
-                                    "expressions may only contain numbers, t, max_f, s and math functions")
+                raise ScheduleError(
+                    f"`{ast.unparse(node)}` in `{text}` is not a number",
+                    "expressions may only contain numbers, t, max_f, s and math functions",
+                )
             continue
         if isinstance(node, ast.Name):
             if node.id in VARIABLES:
                 continue
             if node.id == "pi":
-                raise ScheduleError(f"`pi` is not defined when Deforum evaluates `{text}`",
-                                    "write the number instead, e.g. 3.14159 (numexpr has no constants)")
+                raise ScheduleError(
+                    f"`pi` is not defined when Deforum evaluates `{text}`",
+                    "write the number instead, e.g. 3.14159 (numexpr has no constants)",
+                )
             if node.id in FUNCTIONS:
-                raise ScheduleError(f"`{node.id}` is a function but is used as a value in `{text}`",
-                                    f"call it, e.g. `{node.id}(t)`")
-            raise ScheduleError(f"unknown name `{node.id}` in `{text}`",
-                                "only t (frame), max_f (last frame) and s (seed) are available")
+                raise ScheduleError(
+                    f"`{node.id}` is a function but is used as a value in `{text}`", f"call it, e.g. `{node.id}(t)`"
+                )
+            raise ScheduleError(
+                f"unknown name `{node.id}` in `{text}`", "only t (frame), max_f (last frame) and s (seed) are available"
+            )
         if isinstance(node, ast.Call):
             func = node.func
             if not isinstance(func, ast.Name) or func.id not in FUNCTIONS:
                 name = ast.unparse(func)
-                raise ScheduleError(f"function `{name}` is not allowed in `{text}`",
-                                    "allowed functions: " + ", ".join(sorted(FUNCTIONS)))
+                raise ScheduleError(
+                    f"function `{name}` is not allowed in `{text}`",
+                    "allowed functions: " + ", ".join(sorted(FUNCTIONS)),
+                )
             if node.keywords:
-                raise ScheduleError(f"`{func.id}()` takes no keyword arguments in `{text}`", "pass arguments by position")
+                raise ScheduleError(
+                    f"`{func.id}()` takes no keyword arguments in `{text}`", "pass arguments by position"
+                )
             want = _FUNCTION_ARITY.get(func.id, 1)
             if len(node.args) != want:
-                raise ScheduleError(f"`{func.id}()` takes {want} argument{'s' if want > 1 else ''}, got {len(node.args)} in `{text}`",
-                                    f"e.g. `{func.id}(" + ", ".join(["t"] * want) + ")`")
+                raise ScheduleError(
+                    f"`{func.id}()` takes {want} argument{'s' if want > 1 else ''}, got {len(node.args)} in `{text}`",
+                    f"e.g. `{func.id}(" + ", ".join(["t"] * want) + ")`",
+                )
             continue
-        raise ScheduleError(f"`{ast.unparse(node)}` is not allowed in `{text}`",
-                            "expressions may only contain numbers, t, max_f, s, arithmetic and math functions")
+        raise ScheduleError(
+            f"`{ast.unparse(node)}` is not allowed in `{text}`",
+            "expressions may only contain numbers, t, max_f, s, arithmetic and math functions",
+        )
 
 
 def _constant_value(node: ast.AST) -> float | None:
@@ -136,8 +180,9 @@ def _constant_value(node: ast.AST) -> float | None:
         try:
             if isinstance(node.op, ast.Pow):
                 return float(abs(a) ** b) if abs(b) <= MAX_EXPONENT else float("inf")
-            return {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b,
-                    ast.Div: a / b if b else float("inf")}[type(node.op)]
+            return {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b, ast.Div: a / b if b else float("inf")}[
+                type(node.op)
+            ]
         except (OverflowError, ZeroDivisionError):
             return float("inf")
     return None
@@ -149,13 +194,16 @@ def _check_cost(tree: ast.AST, text: str) -> None:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
             exponent = _constant_value(node.right)
             if exponent is not None and not abs(exponent) <= MAX_EXPONENT:
-                raise ScheduleError(f"exponent `{ast.unparse(node.right)}` in `{text}` is beyond ±{MAX_EXPONENT}",
-                                    "use a smaller power")
+                raise ScheduleError(
+                    f"exponent `{ast.unparse(node.right)}` in `{text}` is beyond ±{MAX_EXPONENT}", "use a smaller power"
+                )
         value = _constant_value(node)
         if value is not None and not abs(value) <= MAX_CONSTANT:
-            raise ScheduleError(f"`{ast.unparse(node)}` in `{text}` is too large (numbers and constant "
-                                f"results must stay within ±{MAX_CONSTANT:g})",
-                                "Deforum schedules are camera values: use numbers of a sensible size")
+            raise ScheduleError(
+                f"`{ast.unparse(node)}` in `{text}` is too large (numbers and constant "
+                f"results must stay within ±{MAX_CONSTANT:g})",
+                "Deforum schedules are camera values: use numbers of a sensible size",
+            )
 
 
 def _strip_value(value: str) -> str:
@@ -178,20 +226,26 @@ def parse_schedule(text: str) -> list[tuple[int, str]]:
     if not isinstance(text, str) or not text.strip():
         raise ScheduleError("the schedule is empty", "write at least `0: (value)`")
     if len(text) > MAX_SCHEDULE_LENGTH:
-        raise ScheduleError(f"the schedule is {len(text)} characters long (at most {MAX_SCHEDULE_LENGTH})",
-                            "use fewer keyframes; frames between keyframes are interpolated")
+        raise ScheduleError(
+            f"the schedule is {len(text)} characters long (at most {MAX_SCHEDULE_LENGTH})",
+            "use fewer keyframes; frames between keyframes are interpolated",
+        )
     depth = 0
     for ch in text:
         depth += (ch == "(") - (ch == ")")
         if ch == "," and depth > 0:
-            raise ScheduleError(f"a `,` inside brackets in `{text.strip()}`",
-                                "Deforum splits schedules on every comma, so where() and arctan2() cannot be used "
-                                "in schedules; use separate keyframes instead")
+            raise ScheduleError(
+                f"a `,` inside brackets in `{text.strip()}`",
+                "Deforum splits schedules on every comma, so where() and arctan2() cannot be used "
+                "in schedules; use separate keyframes instead",
+            )
     frames: dict[int, str] = {}
     for part in text.split(","):
         if not part.strip():
-            raise ScheduleError(f"empty entry in `{text}` (two commas in a row or a trailing comma)",
-                                "separate keyframes with single commas: `0: (1.0), 30: (1.02)`")
+            raise ScheduleError(
+                f"empty entry in `{text}` (two commas in a row or a trailing comma)",
+                "separate keyframes with single commas: `0: (1.0), 30: (1.02)`",
+            )
         if ":" not in part:
             if part.count("(") != part.count(")"):  # a comma inside a function call was split off
                 hint = "Deforum splits schedules on commas, so where() and arctan2() cannot be used in schedules"
@@ -200,13 +254,17 @@ def parse_schedule(text: str) -> list[tuple[int, str]]:
             raise ScheduleError(f"`{part.strip()}` has no `FRAME:` in front", hint)
         pieces = part.split(":")
         if len(pieces) != 2:
-            raise ScheduleError(f"`{part.strip()}` has more than one `:`",
-                                "Deforum reads only up to the second `:`; write one `FRAME: (VALUE)` per keyframe")
+            raise ScheduleError(
+                f"`{part.strip()}` has more than one `:`",
+                "Deforum reads only up to the second `:`; write one `FRAME: (VALUE)` per keyframe",
+            )
         frame_text, value = pieces[0], pieces[1].strip()
         m = _FRAME.match(frame_text)
         if not m:
-            raise ScheduleError(f"frame `{frame_text.strip()}` is not a whole number",
-                                "keyframes are whole frame numbers counted from the segment start, e.g. `0`, `24`")
+            raise ScheduleError(
+                f"frame `{frame_text.strip()}` is not a whole number",
+                "keyframes are whole frame numbers counted from the segment start, e.g. `0`, `24`",
+            )
         frame = int(m.group(1))
         if frame in frames:
             raise ScheduleError(f"frame {frame} appears twice", "keep one value per frame")
@@ -224,7 +282,9 @@ def evaluate_expression(expr: str, frames: np.ndarray, *, max_f: int, s: int) ->
     """Evaluate an allowlisted expression for many frames at once (float64 array)."""
     check_expression(expr)
     t = np.asarray(frames, dtype=np.int64)
-    out = numexpr.evaluate(expr.strip(), local_dict={"t": t, "max_f": np.int64(max_f), "s": np.int64(s)}, global_dict={})
+    out = numexpr.evaluate(
+        expr.strip(), local_dict={"t": t, "max_f": np.int64(max_f), "s": np.int64(s)}, global_dict={}
+    )
     return np.broadcast_to(np.asarray(out, dtype=np.float64), t.shape).copy()
 
 
@@ -238,8 +298,9 @@ def evaluate_schedule(text: str, frame_count: int, *, seed: int = 0) -> list[flo
     keys = [(f, v) for f, v in parse_schedule(text) if f < frame_count]
     values = np.full(frame_count, np.nan)
     if not keys:
-        raise ScheduleError(f"no keyframe of `{text}` falls inside {frame_count} frames",
-                            f"use frames 0..{frame_count - 1}")
+        raise ScheduleError(
+            f"no keyframe of `{text}` falls inside {frame_count} frames", f"use frames 0..{frame_count - 1}"
+        )
     assigned = np.zeros(frame_count, dtype=bool)
     max_f = frame_count - 1
     for i, (frame, value) in enumerate(keys):
@@ -256,4 +317,3 @@ def evaluate_schedule(text: str, frame_count: int, *, seed: int = 0) -> list[flo
     # an expression that gives NaN/inf stays NaN/inf (validation reports it)
     values[gaps] = np.interp(np.flatnonzero(gaps), known, values[known])
     return [float(v) for v in values]
-

@@ -17,8 +17,9 @@ CHROMA = {0: "gray", 1: "yuv420p", 2: "yuv422p", 3: "yuv444p"}
 PROFILE_NAMES = {66: "baseline", 77: "main", 100: "high", 110: "high10", 122: "high422", 244: "high444"}
 
 
-def check_segment(path: Path | str, manifest: dict, index: int | None = None, *,
-                  profile: EncodingProfile | None = None) -> dict:
+def check_segment(
+    path: Path | str, manifest: dict, index: int | None = None, *, profile: EncodingProfile | None = None
+) -> dict:
     """Return a report of the segment's properties; raise MediaError listing every mismatch.
 
     With `index`, the frame count and duration must be that segment's; without,
@@ -39,8 +40,11 @@ def check_segment(path: Path | str, manifest: dict, index: int | None = None, *,
             problems.append(f"{what}: expected {expected}, got {got} (fix: {fix})")
 
     report: dict = {"path": str(path), "size": info.size, "fragmented": info.fragmented}
-    expect("layout", "fragmented MP4 (moov, then moof/mdat pairs)",
-           "fragmented MP4 (moov, then moof/mdat pairs)" if info.fragmented else "regular MP4 (one moov index)")
+    expect(
+        "layout",
+        "fragmented MP4 (moov, then moof/mdat pairs)",
+        "fragmented MP4 (moov, then moof/mdat pairs)" if info.fragmented else "regular MP4 (one moov index)",
+    )
     video = info.track("vide")
     if video is None:
         raise MediaError(f"{path.name} has no video track", hint=REENCODE)
@@ -52,17 +56,25 @@ def check_segment(path: Path | str, manifest: dict, index: int | None = None, *,
         report["codecs"] = f"avc1.{sps[1]:02X}{sps[2]:02X}{sps[3]:02X}"
         expect("H.264 profile", profile.profile, PROFILE_NAMES.get(avc.profile_idc, f"profile_idc {avc.profile_idc}"))
         expect("H.264 level", _level(profile.level_idc), _level(avc.level_idc))
-        expect("pixel format", profile.pix_fmt,
-               CHROMA.get(avc.chroma_format_idc, "?") if avc.bit_depth_luma == 8 else f"{avc.bit_depth_luma}-bit")
+        expect(
+            "pixel format",
+            profile.pix_fmt,
+            CHROMA.get(avc.chroma_format_idc, "?") if avc.bit_depth_luma == 8 else f"{avc.bit_depth_luma}-bit",
+        )
         if video.sizes and video.first_sample_offset is not None:
             first = nal_types(read_sample(path, video), avc.nal_length_size)
             expect("first frame", "an IDR keyframe", "an IDR keyframe" if 5 in first else f"NAL types {first} (no IDR)")
-    expect("resolution", f"{profile.width}x{profile.height}", f"{video.width}x{video.height}",
-           f"render at the manifest's size, then {REENCODE}")
+    expect(
+        "resolution",
+        f"{profile.width}x{profile.height}",
+        f"{video.width}x{video.height}",
+        f"render at the manifest's size, then {REENCODE}",
+    )
     expect("video timebase", f"1/{profile.timescale}", f"1/{video.timescale}")
     frames = video.sample_count
-    report.update(width=video.width, height=video.height, timescale=video.timescale, frame_count=frames,
-                  duration=video.duration)
+    report.update(
+        width=video.width, height=video.height, timescale=video.timescale, frame_count=frames, duration=video.duration
+    )
     if frames:
         distinct = sorted(set(video.durations))
         fps = [round(video.timescale / d, 3) for d in distinct if d]
@@ -70,22 +82,30 @@ def check_segment(path: Path | str, manifest: dict, index: int | None = None, *,
         # Every frame must last exactly 1/fps (±1 tick when the timescale is not a multiple of fps).
         ticks = video.timescale / profile.fps
         if any(abs(d - ticks) >= 1 for d in distinct):
-            problems.append(f"fps: expected {profile.fps} (every frame 1/{profile.fps} s), "
-                            f"got {', '.join(map(str, fps))} fps (fix: {REENCODE} at the manifest's fps)")
+            problems.append(
+                f"fps: expected {profile.fps} (every frame 1/{profile.fps} s), "
+                f"got {', '.join(map(str, fps))} fps (fix: {REENCODE} at the manifest's fps)"
+            )
     if video.sync and not video.sync[0]:
         problems.append(f"first frame: expected a sync sample (keyframe), got a non-sync sample (fix: {REENCODE})")
     segment_frames = _expected_frames(manifest, index)
     if frames not in segment_frames:
         want = " or ".join(str(n) for n in sorted(segment_frames)[:5])
         which = f"segment {index}" if index is not None else "any segment of the manifest"
-        problems.append(f"frame count: expected {want} ({which}), got {frames} "
-                        f"(fix: render exactly the segment's frame_count frames, then {REENCODE})")
+        problems.append(
+            f"frame count: expected {want} ({which}), got {frames} "
+            f"(fix: render exactly the segment's frame_count frames, then {REENCODE})"
+        )
     else:
         expect("duration", f"{frames / profile.fps:.6f} s", f"{video.duration:.6f} s")
     _check_audio(info.track("soun"), profile, frames / profile.fps, problems, report)
     if problems:
-        raise MediaError(f"{path.name} does not fit the movie's encoding profile ({profile.describe()}):\n  - "
-                         + "\n  - ".join(problems), hint=REENCODE, problems=problems)
+        raise MediaError(
+            f"{path.name} does not fit the movie's encoding profile ({profile.describe()}):\n  - "
+            + "\n  - ".join(problems),
+            hint=REENCODE,
+            problems=problems,
+        )
     if info.fragmented:
         report["init_range"], report["media_range"] = info.init_range, info.media_range
     return report
@@ -104,20 +124,30 @@ def _expected_frames(manifest: dict, index: int | None) -> set[int]:
 def _check_audio(audio, profile: EncodingProfile, video_duration: float, problems: list[str], report: dict) -> None:
     if profile.audio is None:
         if audio is not None:
-            problems.append("audio: expected no audio track (the movie has no soundtrack), got one "
-                            f"(fix: {REENCODE} without a soundtrack)")
+            problems.append(
+                "audio: expected no audio track (the movie has no soundtrack), got one "
+                f"(fix: {REENCODE} without a soundtrack)"
+            )
         return
     want = profile.audio
     if audio is None:
-        problems.append(f"audio: expected an AAC track ({want.sample_rate} Hz, {want.channels} ch; the movie has a "
-                        f"soundtrack and every segment carries its slice), got none (fix: {REENCODE} with --soundtrack)")
+        problems.append(
+            f"audio: expected an AAC track ({want.sample_rate} Hz, {want.channels} ch; the movie has a "
+            f"soundtrack and every segment carries its slice), got none (fix: {REENCODE} with --soundtrack)"
+        )
         return
-    codec = "aac" if (audio.codec == "mp4a" and audio.object_type_indication == 0x40
-                      and audio.audio_object_type == 2) else f"{audio.codec} (object type {audio.audio_object_type})"
+    codec = (
+        "aac"
+        if (audio.codec == "mp4a" and audio.object_type_indication == 0x40 and audio.audio_object_type == 2)
+        else f"{audio.codec} (object type {audio.audio_object_type})"
+    )
     problems_before = len(problems)
-    for what, expected, got in (("audio codec", "aac", codec), ("audio sample rate", f"{want.sample_rate} Hz", f"{audio.sample_rate} Hz"),
-                                ("audio channels", want.channels, audio.channels),
-                                ("audio timebase", f"1/{want.sample_rate}", f"1/{audio.timescale}")):
+    for what, expected, got in (
+        ("audio codec", "aac", codec),
+        ("audio sample rate", f"{want.sample_rate} Hz", f"{audio.sample_rate} Hz"),
+        ("audio channels", want.channels, audio.channels),
+        ("audio timebase", f"1/{want.sample_rate}", f"1/{audio.timescale}"),
+    ):
         if expected != got:
             problems.append(f"{what}: expected {expected}, got {got} (fix: {REENCODE})")
     # The encoder's priming samples are hidden by the edit list; what remains
@@ -126,5 +156,7 @@ def _check_audio(audio, profile: EncodingProfile, video_duration: float, problem
     duration = (audio.duration_ticks - priming) / audio.timescale if audio.timescale else 0.0
     report["audio"] = {"sample_rate": audio.sample_rate, "channels": audio.channels, "duration": duration}
     if len(problems) == problems_before and abs(duration - video_duration) > 1 / profile.fps:
-        problems.append(f"audio duration: expected {video_duration:.3f} s (the video's, within one frame), "
-                        f"got {duration:.3f} s (fix: {REENCODE})")
+        problems.append(
+            f"audio duration: expected {video_duration:.3f} s (the video's, within one frame), "
+            f"got {duration:.3f} s (fix: {REENCODE})"
+        )

@@ -43,8 +43,12 @@ def register(subparsers) -> None:
     s.set_defaults(func=_stitch)
 
     h = sub.add_parser("hls", help="an HLS playlist over segment files on an IPFS gateway")
-    h.add_argument("segments", nargs="+", metavar="N=CID_OR_FILE",
-                   help="segment index = its CID, or a local segment file (its CID is computed)")
+    h.add_argument(
+        "segments",
+        nargs="+",
+        metavar="N=CID_OR_FILE",
+        help="segment index = its CID, or a local segment file (its CID is computed)",
+    )
     h.add_argument("--manifest", required=True)
     h.add_argument("--gateway", required=True, help="gateway base URL, e.g. https://ipfs.io")
     h.add_argument("-o", "--output", help="write the playlist here (default: stdout)")
@@ -53,6 +57,7 @@ def register(subparsers) -> None:
 
 def _manifest(path: str) -> dict:
     from movieminter.manifest import load_manifest
+
     return load_manifest(path)
 
 
@@ -61,8 +66,10 @@ def parse_pairs(items: list[str], what: str) -> dict[int, str]:
     for item in items:
         index, sep, value = item.partition("=")
         if not sep or not index.strip().isdigit() or not value:
-            raise MovieMinterError(f"{item!r} is not of the form N={what}",
-                                   hint=f"name each one with its segment index, e.g. 3={what.lower()}")
+            raise MovieMinterError(
+                f"{item!r} is not of the form N={what}",
+                hint=f"name each one with its segment index, e.g. 3={what.lower()}",
+            )
         if int(index) in out:
             raise MovieMinterError(f"segment {int(index)} is given twice", hint="give each segment once")
         out[int(index)] = value
@@ -71,8 +78,10 @@ def parse_pairs(items: list[str], what: str) -> dict[int, str]:
 
 def _encode(args) -> int:
     from movieminter.media.encode import encode_segment
-    media = encode_segment(Path(args.frames), _manifest(args.manifest), args.segment, Path(args.output),
-                           soundtrack=args.soundtrack)
+
+    media = encode_segment(
+        Path(args.frames), _manifest(args.manifest), args.segment, Path(args.output), soundtrack=args.soundtrack
+    )
     print(f"video:   {media.video}  ({media.frame_count} frames, {media.duration:.3f} s)")
     print(f"poster:  {media.poster}")
     print(f"preview: {media.preview}")
@@ -82,6 +91,7 @@ def _encode(args) -> int:
 def _check(args) -> int:
     from movieminter.media.check import check_segment
     from movieminter.media.profile import MediaError
+
     try:
         report = check_segment(args.file, _manifest(args.manifest), args.segment)
     except MediaError as exc:
@@ -93,18 +103,22 @@ def _check(args) -> int:
     if args.json:
         print(json.dumps({"valid": True, **report}, indent=2, ensure_ascii=False))
     else:
-        print(f"ok: {args.file} fits the movie's profile ({report['width']}x{report['height']}, "
-              f"{report['frame_count']} frames, {report['duration']:.3f} s, {report['codecs']})")
+        print(
+            f"ok: {args.file} fits the movie's profile ({report['width']}x{report['height']}, "
+            f"{report['frame_count']} frames, {report['duration']:.3f} s, {report['codecs']})"
+        )
     return 0
 
 
 def _stitch(args) -> int:
     from movieminter.media.stitch import stitch_movie
+
     manifest = _manifest(args.manifest)
     segments = {i: Path(f) for i, f in parse_pairs(args.segments, "FILE").items()}
     minters = parse_pairs(args.minter, "ADDRESS")
-    out = stitch_movie(manifest, segments, Path(args.output), minters=minters, soundtrack=args.soundtrack,
-                       cache_dir=args.cache_dir)
+    out = stitch_movie(
+        manifest, segments, Path(args.output), minters=minters, soundtrack=args.soundtrack, cache_dir=args.cache_dir
+    )
     missing = len(manifest["segments"]) - len(segments)
     print(f"{out}  ({len(segments)} segments, {missing} placeholder(s))")
     return 0
@@ -112,6 +126,7 @@ def _stitch(args) -> int:
 
 def _hls(args) -> int:
     from movieminter.media.hls import SegmentLayout, build_playlist
+
     manifest = _manifest(args.manifest)
     gateway = args.gateway.rstrip("/")
     urls, layouts = {}, {}
@@ -120,11 +135,13 @@ def _hls(args) -> int:
         if path.is_file():
             from movieminter.ipfs.unixfs import import_file
             from movieminter.media.check import check_segment
+
             check_segment(path, manifest, i)
             layouts[i] = SegmentLayout.of_file(path)
             value = import_file(path)
         else:
             from movieminter.ipfs.cid import parse_cid
+
             parse_cid(value)  # neither a file nor a CID: say so before building anything
         urls[i] = f"{gateway}/ipfs/{value}"
     text = build_playlist(manifest, urls, layouts=layouts)

@@ -12,20 +12,25 @@ import dataclasses
 import re
 import subprocess
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import ffmpeg
 from PIL import Image
 
 from movieminter.media.mp4 import read_mp4
 from movieminter.media.profile import (
-    EncodingProfile, MediaError, ensure_dir, ffmpeg_exe, segment_of, soundtrack_of,
+    EncodingProfile,
+    MediaError,
+    ensure_dir,
+    ffmpeg_exe,
+    segment_of,
+    soundtrack_of,
 )
 
 PREVIEW_WIDTH = 256
 PREVIEW_FPS = 8
-PREVIEW_MAX_FRAMES = 24   # the preview shows the whole segment in at most 3 s
+PREVIEW_MAX_FRAMES = 24  # the preview shows the whole segment in at most 3 s
 
 
 @dataclasses.dataclass
@@ -49,8 +54,10 @@ def list_frames(frames: Path | str | Iterable[Path | str]) -> list[Path]:
     if isinstance(frames, (str, Path)):
         folder = Path(frames)
         if not folder.is_dir():
-            raise MediaError(f"frames folder {folder} does not exist",
-                             hint="pass the folder Deforum wrote the PNG frames to, or a list of frame files")
+            raise MediaError(
+                f"frames folder {folder} does not exist",
+                hint="pass the folder Deforum wrote the PNG frames to, or a list of frame files",
+            )
         paths = sorted(folder.glob("*.png"))
         deforum = [p for p in paths if DEFORUM_FRAME.match(p.name)]
         paths = deforum or paths
@@ -60,8 +67,10 @@ def list_frames(frames: Path | str | Iterable[Path | str]) -> list[Path]:
     paths = [Path(p) for p in frames]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
-        raise MediaError(f"{len(missing)} frame file(s) missing, e.g. {missing[0]}",
-                         hint="re-render the segment or pass the right frame list")
+        raise MediaError(
+            f"{len(missing)} frame file(s) missing, e.g. {missing[0]}",
+            hint="re-render the segment or pass the right frame list",
+        )
     return paths
 
 
@@ -83,9 +92,11 @@ def check_frames(paths: list[Path], profile: EncodingProfile, seg: dict) -> None
     if wrong:
         problems.append(f"{len(wrong)} frame(s) not {profile.width}x{profile.height}: " + "; ".join(wrong[:3]))
     if problems:
-        raise MediaError("frames do not match the manifest: " + "; ".join(problems),
-                         hint=f"render segment {seg['index']} with the manifest's size "
-                              f"{profile.width}x{profile.height} and frame_count {expected}")
+        raise MediaError(
+            "frames do not match the manifest: " + "; ".join(problems),
+            hint=f"render segment {seg['index']} with the manifest's size "
+            f"{profile.width}x{profile.height} and frame_count {expected}",
+        )
 
 
 def segment_times(manifest: dict, seg: dict) -> tuple[float, float]:
@@ -108,15 +119,23 @@ def audio_stream(profile: EncodingProfile, soundtrack: Path | None, start: float
         src = ffmpeg.input(f"anullsrc=r={a.sample_rate}:cl={layout}", format="lavfi")["a"]
     else:
         src = ffmpeg.input(str(soundtrack), ss=f"{start:.6f}")["a"]
-    return (src.filter("aresample", a.sample_rate)
-               .filter("aformat", sample_fmts="fltp", sample_rates=a.sample_rate, channel_layouts=layout)
-               .filter("apad", whole_dur=f"{duration:.6f}")
-               .filter("atrim", duration=f"{duration:.6f}"))
+    return (
+        src.filter("aresample", a.sample_rate)
+        .filter("aformat", sample_fmts="fltp", sample_rates=a.sample_rate, channel_layouts=layout)
+        .filter("apad", whole_dur=f"{duration:.6f}")
+        .filter("atrim", duration=f"{duration:.6f}")
+    )
 
 
-def build_encode_command(profile: EncodingProfile, frame_count: int, out_path: Path, *,
-                         audio_source: Path | None = None, audio_start: float = 0.0,
-                         preview_path: Path | None = None) -> list[str]:
+def build_encode_command(
+    profile: EncodingProfile,
+    frame_count: int,
+    out_path: Path,
+    *,
+    audio_source: Path | None = None,
+    audio_start: float = 0.0,
+    preview_path: Path | None = None,
+) -> list[str]:
     """The ffmpeg command (stdin: the PNG frames) for one segment, built with ffmpeg-python."""
     frames = ffmpeg.input("pipe:", format="image2pipe", framerate=profile.fps, vcodec="png")["v"]
     if preview_path is not None:
@@ -128,19 +147,42 @@ def build_encode_command(profile: EncodingProfile, frame_count: int, out_path: P
     streams = [video]
     if profile.audio is not None:
         streams.append(audio_stream(profile, audio_source, audio_start, frame_count / profile.fps))
-    outputs = [ffmpeg.output(*streams, str(out_path), **profile.video_args(), **profile.audio_args(),
-                             **profile.container_args(segment=True))]
+    outputs = [
+        ffmpeg.output(
+            *streams,
+            str(out_path),
+            **profile.video_args(),
+            **profile.audio_args(),
+            **profile.container_args(segment=True),
+        )
+    ]
     if preview is not None:
         step = max(1, -(-frame_count // PREVIEW_MAX_FRAMES))  # ceil
-        preview = (preview.filter("select", f"not(mod(n,{step}))")
-                          .filter("setpts", f"N/({PREVIEW_FPS}*TB)")
-                          .filter("scale", PREVIEW_WIDTH, -2, flags="bicubic+bitexact"))
-        outputs.append(ffmpeg.output(preview, str(preview_path), vcodec="libwebp_anim", format="webp",
-                                     loop=0, quality=60, compression_level=4, r=PREVIEW_FPS,
-                                     fflags="+bitexact", **{"flags:v": "+bitexact"}))
+        preview = (
+            preview.filter("select", f"not(mod(n,{step}))")
+            .filter("setpts", f"N/({PREVIEW_FPS}*TB)")
+            .filter("scale", PREVIEW_WIDTH, -2, flags="bicubic+bitexact")
+        )
+        outputs.append(
+            ffmpeg.output(
+                preview,
+                str(preview_path),
+                vcodec="libwebp_anim",
+                format="webp",
+                loop=0,
+                quality=60,
+                compression_level=4,
+                r=PREVIEW_FPS,
+                fflags="+bitexact",
+                **{"flags:v": "+bitexact"},
+            )
+        )
     # -xerror: a frame that fails to decode stops ffmpeg (by default it is dropped, silently shortening the segment)
-    return (ffmpeg.merge_outputs(*outputs).global_args("-hide_banner", "-loglevel", "error", "-xerror")
-            .compile(cmd=ffmpeg_exe(), overwrite_output=True))
+    return (
+        ffmpeg.merge_outputs(*outputs)
+        .global_args("-hide_banner", "-loglevel", "error", "-xerror")
+        .compile(cmd=ffmpeg_exe(), overwrite_output=True)
+    )
 
 
 def pipe_frames(cmd: list[str], paths: list[Path], what: str) -> None:
@@ -162,13 +204,23 @@ def pipe_frames(cmd: list[str], paths: list[Path], what: str) -> None:
     reader.join()
     if proc.returncode != 0:
         tail = "\n".join(b"".join(err).decode(errors="replace").strip().splitlines()[-8:])
-        raise MediaError(f"{what} failed (ffmpeg exit {proc.returncode}):\n{tail}",
-                         hint="check that every frame is a valid PNG of the manifest's size")
+        raise MediaError(
+            f"{what} failed (ffmpeg exit {proc.returncode}):\n{tail}",
+            hint="check that every frame is a valid PNG of the manifest's size",
+        )
 
 
-def encode_segment(frames: list[Path] | Path, manifest: dict, index: int, out_path: Path | str, *,
-                   soundtrack: Path | str | None = None, poster: bool = True, preview: bool = True,
-                   allow_silence: bool = False) -> SegmentMedia:
+def encode_segment(
+    frames: list[Path] | Path,
+    manifest: dict,
+    index: int,
+    out_path: Path | str,
+    *,
+    soundtrack: Path | str | None = None,
+    poster: bool = True,
+    preview: bool = True,
+    allow_silence: bool = False,
+) -> SegmentMedia:
     """Encode one segment's frames into `out_path` (fMP4) + `<stem>.poster.jpg` + `<stem>.preview.webp`.
 
     When the movie has a soundtrack, `soundtrack` (a local copy of the
@@ -179,13 +231,19 @@ def encode_segment(frames: list[Path] | Path, manifest: dict, index: int, out_pa
     paths = list_frames(frames)
     check_frames(paths, profile, seg)
     if profile.audio is not None and soundtrack is None and not allow_silence:
-        raise MediaError(f"the movie has a soundtrack ({soundtrack_of(manifest)['cid']}) but none was given",
-                         hint="fetch the soundtrack file from IPFS and pass it (--soundtrack FILE)")
+        raise MediaError(
+            f"the movie has a soundtrack ({soundtrack_of(manifest)['cid']}) but none was given",
+            hint="fetch the soundtrack file from IPFS and pass it (--soundtrack FILE)",
+        )
     if profile.audio is None and soundtrack is not None:
-        raise MediaError("a soundtrack was given but the manifest has none",
-                         hint="add movie.soundtrack to the manifest, or encode without --soundtrack")
+        raise MediaError(
+            "a soundtrack was given but the manifest has none",
+            hint="add movie.soundtrack to the manifest, or encode without --soundtrack",
+        )
     if soundtrack is not None and not Path(soundtrack).is_file():
-        raise MediaError(f"soundtrack file {soundtrack} does not exist", hint="pass the path of the downloaded soundtrack")
+        raise MediaError(
+            f"soundtrack file {soundtrack} does not exist", hint="pass the path of the downloaded soundtrack"
+        )
     out_path = ensure_dir(Path(out_path))
     preview_path = out_path.with_name(out_path.stem + ".preview.webp") if preview else None
     start, duration = segment_times(manifest, seg)
@@ -193,15 +251,22 @@ def encode_segment(frames: list[Path] | Path, manifest: dict, index: int, out_pa
     # a truncated file where a finished segment is expected.
     part = out_path.with_name(out_path.name + ".part")
     preview_part = preview_path.with_name(preview_path.name + ".part") if preview_path else None
-    cmd = build_encode_command(profile, len(paths), part,
-                               audio_source=Path(soundtrack) if soundtrack else None, audio_start=start,
-                               preview_path=preview_part)
+    cmd = build_encode_command(
+        profile,
+        len(paths),
+        part,
+        audio_source=Path(soundtrack) if soundtrack else None,
+        audio_start=start,
+        preview_path=preview_part,
+    )
     try:
         pipe_frames(cmd, paths, f"encoding segment {index}")
         got = read_mp4(part).track("vide").sample_count
         if got != len(paths):
-            raise MediaError(f"encoding segment {index} produced {got} frames from {len(paths)} PNG files",
-                             hint="a frame file is probably corrupt; re-render the segment")
+            raise MediaError(
+                f"encoding segment {index} produced {got} frames from {len(paths)} PNG files",
+                hint="a frame file is probably corrupt; re-render the segment",
+            )
         if preview_part:
             preview_part.replace(preview_path)
         part.replace(out_path)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 
 class Mp4FormatError(ValueError):
@@ -25,9 +26,9 @@ class Mp4FormatError(ValueError):
 @dataclasses.dataclass
 class Box:
     type: str
-    offset: int        # file position of the box header
-    size: int          # whole box, header included
-    header: int        # header length (8, or 16 for 64-bit sizes)
+    offset: int  # file position of the box header
+    size: int  # whole box, header included
+    header: int  # header length (8, or 16 for 64-bit sizes)
 
     @property
     def end(self) -> int:
@@ -41,15 +42,15 @@ class Box:
 @dataclasses.dataclass
 class Track:
     track_id: int = 0
-    handler: str = ""              # "vide" | "soun" | ...
+    handler: str = ""  # "vide" | "soun" | ...
     timescale: int = 0
-    codec: str = ""                # sample entry fourcc: avc1, mp4a, ...
+    codec: str = ""  # sample entry fourcc: avc1, mp4a, ...
     width: int = 0
     height: int = 0
-    avcc: bytes = b""              # AVCDecoderConfigurationRecord
+    avcc: bytes = b""  # AVCDecoderConfigurationRecord
     sample_rate: int = 0
     channels: int = 0
-    audio_object_type: int = 0     # from the AudioSpecificConfig (2 = AAC-LC)
+    audio_object_type: int = 0  # from the AudioSpecificConfig (2 = AAC-LC)
     object_type_indication: int = 0  # from esds (0x40 = MPEG-4 audio)
     durations: list[int] = dataclasses.field(default_factory=list)
     sizes: list[int] = dataclasses.field(default_factory=list)
@@ -138,7 +139,7 @@ class _Buf:
             pos += box.size
 
     def read(self, box: Box) -> bytes:
-        return self.data[box.body - self.base:box.end - self.base]
+        return self.data[box.body - self.base : box.end - self.base]
 
     def children(self, box: Box, skip: int = 0) -> dict[str, list[Box]]:
         out: dict[str, list[Box]] = {}
@@ -194,7 +195,7 @@ def _parse_trak(f: _Buf, trak: Box) -> Track:
             version, count = data[0], struct.unpack(">I", data[4:8])[0]
             fmt, step = (">Qq", 20) if version == 1 else (">Ii", 12)
             for i in range(count):
-                t.edits.append(struct.unpack(fmt, data[8 + i * step: 8 + i * step + (16 if version == 1 else 8)]))
+                t.edits.append(struct.unpack(fmt, data[8 + i * step : 8 + i * step + (16 if version == 1 else 8)]))
     mdia = kids.get("mdia", [None])[0]
     if mdia is None:
         return t
@@ -210,17 +211,17 @@ def _parse_trak(f: _Buf, trak: Box) -> Track:
     if "stts" in sk:
         data = f.read(sk["stts"][0])
         for i in range(struct.unpack(">I", data[4:8])[0]):
-            count, delta = struct.unpack(">II", data[8 + 8 * i: 16 + 8 * i])
+            count, delta = struct.unpack(">II", data[8 + 8 * i : 16 + 8 * i])
             t.durations.extend([delta] * count)
     if "stsz" in sk:
         data = f.read(sk["stsz"][0])
         fixed, count = struct.unpack(">II", data[4:12])
-        t.sizes = [fixed] * count if fixed else list(struct.unpack(f">{count}I", data[12:12 + 4 * count]))
+        t.sizes = [fixed] * count if fixed else list(struct.unpack(f">{count}I", data[12 : 12 + 4 * count]))
     if t.durations:  # regular layout: samples are listed in the moov
         if "stss" in sk:
             data = f.read(sk["stss"][0])
             n = struct.unpack(">I", data[4:8])[0]
-            keys = set(struct.unpack(f">{n}I", data[8:8 + 4 * n]))
+            keys = set(struct.unpack(f">{n}I", data[8 : 8 + 4 * n]))
             t.sync = [(i + 1) in keys for i in range(len(t.durations))]
         else:
             t.sync = [True] * len(t.durations)
@@ -228,7 +229,7 @@ def _parse_trak(f: _Buf, trak: Box) -> Track:
             if name in sk:
                 data = f.read(sk[name][0])
                 if struct.unpack(">I", data[4:8])[0]:
-                    t.first_sample_offset = struct.unpack(fmt, data[8:8 + struct.calcsize(fmt)])[0]
+                    t.first_sample_offset = struct.unpack(fmt, data[8 : 8 + struct.calcsize(fmt)])[0]
     return t
 
 
@@ -272,7 +273,13 @@ def _parse_esds(data: bytes, t: Track) -> None:
         tag, body, length = descriptor(pos)
         if tag == 0x03:  # ES_Descriptor: ES_ID(2) + flags(1), then sub-descriptors
             flags = data[body + 2]
-            pos = body + 3 + (2 if flags & 0x80 else 0) + (1 + data[body + 3] if flags & 0x40 else 0) + (2 if flags & 0x20 else 0)
+            pos = (
+                body
+                + 3
+                + (2 if flags & 0x80 else 0)
+                + (1 + data[body + 3] if flags & 0x40 else 0)
+                + (2 if flags & 0x20 else 0)
+            )
             continue
         if tag == 0x04:  # DecoderConfigDescriptor: objectTypeIndication, ..., then DecoderSpecificInfo
             t.object_type_indication = data[body]
@@ -296,18 +303,18 @@ def _parse_moof(f: _Buf, moof: Box, tracks: dict[int, Track], trex: dict) -> Non
         pos = 8
         base = moof.offset  # default-base-is-moof (what ffmpeg writes with default_base_moof)
         if flags & 0x1:
-            base = struct.unpack(">Q", tfhd[pos:pos + 8])[0]
+            base = struct.unpack(">Q", tfhd[pos : pos + 8])[0]
             pos += 8
         if flags & 0x2:
             pos += 4
         if flags & 0x8:
-            dur = struct.unpack(">I", tfhd[pos:pos + 4])[0]
+            dur = struct.unpack(">I", tfhd[pos : pos + 4])[0]
             pos += 4
         if flags & 0x10:
-            size = struct.unpack(">I", tfhd[pos:pos + 4])[0]
+            size = struct.unpack(">I", tfhd[pos : pos + 4])[0]
             pos += 4
         if flags & 0x20:
-            sflags = struct.unpack(">I", tfhd[pos:pos + 4])[0]
+            sflags = struct.unpack(">I", tfhd[pos : pos + 4])[0]
         for trun_box in kids.get("trun", []):
             trun = f.read(trun_box)
             tflags = int.from_bytes(trun[1:4], "big")
@@ -315,24 +322,24 @@ def _parse_moof(f: _Buf, moof: Box, tracks: dict[int, Track], trex: dict) -> Non
             pos = 8
             data_offset = 0
             if tflags & 0x1:
-                data_offset = struct.unpack(">i", trun[pos:pos + 4])[0]
+                data_offset = struct.unpack(">i", trun[pos : pos + 4])[0]
                 pos += 4
             first_flags = None
             if tflags & 0x4:
-                first_flags = struct.unpack(">I", trun[pos:pos + 4])[0]
+                first_flags = struct.unpack(">I", trun[pos : pos + 4])[0]
                 pos += 4
             if track.first_sample_offset is None and count:
                 track.first_sample_offset = base + data_offset
             for i in range(count):
                 d, s, fl = dur, size, sflags
                 if tflags & 0x100:
-                    d = struct.unpack(">I", trun[pos:pos + 4])[0]
+                    d = struct.unpack(">I", trun[pos : pos + 4])[0]
                     pos += 4
                 if tflags & 0x200:
-                    s = struct.unpack(">I", trun[pos:pos + 4])[0]
+                    s = struct.unpack(">I", trun[pos : pos + 4])[0]
                     pos += 4
                 if tflags & 0x400:
-                    fl = struct.unpack(">I", trun[pos:pos + 4])[0]
+                    fl = struct.unpack(">I", trun[pos : pos + 4])[0]
                     pos += 4
                 if tflags & 0x800:
                     pos += 4
@@ -353,6 +360,7 @@ def read_sample(path: str | Path, track: Track, index: int = 0) -> bytes:
 
 
 # --- H.264 parameter sets -------------------------------------------------
+
 
 @dataclasses.dataclass
 class AvcConfig:
@@ -376,8 +384,8 @@ def parse_avcc(avcc: bytes) -> AvcConfig:
         count = avcc[pos] & count_mask
         pos += 1
         for _ in range(count):
-            n = struct.unpack(">H", avcc[pos:pos + 2])[0]
-            target.append(avcc[pos + 2:pos + 2 + n])
+            n = struct.unpack(">H", avcc[pos : pos + 2])[0]
+            target.append(avcc[pos + 2 : pos + 2 + n])
             pos += 2 + n
     if not sps:
         raise Mp4FormatError("avcC holds no SPS")
@@ -422,7 +430,7 @@ HIGH_PROFILES = {100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135}
 def _parse_sps(sps: bytes, cfg: AvcConfig) -> None:
     r = _Bits(sps[1:])  # skip the NAL header
     r.bits(24)  # profile_idc, constraint flags, level_idc
-    r.ue()      # seq_parameter_set_id
+    r.ue()  # seq_parameter_set_id
     if cfg.profile_idc in HIGH_PROFILES:
         cfg.chroma_format_idc = r.ue()
         if cfg.chroma_format_idc == 3:
@@ -435,7 +443,7 @@ def nal_types(sample: bytes, nal_length_size: int) -> list[int]:
     """nal_unit_type of every NAL unit in a length-prefixed H.264 sample."""
     types, pos = [], 0
     while pos + nal_length_size <= len(sample):
-        n = int.from_bytes(sample[pos:pos + nal_length_size], "big")
+        n = int.from_bytes(sample[pos : pos + nal_length_size], "big")
         pos += nal_length_size
         if n == 0 or pos + n > len(sample):
             break

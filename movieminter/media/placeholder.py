@@ -55,8 +55,11 @@ def draw_card(manifest: dict, index: int, out: Path) -> Path:
     headline, title, movie = card_lines(manifest, index)
     margin = max(2, w // 16)
     inner = w - 2 * margin
-    blocks = [(movie, MUTED, h // 5, max(8, h // 16)), (headline, FOREGROUND, h // 2, max(8, h // 8)),
-              (title, MUTED, h // 4, max(8, h // 14))]
+    blocks = [
+        (movie, MUTED, h // 5, max(8, h // 16)),
+        (headline, FOREGROUND, h // 2, max(8, h // 8)),
+        (title, MUTED, h // 4, max(8, h // 14)),
+    ]
     y = margin
     for text, colour, box, size in blocks:
         if not text:
@@ -77,8 +80,14 @@ def placeholder_key(manifest: dict, index: int, soundtrack: Path | None) -> str:
     seg = segment_of(manifest, index)
     h = hashlib.sha256()
     # The ffmpeg build is part of the key: another x264 may write other parameter sets.
-    for part in (profile.key(), Path(ffmpeg_exe()).name, str(index), str(seg["start_frame"]), str(seg["frame_count"]),
-                 "\n".join(card_lines(manifest, index))):
+    for part in (
+        profile.key(),
+        Path(ffmpeg_exe()).name,
+        str(index),
+        str(seg["start_frame"]),
+        str(seg["frame_count"]),
+        "\n".join(card_lines(manifest, index)),
+    ):
         h.update(part.encode() + b"\0")
     if profile.audio is not None:
         h.update(_file_digest(soundtrack) if soundtrack else b"silence")
@@ -101,7 +110,9 @@ def _digest(path: str, size: int, mtime_ns: int) -> bytes:
     return h.digest()
 
 
-def make_placeholder(manifest: dict, index: int, cache_dir: Path | str, *, soundtrack: Path | str | None = None) -> Path:
+def make_placeholder(
+    manifest: dict, index: int, cache_dir: Path | str, *, soundtrack: Path | str | None = None
+) -> Path:
     """The placeholder segment file for `index` (encoded once, then served from `cache_dir`).
 
     It carries the soundtrack's slice when `soundtrack` is given, silence when
@@ -119,8 +130,9 @@ def make_placeholder(manifest: dict, index: int, cache_dir: Path | str, *, sound
     try:
         draw_card(manifest, index, card)
         frames = [card] * segment_of(manifest, index)["frame_count"]
-        encode_segment(frames, manifest, index, tmp, soundtrack=soundtrack, poster=False, preview=False,
-                       allow_silence=True)
+        encode_segment(
+            frames, manifest, index, tmp, soundtrack=soundtrack, poster=False, preview=False, allow_silence=True
+        )
         tmp.replace(out)  # atomic: a half-written placeholder is never served from the cache
     finally:
         card.unlink(missing_ok=True)

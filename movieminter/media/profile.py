@@ -40,6 +40,7 @@ class MediaError(MovieMinterError):
 
 def ffmpeg_exe() -> str:
     import imageio_ffmpeg
+
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
@@ -48,8 +49,10 @@ def run_ffmpeg(args: list[str], *, input: bytes | None = None, stdin=None, what:
     proc = subprocess.run(args, input=input, stdin=stdin, capture_output=True)
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.decode(errors="replace").strip().splitlines()[-8:])
-        raise MediaError(f"{what} failed (ffmpeg exit {proc.returncode}):\n{tail}",
-                         hint="check the input files; run with the same arguments by hand to see the full log")
+        raise MediaError(
+            f"{what} failed (ffmpeg exit {proc.returncode}):\n{tail}",
+            hint="check the input files; run with the same arguments by hand to see the full log",
+        )
 
 
 def parse_x264_params(text: str) -> dict[str, str]:
@@ -79,13 +82,13 @@ class EncodingProfile:
     pix_fmt: str
     preset: str
     crf: int
-    x264_params: str            # the full, merged parameter string passed to x264
+    x264_params: str  # the full, merged parameter string passed to x264
     keyint: int
     timescale: int
     audio: AudioProfile | None  # set exactly when the movie has a soundtrack
 
     @classmethod
-    def from_manifest(cls, manifest: dict) -> "EncodingProfile":
+    def from_manifest(cls, manifest: dict) -> EncodingProfile:
         movie = manifest["movie"]
         enc = movie["encoding"]
         fps = int(movie["fps"])
@@ -98,11 +101,19 @@ class EncodingProfile:
         if movie.get("soundtrack"):
             audio = AudioProfile(**{**DEFAULT_AUDIO, **enc.get("audio", {})})
         return cls(
-            fps=fps, width=int(movie["width"]), height=int(movie["height"]),
-            codec=enc["codec"], profile=enc["profile"], level=str(enc["level"]),
-            pix_fmt=enc["pix_fmt"], preset=enc["preset"], crf=int(enc["crf"]),
+            fps=fps,
+            width=int(movie["width"]),
+            height=int(movie["height"]),
+            codec=enc["codec"],
+            profile=enc["profile"],
+            level=str(enc["level"]),
+            pix_fmt=enc["pix_fmt"],
+            preset=enc["preset"],
+            crf=int(enc["crf"]),
             x264_params=":".join(f"{k}={v}" for k, v in merged.items()),
-            keyint=keyint, timescale=int(enc["timescale"]), audio=audio,
+            keyint=keyint,
+            timescale=int(enc["timescale"]),
+            audio=audio,
         )
 
     # --- values the checks compare against ---------------------------------
@@ -161,14 +172,21 @@ class EncodingProfile:
         return {"flags": "accurate_rnd+bitexact", "width": self.width, "height": self.height}
 
     def describe(self) -> str:
-        a = f", audio {self.audio.codec} {self.audio.sample_rate} Hz {self.audio.channels} ch" if self.audio else ", no audio"
-        return (f"{self.codec} {self.profile}@{self.level} {self.pix_fmt} {self.width}x{self.height} "
-                f"{self.fps} fps, timescale {self.timescale}, GOP {self.keyint}{a}")
+        a = (
+            f", audio {self.audio.codec} {self.audio.sample_rate} Hz {self.audio.channels} ch"
+            if self.audio
+            else ", no audio"
+        )
+        return (
+            f"{self.codec} {self.profile}@{self.level} {self.pix_fmt} {self.width}x{self.height} "
+            f"{self.fps} fps, timescale {self.timescale}, GOP {self.keyint}{a}"
+        )
 
 
 def segment_of(manifest: dict, index: int) -> dict:
     """The manifest's segment `index` (the manifest subsystem owns the lookup and its error)."""
     from movieminter.manifest import get_segment
+
     return get_segment(manifest, index)
 
 

@@ -46,8 +46,13 @@ def ffmetadata(manifest: dict, minters: dict[int, str], present: set[int]) -> st
     lines = [";FFMETADATA1", f"title={_meta_escape(manifest['movie'].get('title', ''))}"]
     pos = 0
     for seg in sorted(manifest["segments"], key=lambda s: s["index"]):
-        lines += ["[CHAPTER]", f"TIMEBASE=1/{fps}", f"START={pos}", f"END={pos + seg['frame_count']}",
-                  f"title={_meta_escape(chapter_title(seg, minters.get(seg['index']), seg['index'] in present))}"]
+        lines += [
+            "[CHAPTER]",
+            f"TIMEBASE=1/{fps}",
+            f"START={pos}",
+            f"END={pos + seg['frame_count']}",
+            f"title={_meta_escape(chapter_title(seg, minters.get(seg['index']), seg['index'] in present))}",
+        ]
         pos += seg["frame_count"]
     return "\n".join(lines) + "\n"
 
@@ -81,8 +86,10 @@ def validate_segments(manifest: dict, segments: dict[int, Path], profile: Encodi
     known = {s["index"] for s in manifest["segments"]}
     unknown = sorted(set(segments) - known)
     if unknown:
-        raise MediaError(f"segment index(es) {unknown[:10]} are not in the manifest",
-                         hint=f"the manifest has segments {min(known)}..{max(known)}")
+        raise MediaError(
+            f"segment index(es) {unknown[:10]} are not in the manifest",
+            hint=f"the manifest has segments {min(known)}..{max(known)}",
+        )
     reports, errors = {}, []
     for index in sorted(segments):
         try:
@@ -90,9 +97,12 @@ def validate_segments(manifest: dict, segments: dict[int, Path], profile: Encodi
         except MediaError as exc:
             errors.append(f"segment {index}: {exc.message}")
     if errors:
-        raise MediaError(f"{len(errors)} segment file(s) cannot be stitched:\n" + "\n".join(errors),
-                         hint="re-encode those segments with `movieminter media encode`, or leave them out "
-                              "(a placeholder card fills their place)", problems=errors)
+        raise MediaError(
+            f"{len(errors)} segment file(s) cannot be stitched:\n" + "\n".join(errors),
+            hint="re-encode those segments with `movieminter media encode`, or leave them out "
+            "(a placeholder card fills their place)",
+            problems=errors,
+        )
     return reports
 
 
@@ -102,7 +112,7 @@ def moov_reserve(profile: EncodingProfile, frames: int, segments: int) -> int:
     With room reserved, the muxer writes the moov in place and the movie is
     faststart without `+faststart`'s second pass, which re-reads and re-writes
     the whole file (as long as copying every segment again)."""
-    per_video_sample = 4 + 8 + 4 + 4     # stsz, ctts, stss and stts at worst
+    per_video_sample = 4 + 8 + 4 + 4  # stsz, ctts, stss and stts at worst
     audio_samples = 0
     if profile.audio is not None:
         audio_samples = int(frames / profile.fps * profile.audio.sample_rate / 1024) + 2 * segments + 16
@@ -110,9 +120,17 @@ def moov_reserve(profile: EncodingProfile, frames: int, segments: int) -> int:
     return 16 * 1024 + 400 * segments + per_video_sample * frames + 8 * audio_samples + 20 * chunks
 
 
-def build_stitch_command(profile: EncodingProfile, list_file: Path, meta_file: Path, out_path: Path, *,
-                         soundtrack: Path | None, audio_start: float, duration: float,
-                         moov_size: int | None = None) -> list[str]:
+def build_stitch_command(
+    profile: EncodingProfile,
+    list_file: Path,
+    meta_file: Path,
+    out_path: Path,
+    *,
+    soundtrack: Path | None,
+    audio_start: float,
+    duration: float,
+    moov_size: int | None = None,
+) -> list[str]:
     """The ffmpeg command: video by stream copy from the concat list, soundtrack encoded once.
 
     The moov goes first: into `moov_size` reserved bytes, or else by `+faststart`."""
@@ -124,24 +142,41 @@ def build_stitch_command(profile: EncodingProfile, list_file: Path, meta_file: P
     if profile.audio is not None:
         streams.append(audio_stream(profile, soundtrack, audio_start, duration))
         audio = profile.audio_args()
-    args = (ffmpeg.output(*streams, str(out_path), vcodec="copy", **audio,
-                          format="mp4", fflags="+bitexact",
-                          **({"moov_size": moov_size} if moov_size else {"movflags": "+faststart"}),
-                          video_track_timescale=profile.timescale)
-            .global_args("-hide_banner", "-loglevel", "error")
-            .compile(cmd=ffmpeg_exe(), overwrite_output=True))
+    args = (
+        ffmpeg.output(
+            *streams,
+            str(out_path),
+            vcodec="copy",
+            **audio,
+            format="mp4",
+            fflags="+bitexact",
+            **({"moov_size": moov_size} if moov_size else {"movflags": "+faststart"}),
+            video_track_timescale=profile.timescale,
+        )
+        .global_args("-hide_banner", "-loglevel", "error")
+        .compile(cmd=ffmpeg_exe(), overwrite_output=True)
+    )
     # ffmpeg-python only emits inputs that feed a mapped stream, and the
     # ffmetadata input (movie title + chapters) has none: add it by hand.
     # Its metadata must be mapped too: with -map_metadata -1 the chapter titles are dropped.
     n_inputs = args.count("-i")
     last_input = max(i for i, a in enumerate(args) if a == "-i") + 2
-    return args[:last_input] + ["-f", "ffmetadata", "-i", str(meta_file),
-                                "-map_metadata", str(n_inputs), "-map_chapters", str(n_inputs)] + args[last_input:]
+    return (
+        args[:last_input]
+        + ["-f", "ffmetadata", "-i", str(meta_file), "-map_metadata", str(n_inputs), "-map_chapters", str(n_inputs)]
+        + args[last_input:]
+    )
 
 
-def stitch_movie(manifest: dict, segments: dict[int, Path], out_path: Path | str, *,
-                 minters: dict[int, str] | None = None, soundtrack: Path | str | None = None,
-                 cache_dir: Path | str | None = None) -> Path:
+def stitch_movie(
+    manifest: dict,
+    segments: dict[int, Path],
+    out_path: Path | str,
+    *,
+    minters: dict[int, str] | None = None,
+    soundtrack: Path | str | None = None,
+    cache_dir: Path | str | None = None,
+) -> Path:
     """Write the full movie to `out_path` (faststart MP4); missing segments become placeholder cards.
 
     `segments` maps segment index -> local segment file; `minters` maps index
@@ -152,8 +187,10 @@ def stitch_movie(manifest: dict, segments: dict[int, Path], out_path: Path | str
     profile = EncodingProfile.from_manifest(manifest)
     segments = {int(i): Path(p) for i, p in segments.items()}
     if profile.audio is not None and soundtrack is None:
-        raise MediaError(f"the movie has a soundtrack ({soundtrack_of(manifest)['cid']}) but no soundtrack file was given",
-                         hint="fetch it from IPFS and pass it (--soundtrack FILE)")
+        raise MediaError(
+            f"the movie has a soundtrack ({soundtrack_of(manifest)['cid']}) but no soundtrack file was given",
+            hint="fetch it from IPFS and pass it (--soundtrack FILE)",
+        )
     if soundtrack is not None and not Path(soundtrack).is_file():
         raise MediaError(f"soundtrack file {soundtrack} does not exist", hint="pass the downloaded soundtrack file")
     reports = validate_segments(manifest, segments, profile)
@@ -177,11 +214,14 @@ def stitch_movie(manifest: dict, segments: dict[int, Path], out_path: Path | str
         list_file.write_text(concat_list(entries), encoding="utf-8")
         meta_file.write_text(ffmetadata(manifest, minters, set(segments)), encoding="utf-8")
         part = Path(tmp) / "movie.mp4"
-        audio = dict(soundtrack=Path(soundtrack) if soundtrack else None,
-                     audio_start=offset + ordered[0]["start_frame"] / profile.fps,
-                     duration=total_frames / profile.fps)
-        cmd = build_stitch_command(profile, list_file, meta_file, part, **audio,
-                                   moov_size=moov_reserve(profile, total_frames, len(ordered)))
+        audio = dict(
+            soundtrack=Path(soundtrack) if soundtrack else None,
+            audio_start=offset + ordered[0]["start_frame"] / profile.fps,
+            duration=total_frames / profile.fps,
+        )
+        cmd = build_stitch_command(
+            profile, list_file, meta_file, part, **audio, moov_size=moov_reserve(profile, total_frames, len(ordered))
+        )
         try:
             run_ffmpeg(cmd, what="stitching the movie")
         except MediaError as exc:
@@ -191,8 +231,10 @@ def stitch_movie(manifest: dict, segments: dict[int, Path], out_path: Path | str
             run_ffmpeg(cmd, what="stitching the movie")
         got = read_mp4(part).track("vide").sample_count
         if got != total_frames:
-            raise MediaError(f"the stitched movie has {got} frames, expected {total_frames}",
-                             hint="a segment file may be truncated; run `movieminter media check` on each")
+            raise MediaError(
+                f"the stitched movie has {got} frames, expected {total_frames}",
+                hint="a segment file may be truncated; run `movieminter media check` on each",
+            )
         part.replace(out_path)
     return out_path
 
@@ -205,7 +247,9 @@ def _same_parameter_sets(reports: dict[int, dict]) -> None:
     if len(groups) > 1:
         main = max(groups.values(), key=len)
         odd = sorted(i for g in groups.values() if g is not main for i in g)
-        raise MediaError(f"segments {odd[:20]} were encoded with different H.264 parameter sets than segments "
-                         f"{main[:5]}…, so they cannot be joined by stream copy",
-                         hint="re-encode those segments with `movieminter media encode` (same ffmpeg/x264 build)",
-                         segments=odd)
+        raise MediaError(
+            f"segments {odd[:20]} were encoded with different H.264 parameter sets than segments "
+            f"{main[:5]}…, so they cannot be joined by stream copy",
+            hint="re-encode those segments with `movieminter media encode` (same ffmpeg/x264 build)",
+            segments=odd,
+        )

@@ -20,7 +20,14 @@ from urllib.parse import quote
 import httpx
 
 from movieminter.render.errors import (
-    A1111HttpError, A1111Timeout, A1111Unreachable, ApiDisabled, AuthRequired, DeforumApiDisabled, DeforumBusy)
+    A1111HttpError,
+    A1111Timeout,
+    A1111Unreachable,
+    ApiDisabled,
+    AuthRequired,
+    DeforumApiDisabled,
+    DeforumBusy,
+)
 
 # Process-wide: one lock per A1111 instance. A Deforum render holds it for its
 # whole run; txt2img refuses to start while it is held (Deforum jobs ignore
@@ -44,17 +51,28 @@ def parse_auth(auth: str | tuple[str, str] | None) -> tuple[str, str] | None:
     user, sep, password = auth.partition(":")
     if not sep or not user:
         from movieminter.errors import MovieMinterError
-        raise MovieMinterError("--a1111-auth must look like user:password",
-                               hint="use the same value as A1111's --api-auth")
+
+        raise MovieMinterError(
+            "--a1111-auth must look like user:password", hint="use the same value as A1111's --api-auth"
+        )
     return user, password
 
 
 class A1111Client:
-    def __init__(self, base_url: str, *, auth: str | tuple[str, str] | None = None,
-                 timeout: float = 30, retries: int = 3, backoff: float = 0.25,
-                 local_files: bool | None = None, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: str | tuple[str, str] | None = None,
+        timeout: float = 30,
+        retries: int = 3,
+        backoff: float = 0.25,
+        local_files: bool | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ):
         if not base_url:
             from movieminter.errors import MovieMinterError
+
             raise MovieMinterError("no A1111 URL given", hint="pass --a1111-url http://127.0.0.1:7860")
         self.base_url = base_url.rstrip("/")
         self._auth = parse_auth(auth)
@@ -62,8 +80,9 @@ class A1111Client:
         self.backoff = backoff
         # None: decide per path (is A1111's output folder readable here?).
         self.local_files = local_files
-        self._http = httpx.Client(base_url=self.base_url, auth=self._auth, timeout=timeout,
-                                  transport=transport, follow_redirects=False)
+        self._http = httpx.Client(
+            base_url=self.base_url, auth=self._auth, timeout=timeout, transport=transport, follow_redirects=False
+        )
 
     def __repr__(self) -> str:  # never show the password
         return f"A1111Client({self.base_url!r}, auth={'***' if self._auth else None})"
@@ -83,8 +102,9 @@ class A1111Client:
 
     # -- transport -------------------------------------------------------
 
-    def request(self, method: str, path: str, *, json_body: Any = None, params: dict | None = None,
-                timeout: float | None = None) -> httpx.Response:
+    def request(
+        self, method: str, path: str, *, json_body: Any = None, params: dict | None = None, timeout: float | None = None
+    ) -> httpx.Response:
         """One API call with retries; maps the well-known failures to clear errors.
 
         Returns the response for any status < 400 and for 4xx/5xx the caller
@@ -108,15 +128,17 @@ class A1111Client:
                 retry = method in ("GET", "HEAD", "DELETE")
                 timed_out = isinstance(exc, httpx.ReadTimeout)
                 if timed_out and (not retry or attempt >= self.retries):
-                    raise A1111Timeout(self.base_url, f"{method} {path}",
-                                       timeout if timeout is not None else self._http.timeout.read) from exc
+                    raise A1111Timeout(
+                        self.base_url, f"{method} {path}", timeout if timeout is not None else self._http.timeout.read
+                    ) from exc
                 if not retry:
                     raise A1111Unreachable(self.base_url, f"{reason} during {method} {path}") from exc
             else:
                 status = resp.status_code
                 retryable = status >= 500 and (
-                    status in _PROXY_STATUSES or
-                    (method in ("GET", "HEAD", "DELETE") and not _documented_500(method, path, status)))
+                    status in _PROXY_STATUSES
+                    or (method in ("GET", "HEAD", "DELETE") and not _documented_500(method, path, status))
+                )
                 if not retryable:
                     return self._check(resp, method, path)
                 if attempt >= self.retries:
@@ -127,7 +149,7 @@ class A1111Client:
                 retry = True
             if not retry or attempt >= self.retries:
                 raise A1111Unreachable(self.base_url, reason)
-            time.sleep(self.backoff * (2 ** attempt))
+            time.sleep(self.backoff * (2**attempt))
             attempt += 1
 
     def _check(self, resp: httpx.Response, method: str, path: str) -> httpx.Response:
@@ -210,6 +232,7 @@ class A1111Client:
         """Ids of Deforum jobs queued or running now; [] without the Deforum API.
         A job interrupted in A1111 stays ACCEPTED for ever and is left out."""
         from movieminter.render.deforum import DeforumClient
+
         try:
             return DeforumClient(self).active_jobs()
         except (DeforumApiDisabled, A1111HttpError):
@@ -232,8 +255,9 @@ class A1111Client:
         if info and isinstance(info.get("Extensions"), list):
             return {e.get("name", ""): e.get("commit") or "" for e in info["Extensions"] if isinstance(e, dict)}
         try:
-            return {e.get("name", ""): e.get("commit_hash") or "" for e in self.extensions() or []
-                    if e.get("enabled", True)} or None
+            return {
+                e.get("name", ""): e.get("commit_hash") or "" for e in self.extensions() or [] if e.get("enabled", True)
+            } or None
         except (A1111HttpError, ApiDisabled):
             return None
 
@@ -269,16 +293,23 @@ class A1111Client:
         if resp.status_code == 200:
             return resp.content
         from movieminter.render.errors import FramesError
+
         if resp.status_code == 403:
             raise FramesError(
                 f"A1111 at {self.base_url} will not serve {path} over HTTP (403)",
-                hint=("start A1111 with --gradio-allowed-path pointing at its outputs folder, or run "
-                      "`movieminter serve` on the A1111 machine so the frames are read locally"))
+                hint=(
+                    "start A1111 with --gradio-allowed-path pointing at its outputs folder, or run "
+                    "`movieminter serve` on the A1111 machine so the frames are read locally"
+                ),
+            )
         if resp.status_code in (401, 404):
             raise FramesError(
                 f"cannot fetch {path} from A1111 at {self.base_url} (HTTP {resp.status_code})",
-                hint=("the file is gone or the web UI needs a login (--gradio-auth); run "
-                      "`movieminter serve` on the A1111 machine instead"))
+                hint=(
+                    "the file is gone or the web UI needs a login (--gradio-auth); run "
+                    "`movieminter serve` on the A1111 machine instead"
+                ),
+            )
         raise A1111HttpError("GET", self.file_url(path), resp.status_code, resp.text)
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from movieminter.render.a1111 import A1111Client
 from movieminter.render.civitai import CivitaiClient, sha256_file
@@ -31,11 +31,11 @@ PARTIAL_DIR = ".movieminter-partial"  # under models/, which A1111 does not scan
 class AcquireResult:
     name: str
     kind: str
-    action: str            # present | downloaded | manual | refused | failed
+    action: str  # present | downloaded | manual | refused | failed
     message: str
     hint: str | None = None
     path: Path | None = None
-    instructions: dict | None = None   # for `manual`: what to download and where
+    instructions: dict | None = None  # for `manual`: what to download and where
 
     @property
     def ok(self) -> bool:
@@ -83,9 +83,16 @@ def local_models_dir(a1111: A1111Client) -> Path | None:
     return None
 
 
-def ensure_models(manifest: dict, index: int, *, civitai: CivitaiClient, a1111: A1111Client | None = None,
-                  models_dir: str | Path | None = None, allow_pickle: bool = False,
-                  on_progress: Callable[[str, int, int | None], None] | None = None) -> list[AcquireResult]:
+def ensure_models(
+    manifest: dict,
+    index: int,
+    *,
+    civitai: CivitaiClient,
+    a1111: A1111Client | None = None,
+    models_dir: str | Path | None = None,
+    allow_pickle: bool = False,
+    on_progress: Callable[[str, int, int | None], None] | None = None,
+) -> list[AcquireResult]:
     """Make every model segment `index` needs present; one AcquireResult per model."""
     ready: set[tuple[str, str]] = set()
     if a1111 is not None:
@@ -99,8 +106,15 @@ def ensure_models(manifest: dict, index: int, *, civitai: CivitaiClient, a1111: 
             results.append(AcquireResult(name, kind, "present", f"{name} is already in A1111"))
             continue
         if entry.get("format") == "pickletensor" and not allow_pickle:
-            results.append(AcquireResult(name, kind, "refused", f"{name} is pinned as a pickle file",
-                                         hint="ask for a .safetensors version, or pass --allow-pickle if you trust it"))
+            results.append(
+                AcquireResult(
+                    name,
+                    kind,
+                    "refused",
+                    f"{name} is pinned as a pickle file",
+                    hint="ask for a .safetensors version, or pass --allow-pickle if you trust it",
+                )
+            )
             continue
         results.append(_acquire_one(kind, entry, want, civitai, models_dir, allow_pickle, on_progress))
     if a1111 is not None and any(r.action == "downloaded" for r in results):
@@ -113,34 +127,56 @@ def _acquire_one(kind, entry, want, civitai: CivitaiClient, models_dir, allow_pi
     name = entry["name"]
     version = civitai.by_hash(want)
     if version is None:
-        return AcquireResult(name, kind, "failed", f"Civitai has no file with sha256 {want}",
-                             hint="ask the director where the pinned file can be downloaded")
-    file = next((f for f in version.get("files", [])
-                 if str((f.get("hashes") or {}).get("SHA256", "")).lower() == want), None)
+        return AcquireResult(
+            name,
+            kind,
+            "failed",
+            f"Civitai has no file with sha256 {want}",
+            hint="ask the director where the pinned file can be downloaded",
+        )
+    file = next(
+        (f for f in version.get("files", []) if str((f.get("hashes") or {}).get("SHA256", "")).lower() == want), None
+    )
     if file is None:
-        return AcquireResult(name, kind, "failed",
-                             f"Civitai version {version.get('id')} lists no file with sha256 {want[:12]}…",
-                             hint="ask the director where the pinned file can be downloaded")
+        return AcquireResult(
+            name,
+            kind,
+            "failed",
+            f"Civitai version {version.get('id')} lists no file with sha256 {want[:12]}…",
+            hint="ask the director where the pinned file can be downloaded",
+        )
     fmt = (file.get("metadata") or {}).get("format", "")
     if fmt != "SafeTensor" and not allow_pickle:
-        return AcquireResult(name, kind, "refused",
-                             f"Civitai's file for {name} is {fmt or 'of unknown format'}, not SafeTensor; "
-                             "pickle files run code when loaded",
-                             hint="ask for a .safetensors version, or pass --allow-pickle if you trust it")
+        return AcquireResult(
+            name,
+            kind,
+            "refused",
+            f"Civitai's file for {name} is {fmt or 'of unknown format'}, not SafeTensor; "
+            "pickle files run code when loaded",
+            hint="ask for a .safetensors version, or pass --allow-pickle if you trust it",
+        )
     ext = ".safetensors" if fmt == "SafeTensor" else (".ckpt" if kind == "checkpoint" else ".pt")
     file_name = safe_file_name(name, want, ext)
     version_id = int(version["id"])
     instructions = {
-        "name": name, "url": civitai.page_url(version.get("modelId"), version_id), "version_id": version_id,
-        "download": f"{civitai.base_url}/api/download/models/{version_id}", "sha256": want,
-        "folder": f"models/{FOLDERS[kind]}", "file_name": file_name,
+        "name": name,
+        "url": civitai.page_url(version.get("modelId"), version_id),
+        "version_id": version_id,
+        "download": f"{civitai.base_url}/api/download/models/{version_id}",
+        "sha256": want,
+        "folder": f"models/{FOLDERS[kind]}",
+        "file_name": file_name,
     }
     if not models_dir:
-        return AcquireResult(name, kind, "manual",
-                             f"download {instructions['download']} ({instructions['url']}), check its sha256 is "
-                             f"{want}, and save it as {instructions['folder']}/{file_name} on the A1111 machine",
-                             hint="then press 'Refresh' next to A1111's checkpoint list (or restart A1111)",
-                             instructions=instructions)
+        return AcquireResult(
+            name,
+            kind,
+            "manual",
+            f"download {instructions['download']} ({instructions['url']}), check its sha256 is "
+            f"{want}, and save it as {instructions['folder']}/{file_name} on the A1111 machine",
+            hint="then press 'Refresh' next to A1111's checkpoint list (or restart A1111)",
+            instructions=instructions,
+        )
     models_dir = Path(models_dir)
     folder = models_dir / FOLDERS[kind]
     folder.mkdir(parents=True, exist_ok=True)
@@ -148,21 +184,31 @@ def _acquire_one(kind, entry, want, civitai: CivitaiClient, models_dir, allow_pi
     if target.exists():
         if sha256_file(target) == want:
             return AcquireResult(name, kind, "present", f"{target} is already there", path=target)
-        return AcquireResult(name, kind, "failed", f"a different file already exists at {target}",
-                             hint="move it away (it is not the file the manifest pins), then run this again")
+        return AcquireResult(
+            name,
+            kind,
+            "failed",
+            f"a different file already exists at {target}",
+            hint="move it away (it is not the file the manifest pins), then run this again",
+        )
     partial_dir = models_dir / PARTIAL_DIR
     partial_dir.mkdir(exist_ok=True)
     part = partial_dir / f"{want}.part"  # named by hash: resumable, never a name from outside
     params = {"type": file.get("type") or "Model", "format": fmt}
-    civitai.download(version_id, part, params=params,
-                     on_bytes=(lambda d, t: on_progress(name, d, t)) if on_progress else None)
+    civitai.download(
+        version_id, part, params=params, on_bytes=(lambda d, t: on_progress(name, d, t)) if on_progress else None
+    )
     got = sha256_file(part)
     if got != want:
         part.unlink()
-        return AcquireResult(name, kind, "failed",
-                             f"the download for {name} has sha256 {got}, not the pinned {want}; it was deleted",
-                             hint="try again; if it repeats, the file on Civitai changed: tell the director",
-                             instructions=instructions)
+        return AcquireResult(
+            name,
+            kind,
+            "failed",
+            f"the download for {name} has sha256 {got}, not the pinned {want}; it was deleted",
+            hint="try again; if it repeats, the file on Civitai changed: tell the director",
+            instructions=instructions,
+        )
     os.replace(part, target)  # same file system: atomic, A1111 never sees half a file
     return AcquireResult(name, kind, "downloaded", f"downloaded {name} to {target} (sha256 verified)", path=target)
 
@@ -175,7 +221,8 @@ def ensure_models_for_app(ctx, manifest: dict, index: int) -> list[AcquireResult
     models_dir = settings.a1111_models_dir or local_models_dir(a1111)
     civitai = CivitaiClient(settings.civitai_url, token=settings.civitai_token or None)
     try:
-        return ensure_models(manifest, index, civitai=civitai, a1111=a1111, models_dir=models_dir,
-                             allow_pickle=settings.allow_pickle)
+        return ensure_models(
+            manifest, index, civitai=civitai, a1111=a1111, models_dir=models_dir, allow_pickle=settings.allow_pickle
+        )
     finally:
         civitai.close()

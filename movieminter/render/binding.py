@@ -32,20 +32,27 @@ def current_checkpoint(client: A1111Client) -> dict:
     """A1111's loaded checkpoint with its full sha256 (hashing the file here if A1111 has not)."""
     title = client.options().get("sd_model_checkpoint")
     models = client.sd_models()
-    entry = next((m for m in models if m.get("title") == title), None) or \
-        next((m for m in models if title and m.get("filename", "").endswith(title.split(" [")[0])), None)
+    entry = next((m for m in models if m.get("title") == title), None) or next(
+        (m for m in models if title and m.get("filename", "").endswith(title.split(" [")[0])), None
+    )
     if entry is None:
-        raise MovieMinterError("A1111 has no checkpoint loaded",
-                               hint="put a .safetensors checkpoint in A1111's models/Stable-diffusion and select it")
+        raise MovieMinterError(
+            "A1111 has no checkpoint loaded",
+            hint="put a .safetensors checkpoint in A1111's models/Stable-diffusion and select it",
+        )
     sha = entry.get("sha256")
     if not sha and _readable(entry.get("filename")):
         sha = file_sha256(entry["filename"])
     if not sha:
-        raise MovieMinterError(f"A1111 has not hashed its checkpoint {title} and the file is not readable here",
-                               hint="select it once in A1111's checkpoint list (A1111 hashes on load)")
+        raise MovieMinterError(
+            f"A1111 has not hashed its checkpoint {title} and the file is not readable here",
+            hint="select it once in A1111's checkpoint list (A1111 hashes on load)",
+        )
     if not (entry.get("filename") or "").lower().endswith(".safetensors"):
-        raise MovieMinterError(f"A1111's checkpoint {title} is not a .safetensors file",
-                               hint="select a .safetensors checkpoint in A1111 (pickle files can run code)")
+        raise MovieMinterError(
+            f"A1111's checkpoint {title} is not a .safetensors file",
+            hint="select a .safetensors checkpoint in A1111 (pickle files can run code)",
+        )
     return {**entry, "sha256": sha}
 
 
@@ -56,17 +63,25 @@ def bind_to_a1111(client: A1111Client, manifest: dict) -> Binding:
     if not check_checkpoint(client, pinned).ok:
         entry = current_checkpoint(client)
         sha = entry["sha256"]
-        m["models"]["checkpoint"] = {"name": entry["model_name"], "sha256": sha, "autov2": sha[:10].upper(),
-                                     "format": "safetensors"}
-        notes.append(f"this A1111 has not got the example's checkpoint {pinned['name']}: the demo renders with "
-                     f"its current one, {entry['title']}")
+        m["models"]["checkpoint"] = {
+            "name": entry["model_name"],
+            "sha256": sha,
+            "autov2": sha[:10].upper(),
+            "format": "safetensors",
+        }
+        notes.append(
+            f"this A1111 has not got the example's checkpoint {pinned['name']}: the demo renders with "
+            f"its current one, {entry['title']}"
+        )
     loras = m["models"].get("loras") or []
     missing = {entry["name"] for entry in loras if not check_lora(client, entry).ok}
     if missing:
         m["models"]["loras"] = [entry for entry in loras if entry["name"] not in missing]
         for seg in m["segments"]:
-            seg["prompts"] = {k: LORA_TAG.sub(lambda t: "" if t.group(1) in missing else t.group(0), v)
-                              for k, v in seg["prompts"].items()}
+            seg["prompts"] = {
+                k: LORA_TAG.sub(lambda t: "" if t.group(1) in missing else t.group(0), v)
+                for k, v in seg["prompts"].items()
+            }
         notes.append(f"without the LoRAs this A1111 has not got: {', '.join(sorted(missing))}")
     if m["defaults"].get("animation_mode", "3D") == "3D":
         problems = [c for c in segment_requirements(client, plan_job(m, 0)) if c.name == "depth_model" and not c.ok]

@@ -12,10 +12,14 @@ from movieminter.config import Settings
 
 
 def _a1111_args(p, settings: Settings) -> None:
-    p.add_argument("--a1111-url", default=settings.a1111_url or None,
-                   help="A1111's address, e.g. http://127.0.0.1:7860 (env MOVIEMINTER_A1111_URL)")
-    p.add_argument("--a1111-auth", default=None, metavar="USER:PASS",
-                   help="as in A1111's --api-auth (env MOVIEMINTER_A1111_AUTH)")
+    p.add_argument(
+        "--a1111-url",
+        default=settings.a1111_url or None,
+        help="A1111's address, e.g. http://127.0.0.1:7860 (env MOVIEMINTER_A1111_URL)",
+    )
+    p.add_argument(
+        "--a1111-auth", default=None, metavar="USER:PASS", help="as in A1111's --api-auth (env MOVIEMINTER_A1111_AUTH)"
+    )
 
 
 def _segment_args(p, required: bool) -> None:
@@ -37,8 +41,11 @@ def register(subparsers) -> None:
     msub = m.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     e = msub.add_parser("ensure", help="download missing models from Civitai (sha256-verified) into A1111's models/")
     _segment_args(e, required=True)
-    e.add_argument("--models-dir", default=settings.a1111_models_dir or None,
-                   help="A1111's models/ folder; without it, print what to download instead")
+    e.add_argument(
+        "--models-dir",
+        default=settings.a1111_models_dir or None,
+        help="A1111's models/ folder; without it, print what to download instead",
+    )
     e.add_argument("--civitai-token", default=None, help="Civitai API key (env MOVIEMINTER_CIVITAI_TOKEN)")
     e.add_argument("--civitai-url", default=settings.civitai_url)
     _a1111_args(e, settings)
@@ -62,6 +69,7 @@ def register(subparsers) -> None:
 def _client(args):
     from movieminter.errors import MovieMinterError
     from movieminter.render.a1111 import A1111Client
+
     if not args.a1111_url:
         raise MovieMinterError("no A1111 address", hint="pass --a1111-url http://127.0.0.1:7860")
     auth = args.a1111_auth or Settings.from_env().a1111_auth or None
@@ -70,6 +78,7 @@ def _client(args):
 
 def _manifest(args):
     from movieminter.manifest import get_segment, load_manifest
+
     m = load_manifest(args.manifest, allow_pickle=args.allow_pickle)
     get_segment(m, args.segment)
     return m
@@ -78,6 +87,7 @@ def _manifest(args):
 def _doctor(args) -> int:
     from movieminter.errors import MovieMinterError
     from movieminter.render.doctor import format_checks, run_doctor
+
     if (args.manifest is None) != (args.segment is None):
         raise MovieMinterError("--manifest and --segment go together", hint="pass both, or neither")
     manifest = _manifest(args) if args.manifest else None
@@ -97,17 +107,25 @@ def _doctor(args) -> int:
 def _ensure(args) -> int:
     from movieminter.render.acquire import ensure_models
     from movieminter.render.civitai import CivitaiClient
+
     manifest = _manifest(args)
     token = args.civitai_token or Settings.from_env().civitai_token or None
     a1111 = _client(args) if args.a1111_url else None
     models_dir = args.models_dir
     if not models_dir and a1111 is not None:
         from movieminter.render.acquire import local_models_dir
+
         models_dir = local_models_dir(a1111)  # A1111 on this machine: its own models/ folder
         if models_dir:
             print(f"A1111's models folder: {models_dir}")
-    results = ensure_models(manifest, args.segment, civitai=CivitaiClient(args.civitai_url, token=token),
-                            a1111=a1111, models_dir=models_dir, allow_pickle=args.allow_pickle)
+    results = ensure_models(
+        manifest,
+        args.segment,
+        civitai=CivitaiClient(args.civitai_url, token=token),
+        a1111=a1111,
+        models_dir=models_dir,
+        allow_pickle=args.allow_pickle,
+    )
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
     else:
@@ -123,6 +141,7 @@ def _ensure(args) -> int:
 
 def _render(args) -> int:
     from movieminter.render.job import render_segment
+
     manifest = _manifest(args)
     work = Path(args.work_dir)
     work.mkdir(parents=True, exist_ok=True)
@@ -136,13 +155,21 @@ def _render(args) -> int:
 
     def on_progress(p) -> None:
         eta = f", eta {p.eta_seconds:.0f}s" if p.eta_seconds is not None else ""
-        print(f"\r{p.phase:<15} {p.frames_done}/{p.frames_total}{eta} {p.message}", end="", file=sys.stderr,
-              flush=True)
+        print(f"\r{p.phase:<15} {p.frames_done}/{p.frames_total}{eta} {p.message}", end="", file=sys.stderr, flush=True)
 
     cancel = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: cancel.set())  # Ctrl-C cancels the Deforum job too
-    result = render_segment(_client(args), manifest, args.segment, state=state, save_state=save_state,
-                            on_progress=on_progress, cancel=cancel, work_dir=work, allow_pickle=args.allow_pickle)
+    result = render_segment(
+        _client(args),
+        manifest,
+        args.segment,
+        state=state,
+        save_state=save_state,
+        on_progress=on_progress,
+        cancel=cancel,
+        work_dir=work,
+        allow_pickle=args.allow_pickle,
+    )
     print(file=sys.stderr)
     print(f"{len(result.frames)} frames in {result.frames_dir}" + (" (reused)" if result.reused else ""))
     return 0
@@ -150,6 +177,7 @@ def _render(args) -> int:
 
 def _previews(args) -> int:
     from movieminter.render.previews import keyframe_previews
+
     paths = keyframe_previews(_client(args), _manifest(args), args.segment, args.out_dir, steps=args.steps)
     for p in paths:
         print(p)

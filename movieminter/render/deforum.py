@@ -94,8 +94,11 @@ class DeforumClient:
         """Ids of jobs queued or running now (interrupted ones left out)."""
         jobs, now = self.jobs_at()
         base = self.a1111.base_url.rstrip("/")
-        return [jid for jid, st in jobs.items()
-                if isinstance(st, dict) and is_active(st, now) and (base, jid) not in _interrupted]
+        return [
+            jid
+            for jid, st in jobs.items()
+            if isinstance(st, dict) and is_active(st, now) and (base, jid) not in _interrupted
+        ]
 
     def batch(self, batch_id: str) -> list[dict]:
         resp = self.a1111.request("GET", f"/deforum_api/batches/{batch_id}")

@@ -19,12 +19,21 @@ CONTROLNET_URL = "https://github.com/Mikubill/sd-webui-controlnet"
 # The files each depth_algorithm loads from <models>/Deforum (Deforum's depth_*.py);
 # ZoeDepth comes through torch.hub instead and cannot be checked from here.
 DEPTH_MODELS = {
-    "midas-3-hybrid": [("dpt_large-midas-2f21e586.pt", "https://github.com/intel-isl/DPT/releases/download/1_0/"
-                                                        "dpt_large-midas-2f21e586.pt")],
-    "midas-3.1-beitlarge": [("dpt_beit_large_512.pt", "https://github.com/isl-org/MiDaS/releases/download/v3_1/"
-                                                      "dpt_beit_large_512.pt")],
-    "adabins": [("AdaBins_nyu.pt", "https://github.com/hithereai/deforum-for-automatic1111-webui/releases/"
-                                   "download/AdaBins/AdaBins_nyu.pt")],
+    "midas-3-hybrid": [
+        (
+            "dpt_large-midas-2f21e586.pt",
+            "https://github.com/intel-isl/DPT/releases/download/1_0/dpt_large-midas-2f21e586.pt",
+        )
+    ],
+    "midas-3.1-beitlarge": [
+        ("dpt_beit_large_512.pt", "https://github.com/isl-org/MiDaS/releases/download/v3_1/dpt_beit_large_512.pt")
+    ],
+    "adabins": [
+        (
+            "AdaBins_nyu.pt",
+            "https://github.com/hithereai/deforum-for-automatic1111-webui/releases/download/AdaBins/AdaBins_nyu.pt",
+        )
+    ],
     "leres": [("res101.pth", "https://cloudstor.aarnet.edu.au/plus/s/lTIJF4vrvHCAI31/download")],
 }
 DEPTH_MODELS["midas+adabins (old)"] = DEPTH_MODELS["midas-3-hybrid"] + DEPTH_MODELS["adabins"]
@@ -39,8 +48,9 @@ class Check:
     warning: bool = False  # passes, but worth knowing
 
 
-def run_doctor(client: A1111Client, manifest: dict | None = None, index: int | None = None, *,
-               allow_pickle: bool = False) -> list[Check]:
+def run_doctor(
+    client: A1111Client, manifest: dict | None = None, index: int | None = None, *, allow_pickle: bool = False
+) -> list[Check]:
     checks: list[Check] = []
 
     def fail(name: str, exc: RenderError) -> list[Check]:
@@ -54,25 +64,39 @@ def run_doctor(client: A1111Client, manifest: dict | None = None, index: int | N
         return fail("reachable", exc)
     try:
         opts = client.options()
-        checks.append(Check("api", True, "API on (/sdapi/v1), current checkpoint: "
-                                         f"{opts.get('sd_model_checkpoint') or 'none'}"))
+        checks.append(
+            Check("api", True, f"API on (/sdapi/v1), current checkpoint: {opts.get('sd_model_checkpoint') or 'none'}")
+        )
     except RenderError as exc:
         return fail("api", exc)
     try:
         busy = DeforumClient(client).active_jobs()
-        checks.append(Check("deforum_api", True, "Deforum API on (/deforum_api)" +
-                            (f"; busy with {', '.join(busy)}" if busy else ""), warning=bool(busy)))
+        checks.append(
+            Check(
+                "deforum_api",
+                True,
+                "Deforum API on (/deforum_api)" + (f"; busy with {', '.join(busy)}" if busy else ""),
+                warning=bool(busy),
+            )
+        )
     except RenderError as exc:
         fail("deforum_api", exc)
     checks.append(_controlnet(client))
     v = client.versions()
     if v.get("a1111") or v.get("deforum"):
-        checks.append(Check("versions", True, f"A1111 {v.get('a1111') or 'unknown version'}"
-                                              f"{' (' + v['a1111_commit'][:8] + ')' if v.get('a1111_commit') else ''}"
-                                              f", Deforum {v.get('deforum') or 'unknown'}"))
+        checks.append(
+            Check(
+                "versions",
+                True,
+                f"A1111 {v.get('a1111') or 'unknown version'}"
+                f"{' (' + v['a1111_commit'][:8] + ')' if v.get('a1111_commit') else ''}"
+                f", Deforum {v.get('deforum') or 'unknown'}",
+            )
+        )
     else:
-        checks.append(Check("versions", True, "A1111 did not report its version (/internal/sysinfo unavailable)",
-                            warning=True))
+        checks.append(
+            Check("versions", True, "A1111 did not report its version (/internal/sysinfo unavailable)", warning=True)
+        )
     if manifest is not None and index is not None:
         plan = plan_job(manifest, index)
         checks += [c for c in segment_requirements(client, plan)]
@@ -104,11 +128,14 @@ def _controlnet(client: A1111Client) -> Check:
         present = any("controlnet" in name.lower() for name in exts)
     if present:
         return Check("controlnet", True, "ControlNet extension installed (Deforum needs it)")
-    return Check("controlnet", False,
-                 "the ControlNet extension is missing, and Deforum fails every render without it "
-                 "(\"Generation error.\": no attribute 'cn_1_weight')",
-                 hint=f"install it from A1111's Extensions tab (or git clone {CONTROLNET_URL} into "
-                      "extensions/sd-webui-controlnet), then restart A1111")
+    return Check(
+        "controlnet",
+        False,
+        "the ControlNet extension is missing, and Deforum fails every render without it "
+        "(\"Generation error.\": no attribute 'cn_1_weight')",
+        hint=f"install it from A1111's Extensions tab (or git clone {CONTROLNET_URL} into "
+        "extensions/sd-webui-controlnet), then restart A1111",
+    )
 
 
 def _sampler_and_scheduler(client: A1111Client, plan: DeforumJobPlan) -> list[Check]:
@@ -118,31 +145,53 @@ def _sampler_and_scheduler(client: A1111Client, plan: DeforumJobPlan) -> list[Ch
         samplers = client.samplers()
     except RenderError:
         return out
-    names = {s.get("name", "").lower() for s in samplers} | \
-        {a.lower() for s in samplers for a in (s.get("aliases") or [])}
+    names = {s.get("name", "").lower() for s in samplers} | {
+        a.lower() for s in samplers for a in (s.get("aliases") or [])
+    }
     if plan.sampler.lower() in names:
         out.append(Check("sampler", True, f"sampler {plan.sampler} is available"))
     else:
-        out.append(Check("sampler", False, f"A1111 has no sampler {plan.sampler!r}; it would render with another "
-                                           "one without saying so",
-                         hint="update A1111 (the manifest names a sampler of a newer version), or ask the "
-                              f"director for one of: {', '.join(sorted(s['name'] for s in samplers))}"))
+        out.append(
+            Check(
+                "sampler",
+                False,
+                f"A1111 has no sampler {plan.sampler!r}; it would render with another one without saying so",
+                hint="update A1111 (the manifest names a sampler of a newer version), or ask the "
+                f"director for one of: {', '.join(sorted(s['name'] for s in samplers))}",
+            )
+        )
     if plan.scheduler and plan.scheduler.lower() != "automatic":
         try:
             schedulers = client.schedulers()
         except RenderError:
             schedulers = []
         if schedulers is None:
-            out.append(Check("scheduler", False, f"this A1111 has no schedulers (before 1.9); the manifest "
-                                                 f"asks for {plan.scheduler}", hint="update A1111 to 1.9 or newer"))
+            out.append(
+                Check(
+                    "scheduler",
+                    False,
+                    f"this A1111 has no schedulers (before 1.9); the manifest asks for {plan.scheduler}",
+                    hint="update A1111 to 1.9 or newer",
+                )
+            )
         elif schedulers:
             labels = {s.get("label", "").lower() for s in schedulers} | {s.get("name", "").lower() for s in schedulers}
             ok = plan.scheduler.lower() in labels
-            out.append(Check("scheduler", ok, f"scheduler {plan.scheduler} " + (
-                f"is available (sent as sampler \"{plan.settings['sampler']}\", which this Deforum passes on)"
-                if ok else "is not in this A1111"),
-                hint=None if ok else f"ask the director for one of: "
-                                     f"{', '.join(s.get('label', '') for s in schedulers)}"))
+            out.append(
+                Check(
+                    "scheduler",
+                    ok,
+                    f"scheduler {plan.scheduler} "
+                    + (
+                        f'is available (sent as sampler "{plan.settings["sampler"]}", which this Deforum passes on)'
+                        if ok
+                        else "is not in this A1111"
+                    ),
+                    hint=None
+                    if ok
+                    else f"ask the director for one of: {', '.join(s.get('label', '') for s in schedulers)}",
+                )
+            )
     return out
 
 
@@ -153,24 +202,48 @@ def _depth_model(client: A1111Client, plan: DeforumJobPlan) -> list[Check]:
     algorithm = str(s.get("depth_algorithm") or "Midas-3-Hybrid")
     files = DEPTH_MODELS.get(algorithm.lower())
     if files is None:
-        return [Check("depth_model", True, f"3D with depth {algorithm}: Deforum fetches it through torch.hub "
-                                           "on the first 3D render (needs internet once); not checked", warning=True)]
+        return [
+            Check(
+                "depth_model",
+                True,
+                f"3D with depth {algorithm}: Deforum fetches it through torch.hub "
+                "on the first 3D render (needs internet once); not checked",
+                warning=True,
+            )
+        ]
     folder = _deforum_models_dir(client)
     if folder is None:
-        return [Check("depth_model", True, "3D segment: A1111 did not say where its models are, so the depth "
-                                           "model was not checked", warning=True)]
+        return [
+            Check(
+                "depth_model",
+                True,
+                "3D segment: A1111 did not say where its models are, so the depth model was not checked",
+                warning=True,
+            )
+        ]
     missing = [(name, url) for name, url in files if _exists(client, posixpath.join(folder, name)) is False]
     unknown = [name for name, _ in files if _exists(client, posixpath.join(folder, name)) is None]
     if missing:
         name, url = missing[0]
-        return [Check("depth_model", False,
-                      f"3D segments need Deforum's depth model {name} in {folder}; Deforum downloads it on the "
-                      "first 3D render, which fails offline, and then every 3D render fails until A1111 restarts",
-                      hint=f"download {url} into {folder} (or run one 3D render in Deforum's tab while online), "
-                           "then restart A1111")]
+        return [
+            Check(
+                "depth_model",
+                False,
+                f"3D segments need Deforum's depth model {name} in {folder}; Deforum downloads it on the "
+                "first 3D render, which fails offline, and then every 3D render fails until A1111 restarts",
+                hint=f"download {url} into {folder} (or run one 3D render in Deforum's tab while online), "
+                "then restart A1111",
+            )
+        ]
     if unknown:
-        return [Check("depth_model", True, f"3D segment: could not look for {', '.join(unknown)} in {folder} "
-                                           "(A1111 does not serve that folder)", warning=True)]
+        return [
+            Check(
+                "depth_model",
+                True,
+                f"3D segment: could not look for {', '.join(unknown)} in {folder} (A1111 does not serve that folder)",
+                warning=True,
+            )
+        ]
     return [Check("depth_model", True, f"depth model for 3D ({algorithm}) is in {folder}")]
 
 

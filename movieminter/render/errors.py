@@ -14,34 +14,45 @@ class A1111Unreachable(RenderError):
         super().__init__(
             f"cannot reach A1111 at {url}" + (f" ({reason})" if reason else ""),
             hint=f"is A1111 running at {url}? start it with --api (and --deforum-api to render)",
-            url=url)
+            url=url,
+        )
 
 
 class A1111Timeout(A1111Unreachable):
     def __init__(self, url: str, what: str, seconds: float | None):
         RenderError.__init__(
-            self, f"A1111 at {url} did not answer {what} within {seconds or '?'} s",
-            hint="A1111 may be busy (loading a model, or another job); wait and try again", url=url)
+            self,
+            f"A1111 at {url} did not answer {what} within {seconds or '?'} s",
+            hint="A1111 may be busy (loading a model, or another job); wait and try again",
+            url=url,
+        )
 
 
 class ApiDisabled(RenderError):
     def __init__(self, url: str):
         super().__init__(
             f"A1111 at {url} answers, but its API (/sdapi/v1) is off",
-            hint="start A1111 with --api (add it to COMMANDLINE_ARGS in webui-user.sh/.bat)", url=url)
+            hint="start A1111 with --api (add it to COMMANDLINE_ARGS in webui-user.sh/.bat)",
+            url=url,
+        )
 
 
 class DeforumApiDisabled(RenderError):
     def __init__(self, url: str):
         super().__init__(
             f"A1111 at {url} has no Deforum API (/deforum_api)",
-            hint="install the Deforum extension and start A1111 with --api --deforum-api", url=url)
+            hint="install the Deforum extension and start A1111 with --api --deforum-api",
+            url=url,
+        )
 
 
 class AuthRequired(RenderError):
     def __init__(self, url: str, had_auth: bool):
-        msg = (f"A1111 at {url} rejected the credentials" if had_auth
-               else f"A1111 at {url} requires a user name and password for its API")
+        msg = (
+            f"A1111 at {url} rejected the credentials"
+            if had_auth
+            else f"A1111 at {url} requires a user name and password for its API"
+        )
         super().__init__(msg, hint="set --a1111-auth user:pass exactly as in A1111's --api-auth", url=url)
 
 
@@ -49,22 +60,31 @@ class A1111HttpError(RenderError):
     """A1111 answered with an error we have no better explanation for."""
 
     def __init__(self, method: str, url: str, status: int, body: str):
-        super().__init__(f"A1111 answered {status} to {method} {url}: {body[:300]}",
-                         hint="see A1111's console for the traceback", status=status)
+        super().__init__(
+            f"A1111 answered {status} to {method} {url}: {body[:300]}",
+            hint="see A1111's console for the traceback",
+            status=status,
+        )
         self.status = status
 
 
 class JobNotFound(RenderError):
     def __init__(self, job_id: str):
-        super().__init__(f"Deforum does not know job {job_id} (A1111 was probably restarted)",
-                         hint="render the segment again; finished frames are reused", job_id=job_id)
+        super().__init__(
+            f"Deforum does not know job {job_id} (A1111 was probably restarted)",
+            hint="render the segment again; finished frames are reused",
+            job_id=job_id,
+        )
 
 
 class UnknownBatch(RenderError):
     def __init__(self, batch_id: str):
         # Deforum answers 500 (a KeyError), not 404, for a batch it does not know.
-        super().__init__(f"Deforum does not know batch {batch_id} (A1111 was probably restarted)",
-                         hint="render the segment again; finished frames are reused", batch_id=batch_id)
+        super().__init__(
+            f"Deforum does not know batch {batch_id} (A1111 was probably restarted)",
+            hint="render the segment again; finished frames are reused",
+            batch_id=batch_id,
+        )
 
 
 class RenderFailed(RenderError):
@@ -85,7 +105,9 @@ class RenderInterrupted(RenderError):
         super().__init__(
             f"the render was interrupted in A1111 after {done} of {total} frames (A1111's Interrupt button, or "
             f"another program called /sdapi/v1/interrupt); Deforum never finishes an interrupted job ({job_id})",
-            hint="click Render & Mint again to render the segment anew", job_id=job_id)
+            hint="click Render & Mint again to render the segment anew",
+            job_id=job_id,
+        )
 
 
 class RenderStalled(RenderError):
@@ -108,4 +130,6 @@ class DeforumBusy(RenderError):
     def __init__(self, job_ids: list[str]):
         super().__init__(
             f"a Deforum job is running ({', '.join(job_ids)}); txt2img now would corrupt it",
-            hint="wait for the render to finish (Deforum jobs ignore A1111's queue lock)", job_ids=job_ids)
+            hint="wait for the render to finish (Deforum jobs ignore A1111's queue lock)",
+            job_ids=job_ids,
+        )

@@ -37,11 +37,12 @@ def check_frame(path: Path, width: int, height: int) -> None:
             im.load()  # decodes every byte: a truncated PNG fails here
             size = im.size
     except Exception as exc:
-        raise FramesError(f"frame {path.name} is not a readable PNG ({exc})",
-                          hint="render the segment again") from exc
+        raise FramesError(f"frame {path.name} is not a readable PNG ({exc})", hint="render the segment again") from exc
     if size != (width, height):
-        raise FramesError(f"frame {path.name} is {size[0]}x{size[1]}, the movie is {width}x{height}",
-                          hint="the settings A1111 used differ from the manifest's; check Deforum's W/H")
+        raise FramesError(
+            f"frame {path.name} is {size[0]}x{size[1]}, the movie is {width}x{height}",
+            hint="the settings A1111 used differ from the manifest's; check Deforum's W/H",
+        )
 
 
 def complete_frames(folder: Path, total: int, width: int, height: int) -> list[Path] | None:
@@ -57,8 +58,16 @@ def complete_frames(folder: Path, total: int, width: int, height: int) -> list[P
     return paths
 
 
-def collect_frames(client: A1111Client, outdir: str, timestring: str, total: int, width: int, height: int,
-                   dest: Path, writes: int | None = None) -> list[Path]:
+def collect_frames(
+    client: A1111Client,
+    outdir: str,
+    timestring: str,
+    total: int,
+    width: int,
+    height: int,
+    dest: Path,
+    writes: int | None = None,
+) -> list[Path]:
     """Bring the first `total` frames of a finished job into `dest` as
     frame_000000.png…, checked. `writes` is how many the job's settings make
     Deforum write (more than `total` when cadence padding asked for extra)."""
@@ -69,9 +78,10 @@ def collect_frames(client: A1111Client, outdir: str, timestring: str, total: int
         pattern = re.compile(re.escape(timestring) + r"_\d{9}\.png")  # not depth maps or settings
         found = [p for p in os.listdir(outdir) if pattern.fullmatch(p)]
         if len(found) != writes:
-            raise FramesError(f"Deforum wrote {len(found)} frames where these settings write {writes} "
-                              f"(the segment keeps {total})",
-                              hint="the job was changed or interrupted in A1111; render the segment again")
+            raise FramesError(
+                f"Deforum wrote {len(found)} frames where these settings write {writes} (the segment keeps {total})",
+                hint="the job was changed or interrupted in A1111; render the segment again",
+            )
     out = []
     for i in range(total):
         src = os.path.join(outdir, frame_name(timestring, i))
@@ -98,6 +108,8 @@ def collect_frames(client: A1111Client, outdir: str, timestring: str, total: int
         except FramesError:
             pass
         else:
-            raise FramesError(f"Deforum wrote more than the {writes} frames these settings write",
-                              hint="the job ran with other settings (max_frames); render it again")
+            raise FramesError(
+                f"Deforum wrote more than the {writes} frames these settings write",
+                hint="the job ran with other settings (max_frames); render it again",
+            )
     return out

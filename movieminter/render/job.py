@@ -22,16 +22,24 @@ import logging
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from movieminter.manifest import get_segment, segment_settings_digest
 from movieminter.render import frames as framesmod
 from movieminter.render.a1111 import A1111Client
 from movieminter.render.deforum import DeforumClient, mark_interrupted
 from movieminter.render.errors import (
-    A1111Unreachable, FramesError, JobNotFound, ModelError, RenderCancelled, RenderError, RenderFailed,
-    RenderInterrupted, RenderStalled)
+    A1111Unreachable,
+    FramesError,
+    JobNotFound,
+    ModelError,
+    RenderCancelled,
+    RenderError,
+    RenderFailed,
+    RenderInterrupted,
+    RenderStalled,
+)
 from movieminter.render.readiness import check_models
 from movieminter.render.submission import DeforumJobPlan, plan_job
 
@@ -41,8 +49,8 @@ log = logging.getLogger(__name__)
 @dataclasses.dataclass
 class RenderProgress:
     job_id: str
-    status: str               # ACCEPTED | SUCCEEDED | FAILED | CANCELLED
-    phase: str                # QUEUED | PREPARING | GENERATING | POST_PROCESSING | DONE
+    status: str  # ACCEPTED | SUCCEEDED | FAILED | CANCELLED
+    phase: str  # QUEUED | PREPARING | GENERATING | POST_PROCESSING | DONE
     frames_done: int
     frames_total: int
     eta_seconds: float | None
@@ -60,22 +68,32 @@ class RenderResult:
     versions: dict
     job_id: str | None
     checkpoint_title: str | None
-    reused: bool = False       # True when finished frames were found instead of rendered
+    reused: bool = False  # True when finished frames were found instead of rendered
 
 
 @dataclasses.dataclass
 class RenderLimits:
     """How long silence may last before a render is given up (seconds)."""
-    stall: float = 900.0             # no progress anywhere in Deforum (a frame on a slow GPU can take minutes)
-    post_processing: float = 60.0    # ours skip video creation: a silent POST_PROCESSING was interrupted
-    queued_cancel: float = 1800.0    # how long a cancelled QUEUED job is watched so it can be stopped
+
+    stall: float = 900.0  # no progress anywhere in Deforum (a frame on a slow GPU can take minutes)
+    post_processing: float = 60.0  # ours skip video creation: a silent POST_PROCESSING was interrupted
+    queued_cancel: float = 1800.0  # how long a cancelled QUEUED job is watched so it can be stopped
 
 
-def render_segment(client: A1111Client, manifest: dict, index: int, *, state: dict,
-                   save_state: Callable[[dict], None], on_progress: Callable[[RenderProgress], None] | None = None,
-                   cancel: threading.Event | None = None, work_dir: str | Path | None = None,
-                   allow_pickle: bool = False, poll_interval: float = 0.5,
-                   limits: RenderLimits | None = None) -> RenderResult:
+def render_segment(
+    client: A1111Client,
+    manifest: dict,
+    index: int,
+    *,
+    state: dict,
+    save_state: Callable[[dict], None],
+    on_progress: Callable[[RenderProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+    work_dir: str | Path | None = None,
+    allow_pickle: bool = False,
+    poll_interval: float = 0.5,
+    limits: RenderLimits | None = None,
+) -> RenderResult:
     """Render segment `index` of `manifest`; returns its checked frames in `work_dir/frames`.
 
     `state` is what `save_state` got last time (empty for a first run).
@@ -102,8 +120,9 @@ def render_segment(client: A1111Client, manifest: dict, index: int, *, state: di
     done = framesmod.complete_frames(dest, plan.frames, width, height) if state.get("collected") else None
     if done:
         on_progress(RenderProgress(state.get("job_id") or "", "SUCCEEDED", "DONE", plan.frames, plan.frames, 0.0))
-        return RenderResult(done, dest, state.get("versions") or {}, state.get("job_id"),
-                            state.get("checkpoint_title"), reused=True)
+        return RenderResult(
+            done, dest, state.get("versions") or {}, state.get("job_id"), state.get("checkpoint_title"), reused=True
+        )
 
     follow = _Follower(client, deforum, plan, cancel, on_progress, save, state, poll_interval, limits)
 
@@ -114,10 +133,20 @@ def render_segment(client: A1111Client, manifest: dict, index: int, *, state: di
             if _frames_complete(client, outdir, ts, plan.writes):
                 frames = framesmod.collect_frames(client, outdir, ts, plan.frames, width, height, dest, plan.writes)
                 save(collected=True)
-                on_progress(RenderProgress(job_id, "SUCCEEDED", "DONE", plan.frames, plan.frames, 0.0,
-                                           "A1111 forgot the job; its finished frames were reused"))
-                return RenderResult(frames, dest, _versions(client, state), job_id, state.get("checkpoint_title"),
-                                    reused=True)
+                on_progress(
+                    RenderProgress(
+                        job_id,
+                        "SUCCEEDED",
+                        "DONE",
+                        plan.frames,
+                        plan.frames,
+                        0.0,
+                        "A1111 forgot the job; its finished frames were reused",
+                    )
+                )
+                return RenderResult(
+                    frames, dest, _versions(client, state), job_id, state.get("checkpoint_title"), reused=True
+                )
             job_id = None
         title = state.get("checkpoint_title")
         if job is None:
@@ -134,8 +163,9 @@ def render_segment(client: A1111Client, manifest: dict, index: int, *, state: di
             raise
         status = job["status"]
         if status == "SUCCEEDED":
-            frames = framesmod.collect_frames(client, job["outdir"], job["timestring"], plan.frames,
-                                              width, height, dest, plan.writes)
+            frames = framesmod.collect_frames(
+                client, job["outdir"], job["timestring"], plan.frames, width, height, dest, plan.writes
+            )
             save(collected=True)
             versions = _versions(client, state)
             save(versions=versions)
@@ -152,8 +182,9 @@ def _versions(client: A1111Client, state: dict) -> dict:
     return state.get("versions") or client.versions()
 
 
-def _adopt_earlier_job(client: A1111Client, deforum: DeforumClient, plan: DeforumJobPlan, state: dict,
-                       save) -> tuple[str | None, dict | None]:
+def _adopt_earlier_job(
+    client: A1111Client, deforum: DeforumClient, plan: DeforumJobPlan, state: dict, save
+) -> tuple[str | None, dict | None]:
     """The job an earlier call submitted, if it is still worth following.
 
     A job that did not succeed is reported once (a restart must not silently
@@ -190,9 +221,18 @@ def _submit(deforum: DeforumClient, plan: DeforumJobPlan, title: str, digest: st
         submitted = {"job_ids": [found], "batch_id": found.rsplit("-", 1)[0]}
     job_id = submitted["job_ids"][0]
     # Persist before anything else can fail: a restart must find this job.
-    save(job_id=job_id, batch_id=submitted["batch_id"], submitted_at=time.time(), submitting_since=None,
-         settings_digest=digest, checkpoint_title=title, outdir=None, timestring=None,
-         collected=False, reported=None)
+    save(
+        job_id=job_id,
+        batch_id=submitted["batch_id"],
+        submitted_at=time.time(),
+        submitting_since=None,
+        settings_digest=digest,
+        checkpoint_title=title,
+        outdir=None,
+        timestring=None,
+        collected=False,
+        reported=None,
+    )
     return job_id
 
 
@@ -202,18 +242,25 @@ def _failure(client: A1111Client, plan: DeforumJobPlan, job: dict, done: int) ->
     where = f"after {done} of {plan.frames} frames" if job.get("phase") == "GENERATING" else f"in {job.get('phase')}"
     known = _known_cause(client, plan)
     if job.get("error_type") == "TERMINAL":
-        return RenderFailed(f"Deforum refused the job: {message}",
-                            hint=known or "A1111's console shows why (look for the traceback printed with the job id); "
-                                          "fix that and render again")
+        return RenderFailed(
+            f"Deforum refused the job: {message}",
+            hint=known
+            or "A1111's console shows why (look for the traceback printed with the job id); fix that and render again",
+        )
     return RenderFailed(
         f'Deforum stopped with "{message}" {where}',
-        hint=known or ("Deforum reports every error during a render this way, an Interrupt in A1111 included. "
-                       "A1111's console shows the cause between *START OF TRACEBACK* and *END OF TRACEBACK*; "
-                       "fix it, then render again"))
+        hint=known
+        or (
+            "Deforum reports every error during a render this way, an Interrupt in A1111 included. "
+            "A1111's console shows the cause between *START OF TRACEBACK* and *END OF TRACEBACK*; "
+            "fix it, then render again"
+        ),
+    )
 
 
 def _known_cause(client: A1111Client, plan: DeforumJobPlan) -> str | None:
     from movieminter.render.doctor import deforum_requirements
+
     try:
         problems = [c for c in deforum_requirements(client, plan) if not c.ok]
     except RenderError:
@@ -227,9 +274,11 @@ def _find_submitted(deforum: DeforumClient, settings: dict, since: float) -> str
         jobs = deforum.jobs()
     except RenderError:
         return None
-    found = [(st.get("started_at") or 0, jid) for jid, st in jobs.items()
-             if isinstance(st, dict) and st.get("deforum_settings") == settings
-             and (st.get("started_at") or 0) >= since - 60]  # tolerate clock skew
+    found = [
+        (st.get("started_at") or 0, jid)
+        for jid, st in jobs.items()
+        if isinstance(st, dict) and st.get("deforum_settings") == settings and (st.get("started_at") or 0) >= since - 60
+    ]  # tolerate clock skew
     return max(found)[1] if found else None
 
 
@@ -247,8 +296,7 @@ def _preflight(client: A1111Client, manifest: dict, index: int, allow_pickle: bo
     statuses = check_models(client, manifest, index, allow_pickle=allow_pickle)
     bad = [s for s in statuses if not s.ok]
     if bad:
-        raise ModelError("; ".join(s.message for s in bad), hint=bad[0].hint,
-                         models=[s.to_dict() for s in bad])
+        raise ModelError("; ".join(s.message for s in bad), hint=bad[0].hint, models=[s.to_dict() for s in bad])
     return statuses[0].title
 
 
@@ -275,8 +323,13 @@ class _Follower:
             self.frames_done = done = _frames_done(self.client, job, self.plan)
             now = time.monotonic()
             # While QUEUED, the job ahead of ours moving counts as progress.
-            sig = (job["status"], job.get("phase"), job.get("updates"), done,
-                   elsewhere.updates() if job.get("phase") == "QUEUED" else None)
+            sig = (
+                job["status"],
+                job.get("phase"),
+                job.get("updates"),
+                done,
+                elsewhere.updates() if job.get("phase") == "QUEUED" else None,
+            )
             if sig != signature:
                 signature, changed = sig, now
             silent = now - changed
@@ -287,8 +340,9 @@ class _Follower:
                 elif done > started[1]:
                     rate = (done - started[1]) / (now - started[0])
                     eta = (total - done) / rate if rate > 0 else None
-            self.on_progress(RenderProgress(job_id, job["status"], job.get("phase", ""), done, total, eta,
-                                            _describe(job)))
+            self.on_progress(
+                RenderProgress(job_id, job["status"], job.get("phase", ""), done, total, eta, _describe(job))
+            )
             if job["status"] != "ACCEPTED":
                 return job
             if job.get("phase") == "POST_PROCESSING" and silent > self.limits.post_processing:
@@ -298,7 +352,9 @@ class _Follower:
                     f"A1111 reported no progress for {silent / 60:.0f} min (Deforum job {job_id}, "
                     f"{job.get('phase')}, {done} of {total} frames)",
                     hint="look at A1111's console; if A1111 hangs, restart it and render again "
-                         "(finished frames are reused)", job_id=job_id)
+                    "(finished frames are reused)",
+                    job_id=job_id,
+                )
             if self.cancel.wait(self.poll):
                 continue
             job = self.deforum.job(job_id)
@@ -314,8 +370,12 @@ class _Follower:
         except RenderError:
             return
         if job.get("phase") == "QUEUED":
-            threading.Thread(target=_stop_when_started, args=(self.client, job_id, self.limits.queued_cancel),
-                             name=f"stop-{job_id}", daemon=True).start()
+            threading.Thread(
+                target=_stop_when_started,
+                args=(self.client, job_id, self.limits.queued_cancel),
+                name=f"stop-{job_id}",
+                daemon=True,
+            ).start()
 
 
 def _stop_when_started(client: A1111Client, job_id: str, limit: float, poll: float = 0.25) -> None:
@@ -347,8 +407,9 @@ class _Activity:
         if now - self.at >= self.every:
             self.at = now
             try:
-                self.value = sum(int(st.get("updates") or 0) for st in self.deforum.jobs().values()
-                                 if isinstance(st, dict))
+                self.value = sum(
+                    int(st.get("updates") or 0) for st in self.deforum.jobs().values() if isinstance(st, dict)
+                )
             except RenderError:
                 pass
         return self.value

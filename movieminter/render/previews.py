@@ -17,9 +17,18 @@ def _small(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(64, int(width * scale) // 8 * 8), max(64, int(height * scale) // 8 * 8)
 
 
-def keyframe_previews(client: A1111Client, manifest: dict, index: int, out_dir: str | Path, *, steps: int = 4,
-                      max_side: int = 384, seed: int | None = None, sampler: str | None = None,
-                      checkpoint_title: str | None = None) -> list[Path]:
+def keyframe_previews(
+    client: A1111Client,
+    manifest: dict,
+    index: int,
+    out_dir: str | Path,
+    *,
+    steps: int = 4,
+    max_side: int = 384,
+    seed: int | None = None,
+    sampler: str | None = None,
+    checkpoint_title: str | None = None,
+) -> list[Path]:
     """PNG stills `seg{index}_kf{frame:05d}.png` in `out_dir`, in keyframe order."""
     get_segment(manifest, index)  # a clear error for a bad index
     settings = export_deforum(manifest, index)["deforum_settings"]
@@ -39,9 +48,14 @@ def keyframe_previews(client: A1111Client, manifest: dict, index: int, out_dir: 
             "prompt": ", ".join(p for p in (prompt.strip(), positive) if p),
             "negative_prompt": ", ".join(p for p in (neg.strip(), negative) if p),
             "seed": base_seed + frame if settings.get("seed_behavior") == "iter" and seed is None else base_seed,
-            "steps": steps, "width": width, "height": height,
-            "sampler_name": sampler or settings.get("sampler"), "scheduler": settings.get("scheduler"),
-            "cfg_scale": 7, "send_images": True, "save_images": False,
+            "steps": steps,
+            "width": width,
+            "height": height,
+            "sampler_name": sampler or settings.get("sampler"),
+            "scheduler": settings.get("scheduler"),
+            "cfg_scale": 7,
+            "send_images": True,
+            "save_images": False,
             "override_settings": {"sd_model_checkpoint": checkpoint_title} if checkpoint_title else {},
             "override_settings_restore_afterwards": True,
         }

@@ -25,13 +25,13 @@ _hash_cache: dict[tuple[str, int, int], str] = {}
 @dataclasses.dataclass
 class ModelStatus:
     name: str
-    kind: str                  # checkpoint | lora
-    state: str                 # ready | missing | unhashed | refused | mismatch
+    kind: str  # checkpoint | lora
+    state: str  # ready | missing | unhashed | refused | mismatch
     message: str
     hint: str | None = None
-    title: str | None = None   # A1111's title (checkpoints) or LoRA name to use
+    title: str | None = None  # A1111's title (checkpoints) or LoRA name to use
     sha256: str = ""
-    verified: bool = False     # True when the full sha256 was compared
+    verified: bool = False  # True when the full sha256 was compared
 
     @property
     def ok(self) -> bool:
@@ -60,14 +60,13 @@ def segment_loras(manifest: dict, index: int) -> list[dict]:
     texts = list((seg.get("prompts") or {}).values())
     texts.append((manifest.get("defaults") or {}).get("positive_prompt", ""))
     texts.append(seg.get("positive_prompt", "") or "")
-    by_name = {l["name"]: l for l in (manifest.get("models") or {}).get("loras", [])}
+    by_name = {lora["name"]: lora for lora in (manifest.get("models") or {}).get("loras", [])}
     out, seen = [], set()
     for text in texts:
         for name in LORA_TAG.findall(text or ""):
             if name not in seen:
                 seen.add(name)
-                out.append(by_name.get(name, {"name": name, "sha256": "", "format": "safetensors",
-                                              "_unpinned": True}))
+                out.append(by_name.get(name, {"name": name, "sha256": "", "format": "safetensors", "_unpinned": True}))
     return out
 
 
@@ -75,14 +74,19 @@ def _readable(path: str | None) -> bool:
     return bool(path) and os.path.isabs(path) and os.path.isfile(path) and os.access(path, os.R_OK)
 
 
-def check_checkpoint(client: A1111Client, entry: dict, *, allow_pickle: bool = False,
-                     models: list[dict] | None = None) -> ModelStatus:
+def check_checkpoint(
+    client: A1111Client, entry: dict, *, allow_pickle: bool = False, models: list[dict] | None = None
+) -> ModelStatus:
     name, want = entry["name"], entry["sha256"].lower()
     if entry.get("format") == "pickletensor" and not allow_pickle:
-        return ModelStatus(name, "checkpoint", "refused",
-                           f"checkpoint {name} is a pickle file (.ckpt), which can run code when loaded",
-                           hint="ask the director for a .safetensors version, or pass --allow-pickle if you trust it",
-                           sha256=want)
+        return ModelStatus(
+            name,
+            "checkpoint",
+            "refused",
+            f"checkpoint {name} is a pickle file (.ckpt), which can run code when loaded",
+            hint="ask the director for a .safetensors version, or pass --allow-pickle if you trust it",
+            sha256=want,
+        )
     models = client.sd_models() if models is None else models
     for m in models:
         if (m.get("sha256") or "").lower() == want:
@@ -90,75 +94,142 @@ def check_checkpoint(client: A1111Client, entry: dict, *, allow_pickle: bool = F
     for m in models:
         short = (m.get("hash") or "").lower()
         if short and not m.get("sha256") and want.startswith(short) and len(short) >= 8:
-            return _accept(m, name, want, "A1111 has not hashed it yet — matched by short hash",
-                           allow_pickle, verified=False)
+            return _accept(
+                m, name, want, "A1111 has not hashed it yet — matched by short hash", allow_pickle, verified=False
+            )
     unhashed = [m for m in models if not m.get("sha256") and not m.get("hash")]
     for m in unhashed:  # A1111 has not hashed it: hash it here if we can read it
         if _readable(m.get("filename")) and file_sha256(m["filename"]) == want:
-            return _accept(m, name, want, "A1111 has not hashed it yet — matched by hashing the file here",
-                           allow_pickle, verified=True)
+            return _accept(
+                m,
+                name,
+                want,
+                "A1111 has not hashed it yet — matched by hashing the file here",
+                allow_pickle,
+                verified=True,
+            )
     same_name = [m for m in models if m.get("model_name") == name or Path(m.get("filename") or "").stem == name]
     for m in same_name:
         if m.get("sha256"):
-            return ModelStatus(name, "checkpoint", "mismatch",
-                               f"A1111's {m['title']} has sha256 {m['sha256'][:12]}…, the manifest pins {want[:12]}…",
-                               hint="it is a different file with the same name: download the pinned one with "
-                                    "`movieminter models ensure`", sha256=want)
-        return ModelStatus(name, "checkpoint", "unhashed",
-                           f"A1111 lists {m['title']} but has not hashed it, so it cannot be verified",
-                           hint="select it once in A1111's checkpoint dropdown (A1111 hashes on load), or run "
-                                "movieminter beside A1111 so the file can be hashed here",
-                           title=m["title"], sha256=want)
-    return ModelStatus(name, "checkpoint", "missing",
-                       f"checkpoint {name} (sha256 {want[:12]}…) is not in A1111",
-                       hint=_ensure_hint(entry), sha256=want)
+            return ModelStatus(
+                name,
+                "checkpoint",
+                "mismatch",
+                f"A1111's {m['title']} has sha256 {m['sha256'][:12]}…, the manifest pins {want[:12]}…",
+                hint="it is a different file with the same name: download the pinned one with "
+                "`movieminter models ensure`",
+                sha256=want,
+            )
+        return ModelStatus(
+            name,
+            "checkpoint",
+            "unhashed",
+            f"A1111 lists {m['title']} but has not hashed it, so it cannot be verified",
+            hint="select it once in A1111's checkpoint dropdown (A1111 hashes on load), or run "
+            "movieminter beside A1111 so the file can be hashed here",
+            title=m["title"],
+            sha256=want,
+        )
+    return ModelStatus(
+        name,
+        "checkpoint",
+        "missing",
+        f"checkpoint {name} (sha256 {want[:12]}…) is not in A1111",
+        hint=_ensure_hint(entry),
+        sha256=want,
+    )
 
 
 def _accept(m: dict, name: str, want: str, how: str, allow_pickle: bool, verified: bool) -> ModelStatus:
     if (m.get("filename") or "").lower().endswith((".ckpt", ".pt", ".bin")) and not allow_pickle:
-        return ModelStatus(name, "checkpoint", "refused", f"A1111's {m['title']} is a pickle file",
-                           hint="use the .safetensors version, or pass --allow-pickle if you trust it", sha256=want)
-    return ModelStatus(name, "checkpoint", "ready", f"{m['title']}: {how}", title=m["title"], sha256=want,
-                       verified=verified)
+        return ModelStatus(
+            name,
+            "checkpoint",
+            "refused",
+            f"A1111's {m['title']} is a pickle file",
+            hint="use the .safetensors version, or pass --allow-pickle if you trust it",
+            sha256=want,
+        )
+    return ModelStatus(
+        name, "checkpoint", "ready", f"{m['title']}: {how}", title=m["title"], sha256=want, verified=verified
+    )
 
 
-def check_lora(client: A1111Client, entry: dict, *, allow_pickle: bool = False,
-               loras: list[dict] | None = None) -> ModelStatus:
+def check_lora(
+    client: A1111Client, entry: dict, *, allow_pickle: bool = False, loras: list[dict] | None = None
+) -> ModelStatus:
     name = entry["name"]
     want = (entry.get("sha256") or "").lower()
     if entry.get("_unpinned"):
-        return ModelStatus(name, "lora", "missing", f"a prompt uses <lora:{name}> but the manifest does not pin it",
-                           hint="add it to models.loras in the manifest with its sha256")
+        return ModelStatus(
+            name,
+            "lora",
+            "missing",
+            f"a prompt uses <lora:{name}> but the manifest does not pin it",
+            hint="add it to models.loras in the manifest with its sha256",
+        )
     if entry.get("format") == "pickletensor" and not allow_pickle:
-        return ModelStatus(name, "lora", "refused", f"LoRA {name} is a pickle file (.pt), which can run code",
-                           hint="ask the director for a .safetensors version, or pass --allow-pickle", sha256=want)
+        return ModelStatus(
+            name,
+            "lora",
+            "refused",
+            f"LoRA {name} is a pickle file (.pt), which can run code",
+            hint="ask the director for a .safetensors version, or pass --allow-pickle",
+            sha256=want,
+        )
     loras = client.loras() if loras is None else loras
-    for l in loras:
-        if name not in (l.get("name"), l.get("alias")):
+    for lora in loras:
+        if name not in (lora.get("name"), lora.get("alias")):
             continue
         # Only the file's own sha256 can be compared with the manifest's (Civitai's SHA256).
         # Metadata hashes are of something else: ModelSpec's modelspec.hash_sha256 and
         # kohya's sshs_model_hash cover the tensor bytes without the header.
-        if not _readable(l.get("path")):
-            return ModelStatus(name, "lora", "ready",
-                               f"LoRA {name}: found by name; A1111 does not report LoRA hashes and the file is "
-                               "not readable here, so its content is not verified", title=name, sha256=want)
-        if file_sha256(l["path"]) == want:
-            return ModelStatus(name, "lora", "ready", f"LoRA {name}: matched by name and sha256",
-                               title=name, sha256=want, verified=True)
-        return ModelStatus(name, "lora", "mismatch",
-                           f"A1111's LoRA {name} is a different file than the manifest pins ({want[:12]}…)",
-                           hint="replace it with the pinned file: `movieminter models ensure` (move the old one away first)",
-                           sha256=want)
-    return ModelStatus(name, "lora", "missing", f"LoRA {name} (sha256 {want[:12]}…) is not in A1111",
-                       hint=_ensure_hint(entry), sha256=want)
+        if not _readable(lora.get("path")):
+            return ModelStatus(
+                name,
+                "lora",
+                "ready",
+                f"LoRA {name}: found by name; A1111 does not report LoRA hashes and the file is "
+                "not readable here, so its content is not verified",
+                title=name,
+                sha256=want,
+            )
+        if file_sha256(lora["path"]) == want:
+            return ModelStatus(
+                name,
+                "lora",
+                "ready",
+                f"LoRA {name}: matched by name and sha256",
+                title=name,
+                sha256=want,
+                verified=True,
+            )
+        return ModelStatus(
+            name,
+            "lora",
+            "mismatch",
+            f"A1111's LoRA {name} is a different file than the manifest pins ({want[:12]}…)",
+            hint="replace it with the pinned file: `movieminter models ensure` (move the old one away first)",
+            sha256=want,
+        )
+    return ModelStatus(
+        name,
+        "lora",
+        "missing",
+        f"LoRA {name} (sha256 {want[:12]}…) is not in A1111",
+        hint=_ensure_hint(entry),
+        sha256=want,
+    )
 
 
 def _ensure_hint(entry: dict) -> str:
     civ = entry.get("civitai") or {}
     where = f" (Civitai model version {civ['version_id']})" if civ.get("version_id") else ""
-    return ("run `movieminter models ensure --manifest M --segment N --models-dir <A1111>/models`" + where +
-            ", then refresh A1111's model list")
+    return (
+        "run `movieminter models ensure --manifest M --segment N --models-dir <A1111>/models`"
+        + where
+        + ", then refresh A1111's model list"
+    )
 
 
 def check_models(client: A1111Client, manifest: dict, index: int, *, allow_pickle: bool = False) -> list[ModelStatus]:

@@ -30,12 +30,12 @@ _PROMPT_TEXT = ("animation_prompts_positive", "animation_prompts_negative", "pos
 
 @dataclasses.dataclass
 class DeforumJobPlan:
-    settings: dict            # deforum_settings, every key explicit
-    options_overrides: dict   # sd_model_checkpoint is set by the caller (A1111's title of the matched file)
-    frames: int               # frames the segment has (and keeps)
-    writes: int               # frames Deforum will write for these settings (>= frames)
+    settings: dict  # deforum_settings, every key explicit
+    options_overrides: dict  # sd_model_checkpoint is set by the caller (A1111's title of the matched file)
+    frames: int  # frames the segment has (and keeps)
+    writes: int  # frames Deforum will write for these settings (>= frames)
     cadence: int
-    sampler: str              # the manifest's sampler and scheduler, before they are joined
+    sampler: str  # the manifest's sampler and scheduler, before they are joined
     scheduler: str | None
 
 
@@ -70,8 +70,11 @@ def _pin_max_f(settings: dict, last_frame: int) -> None:
     prompts = settings.get("prompts")
     if isinstance(prompts, dict):  # only inside backtick expressions: elsewhere it is prompt text
         settings["prompts"] = {
-            _MAX_F.sub(value, k): _BACKTICKS.sub(lambda m: _MAX_F.sub(value, m.group(0)), v) if isinstance(v, str) else v
-            for k, v in prompts.items()}
+            _MAX_F.sub(value, k): _BACKTICKS.sub(lambda m: _MAX_F.sub(value, m.group(0)), v)
+            if isinstance(v, str)
+            else v
+            for k, v in prompts.items()
+        }
 
 
 def plan_job(manifest: dict, index: int) -> DeforumJobPlan:
@@ -85,5 +88,12 @@ def plan_job(manifest: dict, index: int) -> DeforumJobPlan:
         settings["max_frames"] = max_frames
     sampler, scheduler = str(settings["sampler"]), settings.get("scheduler")
     settings["sampler"] = sampler_with_scheduler(sampler, scheduler)
-    return DeforumJobPlan(settings, dict(exported.get("options_overrides") or {}), frames,
-                          frames_written(max_frames, cadence), cadence, sampler, scheduler)
+    return DeforumJobPlan(
+        settings,
+        dict(exported.get("options_overrides") or {}),
+        frames,
+        frames_written(max_frames, cadence),
+        cadence,
+        sampler,
+        scheduler,
+    )

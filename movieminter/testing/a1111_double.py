@@ -58,8 +58,9 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -76,10 +77,13 @@ CONTROLNET_COMMIT = "56cec5b2958edf3b1807b7e7b2b1b5186dbd2f81"
 CHECKPOINT_EXTS = (".safetensors", ".ckpt")
 LORA_EXTS = (".safetensors", ".pt")
 # Deforum's depth models (depth_midas.py, depth_adabins.py, depth_leres.py), by depth_algorithm.
-DEPTH_MODEL_FILES = {"midas-3-hybrid": ["dpt_large-midas-2f21e586.pt"],
-                     "midas-3.1-beitlarge": ["dpt_beit_large_512.pt"],
-                     "midas+adabins (old)": ["dpt_large-midas-2f21e586.pt", "AdaBins_nyu.pt"],
-                     "adabins": ["AdaBins_nyu.pt"], "leres": ["res101.pth"]}
+DEPTH_MODEL_FILES = {
+    "midas-3-hybrid": ["dpt_large-midas-2f21e586.pt"],
+    "midas-3.1-beitlarge": ["dpt_beit_large_512.pt"],
+    "midas+adabins (old)": ["dpt_large-midas-2f21e586.pt", "AdaBins_nyu.pt"],
+    "adabins": ["AdaBins_nyu.pt"],
+    "leres": ["res101.pth"],
+}
 _DEFAULTS_FILE = json.loads((Path(__file__).with_name("a1111_deforum_defaults.json")).read_text())
 DEFORUM_DEFAULTS: dict = _DEFAULTS_FILE["defaults"]
 NO_DEFAULT: list[str] = _DEFAULTS_FILE["no_default"]  # ControlNet's keys: None unless the settings carry them
@@ -88,18 +92,19 @@ NO_DEFAULT: list[str] = _DEFAULTS_FILE["no_default"]  # ControlNet's keys: None 
 @dataclasses.dataclass
 class Faults:
     """What goes wrong, on purpose (and what is installed)."""
-    api: bool = True                      # False: started without --api
-    deforum_api: bool = True              # False: without --deforum-api
-    api_auth: str | None = None           # "user:pass" like --api-auth
+
+    api: bool = True  # False: started without --api
+    deforum_api: bool = True  # False: without --deforum-api
+    api_auth: str | None = None  # "user:pass" like --api-auth
     # Per job: ("retryable", at_frame) raises while rendering (Deforum: RETRYABLE "Generation error.");
     # ("terminal", _) is a settings file Deforum cannot process (TERMINAL "Invalid arguments.").
     fail_jobs: list = dataclasses.field(default_factory=list)
-    die_at_frame: int | None = None       # the process dies after writing this many frames
-    slow: float = 0.0                     # seconds added to every response (after the work is done)
-    slow_only: str | None = None          # ...or only to paths starting with this
-    hashed: str = "all"                   # all | none (hash on load) | short (hash set, sha256 null)
-    controlnet: bool = True               # the ControlNet extension is installed (Deforum needs it)
-    git_extensions: bool = True           # extensions are git clones (/sdapi/v1/extensions lists only those)
+    die_at_frame: int | None = None  # the process dies after writing this many frames
+    slow: float = 0.0  # seconds added to every response (after the work is done)
+    slow_only: str | None = None  # ...or only to paths starting with this
+    hashed: str = "all"  # all | none (hash on load) | short (hash set, sha256 null)
+    controlnet: bool = True  # the ControlNet extension is installed (Deforum needs it)
+    git_extensions: bool = True  # extensions are git clones (/sdapi/v1/extensions lists only those)
 
 
 class _Interrupted(Exception):
@@ -107,8 +112,15 @@ class _Interrupted(Exception):
 
 
 class A1111Double:
-    def __init__(self, root: str | Path, *, faults: Faults | None = None, frame_delay: float = 0.01,
-                 allowed_paths: list[str] | None = None, file_route: str = "gradio3"):
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        faults: Faults | None = None,
+        frame_delay: float = 0.01,
+        allowed_paths: list[str] | None = None,
+        file_route: str = "gradio3",
+    ):
         self.root = Path(root).resolve()
         # gradio3 (A1111 1.10): /file= serves the app's own folder; gradio4 (Forge): only allowed paths.
         self.file_route = file_route
@@ -119,10 +131,10 @@ class A1111Double:
         for sub in ("Stable-diffusion", "Lora", "Deforum"):
             (self.models_dir / sub).mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
-        self.hashes: dict[str, str] = {}          # file path -> sha256 (A1111's cache.json)
+        self.hashes: dict[str, str] = {}  # file path -> sha256 (A1111's cache.json)
         self.checkpoints: list[Path] = []
         self.lora_files: list[Path] = []
-        self.statuses: dict[str, dict] = {}       # Deforum's JobStatusTracker
+        self.statuses: dict[str, dict] = {}  # Deforum's JobStatusTracker
         self.batches: dict[str, list[str]] = {}
         self.queue: list[tuple[str, list[str], list[dict], dict]] = []  # batches, as Deforum's executor
         self.wakeup = threading.Condition(self.lock)
@@ -131,12 +143,16 @@ class A1111Double:
         self.job_count = 0
         self.time_start: float | None = None
         self.running_job: str | None = None
-        self.depth_poisoned = False               # a failed depth-model load sticks until restart
+        self.depth_poisoned = False  # a failed depth-model load sticks until restart
         self.progress_state = {"job": "", "job_no": 0, "job_count": 0, "frame": 0, "frames": 0}
         self.options_data = {
-            "sd_model_checkpoint": None, "sd_checkpoint_hash": None, "samples_format": "png",
-            "outdir_samples": "", "outdir_img2img_samples": "outputs/img2img-images",
-            "CLIP_stop_at_last_layers": 1, "eta_noise_seed_delta": 0,
+            "sd_model_checkpoint": None,
+            "sd_checkpoint_hash": None,
+            "samples_format": "png",
+            "outdir_samples": "",
+            "outdir_img2img_samples": "outputs/img2img-images",
+            "CLIP_stop_at_last_layers": 1,
+            "eta_noise_seed_delta": 0,
         }
         # Counters the tests read.
         self.jobs_submitted = 0
@@ -193,8 +209,14 @@ class A1111Double:
             title = f"{self._name(path)} [{short}]"
         else:
             sha_full, short, title = sha, (sha[:10] if sha else None), self._title(path)
-        return {"title": title, "model_name": Path(self._name(path)).with_suffix("").as_posix().replace("/", "_"),
-                "hash": short, "sha256": sha_full, "filename": str(path), "config": None}
+        return {
+            "title": title,
+            "model_name": Path(self._name(path)).with_suffix("").as_posix().replace("/", "_"),
+            "hash": short,
+            "sha256": sha_full,
+            "filename": str(path),
+            "config": None,
+        }
 
     def _aliases(self, path: Path) -> set[str]:
         info = self._checkpoint_info(path)
@@ -223,8 +245,7 @@ class A1111Double:
                 found = self._find_checkpoint(name)
                 if found is None and self.checkpoints:
                     found = self.checkpoints[0]
-                    self.fallback_warnings.append(
-                        f"Checkpoint {name} not found; loading fallback {self._title(found)}")
+                    self.fallback_warnings.append(f"Checkpoint {name} not found; loading fallback {self._title(found)}")
             else:
                 current = self.options_data["sd_model_checkpoint"]
                 found = self._find_checkpoint(current) if current else None
@@ -241,13 +262,24 @@ class A1111Double:
             job_ids = [f"{batch_id}-{i}" for i in range(len(settings_list))]
             now = time.time()
             self.batches[batch_id] = job_ids
-            for job_id, settings in zip(job_ids, settings_list):
+            for job_id, settings in zip(job_ids, settings_list, strict=False):
                 self.jobs_submitted += 1
                 self.statuses[job_id] = {
-                    "id": job_id, "status": "ACCEPTED", "phase": "QUEUED", "error_type": "NONE",
-                    "phase_progress": 0.0, "started_at": now, "last_updated": now, "execution_time": 0,
-                    "update_interval_time": 0, "updates": 0, "message": None, "outdir": None,
-                    "timestring": None, "deforum_settings": settings, "options_overrides": options_overrides,
+                    "id": job_id,
+                    "status": "ACCEPTED",
+                    "phase": "QUEUED",
+                    "error_type": "NONE",
+                    "phase_progress": 0.0,
+                    "started_at": now,
+                    "last_updated": now,
+                    "execution_time": 0,
+                    "update_interval_time": 0,
+                    "updates": 0,
+                    "message": None,
+                    "outdir": None,
+                    "timestring": None,
+                    "deforum_settings": settings,
+                    "options_overrides": options_overrides,
                 }
             self.queue.append((batch_id, job_ids, settings_list, options_overrides or {}))
             self.wakeup.notify_all()
@@ -290,7 +322,7 @@ class A1111Double:
     def _run_batch(self, job_ids: list[str], settings_list: list[dict], overrides: dict) -> None:
         """run_deforum: the jobs of a batch in order; an invalid settings file ends the batch."""
         checkpoint = self._select_checkpoint(overrides.get("sd_model_checkpoint"))
-        for job_id, settings in zip(job_ids, settings_list):
+        for job_id, settings in zip(job_ids, settings_list, strict=False):
             with self.lock:
                 self.running_job = job_id
             self._update(job_id, phase="PREPARING", phase_progress=0)
@@ -300,8 +332,11 @@ class A1111Double:
                 return
             s = {**DEFORUM_DEFAULTS, **settings}  # the quirk: omitted keys take UI defaults
             timestring = time.strftime("%Y%m%d%H%M%S")
-            outdir = self.root / self.options_data["outdir_img2img_samples"] / \
-                str(s["batch_name"]).replace("{timestring}", timestring)
+            outdir = (
+                self.root
+                / self.options_data["outdir_img2img_samples"]
+                / str(s["batch_name"]).replace("{timestring}", timestring)
+            )
             self._update(job_id, phase="GENERATING", phase_progress=0)
             self._update(job_id, outdir=str(outdir), timestring=timestring)
             try:
@@ -315,8 +350,9 @@ class A1111Double:
             if not self.interrupted:
                 self._update(job_id, status="SUCCEEDED", phase="DONE", phase_progress=1.0)
 
-    def _render(self, job_id: str, s: dict, checkpoint: Path | None, outdir: Path, timestring: str,
-                fault: tuple | None) -> None:
+    def _render(
+        self, job_id: str, s: dict, checkpoint: Path | None, outdir: Path, timestring: str, fault: tuple | None
+    ) -> None:
         """render_animation: raises for what Deforum reports as "Generation error."."""
         if not self.faults.controlnet:
             raise AttributeError("'types.SimpleNamespace' object has no attribute 'cn_1_weight'")
@@ -336,18 +372,40 @@ class A1111Double:
         width, height = int(s["W"]) - int(s["W"]) % 8, int(s["H"]) - int(s["H"]) % 8
         seed = int(s["seed"]) if int(s["seed"]) != -1 else random.randint(0, 2**32 - 1)
         from movieminter.manifest.schedules import evaluate_schedule
-        motion = {k: evaluate_schedule(str(s[k]), frames, seed=seed) for k in (
-            "zoom", "angle", "translation_x", "translation_y", "translation_z",
-            "rotation_3d_x", "rotation_3d_y", "rotation_3d_z")}
+
+        motion = {
+            k: evaluate_schedule(str(s[k]), frames, seed=seed)
+            for k in (
+                "zoom",
+                "angle",
+                "translation_x",
+                "translation_y",
+                "translation_z",
+                "rotation_3d_x",
+                "rotation_3d_y",
+                "rotation_3d_z",
+            )
+        }
         strengths = evaluate_schedule(str(s["strength_schedule"]), frames, seed=seed)
         noises = evaluate_schedule(str(s["noise_schedule"]), frames, seed=seed)
         iter_seeds = [seed + f if s["seed_behavior"] == "iter" else seed for f in range(frames)]
-        images = a1111_scene.animate(_frame_prompts(s, frames), iter_seeds, strengths, noises, motion,
-                                     str(s["animation_mode"]), ckpt_id, width, height)
+        images = a1111_scene.animate(
+            _frame_prompts(s, frames),
+            iter_seeds,
+            strengths,
+            noises,
+            motion,
+            str(s["animation_mode"]),
+            ckpt_id,
+            width,
+            height,
+        )
         cadence = max(1, int(s["diffusion_cadence"]))
         with self.lock:
-            self.job_count, self.progress_state = frames, {"job": f"Deforum {job_id}", "job_no": 0,
-                                                           "job_count": frames, "frame": 0, "frames": frames}
+            self.job_count, self.progress_state = (
+                frames,
+                {"job": f"Deforum {job_id}", "job_no": 0, "job_count": frames, "frame": 0, "frames": frames},
+            )
         written = 0
         frame_idx = 0
         while frame_idx < frames:
@@ -376,8 +434,9 @@ class A1111Double:
             yield
         finally:
             with self.lock:
-                self.options_data.update({k: saved.get(k) for k in set(overrides) | {"sd_model_checkpoint",
-                                                                                    "sd_checkpoint_hash"}})
+                self.options_data.update(
+                    {k: saved.get(k) for k in set(overrides) | {"sd_model_checkpoint", "sd_checkpoint_hash"}}
+                )
 
     def _sample(self, job_id: str) -> None:
         """One diffusion, frame_delay seconds, as A1111's process_images spends them:
@@ -470,16 +529,23 @@ class A1111Double:
         buf = io.BytesIO()
         image.save(buf, "PNG")
         info = {
-            "prompt": prompt, "all_prompts": [prompt], "negative_prompt": payload.get("negative_prompt", ""),
-            "seed": seed, "all_seeds": [seed], "subseed": -1, "width": width, "height": height,
-            "sampler_name": payload.get("sampler_name", "DPM++ 2M"), "scheduler": payload.get("scheduler"),
-            "cfg_scale": payload.get("cfg_scale", 7.0), "steps": steps,
+            "prompt": prompt,
+            "all_prompts": [prompt],
+            "negative_prompt": payload.get("negative_prompt", ""),
+            "seed": seed,
+            "all_seeds": [seed],
+            "subseed": -1,
+            "width": width,
+            "height": height,
+            "sampler_name": payload.get("sampler_name", "DPM++ 2M"),
+            "scheduler": payload.get("scheduler"),
+            "cfg_scale": payload.get("cfg_scale", 7.0),
+            "steps": steps,
             "sd_model_name": Path(str(checkpoint)).stem if checkpoint else None,
             "sd_model_hash": ckpt_id[:10] if checkpoint else None,
             "infotexts": [f"{prompt}\nSteps: {steps}, Seed: {seed}, Size: {width}x{height}"],
         }
-        return {"images": [base64.b64encode(buf.getvalue()).decode()], "parameters": payload,
-                "info": json.dumps(info)}
+        return {"images": [base64.b64encode(buf.getvalue()).decode()], "parameters": payload, "info": json.dumps(info)}
 
 
 class _Died(Exception):
@@ -505,8 +571,10 @@ def _a1111_error(exc: Exception, status: int = 500) -> JSONResponse:
     """modules/api/api.py handle_exception: how A1111 answers any error its routes raise."""
     detail = getattr(exc, "detail", "") if isinstance(exc, HTTPException) else ""
     errors = f"({exc.status_code}, {exc.detail!r})" if isinstance(exc, HTTPException) else str(exc)
-    return JSONResponse({"error": type(exc).__name__, "detail": detail, "body": "", "errors": errors},
-                        status_code=getattr(exc, "status_code", status))
+    return JSONResponse(
+        {"error": type(exc).__name__, "detail": detail, "body": "", "errors": errors},
+        status_code=getattr(exc, "status_code", status),
+    )
 
 
 def create_app(double: A1111Double) -> FastAPI:
@@ -540,8 +608,10 @@ def create_app(double: A1111Double) -> FastAPI:
         if not faults.api_auth:
             return
         user, _, password = faults.api_auth.partition(":")
-        if credentials is None or not (secrets.compare_digest(credentials.username, user) and
-                                       secrets.compare_digest(credentials.password, password)):
+        if credentials is None or not (
+            secrets.compare_digest(credentials.username, user)
+            and secrets.compare_digest(credentials.password, password)
+        ):
             raise HTTPException(401, "Incorrect username or password", headers={"WWW-Authenticate": "Basic"})
 
     # gradio 3.41's internal routes (not behind --api-auth)
@@ -553,18 +623,30 @@ def create_app(double: A1111Double) -> FastAPI:
     def sysinfo():
         def ext(name: str, commit: str, remote: str) -> dict:
             git = faults.git_extensions
-            return {"name": name, "path": str(double.root / "extensions" / name), "commit": commit if git else "",
-                    "branch": "main" if git else None, "remote": remote if git else None}
+            return {
+                "name": name,
+                "path": str(double.root / "extensions" / name),
+                "commit": commit if git else "",
+                "branch": "main" if git else None,
+                "remote": remote if git else None,
+            }
+
         exts = [ext("sd-webui-deforum", DEFORUM_COMMIT, "https://github.com/deforum-art/sd-webui-deforum")]
         if faults.controlnet:
-            exts.insert(0, ext("sd-webui-controlnet", CONTROLNET_COMMIT,
-                               "https://github.com/Mikubill/sd-webui-controlnet"))
+            exts.insert(
+                0, ext("sd-webui-controlnet", CONTROLNET_COMMIT, "https://github.com/Mikubill/sd-webui-controlnet")
+            )
         info = {
-            "Platform": "Linux (double)", "Python": "3.10.13", "Version": A1111_VERSION,
-            "Commit": A1111_COMMIT, "Script path": str(double.root), "Data path": str(double.root),
-            "Commandline": ["launch.py"] + (["--api"] if faults.api else []) +
-                           (["--deforum-api"] if faults.deforum_api else []) +
-                           (["--api-auth", "<hidden>"] if faults.api_auth else []),
+            "Platform": "Linux (double)",
+            "Python": "3.10.13",
+            "Version": A1111_VERSION,
+            "Commit": A1111_COMMIT,
+            "Script path": str(double.root),
+            "Data path": str(double.root),
+            "Commandline": ["launch.py"]
+            + (["--api"] if faults.api else [])
+            + (["--deforum-api"] if faults.deforum_api else [])
+            + (["--api-auth", "<hidden>"] if faults.api_auth else []),
             "Extensions": exts,
         }
         return PlainTextResponse(json.dumps(info, indent=4))
@@ -583,6 +665,7 @@ def create_app(double: A1111Double) -> FastAPI:
         return FileResponse(abs_path, headers={"Accept-Ranges": "bytes"})
 
     if faults.controlnet:
+
         @app.get("/controlnet/version")
         def controlnet_version():  # ControlNet's API answers even when its UI script fails to load
             return {"version": 3}
@@ -615,21 +698,42 @@ def _add_sdapi(app: FastAPI, double: A1111Double, api_auth) -> None:
     @app.get("/sdapi/v1/cmd-flags", dependencies=deps)
     def cmd_flags():
         # Deforum declares --deforum-api with a string type: its value is "True", not true.
-        return {"api": True, "deforum_api": "True" if double.faults.deforum_api else None, "api_auth": None,
-                "gradio_allowed_path": [str(double.root), *map(str, double.allowed_paths)],
-                "data_dir": str(double.root), "skip_install": False}
+        return {
+            "api": True,
+            "deforum_api": "True" if double.faults.deforum_api else None,
+            "api_auth": None,
+            "gradio_allowed_path": [str(double.root), *map(str, double.allowed_paths)],
+            "data_dir": str(double.root),
+            "skip_install": False,
+        }
 
     @app.get("/sdapi/v1/extensions", dependencies=deps)
     def extensions():
         if not double.faults.git_extensions:
             return []  # A1111 lists only extensions that are git repositories
-        out = [{"name": "sd-webui-deforum", "remote": "https://github.com/deforum-art/sd-webui-deforum",
-                "branch": "automatic1111-webui", "commit_hash": DEFORUM_COMMIT, "version": DEFORUM_COMMIT[:8],
-                "commit_date": 1718000000, "enabled": True}]
+        out = [
+            {
+                "name": "sd-webui-deforum",
+                "remote": "https://github.com/deforum-art/sd-webui-deforum",
+                "branch": "automatic1111-webui",
+                "commit_hash": DEFORUM_COMMIT,
+                "version": DEFORUM_COMMIT[:8],
+                "commit_date": 1718000000,
+                "enabled": True,
+            }
+        ]
         if double.faults.controlnet:
-            out.append({"name": "sd-webui-controlnet", "remote": "https://github.com/Mikubill/sd-webui-controlnet",
-                        "branch": "main", "commit_hash": CONTROLNET_COMMIT, "version": CONTROLNET_COMMIT[:8],
-                        "commit_date": 1718000000, "enabled": True})
+            out.append(
+                {
+                    "name": "sd-webui-controlnet",
+                    "remote": "https://github.com/Mikubill/sd-webui-controlnet",
+                    "branch": "main",
+                    "commit_hash": CONTROLNET_COMMIT,
+                    "version": CONTROLNET_COMMIT[:8],
+                    "commit_date": 1718000000,
+                    "enabled": True,
+                }
+            )
         return out
 
     @app.get("/sdapi/v1/sd-models", dependencies=deps)
@@ -654,33 +758,91 @@ def _add_sdapi(app: FastAPI, double: A1111Double, api_auth) -> None:
 
     @app.get("/sdapi/v1/samplers", dependencies=deps)
     def samplers():
-        names = ["DPM++ 2M", "DPM++ SDE", "DPM++ 2M SDE", "DPM++ 2M SDE Heun", "DPM++ 2S a", "DPM++ 3M SDE",
-                 "Euler a", "Euler", "LMS", "Heun", "DPM2", "DPM2 a", "DPM fast", "DPM adaptive", "Restart",
-                 "DDIM", "DDIM CFG++", "PLMS", "UniPC", "LCM"]
-        return [{"name": n, "aliases": [n.lower().replace(" ", "_").replace("++", "pp")], "options": {}}
-                for n in names]
+        names = [
+            "DPM++ 2M",
+            "DPM++ SDE",
+            "DPM++ 2M SDE",
+            "DPM++ 2M SDE Heun",
+            "DPM++ 2S a",
+            "DPM++ 3M SDE",
+            "Euler a",
+            "Euler",
+            "LMS",
+            "Heun",
+            "DPM2",
+            "DPM2 a",
+            "DPM fast",
+            "DPM adaptive",
+            "Restart",
+            "DDIM",
+            "DDIM CFG++",
+            "PLMS",
+            "UniPC",
+            "LCM",
+        ]
+        return [{"name": n, "aliases": [n.lower().replace(" ", "_").replace("++", "pp")], "options": {}} for n in names]
 
     @app.get("/sdapi/v1/schedulers", dependencies=deps)
     def schedulers():
-        labels = ["Automatic", "Uniform", "Karras", "Exponential", "Polyexponential", "SGM Uniform",
-                  "KL Optimal", "Align Your Steps", "Simple", "Normal", "DDIM", "Beta"]
-        return [{"name": n.lower().replace(" ", "_"), "label": n, "aliases": None, "default_rho": -1.0,
-                 "need_inner_model": False} for n in labels]
+        labels = [
+            "Automatic",
+            "Uniform",
+            "Karras",
+            "Exponential",
+            "Polyexponential",
+            "SGM Uniform",
+            "KL Optimal",
+            "Align Your Steps",
+            "Simple",
+            "Normal",
+            "DDIM",
+            "Beta",
+        ]
+        return [
+            {
+                "name": n.lower().replace(" ", "_"),
+                "label": n,
+                "aliases": None,
+                "default_rho": -1.0,
+                "need_inner_model": False,
+            }
+            for n in labels
+        ]
 
     @app.get("/sdapi/v1/progress", dependencies=deps)
     def progress(skip_current_image: bool = False):
         ps = double.progress_state
-        state = {"skipped": False, "interrupted": double.interrupted, "stopping_generation": False,
-                 "job": ps["job"], "job_count": double.job_count, "job_timestamp": time.strftime("%Y%m%d%H%M%S"),
-                 "job_no": ps["job_no"], "sampling_step": 0, "sampling_steps": 0}
+        state = {
+            "skipped": False,
+            "interrupted": double.interrupted,
+            "stopping_generation": False,
+            "job": ps["job"],
+            "job_count": double.job_count,
+            "job_timestamp": time.strftime("%Y%m%d%H%M%S"),
+            "job_no": ps["job_no"],
+            "sampling_step": 0,
+            "sampling_steps": 0,
+        }
         if double.job_count == 0:
-            return {"progress": 0, "eta_relative": 0, "state": state, "current_image": None, "textinfo": None,
-                    "current_task": None}
+            return {
+                "progress": 0,
+                "eta_relative": 0,
+                "state": state,
+                "current_image": None,
+                "textinfo": None,
+                "current_task": None,
+            }
         if double.time_start is None:  # Deforum set job_count without state.begin(): A1111's TypeError
             raise TypeError("unsupported operand type(s) for -: 'float' and 'NoneType'")
         done = ps["job_no"] / double.job_count if double.job_count > 0 else 0.0
-        return {"progress": min(1.0, 0.01 + done), "eta_relative": 0.0, "state": state, "current_image": None,
-                "textinfo": None, "current_task": None}
+        return {
+            "progress": min(1.0, 0.01 + done),
+            "eta_relative": 0.0,
+            "state": state,
+            "current_image": None,
+            "textinfo": None,
+            "current_task": None,
+        }
 
     @app.post("/sdapi/v1/interrupt", dependencies=deps)
     def interrupt():
@@ -698,13 +860,16 @@ def _add_deforum_api(app: FastAPI, double: A1111Double) -> None:
         try:
             body = json.loads(await request.body() or b"null")
         except ValueError as exc:  # FastAPI's body parsing: a 422 naming the JSON error
-            return JSONResponse({"detail": [{"loc": ["body", 1], "msg": str(exc),
-                                             "type": "value_error.jsondecode"}]}, status_code=422)
+            return JSONResponse(
+                {"detail": [{"loc": ["body", 1], "msg": str(exc), "type": "value_error.jsondecode"}]}, status_code=422
+            )
         data = body.get("deforum_settings") if isinstance(body, dict) else None
         if not data:
             response.status_code = 400
-            return {"message": "No settings files provided. Please provide an element 'deforum_settings' "
-                               "of type list in the request JSON payload."}
+            return {
+                "message": "No settings files provided. Please provide an element 'deforum_settings' "
+                "of type list in the request JSON payload."
+            }
         if not isinstance(data, list):
             data = [data]
         response.status_code = 202
@@ -765,6 +930,7 @@ def _safetensors_metadata(path: Path) -> dict:
 
 # -- running it ------------------------------------------------------------
 
+
 def start_double(root: str | Path, **kwargs) -> tuple[A1111Double, str, Callable[[], None]]:
     """A double served in a background thread: (double, base_url, stop).
     When a fault makes it die, the server stops like a killed process would."""
@@ -788,6 +954,7 @@ def install_fake_models(root: str | Path, names: list[str] | None = None, depth_
     """Put the fake models the example manifest pins into <root>/models/, and
     (unless told not to) a stand-in for the depth model Deforum's 3D mode loads."""
     from movieminter.testing.fake_models import FAKE_MODELS, safetensors_bytes
+
     root = Path(root)
     for name in names or list(FAKE_MODELS):
         kind = FAKE_MODELS[name][0]
@@ -809,26 +976,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-auth", default=None, help="user:pass, like A1111's --api-auth")
     parser.add_argument("--no-api", action="store_true", help="as if started without --api")
     parser.add_argument("--no-deforum-api", action="store_true", help="as if started without --deforum-api")
-    parser.add_argument("--fail-job", action="append", default=[], metavar="KIND:FRAME",
-                        help="fail the next job (retryable|terminal) at FRAME; repeatable")
+    parser.add_argument(
+        "--fail-job",
+        action="append",
+        default=[],
+        metavar="KIND:FRAME",
+        help="fail the next job (retryable|terminal) at FRAME; repeatable",
+    )
     parser.add_argument("--die-at-frame", type=int, default=None, help="exit after writing this many frames")
     parser.add_argument("--slow", type=float, default=0.0, help="seconds added to every response")
     parser.add_argument("--hashed", choices=["all", "none", "short"], default="all")
     parser.add_argument("--no-controlnet", action="store_true", help="as if the ControlNet extension were missing")
     parser.add_argument("--frame-delay", type=float, default=0.02)
     parser.add_argument("--gradio-allowed-path", action="append", default=[])
-    parser.add_argument("--file-route", choices=["gradio3", "gradio4"], default="gradio3",
-                        help="gradio3: /file= serves the A1111 folder (A1111 1.10); gradio4: allowed paths only (Forge)")
+    parser.add_argument(
+        "--file-route",
+        choices=["gradio3", "gradio4"],
+        default="gradio3",
+        help="gradio3: /file= serves the A1111 folder (A1111 1.10); gradio4: allowed paths only (Forge)",
+    )
     args = parser.parse_args(argv)
     if args.with_fake_models:
         install_fake_models(args.root)
     fails = [(k, int(f)) for k, _, f in (x.partition(":") for x in args.fail_job)]
-    faults = Faults(api=not args.no_api, deforum_api=not args.no_deforum_api, api_auth=args.api_auth,
-                    fail_jobs=fails, die_at_frame=args.die_at_frame, slow=args.slow, hashed=args.hashed,
-                    controlnet=not args.no_controlnet)
-    double = A1111Double(args.root, faults=faults, frame_delay=args.frame_delay,
-                         allowed_paths=args.gradio_allowed_path, file_route=args.file_route)
+    faults = Faults(
+        api=not args.no_api,
+        deforum_api=not args.no_deforum_api,
+        api_auth=args.api_auth,
+        fail_jobs=fails,
+        die_at_frame=args.die_at_frame,
+        slow=args.slow,
+        hashed=args.hashed,
+        controlnet=not args.no_controlnet,
+    )
+    double = A1111Double(
+        args.root,
+        faults=faults,
+        frame_delay=args.frame_delay,
+        allowed_paths=args.gradio_allowed_path,
+        file_route=args.file_route,
+    )
     import uvicorn
+
     print(f"A1111 double on http://{args.host}:{args.port} (root {double.root})", flush=True)
     uvicorn.run(create_app(double), host=args.host, port=args.port, log_level="warning")
     return 0

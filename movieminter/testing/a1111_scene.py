@@ -26,6 +26,7 @@ def _rng(*parts) -> random.Random:
 
 def _hue_rgb(h: float, s: float, v: float) -> tuple[int, int, int]:
     import colorsys
+
     r, g, b = colorsys.hsv_to_rgb(h % 1.0, s, v)
     return int(r * 255), int(g * 255), int(b * 255)
 
@@ -48,8 +49,7 @@ def scene(prompt: str, seed: int, checkpoint: str, width: int, height: int) -> I
     horizon = int(height * (0.45 + 0.3 * rng.random()))
     draw.rectangle([0, horizon, width, height], fill=_hue_rgb(hues[-1], 0.7, 0.3))
     for i in range(6 + len(words) % 7):
-        color = _hue_rgb(hues[i % len(hues)] + rng.random() * 0.1, 0.4 + 0.6 * rng.random(),
-                         0.3 + 0.7 * rng.random())
+        color = _hue_rgb(hues[i % len(hues)] + rng.random() * 0.1, 0.4 + 0.6 * rng.random(), 0.3 + 0.7 * rng.random())
         x, y = rng.random() * width, rng.random() * height
         w, h = (0.05 + 0.25 * rng.random()) * width, (0.05 + 0.4 * rng.random()) * height
         box = [x - w / 2, y - h / 2, x + w / 2, y + h / 2]
@@ -62,9 +62,9 @@ def _affine(width: int, height: int, zoom: float, angle_deg: float, tx: float, t
     cx, cy = width / 2, height / 2
     a = math.radians(angle_deg)
     c, s = math.cos(a) * zoom, math.sin(a) * zoom
-    return np.array([[c, -s, cx + tx - c * cx + s * cy],
-                     [s, c, cy + ty - s * cx - c * cy],
-                     [0, 0, 1]], dtype=np.float64)
+    return np.array(
+        [[c, -s, cx + tx - c * cx + s * cy], [s, c, cy + ty - s * cx - c * cy], [0, 0, 1]], dtype=np.float64
+    )
 
 
 def _warp(img: Image.Image, forward: np.ndarray) -> Image.Image:
@@ -74,8 +74,7 @@ def _warp(img: Image.Image, forward: np.ndarray) -> Image.Image:
     inv = np.linalg.inv(forward)  # PIL maps output pixels back to input pixels
     coeffs = inv[:2].copy()
     coeffs[:, 2] += m  # input coordinates live in the padded image
-    return padded.transform(img.size, Image.Transform.AFFINE, tuple(coeffs.ravel()),
-                            resample=Image.Resampling.BILINEAR)
+    return padded.transform(img.size, Image.Transform.AFFINE, tuple(coeffs.ravel()), resample=Image.Resampling.BILINEAR)
 
 
 def camera_step(width: int, height: int, motion: dict, f: int, mode: str) -> np.ndarray:
@@ -89,8 +88,17 @@ def camera_step(width: int, height: int, motion: dict, f: int, mode: str) -> np.
     return _affine(width, height, zoom, angle, tx, ty)
 
 
-def animate(prompts: list[str], seeds: list[int], strengths: list[float], noises: list[float],
-            motion: dict, mode: str, checkpoint: str, width: int, height: int):
+def animate(
+    prompts: list[str],
+    seeds: list[int],
+    strengths: list[float],
+    noises: list[float],
+    motion: dict,
+    mode: str,
+    checkpoint: str,
+    width: int,
+    height: int,
+):
     """Yields one PIL image per frame (len(prompts) frames)."""
     prev: Image.Image | None = None
     total = np.eye(3)

@@ -51,20 +51,28 @@ class CivitaiFile:
 
 
 class CivitaiDouble:
-    def __init__(self, *, require_token: str | None = None, wrong_bytes: bool = False,
-                 drop_after: int | None = None):
-        self.require_token = require_token   # downloads need this Bearer token
-        self.wrong_bytes = wrong_bytes       # storage serves different bytes than the hashes say
-        self.drop_after = drop_after         # the first download is cut after this many bytes
+    def __init__(self, *, require_token: str | None = None, wrong_bytes: bool = False, drop_after: int | None = None):
+        self.require_token = require_token  # downloads need this Bearer token
+        self.wrong_bytes = wrong_bytes  # storage serves different bytes than the hashes say
+        self.drop_after = drop_after  # the first download is cut after this many bytes
         self.files: list[CivitaiFile] = []
         self.bytes_served = 0
         self.downloads = 0
         self.range_requests: list[str] = []
         for name, (model_id, version_id, typ) in DEFAULT_CATALOG.items():
-            self.files.append(CivitaiFile(f"{name}.safetensors", safetensors_bytes(name), "SafeTensor",
-                                          model_id, version_id, typ))
-        self.files.append(CivitaiFile("dreamshaper_8.ckpt", safetensors_bytes("dreamshaper_8", "pickletensor"),
-                                      "PickleTensor", 4384, PICKLE_VERSION_ID, "Checkpoint"))
+            self.files.append(
+                CivitaiFile(f"{name}.safetensors", safetensors_bytes(name), "SafeTensor", model_id, version_id, typ)
+            )
+        self.files.append(
+            CivitaiFile(
+                "dreamshaper_8.ckpt",
+                safetensors_bytes("dreamshaper_8", "pickletensor"),
+                "PickleTensor",
+                4384,
+                PICKLE_VERSION_ID,
+                "Checkpoint",
+            )
+        )
 
     def by_hash(self, h: str) -> CivitaiFile | None:
         h = h.lower()
@@ -79,11 +87,21 @@ class CivitaiDouble:
 
 def _file_json(f: CivitaiFile, base: str) -> dict:
     return {
-        "id": f.version_id * 10 + 1, "sizeKB": len(f.data) / 1024, "name": f.name, "type": "Model",
-        "pickleScanResult": "Success", "virusScanResult": "Success", "scannedAt": "2024-01-01T00:00:00.000Z",
+        "id": f.version_id * 10 + 1,
+        "sizeKB": len(f.data) / 1024,
+        "name": f.name,
+        "type": "Model",
+        "pickleScanResult": "Success",
+        "virusScanResult": "Success",
+        "scannedAt": "2024-01-01T00:00:00.000Z",
         "metadata": {"format": f.fmt, "size": "pruned", "fp": "fp16"},
-        "hashes": {"AutoV1": f.sha256[:8].upper(), "AutoV2": f.sha256[:10].upper(), "SHA256": f.sha256.upper(),
-                   "CRC32": format(zlib.crc32(f.data), "08X"), "BLAKE3": hashlib.blake2b(f.data).hexdigest()[:64].upper()},
+        "hashes": {
+            "AutoV1": f.sha256[:8].upper(),
+            "AutoV2": f.sha256[:10].upper(),
+            "SHA256": f.sha256.upper(),
+            "CRC32": format(zlib.crc32(f.data), "08X"),
+            "BLAKE3": hashlib.blake2b(f.data).hexdigest()[:64].upper(),
+        },
         "primary": True,
         "downloadUrl": f"{base}/api/download/models/{f.version_id}",
     }
@@ -101,11 +119,15 @@ def create_app(double: CivitaiDouble) -> FastAPI:
         base = str(request.base_url).rstrip("/")
         kind = FAKE_MODELS.get(f.name.split(".")[0], ("checkpoint",))[0]
         return {
-            "id": f.version_id, "modelId": f.model_id, "name": "v1", "baseModel": "SD 1.5",
+            "id": f.version_id,
+            "modelId": f.model_id,
+            "name": "v1",
+            "baseModel": "SD 1.5",
             "trainedWords": [] if kind == "checkpoint" else [f.name.split(".")[0]],
             "model": {"name": f.name.split(".")[0], "type": f.type, "nsfw": False, "poi": False},
             "files": [_file_json(x, base) for x in double.version(f.version_id)],
-            "images": [], "downloadUrl": f"{base}/api/download/models/{f.version_id}",
+            "images": [],
+            "downloadUrl": f"{base}/api/download/models/{f.version_id}",
         }
 
     @app.get("/api/download/models/{version_id}")
@@ -117,8 +139,13 @@ def create_app(double: CivitaiDouble) -> FastAPI:
             auth = request.headers.get("authorization", "")
             given = auth[7:] if auth.lower().startswith("bearer ") else token
             if given != double.require_token:
-                return JSONResponse({"error": "Unauthorized", "message": "The creator of this asset requires "
-                                     "you to be logged in to download it"}, status_code=401)
+                return JSONResponse(
+                    {
+                        "error": "Unauthorized",
+                        "message": "The creator of this asset requires you to be logged in to download it",
+                    },
+                    status_code=401,
+                )
         fmt = request.query_params.get("format")
         f = next((x for x in files if fmt is None or x.fmt == fmt), files[0])
         return RedirectResponse(f"/storage/{f.version_id}/{f.fmt}/{f.name}", status_code=307)
@@ -132,8 +159,11 @@ def create_app(double: CivitaiDouble) -> FastAPI:
         if double.wrong_bytes:
             data = data[:-16] + b"\x00" * 16
         double.downloads += 1
-        headers = {"Accept-Ranges": "bytes", "Content-Disposition": f'attachment; filename="{f.name}"',
-                   "Content-Type": "application/octet-stream"}
+        headers = {
+            "Accept-Ranges": "bytes",
+            "Content-Disposition": f'attachment; filename="{f.name}"',
+            "Content-Type": "application/octet-stream",
+        }
         start, status = 0, 200
         rng = request.headers.get("range", "")
         if rng.startswith("bytes="):
@@ -152,9 +182,9 @@ def create_app(double: CivitaiDouble) -> FastAPI:
         def stream():
             sent = 0
             for i in range(0, len(body), 65536):
-                chunk = body[i:i + 65536]
+                chunk = body[i : i + 65536]
                 if drop is not None and sent + len(chunk) > drop:
-                    part = chunk[:max(0, drop - sent)]
+                    part = chunk[: max(0, drop - sent)]
                     double.bytes_served += len(part)
                     yield part
                     raise ConnectionResetError("connection dropped (fault injection)")
@@ -170,6 +200,7 @@ def create_app(double: CivitaiDouble) -> FastAPI:
 def start_civitai(**kwargs):
     """A Civitai double served in a background thread: (double, base_url, stop)."""
     from movieminter.testing.server_thread import serve_in_thread
+
     double = CivitaiDouble(**kwargs)
     url, stop = serve_in_thread(create_app(double))
     return double, url, stop
@@ -183,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wrong-bytes", action="store_true")
     args = parser.parse_args(argv)
     import uvicorn
+
     double = CivitaiDouble(require_token=args.require_token, wrong_bytes=args.wrong_bytes)
     print(f"Civitai double on http://{args.host}:{args.port}", flush=True)
     uvicorn.run(create_app(double), host=args.host, port=args.port, log_level="warning")

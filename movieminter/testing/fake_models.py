@@ -51,11 +51,18 @@ def lora_with_modelspec_bytes(name: str, size: int = 4096) -> bytes:
     header excluded): a hash that is never the file's own sha256."""
     data = _payload(name, size)
     header = {
-        "__metadata__": {"modelspec.sai_model_spec": "1.0.0", "modelspec.architecture": "stable-diffusion-v1/lora",
-                         "modelspec.title": name, "ss_network_module": "networks.lora",
-                         "modelspec.hash_sha256": "0x" + hashlib.sha256(data).hexdigest()},
-        "lora_unet_input_blocks_1_1_proj_in.lora_down.weight": {"dtype": "F32", "shape": [size // 4],
-                                                                "data_offsets": [0, size]},
+        "__metadata__": {
+            "modelspec.sai_model_spec": "1.0.0",
+            "modelspec.architecture": "stable-diffusion-v1/lora",
+            "modelspec.title": name,
+            "ss_network_module": "networks.lora",
+            "modelspec.hash_sha256": "0x" + hashlib.sha256(data).hexdigest(),
+        },
+        "lora_unet_input_blocks_1_1_proj_in.lora_down.weight": {
+            "dtype": "F32",
+            "shape": [size // 4],
+            "data_offsets": [0, size],
+        },
     }
     raw = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
     raw += b" " * (-len(raw) % 8)

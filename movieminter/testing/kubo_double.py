@@ -52,13 +52,12 @@ def _flag(params, name: str, default: bool) -> bool:
 class KuboDouble(ThreadedDouble):
     def __init__(self, repo: str | Path, *, auth: str | None = None):
         self.blocks = FileBlockstore(Path(repo) / "blocks")
-        self.pins: set[str] = set()          # CIDv1 of recursive pins
-        self.auth = auth                     # e.g. "Bearer s3cret" (Kubo API.Authorizations)
+        self.pins: set[str] = set()  # CIDv1 of recursive pins
+        self.auth = auth  # e.g. "Bearer s3cret" (Kubo API.Authorizations)
         self.fault: str | None = None
         self.slow_seconds = 2.0
         self.requests: list[tuple[str, str, dict]] = []
         self.app = self._build_app()
-
 
     def is_pinned(self, cid: str) -> bool:
         return to_cidv1(cid) in self.pins
@@ -73,6 +72,7 @@ class KuboDouble(ThreadedDouble):
                 return PlainTextResponse("502 Bad Gateway", status_code=502)
             if self.fault == "slow":
                 import asyncio
+
                 await asyncio.sleep(self.slow_seconds)
             if request.url.path.startswith("/api/v0/") and request.method != "POST":
                 return PlainTextResponse("405 - Method Not Allowed", status_code=405)
@@ -112,8 +112,9 @@ class KuboDouble(ThreadedDouble):
             for part in parts:
                 name = unquote(part.filename or "")
                 try:
-                    node = unixfs.import_stream(part.file, store, cid_version=cid_version,
-                                                raw_leaves=raw_leaves, chunk_size=int(m.group(1)))
+                    node = unixfs.import_stream(
+                        part.file, store, cid_version=cid_version, raw_leaves=raw_leaves, chunk_size=int(m.group(1))
+                    )
                 except IpfsError as exc:
                     return kubo_error(exc.message)
                 nodes[name] = node
@@ -205,6 +206,7 @@ class KuboDouble(ThreadedDouble):
 def main() -> None:  # `python -m movieminter.testing.kubo_double DIR` for manual runs
     import sys
     import tempfile
+
     double = KuboDouble(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp()).start()
     print(f"Kubo RPC double on {double.url}/api/v0", flush=True)
     try:

@@ -60,17 +60,19 @@ TEST_HEADER = """\
 COMPILE_COMMAND = "./mm lock"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def uv_bin() -> str:
     """The uv executable of the `uv` package (test extras), else `uv` on PATH."""
     try:
         from uv import find_uv_bin
+
         return find_uv_bin()
     except (ImportError, FileNotFoundError):
         import shutil
+
         found = shutil.which("uv")
         if found is None:
-            raise SystemExit("uv is missing: ./mm setup installs it into .venv (requirements-test.lock)")
+            raise SystemExit("uv is missing: ./mm setup installs it into .venv (requirements-test.lock)") from None
         return found
 
 
@@ -82,9 +84,22 @@ def _env(extra: dict | None = None) -> dict:
 
 def _compile_args(*, upgrade: bool) -> list[str]:
     # --python-version 3.10: the lowest Python the lock serves (requires-python's lower bound).
-    return ["pip", "compile", "pyproject.toml", "--universal", "--python-version", PYTHONS[0],
-            "--fork-strategy", "fewest", "--no-annotate", "--no-build",
-            "--custom-compile-command", COMPILE_COMMAND, "--quiet", *(["--upgrade"] if upgrade else [])]
+    return [
+        "pip",
+        "compile",
+        "pyproject.toml",
+        "--universal",
+        "--python-version",
+        PYTHONS[0],
+        "--fork-strategy",
+        "fewest",
+        "--no-annotate",
+        "--no-build",
+        "--custom-compile-command",
+        COMPILE_COMMAND,
+        "--quiet",
+        *(["--upgrade"] if upgrade else []),
+    ]
 
 
 def _requirement_lines(text: str) -> list[str]:
@@ -102,8 +117,7 @@ def _rewrite(path: Path, header: str, keep=lambda line: True) -> None:
     path.write_text(header + "\n".join(lines) + "\n")
 
 
-def compile_locks(*, upgrade: bool = False, app_lock: Path = APP_LOCK, test_lock: Path = TEST_LOCK,
-                  log=print) -> None:
+def compile_locks(*, upgrade: bool = False, app_lock: Path = APP_LOCK, test_lock: Path = TEST_LOCK, log=print) -> None:
     """(Re)write both locks. Without `upgrade`, the pins already in them are kept where they still
     fit (uv reads the output file as preferences)."""
     uv = uv_bin()
@@ -113,11 +127,14 @@ def compile_locks(*, upgrade: bool = False, app_lock: Path = APP_LOCK, test_lock
     log(f"{app_lock.name}: {len(_requirement_lines(app_lock.read_text()))} pins")
 
     app = {_normalize(line) for line in _requirement_lines(app_lock.read_text())}
-    subprocess.run([uv, *_compile_args(upgrade=upgrade), "--extra", "test", "-c", str(app_lock),
-                    "-o", str(test_lock)], cwd=ROOT, env=_env(), check=True)
+    subprocess.run(
+        [uv, *_compile_args(upgrade=upgrade), "--extra", "test", "-c", str(app_lock), "-o", str(test_lock)],
+        cwd=ROOT,
+        env=_env(),
+        check=True,
+    )
     _rewrite(test_lock, TEST_HEADER, keep=lambda line: _normalize(line) not in app)
-    log(f"{test_lock.name}: {len(_requirement_lines(test_lock.read_text()))} pins "
-        f"({time.monotonic() - started:.1f} s)")
+    log(f"{test_lock.name}: {len(_requirement_lines(test_lock.read_text()))} pins ({time.monotonic() - started:.1f} s)")
 
 
 @dataclass
@@ -140,12 +157,29 @@ def resolve(python: str, platform: str, lock: Path = APP_LOCK) -> Resolution:
     wheel is downloaded."""
     target, extra_env, _tag = PLATFORMS[platform]
     started = time.monotonic()
-    done = subprocess.run([uv_bin(), "pip", "compile", str(lock), "--python-version", python,
-                           "--python-platform", target, "--no-build", "--no-header", "--no-annotate",
-                           "--quiet", "-o", os.devnull],
-                          cwd=ROOT, env=_env(extra_env), capture_output=True, text=True)
-    output = "\n".join(line for line in (done.stdout + done.stderr).splitlines()
-                       if not line.startswith("warning:"))
+    done = subprocess.run(
+        [
+            uv_bin(),
+            "pip",
+            "compile",
+            str(lock),
+            "--python-version",
+            python,
+            "--python-platform",
+            target,
+            "--no-build",
+            "--no-header",
+            "--no-annotate",
+            "--quiet",
+            "-o",
+            os.devnull,
+        ],
+        cwd=ROOT,
+        env=_env(extra_env),
+        capture_output=True,
+        text=True,
+    )
+    output = "\n".join(line for line in (done.stdout + done.stderr).splitlines() if not line.startswith("warning:"))
     return Resolution(python, platform, done.returncode == 0, time.monotonic() - started, output.strip())
 
 

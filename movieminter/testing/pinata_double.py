@@ -28,15 +28,23 @@ from movieminter.ipfs.blockstore import MemoryBlockstore
 from movieminter.ipfs.car import iter_dag_blocks, read_car
 from movieminter.ipfs.cid import parse_cid, to_cidv1
 from movieminter.ipfs.errors import IpfsError
-from movieminter.testing.server_thread import ThreadedDouble
 from movieminter.testing.psa_double import OTHER_CID
+from movieminter.testing.server_thread import ThreadedDouble
 
 
 def make_jwt(sub: str = "movieminter-test") -> str:
     """A token shaped like Pinata's JWT (header.payload.signature, base64url)."""
-    enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
-    return ".".join([enc({"alg": "HS256", "typ": "JWT"}), enc({"userInformation": {"id": sub}, "iat": 1700000000}),
-                     base64.urlsafe_b64encode(uuid.uuid4().bytes * 2).decode().rstrip("=")])
+
+    def enc(d):
+        return base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
+
+    return ".".join(
+        [
+            enc({"alg": "HS256", "typ": "JWT"}),
+            enc({"userInformation": {"id": sub}, "iat": 1700000000}),
+            base64.urlsafe_b64encode(uuid.uuid4().bytes * 2).decode().rstrip("="),
+        ]
+    )
 
 
 def error(status: int, reason: str, details: str) -> JSONResponse:
@@ -51,7 +59,6 @@ class PinataDouble(ThreadedDouble):
         self.fault: str | None = None
         self.slow_seconds = 2.0
         self.app = self._build_app()
-
 
     def cids(self) -> set[str]:
         return {to_cidv1(f["cid"]) for f in self.files}
@@ -101,26 +108,45 @@ class PinataDouble(ThreadedDouble):
             if self.fault == "wrong_cid":
                 cid = OTHER_CID
             duplicate = any(f["cid"] == cid for f in self.files)
-            record = {"id": str(uuid.uuid4()), "name": form.get("name") or part.filename, "cid": cid,
-                      "size": size, "number_of_files": 1,
-                      "mime_type": "application/vnd.ipld.car" if is_car else (part.content_type or ""),
-                      "group_id": form.get("group_id"), "keyvalues": json.loads(form.get("keyvalues") or "{}"),
-                      "user_id": "movieminter-test", "network": network,
-                      "created_at": dt.datetime.now(dt.timezone.utc).isoformat(), "is_duplicate": duplicate}
+            record = {
+                "id": str(uuid.uuid4()),
+                "name": form.get("name") or part.filename,
+                "cid": cid,
+                "size": size,
+                "number_of_files": 1,
+                "mime_type": "application/vnd.ipld.car" if is_car else (part.content_type or ""),
+                "group_id": form.get("group_id"),
+                "keyvalues": json.loads(form.get("keyvalues") or "{}"),
+                "user_id": "movieminter-test",
+                "network": network,
+                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+                "is_duplicate": duplicate,
+            }
             self.files.append(record)
             return {"data": record}
 
         @app.get("/v3/files/{network}")
         def list_files(network: str, cid: str | None = None):
-            files = [f for f in self.files if f["network"] == network
-                     and (cid is None or parse_cid(f["cid"]).digest == parse_cid(cid).digest)]
+            files = [
+                f
+                for f in self.files
+                if f["network"] == network and (cid is None or parse_cid(f["cid"]).digest == parse_cid(cid).digest)
+            ]
             return {"data": {"files": files, "next_page_token": ""}}
 
         @app.post("/v3/files/public/pin_by_cid")
         async def pin_by_cid(request: Request):
             body = await request.json()
-            return {"data": {"id": str(uuid.uuid4()), "cid": body.get("cid"), "name": body.get("name"),
-                             "status": "prechecking", "keyvalues": {}, "group_id": None,
-                             "date_queued": dt.datetime.now(dt.timezone.utc).isoformat()}}
+            return {
+                "data": {
+                    "id": str(uuid.uuid4()),
+                    "cid": body.get("cid"),
+                    "name": body.get("name"),
+                    "status": "prechecking",
+                    "keyvalues": {},
+                    "group_id": None,
+                    "date_queued": dt.datetime.now(dt.timezone.utc).isoformat(),
+                }
+            }
 
         return app

@@ -42,10 +42,9 @@ class PsaDouble(ThreadedDouble):
         self.fetch_from = fetch_from
         self.fault: str | None = None
         self.slow_seconds = 2.0
-        self.pins: dict[str, dict] = {}   # requestid -> PinStatus
+        self.pins: dict[str, dict] = {}  # requestid -> PinStatus
         self.lock = threading.Lock()
         self.app = self._build_app()
-
 
     def pinned_cids(self) -> set[str]:
         return {to_cidv1(p["pin"]["cid"]) for p in self.pins.values() if p["status"] == "pinned"}
@@ -64,6 +63,7 @@ class PsaDouble(ThreadedDouble):
             if not self.fetch_from:
                 raise IpfsError("no provider found for the CID")
             from movieminter.ipfs.gateway import verified_get
+
             verified_get(status["_real_cid"], self.fetch_from, timeout=30)
             status["status"] = "pinned"
         except IpfsError as exc:
@@ -99,8 +99,12 @@ class PsaDouble(ThreadedDouble):
                 "requestid": uuid.uuid4().hex,
                 "status": "queued",
                 "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
-                "pin": {"cid": OTHER_CID if self.fault == "wrong_cid" else body["cid"],
-                        "name": body.get("name"), "origins": body.get("origins", []), "meta": body.get("meta", {})},
+                "pin": {
+                    "cid": OTHER_CID if self.fault == "wrong_cid" else body["cid"],
+                    "name": body.get("name"),
+                    "origins": body.get("origins", []),
+                    "meta": body.get("meta", {}),
+                },
                 "delegates": ["/ip4/203.0.113.7/tcp/4001/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo"],
                 "info": {},
                 "_real_cid": cid,
@@ -122,8 +126,11 @@ class PsaDouble(ThreadedDouble):
         def list_pins(cid: str | None = None, status: str = "pinned", limit: int = 10):
             wanted = {to_cidv1(c) for c in cid.split(",")} if cid else None
             states = set(status.split(","))
-            results = [self._public(s) for s in self.pins.values()
-                       if s["status"] in states and (wanted is None or s["_real_cid"] in wanted)]
+            results = [
+                self._public(s)
+                for s in self.pins.values()
+                if s["status"] in states and (wanted is None or s["_real_cid"] in wanted)
+            ]
             return {"count": len(results), "results": results[:limit]}
 
         @app.delete("/pins/{requestid}")

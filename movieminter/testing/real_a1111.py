@@ -55,18 +55,37 @@ PYTHON_ENV = "MOVIEMINTER_A1111_PYTHON"
 PINNED = [
     (".", "https://github.com/AUTOMATIC1111/stable-diffusion-webui", "82a973c04367123ae98bd9abdf80d9eda9b910e2"),
     # Stability-AI/stablediffusion was deleted upstream; the fork carries the same commit (A1111 issue 17213).
-    ("repositories/stable-diffusion-stability-ai", "https://github.com/w-e-w/stablediffusion",
-     "cf1d67a6fd5ea1aa600c4df58e5b47da45f6bdbf"),
-    ("repositories/generative-models", "https://github.com/Stability-AI/generative-models",
-     "45c443b316737a4ab6e40413d7794a7f5657c19f"),
-    ("repositories/k-diffusion", "https://github.com/crowsonkb/k-diffusion", "ab527a9a6d347f364e3d185ba6d714e22d80cb3c"),
+    (
+        "repositories/stable-diffusion-stability-ai",
+        "https://github.com/w-e-w/stablediffusion",
+        "cf1d67a6fd5ea1aa600c4df58e5b47da45f6bdbf",
+    ),
+    (
+        "repositories/generative-models",
+        "https://github.com/Stability-AI/generative-models",
+        "45c443b316737a4ab6e40413d7794a7f5657c19f",
+    ),
+    (
+        "repositories/k-diffusion",
+        "https://github.com/crowsonkb/k-diffusion",
+        "ab527a9a6d347f364e3d185ba6d714e22d80cb3c",
+    ),
     ("repositories/BLIP", "https://github.com/salesforce/BLIP", "48211a1594f1321b00f14c9f7a5b4813144b2fb9"),
-    ("repositories/stable-diffusion-webui-assets", "https://github.com/AUTOMATIC1111/stable-diffusion-webui-assets",
-     "6f7db241d2f8ba7457bac5ca9753331f0c266917"),
-    ("extensions/sd-webui-deforum", "https://github.com/deforum-art/sd-webui-deforum",
-     "322426851408ebca2cd49492bfeb1ec86e1dc869"),
-    ("extensions/sd-webui-controlnet", "https://github.com/Mikubill/sd-webui-controlnet",
-     "56cec5b2958edf3b1807b7e7b2b1b5186dbd2f81"),
+    (
+        "repositories/stable-diffusion-webui-assets",
+        "https://github.com/AUTOMATIC1111/stable-diffusion-webui-assets",
+        "6f7db241d2f8ba7457bac5ca9753331f0c266917",
+    ),
+    (
+        "extensions/sd-webui-deforum",
+        "https://github.com/deforum-art/sd-webui-deforum",
+        "322426851408ebca2cd49492bfeb1ec86e1dc869",
+    ),
+    (
+        "extensions/sd-webui-controlnet",
+        "https://github.com/Mikubill/sd-webui-controlnet",
+        "56cec5b2958edf3b1807b7e7b2b1b5186dbd2f81",
+    ),
 ]
 # The environment variables A1111's launcher reads for each repository's commit.
 COMMIT_ENV = {
@@ -81,8 +100,16 @@ COMMIT_ENV = {
 # runs PyPI's torch wheel; A1111 fetches `clip` as a GitHub zip of the same
 # package PyPI has as openai-clip). ControlNet's requirements are constrained
 # to A1111's pins, as its installer does when they are already met.
-A1111_PINS = ["numpy==1.26.2", "torch==2.1.2", "torchvision==0.16.2", "Pillow==9.5.0", "protobuf==3.20.0",
-              "transformers==4.30.2", "fastapi==0.94.0", "gradio==3.41.2"]
+A1111_PINS = [
+    "numpy==1.26.2",
+    "torch==2.1.2",
+    "torchvision==0.16.2",
+    "Pillow==9.5.0",
+    "protobuf==3.20.0",
+    "transformers==4.30.2",
+    "fastapi==0.94.0",
+    "gradio==3.41.2",
+]
 A1111_INSTALL_STEPS = [
     ["torch==2.1.2", "torchvision==0.16.2"],
     ["-r", "requirements_versions.txt"],
@@ -90,11 +117,23 @@ A1111_INSTALL_STEPS = [
     ["-r", "extensions/sd-webui-deforum/requirements.txt"],
     ["-r", "extensions/sd-webui-controlnet/requirements.txt", "-c", "{constraints}"],
 ]
-START_FLAGS = ["--api", "--deforum-api", "--use-cpu", "all", "--no-half", "--skip-torch-cuda-test",
-               "--skip-version-check", "--no-download-sd-model"]
+START_FLAGS = [
+    "--api",
+    "--deforum-api",
+    "--use-cpu",
+    "all",
+    "--no-half",
+    "--skip-torch-cuda-test",
+    "--skip-version-check",
+    "--no-download-sd-model",
+]
 # Offline: the tiny checkpoint's tokenizer is a local folder, nothing else is fetched for 2D renders.
-START_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DO_NOT_TRACK": "1",
-             "GRADIO_ANALYTICS_ENABLED": "False"}
+START_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "DO_NOT_TRACK": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}
 TINY_SEED = 1234
 
 
@@ -126,6 +165,7 @@ def _free_port() -> int:
 
 # -- sources -----------------------------------------------------------------
 
+
 def source_location() -> Path | None:
     """The tarball or folder to build from, or None (then clone the pinned commits)."""
     named = os.environ.get(SRC_ENV)
@@ -156,8 +196,10 @@ def _clone_pinned(dest: Path) -> None:
         for args in (["init", "-q"], ["fetch", "-q", "--depth", "1", url, commit], ["checkout", "-q", "FETCH_HEAD"]):
             res = subprocess.run([git, *args], cwd=target, capture_output=True, text=True)
             if res.returncode != 0:
-                raise HarnessError(f"git {' '.join(args)} failed in {target}: {res.stderr.strip()}\n"
-                                   f"  set {SRC_ENV} to a source tarball to work offline")
+                raise HarnessError(
+                    f"git {' '.join(args)} failed in {target}: {res.stderr.strip()}\n"
+                    f"  set {SRC_ENV} to a source tarball to work offline"
+                )
         shutil.rmtree(target / ".git")
 
 
@@ -194,10 +236,15 @@ def ensure_sources(cache: Path) -> Path:
 
 # -- A1111's venv ----------------------------------------------------------------
 
+
 def _python_version(python: str) -> tuple[int, int] | None:
     try:
-        out = subprocess.run([python, "-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"],
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [python, "-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if out.returncode != 0:
@@ -214,12 +261,17 @@ def find_python() -> str:
             raise HarnessError(f"{PYTHON_ENV}={named} does not run (or has no venv module)")
         return named
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates = [shutil.which("python3.10"), *sorted(glob.glob(str(pyenv / "versions" / "3.10*" / "bin" / "python3.10")))]
+    candidates = [
+        shutil.which("python3.10"),
+        *sorted(glob.glob(str(pyenv / "versions" / "3.10*" / "bin" / "python3.10"))),
+    ]
     for python in filter(None, candidates):
         if _python_version(python) == (3, 10):
             return python
-    raise HarnessError(f"no Python 3.10 found (A1111 1.10 runs on 3.10): install one (pyenv install 3.10, "
-                       f"uv python install 3.10) or set {PYTHON_ENV} to its interpreter")
+    raise HarnessError(
+        f"no Python 3.10 found (A1111 1.10 runs on 3.10): install one (pyenv install 3.10, "
+        f"uv python install 3.10) or set {PYTHON_ENV} to its interpreter"
+    )
 
 
 def venv_python(venv: Path) -> Path:
@@ -256,8 +308,13 @@ def ensure_venv(cache: Path, tree: Path) -> Path:
     for step in A1111_INSTALL_STEPS:
         args = [a.format(constraints=constraints) for a in step]
         _say("pip install " + " ".join(args))
-        res = subprocess.run([str(venv_python(venv)), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                              *args], cwd=tree, env=env, capture_output=True, text=True)
+        res = subprocess.run(
+            [str(venv_python(venv)), "-m", "pip", "install", "-q", "--disable-pip-version-check", *args],
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if res.returncode != 0:
             tail = "\n".join(res.stderr.strip().splitlines()[-8:])
             raise HarnessError(f"installing A1111's packages failed (pip install {' '.join(args)}):\n{tail}")
@@ -267,12 +324,17 @@ def ensure_venv(cache: Path, tree: Path) -> Path:
 
 
 def pip_freeze(venv: Path) -> str:
-    out = subprocess.run([str(venv_python(venv)), "-m", "pip", "freeze", "--all", "--disable-pip-version-check"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(venv_python(venv)), "-m", "pip", "freeze", "--all", "--disable-pip-version-check"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout
 
 
 # -- the tiny checkpoint -------------------------------------------------------------
+
 
 def ensure_models(cache: Path, tree: Path, venv: Path) -> Path:
     """cache/models/: tiny-sd15.safetensors + .yaml + its tokenizer folder, and a LoRA for it."""
@@ -284,10 +346,27 @@ def ensure_models(cache: Path, tree: Path, venv: Path) -> Path:
     shutil.rmtree(out, ignore_errors=True)
     _say("making the tiny SD-1.x checkpoints and LoRA")
     for name, seed, extra in (("tiny-sd15", TINY_SEED, []), ("tiny-sd15-alt", TINY_SEED + 1, ["--no-lora"])):
-        res = subprocess.run([str(venv_python(venv)), str(maker), "--webui", str(tree), "--out", str(out),
-                              "--seed", str(seed), "--name", name, *extra], capture_output=True, text=True)
+        res = subprocess.run(
+            [
+                str(venv_python(venv)),
+                str(maker),
+                "--webui",
+                str(tree),
+                "--out",
+                str(out),
+                "--seed",
+                str(seed),
+                "--name",
+                name,
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+        )
         if res.returncode != 0:
-            raise HarnessError("making the tiny checkpoint failed:\n" + "\n".join(res.stderr.strip().splitlines()[-10:]))
+            raise HarnessError(
+                "making the tiny checkpoint failed:\n" + "\n".join(res.stderr.strip().splitlines()[-10:])
+            )
     stamp.write_text(digest)
     return out
 
@@ -326,6 +405,7 @@ def prepare(cache: Path | None = None) -> Prepared:
     with open(cache / ".lock", "w") as lock:
         if os.name != "nt":
             import fcntl
+
             fcntl.flock(lock, fcntl.LOCK_EX)
         tree = ensure_sources(cache)
         venv = ensure_venv(cache, tree)
@@ -335,8 +415,15 @@ def prepare(cache: Path | None = None) -> Prepared:
 
 # -- running it ---------------------------------------------------------------------
 
-def make_instance(prepared: Prepared, dest: Path, *, controlnet: bool = True, models: bool = True,
-                  extensions: dict[str, Path] | None = None) -> Path:
+
+def make_instance(
+    prepared: Prepared,
+    dest: Path,
+    *,
+    controlnet: bool = True,
+    models: bool = True,
+    extensions: dict[str, Path] | None = None,
+) -> Path:
     """A fresh A1111 folder at dest: a copy of the pristine tree, the tiny
     checkpoint in models/, ControlNet left out when asked, and extra extensions
     (name -> folder) linked in as a user's `git clone` would place them."""
@@ -365,8 +452,9 @@ def git_init_repositories(instance: Path) -> dict[str, str]:
         repo = instance / folder
         for args in (["init", "-q"], ["add", "-A"], [*ident, "commit", "-q", "-m", "pinned sources"]):
             subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
-        env[var] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True,
-                                  text=True).stdout.strip()
+        env[var] = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+        ).stdout.strip()
     return env
 
 
@@ -393,16 +481,20 @@ class RunningA1111:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise HarnessError(f"A1111 exited with {self.proc.returncode} while starting; log tail:\n"
-                                   + "\n".join(self.log().splitlines()[-25:]))
+                raise HarnessError(
+                    f"A1111 exited with {self.proc.returncode} while starting; log tail:\n"
+                    + "\n".join(self.log().splitlines()[-25:])
+                )
             if "Startup time:" in self.log():
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(self.url + "/internal/ping", timeout=2).status_code == 200:
                         return
             time.sleep(0.5)
         self.stop()
-        raise HarnessError(f"A1111 did not answer /internal/ping within {timeout:.0f} s; log tail:\n"
-                           + "\n".join(self.log().splitlines()[-25:]))
+        raise HarnessError(
+            f"A1111 did not answer /internal/ping within {timeout:.0f} s; log tail:\n"
+            + "\n".join(self.log().splitlines()[-25:])
+        )
 
     def signal(self, sig: int) -> None:
         """Send a signal to A1111 itself (as a terminal or service manager would)."""
@@ -425,14 +517,25 @@ class RunningA1111:
         return self.proc.returncode
 
 
-def start(prepared: Prepared, folder: Path, *, port: int | None = None, extra_args: list[str] | None = None,
-          prepare_environment: bool = False, env: dict | None = None, wait: bool = True,
-          timeout: float = 300) -> RunningA1111:
+def start(
+    prepared: Prepared,
+    folder: Path,
+    *,
+    port: int | None = None,
+    extra_args: list[str] | None = None,
+    prepare_environment: bool = False,
+    env: dict | None = None,
+    wait: bool = True,
+    timeout: float = 300,
+) -> RunningA1111:
     """Launch A1111 from `folder` (see make_instance) on loopback."""
     port = port or _free_port()
     args = [*START_FLAGS, "--port", str(port), *(extra_args or [])]
-    run_env = {k: v for k, v in os.environ.items()
-               if k not in ("PYTHONPATH", "VIRTUAL_ENV", "COMMANDLINE_ARGS") and not k.startswith("MOVIEMINTER_")}
+    run_env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "VIRTUAL_ENV", "COMMANDLINE_ARGS") and not k.startswith("MOVIEMINTER_")
+    }
     run_env.update(START_ENV)
     # An instance folder inside another git checkout must not report that checkout's commit as A1111's.
     run_env["GIT_CEILING_DIRECTORIES"] = str(Path(folder).resolve().parent)
@@ -441,8 +544,15 @@ def start(prepared: Prepared, folder: Path, *, port: int | None = None, extra_ar
     run_env.update(env or {})
     log_path = folder / "a1111.log"
     log = open(log_path, "ab")
-    proc = subprocess.Popen([str(prepared.python), "launch.py", *args], cwd=folder, env=run_env,
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(prepared.python), "launch.py", *args],
+        cwd=folder,
+        env=run_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     log.close()
     running = RunningA1111(folder, port, proc, log_path, prepared.python, env or {})
     if wait:
@@ -462,8 +572,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         prepared = prepare()
         if args.cmd == "prepare":
-            print(json.dumps({"tree": str(prepared.tree), "python": str(prepared.python),
-                              "checkpoint": str(prepared.checkpoint)}, indent=1))
+            print(
+                json.dumps(
+                    {
+                        "tree": str(prepared.tree),
+                        "python": str(prepared.python),
+                        "checkpoint": str(prepared.checkpoint),
+                    },
+                    indent=1,
+                )
+            )
             return 0
         folder = args.folder or prepared.cache / "instances" / f"manual-{args.port}"
         if not folder.exists():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 class ServerThread:
@@ -26,19 +26,20 @@ class ServerThread:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 30) -> "ServerThread":
+    def start(self, timeout: float = 30) -> ServerThread:
         import uvicorn
+
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))  # port 0 the first time
         self.port = sock.getsockname()[1]
         self._sock = sock
         # The app's lifespan runs (the Movie Minter app starts its job runner there).
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, ws="none",
-                                timeout_graceful_shutdown=1)
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, ws="none", timeout_graceful_shutdown=1)
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                       name=f"uvicorn-{self.port}")
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn-{self.port}"
+        )
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:  # set once the lifespan start-up finished
@@ -60,7 +61,7 @@ class ServerThread:
         except OSError:
             pass
 
-    def __enter__(self) -> "ServerThread":
+    def __enter__(self) -> ServerThread:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -32,8 +32,15 @@ def _scale_schedule(text: str, old: int, new: int) -> str:
     return _KEYFRAME.sub(lambda m: f"{m.group(1)}{min(new - 1, int(m.group(2)) * new // old)}:", text)
 
 
-def shrink_example(*, frames: int = 12, size: int = 64, steps: int = 2, mode: str | None = "2D",
-                   cadences: dict[int, int] | None = None, segments: int | None = None) -> dict:
+def shrink_example(
+    *,
+    frames: int = 12,
+    size: int = 64,
+    steps: int = 2,
+    mode: str | None = "2D",
+    cadences: dict[int, int] | None = None,
+    segments: int | None = None,
+) -> dict:
     """The example manifest with every segment cut to `frames` frames (keyframes scaled
     with it) at size x size and `steps` steps; its models are left as they are."""
     m = json.loads(EXAMPLE.read_text())
@@ -56,8 +63,16 @@ def shrink_example(*, frames: int = 12, size: int = 64, steps: int = 2, mode: st
     return m
 
 
-def tiny_film(checkpoint: Path, lora: Path | None = None, *, frames: int = 12, size: int = 64, steps: int = 2,
-              cadences: dict[int, int] | None = None, segments: int | None = None) -> dict:
+def tiny_film(
+    checkpoint: Path,
+    lora: Path | None = None,
+    *,
+    frames: int = 12,
+    size: int = 64,
+    steps: int = 2,
+    cadences: dict[int, int] | None = None,
+    segments: int | None = None,
+) -> dict:
     """The shrunk example in 2D, bound to `checkpoint` and (in segment 0's first prompt) `lora`."""
     m = shrink_example(frames=frames, size=size, steps=steps, cadences=cadences, segments=segments)
     m["models"] = {"checkpoint": model_entry(checkpoint), "loras": []}
@@ -68,4 +83,5 @@ def tiny_film(checkpoint: Path, lora: Path | None = None, *, frames: int = 12, s
         first = min(m["segments"][0]["prompts"], key=int)
         m["segments"][0]["prompts"][first] += f", <lora:{Path(lora).stem}:0.8>"
     from movieminter.manifest import load_manifest
+
     return load_manifest(m)

@@ -91,8 +91,7 @@ def config_yaml(tokenizer_dir: Path) -> str:
 
 def _bytes_to_unicode() -> dict[int, str]:
     """CLIP's byte-level BPE alphabet (the same table open_clip and transformers use)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + \
-        list(range(ord("®"), ord("ÿ") + 1))
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     cs = bs[:]
     n = 0
     for b in range(256):
@@ -100,7 +99,7 @@ def _bytes_to_unicode() -> dict[int, str]:
             bs.append(b)
             cs.append(256 + n)
             n += 1
-    return dict(zip(bs, (chr(c) for c in cs)))
+    return dict(zip(bs, (chr(c) for c in cs), strict=False))
 
 
 def write_tokenizer(dest: Path) -> None:
@@ -108,7 +107,7 @@ def write_tokenizer(dest: Path) -> None:
     import open_clip  # ships bpe_simple_vocab_16e6.txt.gz
 
     bpe = Path(open_clip.__file__).parent / "bpe_simple_vocab_16e6.txt.gz"
-    lines = gzip.open(bpe).read().decode("utf-8").split("\n")[1:49152 - 256 - 2 + 1]
+    lines = gzip.open(bpe).read().decode("utf-8").split("\n")[1 : 49152 - 256 - 2 + 1]
     merges = [tuple(line.split()) for line in lines]
     vocab = list(_bytes_to_unicode().values())
     vocab += [v + "</w>" for v in vocab]
@@ -116,19 +115,49 @@ def write_tokenizer(dest: Path) -> None:
     vocab += ["<|startoftext|>", "<|endoftext|>"]
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}), encoding="utf-8")
-    (dest / "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n",
-                                     encoding="utf-8")
-    (dest / "tokenizer_config.json").write_text(json.dumps({
-        "model_max_length": 77, "bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>",
-        "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>", "do_lower_case": True}))
-    (dest / "special_tokens_map.json").write_text(json.dumps({
-        "bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>",
-        "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>"}))
-    (dest / "config.json").write_text(json.dumps({
-        "architectures": ["CLIPTextModel"], "model_type": "clip_text_model", "vocab_size": len(vocab),
-        "max_position_embeddings": 77, "hidden_act": "quick_gelu", "layer_norm_eps": 1e-5,
-        "bos_token_id": 49406, "eos_token_id": 49407, "pad_token_id": 49407, "projection_dim": TEXT["hidden_size"],
-        **TEXT}, indent=1))
+    (dest / "merges.txt").write_text(
+        "#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n", encoding="utf-8"
+    )
+    (dest / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "model_max_length": 77,
+                "bos_token": "<|startoftext|>",
+                "eos_token": "<|endoftext|>",
+                "unk_token": "<|endoftext|>",
+                "pad_token": "<|endoftext|>",
+                "do_lower_case": True,
+            }
+        )
+    )
+    (dest / "special_tokens_map.json").write_text(
+        json.dumps(
+            {
+                "bos_token": "<|startoftext|>",
+                "eos_token": "<|endoftext|>",
+                "unk_token": "<|endoftext|>",
+                "pad_token": "<|endoftext|>",
+            }
+        )
+    )
+    (dest / "config.json").write_text(
+        json.dumps(
+            {
+                "architectures": ["CLIPTextModel"],
+                "model_type": "clip_text_model",
+                "vocab_size": len(vocab),
+                "max_position_embeddings": 77,
+                "hidden_act": "quick_gelu",
+                "layer_norm_eps": 1e-5,
+                "bos_token_id": 49406,
+                "eos_token_id": 49407,
+                "pad_token_id": 49407,
+                "projection_dim": TEXT["hidden_size"],
+                **TEXT,
+            },
+            indent=1,
+        )
+    )
 
 
 def modelspec_hash(tensors: dict) -> str:
@@ -141,7 +170,7 @@ def modelspec_hash(tensors: dict) -> str:
     h = hashlib.sha256()
     for tensor in tensors.values():
         raw = save({"tensor": tensor})
-        h.update(raw[8 + int.from_bytes(raw[:8], "little"):])
+        h.update(raw[8 + int.from_bytes(raw[:8], "little") :])
     return "0x" + h.hexdigest()
 
 
@@ -159,10 +188,16 @@ def write_lora(model, path: Path, seed: int, rank: int = 4) -> None:
             tensors[f"{key}.lora_down.weight"] = 0.1 * torch.randn((rank, module.in_features), generator=gen)
             tensors[f"{key}.lora_up.weight"] = 0.1 * torch.randn((module.out_features, rank), generator=gen)
             tensors[f"{key}.alpha"] = torch.tensor(float(rank))
-    meta = {"ss_network_module": "networks.lora", "ss_network_dim": str(rank), "ss_network_alpha": str(rank),
-            "modelspec.sai_model_spec": "1.0.0", "modelspec.architecture": "stable-diffusion-v1/lora",
-            "modelspec.implementation": "diffusers", "modelspec.title": "tiny-lora",
-            "modelspec.hash_sha256": modelspec_hash(tensors)}
+    meta = {
+        "ss_network_module": "networks.lora",
+        "ss_network_dim": str(rank),
+        "ss_network_alpha": str(rank),
+        "modelspec.sai_model_spec": "1.0.0",
+        "modelspec.architecture": "stable-diffusion-v1/lora",
+        "modelspec.implementation": "diffusers",
+        "modelspec.title": "tiny-lora",
+        "modelspec.hash_sha256": modelspec_hash(tensors),
+    }
     tmp = path.with_suffix(".tmp")
     save_file(tensors, str(tmp), metadata=meta)
     tmp.replace(path)
@@ -172,13 +207,12 @@ def build(webui: Path, out: Path, seed: int, name: str = NAME, lora: bool = True
     """Write <out>/<name>.safetensors and .yaml (+ the tokenizer folder, and
     tiny-lora.safetensors); returns the checkpoint."""
     sys.path[:0] = [str(webui / "repositories" / "stable-diffusion-stability-ai")]
+    import ldm.modules.encoders.modules as encoders
     import torch
+    from ldm.util import instantiate_from_config
     from omegaconf import OmegaConf
     from safetensors.torch import save_file
     from transformers import CLIPTextConfig, CLIPTextModel
-
-    import ldm.modules.encoders.modules as encoders
-    from ldm.util import instantiate_from_config
 
     out.mkdir(parents=True, exist_ok=True)
     tokenizer_dir = out / f"{NAME}-clip"
@@ -187,8 +221,11 @@ def build(webui: Path, out: Path, seed: int, name: str = NAME, lora: bool = True
 
     # The text encoder's weights live in the checkpoint, as in a real one:
     # build it from the local config instead of downloading "pretrained" weights.
-    encoders.CLIPTextModel = type("LocalCLIPTextModel", (), {
-        "from_pretrained": staticmethod(lambda version, **kw: CLIPTextModel(CLIPTextConfig.from_pretrained(version)))})
+    encoders.CLIPTextModel = type(
+        "LocalCLIPTextModel",
+        (),
+        {"from_pretrained": staticmethod(lambda version, **kw: CLIPTextModel(CLIPTextConfig.from_pretrained(version)))},
+    )
     torch.manual_seed(seed)
     model = instantiate_from_config(OmegaConf.create(yaml_text).model)
     gen = torch.Generator().manual_seed(seed)

@@ -21,9 +21,8 @@ import threading
 from pathlib import Path
 
 import gradio as gr
-from starlette.middleware.gzip import GZipMiddleware
-
 from modules import script_callbacks, shared
+from starlette.middleware.gzip import GZipMiddleware
 
 
 def load_extension_scripts(ext: Path) -> None:
@@ -44,7 +43,8 @@ def inject_assets(ext: Path) -> None:
     """modules/ui_gradio_extensions.reload_javascript: extension javascript/
     and style.css go into every index page gradio renders."""
     import gradio.routes
-    head = '<script>window.onUiLoadedCallbacks=[];function onUiLoaded(f){onUiLoadedCallbacks.push(f)}</script>'
+
+    head = "<script>window.onUiLoadedCallbacks=[];function onUiLoaded(f){onUiLoadedCallbacks.push(f)}</script>"
     for js in sorted((ext / "javascript").glob("*.js")):
         head += f"<script>{js.read_text()}</script>"
     css = f"<style>{(ext / 'style.css').read_text()}</style>" if (ext / "style.css").exists() else ""
@@ -66,6 +66,7 @@ def stand_in_for_the_share_tunnel() -> None:
     url = os.environ.get("MM_STUB_SHARE_URL")
     if url:
         import gradio.networking
+
         gradio.networking.setup_tunnel = lambda *args, **kwargs: url
 
 
@@ -92,9 +93,15 @@ def main() -> None:
         auth = [tuple(c.split(":", 1)) for c in shared.cmd_opts.gradio_auth.split(",")]
     stand_in_for_the_share_tunnel()
     # webui.py: server_name from --server-name / --listen (here loopback unless --server-name).
-    app, local_url, _ = demo.launch(server_name=shared.cmd_opts.server_name or "127.0.0.1",
-                                    server_port=args.port, auth=auth, share=shared.cmd_opts.share,
-                                    prevent_thread_lock=True, show_error=True, quiet=True)
+    app, local_url, _ = demo.launch(
+        server_name=shared.cmd_opts.server_name or "127.0.0.1",
+        server_port=args.port,
+        auth=auth,
+        share=shared.cmd_opts.share,
+        prevent_thread_lock=True,
+        show_error=True,
+        quiet=True,
+    )
     # webui.py: A1111's SIGINT handler exits at once (os._exit skips atexit).
     signal.signal(signal.SIGINT, lambda *a: os._exit(0))
     # webui.py setup_middleware: GZip on everything, stack rebuilt on the fly.

@@ -22,16 +22,25 @@ def _rows(ctx) -> list[list]:
         if p.get("eta") is not None and job.state == "rendering":
             progress += f" (ETA {int(p['eta'])} s)"
         error = (job.error or {}).get("message", "")
-        rows.append([job.id, job.movie_id, job.segment, job.wallet[:10] + "…", job.state, progress.strip(),
-                     time.strftime("%H:%M:%S", time.localtime(job.updated_at)), error])
+        rows.append(
+            [
+                job.id,
+                job.movie_id,
+                job.segment,
+                job.wallet[:10] + "…",
+                job.state,
+                progress.strip(),
+                time.strftime("%H:%M:%S", time.localtime(job.updated_at)),
+                error,
+            ]
+        )
     return rows
 
 
 def build(ctx) -> gr.Blocks:
     with gr.Blocks(title="Movie Minter · Jobs") as demo:
         gr.Markdown("## Render & Mint jobs")
-        table = gr.Dataframe(headers=COLUMNS, value=lambda: _rows(ctx), interactive=False,
-                             elem_id="mm-jobs-table")
+        table = gr.Dataframe(headers=COLUMNS, value=lambda: _rows(ctx), interactive=False, elem_id="mm-jobs-table")
         with gr.Row():
             job_id = gr.Number(label="Job id", precision=0, minimum=1)
             cancel = gr.Button("Cancel job", variant="stop")

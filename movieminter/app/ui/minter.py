@@ -66,8 +66,13 @@ PAGE = """
 
 def build(ctx) -> gr.Blocks:
     with gr.Blocks(title="Movie Minter", analytics_enabled=False) as blocks:
-        gr.HTML(PAGE, head=HEAD, apply_default_css=False, elem_id="mm-app",
-                js_on_load="window.MMMinter ? window.MMMinter.mount(element) : "
-                           "window.addEventListener('load', () => window.MMMinter.mount(element));")
+        gr.HTML(
+            PAGE,
+            head=HEAD,
+            apply_default_css=False,
+            elem_id="mm-app",
+            js_on_load="window.MMMinter ? window.MMMinter.mount(element) : "
+            "window.addEventListener('load', () => window.MMMinter.mount(element));",
+        )
     blocks.mm_head = HEAD  # for create_app's mount_gradio_app(head=...), if it passes one
     return blocks

@@ -36,8 +36,11 @@ load("static/mm-fetch.js").then(() => load("static/wallet.js")).then(() => load(
 def page(title: str, body: str, script: str) -> gr.Blocks:
     """A gradio page holding one HTML block driven by static/<script>.js."""
     with gr.Blocks(title=title, analytics_enabled=False) as blocks:
-        gr.HTML(f'<div class="mm-page" data-page="{script}"><p class="mm-fatal" role="alert"></p>{body}</div>',
-                js_on_load=_LOADER % {"page": script}, apply_default_css=False)
+        gr.HTML(
+            f'<div class="mm-page" data-page="{script}"><p class="mm-fatal" role="alert"></p>{body}</div>',
+            js_on_load=_LOADER % {"page": script},
+            apply_default_css=False,
+        )
     return blocks
 
 
@@ -63,7 +66,9 @@ REVENUE = """
 </section>
 """
 
-BODY = WALLET_BAR % {"title": "Director studio"} + """
+BODY = (
+    WALLET_BAR % {"title": "Director studio"}
+    + """
 <section class="mm-card" id="mm-create" aria-labelledby="mm-create-h">
   <h2 id="mm-create-h">1 · Create a movie</h2>
   <label for="mm-manifest-file">Manifest file (JSON)</label>
@@ -133,7 +138,9 @@ BODY = WALLET_BAR % {"title": "Director studio"} + """
     <th scope="col">Wallet</th><th scope="col">Deadline</th><th scope="col">Render</th><th scope="col">Video</th></tr></thead><tbody></tbody></table>
   <ol id="mm-events" class="mm-events"></ol>
 </section>
-""" + REVENUE
+"""
+    + REVENUE
+)
 
 
 def build(ctx) -> gr.Blocks:

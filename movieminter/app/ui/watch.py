@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from movieminter.app.ui.studio import REVENUE, WALLET_BAR, page
 
-BODY = WALLET_BAR % {"title": "Watch"} + """
+BODY = (
+    WALLET_BAR % {"title": "Watch"}
+    + """
 <section class="mm-card" aria-labelledby="mm-watch-h">
   <div class="mm-row">
     <label for="mm-movie-id">Movie id</label>
@@ -28,7 +30,9 @@ BODY = WALLET_BAR % {"title": "Watch"} + """
   The segments themselves are pinned to IPFS, and IPFS content is public: anyone who knows a segment's CID can
   fetch it from any gateway. Tickets are a way to pay, not copy protection.</p>
 </section>
-""" + REVENUE
+"""
+    + REVENUE
+)
 
 
 def build(ctx):

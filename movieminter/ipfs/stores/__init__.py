@@ -1,10 +1,10 @@
 """Content stores behind one interface (see base.ContentStore).
 
-    open_store(settings) -> ContentStore     settings.ipfs_backend:
-      local   blocks in <data_dir>/ipfs (default)
-      kubo    Kubo RPC at ipfs_endpoint (default http://127.0.0.1:5001), ipfs_token optional
-      pinata  Pinata v3 API, ipfs_token = JWT (ipfs_endpoint overrides the API base)
-      psa     IPFS Pinning Service API at ipfs_endpoint, ipfs_token = access token
+open_store(settings) -> ContentStore     settings.ipfs_backend:
+  local   blocks in <data_dir>/ipfs (default)
+  kubo    Kubo RPC at ipfs_endpoint (default http://127.0.0.1:5001), ipfs_token optional
+  pinata  Pinata v3 API, ipfs_token = JWT (ipfs_endpoint overrides the API base)
+  psa     IPFS Pinning Service API at ipfs_endpoint, ipfs_token = access token
 """
 
 from __future__ import annotations
@@ -23,15 +23,19 @@ def open_store(settings) -> ContentStore:
         return LocalStore(data_dir)
     if backend == "kubo":
         from movieminter.ipfs.stores.kubo import KuboStore
+
         return KuboStore(data_dir, settings.ipfs_endpoint, settings.ipfs_token)
     if backend == "pinata":
         from movieminter.ipfs.stores.pinata import PinataStore
+
         return PinataStore(data_dir, settings.ipfs_token, settings.ipfs_endpoint, gateway_url=settings.gateway_url)
     if backend == "psa":
         from movieminter.ipfs.stores.psa import PsaStore
+
         return PsaStore(data_dir, settings.ipfs_endpoint, settings.ipfs_token, gateway_url=settings.gateway_url)
-    raise IpfsError(f"unknown IPFS backend {settings.ipfs_backend!r}",
-                    hint=f"set ipfs_backend to one of: {', '.join(BACKENDS)}")
+    raise IpfsError(
+        f"unknown IPFS backend {settings.ipfs_backend!r}", hint=f"set ipfs_backend to one of: {', '.join(BACKENDS)}"
+    )
 
 
 __all__ = ["open_store", "ContentStore", "LocalStore", "PinRecord", "check_same", "BACKENDS"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from movieminter.ipfs.cid import parse_cid, same_content, to_cidv1
 from movieminter.ipfs.errors import CidMismatch
@@ -41,8 +41,10 @@ def check_same(service: str, expected: str, returned: str | None) -> None:
         raise CidMismatch(
             f"{service} returned CID {returned!r} but the content's CID is {expected}; nothing was recorded as pinned",
             hint="the service chunked the data differently or corrupted it; check its import settings "
-                 "(Kubo defaults: chunker size-262144, dag-pb leaves, CIDv0) or upload the CAR instead",
-            expected=expected, returned=returned)
+            "(Kubo defaults: chunker size-262144, dag-pb leaves, CIDv0) or upload the CAR instead",
+            expected=expected,
+            returned=returned,
+        )
 
 
 def _safe_same(a: str, b: str) -> bool:

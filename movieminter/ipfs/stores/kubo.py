@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import quote
 
 from movieminter.ipfs import unixfs
@@ -27,8 +27,14 @@ from movieminter.ipfs.stores.base import check_same
 from movieminter.ipfs.stores.remote import HttpService, RemoteStore
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:5001"
-ADD_PARAMS = {"cid-version": "0", "chunker": "size-262144", "raw-leaves": "false",
-              "hash": "sha2-256", "pin": "true", "progress": "false"}
+ADD_PARAMS = {
+    "cid-version": "0",
+    "chunker": "size-262144",
+    "raw-leaves": "false",
+    "hash": "sha2-256",
+    "pin": "true",
+    "progress": "false",
+}
 
 
 def ndjson(text: str) -> list[dict]:
@@ -91,8 +97,7 @@ class KuboStore(RemoteStore):
         with tempfile.TemporaryFile() as tmp:
             write_car(root, self.local.blocks, tmp)
             tmp.seek(0)
-            resp = self._rpc("dag/import", {"pin-roots": "true"},
-                             files=[("file", ("upload.car", tmp, CAR_MEDIA_TYPE))])
+            resp = self._rpc("dag/import", {"pin-roots": "true"}, files=[("file", ("upload.car", tmp, CAR_MEDIA_TYPE))])
         for event in ndjson(resp.text):
             r = event.get("Root")
             if r:
@@ -107,19 +112,23 @@ class KuboStore(RemoteStore):
         with open(car_path, "rb") as f:
             expected = sorted(to_cidv1(r) for r in CarReader(f).roots)
             f.seek(0)
-            resp = self._rpc("dag/import", {"pin-roots": "true"},
-                             files=[("file", (Path(car_path).name, f, CAR_MEDIA_TYPE))])
+            resp = self._rpc(
+                "dag/import", {"pin-roots": "true"}, files=[("file", (Path(car_path).name, f, CAR_MEDIA_TYPE))]
+            )
         roots = []
         for event in ndjson(resp.text):
             root = event.get("Root")
             if root:
                 if root.get("PinErrorMsg"):
-                    raise StoreUnavailable(f"Kubo could not pin {root['Cid']['/']}: "
-                                           f"{self.http._clean(root['PinErrorMsg'])}")
+                    raise StoreUnavailable(
+                        f"Kubo could not pin {root['Cid']['/']}: {self.http._clean(root['PinErrorMsg'])}"
+                    )
                 roots.append(to_cidv1(root["Cid"]["/"]))
         if sorted(roots) != expected:
-            raise CidMismatch(f"Kubo pinned roots {roots} but the CAR's roots are {expected}; "
-                              "nothing was recorded as pinned", hint="check the CAR file and the node")
+            raise CidMismatch(
+                f"Kubo pinned roots {roots} but the CAR's roots are {expected}; nothing was recorded as pinned",
+                hint="check the CAR file and the node",
+            )
         for r in roots:
             self.pins.add(r)
         return roots

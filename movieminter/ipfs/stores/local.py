@@ -3,8 +3,9 @@ layout), pins under <data_dir>/ipfs/pins. Served by gateway.gateway_router."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO, Mapping
+from typing import BinaryIO
 
 from movieminter.ipfs import unixfs
 from movieminter.ipfs.blockstore import FileBlockstore
@@ -55,6 +56,7 @@ class LocalStore(ContentStore):
     def complete(self, cid) -> None:
         """Raise BlockNotFound unless every block under cid is present."""
         from movieminter.ipfs.car import iter_dag_blocks
+
         for _ in iter_dag_blocks(cid, self.get_block):
             pass
 
@@ -65,8 +67,9 @@ class LocalStore(ContentStore):
         try:
             self.complete(cid)
         except BlockNotFound as exc:
-            raise IpfsError(f"cannot pin {to_cidv1(cid)}: {exc.message}",
-                            hint="add the file first (movieminter ipfs add PATH)") from None
+            raise IpfsError(
+                f"cannot pin {to_cidv1(cid)}: {exc.message}", hint="add the file first (movieminter ipfs add PATH)"
+            ) from None
         self.pins.add(to_cidv1(cid))
 
     def has(self, cid) -> bool:

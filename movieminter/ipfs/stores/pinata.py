@@ -49,9 +49,12 @@ class PinataStore(RemoteStore):
             write_car(node.cid, self.local.blocks, car)
             car.seek(0)
             resp = self.http.request(
-                "POST", "", url=self.upload_url + "/v3/files",
+                "POST",
+                "",
+                url=self.upload_url + "/v3/files",
                 data={"network": "public", "car": "true", "name": name},
-                files=[("file", (f"{node.cidv1}.car", car, CAR_MEDIA_TYPE))])
+                files=[("file", (f"{node.cidv1}.car", car, CAR_MEDIA_TYPE))],
+            )
         data = resp.json().get("data") or {}
         if "cid" not in data:
             raise StoreUnavailable("Pinata's upload answer has no data.cid")
@@ -73,5 +76,6 @@ class PinataStore(RemoteStore):
             self.pins.add(want)
             return
         self.http.request("POST", "/v3/files/public/pin_by_cid", json={"cid": want})
-        raise StoreUnavailable(f"Pinata queued {want} to be fetched from IPFS; it is not pinned yet",
-                               hint="run pin again later to confirm")
+        raise StoreUnavailable(
+            f"Pinata queued {want} to be fetched from IPFS; it is not pinned yet", hint="run pin again later to confirm"
+        )

@@ -22,12 +22,23 @@ from movieminter.ipfs.stores.remote import HttpService, RemoteStore
 class PsaStore(RemoteStore):
     name = "psa"
 
-    def __init__(self, data_dir, endpoint: str, token: str, *, origins: list[str] | tuple = (),
-                 pin_timeout: float = 600.0, poll_interval: float = 2.0, timeout: float = 60.0,
-                 gateway_url: str = ""):
+    def __init__(
+        self,
+        data_dir,
+        endpoint: str,
+        token: str,
+        *,
+        origins: list[str] | tuple = (),
+        pin_timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        timeout: float = 60.0,
+        gateway_url: str = "",
+    ):
         if not endpoint:
-            raise IpfsError("the Pinning Service API needs an endpoint",
-                            hint="set ipfs_endpoint to the service's PSA URL (e.g. https://api.pinata.cloud/psa)")
+            raise IpfsError(
+                "the Pinning Service API needs an endpoint",
+                hint="set ipfs_endpoint to the service's PSA URL (e.g. https://api.pinata.cloud/psa)",
+            )
         if not token:
             raise IpfsError("the Pinning Service API needs an access token", hint="set ipfs_token")
         super().__init__(data_dir, HttpService("pinning service", endpoint, token, timeout=timeout), gateway_url)
@@ -54,16 +65,19 @@ class PsaStore(RemoteStore):
             if state == "failed":
                 info = status.get("info") or {}
                 detail = "; ".join(f"{v}" for v in info.values()) if isinstance(info, dict) else str(info)
-                raise IpfsError(f"the pinning service failed to pin {cid}"
-                                + (f": {self.http._clean(detail)}" if detail else ""),
-                                hint="the service could not fetch the blocks; make the content retrievable "
-                                     "(origins / a public gateway) and pin again")
+                raise IpfsError(
+                    f"the pinning service failed to pin {cid}" + (f": {self.http._clean(detail)}" if detail else ""),
+                    hint="the service could not fetch the blocks; make the content retrievable "
+                    "(origins / a public gateway) and pin again",
+                )
             if state not in ("queued", "pinning"):
                 raise StoreUnavailable(f"the pinning service reported an unknown status {state!r}")
             if time.monotonic() > deadline:
-                raise StoreUnavailable(f"{cid} is still {state} after {self.pin_timeout:.0f}s",
-                                       hint="the service has not fetched the content yet; check that it is "
-                                            "retrievable, then run pin again (nothing was recorded as pinned)")
+                raise StoreUnavailable(
+                    f"{cid} is still {state} after {self.pin_timeout:.0f}s",
+                    hint="the service has not fetched the content yet; check that it is "
+                    "retrievable, then run pin again (nothing was recorded as pinned)",
+                )
             time.sleep(self.poll_interval)
             status = self.http.request("GET", f"/pins/{status['requestid']}").json()
 

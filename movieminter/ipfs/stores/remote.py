@@ -7,15 +7,14 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from movieminter.ipfs import unixfs
-from movieminter.ipfs.errors import (InsufficientFunds, IpfsError, StoreAuthError,
-                                     StoreUnavailable)
+from movieminter.ipfs.errors import InsufficientFunds, IpfsError, StoreAuthError, StoreUnavailable
 from movieminter.ipfs.stores.base import ContentStore, PinRecord, check_same
 from movieminter.ipfs.stores.local import LocalStore
 
@@ -44,13 +43,16 @@ def auth_header(token: str) -> dict:
 
 
 class HttpService:
-    def __init__(self, service: str, base_url: str, token: str = "", *, timeout: float = 60.0,
-                 headers: dict | None = None):
+    def __init__(
+        self, service: str, base_url: str, token: str = "", *, timeout: float = 60.0, headers: dict | None = None
+    ):
         self.service = service
         self.base_url = base_url.rstrip("/")
         self._token = token
-        self.client = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
-                                   headers={**auth_header(token), **(headers or {})})
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+            headers={**auth_header(token), **(headers or {})},
+        )
 
     def __repr__(self) -> str:
         return f"<HttpService {self.service} {public_url(self.base_url)}>"
@@ -69,12 +71,15 @@ class HttpService:
         try:
             resp = self.client.request(method, target, **kw)
         except httpx.TimeoutException:
-            raise StoreUnavailable(f"{self.service} at {where} timed out",
-                                   hint="the service is slow or the upload is large; retry later") from None
+            raise StoreUnavailable(
+                f"{self.service} at {where} timed out", hint="the service is slow or the upload is large; retry later"
+            ) from None
         except httpx.TransportError as exc:
-            raise StoreUnavailable(f"cannot reach {self.service} at {where} ({type(exc).__name__})",
-                                   hint="is the service running and the endpoint right? "
-                                        "(setting ipfs_endpoint / MOVIEMINTER_IPFS_ENDPOINT)") from None
+            raise StoreUnavailable(
+                f"cannot reach {self.service} at {where} ({type(exc).__name__})",
+                hint="is the service running and the endpoint right? "
+                "(setting ipfs_endpoint / MOVIEMINTER_IPFS_ENDPOINT)",
+            ) from None
         if resp.status_code >= 400:
             self.raise_for(resp, where)
         return resp
@@ -87,14 +92,18 @@ class HttpService:
         detail = self._clean(_error_text(body))
         code = resp.status_code
         if code in (401, 403):
-            raise StoreAuthError(f"{self.service} refused the credentials ({code}){': ' + detail if detail else ''}",
-                                 hint="check the token (setting ipfs_token / MOVIEMINTER_IPFS_TOKEN)")
+            raise StoreAuthError(
+                f"{self.service} refused the credentials ({code}){': ' + detail if detail else ''}",
+                hint="check the token (setting ipfs_token / MOVIEMINTER_IPFS_TOKEN)",
+            )
         if code == 402 or (code == 409 and "fund" in body.lower()):
-            raise InsufficientFunds(f"{self.service} says the account has insufficient funds ({code})"
-                                    f"{': ' + detail if detail else ''}",
-                                    hint="top up or upgrade the plan at the service, then retry")
-        raise StoreUnavailable(f"{self.service} at {where} answered {code}{': ' + detail if detail else ''}",
-                               status=code)
+            raise InsufficientFunds(
+                f"{self.service} says the account has insufficient funds ({code}){': ' + detail if detail else ''}",
+                hint="top up or upgrade the plan at the service, then retry",
+            )
+        raise StoreUnavailable(
+            f"{self.service} at {where} answered {code}{': ' + detail if detail else ''}", status=code
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -157,13 +166,17 @@ class RemoteStore(ContentStore):
         """A block this machine does not have: from the configured trustless
         gateway (`?format=raw`); get_block verifies it."""
         if not self.gateway_url:
-            raise IpfsError(f"{cid} is not in the local store and {self.name} serves no blocks",
-                            hint="set gateway_url (MOVIEMINTER_GATEWAY_URL) to a trustless gateway, e.g. https://ipfs.io")
+            raise IpfsError(
+                f"{cid} is not in the local store and {self.name} serves no blocks",
+                hint="set gateway_url (MOVIEMINTER_GATEWAY_URL) to a trustless gateway, e.g. https://ipfs.io",
+            )
         from movieminter.ipfs.gateway import fetch_block
+
         return fetch_block(cid, self.gateway_url)  # a plain client: the service's token never goes to a gateway
 
     def get_block(self, cid) -> bytes:
         from movieminter.ipfs.blockstore import check_block
+
         if self.local.blocks.has(cid):
             return self.local.get_block(cid)
         block = self.remote_block(cid)

@@ -11,9 +11,21 @@ cmd_opts, _ = cmd_args.parser.parse_known_args(shlex.split(os.environ.get("COMMA
 
 
 class OptionInfo:
-    def __init__(self, default=None, label="", component=None, component_args=None, onchange=None,
-                 section=None, refresh=None, comment_before="", comment_after="", infotext=None,
-                 restrict_api=False, category_id=None):
+    def __init__(
+        self,
+        default=None,
+        label="",
+        component=None,
+        component_args=None,
+        onchange=None,
+        section=None,
+        refresh=None,
+        comment_before="",
+        comment_after="",
+        infotext=None,
+        restrict_api=False,
+        category_id=None,
+    ):
         self.default = default
         self.label = label
         self.component = component
