@@ -19,7 +19,9 @@ def app_context(tmp_path):
     from movieminter.config import Settings
 
     ctx = AppContext(Settings(data_dir=tmp_path / "data"))
-    ctx.extras.update(chain_id=31337, contract_address=CONTRACT, sse_heartbeat=0.5)
+    ctx.chain_id = 31337
+    ctx.contract_address = CONTRACT
+    ctx.sse_heartbeat = 0.5
     return ctx
 
 

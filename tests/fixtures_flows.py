@@ -97,9 +97,9 @@ def demo_world(tmp_path_factory):
         ctx = AppContext(
             Settings(data_dir=data_dir, chain="local", rpc_url=anvil.url, contract_address=summary["contract"])
         )
-        ctx.extras.update(chain_id=31337)
+        ctx.chain_id = 31337
         world.ctx = ctx
-        from movieminter.app.demo import with_gateway
+        from movieminter.app.demo_cast import with_gateway
 
         world.server = ServerThread(with_gateway(create_app(ctx, run_jobs=False), ctx.store)).start()
         try:

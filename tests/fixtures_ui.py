@@ -23,18 +23,9 @@ TEST_KEYS = [
 
 
 def build_test_app(ctx):
-    """The app as served, or (before the server lands) a FastAPI with our routers."""
-    try:
-        from movieminter.app.server import create_app
-    except ModuleNotFoundError:
-        from fastapi import FastAPI
+    """The app as served."""
+    from movieminter.app.server import create_app
 
-        from movieminter.app import routes_movies, routes_wallet
-
-        app = FastAPI()
-        app.include_router(routes_wallet.build_router(ctx), prefix="/api/v1")
-        app.include_router(routes_movies.build_router(ctx), prefix="/api/v1")
-        return app
     return create_app(ctx)
 
 
@@ -44,7 +35,7 @@ def ui_context(tmp_path):
     from movieminter.config import Settings
 
     ctx = AppContext(Settings(data_dir=tmp_path / "data"))
-    ctx.extras["chain_id"] = 31337
+    ctx.chain_id = 31337
     return ctx
 
 
@@ -106,7 +97,7 @@ class MinterStack:
         self.url = server.url
 
     def publish(self, manifest: dict, *, mode: str = "open", claim_window: int = 3600) -> int:
-        from movieminter.app.routes_director import pin_manifest
+        from movieminter.app.director import pin_manifest
         from movieminter.chain.client import MovieConfig
 
         pinned = pin_manifest(self.ctx.store, manifest)
@@ -177,6 +168,7 @@ def minter_stack(tmp_path, anvil, a1111, serve_app):
             data_dir=tmp_path / "app", a1111_url=a1111_url, chain="local", rpc_url=anvil.url, contract_address=address
         )
     )
-    ctx.extras.update(chain_id=31337, sse_heartbeat=0.5)
+    ctx.chain_id = 31337
+    ctx.sse_heartbeat = 0.5
     server = serve_app(create_app(ctx))
     return MinterStack(anvil, chain, ctx, server, double)

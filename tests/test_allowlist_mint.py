@@ -27,7 +27,7 @@ def allowlist_movie(tmp_path, deployed, a1111):
     """An allowlist movie made through the Studio's own functions: wallet 1 may mint segment 2,
     wallet 2 segments 0 and 3."""
     from movieminter.app.context import AppContext
-    from movieminter.app.routes_director import (
+    from movieminter.app.director import (
         MovieTerms,
         build_allowlist,
         chain_now,
@@ -157,7 +157,7 @@ def test_the_timeline_shows_an_allowlisted_wallet_its_segments(
 def test_phantom_segments_are_refused_everywhere(deployed, tmp_path, api_client, ui_context):
     """Published with 60 segments for a 6-segment manifest: the director could mint 54 junk
     segments and take most of every ticket. The app shows and mints none of it."""
-    from movieminter.app.routes_director import pin_manifest
+    from movieminter.app.director import pin_manifest
     from movieminter.app.runner import JobRunner
     from movieminter.chain.client import MovieConfig
 

@@ -24,7 +24,7 @@ SKIP = ("/api/v1/jobs/{job_id}/events", "/api/v1/movies/{movie_id}/segments/{ind
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory, chain_session, a1111_double_url):
     from movieminter.app.context import AppContext
-    from movieminter.app.routes_director import pin_manifest
+    from movieminter.app.director import pin_manifest
     from movieminter.chain.client import MovieConfig
     from movieminter.config import Settings
     from movieminter.testing.server_thread import ServerThread

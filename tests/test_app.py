@@ -9,26 +9,27 @@ import threading
 import types
 
 import httpx
+import pytest
 from fastapi import APIRouter
 
 from movieminter.app import server
+from movieminter.app.deps import Ctx
 from movieminter.app.runner import Step
 from tests.conftest import free_port
 from tests.fixtures_app import CONTRACT, WALLET, wait_state
 
 
-def test_routers_and_uis_that_exist_are_mounted_missing_ones_skipped(app_context, monkeypatch):
+def test_routers_are_mounted_with_the_shared_context(app_context, monkeypatch):
     fake = types.ModuleType("mm_test_fake_routes")
+    fake.router = APIRouter(prefix="/fake")
 
-    def build_router(ctx):
-        r = APIRouter(prefix="/fake")
-        r.get("/ping")(lambda: {"ctx_is_shared": ctx is app_context})
-        return r
+    @fake.router.get("/ping")
+    def ping(ctx: Ctx):
+        return {"ctx_is_shared": ctx is app_context}
 
-    fake.build_router = build_router
     monkeypatch.setitem(sys.modules, "mm_test_fake_routes", fake)
-    monkeypatch.setattr(server, "ROUTER_MODULES", ["mm_test_fake_routes", "movieminter.app.routes_not_written_yet"])
-    monkeypatch.setattr(server, "UI_MODULES", {"/nothing": "movieminter.app.ui.not_written_yet"})
+    monkeypatch.setattr(server, "ROUTER_MODULES", ["mm_test_fake_routes"])
+    monkeypatch.setattr(server, "UI_MODULES", {})
     app = server.create_app(app_context, run_jobs=False)
     assert app.state.mounted == {"routers": ["mm_test_fake_routes"], "uis": []}
     from fastapi.testclient import TestClient
@@ -37,6 +38,16 @@ def test_routers_and_uis_that_exist_are_mounted_missing_ones_skipped(app_context
         assert c.get("/api/v1/fake/ping").json() == {"ctx_is_shared": True}
         assert c.get("/", follow_redirects=False).headers["location"] == "api/v1/docs"
         assert "/api/v1/fake/ping" in c.get("/api/v1/openapi.json").json()["paths"]
+
+
+def test_a_misnamed_router_or_ui_module_fails_loudly(app_context, monkeypatch):
+    monkeypatch.setattr(server, "ROUTER_MODULES", ["movieminter.app.routes_not_written_yet"])
+    with pytest.raises(ModuleNotFoundError, match="routes_not_written_yet"):
+        server.create_app(app_context, run_jobs=False, ui=False)
+    monkeypatch.setattr(server, "ROUTER_MODULES", [])
+    monkeypatch.setattr(server, "UI_MODULES", {"/nothing": "movieminter.app.ui.not_written_yet"})
+    with pytest.raises(ModuleNotFoundError, match="not_written_yet"):
+        server.create_app(app_context, run_jobs=False)
 
 
 def read_events(lines, until):
@@ -66,7 +77,7 @@ def test_job_progress_streams_over_sse(app_context, serve_app):
         gate.wait(20)
         return {"frames": 3}
 
-    app_context.extras["steps"] = [
+    app_context.steps = [
         Step("queued", "rendering", lambda c, j: {}),
         Step("rendering", "rendered", render),
         Step("rendered", "minted", lambda c, j: {"tx_hash": "0x" + "1" * 64}),
@@ -109,7 +120,7 @@ def test_submitted_tx_hash_and_errors_over_http(app_context, serve_app):
     def confirm(ctx, job):
         return {"tx_hash": job.wait_for_tx()}
 
-    app_context.extras["steps"] = [
+    app_context.steps = [
         Step("queued", "awaiting_signature", lambda c, j: {"tx": {"to": CONTRACT}}),
         Step("awaiting_signature", "minted", confirm),
     ]

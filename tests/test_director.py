@@ -40,7 +40,7 @@ def studio_world(tmp_path_factory):
                 contract_address=chain.contract_address,
             )
         )
-        ctx.extras.update(chain_id=31337)
+        ctx.chain_id = 31337
         world = DemoWorld(
             anvil, chain, {}, "", root / "data", ctx, ServerThread(create_app(ctx, run_jobs=False)).start()
         )

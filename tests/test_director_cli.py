@@ -162,7 +162,7 @@ def test_wrong_keystore_password(cli, monkeypatch):
 
 
 def test_allowlist_csv_errors_name_the_line():
-    from movieminter.app.routes_director import DirectorError, parse_allowlist_csv
+    from movieminter.app.director import DirectorError, parse_allowlist_csv
 
     with pytest.raises(DirectorError) as e:
         parse_allowlist_csv(

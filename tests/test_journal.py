@@ -98,7 +98,9 @@ def app_client(tmp_path):
     from tests.fixtures_app import holding_steps
 
     ctx = AppContext(Settings(data_dir=tmp_path / "data"))
-    ctx.extras.update(chain_id=31337, contract_address=CONTRACT, steps=holding_steps())
+    ctx.chain_id = 31337
+    ctx.contract_address = CONTRACT
+    ctx.steps = holding_steps()
     return TestClient(create_app(ctx, ui=False, run_jobs=True, proxy_secret=""), raise_server_exceptions=False)
 
 

@@ -103,7 +103,7 @@ def kill_chain(anvil):
 @pytest.fixture
 def rig(tmp_path, kill_chain, a1111_factory):
     """A movie on chain, its manifest on the Kubo double, an A1111 double and a serve factory."""
-    from movieminter.app.routes_director import pin_manifest
+    from movieminter.app.director import pin_manifest
     from movieminter.chain.client import MovieConfig
     from movieminter.config import Settings
     from movieminter.ipfs.stores import open_store

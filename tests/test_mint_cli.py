@@ -26,7 +26,7 @@ def mint_setup(tmp_path, deployed, a1111):
     """An OPEN-mode movie of the example manifest, pinned to the data dir's local IPFS store; a keystore of
     anvil account 1; the mint command's arguments."""
     from movieminter.app.context import AppContext
-    from movieminter.app.routes_director import pin_manifest
+    from movieminter.app.director import pin_manifest
     from movieminter.chain.client import MovieConfig
     from movieminter.chain.keystore import import_keystore
     from movieminter.config import Settings

@@ -18,7 +18,7 @@ def browser_job(tmp_path, deployed, a1111, monkeypatch):
     """An open movie's segment 0, rendered and pinned, waiting for the browser wallet's transaction."""
     from movieminter.app import pipeline
     from movieminter.app.context import AppContext
-    from movieminter.app.routes_director import pin_manifest
+    from movieminter.app.director import pin_manifest
     from movieminter.app.runner import JobRunner
     from movieminter.chain.client import MovieConfig
     from movieminter.config import Settings

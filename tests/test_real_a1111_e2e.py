@@ -164,7 +164,7 @@ def test_without_controlnet_doctor_says_so_and_the_render_failure_names_it(start
 
 def test_mint_from_the_command_line(real_a1111, deployed, tmp_path, monkeypatch, capsys):
     from movieminter.app.context import AppContext
-    from movieminter.app.routes_director import pin_manifest
+    from movieminter.app.director import pin_manifest
     from movieminter.chain.client import MovieConfig
     from movieminter.chain.keystore import import_keystore
     from movieminter.config import Settings

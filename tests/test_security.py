@@ -14,7 +14,7 @@ JOB = {"movie_id": 1, "segment": 0, "wallet": WALLET, "chain_id": 31337, "contra
 
 @pytest.fixture
 def client(app_context):
-    app_context.extras["steps"] = holding_steps()
+    app_context.steps = holding_steps()
     app = create_app(app_context, ui=False, run_jobs=False, proxy_secret="")
     with TestClient(app, base_url="http://127.0.0.1:7870") as c:
         c.get("/healthz")  # a browser's first visit: gets the mm_csrf cookie
@@ -64,7 +64,7 @@ def test_same_origin_with_token_is_accepted(client):
 
 
 def test_proxy_secret_guards_the_app_port(app_context):
-    app_context.extras["steps"] = holding_steps()
+    app_context.steps = holding_steps()
     app_context.settings.host_urls = "http://a1111.local:7860"  # what the A1111 host glue passes
     app = create_app(app_context, ui=False, run_jobs=False, proxy_secret="s3cret")
     with TestClient(app, base_url="http://127.0.0.1:7870") as c:
@@ -101,7 +101,7 @@ FOREIGN = "rebind.evil.example"
 @pytest.fixture
 def served(app_context, serve_app):
     """The app with its UI on a real uvicorn server (127.0.0.1), one public URL configured."""
-    app_context.extras["steps"] = holding_steps()
+    app_context.steps = holding_steps()
     app_context.settings.public_urls = "https://mm.example.org, mybox.lan:7870"
     return serve_app(create_app(app_context, run_jobs=False, proxy_secret=""))
 
@@ -167,7 +167,7 @@ def test_a_foreign_host_is_refused_on_api_routes_and_pages(served, app_context):
 def test_behind_the_proxy_the_forwarded_host_must_be_served_too(app_context):
     """Through the A1111 proxy the browser's Host arrives as X-Forwarded-Host: a rebinding page
     pointed at A1111's port is refused the same way, with the A1111 setting to name."""
-    app_context.extras["steps"] = holding_steps()
+    app_context.steps = holding_steps()
     app_context.settings.host_urls = "https://abc123.gradio.live"
     app = create_app(app_context, ui=False, run_jobs=False, proxy_secret="s3cret")
     with TestClient(app, base_url="http://127.0.0.1:7870") as c:

@@ -28,7 +28,7 @@ def _app(tmp_path, deployed, a1111_url: str, civitai_url: str):
     from fastapi.testclient import TestClient
 
     from movieminter.app.context import AppContext
-    from movieminter.app.routes_director import pin_manifest
+    from movieminter.app.director import pin_manifest
     from movieminter.chain.client import MovieConfig
     from movieminter.config import Settings
     from tests.fixtures_ui import build_test_app
@@ -43,7 +43,7 @@ def _app(tmp_path, deployed, a1111_url: str, civitai_url: str):
             civitai_url=civitai_url,
         )
     )
-    ctx.extras["chain_id"] = 31337
+    ctx.chain_id = 31337
     manifest = json.loads(EXAMPLE_MANIFEST.read_text())
     pinned = pin_manifest(ctx.store, manifest)
     acc = deployed.w3.eth.accounts

@@ -32,7 +32,8 @@ def test_download_on_a_remote_a1111_shows_what_to_fetch(tmp_path, anvil, a1111_f
                 civitai_url=civitai_url,
             )
         )
-        ctx.extras.update(chain_id=31337, sse_heartbeat=0.5)
+        ctx.chain_id = 31337
+        ctx.sse_heartbeat = 0.5
         stack = MinterStack(anvil, chain, ctx, serve_app(create_app(ctx)), double)
         movie_id = stack.publish(lighthouse(), mode="open")
         page = stack.open_page(chromium, account=1)

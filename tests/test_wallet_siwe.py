@@ -138,7 +138,7 @@ def test_sign_in_domains_are_the_configured_addresses(tmp_path):
     from movieminter.config import Settings
 
     ctx = AppContext(Settings(data_dir=tmp_path / "data", public_urls="https://mm.example.org"))
-    ctx.extras["chain_id"] = 31337
+    ctx.chain_id = 31337
     with TestClient(create_app(ctx, ui=False, run_jobs=False, proxy_secret=""), base_url="https://mm.example.org") as c:
         c.get("/healthz")
         csrf = {"X-CSRF-Token": c.cookies.get("mm_csrf"), "Origin": "https://mm.example.org"}

@@ -1,20 +1,33 @@
 """What every route, UI and job step of the app shares: settings and the
 clients built from them. Clients are built on first use so the server starts
 even when, say, no chain is configured yet; each then explains what is
-missing when it is actually needed."""
+missing when it is actually needed.
+
+The optional fields are what tests, the demo and the headless `mint` CLI inject
+instead of (or on top of) what the settings say."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from movieminter.config import Settings
+
+DEFAULT_IT_PER_S = 8.0  # a mid-range GPU at 512x512 (SD 1.5): the render-time estimate says so
 
 
 @dataclass
 class AppContext:
     settings: Settings
-    extras: dict = field(default_factory=dict)  # test/demo hooks (e.g. injected doubles)
+    chain_id: int | None = None  # the chain's id without asking the node (jobs, SIWE)
+    contract_address: str | None = None  # overrides settings.contract_address for job keys
+    steps: list | None = None  # the job runner's steps (runner.Step), for tests
+    signer: Callable[[dict], str] | None = None  # headless signing: prepared tx -> tx hash
+    sse_heartbeat: float | None = None  # seconds between SSE heartbeats (default: sse.HEARTBEAT_SECONDS)
+    it_per_s: float = DEFAULT_IT_PER_S  # render speed the scene view's estimate assumes
+    caches: dict[str, Any] = field(default_factory=dict)  # per-context memo tables (manifests by movie)
 
     @functools.cached_property
     def journal(self):
@@ -56,16 +69,28 @@ class AppContext:
 
     @functools.cached_property
     def runner(self):
-        """The job runner. Tests and the headless `mint` CLI may put `steps`
-        (a list of runner.Step) and `signer` (tx dict -> tx hash) in extras."""
         from movieminter.app.runner import JobRunner
 
-        return JobRunner(self, steps=self.extras.get("steps"), signer=self.extras.get("signer"), hub=self.events)
+        return JobRunner(self, steps=self.steps, signer=self.signer, hub=self.events)
+
+    @functools.cached_property
+    def auth_store(self):
+        """SIWE nonces and sessions (movieminter.app.wallet)."""
+        from movieminter.app.wallet import AuthStore
+
+        return AuthStore(self.settings.path() / "auth.sqlite3")
+
+    @functools.cached_property
+    def movies(self):
+        """Movie lookups for the minter tab, with their own cache file (movieminter.app.movies)."""
+        from movieminter.app.movies import Movies
+
+        return Movies(self)
 
     def chain_identity(self) -> tuple[int, str]:
-        """(chain id, contract address) jobs are keyed by; extras override for tests."""
-        chain_id = self.extras.get("chain_id")
-        contract = self.extras.get("contract_address") or self.settings.contract_address
+        """(chain id, contract address) jobs are keyed by; the fields above override the chain's answer."""
+        chain_id = self.chain_id
+        contract = self.contract_address or self.settings.contract_address
         if chain_id is None or not contract:
             from movieminter.chain.client import chain_unreachable
             from movieminter.errors import MovieMinterError

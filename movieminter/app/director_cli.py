@@ -158,7 +158,7 @@ def _fmt_time(ts: int) -> str:
 
 # --------------------------------------------------------------- commands
 def cmd_create(args) -> int:
-    from movieminter.app.routes_director import (
+    from movieminter.app.director import (
         MovieTerms,
         build_allowlist,
         chain_now,
@@ -225,7 +225,7 @@ def _hex(value) -> str:
 def cmd_allowlist(args) -> int:
     import json
 
-    from movieminter.app.routes_director import build_allowlist, parse_allowlist_csv
+    from movieminter.app.director import build_allowlist, parse_allowlist_csv
 
     allow = build_allowlist(_store(args), parse_allowlist_csv(args.csv.read_text(), args.segments))
     print(f"{allow['count']} entries\nMerkle root: {allow['root']}\nproofs (JSON) pinned as {allow['proofs_cid']}")
@@ -237,7 +237,7 @@ def cmd_allowlist(args) -> int:
 
 
 def cmd_lottery(args) -> int:
-    from movieminter.app.routes_director import lottery_status
+    from movieminter.app.activity import lottery_status
 
     chain = _chain(args)
     if args.action in ("close", "draw"):
@@ -269,7 +269,7 @@ def cmd_lottery(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from movieminter.app.routes_director import activity
+    from movieminter.app.activity import activity
 
     a = activity(_chain(args), args.movie)
     m = a["movie"]

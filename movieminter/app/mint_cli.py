@@ -3,7 +3,7 @@
 The same JobRunner and pipeline as the app, with the journal in the same data
 folder: a second run after a kill resumes the job where it stopped (nothing is
 re-rendered, nothing is minted twice). The mint transaction is signed with an
-encrypted keystore (the demo's keystore signer); its password comes from a
+encrypted keystore (the chain client's signing API); its password comes from a
 hidden prompt or from an environment variable *named* by --password-env, never
 from a flag, and is never printed or logged.
 
@@ -85,7 +85,7 @@ def run(args) -> int:
     ctx = AppContext(settings)
     chain = ctx.chain
     chain_id, contract = ctx.chain_identity()
-    ctx.extras.update(chain_id=int(chain_id), contract_address=contract)
+    ctx.chain_id, ctx.contract_address = int(chain_id), contract
     say = lambda text: print(text, flush=True)  # noqa: E731
 
     existing = ctx.journal.find(int(chain_id), contract, args.movie, args.segment, account.address)
@@ -114,10 +114,9 @@ def run(args) -> int:
         _print_token(say, chain, args.movie, args.segment, seg, existing)
         return 0
 
-    from movieminter.app.demo import keystore_signer
     from movieminter.app.runner import JobRunner
 
-    runner = JobRunner(ctx, signer=keystore_signer(chain, _OneWallet(account)), hub=ctx.events)
+    runner = JobRunner(ctx, signer=chain.signer(account), hub=ctx.events)
     try:
         job, created = runner.submit(
             chain_id=int(chain_id),
@@ -157,23 +156,6 @@ def _resume_check(chain, movie_id, segment, wallet):
             hint="each segment is minted once; pick another segment you may mint",
         )
     return "mint", seg
-
-
-class _OneWallet:
-    """The shape demo.keystore_signer expects (role_of / account) for a single keystore account."""
-
-    def __init__(self, account):
-        self._account = account
-
-    def role_of(self, address: str) -> str:
-        if address.lower() != self._account.address.lower():
-            raise MovieMinterError(
-                f"the prepared transaction is from {address}, not from the keystore's {self._account.address}"
-            )
-        return "minter"
-
-    def account(self, role: str):
-        return self._account
 
 
 def follow(runner, job_id: int):

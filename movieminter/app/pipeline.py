@@ -37,7 +37,7 @@ def manifest_for(ctx, job) -> tuple[dict, str]:
     """(manifest, manifest CID) of the job's movie: the manifest given with the
     job, else read from IPFS by its CID (given, else the movie's on-chain
     digest) and validated. Cached per job."""
-    cache = ctx.extras.setdefault("_manifests", {})
+    cache = ctx.caches.setdefault("_manifests", {})
     if job.id in cache:
         return cache[job.id]
     from movieminter.manifest import canonical_json, load_manifest
@@ -315,7 +315,7 @@ def confirm_mint(ctx, job) -> dict | Goto:
     replaces) returns the job to awaiting a signature. The chain is checked on
     every (re)entry and while waiting, so nothing is signed twice for a minted
     segment."""
-    from movieminter.chain.client import ChainError
+    from movieminter.chain.client import ChainError, ChainTimeout
 
     while True:
         tx_hash = job.saved("tx_hash")
@@ -350,7 +350,7 @@ def confirm_mint(ctx, job) -> dict | Goto:
                 f"the mint transaction {tx_hash} reverted: {exc.message}",
                 hint=exc.hint or "retry the job to sign a new transaction",
             ) from None
-        except MovieMinterError:  # not mined yet: pending, replaced or dropped?
+        except ChainTimeout:  # not mined yet: pending, replaced or dropped?
             job.check()
             settled = _settle_if_minted(ctx, job)
             if settled:

@@ -180,7 +180,7 @@ def movie_manifest(ctx, movie_id: int) -> tuple[dict, str]:
 
     movie = ctx.chain.movie(movie_id)
     cid = digest_to_cid(movie["manifestDigest"])
-    cache = ctx.extras.setdefault("onchain_manifests", {})
+    cache = ctx.caches.setdefault("onchain_manifests", {})
     if cid not in cache:
         try:
             raw = ctx.store.cat(cid)

@@ -1,9 +1,10 @@
 """The app's FastAPI server: REST API under /api/v1, gradio UIs, the job runner.
 
-Routers and UIs are discovered: every module in ROUTER_MODULES / UI_MODULES
-that exists is mounted (others are being written by other people, or are
-optional), so one missing part never stops the server. A module that exists
-but fails to import is a bug and raises.
+Every module in ROUTER_MODULES (a module-level `router`) and UI_MODULES
+(`build(ctx) -> gradio.Blocks`) is mounted; a missing or misnamed one is a bug
+and raises. Routes reach the AppContext through `app.state.ctx`
+(movieminter.app.deps). A MovieMinterError raised anywhere is answered by one
+handler here, with the status its class carries.
 """
 
 from __future__ import annotations
@@ -43,16 +44,6 @@ STATIC_DIR = Path(__file__).parent / "static"
 # gradio's pages load static/js/iframeResizer.contentWindow.min.js and static/fonts/... from their
 # mount. For the UI at "/" that is this app's /static, so gradio's own files are served there too.
 GRADIO_STATIC = ("gradio", "templates/frontend/static")
-
-
-def optional_module(name: str):
-    """The module, or None when it does not exist (yet)."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            return None
-        raise
 
 
 class RelativeManifestLink:
@@ -128,6 +119,8 @@ def create_app(
 
     @app.exception_handler(MovieMinterError)
     async def user_error(request: Request, exc: MovieMinterError):
+        """The API's error shape {"detail": {"error", "message", "hint"}}, with the status the error's class
+        carries (`status`; 400 when it names none: the request asked for something it cannot have)."""
         return JSONResponse({"detail": exc.to_dict()}, status_code=getattr(exc, "status", 400))
 
     @app.exception_handler(RequestValidationError)
@@ -170,10 +163,8 @@ def create_app(
     mounted = {"routers": [], "uis": []}
     app.state.mounted = mounted
     for name in ROUTER_MODULES:
-        module = optional_module(name)
-        if module is not None:
-            app.include_router(module.build_router(ctx), prefix="/api/v1")
-            mounted["routers"].append(name)
+        app.include_router(importlib.import_module(name).router, prefix="/api/v1")
+        mounted["routers"].append(name)
 
     @app.get("/api/v1/journal", tags=["meta"])
     def journal_status():
@@ -209,10 +200,7 @@ def create_app(
         import gradio as gr
 
         for path in sorted(UI_MODULES, key=lambda p: (p == "/", p)):
-            module = optional_module(UI_MODULES[path])
-            if module is None:
-                continue
-            blocks = module.build(ctx)
+            blocks = importlib.import_module(UI_MODULES[path]).build(ctx)
             gr.mount_gradio_app(app, blocks, path="" if path == "/" else path)
             mount = app.router.routes[-1]  # the Mount just added; wrapped as Mount(middleware=...) would
             mount.app = RelativeManifestLink(mount.app)

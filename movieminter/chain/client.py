@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -38,6 +39,12 @@ class ChainError(MovieMinterError):
         super().__init__(message, hint, **({"error": error, "args": args} if error else {}))
         self.error = error
         self.error_args = args or {}
+
+
+class ChainTimeout(MovieMinterError):
+    """A transaction was not mined in the time waited: not a failure, it may still be mined (ask again)."""
+
+    status = 504
 
 
 class ChainUnavailable(MovieMinterError):
@@ -352,6 +359,10 @@ class MovieConfig:
         )
 
 
+def _int(value) -> int:
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
 def _bytes32(value: bytes | str) -> bytes:
     if isinstance(value, str):
         value = bytes.fromhex(value[2:] if value.startswith("0x") else value)
@@ -621,26 +632,34 @@ class ChainClient:
 
     def send(self, function: str, args: list | tuple, account, value: int = 0) -> str:
         """Signs with a LocalAccount (from an encrypted keystore) and sends; returns the tx hash (hex)."""
-        tx = self.build_tx(function, args, account.address, value)
-        return self._sign_and_send(tx, account)
+        return self.sign_and_send(self.build_tx(function, args, account.address, value), account)
 
-    def _sign_and_send(self, tx: dict, account) -> str:
+    def sign_and_send(self, tx: dict, account) -> str:
+        """Signs a prepared transaction (`build_tx`'s shape) with `account`, as a browser wallet would: the nonce
+        and the fees are filled here. Returns the tx hash (hex)."""
+        if tx.get("from") and str(tx["from"]).lower() != account.address.lower():
+            raise MovieMinterError(
+                f"the prepared transaction is from {tx['from']}, not from the keystore's {account.address}",
+                hint="sign with the keystore of the wallet the transaction was prepared for",
+            )
         full = {
-            "to": tx.get("to"),
             "data": tx["data"],
-            "value": int(tx["value"], 16),
-            "gas": int(tx["gas"], 16),
-            "chainId": int(tx["chainId"], 16),
+            "value": _int(tx.get("value", 0)),
+            "gas": _int(tx["gas"]),
+            "chainId": _int(tx.get("chainId", self.chain_id)),
             "nonce": self.w3.eth.get_transaction_count(account.address, "pending"),
         }
-        latest = self.w3.eth.get_block("latest")
+        if tx.get("to"):
+            full["to"] = tx["to"]
         tip = self.w3.eth.max_priority_fee
         full["maxPriorityFeePerGas"] = tip
-        full["maxFeePerGas"] = 2 * latest.get("baseFeePerGas", 0) + tip
-        if full["to"] is None:
-            del full["to"]
+        full["maxFeePerGas"] = 2 * self.w3.eth.get_block("latest").get("baseFeePerGas", 0) + tip
         signed = account.sign_transaction(full)
         return "0x" + self.w3.eth.send_raw_transaction(signed.raw_transaction).hex().removeprefix("0x")
+
+    def signer(self, account) -> Callable[[dict], str]:
+        """A headless signer for the job runner: prepared tx -> tx hash, signed by `account`."""
+        return lambda tx: self.sign_and_send(tx, account)
 
     def wait(self, tx_hash: str, timeout: float = 120.0) -> dict:
         """The receipt; a reverted transaction raises ChainError with the decoded reason."""
@@ -649,7 +668,7 @@ class ChainClient:
         try:
             receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.2)
         except TimeExhausted:
-            raise MovieMinterError(
+            raise ChainTimeout(
                 f"transaction {tx_hash} was not mined within {timeout:.0f} s",
                 hint="check the explorer; it may need a higher fee",
             ) from None
@@ -678,7 +697,7 @@ class ChainClient:
             tx_hash = self.w3.eth.send_transaction({"from": sender, "data": data})
         else:
             gas = self.w3.eth.estimate_gas({"from": account.address, "data": data})
-            tx_hash = self._sign_and_send(
+            tx_hash = self.sign_and_send(
                 {"data": data, "value": "0x0", "gas": hex(gas + gas // 10), "chainId": hex(self.chain_id)}, account
             )
         receipt = self.wait(tx_hash)
@@ -695,9 +714,6 @@ class ChainClient:
         return explain_revert(error)
 
     # -- helpers others call
-
-    def create_movie_args(self, config: MovieConfig) -> list:
-        return [config.as_tuple()]
 
     def movie_id_from_receipt(self, receipt) -> int:
         """The id createMovie returned, from its receipt (or its transaction hash)."""

@@ -26,10 +26,6 @@ def _encrypt(key, password: str) -> dict:
     return Account.encrypt(key, password, kdf="scrypt", iterations=SCRYPT_N)
 
 
-def default_dir(settings) -> Path:
-    return settings.path("keystore")
-
-
 def _write_new(path: Path, payload: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:  # O_EXCL: never overwrite a keystore; 0600: readable by its owner only

@@ -950,6 +950,15 @@ def start_double(root: str | Path, **kwargs) -> tuple[A1111Double, str, Callable
     return double, base_url, stop
 
 
+def start_stand_in(root: str | Path, *, frame_delay: float = 0.0) -> tuple[str, Callable[[], None]]:
+    """The stand-in the demo starts in place of a real A1111: the example manifest's (fake, valid) models
+    installed under `root`, served in a thread. Returns (base URL, stop)."""
+    Path(root).mkdir(parents=True, exist_ok=True)
+    install_fake_models(root)
+    _double, url, stop = start_double(root, frame_delay=frame_delay)
+    return url, stop
+
+
 def install_fake_models(root: str | Path, names: list[str] | None = None, depth_model: bool = True) -> None:
     """Put the fake models the example manifest pins into <root>/models/, and
     (unless told not to) a stand-in for the depth model Deforum's 3D mode loads."""

@@ -1,0 +1,270 @@
+"""Movies as the minter tab sees them: the on-chain record, the manifest it names,
+and every segment's timeline cell (from ONE eth_call, plus this app's own jobs).
+
+The chain is the truth for who may mint what; the journal adds what only this
+app knows (a segment rendering here right now). Movies a browser opened are
+remembered in the data dir's movies.sqlite3.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+
+from movieminter.errors import MovieMinterError
+
+RECENT_LIMIT = 12
+CID_RE = re.compile(r"^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{20,})$")
+
+
+class MovieError(MovieMinterError):
+    status = 400
+
+
+class MovieNotFound(MovieError):
+    status = 404
+
+
+class ManifestUnavailable(MovieError):
+    """The manifest's store does not answer (a gateway error, not the request's)."""
+
+    status = 502
+
+
+class NoChainConfigured(MovieError):
+    status = 503
+
+
+class SignInFirst(MovieError):
+    status = 401
+
+
+def nonzero(value: str | None) -> str | None:
+    """A 0x hex value from the chain client, None when it is all zeros (unset)."""
+    return value if value and int(value, 16) else None
+
+
+def cell_of(raw: dict) -> dict:
+    """One segment of ChainClient.segments() as a timeline cell's chain part."""
+    return {
+        "index": int(raw["segment"]),
+        "chain_status": raw["status"],
+        "holder": raw["account"],
+        "deadline": int(raw["deadline"] or 0),
+        "content_digest": raw["contentDigest"],
+        "metadata_digest": raw["metadataDigest"],
+    }
+
+
+class Movies:
+    """Movie lookups with small caches (manifests never change for a movie id)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self._manifests: dict[int, tuple[dict, str]] = {}
+        self._lock = threading.Lock()
+        db = sqlite3.connect(str(ctx.settings.path() / "movies.sqlite3"), check_same_thread=False, isolation_level=None)
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS recent (browser TEXT, movie_id INTEGER, title TEXT,"
+            " manifest_cid TEXT, opened REAL, PRIMARY KEY (browser, movie_id))"
+        )
+        self._db = db
+
+    def chain(self):
+        try:
+            return self.ctx.chain
+        except MovieMinterError:
+            raise
+        except Exception as exc:
+            raise NoChainConfigured(
+                "No blockchain is configured, so movies cannot be read.",
+                hint="Set a chain preset (or RPC URL) and the contract address in the settings.",
+            ) from exc
+
+    def info(self, movie_id: int) -> dict:
+        from movieminter.chain.client import ChainUnavailable
+
+        try:
+            raw = self.chain().movie(movie_id)
+        except ChainUnavailable:
+            raise  # not a missing movie: the chain itself is down or not configured (503)
+        except MovieMinterError as exc:
+            raise MovieNotFound(
+                f"Movie {movie_id} was not found on this chain.",
+                hint=exc.hint or "Check the movie id; the director's page shows it.",
+            ) from exc
+        count = int(raw["segmentCount"])
+        if count == 0:
+            raise MovieNotFound(
+                f"Movie {movie_id} does not exist on this chain.",
+                hint="Check the movie id, or open the movie by its manifest CID.",
+            )
+        return {
+            "movie_id": movie_id,
+            "segment_count": count,
+            "mint_mode": raw["mintMode"],
+            "manifest_digest": nonzero(raw["manifestDigest"]),
+            "director": raw["director"],
+            "creator": raw["creator"],
+            "entry_deadline": int(raw["entryDeadline"]),
+            "drawn": bool(nonzero(raw["seed"])),
+            "claim_window": int(raw["claimWindow"]),
+            "allowlist_root": nonzero(raw["allowlistRoot"]) or "",
+        }
+
+    def manifest(self, movie_id: int, info: dict) -> tuple[dict, str]:
+        """The movie's manifest, checked against the on-chain record (`info`)."""
+        from movieminter.app.rights import check_segment_count
+
+        with self._lock:
+            cached = self._manifests.get(movie_id)
+        if cached:
+            check_segment_count(movie_id, info["segment_count"], cached[0])
+            return cached
+        from movieminter.ipfs.cid import digest_to_cid
+        from movieminter.manifest import load_manifest
+
+        digest = info["manifest_digest"]
+        if not digest:
+            raise MovieError(f"Movie {movie_id} records no manifest.", hint="Ask the director to republish it.")
+        cid = digest_to_cid(digest)
+        try:
+            data = self.ctx.store.cat(cid)
+        except MovieMinterError as exc:
+            raise ManifestUnavailable(
+                f"The manifest of movie {movie_id} ({cid}) is not available from IPFS.",
+                hint=exc.hint or "Check the IPFS settings, or pin the manifest on this store.",
+            ) from exc
+        manifest = load_manifest(data)
+        check_segment_count(movie_id, info["segment_count"], manifest)
+        with self._lock:
+            self._manifests[movie_id] = (manifest, cid)
+        return manifest, cid
+
+    def summary(self, movie_id: int) -> dict:
+        info = self.info(movie_id)
+        manifest, cid = self.manifest(movie_id, info)
+        movie = manifest.get("movie", {})
+        return {
+            **info,
+            "manifest_cid": cid,
+            "title": movie.get("title", f"Movie {movie_id}"),
+            "description": movie.get("description", ""),
+            "fps": movie.get("fps"),
+            "width": movie.get("width"),
+            "height": movie.get("height"),
+        }
+
+    def resolve(self, ref: str) -> int:
+        """The movie id an on-chain id or a manifest CID (ipfs:// or bare) names."""
+        ref = ref.strip().removeprefix("ipfs://")
+        if ref.isdigit():
+            return int(ref)
+        if CID_RE.match(ref):
+            return self.find_by_cid(ref)
+        raise MovieError(
+            f"{ref!r} is neither a movie id nor a manifest CID.",
+            hint="Enter a number such as 1, or a CID such as bafy...",
+        )
+
+    def find_by_cid(self, cid: str) -> int:
+        """The movie whose manifest digest matches a CID (scans the contract's movies)."""
+        from movieminter.ipfs.cid import cid_to_digest
+
+        try:
+            digest = "0x" + cid_to_digest(cid).hex()
+        except Exception as exc:
+            raise MovieError(
+                f"{cid!r} is not a valid IPFS CID.", hint="Paste the manifest CID the director published."
+            ) from exc
+        count = int(self.chain().call("movieCount"))
+        for movie_id in range(count, -1, -1):  # newest first
+            try:
+                info = self.info(movie_id)
+            except MovieError:
+                continue
+            if (info["manifest_digest"] or "").lower() == digest.lower():
+                return movie_id
+        raise MovieNotFound(
+            f"No movie on this chain was published with manifest {cid}.",
+            hint="Check the CID, or ask the director for the movie id.",
+        )
+
+    def remember(self, browser: str, movie_id: int, title: str, cid: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO recent VALUES (?, ?, ?, ?, ?)", (browser, movie_id, title, cid, time.time())
+        )
+        self._db.execute(
+            "DELETE FROM recent WHERE browser = ? AND movie_id NOT IN (SELECT movie_id FROM recent"
+            " WHERE browser = ? ORDER BY opened DESC LIMIT ?)",
+            (browser, browser, RECENT_LIMIT),
+        )
+
+    def recent(self, browser: str) -> list[dict]:
+        rows = self._db.execute(
+            "SELECT movie_id, title, manifest_cid, opened FROM recent WHERE browser = ? ORDER BY opened DESC",
+            (browser,),
+        ).fetchall()
+        return [{"movie_id": r[0], "title": r[1], "manifest_cid": r[2], "opened": r[3]} for r in rows]
+
+    # timeline
+    def timeline(self, movie_id: int, viewer: str | None) -> dict:
+        info = self.info(movie_id)
+        manifest, _ = self.manifest(movie_id, info)
+        titles = {int(s["index"]): s.get("title", "") for s in manifest.get("segments", [])}
+        cells = self.segments(movie_id, info, viewer, manifest)
+        for c in cells:
+            c["title"] = titles.get(c["index"], "")
+        return {
+            "movie_id": movie_id,
+            "viewer": viewer,
+            "mint_mode": info["mint_mode"],
+            "now": int(time.time()),
+            "segments": cells,
+        }
+
+    def segments(self, movie_id: int, info: dict, viewer: str | None, manifest: dict | None = None) -> list[dict]:
+        """Every segment's cell from ONE eth_call, plus local job state and thumbnails."""
+        from movieminter.app.rights import allowlist_tree
+
+        raw = self.chain().segments(movie_id, 0, info["segment_count"])
+        allowed: set[int] = set()
+        if viewer and manifest is not None and info["mint_mode"] == "allowlist":
+            tree = allowlist_tree(self.ctx.store, manifest, info["allowlist_root"])
+            if tree is not None:  # the viewer's segments on the allowlist (no proof shown to anyone)
+                allowed = {int(v["value"][1]) for v in tree.values if str(v["value"][0]).lower() == viewer.lower()}
+        cells = [cell_of(r) for r in raw]
+        jobs = self.jobs_by_segment(movie_id)
+        previews = self.ctx.settings.data_dir / "previews" / str(movie_id)
+        for cell in cells:
+            job = jobs.get(cell["index"])
+            status = cell["chain_status"]
+            mine = bool(viewer) and (cell["holder"] or "").lower() == viewer.lower()
+            if status == "minted":
+                state = "minted"
+            elif job is not None and not job["terminal"]:
+                state = "rendering"
+            elif status in ("claimed", "won"):  # the contract already reopens expired reservations
+                state = "yours" if mine else "assigned"
+            elif status == "allowlisted":  # reserved for the allowlist's wallets until the deadline
+                mine = cell["index"] in allowed
+                state = "yours" if mine else "assigned"
+                cell["allowlisted"] = True
+            else:
+                state = "open"  # open, or pending (lottery not drawn yet: enter it)
+            cell.update(state=state, mine=mine, job=job)
+            cell["thumb"] = status == "minted" or (previews / str(cell["index"]) / "0.png").exists()
+        return cells
+
+    def jobs_by_segment(self, movie_id: int) -> dict[int, dict]:
+        out: dict[int, dict] = {}
+        try:
+            jobs = self.ctx.journal.list(limit=5000)
+        except Exception:  # journal not available: only the chain's view
+            return out
+        for job in reversed(jobs):  # oldest first, so the newest job of a segment wins
+            if job.movie_id == movie_id:
+                out[job.segment] = {"id": job.id, "state": job.state, "terminal": job.terminal, "wallet": job.wallet}
+        return out

@@ -1,0 +1,276 @@
+"""Viewers: tickets, the stitched movie, chapters that credit each minter, and
+the revenue dashboard (claimable balances). The routes are in routes_viewer.
+
+Playback uses the movie stitched here from the minted segments (media.stitch);
+an HLS playlist over IPFS gateway URLs (media.hls) is offered too, for players
+that speak HLS natively.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+from movieminter.errors import MovieMinterError
+
+PUBLIC_NOTICE = (
+    "A ticket unlocks this app's player and pays the creator, the director and the "
+    "minters. The segments themselves are on IPFS, and IPFS content is public: anyone "
+    "who knows a segment's CID can fetch it from any gateway."
+)
+
+_stitch_locks: dict[int, threading.Lock] = {}
+
+
+class NotSignedIn(MovieMinterError):
+    status = 401
+
+
+class NoTicket(MovieMinterError):
+    status = 402
+
+
+class NoAddress(MovieMinterError):
+    status = 400
+
+
+# ---------------------------------------------------------------- chain reads
+def movie_manifest(ctx, movie_id: int) -> dict:
+    """The movie's manifest, fetched by the digest recorded on chain (and checked against that record)."""
+    from movieminter.app.rights import movie_manifest as onchain
+
+    return onchain(ctx, movie_id)[0]
+
+
+def has_ticket(ctx, movie_id: int, address: str) -> bool:
+    from eth_utils import is_address, to_checksum_address
+
+    if not is_address(address):
+        raise MovieMinterError(f"{address!r} is not an Ethereum address.", hint="Reconnect your wallet.")
+    return bool(ctx.chain.call("hasTicket", movie_id, to_checksum_address(address)))
+
+
+def minted_segments(ctx, movie_id: int) -> list[dict]:
+    """The minted segments from the chain's one-call `segments` view."""
+    return [s for s in ctx.chain.segments(movie_id, 0, None) if s["status"] == "minted"]
+
+
+def chapters(ctx, movie_id: int) -> list[dict]:
+    """One chapter per segment, crediting its minter (or saying it is still to be made)."""
+    manifest = movie_manifest(ctx, movie_id)
+    fps = manifest["movie"]["fps"]
+    minters = {s["segment"]: s["account"] for s in minted_segments(ctx, movie_id)}
+    out, t = [], 0.0
+    for seg in sorted(manifest["segments"], key=lambda s: int(s["index"])):
+        i = int(seg["index"])
+        duration = seg["frame_count"] / fps
+        out.append(
+            {
+                "index": i,
+                "title": seg.get("title") or f"Segment {i}",
+                "start": round(t, 3),
+                "end": round(t + duration, 3),
+                "minted": i in minters,
+                "minter": minters.get(i),
+            }
+        )
+        t += duration
+    return out
+
+
+def webvtt_chapters(items: list[dict]) -> str:
+    def ts(t: float) -> str:
+        ms = int(round(t * 1000))
+        return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+    lines = ["WEBVTT", ""]
+    for c in items:
+        credit = f"minted by {c['minter']}" if c["minter"] else "not minted yet"
+        lines += [f"seg-{c['index']}", f"{ts(c['start'])} --> {ts(c['end'])}", f"{c['title']} ({credit})", ""]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------- stitched movie
+def segment_files(ctx, movie_id: int, segs: list[dict] | None = None) -> dict[int, Path]:
+    """Local copies of the minted segment videos, fetched from the content store by the digest the
+    chain recorded (so what plays is what was minted); each is fetched once."""
+    from movieminter.ipfs.cid import digest_to_cid
+
+    folder = ctx.settings.path("movies", str(int(movie_id)), "segments")
+    out = {}
+    for s in minted_segments(ctx, movie_id) if segs is None else segs:
+        cid = digest_to_cid(s["contentDigest"])
+        path = folder / f"{s['segment']:05d}-{cid}.mp4"
+        if not path.exists():
+            tmp = path.with_suffix(".part")
+            tmp.write_bytes(ctx.store.cat(cid))
+            tmp.replace(path)
+        out[s["segment"]] = path
+    return out
+
+
+def stitched_movie(ctx, movie_id: int) -> Path:
+    """The movie stitched from every minted segment (placeholders for the rest).
+
+    Rebuilt only when the set of minted segments changed: the file name carries
+    a digest of the minted content digests."""
+    from movieminter.media.stitch import stitch_movie
+
+    manifest = movie_manifest(ctx, movie_id)
+    segs = minted_segments(ctx, movie_id)
+    key = hashlib.sha256(json.dumps(sorted((s["segment"], s["contentDigest"]) for s in segs)).encode()).hexdigest()[:16]
+    folder = ctx.settings.path("movies", str(int(movie_id)))
+    out = folder / f"movie-{key}.mp4"
+    lock = _stitch_locks.setdefault(int(movie_id), threading.Lock())
+    with lock:
+        if out.exists():
+            return out
+        files = segment_files(ctx, movie_id, segs)
+        minters = {s["segment"]: s["account"] or "" for s in segs}
+        soundtrack = None
+        track = manifest["movie"].get("soundtrack")
+        if track:  # the manifest pins its soundtrack by CID; fetch it like the segments
+            soundtrack = folder / f"soundtrack-{track['cid']}"
+            if not soundtrack.exists():
+                soundtrack.write_bytes(ctx.store.cat(track["cid"]))
+        tmp = folder / f".movie-{key}.part.mp4"
+        stitch_movie(
+            manifest,
+            files,
+            tmp,
+            minters=minters,
+            soundtrack=soundtrack,
+            cache_dir=ctx.settings.path("cache", "placeholders"),
+        )
+        tmp.replace(out)
+        for old in folder.glob("movie-*.mp4"):  # keep only the current cut
+            if old != out:
+                old.unlink(missing_ok=True)
+    return out
+
+
+def hls_playlist(ctx, movie_id: int, gateway_url: str) -> str:
+    """An HLS playlist whose media are the minted segment videos on an IPFS gateway (`gateway_url`,
+    e.g. the app's own /ipfs/ or a public one); byte layouts come from the local copies."""
+    from movieminter.ipfs.cid import digest_to_cid
+    from movieminter.media.hls import SegmentLayout, build_playlist
+
+    segs = minted_segments(ctx, movie_id)
+    files = segment_files(ctx, movie_id, segs)
+    gateway = gateway_url.rstrip("/") + "/"
+    urls = {s["segment"]: gateway + digest_to_cid(s["contentDigest"]) for s in segs}
+    layouts = {i: SegmentLayout.of_file(p) for i, p in files.items()}
+    return build_playlist(movie_manifest(ctx, movie_id), urls, layouts=layouts)
+
+
+# ------------------------------------------------------------------ revenue
+def revenue(ctx, address: str) -> dict:
+    """What `address` can collect: its withdrawable credits, the creator/director shares of movies it
+    runs (credited by `collect`), and the minters'-pool share of every segment token it holds."""
+    from eth_utils import is_address, to_checksum_address
+
+    if not is_address(address):
+        raise MovieMinterError(f"{address!r} is not an Ethereum address.", hint="Reconnect your wallet.")
+    address = to_checksum_address(address)
+    chain = ctx.chain
+    out = {
+        "address": address,
+        "withdrawable_wei": str(chain.call("credits", address)),
+        "movies": [],
+        "segment_claims": [],
+    }
+    total = int(out["withdrawable_wei"])
+    # Movies it is the creator or director of (both indexed in MovieCreated).
+    roles: dict[int, list[str]] = {}
+    for role in ("creator", "director"):
+        for log in chain.contract.events.MovieCreated.get_logs(from_block=0, argument_filters={role: address}):
+            roles.setdefault(int(log["args"]["movieId"]), []).append(role)
+    for movie_id in sorted(roles):
+        to_creator, to_director = chain.call("collectable", movie_id)
+        pending = (to_creator if "creator" in roles[movie_id] else 0) + (
+            to_director if "director" in roles[movie_id] else 0
+        )
+        out["movies"].append({"movie_id": movie_id, "roles": roles[movie_id], "collectable_wei": str(pending)})
+        total += pending
+    # Segment tokens it holds now: every token ever transferred to it (Transfer logs, `to` indexed),
+    # kept if it still owns it. O(tokens received), not O(all segments of all movies).
+    received = {
+        log["args"]["tokenId"]
+        for log in chain.contract.events.Transfer.get_logs(from_block=0, argument_filters={"to": address})
+    }
+    for token in sorted(received):
+        if chain.call("ownerOf", token) != address:
+            continue
+        amount = int(chain.call("claimableSegmentRevenue", token))
+        out["segment_claims"].append(
+            {
+                "movie_id": token >> 32,
+                "segment": token & 0xFFFFFFFF,
+                "token_id": str(token),
+                "claimable_wei": str(amount),
+            }
+        )
+        total += amount
+    out["total_wei"] = str(total)
+    return out
+
+
+def receipt_status(chain, tx_hash: str) -> dict:
+    from web3.exceptions import TransactionNotFound
+
+    if not (tx_hash.startswith("0x") and len(tx_hash) == 66):
+        raise MovieMinterError(f"{tx_hash!r} is not a transaction hash.")
+    try:
+        receipt = chain.w3.eth.get_transaction_receipt(tx_hash)
+    except TransactionNotFound:
+        return {"status": "pending"}
+    out = {"status": "success" if receipt["status"] == 1 else "reverted", "block_number": receipt["blockNumber"]}
+    if receipt["status"] != 1:
+        try:
+            chain.wait(tx_hash)
+        except MovieMinterError as exc:
+            out["error"], out["hint"] = exc.message, exc.hint
+        return out
+    for e in chain.events(receipt):
+        if e["event"] == "MovieCreated":
+            out["movie_id"] = int(e["args"]["movieId"])
+    return out
+
+
+def require_ticket(ctx, movie_id: int, address: str | None) -> str:
+    """The signed-in address, if it holds a ticket for the movie."""
+    if not address:
+        raise NotSignedIn(
+            "Connect and sign in with your wallet first.",
+            hint="Click Connect wallet; the app checks the ticket of that address.",
+        )
+    if not has_ticket(ctx, movie_id, address):
+        raise NoTicket(
+            f"{address} has no ticket for movie {movie_id}.",
+            hint="Click Buy ticket and confirm the transaction in your wallet.",
+        )
+    return address
+
+
+def ticket_info(ctx, movie_id: int, address: str | None) -> dict:
+    """Price, title, chapters and whether `address` holds a ticket."""
+    from movieminter.app.rights import MovieMismatch
+
+    movie = ctx.chain.movie(movie_id)
+    try:
+        title, items = movie_manifest(ctx, movie_id)["movie"]["title"], chapters(ctx, movie_id)
+    except MovieMismatch:  # no ticket is sold for a movie whose record is not its manifest's
+        raise
+    except MovieMinterError:
+        title, items = f"Movie {movie_id}", []
+    return {
+        "movie_id": movie_id,
+        "title": title,
+        "price_wei": str(movie["ticketPrice"]),
+        "address": address,
+        "has_ticket": bool(address) and has_ticket(ctx, movie_id, address),
+        "chapters": items,
+        "public_notice": PUBLIC_NOTICE,
+    }
