@@ -175,16 +175,7 @@ def create_app(
     @app.get("/api/v1/settings", tags=["meta"])
     def public_settings():
         """The app's settings as the browser may see them: secrets only as set / not set."""
-        from movieminter.config import SECRET_FIELDS
-
-        out = {}
-        for key, value in vars(ctx.settings).items():
-            out[key] = (
-                ("set" if value else "not set")
-                if key in SECRET_FIELDS
-                else (str(value) if isinstance(value, Path) else value)
-            )
-        return out
+        return ctx.settings.public()
 
     if ctx.settings.ipfs_backend == "local":
         # The embedded store is also this app's gateway: video seeks (Range),
