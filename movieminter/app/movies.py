@@ -13,32 +13,11 @@ import sqlite3
 import threading
 import time
 
+from movieminter.app.errors import ManifestUnavailable, MovieError, MovieNotFound, NoChain
 from movieminter.errors import MovieMinterError
 
 RECENT_LIMIT = 12
 CID_RE = re.compile(r"^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{20,})$")
-
-
-class MovieError(MovieMinterError):
-    status = 400
-
-
-class MovieNotFound(MovieError):
-    status = 404
-
-
-class ManifestUnavailable(MovieError):
-    """The manifest's store does not answer (a gateway error, not the request's)."""
-
-    status = 502
-
-
-class NoChainConfigured(MovieError):
-    status = 503
-
-
-class SignInFirst(MovieError):
-    status = 401
 
 
 def nonzero(value: str | None) -> str | None:
@@ -78,7 +57,7 @@ class Movies:
         except MovieMinterError:
             raise
         except Exception as exc:
-            raise NoChainConfigured(
+            raise NoChain(
                 "No blockchain is configured, so movies cannot be read.",
                 hint="Set a chain preset (or RPC URL) and the contract address in the settings.",
             ) from exc

@@ -22,14 +22,11 @@ from movieminter.app.director import (
     pin_manifest,
     validate,
 )
+from movieminter.app.errors import NotFound
 from movieminter.app.params import UINT32_MAX, EthAddress, MovieId, SegmentIndex
 from movieminter.errors import MovieMinterError
 
 router = APIRouter(tags=["director"])
-
-
-class NotFound(DirectorError):
-    status = 404
 
 
 class AllowlistBody(BaseModel):

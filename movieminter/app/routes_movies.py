@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from movieminter.app import scenes
 from movieminter.app.deps import Browser, Ctx, Wallet
-from movieminter.app.movies import MovieNotFound
+from movieminter.app.errors import MovieNotFound
 from movieminter.app.params import UINT32_MAX, ItemIndex, JobId, MovieId, SegmentIndex, TxHash
 
 router = APIRouter(prefix="/movies", tags=["movies"])

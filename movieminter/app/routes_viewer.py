@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from movieminter.app import viewer
 from movieminter.app.deps import Ctx, Wallet
+from movieminter.app.errors import NoAddress
 from movieminter.app.params import EthAddress, MovieId, TxHash
 
 router = APIRouter(tags=["viewer"])
@@ -108,7 +109,7 @@ def revenue_view(ctx: Ctx, wallet: Wallet, address: str | None = None):
     """Claimable balances of `address` (default: the signed-in wallet)."""
     address = address or wallet
     if not address:
-        raise viewer.NoAddress("Which wallet?", hint="Connect your wallet, or pass ?address=0x...")
+        raise NoAddress("Which wallet?", hint="Connect your wallet, or pass ?address=0x...")
     return viewer.revenue(ctx, address)
 
 

@@ -15,11 +15,10 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from movieminter.app.deps import BROWSER_COOKIE, SESSION_COOKIE, Browser, Ctx, Session
+from movieminter.app.errors import AuthError, SignInRejected
 from movieminter.app.wallet import (
     SESSION_TTL,
     STATEMENT,
-    AuthError,
-    SignInRejected,
     chain_info,
     expected_chain_id,
     iso_time,

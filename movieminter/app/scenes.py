@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from movieminter.app.movies import MovieError, MovieNotFound, SignInFirst
+from movieminter.app.errors import MovieError, MovieNotFound, NotSignedIn
 from movieminter.errors import MovieMinterError
 
 CAMERA_KEYS = {  # Deforum schedule -> (label, neutral value when the manifest leaves it out)
@@ -213,7 +213,7 @@ def job_video(ctx, movie_id: int, index: int, job_id: int) -> Path:
 def prepare_tx(ctx, movie_id: int, action: str, segment: int | None, viewer: str | None) -> dict:
     """An unsigned enter / claim transaction for the signed-in wallet (it signs and sends it itself)."""
     if not viewer:
-        raise SignInFirst(
+        raise NotSignedIn(
             "Connect and sign in with your wallet first.", hint="Click Connect wallet at the top of the page."
         )
     if action == "enter":

@@ -13,6 +13,7 @@ import json
 import threading
 from pathlib import Path
 
+from movieminter.app.errors import NoTicket, NotSignedIn
 from movieminter.errors import MovieMinterError
 
 PUBLIC_NOTICE = (
@@ -22,18 +23,6 @@ PUBLIC_NOTICE = (
 )
 
 _stitch_locks: dict[int, threading.Lock] = {}
-
-
-class NotSignedIn(MovieMinterError):
-    status = 401
-
-
-class NoTicket(MovieMinterError):
-    status = 402
-
-
-class NoAddress(MovieMinterError):
-    status = 400
 
 
 # ---------------------------------------------------------------- chain reads

@@ -21,33 +21,12 @@ import warnings
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
+from movieminter.app.errors import ForeignDomain, NoChain
 from movieminter.errors import MovieMinterError
 
 NONCE_TTL = 600  # seconds a sign-in message stays valid
 SESSION_TTL = 24 * 3600  # seconds a signed-in session lasts
 STATEMENT = "Sign in to Movie Minter to claim, render and mint segments with this wallet."
-
-
-class AuthError(MovieMinterError):
-    """Sign-in failed (the request's fault: 400)."""
-
-    status = 400
-
-
-class SignInRejected(AuthError):
-    """The signature, nonce or expiry does not hold."""
-
-    status = 401
-
-
-class ForeignDomain(AuthError):
-    """The message names an address this app is not served under."""
-
-    status = 403
-
-
-class NoChainForSignIn(AuthError):
-    status = 503
 
 
 def _hash(token: str) -> str:
@@ -127,7 +106,7 @@ def expected_chain_id(ctx) -> int:
     except MovieMinterError:
         raise
     except Exception as exc:  # chain client not configured / not available
-        raise NoChainForSignIn(
+        raise NoChain(
             "No blockchain is configured, so wallets cannot sign in.",
             hint="Set a chain preset or RPC URL in the Movie Minter settings.",
         ) from exc
