@@ -5,12 +5,13 @@ is ever minted twice and a dropped or replaced transaction returns the job to th
 from __future__ import annotations
 
 import time
-
-from web3.exceptions import TransactionNotFound
+from typing import TYPE_CHECKING
 
 from movieminter.app.steps import Goto
-from movieminter.chain.client import ChainError
 from movieminter.errors import MovieMinterError
+
+if TYPE_CHECKING:
+    from movieminter.chain.client import ChainError
 
 
 class MintConflict(MovieMinterError):
@@ -75,6 +76,8 @@ def prepare_mint(ctx, job) -> dict | Goto:
 
 def tx_state(ctx, tx_hash: str) -> str:
     """ "mined", "pending" (the node has it, unmined) or "unknown" (never seen, or dropped)."""
+    from web3.exceptions import TransactionNotFound  # web3 takes seconds: loaded when a mint runs
+
     try:
         tx = ctx.chain.w3.eth.get_transaction(tx_hash)
     except TransactionNotFound:
@@ -167,6 +170,8 @@ def confirm_mint(ctx, job) -> dict | Goto:
     replaces) returns the job to awaiting a signature. The chain is checked on
     every (re)entry and while waiting, so nothing is signed twice for a minted
     segment."""
+    from movieminter.chain.client import ChainError  # web3 takes seconds: loaded when a mint runs
+
     while True:
         tx_hash = _await_tx_hash(ctx, job)
         if isinstance(tx_hash, Goto):

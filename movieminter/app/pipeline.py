@@ -31,13 +31,12 @@ from movieminter.app.mint_steps import (  # noqa: F401 - re-exported: the pipeli
 from movieminter.app.rights import check_segment_count, movie_manifest, right_to_mint
 from movieminter.app.steps import Goto, Step
 from movieminter.errors import MovieMinterError
-from movieminter.ipfs import metadata as md
 from movieminter.ipfs.cid import cid_to_digest
-from movieminter.manifest import canonical_json, get_segment, load_manifest, segment_settings_digest
-from movieminter.media.encode import encode_segment
 from movieminter.media.profile import soundtrack_of
-from movieminter.render.job import render_segment
-from movieminter.render.readiness import check_models as readiness
+
+# _HEAVY: the render, media, manifest and chain libraries (numpy, PIL, jsonschema, web3) take
+# seconds to import; the runner (and so this module) is loaded at app start, so each step
+# imports them when it first runs.
 
 
 # -- helpers -------------------------------------------------------------------
@@ -52,6 +51,8 @@ def manifest_for(ctx, job) -> tuple[dict, str]:
     cache = ctx.extras.setdefault("_manifests", {})
     if job.id in cache:
         return cache[job.id]
+    from movieminter.manifest import canonical_json, load_manifest  # heavy: see _HEAVY
+
     if job.params.get("manifest"):
         manifest = load_manifest(job.params["manifest"])
         # The director pins the canonical JSON; adding it again yields the same CID.
@@ -73,6 +74,8 @@ def manifest_for(ctx, job) -> tuple[dict, str]:
 def check_models(ctx, job) -> dict | Goto:
     """queued -> models_ready: the wallet may mint this segment (checked before anything is
     rendered; an allowlist proof is found here), and the checkpoint and LoRAs it pins are in A1111."""
+    from movieminter.render.readiness import check_models as readiness  # heavy: see _HEAVY
+
     manifest, _ = manifest_for(ctx, job)
     job.progress("checking the right to mint")
     right = right_to_mint(ctx.chain, job.movie_id, job.segment, job.wallet, store=ctx.store, manifest=manifest)
@@ -101,6 +104,8 @@ def render(ctx, job) -> dict:
     """rendering -> rendered. render_segment hands its state (Deforum job id,
     outdir...) to save_state the moment it has it; it is journaled at once, so
     a restart follows the same Deforum job or reuses its finished frames."""
+    from movieminter.render.job import render_segment  # heavy: see _HEAVY
+
     manifest, _ = manifest_for(ctx, job)
 
     def on_progress(p):
@@ -140,6 +145,8 @@ def render(ctx, job) -> dict:
 
 def encode(ctx, job) -> dict:
     """rendered -> encoded: frames to the movie's encoding profile."""
+    from movieminter.media.encode import encode_segment  # heavy: see _HEAVY
+
     manifest, _ = manifest_for(ctx, job)
     frames = [Path(f) for f in job.data["rendered"]["frames"]]
     job.progress("encoding", frames=len(frames))
@@ -162,6 +169,9 @@ def encode(ctx, job) -> dict:
 def pin(ctx, job) -> dict:
     """encoded -> pinned: video, poster and metadata to IPFS. Each CID is saved
     as soon as it is added, so a restart never adds or pins a file twice."""
+    from movieminter.ipfs import metadata as md  # heavy: see _HEAVY
+    from movieminter.manifest import get_segment, segment_settings_digest
+
     manifest, manifest_cid = manifest_for(ctx, job)
     enc, rendered = job.data["encoded"], job.data["rendered"]
     cids = dict(job.saved("pins", {}) or {})
