@@ -16,15 +16,15 @@ from tests.conftest import EXAMPLE_MANIFEST
 @pytest.fixture
 def browser_job(tmp_path, deployed, a1111, monkeypatch):
     """An open movie's segment 0, rendered and pinned, waiting for the browser wallet's transaction."""
-    from movieminter.app import pipeline
+    from movieminter.app import mint_steps
     from movieminter.app.context import AppContext
     from movieminter.app.director import pin_manifest
     from movieminter.app.runner import JobRunner
     from movieminter.chain.client import MovieConfig
     from movieminter.config import Settings
 
-    monkeypatch.setattr(pipeline, "CHAIN_POLL_SECONDS", 0.3)
-    monkeypatch.setattr(pipeline, "DROPPED_AFTER_SECONDS", 1.0)
+    monkeypatch.setattr(mint_steps, "CHAIN_POLL_SECONDS", 0.3)  # the mint steps' timings (pipeline re-exports)
+    monkeypatch.setattr(mint_steps, "DROPPED_AFTER_SECONDS", 1.0)
     ctx = AppContext(
         Settings(
             data_dir=tmp_path / "data",

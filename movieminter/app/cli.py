@@ -8,7 +8,10 @@ import os
 import threading
 import time
 
+from movieminter.app.security import SECRET_ENV
+from movieminter.config import Settings
 from movieminter.errors import MovieMinterError
+from movieminter.host.processes import parent_watch
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -57,8 +60,6 @@ def watch_parent(pid: int, server, interval: float = 1.0) -> None:
     """Stop the server when the parent (A1111) is gone, even if it was
     SIGKILLed (TerminateProcess on Windows) and could not stop us itself.
     How that is seen on POSIX and on Windows: movieminter/host/processes.py."""
-    from movieminter.host.processes import parent_watch
-
     alive = parent_watch(pid)
 
     def loop():
@@ -73,11 +74,11 @@ def watch_parent(pid: int, server, interval: float = 1.0) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    # Local: the `movieminter` command imports every subcommand's module at start, and only
+    # `serve` needs the web stack (FastAPI, gradio).
     import uvicorn
 
-    from movieminter.app.security import SECRET_ENV
     from movieminter.app.server import create_app
-    from movieminter.config import Settings
 
     check_host(args.host, args.unsafe_listen)
     settings = Settings.from_env(a1111_url=args.a1111_url, a1111_auth=args.a1111_auth, data_dir=args.data_dir)

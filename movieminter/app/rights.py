@@ -16,6 +16,7 @@ import threading
 import time
 
 from movieminter.errors import MovieMinterError
+from movieminter.ipfs.cid import digest_to_cid
 
 
 class NoRight(MovieMinterError):
@@ -38,7 +39,7 @@ _trees_lock = threading.Lock()
 def allowlist_tree(store, manifest: dict, root: str):
     """The movie's allowlist tree, or None when its manifest names none. Refused if its root
     is not the one on chain (a manifest cannot hand out rights the movie did not grant)."""
-    from movieminter.chain.merkle import StandardMerkleTree
+    from movieminter.chain.merkle import StandardMerkleTree  # eth_utils: seconds, only for allowlist movies
 
     cid = (manifest.get("allowlist") or {}).get("cid")
     if not cid:
@@ -175,8 +176,7 @@ def check_segment_count(movie_id: int, onchain_count: int, manifest: dict) -> No
 def movie_manifest(ctx, movie_id: int) -> tuple[dict, str]:
     """(manifest, CID) of a movie: fetched by the digest its on-chain record holds,
     validated, and checked against that record's segment count. Cached per CID."""
-    from movieminter.ipfs.cid import digest_to_cid
-    from movieminter.manifest import load_manifest
+    from movieminter.manifest import load_manifest  # numpy, jsonschema: loaded when a job is vetted
 
     movie = ctx.chain.movie(movie_id)
     cid = digest_to_cid(movie["manifestDigest"])
@@ -198,7 +198,7 @@ def admit(ctx, movie_id: int, segment: int, wallet: str, params: dict) -> dict:
     """Before a job is created: may this wallet mint this segment now? Raises NoRight
     (403), a 409 for a movie whose record is not its manifest's, or a clear 4xx for a
     segment the movie does not have; returns the params with the allowlist proof added."""
-    from movieminter.manifest import load_manifest
+    from movieminter.manifest import load_manifest  # numpy, jsonschema: loaded when a job is vetted
 
     manifest = load_manifest(params["manifest"]) if params.get("manifest") else movie_manifest(ctx, movie_id)[0]
     right = right_to_mint(ctx.chain, movie_id, segment, wallet, store=ctx.store, manifest=manifest)

@@ -21,11 +21,19 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import NamedTuple
 
 from movieminter.app.journal import Job, Journal, JournalError
+from movieminter.app.mint_steps import tx_state
+from movieminter.app.pipeline import STEPS
+from movieminter.app.rights import admit as admit_to_mint
 from movieminter.app.sse import EventHub
+from movieminter.app.steps import (  # noqa: F401 - Goto, Step, RunningJob re-exported
+    Cancelled,
+    Goto,
+    RunningJob,
+    Step,
+    Stopping,
+)
 from movieminter.errors import MovieMinterError
 
 log = logging.getLogger("movieminter.runner")
@@ -37,81 +45,6 @@ TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 # that state's step) until the server stops, so the test can SIGKILL the
 # process at exactly that point.
 PAUSE_ENV = "MOVIEMINTER_PAUSE_AFTER"
-
-
-class Goto(NamedTuple):
-    state: str
-    data: dict
-
-
-class Cancelled(Exception):
-    """Raised inside a step when the user cancelled the job."""
-
-
-class Stopping(Exception):
-    """Raised inside a step when the server shuts down (the job stays where it
-    is and resumes on the next start)."""
-
-
-@dataclass
-class Step:
-    state: str
-    next: str
-    fn: Callable
-    exclusive: bool = False
-    # A quick check run by start() before the server answers anyone: it may
-    # settle the job (return Goto) so no page acts on a stale state.
-    on_start: Callable | None = None
-
-
-class RunningJob:
-    """What a step gets: the journaled job plus progress, saved working state,
-    cancellation and (for the mint) the submitted transaction."""
-
-    def __init__(self, runner: JobRunner, job: Job):
-        self._runner = runner
-        self.job = job
-        self.cancel_event = runner._cancel_event(job.id)
-
-    def __getattr__(self, name):  # id, params, data, segment, wallet, ...
-        return getattr(self.job, name)
-
-    @property
-    def signer(self):
-        return self._runner.signer
-
-    def progress(self, stage: str, **fields) -> None:
-        self._runner.hub.publish(
-            self.job.id, "progress", {"job_id": self.job.id, "state": self.job.state, "stage": stage, **fields}
-        )
-
-    def saved(self, key: str, default=None):
-        return self.job.data.get("_" + key, default)
-
-    def save(self, key: str, value) -> None:
-        self._runner.journal.save(self.job.id, key, value)
-        self.job.data["_" + key] = value
-
-    def check(self) -> None:
-        """Raise if the job was cancelled or the server is stopping."""
-        if self.cancel_event.is_set():
-            raise Cancelled()
-        if self._runner._stop.is_set():
-            raise Stopping()
-
-    def wait_for_tx(self, poll: float = 0.5, timeout: float | None = None) -> str | None:
-        """Block until the browser posted the transaction hash (None after `timeout`)."""
-        event = self._runner._tx_event(self.job.id)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while deadline is None or time.monotonic() < deadline:
-            fresh = self._runner.journal.get(self.job.id)
-            if fresh.data.get("_tx_hash"):
-                self.job.data["_tx_hash"] = fresh.data["_tx_hash"]
-                return fresh.data["_tx_hash"]
-            self.check()
-            event.wait(poll)
-            event.clear()
-        return None
 
 
 class JobRunner:
@@ -128,9 +61,6 @@ class JobRunner:
         """`admit(ctx, movie_id, segment, wallet, params) -> params` vets a new job before it is
         journaled (the pipeline's: the right to mint); custom `steps` come without one."""
         if steps is None:
-            from movieminter.app.pipeline import STEPS
-            from movieminter.app.rights import admit as admit_to_mint
-
             steps, admit = STEPS, admit or admit_to_mint
         self.admit = admit
         self.ctx = ctx
@@ -247,8 +177,6 @@ class JobRunner:
         return self.journal.get(job_id)
 
     def _tx_state(self, tx_hash: str) -> str:
-        from movieminter.app.pipeline import tx_state
-
         try:
             return tx_state(self.ctx, tx_hash)
         except Exception:  # noqa: BLE001 - chain unreachable: assume the transaction may still land

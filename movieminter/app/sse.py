@@ -4,6 +4,7 @@ The runner publishes from worker threads; each subscriber is an asyncio queue
 fed with `call_soon_threadsafe`, so publishing never blocks a render. A slow
 browser only loses intermediate progress events (its queue is bounded), never
 state changes: a new subscriber first gets the job's current snapshot.
+The framing (event/data/comment lines) is sse-starlette's.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ import json
 import threading
 from collections.abc import AsyncIterator
 
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
 HEARTBEAT_SECONDS = 15.0
+SEP = "\n"  # line ends of the framing (sse-starlette's default is CRLF; browsers take both)
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 class EventHub:
@@ -65,39 +70,68 @@ def _put(queue: asyncio.Queue, item: dict) -> None:
     queue.put_nowait(item)
 
 
+def sse_event(event: str, data, event_id: int | None = None) -> ServerSentEvent:
+    """One event, its data as JSON; framed by sse-starlette ("\n" line ends, as before)."""
+    return ServerSentEvent(
+        json.dumps(data, default=str), event=event, id=None if event_id is None else str(event_id), sep=SEP
+    )
+
+
+def sse_comment(text: str) -> ServerSentEvent:
+    """A comment line: browsers ignore it; proxies see traffic and keep the stream open."""
+    return ServerSentEvent(comment=text, sep=SEP)
+
+
 def format_event(event: str, data, event_id: int | None = None) -> str:
-    lines = [f"event: {event}"]
-    if event_id is not None:
-        lines.append(f"id: {event_id}")
-    for line in json.dumps(data, default=str).splitlines() or [""]:
-        lines.append(f"data: {line}")
-    return "\n".join(lines) + "\n\n"
+    return sse_event(event, data, event_id).encode().decode()
+
+
+async def job_events(
+    hub: EventHub, job_id: int, snapshot, *, heartbeat: float | None = HEARTBEAT_SECONDS, terminal=lambda item: False
+) -> AsyncIterator[ServerSentEvent]:
+    """One job's events: its snapshot (`state`), its last `progress`, then live events; ends after
+    a terminal state event. `heartbeat`: a comment after that many seconds without an event (None:
+    none; EventSourceResponse then pings by itself)."""
+    queue = hub.subscribe(job_id)
+    try:
+        yield sse_comment("movieminter job events")
+        first = snapshot()
+        yield sse_event("state", first)
+        if terminal({"event": "state", "data": first}):
+            return
+        last = hub.last_progress(job_id)
+        if last:
+            yield sse_event("progress", last)
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=heartbeat)
+            except asyncio.TimeoutError:
+                yield sse_comment("heartbeat")
+                continue
+            yield sse_event(item["event"], item["data"])
+            if terminal(item):
+                return
+    finally:
+        hub.unsubscribe(job_id, queue)
 
 
 async def job_stream(
     hub: EventHub, job_id: int, snapshot, *, heartbeat: float = HEARTBEAT_SECONDS, terminal=lambda item: False
 ) -> AsyncIterator[str]:
-    """The text/event-stream body for one job: snapshot, then live events,
-    with a comment line every `heartbeat` seconds so proxies keep it open.
-    Ends after a terminal state event."""
-    queue = hub.subscribe(job_id)
-    try:
-        yield ": movieminter job events\n\n"
-        first = snapshot()
-        yield format_event("state", first)
-        if terminal({"event": "state", "data": first}):
-            return
-        last = hub.last_progress(job_id)
-        if last:
-            yield format_event("progress", last)
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout=heartbeat)
-            except asyncio.TimeoutError:
-                yield ": heartbeat\n\n"
-                continue
-            yield format_event(item["event"], item["data"])
-            if terminal(item):
-                return
-    finally:
-        hub.unsubscribe(job_id, queue)
+    """The text/event-stream body of job_events, as text (for a StreamingResponse)."""
+    async for item in job_events(hub, job_id, snapshot, heartbeat=heartbeat, terminal=terminal):
+        yield item.encode().decode()
+
+
+def job_events_response(
+    hub: EventHub, job_id: int, snapshot, *, heartbeat: float = HEARTBEAT_SECONDS, terminal=lambda item: False
+) -> EventSourceResponse:
+    """The job's events as sse-starlette's response: its keep-alive pings are the heartbeat
+    comments, and it ends the stream when the server shuts down."""
+    return EventSourceResponse(
+        job_events(hub, job_id, snapshot, heartbeat=None, terminal=terminal),
+        headers=SSE_HEADERS,
+        ping=heartbeat,
+        ping_message_factory=lambda: sse_comment("heartbeat"),
+        sep=SEP,
+    )
