@@ -1,16 +1,14 @@
-"""Job events over SSE, framed by sse-starlette, through a real uvicorn server: the text stream
-(StreamingResponse) and the EventSourceResponse carry the same events, heartbeats and ending."""
+"""Job events over SSE, framed by sse-starlette, through a real uvicorn server: events, heartbeats
+and the ending."""
 
 from __future__ import annotations
 
 import threading
 
 import httpx
-import pytest
 from fastapi import FastAPI
-from fastapi.responses import StreamingResponse
 
-from movieminter.app.sse import EventHub, job_events_response, job_stream
+from movieminter.app.sse import EventHub, job_events_response
 from tests.test_app import read_events
 
 JOB = 5
@@ -23,11 +21,6 @@ def _terminal(item):
 def _events_app(hub: EventHub, snapshot: dict) -> FastAPI:
     app = FastAPI()
 
-    @app.get("/text")
-    async def text():
-        stream = job_stream(hub, JOB, lambda: snapshot, heartbeat=0.2, terminal=_terminal)
-        return StreamingResponse(stream, media_type="text/event-stream")
-
     @app.get("/response")
     async def response():
         return job_events_response(hub, JOB, lambda: snapshot, heartbeat=0.2, terminal=_terminal)
@@ -35,8 +28,8 @@ def _events_app(hub: EventHub, snapshot: dict) -> FastAPI:
     return app
 
 
-@pytest.mark.parametrize("path", ["/text", "/response"])
-def test_snapshot_progress_heartbeats_then_the_terminal_state_ends_the_stream(serve_app, path):
+def test_snapshot_progress_heartbeats_then_the_terminal_state_ends_the_stream(serve_app):
+    path = "/response"
     hub = EventHub()
     hub.publish(JOB, "progress", {"job_id": JOB, "frame": 1})  # before anyone listens: replayed as the last one
     srv = serve_app(_events_app(hub, {"id": JOB, "state": "rendering"}))

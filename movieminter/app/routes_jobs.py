@@ -12,13 +12,13 @@ POST /jobs/{id}/submitted       {tx_hash}: the browser wallet sent the prepared 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from movieminter.app.deps import Ctx
 from movieminter.app.journal import TERMINAL
 from movieminter.app.params import INT64_MAX, UINT32_MAX, EthAddress, JobId
-from movieminter.app.sse import HEARTBEAT_SECONDS, job_stream
+from movieminter.app.sse import HEARTBEAT_SECONDS, job_events_response
 
 
 class JobIn(BaseModel):
@@ -72,21 +72,15 @@ def get_job(job_id: JobId, ctx: Ctx):
     }
 
 
-@router.get(
-    "/{job_id}/events", response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}}
-)
+@router.get("/{job_id}/events", responses={200: {"content": {"text/event-stream": {}}}})
 async def job_events(job_id: JobId, ctx: Ctx):
     ctx.journal.get(job_id)  # 404 before the stream starts
-    heartbeat = float(ctx.sse_heartbeat or HEARTBEAT_SECONDS)
-    stream = job_stream(
+    return job_events_response(
         ctx.events,
         job_id,
         lambda: ctx.journal.get(job_id).public(),
-        heartbeat=heartbeat,
+        heartbeat=float(ctx.sse_heartbeat or HEARTBEAT_SECONDS),
         terminal=lambda item: item["event"] == "state" and item["data"].get("state") in TERMINAL,
-    )
-    return StreamingResponse(
-        stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
 
 

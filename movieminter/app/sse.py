@@ -115,14 +115,6 @@ async def job_events(
         hub.unsubscribe(job_id, queue)
 
 
-async def job_stream(
-    hub: EventHub, job_id: int, snapshot, *, heartbeat: float = HEARTBEAT_SECONDS, terminal=lambda item: False
-) -> AsyncIterator[str]:
-    """The text/event-stream body of job_events, as text (for a StreamingResponse)."""
-    async for item in job_events(hub, job_id, snapshot, heartbeat=heartbeat, terminal=terminal):
-        yield item.encode().decode()
-
-
 def job_events_response(
     hub: EventHub, job_id: int, snapshot, *, heartbeat: float = HEARTBEAT_SECONDS, terminal=lambda item: False
 ) -> EventSourceResponse:
