@@ -52,7 +52,7 @@ def cmd_get(args) -> int:
     settings = _settings(args)
     gateway = args.gateway or settings.gateway_url
     if gateway:
-        from movieminter.ipfs.gateway import verified_download
+        from movieminter.ipfs.trustless import verified_download
 
         n = verified_download(args.cid, gateway, args.output)
     else:

@@ -62,7 +62,7 @@ class PsaDouble(ThreadedDouble):
         try:
             if not self.fetch_from:
                 raise IpfsError("no provider found for the CID")
-            from movieminter.ipfs.gateway import verified_get
+            from movieminter.ipfs.trustless import verified_get
 
             verified_get(status["_real_cid"], self.fetch_from, timeout=30)
             status["status"] = "pinned"
