@@ -46,6 +46,8 @@ def add_settings(shared, on_change) -> None:
     import gradio as gr
 
     for key, _field, default, label, secret in OPTIONS:
+        component: type[gr.components.Component]
+        args: dict[str, object] | None
         if key in CHOICES:
             component, args = gr.Dropdown, {"choices": CHOICES[key]}
         else:

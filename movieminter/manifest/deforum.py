@@ -433,7 +433,7 @@ def import_deforum(
 
 # ---------------------------------------------------------------- segment-level helpers
 
-_STUB_MANIFEST = {
+_STUB_MANIFEST: dict[str, Any] = {
     "manifest_version": 1,
     "movie": {
         "title": "stub",

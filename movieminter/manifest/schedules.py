@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import ast
 import re
+from typing import Any
 
 import numexpr
 import numpy as np
+import numpy.typing as npt
 
 VARIABLES = frozenset({"t", "max_f", "s"})
 # Functions every numexpr that A1111 venvs carry (>= 2.8) knows. numexpr has
@@ -278,7 +280,7 @@ def parse_schedule(text: str) -> list[tuple[int, str]]:
     return sorted(frames.items())
 
 
-def evaluate_expression(expr: str, frames: np.ndarray, *, max_f: int, s: int) -> np.ndarray:
+def evaluate_expression(expr: str, frames: npt.NDArray[Any], *, max_f: int, s: int) -> npt.NDArray[np.float64]:
     """Evaluate an allowlisted expression for many frames at once (float64 array)."""
     check_expression(expr)
     t = np.asarray(frames, dtype=np.int64)

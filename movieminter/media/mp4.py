@@ -290,7 +290,7 @@ def _parse_esds(data: bytes, t: Track) -> None:
         pos = body + length
 
 
-def _parse_moof(f: _Buf, moof: Box, tracks: dict[int, Track], trex: dict) -> None:
+def _parse_moof(f: _Buf, moof: Box, tracks: dict[int, Track], trex: dict[int, tuple[int, int, int]]) -> None:
     for traf in f.children(moof).get("traf", []):
         kids = f.children(traf)
         tfhd = f.read(kids["tfhd"][0])
@@ -379,7 +379,8 @@ def parse_avcc(avcc: bytes) -> AvcConfig:
         raise Mp4FormatError("invalid avcC (AVCDecoderConfigurationRecord)")
     nal_length_size = (avcc[4] & 0x3) + 1
     pos = 5
-    sps, pps = [], []
+    sps: list[bytes] = []
+    pps: list[bytes] = []
     for target, count_mask in ((sps, 0x1F), (pps, 0xFF)):
         count = avcc[pos] & count_mask
         pos += 1

@@ -155,6 +155,7 @@ def render_segment(
             title = _preflight(client, manifest, index, allow_pickle)
             job_id = _submit(deforum, plan, title, digest, save)
             job = deforum.job(job_id)
+        assert job_id is not None  # submitted now, or the saved state's job
         try:
             job = follow(job_id, job)
         except RenderInterrupted:
@@ -297,7 +298,9 @@ def _preflight(client: A1111Client, manifest: dict, index: int, allow_pickle: bo
     bad = [s for s in statuses if not s.ok]
     if bad:
         raise ModelError("; ".join(s.message for s in bad), hint=bad[0].hint, models=[s.to_dict() for s in bad])
-    return statuses[0].title
+    title = statuses[0].title
+    assert title is not None  # a checkpoint that passed the check has its A1111 title
+    return title
 
 
 class _Follower:
