@@ -219,7 +219,7 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def import_deforum_report(
+def import_deforum_report(  # noqa: PLR0912, PLR0915  # not yet split into named steps
     settings: dict | str | Path,
     *,
     manifest: dict | None = None,

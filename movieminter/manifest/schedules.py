@@ -85,7 +85,7 @@ class ScheduleError(ValueError):
         self.hint = hint
 
 
-def check_expression(expr: str) -> None:
+def check_expression(expr: str) -> None:  # noqa: PLR0912  # not yet split into named steps
     """Raise ScheduleError unless `expr` uses only numbers, t, max_f, s, arithmetic and allowed functions."""
     text = expr.strip()
     if not text:

@@ -211,7 +211,7 @@ _PATTERNS = {
 }
 
 
-def _friendly(err: jsonschema.ValidationError) -> list[Problem]:
+def _friendly(err: jsonschema.ValidationError) -> list[Problem]:  # noqa: PLR0912, PLR0915  # not yet split into named steps
     path = list(err.absolute_path)
     ptr = pointer(*path)
     field = str(path[-1]) if path else "manifest"
@@ -618,7 +618,7 @@ def _shape_problems(data: Any) -> list[Problem]:
     return problems
 
 
-def validate_manifest(data: Any, *, allow_pickle: bool = False) -> list[Problem]:
+def validate_manifest(data: Any, *, allow_pickle: bool = False) -> list[Problem]:  # noqa: PLR0912, PLR0915  # not yet split into named steps
     """Every problem in `data` (an already parsed manifest); [] when it is valid."""
     shape = _shape_problems(data)
     if shape:

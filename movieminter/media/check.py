@@ -17,7 +17,7 @@ CHROMA = {0: "gray", 1: "yuv420p", 2: "yuv422p", 3: "yuv444p"}
 PROFILE_NAMES = {66: "baseline", 77: "main", 100: "high", 110: "high10", 122: "high422", 244: "high444"}
 
 
-def check_segment(
+def check_segment(  # noqa: PLR0915  # not yet split into named steps
     path: Path | str, manifest: dict, index: int | None = None, *, profile: EncodingProfile | None = None
 ) -> dict:
     """Return a report of the segment's properties; raise MediaError listing every mismatch.

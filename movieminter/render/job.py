@@ -80,7 +80,7 @@ class RenderLimits:
     queued_cancel: float = 1800.0  # how long a cancelled QUEUED job is watched so it can be stopped
 
 
-def render_segment(
+def render_segment(  # noqa: PLR0915  # not yet split into named steps
     client: A1111Client,
     manifest: dict,
     index: int,
