@@ -62,7 +62,7 @@ class KuboDouble(ThreadedDouble):
     def is_pinned(self, cid: str) -> bool:
         return to_cidv1(cid) in self.pins
 
-    def _build_app(self) -> FastAPI:  # noqa: PLR0915  # not yet split into named steps
+    def _build_app(self) -> FastAPI:  # noqa: PLR0915  # one nested handler per Kubo endpoint, over the double's state
         app = FastAPI()
 
         @app.middleware("http")
