@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from multiformats import CID, varint
 
-from movieminter.ipfs import dagpb
+from movieminter.ipfs import dagpb, unixfs
 from movieminter.ipfs.blockstore import check_block
 from movieminter.ipfs.cid import DAG_PB, multihash_key, parse_cid
 from movieminter.ipfs.errors import IpfsError, MalformedBlock
@@ -304,7 +304,6 @@ class CarWriter:
 def file_to_car(path: str | Path, out_path: str | Path) -> str:
     """`movieminter ipfs car`: import a file or folder straight into a CAR file,
     in constant memory; returns the root CIDv1."""
-    from movieminter.ipfs import unixfs
 
     path = Path(path)
     with open(out_path, "wb") as f:

@@ -16,6 +16,7 @@ export_deforum would send, and that have no first-class segment field, go to
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any
 from movieminter.manifest.canonical import canonical_json
 from movieminter.manifest.keys import CAMERA_KEYS, DEFAULTS_OWNED, OWNED, RESERVED, deforum_keys
 from movieminter.manifest.problems import ManifestError, Problem, pointer
-from movieminter.manifest.validate import get_segment, parse_json_text, validate_manifest
+from movieminter.manifest.validate import LORA_TAG, get_segment, parse_json_text, validate_manifest
 
 INIT_STRENGTH_DEFAULT = 0.8
 DEFAULT_CADENCE = 1
@@ -128,7 +129,6 @@ def export_deforum(manifest: dict, index: int) -> dict:
 
 def segment_settings_digest(manifest: dict, index: int) -> str:
     """Hex sha256 of the canonical JSON of export_deforum(manifest, index)."""
-    import hashlib
 
     return hashlib.sha256(canonical_json(export_deforum(manifest, index))).hexdigest()
 
@@ -508,8 +508,6 @@ def validate_segment(segment: dict, manifest: dict | None = None) -> list[Proble
     """
     stub = copy.deepcopy(manifest) if manifest is not None else copy.deepcopy(_STUB_MANIFEST)
     if manifest is None:
-        from movieminter.manifest.validate import LORA_TAG
-
         texts = [t for t in (segment.get("prompts") or {}).values() if isinstance(t, str)]
         texts += [segment.get("positive_prompt") or "", segment.get("negative_prompt") or ""]
         names = sorted({m.group(1) for t in texts for m in LORA_TAG.finditer(t)})

@@ -17,6 +17,7 @@ from typing import Any, TypeGuard
 import jsonschema
 import numpy as np
 
+from movieminter.errors import MovieMinterError
 from movieminter.manifest.keys import (
     ALLOWED_VALUES,
     CAMERA_KEYS,
@@ -148,8 +149,6 @@ def get_segment(manifest: dict, index: int) -> dict:
     """The segment whose `index` is `index` (segments are stored in index order)."""
     segments = manifest.get("segments") or []
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(segments):
-        from movieminter.errors import MovieMinterError
-
         raise MovieMinterError(
             f"no segment {index!r}: this movie has segments 0..{len(segments) - 1}",
             hint="pick a segment index from the manifest's segments list",

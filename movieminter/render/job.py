@@ -29,6 +29,7 @@ from movieminter.manifest import get_segment, segment_settings_digest
 from movieminter.render import frames as framesmod
 from movieminter.render.a1111 import A1111Client
 from movieminter.render.deforum import DeforumClient, mark_interrupted
+from movieminter.render.doctor import deforum_requirements
 from movieminter.render.errors import (
     A1111Unreachable,
     FramesError,
@@ -274,8 +275,6 @@ def _failure(client: A1111Client, plan: DeforumJobPlan, job: dict, done: int) ->
 
 
 def _known_cause(client: A1111Client, plan: DeforumJobPlan) -> str | None:
-    from movieminter.render.doctor import deforum_requirements
-
     try:
         problems = [c for c in deforum_requirements(client, plan) if not c.ok]
     except RenderError:
