@@ -45,7 +45,7 @@ def windows() -> bool:
 
 @functools.cache
 def _kernel32():
-    import ctypes
+    import ctypes  # Windows only, and only when a process is stopped there
     from ctypes import wintypes
 
     k = ctypes.WinDLL("kernel32", use_last_error=True)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from movieminter.errors import MovieMinterError
 
+# Each action imports what it needs when it runs: `movieminter --help` stays fast (movieminter/cli.py).
+
 
 def _settings(args):
     from movieminter.config import Settings

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from movieminter.errors import MovieMinterError
 
+# Each action imports what it needs when it runs: `movieminter --help` stays fast (movieminter/cli.py).
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("media", help="encode segments, check them, stitch the movie, HLS playlists")

@@ -229,7 +229,7 @@ class A1111Client:
     def running_deforum_jobs(self) -> list[str]:
         """Ids of Deforum jobs queued or running now; [] without the Deforum API.
         A job interrupted in A1111 stays ACCEPTED for ever and is left out."""
-        from movieminter.render.deforum import DeforumClient
+        from movieminter.render.deforum import DeforumClient  # here: deforum.py imports this module
 
         try:
             return DeforumClient(self).active_jobs()
