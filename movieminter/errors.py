@@ -12,14 +12,14 @@ class MovieMinterError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, hint: str | None = None, **details):
+    def __init__(self, message: str, hint: str | None = None, **details: object):
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.details = details
 
-    def to_dict(self) -> dict:
-        out = {"error": type(self).__name__, "message": self.message}
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"error": type(self).__name__, "message": self.message}
         if self.hint:
             out["hint"] = self.hint
         if self.details:

@@ -15,7 +15,8 @@ from movieminter.ipfs.blockstore import MemoryBlockstore
 from movieminter.ipfs.car import read_car
 from movieminter.ipfs.cid import parse_cid, to_cidv0
 from movieminter.ipfs.errors import TamperedContent
-from movieminter.ipfs.gateway import gateway_router, verified_download, verified_get, verified_stream
+from movieminter.ipfs.gateway import gateway_router
+from movieminter.ipfs.trustless import verified_download, verified_get, verified_stream
 from movieminter.testing.server_thread import ServerThread
 from tests.fixtures_ipfs import vector_content
 

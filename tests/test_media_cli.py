@@ -141,3 +141,11 @@ def test_console_script_exit_codes(tmp_path, manifest_file):
         text=True,
     )
     assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+def test_stitch_keeps_placeholders_under_the_data_dir_by_default(tmp_path, manifest_file, monkeypatch, capsys):
+    """media reads no settings itself: the CLI passes the cache folder from MOVIEMINTER_DATA_DIR."""
+    monkeypatch.setenv("MOVIEMINTER_DATA_DIR", str(tmp_path / "data"))
+    assert main(["media", "stitch", "--manifest", str(manifest_file), "-o", str(tmp_path / "m.mp4")]) == 0
+    assert "3 placeholder(s)" in capsys.readouterr().out
+    assert len(list((tmp_path / "data" / "cache" / "placeholders").glob("placeholder-*.mp4"))) == 3

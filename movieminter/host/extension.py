@@ -36,7 +36,7 @@ def _shared():
 
 
 def register() -> None:
-    from modules import script_callbacks
+    from modules import script_callbacks  # A1111's own module: exists only inside A1111
 
     script_callbacks.on_ui_settings(on_ui_settings)
     script_callbacks.on_ui_tabs(on_ui_tabs)

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 EXTENSION_DIR = Path(__file__).resolve().parent.parent.parent
@@ -57,7 +58,7 @@ def venv_python(venv: Path) -> Path:
     return venv / "Scripts" / "python.exe" if os.name == "nt" else venv / "bin" / "python"
 
 
-def skip_install_requested(argv: list[str] | None = None, environ: dict | None = None) -> bool:
+def skip_install_requested(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> bool:
     """A1111's --skip-install, wherever it can be seen from here: our argv, the
     COMMANDLINE_ARGS that webui-user passes down, A1111's parsed launch args
     when we run in its process, or its own argument parser."""

@@ -45,7 +45,7 @@ def windows() -> bool:
 
 @functools.cache
 def _kernel32():
-    import ctypes
+    import ctypes  # Windows only, and only when a process is stopped there
     from ctypes import wintypes
 
     k = ctypes.WinDLL("kernel32", use_last_error=True)
@@ -61,7 +61,7 @@ def _kernel32():
 def _last_error() -> int:
     import ctypes
 
-    return ctypes.get_last_error()
+    return ctypes.get_last_error()  # type: ignore[attr-defined,unused-ignore]  # Windows only
 
 
 def _has_console() -> bool:
@@ -141,7 +141,7 @@ def stop(proc: subprocess.Popen, *, grace: float = 10.0) -> None:
         pass
 
 
-def exit_signals() -> list[int]:
+def exit_signals() -> list[signal.Signals]:
     """The signals by which A1111 is asked to exit, which the supervisor also hooks."""
     sigs = [signal.SIGINT, signal.SIGTERM]
     if windows() and hasattr(signal, "SIGBREAK"):

@@ -43,9 +43,11 @@ CHOICES = {"movieminter_ipfs_backend": ["local", "kubo", "pinata", "psa"]}
 
 def add_settings(shared, on_change) -> None:
     """Register the options; `on_change()` runs when the user changes one."""
-    import gradio as gr
+    import gradio as gr  # only inside A1111 (its gradio); the host glue imports nothing heavy at load
 
     for key, _field, default, label, secret in OPTIONS:
+        component: type[gr.components.Component]
+        args: dict[str, object] | None
         if key in CHOICES:
             component, args = gr.Dropdown, {"choices": CHOICES[key]}
         else:

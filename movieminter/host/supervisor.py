@@ -144,7 +144,7 @@ class AppProcess:
                 **processes.popen_options(),
             )
         finally:
-            if out is not subprocess.DEVNULL:
+            if not isinstance(out, int):  # a log file, not subprocess.DEVNULL
                 out.close()
         log.info("Movie Minter app starting (pid %s, port %s)", self.proc.pid, self.port)
         threading.Thread(target=self._await_health, args=(self.proc,), daemon=True).start()

@@ -13,7 +13,7 @@ FRAME_HTML = (
 
 def build_tab():
     """gradio 3.41 / 4.x Blocks for A1111's on_ui_tabs."""
-    import gradio as gr
+    import gradio as gr  # only inside A1111 (its gradio); the host glue imports nothing heavy at load
 
     with gr.Blocks(analytics_enabled=False) as tab:
         gr.HTML(FRAME_HTML, elem_id="movieminter-tab")

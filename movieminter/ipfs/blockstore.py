@@ -17,7 +17,7 @@ from typing import Protocol
 
 from multiformats import CID
 
-from movieminter.ipfs.cid import multihash_key, parse_cid
+from movieminter.ipfs.cid import multihash_key, parse_cid, to_cidv1
 from movieminter.ipfs.errors import BlockNotFound, TamperedContent
 
 
@@ -47,8 +47,6 @@ def check_block(cid: CID, block: bytes | memoryview) -> None:
 
 
 def _show(cid) -> str:
-    from movieminter.ipfs.cid import to_cidv1
-
     try:
         return to_cidv1(cid)
     except Exception:

@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from multiformats import CID, varint
 
-from movieminter.ipfs import dagpb
+from movieminter.ipfs import dagpb, unixfs
 from movieminter.ipfs.blockstore import check_block
 from movieminter.ipfs.cid import DAG_PB, multihash_key, parse_cid
 from movieminter.ipfs.errors import IpfsError, MalformedBlock
@@ -41,9 +41,9 @@ def _cbor_head(major: int, n: int) -> bytes:
 
 
 def encode_header(roots: Iterable[CID | str]) -> bytes:
-    roots = [parse_cid(r) for r in roots]
-    body = bytearray(b"\xa2" + _cbor_head(3, 5) + b"roots" + _cbor_head(4, len(roots)))
-    for r in roots:
+    cids = [parse_cid(r) for r in roots]
+    body = bytearray(b"\xa2" + _cbor_head(3, 5) + b"roots" + _cbor_head(4, len(cids)))
+    for r in cids:
         raw = b"\x00" + bytes(r)  # DAG-CBOR links: tag 42 over 0x00-prefixed CID bytes
         body += b"\xd8\x2a" + _cbor_head(2, len(raw)) + raw
     body += _cbor_head(3, 7) + b"version" + b"\x01"
@@ -135,11 +135,12 @@ class CarReader:
     """Iterate (cid, block) of a CAR v1 stream, verifying each block's hash
     unless verify=False. `roots` is read on construction."""
 
-    def __init__(self, stream: BinaryIO, *, verify: bool = True, max_block: int = 4 << 20):
+    def __init__(self, stream: BinaryIO | io.RawIOBase, *, verify: bool = True, max_block: int = 4 << 20):
         self.stream = stream
         self.verify = verify
         self.max_block = max_block
         n = self._read_varint(required=True)
+        assert n is not None  # required: the end of the stream raises
         if n > 1 << 20:
             raise MalformedBlock("CAR header is implausibly large")
         self.roots = decode_header(self._read_exact(n))
@@ -176,8 +177,8 @@ class CarReader:
                 return
             if n > self.max_block + 128:
                 raise MalformedBlock(f"CAR section of {n} bytes exceeds the block size limit")
-            cid, block = _split_cid(memoryview(self._read_exact(n)))
-            block = bytes(block)
+            cid, view = _split_cid(memoryview(self._read_exact(n)))
+            block = bytes(view)
             if self.verify:
                 check_block(cid, block)
             yield cid, block
@@ -303,7 +304,6 @@ class CarWriter:
 def file_to_car(path: str | Path, out_path: str | Path) -> str:
     """`movieminter ipfs car`: import a file or folder straight into a CAR file,
     in constant memory; returns the root CIDv1."""
-    from movieminter.ipfs import unixfs
 
     path = Path(path)
     with open(out_path, "wb") as f:

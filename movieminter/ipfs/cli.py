@@ -7,6 +7,8 @@ from pathlib import Path
 
 from movieminter.errors import MovieMinterError
 
+# Each action imports what it needs when it runs: `movieminter --help` stays fast (movieminter/cli.py).
+
 
 def _settings(args):
     from movieminter.config import Settings
@@ -52,7 +54,7 @@ def cmd_get(args) -> int:
     settings = _settings(args)
     gateway = args.gateway or settings.gateway_url
     if gateway:
-        from movieminter.ipfs.gateway import verified_download
+        from movieminter.ipfs.trustless import verified_download
 
         n = verified_download(args.cid, gateway, args.output)
     else:

@@ -97,6 +97,7 @@ def _fields(buf: bytes | memoryview, what: str):
     mv = memoryview(buf)
     pos, end = 0, len(mv)
     while pos < end:
+        value: int | memoryview
         try:
             key, n, _ = varint.decode_raw(mv[pos : pos + 10])
         except Exception as exc:

@@ -42,6 +42,7 @@ class ImportedNode:
     __slots__ = ("cid_bytes", "tsize", "size", "_cid")
 
     def __init__(self, cid: CID | bytes, tsize: int, size: int):
+        self._cid: CID | None
         if isinstance(cid, CID):
             self._cid, self.cid_bytes = cid, bytes(cid)
         else:

@@ -7,6 +7,7 @@ directors in docs/manifest.md).
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from movieminter.manifest import schedules
 from movieminter.manifest.canonical import canonical_json
@@ -22,7 +23,7 @@ from movieminter.manifest.problems import ManifestError, Problem
 from movieminter.manifest.validate import get_segment, load_manifest, schema, validate_manifest
 
 
-def manifest_digest(manifest: dict) -> bytes:
+def manifest_digest(manifest: dict[str, Any]) -> bytes:
     """sha256 (32 bytes) of the manifest's canonical JSON."""
     return hashlib.sha256(canonical_json(manifest)).digest()
 

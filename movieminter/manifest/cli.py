@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+# Each action imports what it needs when it runs: `movieminter --help` stays fast (movieminter/cli.py).
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("manifest", help="validate a movie manifest; import/export Deforum settings")

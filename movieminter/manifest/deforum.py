@@ -16,6 +16,7 @@ export_deforum would send, and that have no first-class segment field, go to
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any
 from movieminter.manifest.canonical import canonical_json
 from movieminter.manifest.keys import CAMERA_KEYS, DEFAULTS_OWNED, OWNED, RESERVED, deforum_keys
 from movieminter.manifest.problems import ManifestError, Problem, pointer
-from movieminter.manifest.validate import get_segment, parse_json_text, validate_manifest
+from movieminter.manifest.validate import LORA_TAG, get_segment, parse_json_text, validate_manifest
 
 INIT_STRENGTH_DEFAULT = 0.8
 DEFAULT_CADENCE = 1
@@ -128,7 +129,6 @@ def export_deforum(manifest: dict, index: int) -> dict:
 
 def segment_settings_digest(manifest: dict, index: int) -> str:
     """Hex sha256 of the canonical JSON of export_deforum(manifest, index)."""
-    import hashlib
 
     return hashlib.sha256(canonical_json(export_deforum(manifest, index))).hexdigest()
 
@@ -234,7 +234,50 @@ def import_deforum_report(
     notes: list[str] = []
     problems: list[Problem] = []
 
-    # prompts
+    prompts = _read_prompts(data, problems)
+    run_saved = "animation_prompts_positive" not in data and ("positive_prompts" in data or "negative_prompts" in data)
+    pos, neg = _read_prefix_prompts(data, problems)
+    frame_count = _read_frame_count(data, problems)
+    clean_prompts = _keyframe_prompts(prompts, frame_count, (pos, neg) if run_saved else None, notes, problems)
+    seed = _read_seed(data, seed, problems)
+    segment: dict[str, Any] = {
+        "index": index,
+        "title": title or f"Imported segment {index}",
+        "start_frame": start_frame,
+        "frame_count": frame_count,
+        "prompts": clean_prompts,
+        "seed": seed,
+    }
+
+    base = _export_base(data, manifest, notes)
+    defaults = (manifest or {}).get("defaults", {})
+    seg_pos = _strip_prefix(pos, defaults.get("positive_prompt", ""))
+    seg_neg = _strip_prefix(neg, defaults.get("negative_prompt", ""))
+    if seg_pos:
+        segment["positive_prompt"] = seg_pos
+    if seg_neg:
+        segment["negative_prompt"] = seg_neg
+    camera = {key: v for key in CAMERA_KEYS if isinstance(v := data.get(key), str) and v != neutral(key)}
+    if camera:
+        segment["camera"] = camera
+    cadence = _int_or_none(data.get("diffusion_cadence"))
+    if cadence is not None and cadence != base["diffusion_cadence"]:
+        segment["diffusion_cadence"] = cadence
+    init_image = _read_init_image(data, notes)
+    if init_image is not None:
+        segment["init_image"] = init_image
+    overrides = _deforum_overrides(data, base, manifest, notes)
+    if overrides:
+        segment["deforum_overrides"] = overrides
+
+    problems += [Problem(p.pointer, p.message, p.hint) for p in validate_segment(segment, manifest)]
+    if problems:
+        raise ManifestError(problems, "Deforum settings")
+    return segment, notes
+
+
+def _read_prompts(data: dict, problems: list[Problem]) -> dict:
+    """The keyframe prompts as Deforum saved them (an object, or its JSON text)."""
     prompts = data.get("prompts", data.get("animation_prompts"))
     if isinstance(prompts, str):
         try:
@@ -249,15 +292,21 @@ def import_deforum_report(
                 'Deforum saves prompts as {"0": "...", "30": "..."}; add them',
             )
         )
-        prompts = {}
-    run_saved = "animation_prompts_positive" not in data and ("positive_prompts" in data or "negative_prompts" in data)
+        return {}
+    return prompts
+
+
+def _read_prefix_prompts(data: dict, problems: list[Problem]) -> tuple[str, str]:
+    """(positive, negative) text Deforum adds to every prompt."""
     pos = data.get("animation_prompts_positive", data.get("positive_prompts", "")) or ""
     neg = data.get("animation_prompts_negative", data.get("negative_prompts", "")) or ""
     if not isinstance(pos, str) or not isinstance(neg, str):
         problems.append(Problem("/animation_prompts_positive", "positive/negative prompts must be text", "use strings"))
         pos, neg = "", ""
-    neg = neg.replace("--neg", "").strip()  # Deforum removes a stray --neg here too
+    return pos, neg.replace("--neg", "").strip()  # Deforum removes a stray --neg here too
 
+
+def _read_frame_count(data: dict, problems: list[Problem]) -> int:
     frame_count = _int_or_none(data.get("max_frames"))
     if frame_count is None or not 1 <= frame_count <= 10_000:
         problems.append(
@@ -268,8 +317,18 @@ def import_deforum_report(
             )
         )
         frame_count = frame_count if frame_count and frame_count > 0 else 1
+    return frame_count
 
-    clean_prompts: dict[str, str] = {}
+
+def _keyframe_prompts(
+    prompts: dict,
+    frame_count: int,
+    run_merged: tuple[str, str] | None,
+    notes: list[str],
+    problems: list[Problem],
+) -> dict[str, str]:
+    """Frame number -> prompt; `run_merged` is (positive, negative) when a run merged them into each prompt."""
+    clean: dict[str, str] = {}
     for key, text in prompts.items():
         frame = _int_or_none(key)
         if frame is None or frame < 0:
@@ -290,10 +349,14 @@ def import_deforum_report(
                 f"prompt at frame {frame} dropped: the job has only {frame_count} frames (Deforum never reaches it)"
             )
             continue
-        if run_saved:
-            text = _unmerge_run_prompt(text, pos, neg)
-        clean_prompts[str(frame)] = text
+        if run_merged is not None:
+            text = _unmerge_run_prompt(text, *run_merged)
+        clean[str(frame)] = text
+    return clean
 
+
+def _read_seed(data: dict, seed: int | None, problems: list[Problem]) -> int:
+    """The given seed, else the settings' own (a random one, -1, is a problem)."""
     if seed is None:
         seed = _int_or_none(data.get("seed"))
         if seed is None or seed < 0:
@@ -307,25 +370,20 @@ def import_deforum_report(
             seed = 0
     if not 0 <= seed <= 4294967295:
         problems.append(Problem("/seed", f"seed {seed} is outside 0..4294967295", "use a 32-bit seed"))
+    return seed
 
-    segment: dict[str, Any] = {
-        "index": index,
-        "title": title or f"Imported segment {index}",
-        "start_frame": start_frame,
-        "frame_count": frame_count,
-        "prompts": clean_prompts,
-        "seed": seed,
-    }
 
-    # what export would send for this segment under the given manifest (or none)
-    defaults = (manifest or {}).get("defaults", {})
+def _export_base(data: dict, manifest: dict | None, notes: list[str]) -> dict:
+    """What export would send for this segment under the given manifest (or none); notes on
+    the settings that belong to the movie, not the segment."""
+    movie_keys = (("W", "width"), ("H", "height"), ("fps", "fps"))
     if manifest is not None:
         base = _movie_settings(manifest)
     else:
         base = {key: neutral(key) for key in deforum_keys()}
         base["animation_prompts_positive"] = base["animation_prompts_negative"] = ""
         base["diffusion_cadence"] = DEFAULT_CADENCE
-        for key, field in (("W", "width"), ("H", "height"), ("fps", "fps")):
+        for key, field in movie_keys:
             if key in data:
                 notes.append(f"{key} = {data[key]!r} belongs to the movie (movie.{field}); set it there")
     if data.get("sd_model_name") or data.get("sd_model_hash"):
@@ -334,44 +392,35 @@ def import_deforum_report(
             "models.checkpoint, pinned by its full sha256"
         )
     if manifest is not None:
-        for key, field in (("W", "width"), ("H", "height"), ("fps", "fps")):
+        for key, field in movie_keys:
             if key in data and not _same(data[key], base[key]):
                 notes.append(
                     f"{key} = {data[key]!r} differs from movie.{field} = {base[key]!r}; the movie's value is used"
                 )
+    return base
 
-    seg_pos = _strip_prefix(pos, defaults.get("positive_prompt", ""))
-    seg_neg = _strip_prefix(neg, defaults.get("negative_prompt", ""))
-    if seg_pos:
-        segment["positive_prompt"] = seg_pos
-    if seg_neg:
-        segment["negative_prompt"] = seg_neg
 
-    camera = {}
-    for key in CAMERA_KEYS:
-        value = data.get(key)
-        if isinstance(value, str) and value != neutral(key):
-            camera[key] = value
-    if camera:
-        segment["camera"] = camera
-
-    cadence = _int_or_none(data.get("diffusion_cadence"))
-    if cadence is not None and cadence != base["diffusion_cadence"]:
-        segment["diffusion_cadence"] = cadence
-
+def _read_init_image(data: dict, notes: list[str]) -> dict | None:
+    """segments[].init_image from an init image given by IPFS CID; any other is noted and dropped."""
     init = data.get("init_image")
-    if data.get("use_init") is True and isinstance(init, str) and init:
-        if init.startswith(INIT_IMAGE_PREFIX):
-            segment["init_image"] = {"cid": init[len(INIT_IMAGE_PREFIX) :]}
-            strength = data.get("strength", INIT_STRENGTH_DEFAULT)
-            if isinstance(strength, (int, float)) and not _same(strength, INIT_STRENGTH_DEFAULT):
-                segment["init_image"]["strength"] = strength
-        else:
-            notes.append(
-                f"init image {init!r} dropped: a manifest names init images by IPFS CID "
-                "(add segments[].init_image.cid after `ipfs add`)"
-            )
+    if data.get("use_init") is not True or not isinstance(init, str) or not init:
+        return None
+    if not init.startswith(INIT_IMAGE_PREFIX):
+        notes.append(
+            f"init image {init!r} dropped: a manifest names init images by IPFS CID "
+            "(add segments[].init_image.cid after `ipfs add`)"
+        )
+        return None
+    out: dict[str, Any] = {"cid": init[len(INIT_IMAGE_PREFIX) :]}
+    strength = data.get("strength", INIT_STRENGTH_DEFAULT)
+    if isinstance(strength, (int, float)) and not _same(strength, INIT_STRENGTH_DEFAULT):
+        out["strength"] = strength
+    return out
 
+
+def _deforum_overrides(data: dict, base: dict, manifest: dict | None, notes: list[str]) -> dict:
+    """The Deforum settings that differ from what export would send anyway; notes on the
+    reserved and unknown keys, which are ignored."""
     overrides = {}
     handled = set(OWNED) | set(CAMERA_KEYS)
     for key, entry in deforum_keys().items():
@@ -401,13 +450,7 @@ def import_deforum_report(
         - {"animation_prompts", "positive_prompts", "negative_prompts"}
     ):
         notes.append(f"{key} ignored: not a setting this Deforum key table knows")
-    if overrides:
-        segment["deforum_overrides"] = overrides
-
-    problems += [Problem(p.pointer, p.message, p.hint) for p in validate_segment(segment, manifest)]
-    if problems:
-        raise ManifestError(problems, "Deforum settings")
-    return segment, notes
+    return overrides
 
 
 def import_deforum(
@@ -433,7 +476,7 @@ def import_deforum(
 
 # ---------------------------------------------------------------- segment-level helpers
 
-_STUB_MANIFEST = {
+_STUB_MANIFEST: dict[str, Any] = {
     "manifest_version": 1,
     "movie": {
         "title": "stub",
@@ -465,8 +508,6 @@ def validate_segment(segment: dict, manifest: dict | None = None) -> list[Proble
     """
     stub = copy.deepcopy(manifest) if manifest is not None else copy.deepcopy(_STUB_MANIFEST)
     if manifest is None:
-        from movieminter.manifest.validate import LORA_TAG
-
         texts = [t for t in (segment.get("prompts") or {}).values() if isinstance(t, str)]
         texts += [segment.get("positive_prompt") or "", segment.get("negative_prompt") or ""]
         names = sorted({m.group(1) for t in texts for m in LORA_TAG.finditer(t)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 CAMERA_KEYS = (
     "zoom",
@@ -103,10 +104,11 @@ ALLOWED_VALUES = {
 
 
 @lru_cache(maxsize=1)
-def deforum_keys() -> dict[str, dict]:
+def deforum_keys() -> dict[str, dict[str, Any]]:
     """name -> {"group", "deforum_default", ["export"], ["note"]} for every key Deforum reads."""
     text = resources.files("movieminter.manifest").joinpath("deforum_keys.json").read_text(encoding="utf-8")
-    return json.loads(text)["keys"]
+    keys: dict[str, dict[str, Any]] = json.loads(text)["keys"]
+    return keys
 
 
 def is_schedule_key(key: str) -> bool:

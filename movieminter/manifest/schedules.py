@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import ast
 import re
+from typing import Any
 
 import numexpr
 import numpy as np
+import numpy.typing as npt
 
 VARIABLES = frozenset({"t", "max_f", "s"})
 # Functions every numexpr that A1111 venvs carry (>= 2.8) knows. numexpr has
@@ -126,42 +128,51 @@ def check_expression(expr: str) -> None:
                 )
             continue
         if isinstance(node, ast.Name):
-            if node.id in VARIABLES:
-                continue
-            if node.id == "pi":
-                raise ScheduleError(
-                    f"`pi` is not defined when Deforum evaluates `{text}`",
-                    "write the number instead, e.g. 3.14159 (numexpr has no constants)",
-                )
-            if node.id in FUNCTIONS:
-                raise ScheduleError(
-                    f"`{node.id}` is a function but is used as a value in `{text}`", f"call it, e.g. `{node.id}(t)`"
-                )
-            raise ScheduleError(
-                f"unknown name `{node.id}` in `{text}`", "only t (frame), max_f (last frame) and s (seed) are available"
-            )
+            _check_name(node, text)
+            continue
         if isinstance(node, ast.Call):
-            func = node.func
-            if not isinstance(func, ast.Name) or func.id not in FUNCTIONS:
-                name = ast.unparse(func)
-                raise ScheduleError(
-                    f"function `{name}` is not allowed in `{text}`",
-                    "allowed functions: " + ", ".join(sorted(FUNCTIONS)),
-                )
-            if node.keywords:
-                raise ScheduleError(
-                    f"`{func.id}()` takes no keyword arguments in `{text}`", "pass arguments by position"
-                )
-            want = _FUNCTION_ARITY.get(func.id, 1)
-            if len(node.args) != want:
-                raise ScheduleError(
-                    f"`{func.id}()` takes {want} argument{'s' if want > 1 else ''}, got {len(node.args)} in `{text}`",
-                    f"e.g. `{func.id}(" + ", ".join(["t"] * want) + ")`",
-                )
+            _check_call(node, text)
             continue
         raise ScheduleError(
             f"`{ast.unparse(node)}` is not allowed in `{text}`",
             "expressions may only contain numbers, t, max_f, s, arithmetic and math functions",
+        )
+
+
+def _check_name(node: ast.Name, text: str) -> None:
+    """A name used as a value: only t, max_f and s."""
+    if node.id in VARIABLES:
+        return
+    if node.id == "pi":
+        raise ScheduleError(
+            f"`pi` is not defined when Deforum evaluates `{text}`",
+            "write the number instead, e.g. 3.14159 (numexpr has no constants)",
+        )
+    if node.id in FUNCTIONS:
+        raise ScheduleError(
+            f"`{node.id}` is a function but is used as a value in `{text}`", f"call it, e.g. `{node.id}(t)`"
+        )
+    raise ScheduleError(
+        f"unknown name `{node.id}` in `{text}`", "only t (frame), max_f (last frame) and s (seed) are available"
+    )
+
+
+def _check_call(node: ast.Call, text: str) -> None:
+    """A call of an allowed function, by position, with its number of arguments."""
+    func = node.func
+    if not isinstance(func, ast.Name) or func.id not in FUNCTIONS:
+        name = ast.unparse(func)
+        raise ScheduleError(
+            f"function `{name}` is not allowed in `{text}`",
+            "allowed functions: " + ", ".join(sorted(FUNCTIONS)),
+        )
+    if node.keywords:
+        raise ScheduleError(f"`{func.id}()` takes no keyword arguments in `{text}`", "pass arguments by position")
+    want = _FUNCTION_ARITY.get(func.id, 1)
+    if len(node.args) != want:
+        raise ScheduleError(
+            f"`{func.id}()` takes {want} argument{'s' if want > 1 else ''}, got {len(node.args)} in `{text}`",
+            f"e.g. `{func.id}(" + ", ".join(["t"] * want) + ")`",
         )
 
 
@@ -278,7 +289,7 @@ def parse_schedule(text: str) -> list[tuple[int, str]]:
     return sorted(frames.items())
 
 
-def evaluate_expression(expr: str, frames: np.ndarray, *, max_f: int, s: int) -> np.ndarray:
+def evaluate_expression(expr: str, frames: npt.NDArray[Any], *, max_f: int, s: int) -> npt.NDArray[np.float64]:
     """Evaluate an allowlisted expression for many frames at once (float64 array)."""
     check_expression(expr)
     t = np.asarray(frames, dtype=np.int64)

@@ -12,11 +12,12 @@ import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import jsonschema
 import numpy as np
 
+from movieminter.errors import MovieMinterError
 from movieminter.manifest.keys import (
     ALLOWED_VALUES,
     CAMERA_KEYS,
@@ -148,8 +149,6 @@ def get_segment(manifest: dict, index: int) -> dict:
     """The segment whose `index` is `index` (segments are stored in index order)."""
     segments = manifest.get("segments") or []
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(segments):
-        from movieminter.errors import MovieMinterError
-
         raise MovieMinterError(
             f"no segment {index!r}: this movie has segments 0..{len(segments) - 1}",
             hint="pick a segment index from the manifest's segments list",
@@ -176,7 +175,7 @@ def _type_name(value) -> str:
     return "an object"
 
 
-_TYPE_WORDS = {
+_TYPE_WORDS: dict[str, str] = {
     "integer": "a whole number",
     "number": "a number",
     "string": "a string",
@@ -212,39 +211,58 @@ _PATTERNS = {
 
 
 def _friendly(err: jsonschema.ValidationError) -> list[Problem]:
+    """A schema error as problems a director can act on (what is wrong, and how to fix it)."""
     path = list(err.absolute_path)
     ptr = pointer(*path)
     field = str(path[-1]) if path else "manifest"
-    v, value = err.validator, err.instance
-    if v == "required":
-        out = []
-        for name in err.validator_value:
-            if isinstance(value, dict) and name not in value:
-                out.append(
-                    Problem(
-                        pointer(*path, name),
-                        f"required field `{name}` is missing",
-                        f"add `{name}` to {ptr or 'the top level'} (see docs/manifest.md)",
-                    )
+    if err.validator == "required":
+        return _missing_fields(err, path, ptr)
+    if err.validator == "additionalProperties":
+        return _unknown_fields(err, path, field)
+    found = _wrong_kind(err, ptr, field) or _out_of_limits(err, ptr, field)
+    if found is not None:
+        return found
+    return [Problem(ptr, f"`{field}` is not valid: {err.message}", "see docs/manifest.md")]
+
+
+def _missing_fields(err: jsonschema.ValidationError, path: list[Any], ptr: str) -> list[Problem]:
+    value = err.instance
+    out: list[Problem] = []
+    for name in err.validator_value:
+        if isinstance(value, dict) and name not in value:
+            out.append(
+                Problem(
+                    pointer(*path, name),
+                    f"required field `{name}` is missing",
+                    f"add `{name}` to {ptr or 'the top level'} (see docs/manifest.md)",
                 )
-        return out
-    if v == "additionalProperties":
-        allowed = sorted(err.schema.get("properties", {}))
-        out = []
-        for name in value:
-            if name in allowed:
-                continue
-            close = difflib.get_close_matches(name, allowed, n=1)
-            hint = f"did you mean `{close[0]}`?" if close else "remove it; allowed here: " + ", ".join(allowed) + "."
-            if name in CAMERA_KEYS and len(path) >= 2 and path[-2] == "segments":
-                hint = f'camera motion goes under `camera`: "camera": {{"{name}": "0: (…)"}}'
-            elif (len(path) >= 2 and path[-2] == "segments") or field == "defaults":
-                hint += " Other Deforum settings go in `deforum_overrides`."
-            out.append(Problem(pointer(*path, name), f"unknown field `{name}`", hint))
-        return out
+            )
+    return out
+
+
+def _unknown_fields(err: jsonschema.ValidationError, path: list[Any], field: str) -> list[Problem]:
+    value = err.instance
+    allowed = sorted(err.schema.get("properties", {}))
+    out = []
+    for name in value:
+        if name in allowed:
+            continue
+        close = difflib.get_close_matches(name, allowed, n=1)
+        hint = f"did you mean `{close[0]}`?" if close else "remove it; allowed here: " + ", ".join(allowed) + "."
+        if name in CAMERA_KEYS and len(path) >= 2 and path[-2] == "segments":
+            hint = f'camera motion goes under `camera`: "camera": {{"{name}": "0: (…)"}}'
+        elif (len(path) >= 2 and path[-2] == "segments") or field == "defaults":
+            hint += " Other Deforum settings go in `deforum_overrides`."
+        out.append(Problem(pointer(*path, name), f"unknown field `{name}`", hint))
+    return out
+
+
+def _wrong_kind(err: jsonschema.ValidationError, ptr: str, field: str) -> list[Problem] | None:
+    """Type, enum, const and pattern errors; None for any other."""
+    v, value = err.validator, err.instance
     if v == "type":
         want = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
-        words = " or ".join(_TYPE_WORDS.get(w, w) for w in want)
+        words = " or ".join(_TYPE_WORDS.get(str(w), str(w)) for w in want)
         hint = f"write {words}"
         if isinstance(value, str) and "integer" in want and value.strip().lstrip("-").isdigit():
             hint = f"write {value.strip()} without quotes"
@@ -283,6 +301,12 @@ def _friendly(err: jsonschema.ValidationError) -> list[Problem]:
         return [
             Problem(ptr, f"`{field}` {json.dumps(value)} does not have the expected format", "see docs/manifest.md")
         ]
+    return None
+
+
+def _out_of_limits(err: jsonschema.ValidationError, ptr: str, field: str) -> list[Problem] | None:
+    """Number, length and size limits; None for any other error."""
+    v, value = err.validator, err.instance
     if v == "minimum":
         return [
             Problem(
@@ -320,7 +344,7 @@ def _friendly(err: jsonschema.ValidationError) -> list[Problem]:
         return [Problem(ptr, f"`{field}` is empty", 'add at least one entry, e.g. {"0": "a prompt"}')]
     if v == "maxProperties":
         return [Problem(ptr, f"`{field}` has {len(value)} entries, above {err.validator_value}", "remove some")]
-    return [Problem(ptr, f"`{field}` is not valid: {err.message}", "see docs/manifest.md")]
+    return None
 
 
 def _schema_problems(data: Any) -> list[Problem]:
@@ -384,7 +408,7 @@ def check_name(value: Any) -> tuple[str, str] | None:
     return None
 
 
-def _is_int(v) -> bool:
+def _is_int(v: object) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -592,7 +616,7 @@ def _shape_problems(data: Any) -> list[Problem]:
     """Nesting depth and non-finite numbers (NaN, Infinity), found without recursion: a manifest
     parsed by someone else's JSON reader may carry either, and both crash or mislead later steps."""
     problems: list[Problem] = []
-    stack = [(data, ())]
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
     while stack:
         value, path = stack.pop()
         if len(path) > MAX_DEPTH:
@@ -626,17 +650,34 @@ def validate_manifest(data: Any, *, allow_pickle: bool = False) -> list[Problem]
     problems = _schema_problems(data)
     if not isinstance(data, dict):
         return problems
-    models = data.get("models") if isinstance(data.get("models"), dict) else {}
-    defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
-    segments = data.get("segments") if isinstance(data.get("segments"), list) else []
+    models, defaults, segments = data.get("models"), data.get("defaults"), data.get("segments")
+    models = models if isinstance(models, dict) else {}
+    defaults = defaults if isinstance(defaults, dict) else {}
+    segments = segments if isinstance(segments, list) else []
 
-    # models: names, hashes, formats
-    entries = []
+    lora_names = _check_models(models, allow_pickle, problems)
+    _check_defaults(defaults, segments, lora_names, problems)
+    # segments: order, contiguity, keyframes, prompts, camera
+    expected_start: int | None = 0
+    for pos, seg in enumerate(segments):
+        if not isinstance(seg, dict):
+            expected_start = None
+            continue
+        expected_start = _check_segment(pos, seg, expected_start, lora_names, problems)
+
+    problems = list(dict.fromkeys(problems))  # identical problems once
+    problems.sort(key=lambda p: pointer_sort_key(p.pointer))
+    return problems
+
+
+def _check_models(models: dict[str, Any], allow_pickle: bool, problems: list[Problem]) -> set[str]:
+    """Names, hashes and formats of the models; the LoRA names (prompts may use them)."""
+    entries: list[tuple[tuple[str | int, ...], dict[str, Any]]] = []
     if isinstance(models.get("checkpoint"), dict):
         entries.append((("models", "checkpoint"), models["checkpoint"]))
-    loras = models.get("loras") if isinstance(models.get("loras"), list) else []
+    loras = models.get("loras")
+    loras = loras if isinstance(loras, list) else []
     entries += [(("models", "loras", i), m) for i, m in enumerate(loras) if isinstance(m, dict)]
-    lora_names: set[str] = set()
     for path, m in entries:
         bad = check_name(m.get("name"))
         if bad:
@@ -664,6 +705,7 @@ def validate_manifest(data: Any, *, allow_pickle: bool = False) -> list[Problem]
                     "use a .safetensors version of the model, or pass --allow-pickle if you trust the file",
                 )
             )
+    lora_names: set[str] = set()
     for i, m in enumerate(loras):
         if isinstance(m, dict) and isinstance(m.get("name"), str):
             if m["name"] in lora_names:
@@ -675,8 +717,13 @@ def validate_manifest(data: Any, *, allow_pickle: bool = False) -> list[Problem]
                     )
                 )
             lora_names.add(m["name"])
+    return lora_names
 
-    # defaults
+
+def _check_defaults(
+    defaults: dict[str, Any], segments: list[Any], lora_names: set[str], problems: list[Problem]
+) -> None:
+    """The movie-wide schedules, prompts and overrides (schedules are checked over the longest segment)."""
     frame_counts = [
         s["frame_count"]
         for s in segments
@@ -700,90 +747,92 @@ def validate_manifest(data: Any, *, allow_pickle: bool = False) -> list[Problem]
         problems=problems,
     )
 
-    # segments: order, contiguity, keyframes, prompts, camera
-    expected_start = 0
-    for pos, seg in enumerate(segments):
-        if not isinstance(seg, dict):
-            expected_start = None
-            continue
-        base = ("segments", pos)
-        idx = seg.get("index")
-        if _is_int(idx) and idx != pos:
+
+def _check_segment(
+    pos: int, seg: dict[str, Any], expected_start: int | None, lora_names: set[str], problems: list[Problem]
+) -> int | None:
+    """One segment's place in the movie, keyframes, prompts and camera; the frame the next one should start at."""
+    base = ("segments", pos)
+    idx = seg.get("index")
+    if _is_int(idx) and idx != pos:
+        problems.append(
+            Problem(
+                pointer(*base, "index"),
+                f"segment at position {pos} has index {idx}",
+                f"number segments 0, 1, 2, … in list order: set index to {pos}",
+            )
+        )
+    start, count = seg.get("start_frame"), seg.get("frame_count")
+    if _is_int(start) and expected_start is not None and start != expected_start:
+        problems.append(_start_frame_problem(pos, start, expected_start))
+    # the chain continues from where this segment SHOULD start, so one wrong
+    # start_frame is reported once, not again at every following segment
+    if _is_int(count) and expected_start is not None:
+        expected_start += count
+    else:
+        expected_start = None
+    fc = count if _is_int(count) and 1 <= count <= MAX_FRAMES_PER_SEGMENT else None
+    _check_keyframe_prompts(seg.get("prompts"), base, fc, lora_names, problems)
+    _check_prompt_text(
+        seg.get("positive_prompt"), pointer(*base, "positive_prompt"), lora_names, problems, allow_neg=False
+    )
+    _check_prompt_text(
+        seg.get("negative_prompt"), pointer(*base, "negative_prompt"), lora_names, problems, allow_neg=False
+    )
+    raw_seed = seg.get("seed")
+    seed = raw_seed if _is_int(raw_seed) else 0
+    camera = seg.get("camera")
+    if isinstance(camera, dict):
+        for key, text in camera.items():
+            _check_schedule(text, pointer(*base, "camera", key), fc, problems, seed=seed)
+    _check_overrides(
+        seg.get("deforum_overrides"),
+        pointer(*base, "deforum_overrides"),
+        level="segment",
+        frame_count=fc,
+        problems=problems,
+    )
+    return expected_start
+
+
+def _start_frame_problem(pos: int, start: int, expected_start: int) -> Problem:
+    if pos == 0:
+        msg = f"the first segment starts at frame {start}"
+    elif start > expected_start:
+        msg = f"gap of {start - expected_start} frame(s): the previous segment ends at frame {expected_start - 1}"
+    else:
+        msg = f"overlap of {expected_start - start} frame(s): the previous segment ends at frame {expected_start - 1}"
+    return Problem(
+        pointer("segments", pos, "start_frame"),
+        msg,
+        "set start_frame to 0"
+        if pos == 0
+        else f"set start_frame to {expected_start} (the previous segment's start_frame + frame_count)",
+    )
+
+
+def _check_keyframe_prompts(
+    prompts: Any, base: tuple[str, int], fc: int | None, lora_names: set[str], problems: list[Problem]
+) -> None:
+    if not isinstance(prompts, dict) or not prompts:
+        return
+    if "0" not in prompts:
+        problems.append(
+            Problem(
+                pointer(*base, "prompts"),
+                "no prompt at frame 0",
+                'add a "0" key: Deforum needs a prompt for the segment\'s first frame',
+            )
+        )
+    for key, text in prompts.items():
+        kp = pointer(*base, "prompts", key)
+        if fc is not None and re.fullmatch(r"0|[1-9][0-9]*", key) and int(key) >= fc:
             problems.append(
                 Problem(
-                    pointer(*base, "index"),
-                    f"segment at position {pos} has index {idx}",
-                    f"number segments 0, 1, 2, … in list order: set index to {pos}",
+                    kp,
+                    f"keyframe {key} is outside this segment (frames 0-{fc - 1})",
+                    "prompt keys are frames relative to the segment start; use a key below "
+                    f"{fc}, or lengthen the segment",
                 )
             )
-        start, count = seg.get("start_frame"), seg.get("frame_count")
-        if _is_int(start) and expected_start is not None and start != expected_start:
-            if pos == 0:
-                msg = f"the first segment starts at frame {start}"
-            elif start > expected_start:
-                msg = (
-                    f"gap of {start - expected_start} frame(s): the previous segment ends at frame {expected_start - 1}"
-                )
-            else:
-                msg = f"overlap of {expected_start - start} frame(s): the previous segment ends at frame {expected_start - 1}"
-            problems.append(
-                Problem(
-                    pointer(*base, "start_frame"),
-                    msg,
-                    "set start_frame to 0"
-                    if pos == 0
-                    else f"set start_frame to {expected_start} (the previous segment's start_frame + frame_count)",
-                )
-            )
-        # the chain continues from where this segment SHOULD start, so one wrong
-        # start_frame is reported once, not again at every following segment
-        if _is_int(count) and expected_start is not None:
-            expected_start += count
-        else:
-            expected_start = None
-        fc = count if _is_int(count) and 1 <= count <= MAX_FRAMES_PER_SEGMENT else None
-
-        prompts = seg.get("prompts")
-        if isinstance(prompts, dict) and prompts:
-            if "0" not in prompts:
-                problems.append(
-                    Problem(
-                        pointer(*base, "prompts"),
-                        "no prompt at frame 0",
-                        'add a "0" key: Deforum needs a prompt for the segment\'s first frame',
-                    )
-                )
-            for key, text in prompts.items():
-                kp = pointer(*base, "prompts", key)
-                if fc is not None and re.fullmatch(r"0|[1-9][0-9]*", key) and int(key) >= fc:
-                    problems.append(
-                        Problem(
-                            kp,
-                            f"keyframe {key} is outside this segment (frames 0-{fc - 1})",
-                            "prompt keys are frames relative to the segment start; use a key below "
-                            f"{fc}, or lengthen the segment",
-                        )
-                    )
-                _check_prompt_text(text, kp, lora_names, problems, allow_neg=True)
-        _check_prompt_text(
-            seg.get("positive_prompt"), pointer(*base, "positive_prompt"), lora_names, problems, allow_neg=False
-        )
-        _check_prompt_text(
-            seg.get("negative_prompt"), pointer(*base, "negative_prompt"), lora_names, problems, allow_neg=False
-        )
-        seed = seg.get("seed") if _is_int(seg.get("seed")) else 0
-        camera = seg.get("camera")
-        if isinstance(camera, dict):
-            for key, text in camera.items():
-                _check_schedule(text, pointer(*base, "camera", key), fc, problems, seed=seed)
-        _check_overrides(
-            seg.get("deforum_overrides"),
-            pointer(*base, "deforum_overrides"),
-            level="segment",
-            frame_count=fc,
-            problems=problems,
-        )
-
-    problems = list(dict.fromkeys(problems))  # identical problems once
-    problems.sort(key=lambda p: pointer_sort_key(p.pointer))
-    return problems
+        _check_prompt_text(text, kp, lora_names, problems, allow_neg=True)

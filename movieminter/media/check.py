@@ -7,9 +7,10 @@ so it is cheap enough to run on 1,000 segments.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
-from movieminter.media.mp4 import Mp4FormatError, nal_types, parse_avcc, read_mp4, read_sample
+from movieminter.media.mp4 import Mp4FormatError, Track, nal_types, parse_avcc, read_mp4, read_sample
 from movieminter.media.profile import EncodingProfile, MediaError, segment_of
 
 REENCODE = "re-encode it from its frames with `movieminter media encode`"
@@ -34,11 +35,7 @@ def check_segment(
     except Mp4FormatError as exc:
         raise MediaError(f"{path.name} is not a readable MP4: {exc}", hint=REENCODE) from None
     problems: list[str] = []
-
-    def expect(what: str, expected, got, fix: str = REENCODE) -> None:
-        if expected != got:
-            problems.append(f"{what}: expected {expected}, got {got} (fix: {fix})")
-
+    expect = functools.partial(_expect, problems)
     report: dict = {"path": str(path), "size": info.size, "fragmented": info.fragmented}
     expect(
         "layout",
@@ -50,20 +47,7 @@ def check_segment(
         raise MediaError(f"{path.name} has no video track", hint=REENCODE)
     expect("codec", "h264 (avc1)", "h264 (avc1)" if video.codec == "avc1" else f"{video.codec} (not H.264 in avc1)")
     if video.codec == "avc1" and video.avcc:
-        avc = parse_avcc(video.avcc)
-        sps = avc.sps[0]
-        report["avcc"] = video.avcc.hex()
-        report["codecs"] = f"avc1.{sps[1]:02X}{sps[2]:02X}{sps[3]:02X}"
-        expect("H.264 profile", profile.profile, PROFILE_NAMES.get(avc.profile_idc, f"profile_idc {avc.profile_idc}"))
-        expect("H.264 level", _level(profile.level_idc), _level(avc.level_idc))
-        expect(
-            "pixel format",
-            profile.pix_fmt,
-            CHROMA.get(avc.chroma_format_idc, "?") if avc.bit_depth_luma == 8 else f"{avc.bit_depth_luma}-bit",
-        )
-        if video.sizes and video.first_sample_offset is not None:
-            first = nal_types(read_sample(path, video), avc.nal_length_size)
-            expect("first frame", "an IDR keyframe", "an IDR keyframe" if 5 in first else f"NAL types {first} (no IDR)")
+        _check_h264(path, video, video.avcc, profile, problems, report)
     expect(
         "resolution",
         f"{profile.width}x{profile.height}",
@@ -75,6 +59,56 @@ def check_segment(
     report.update(
         width=video.width, height=video.height, timescale=video.timescale, frame_count=frames, duration=video.duration
     )
+    _check_timing(video, profile, _expected_frames(manifest, index), index, problems, report)
+    _check_audio(info.track("soun"), profile, frames / profile.fps, problems, report)
+    if problems:
+        raise MediaError(
+            f"{path.name} does not fit the movie's encoding profile ({profile.describe()}):\n  - "
+            + "\n  - ".join(problems),
+            hint=REENCODE,
+            problems=problems,
+        )
+    if info.fragmented:
+        report["init_range"], report["media_range"] = info.init_range, info.media_range
+    return report
+
+
+def _expect(problems: list[str], what: str, expected: object, got: object, fix: str = REENCODE) -> None:
+    if expected != got:
+        problems.append(f"{what}: expected {expected}, got {got} (fix: {fix})")
+
+
+def _check_h264(
+    path: Path, video: Track, avcc: bytes, profile: EncodingProfile, problems: list[str], report: dict
+) -> None:
+    """The H.264 profile, level, pixel format and first frame against the movie's profile."""
+    expect = functools.partial(_expect, problems)
+    avc = parse_avcc(avcc)
+    sps = avc.sps[0]
+    report["avcc"] = avcc.hex()
+    report["codecs"] = f"avc1.{sps[1]:02X}{sps[2]:02X}{sps[3]:02X}"
+    expect("H.264 profile", profile.profile, PROFILE_NAMES.get(avc.profile_idc, f"profile_idc {avc.profile_idc}"))
+    expect("H.264 level", _level(profile.level_idc), _level(avc.level_idc))
+    expect(
+        "pixel format",
+        profile.pix_fmt,
+        CHROMA.get(avc.chroma_format_idc, "?") if avc.bit_depth_luma == 8 else f"{avc.bit_depth_luma}-bit",
+    )
+    if video.sizes and video.first_sample_offset is not None:
+        first = nal_types(read_sample(path, video), avc.nal_length_size)
+        expect("first frame", "an IDR keyframe", "an IDR keyframe" if 5 in first else f"NAL types {first} (no IDR)")
+
+
+def _check_timing(
+    video: Track,
+    profile: EncodingProfile,
+    segment_frames: set[int],
+    index: int | None,
+    problems: list[str],
+    report: dict,
+) -> None:
+    """Frame rate, first keyframe, frame count and duration."""
+    frames = video.sample_count
     if frames:
         distinct = sorted(set(video.durations))
         fps = [round(video.timescale / d, 3) for d in distinct if d]
@@ -88,7 +122,6 @@ def check_segment(
             )
     if video.sync and not video.sync[0]:
         problems.append(f"first frame: expected a sync sample (keyframe), got a non-sync sample (fix: {REENCODE})")
-    segment_frames = _expected_frames(manifest, index)
     if frames not in segment_frames:
         want = " or ".join(str(n) for n in sorted(segment_frames)[:5])
         which = f"segment {index}" if index is not None else "any segment of the manifest"
@@ -97,18 +130,7 @@ def check_segment(
             f"(fix: render exactly the segment's frame_count frames, then {REENCODE})"
         )
     else:
-        expect("duration", f"{frames / profile.fps:.6f} s", f"{video.duration:.6f} s")
-    _check_audio(info.track("soun"), profile, frames / profile.fps, problems, report)
-    if problems:
-        raise MediaError(
-            f"{path.name} does not fit the movie's encoding profile ({profile.describe()}):\n  - "
-            + "\n  - ".join(problems),
-            hint=REENCODE,
-            problems=problems,
-        )
-    if info.fragmented:
-        report["init_range"], report["media_range"] = info.init_range, info.media_range
-    return report
+        _expect(problems, "duration", f"{frames / profile.fps:.6f} s", f"{video.duration:.6f} s")
 
 
 def _level(level_idc: int) -> str:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from movieminter.errors import MovieMinterError
 
+# Each action imports what it needs when it runs: `movieminter --help` stays fast (movieminter/cli.py).
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("media", help="encode segments, check them, stitch the movie, HLS playlists")
@@ -111,13 +113,15 @@ def _check(args) -> int:
 
 
 def _stitch(args) -> int:
+    from movieminter.config import Settings
     from movieminter.media.stitch import stitch_movie
 
     manifest = _manifest(args.manifest)
     segments = {i: Path(f) for i, f in parse_pairs(args.segments, "FILE").items()}
     minters = parse_pairs(args.minter, "ADDRESS")
+    cache_dir = args.cache_dir or Settings.from_env().data_dir / "cache" / "placeholders"  # the edge reads settings
     out = stitch_movie(
-        manifest, segments, Path(args.output), minters=minters, soundtrack=args.soundtrack, cache_dir=args.cache_dir
+        manifest, segments, Path(args.output), minters=minters, soundtrack=args.soundtrack, cache_dir=cache_dir
     )
     missing = len(manifest["segments"]) - len(segments)
     print(f"{out}  ({len(segments)} segments, {missing} placeholder(s))")

@@ -23,6 +23,8 @@ import math
 import struct
 from pathlib import Path
 
+import httpx
+
 from movieminter.media.check import check_segment
 from movieminter.media.mp4 import read_mp4
 from movieminter.media.profile import EncodingProfile, MediaError
@@ -75,7 +77,6 @@ class SegmentLayout:
 
 def fetch_layout(url: str, *, timeout: float = 30) -> SegmentLayout:
     """One HTTP Range request for the segment's head; the size comes from Content-Range."""
-    import httpx
 
     if not url.startswith(("http://", "https://")):
         raise MediaError(

@@ -290,64 +290,89 @@ def _parse_esds(data: bytes, t: Track) -> None:
         pos = body + length
 
 
-def _parse_moof(f: _Buf, moof: Box, tracks: dict[int, Track], trex: dict) -> None:
+# Track fragment header (tfhd) and run (trun) flags, ISO/IEC 14496-12 8.8.7 and 8.8.8.
+TFHD_BASE_DATA_OFFSET = 0x1
+TFHD_SAMPLE_DESCRIPTION_INDEX = 0x2
+TFHD_DEFAULT_SAMPLE_DURATION = 0x8
+TFHD_DEFAULT_SAMPLE_SIZE = 0x10
+TFHD_DEFAULT_SAMPLE_FLAGS = 0x20
+TRUN_DATA_OFFSET = 0x1
+TRUN_FIRST_SAMPLE_FLAGS = 0x4
+TRUN_SAMPLE_DURATION = 0x100
+TRUN_SAMPLE_SIZE = 0x200
+TRUN_SAMPLE_FLAGS = 0x400
+TRUN_SAMPLE_COMPOSITION_TIME_OFFSET = 0x800
+SAMPLE_IS_NON_SYNC = 0x10000  # in a sample's flags
+
+
+def _parse_moof(f: _Buf, moof: Box, tracks: dict[int, Track], trex: dict[int, tuple[int, int, int]]) -> None:
     for traf in f.children(moof).get("traf", []):
         kids = f.children(traf)
         tfhd = f.read(kids["tfhd"][0])
-        flags = int.from_bytes(tfhd[1:4], "big")
         tid = struct.unpack(">I", tfhd[4:8])[0]
         track = tracks.get(tid)
         if track is None:
             continue
-        dur, size, sflags = trex.get(tid, (0, 0, 0))
-        pos = 8
-        base = moof.offset  # default-base-is-moof (what ffmpeg writes with default_base_moof)
-        if flags & 0x1:
-            base = struct.unpack(">Q", tfhd[pos : pos + 8])[0]
-            pos += 8
-        if flags & 0x2:
-            pos += 4
-        if flags & 0x8:
-            dur = struct.unpack(">I", tfhd[pos : pos + 4])[0]
-            pos += 4
-        if flags & 0x10:
-            size = struct.unpack(">I", tfhd[pos : pos + 4])[0]
-            pos += 4
-        if flags & 0x20:
-            sflags = struct.unpack(">I", tfhd[pos : pos + 4])[0]
+        base, defaults = _parse_tfhd(tfhd, moof.offset, trex.get(tid, (0, 0, 0)))
         for trun_box in kids.get("trun", []):
-            trun = f.read(trun_box)
-            tflags = int.from_bytes(trun[1:4], "big")
-            count = struct.unpack(">I", trun[4:8])[0]
-            pos = 8
-            data_offset = 0
-            if tflags & 0x1:
-                data_offset = struct.unpack(">i", trun[pos : pos + 4])[0]
-                pos += 4
-            first_flags = None
-            if tflags & 0x4:
-                first_flags = struct.unpack(">I", trun[pos : pos + 4])[0]
-                pos += 4
-            if track.first_sample_offset is None and count:
-                track.first_sample_offset = base + data_offset
-            for i in range(count):
-                d, s, fl = dur, size, sflags
-                if tflags & 0x100:
-                    d = struct.unpack(">I", trun[pos : pos + 4])[0]
-                    pos += 4
-                if tflags & 0x200:
-                    s = struct.unpack(">I", trun[pos : pos + 4])[0]
-                    pos += 4
-                if tflags & 0x400:
-                    fl = struct.unpack(">I", trun[pos : pos + 4])[0]
-                    pos += 4
-                if tflags & 0x800:
-                    pos += 4
-                if i == 0 and first_flags is not None:
-                    fl = first_flags
-                track.durations.append(d)
-                track.sizes.append(s)
-                track.sync.append(not (fl >> 16) & 0x1)  # sample_is_non_sync_sample
+            _parse_trun(f.read(trun_box), track, base, defaults)
+
+
+def _parse_tfhd(tfhd: bytes, moof_offset: int, defaults: tuple[int, int, int]) -> tuple[int, tuple[int, int, int]]:
+    """(base data offset, (default duration, size, flags)) of a track fragment."""
+    flags = int.from_bytes(tfhd[1:4], "big")
+    dur, size, sflags = defaults
+    pos = 8
+    base = moof_offset  # default-base-is-moof (what ffmpeg writes with default_base_moof)
+    if flags & TFHD_BASE_DATA_OFFSET:
+        base = struct.unpack(">Q", tfhd[pos : pos + 8])[0]
+        pos += 8
+    if flags & TFHD_SAMPLE_DESCRIPTION_INDEX:
+        pos += 4
+    if flags & TFHD_DEFAULT_SAMPLE_DURATION:
+        dur = struct.unpack(">I", tfhd[pos : pos + 4])[0]
+        pos += 4
+    if flags & TFHD_DEFAULT_SAMPLE_SIZE:
+        size = struct.unpack(">I", tfhd[pos : pos + 4])[0]
+        pos += 4
+    if flags & TFHD_DEFAULT_SAMPLE_FLAGS:
+        sflags = struct.unpack(">I", tfhd[pos : pos + 4])[0]
+    return base, (dur, size, sflags)
+
+
+def _parse_trun(trun: bytes, track: Track, base: int, defaults: tuple[int, int, int]) -> None:
+    """Append a track run's samples (duration, size, sync) to `track`."""
+    tflags = int.from_bytes(trun[1:4], "big")
+    count = struct.unpack(">I", trun[4:8])[0]
+    pos = 8
+    data_offset = 0
+    if tflags & TRUN_DATA_OFFSET:
+        data_offset = struct.unpack(">i", trun[pos : pos + 4])[0]
+        pos += 4
+    first_flags = None
+    if tflags & TRUN_FIRST_SAMPLE_FLAGS:
+        first_flags = struct.unpack(">I", trun[pos : pos + 4])[0]
+        pos += 4
+    if track.first_sample_offset is None and count:
+        track.first_sample_offset = base + data_offset
+    for i in range(count):
+        d, s, fl = defaults
+        if tflags & TRUN_SAMPLE_DURATION:
+            d = struct.unpack(">I", trun[pos : pos + 4])[0]
+            pos += 4
+        if tflags & TRUN_SAMPLE_SIZE:
+            s = struct.unpack(">I", trun[pos : pos + 4])[0]
+            pos += 4
+        if tflags & TRUN_SAMPLE_FLAGS:
+            fl = struct.unpack(">I", trun[pos : pos + 4])[0]
+            pos += 4
+        if tflags & TRUN_SAMPLE_COMPOSITION_TIME_OFFSET:
+            pos += 4
+        if i == 0 and first_flags is not None:
+            fl = first_flags
+        track.durations.append(d)
+        track.sizes.append(s)
+        track.sync.append(not fl & SAMPLE_IS_NON_SYNC)
 
 
 def read_sample(path: str | Path, track: Track, index: int = 0) -> bytes:
@@ -379,7 +404,8 @@ def parse_avcc(avcc: bytes) -> AvcConfig:
         raise Mp4FormatError("invalid avcC (AVCDecoderConfigurationRecord)")
     nal_length_size = (avcc[4] & 0x3) + 1
     pos = 5
-    sps, pps = [], []
+    sps: list[bytes] = []
+    pps: list[bytes] = []
     for target, count_mask in ((sps, 0x1F), (pps, 0xFF)):
         count = avcc[pos] & count_mask
         pos += 1

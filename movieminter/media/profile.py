@@ -15,7 +15,10 @@ import json
 import subprocess
 from pathlib import Path
 
+import imageio_ffmpeg
+
 from movieminter.errors import MovieMinterError
+from movieminter.manifest import get_segment
 
 # x264 picks its thread count from the CPU, and with frame threads the
 # bitstream depends on it (the motion search range is limited by the progress
@@ -39,8 +42,6 @@ class MediaError(MovieMinterError):
 
 
 def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
-
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
@@ -185,7 +186,6 @@ class EncodingProfile:
 
 def segment_of(manifest: dict, index: int) -> dict:
     """The manifest's segment `index` (the manifest subsystem owns the lookup and its error)."""
-    from movieminter.manifest import get_segment
 
     return get_segment(manifest, index)
 

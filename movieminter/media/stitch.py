@@ -15,7 +15,6 @@ from pathlib import Path
 
 import ffmpeg
 
-from movieminter.config import Settings
 from movieminter.media.check import check_segment
 from movieminter.media.encode import audio_stream
 from movieminter.media.mp4 import read_mp4
@@ -75,10 +74,6 @@ def concat_list(entries: list[tuple[Path, float]]) -> str:
         quoted = str(path.resolve()).replace("'", "'\\''")
         out += [f"file '{quoted}'", *options, f"duration {duration:.6f}"]
     return "\n".join(out) + "\n"
-
-
-def default_cache_dir() -> Path:
-    return Settings.from_env().data_dir / "cache" / "placeholders"
 
 
 def validate_segments(manifest: dict, segments: dict[int, Path], profile: EncodingProfile) -> dict[int, dict]:
@@ -175,13 +170,14 @@ def stitch_movie(
     *,
     minters: dict[int, str] | None = None,
     soundtrack: Path | str | None = None,
-    cache_dir: Path | str | None = None,
+    cache_dir: Path | str,
 ) -> Path:
     """Write the full movie to `out_path` (faststart MP4); missing segments become placeholder cards.
 
     `segments` maps segment index -> local segment file; `minters` maps index
     -> minter address (chapter names); `soundtrack` is the local soundtrack
-    file, required when the manifest has one.
+    file, required when the manifest has one; `cache_dir` is where placeholder
+    segments are kept (the caller decides: media reads no settings of its own).
     """
     minters = minters or {}
     profile = EncodingProfile.from_manifest(manifest)
@@ -194,7 +190,7 @@ def stitch_movie(
     if soundtrack is not None and not Path(soundtrack).is_file():
         raise MediaError(f"soundtrack file {soundtrack} does not exist", hint="pass the downloaded soundtrack file")
     reports = validate_segments(manifest, segments, profile)
-    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    cache = Path(cache_dir)
     ordered = sorted(manifest["segments"], key=lambda s: s["index"])
     entries = []
     for seg in ordered:

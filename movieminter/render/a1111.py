@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
+from movieminter.errors import MovieMinterError
 from movieminter.render.errors import (
     A1111HttpError,
     A1111Timeout,
@@ -27,6 +28,7 @@ from movieminter.render.errors import (
     AuthRequired,
     DeforumApiDisabled,
     DeforumBusy,
+    FramesError,
 )
 
 # Process-wide: one lock per A1111 instance. A Deforum render holds it for its
@@ -50,8 +52,6 @@ def parse_auth(auth: str | tuple[str, str] | None) -> tuple[str, str] | None:
         return auth
     user, sep, password = auth.partition(":")
     if not sep or not user:
-        from movieminter.errors import MovieMinterError
-
         raise MovieMinterError(
             "--a1111-auth must look like user:password", hint="use the same value as A1111's --api-auth"
         )
@@ -71,8 +71,6 @@ class A1111Client:
         transport: httpx.BaseTransport | None = None,
     ):
         if not base_url:
-            from movieminter.errors import MovieMinterError
-
             raise MovieMinterError("no A1111 URL given", hint="pass --a1111-url http://127.0.0.1:7860")
         self.base_url = base_url.rstrip("/")
         self._auth = parse_auth(auth)
@@ -231,7 +229,7 @@ class A1111Client:
     def running_deforum_jobs(self) -> list[str]:
         """Ids of Deforum jobs queued or running now; [] without the Deforum API.
         A job interrupted in A1111 stays ACCEPTED for ever and is left out."""
-        from movieminter.render.deforum import DeforumClient
+        from movieminter.render.deforum import DeforumClient  # here: deforum.py imports this module
 
         try:
             return DeforumClient(self).active_jobs()
@@ -292,7 +290,6 @@ class A1111Client:
         resp = self.request("GET", self.file_url(path), timeout=60)
         if resp.status_code == 200:
             return resp.content
-        from movieminter.render.errors import FramesError
 
         if resp.status_code == 403:
             raise FramesError(

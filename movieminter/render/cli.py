@@ -10,6 +10,8 @@ from pathlib import Path
 
 from movieminter.config import Settings
 
+# Each action imports what it needs when it runs: `movieminter --help` stays fast (movieminter/cli.py).
+
 
 def _a1111_args(p, settings: Settings) -> None:
     p.add_argument(

@@ -140,7 +140,7 @@ def _controlnet(client: A1111Client) -> Check:
 
 def _sampler_and_scheduler(client: A1111Client, plan: DeforumJobPlan) -> list[Check]:
     """A1111 silently falls back to its first sampler for a name it does not know."""
-    out = []
+    out: list[Check] = []
     try:
         samplers = client.samplers()
     except RenderError:

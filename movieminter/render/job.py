@@ -29,6 +29,7 @@ from movieminter.manifest import get_segment, segment_settings_digest
 from movieminter.render import frames as framesmod
 from movieminter.render.a1111 import A1111Client
 from movieminter.render.deforum import DeforumClient, mark_interrupted
+from movieminter.render.doctor import deforum_requirements
 from movieminter.render.errors import (
     A1111Unreachable,
     FramesError,
@@ -129,24 +130,9 @@ def render_segment(
     with _holding(client.render_lock, cancel):
         job_id, job = _adopt_earlier_job(client, deforum, plan, state, save)
         if job_id and job is None and state.get("outdir"):  # A1111 forgot it: its finished frames may be there
-            outdir, ts = state["outdir"], state["timestring"]
-            if _frames_complete(client, outdir, ts, plan.writes):
-                frames = framesmod.collect_frames(client, outdir, ts, plan.frames, width, height, dest, plan.writes)
-                save(collected=True)
-                on_progress(
-                    RenderProgress(
-                        job_id,
-                        "SUCCEEDED",
-                        "DONE",
-                        plan.frames,
-                        plan.frames,
-                        0.0,
-                        "A1111 forgot the job; its finished frames were reused",
-                    )
-                )
-                return RenderResult(
-                    frames, dest, _versions(client, state), job_id, state.get("checkpoint_title"), reused=True
-                )
+            reused = _reuse_forgotten_job(client, plan, job_id, state, save, dest, (width, height), on_progress)
+            if reused is not None:
+                return reused
             job_id = None
         title = state.get("checkpoint_title")
         if job is None:
@@ -155,25 +141,55 @@ def render_segment(
             title = _preflight(client, manifest, index, allow_pickle)
             job_id = _submit(deforum, plan, title, digest, save)
             job = deforum.job(job_id)
+        assert job_id is not None  # submitted now, or the saved state's job
         try:
             job = follow(job_id, job)
         except RenderInterrupted:
             save(reported=job_id)  # it never finishes: a retry renders anew
             mark_interrupted(client.base_url, job_id)
             raise
-        status = job["status"]
-        if status == "SUCCEEDED":
-            frames = framesmod.collect_frames(
-                client, job["outdir"], job["timestring"], plan.frames, width, height, dest, plan.writes
-            )
-            save(collected=True)
-            versions = _versions(client, state)
-            save(versions=versions)
-            return RenderResult(frames, dest, versions, job_id, title)
-        save(reported=job_id)  # a later call (the user's retry) renders anew
-        if status == "CANCELLED":
-            raise RenderCancelled(f"the render was cancelled in A1111: {job.get('message') or ''}".strip())
-        raise _failure(client, plan, job, follow.frames_done)
+        if job["status"] != "SUCCEEDED":
+            save(reported=job_id)  # a later call (the user's retry) renders anew
+            if job["status"] == "CANCELLED":
+                raise RenderCancelled(f"the render was cancelled in A1111: {job.get('message') or ''}".strip())
+            raise _failure(client, plan, job, follow.frames_done)
+        frames = framesmod.collect_frames(
+            client, job["outdir"], job["timestring"], plan.frames, width, height, dest, plan.writes
+        )
+        save(collected=True)
+        versions = _versions(client, state)
+        save(versions=versions)
+        return RenderResult(frames, dest, versions, job_id, title)
+
+
+def _reuse_forgotten_job(
+    client: A1111Client,
+    plan: DeforumJobPlan,
+    job_id: str,
+    state: dict,
+    save: Callable[..., None],
+    dest: Path,
+    size: tuple[int, int],
+    on_progress: Callable[[RenderProgress], None],
+) -> RenderResult | None:
+    """A job A1111 no longer knows (it restarted): its frames, when all of them are on disk; else None."""
+    outdir, ts = state["outdir"], state["timestring"]
+    if not _frames_complete(client, outdir, ts, plan.writes):
+        return None
+    frames = framesmod.collect_frames(client, outdir, ts, plan.frames, *size, dest, plan.writes)
+    save(collected=True)
+    on_progress(
+        RenderProgress(
+            job_id,
+            "SUCCEEDED",
+            "DONE",
+            plan.frames,
+            plan.frames,
+            0.0,
+            "A1111 forgot the job; its finished frames were reused",
+        )
+    )
+    return RenderResult(frames, dest, _versions(client, state), job_id, state.get("checkpoint_title"), reused=True)
 
 
 def _versions(client: A1111Client, state: dict) -> dict:
@@ -259,8 +275,6 @@ def _failure(client: A1111Client, plan: DeforumJobPlan, job: dict, done: int) ->
 
 
 def _known_cause(client: A1111Client, plan: DeforumJobPlan) -> str | None:
-    from movieminter.render.doctor import deforum_requirements
-
     try:
         problems = [c for c in deforum_requirements(client, plan) if not c.ok]
     except RenderError:
@@ -297,7 +311,9 @@ def _preflight(client: A1111Client, manifest: dict, index: int, allow_pickle: bo
     bad = [s for s in statuses if not s.ok]
     if bad:
         raise ModelError("; ".join(s.message for s in bad), hint=bad[0].hint, models=[s.to_dict() for s in bad])
-    return statuses[0].title
+    title = statuses[0].title
+    assert title is not None  # a checkpoint that passed the check has its A1111 title
+    return title
 
 
 class _Follower:

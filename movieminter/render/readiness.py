@@ -71,7 +71,7 @@ def segment_loras(manifest: dict, index: int) -> list[dict]:
 
 
 def _readable(path: str | None) -> bool:
-    return bool(path) and os.path.isabs(path) and os.path.isfile(path) and os.access(path, os.R_OK)
+    return path is not None and bool(path) and os.path.isabs(path) and os.path.isfile(path) and os.access(path, os.R_OK)
 
 
 def check_checkpoint(

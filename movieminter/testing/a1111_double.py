@@ -67,7 +67,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
+from movieminter.manifest.schedules import evaluate_schedule
 from movieminter.testing import a1111_scene
+from movieminter.testing.fake_models import FAKE_MODELS, safetensors_bytes
 from movieminter.testing.server_thread import serve_in_thread
 
 A1111_VERSION = "1.10.1"
@@ -371,7 +373,6 @@ class A1111Double:
         frames = int(s["max_frames"])
         width, height = int(s["W"]) - int(s["W"]) % 8, int(s["H"]) - int(s["H"]) % 8
         seed = int(s["seed"]) if int(s["seed"]) != -1 else random.randint(0, 2**32 - 1)
-        from movieminter.manifest.schedules import evaluate_schedule
 
         motion = {
             k: evaluate_schedule(str(s[k]), frames, seed=seed)
@@ -962,7 +963,6 @@ def start_stand_in(root: str | Path, *, frame_delay: float = 0.0) -> tuple[str, 
 def install_fake_models(root: str | Path, names: list[str] | None = None, depth_model: bool = True) -> None:
     """Put the fake models the example manifest pins into <root>/models/, and
     (unless told not to) a stand-in for the depth model Deforum's 3D mode loads."""
-    from movieminter.testing.fake_models import FAKE_MODELS, safetensors_bytes
 
     root = Path(root)
     for name in names or list(FAKE_MODELS):

@@ -10,6 +10,7 @@ plus a little seeded noise. About 10 ms a frame at 512x288.
 
 from __future__ import annotations
 
+import colorsys
 import functools
 import hashlib
 import math
@@ -25,8 +26,6 @@ def _rng(*parts) -> random.Random:
 
 
 def _hue_rgb(h: float, s: float, v: float) -> tuple[int, int, int]:
-    import colorsys
-
     r, g, b = colorsys.hsv_to_rgb(h % 1.0, s, v)
     return int(r * 255), int(g * 255), int(b * 255)
 

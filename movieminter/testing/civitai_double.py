@@ -26,6 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from movieminter.testing.fake_models import FAKE_MODELS, safetensors_bytes
+from movieminter.testing.server_thread import serve_in_thread
 
 # name -> (model id, version id, Civitai type); version ids match examples/lighthouse.json
 DEFAULT_CATALOG = {
@@ -199,7 +200,6 @@ def create_app(double: CivitaiDouble) -> FastAPI:
 
 def start_civitai(**kwargs):
     """A Civitai double served in a background thread: (double, base_url, stop)."""
-    from movieminter.testing.server_thread import serve_in_thread
 
     double = CivitaiDouble(**kwargs)
     url, stop = serve_in_thread(create_app(double))

@@ -19,8 +19,11 @@ connection refused.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import sys
+import tempfile
 import threading
 from pathlib import Path
 from urllib.parse import unquote
@@ -62,7 +65,7 @@ class KuboDouble(ThreadedDouble):
     def is_pinned(self, cid: str) -> bool:
         return to_cidv1(cid) in self.pins
 
-    def _build_app(self) -> FastAPI:
+    def _build_app(self) -> FastAPI:  # noqa: PLR0915  # one nested handler per Kubo endpoint, over the double's state
         app = FastAPI()
 
         @app.middleware("http")
@@ -71,8 +74,6 @@ class KuboDouble(ThreadedDouble):
             if self.fault == "down":
                 return PlainTextResponse("502 Bad Gateway", status_code=502)
             if self.fault == "slow":
-                import asyncio
-
                 await asyncio.sleep(self.slow_seconds)
             if request.url.path.startswith("/api/v0/") and request.method != "POST":
                 return PlainTextResponse("405 - Method Not Allowed", status_code=405)
@@ -204,8 +205,6 @@ class KuboDouble(ThreadedDouble):
 
 
 def main() -> None:  # `python -m movieminter.testing.kubo_double DIR` for manual runs
-    import sys
-    import tempfile
 
     double = KuboDouble(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp()).start()
     print(f"Kubo RPC double on {double.url}/api/v0", flush=True)

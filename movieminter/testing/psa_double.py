@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from movieminter.ipfs.cid import parse_cid, to_cidv1
 from movieminter.ipfs.errors import IpfsError
+from movieminter.ipfs.trustless import verified_get
 from movieminter.testing.server_thread import ThreadedDouble
 
 OTHER_CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
@@ -62,7 +63,6 @@ class PsaDouble(ThreadedDouble):
         try:
             if not self.fetch_from:
                 raise IpfsError("no provider found for the CID")
-            from movieminter.ipfs.gateway import verified_get
 
             verified_get(status["_real_cid"], self.fetch_from, timeout=30)
             status["status"] = "pinned"

@@ -15,6 +15,8 @@ import json
 import re
 from pathlib import Path
 
+from movieminter.manifest import load_manifest
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lighthouse.json"
 _KEYFRAME = re.compile(r"(^|,\s*)(\d+)\s*:")
 
@@ -82,6 +84,5 @@ def tiny_film(
         m["models"]["loras"] = [model_entry(lora, weight=0.8)]
         first = min(m["segments"][0]["prompts"], key=int)
         m["segments"][0]["prompts"][first] += f", <lora:{Path(lora).stem}:0.8>"
-    from movieminter.manifest import load_manifest
 
     return load_manifest(m)

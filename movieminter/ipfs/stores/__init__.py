@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from movieminter.ipfs.errors import IpfsError
 from movieminter.ipfs.stores.base import ContentStore, PinRecord, check_same
+from movieminter.ipfs.stores.kubo import KuboStore
 from movieminter.ipfs.stores.local import LocalStore
+from movieminter.ipfs.stores.pinata import PinataStore
+from movieminter.ipfs.stores.psa import PsaStore
 
 BACKENDS = ("local", "kubo", "pinata", "psa")
 
@@ -22,16 +25,10 @@ def open_store(settings) -> ContentStore:
     if backend == "local":
         return LocalStore(data_dir)
     if backend == "kubo":
-        from movieminter.ipfs.stores.kubo import KuboStore
-
         return KuboStore(data_dir, settings.ipfs_endpoint, settings.ipfs_token)
     if backend == "pinata":
-        from movieminter.ipfs.stores.pinata import PinataStore
-
         return PinataStore(data_dir, settings.ipfs_token, settings.ipfs_endpoint, gateway_url=settings.gateway_url)
     if backend == "psa":
-        from movieminter.ipfs.stores.psa import PsaStore
-
         return PsaStore(data_dir, settings.ipfs_endpoint, settings.ipfs_token, gateway_url=settings.gateway_url)
     raise IpfsError(
         f"unknown IPFS backend {settings.ipfs_backend!r}", hint=f"set ipfs_backend to one of: {', '.join(BACKENDS)}"

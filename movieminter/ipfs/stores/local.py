@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from movieminter.ipfs import unixfs
 from movieminter.ipfs.blockstore import FileBlockstore
-from movieminter.ipfs.car import read_car, write_car
+from movieminter.ipfs.car import iter_dag_blocks, read_car, write_car
 from movieminter.ipfs.cid import parse_cid, to_cidv1
 from movieminter.ipfs.errors import BlockNotFound, IpfsError
 from movieminter.ipfs.stores.base import ContentStore, PinRecord
@@ -55,7 +55,6 @@ class LocalStore(ContentStore):
 
     def complete(self, cid) -> None:
         """Raise BlockNotFound unless every block under cid is present."""
-        from movieminter.ipfs.car import iter_dag_blocks
 
         for _ in iter_dag_blocks(cid, self.get_block):
             pass

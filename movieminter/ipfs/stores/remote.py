@@ -9,25 +9,17 @@ import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from movieminter.ipfs import unixfs
+from movieminter.ipfs.blockstore import check_block
 from movieminter.ipfs.errors import InsufficientFunds, IpfsError, StoreAuthError, StoreUnavailable
 from movieminter.ipfs.stores.base import ContentStore, PinRecord, check_same
 from movieminter.ipfs.stores.local import LocalStore
+from movieminter.ipfs.trustless import fetch_block, public_url
 
 log = logging.getLogger(__name__)
-
-
-def public_url(url: str) -> str:
-    """URL without user:password@ (for messages and logs)."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def auth_header(token: str) -> dict:
@@ -170,13 +162,9 @@ class RemoteStore(ContentStore):
                 f"{cid} is not in the local store and {self.name} serves no blocks",
                 hint="set gateway_url (MOVIEMINTER_GATEWAY_URL) to a trustless gateway, e.g. https://ipfs.io",
             )
-        from movieminter.ipfs.gateway import fetch_block
-
         return fetch_block(cid, self.gateway_url)  # a plain client: the service's token never goes to a gateway
 
     def get_block(self, cid) -> bytes:
-        from movieminter.ipfs.blockstore import check_block
-
         if self.local.blocks.has(cid):
             return self.local.get_block(cid)
         block = self.remote_block(cid)
