@@ -348,7 +348,7 @@
       `<p class="mm-muted">No preview stills yet.</p>`;
     ui.sceneBody.innerHTML =
       `<p class="mm-status" id="mm-scene-status"></p>` +
-      `<div class="mm-cols"><section><h4>Prompts by keyframe</h4><table class="mm-prompts"><thead><tr><th scope="col">Frame</th><th scope="col">Prompt</th></tr></thead><tbody>${prompts}</tbody></table>` +
+      `<div class="mm-cols"><section><h4>Prompts by keyframe</h4><div class="mm-prompts-wrap"><table class="mm-prompts"><thead><tr><th scope="col">Frame</th><th scope="col">Prompt</th></tr></thead><tbody>${prompts}</tbody></table></div>` +
       (s.positive_suffix ? `<p class="mm-muted">Added to every prompt: ${esc(s.positive_suffix)}</p>` : "") +
       `<h4>Negative prompt</h4><p class="mm-neg-main">${esc(s.negative_prompt || "—")}</p></section>` +
       `<section><h4>Camera motion</h4>${plotCamera(s.camera, s.frame_count)}</section></div>` +
