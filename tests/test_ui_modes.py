@@ -16,6 +16,7 @@ from tests.fixtures_ui import shot
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 UNIX_TIME = re.compile(r"\b1\d{9}\b")
+COST = re.compile(r"^\d+(\.\d+)? ETH \+ up to \d+(\.\d+)? ETH gas$")  # exact decimals, never 1e-5 or wei
 
 
 def lighthouse() -> dict:
@@ -85,6 +86,7 @@ def test_an_allowlisted_wallet_sees_its_segment_as_yours_and_mints_it(minter_sta
     shot(page, "modes-allowlist-yours.png")
     render.click()
     page.get_by_test_id("minted").wait_for(timeout=120_000)
+    assert COST.match(page.locator("#mm-job [data-testid=tx-cost]").inner_text())  # shown before signing, kept after
     assert stack.chain.call("ownerOf", stack.chain.token_id(movie_id, 2)) == acc[1]
     assert errors == []
 
@@ -104,6 +106,9 @@ def test_lottery_entry_from_the_card_then_leftovers_are_claimable_after_the_draw
     card.get_by_role("button", name="Enter lottery").click()
     page.get_by_test_id("lottery-entered").wait_for(timeout=30_000)
     assert errors == []  # no "Cannot set properties of null"
+    assert COST.match(
+        page.locator("#mm-lottery-msg [data-testid=tx-cost]").inner_text().removeprefix("Cost: ").rstrip(".")
+    )
     assert card.get_by_role("button", name="Enter lottery").count() == 0
     assert chain.call("hasEntered", movie_id, acc[1])
     assert not UNIX_TIME.search(page.locator("#mm-movie").inner_text())
@@ -142,3 +147,13 @@ def test_lottery_entry_from_the_card_then_leftovers_are_claimable_after_the_draw
     assert not UNIX_TIME.search(page.locator("#mm-movie").inner_text() + page.locator("#mm-scene").inner_text())
     shot(page, "modes-lottery-leftover.png")
     assert errors == []
+
+
+def test_amounts_are_exact_decimals_from_wei(minter_stack, chromium):
+    page = minter_stack.open_page(chromium, account=1)
+    fmt = "([w, d]) => window.MMWallet.formatEth(w, d)"
+    assert page.evaluate(fmt, ["4000000000000000", None]) == "0.004 ETH"
+    assert page.evaluate(fmt, ["1234567890123456789", None]) == "1.234567890123456789 ETH"
+    assert page.evaluate(fmt, ["0", None]) == "0 ETH"
+    assert page.evaluate(fmt, ["123456789012345", 3]) == "0.000123 ETH"  # gas: 3 significant digits, truncated
+    assert page.evaluate(fmt, [str(10**30 + 1), None]) == "1000000000000.000000000000000001 ETH"  # beyond 2**53

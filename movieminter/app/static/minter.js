@@ -432,13 +432,19 @@
     showError(msg, null);
     const s = action === "enter" ? { movie_id: st.movie.movie_id, index: null } : st.scene;
     const prepared = await api(`api/v1/movies/${s.movie_id}/tx`, { method: "POST", body: action === "enter" ? { action } : { action, segment: s.index } });
-    const hash = await window.MMWallet.sendTransaction(prepared.tx, action === "claim" ? "the claim transaction" : "the lottery entry");
+    const what = action === "claim" ? "the claim transaction" : "the lottery entry";
+    const onCost = (e) => showInfo(msg, `Confirm ${esc(what)} in your wallet. Cost: <b data-testid="tx-cost">${esc(e.detail.cost.text)}</b>.`);
+    document.addEventListener("mm-cost", onCost);
+    let hash;
+    try { hash = await window.MMWallet.sendTransaction(prepared.tx, what); } finally { document.removeEventListener("mm-cost", onCost); }
+    const cost = window.MMWallet.state.lastCost;
     showInfo(msg, `Sent: <a href="${explorerTx(hash)}" target="_blank" rel="noopener" data-testid="tx-link">${esc(short(hash))}</a>. Waiting for the receipt…`);
     const receipt = await waitReceipt(hash);
     if (!receipt || !receipt.status) {
       throw Object.assign(new Error(receipt && receipt.message ? receipt.message : "The transaction failed on chain."), { hint: (receipt && receipt.hint) || "Reload the timeline to see who holds the segment now." });
     }
-    showInfo(msg, action === "claim" ? `Segment ${s.index} is yours for the claim window. Click Render &amp; Mint.` : "You are entered in the lottery.");
+    showInfo(msg, (action === "claim" ? `Segment ${s.index} is yours for the claim window. Click Render &amp; Mint.` : "You are entered in the lottery.") +
+      (cost ? ` <span class="mm-muted" data-testid="tx-cost">Cost: ${esc(cost.text)}.</span>` : ""));
     await Promise.all([refreshTimeline(), loadLottery()]);
     if (!st.scene) return;
     const i = st.cells.findIndex((x) => x.index === st.scene.index);
@@ -494,7 +500,10 @@
     st.signing = true;
     const box = $("#mm-sign");
     try {
-      const hash = await window.MMWallet.sendTransaction(tx, "the mint transaction");
+      const onCost = (e) => { st.mintCost = { job: job.id, text: e.detail.cost.text }; drawJob(st.job, st.progress); };
+      document.addEventListener("mm-cost", onCost);
+      let hash;
+      try { hash = await window.MMWallet.sendTransaction(tx, "the mint transaction"); } finally { document.removeEventListener("mm-cost", onCost); }
       await api(`api/v1/jobs/${job.id}/submitted`, { method: "POST", body: { tx_hash: hash } });
       st.txHash = hash;
       st.txJob = job.id;
@@ -516,6 +525,7 @@
     const pct = job.state === "minted" ? 100 : job.state === "rendering" && p.frames ? Math.round(100 * (p.frame || 0) / p.frames) :
       ({ queued: 2, models_ready: 5, rendered: 70, encoded: 80, pinned: 88, awaiting_signature: 92 })[job.state] || null;
     const data = job.data || {};
+    const mintCost = st.mintCost && st.mintCost.job === job.id ? st.mintCost.text : "";
     const hash = data._tx_hash || (data.minted && data.minted.tx_hash) || (st.txJob === job.id ? st.txHash : null);
     let html = `<div class="mm-job-head"><b data-testid="job-state">${esc(JOB_LABEL[job.state] || job.state)}</b>` +
       (p.stage && ACTIVE_JOB.has(job.state) ? ` <span class="mm-muted">${esc(p.phase || p.stage)}</span>` : "") +
@@ -528,11 +538,11 @@
       if (st.rejected) {
         html += `<div class="mm-alert mm-alert-error" role="alert"><strong>${esc(st.rejected.message)}</strong><span class="mm-hint">The video is rendered and pinned; nothing will be rendered again. ${esc(st.rejected.hint || "")}</span></div>`;
       } else {
-        html += `<p class="mm-muted">Check your wallet: sign the mint transaction.</p>`;
+        html += `<p class="mm-muted">Check your wallet: sign the mint transaction.${mintCost ? ` Cost: <b data-testid="tx-cost">${esc(mintCost)}</b>.` : ""}</p>`;
       }
       html += `<button type="button" class="mm-btn mm-btn-primary" data-act="sign">Sign to mint</button>`;
     }
-    if (hash) html += `<p>Transaction <a href="${esc(explorerTx(hash))}" target="_blank" rel="noopener" data-testid="mint-tx">${esc(hash)}</a></p>`;
+    if (hash) html += `<p>${mintCost ? `Cost: <span data-testid="tx-cost">${esc(mintCost)}</span> · ` : ""}Transaction <a href="${esc(explorerTx(hash))}" target="_blank" rel="noopener" data-testid="mint-tx">${esc(hash)}</a></p>`;
     if (job.state === "minted") {
       html += `<p class="mm-ok" data-testid="minted">Minted${data.minted && data.minted.block ? ` in block ${esc(data.minted.block)}` : ""} — the receipt is confirmed and the timeline is updated.</p>`;
     }
