@@ -157,3 +157,52 @@ def test_amounts_are_exact_decimals_from_wei(minter_stack, chromium):
     assert page.evaluate(fmt, ["0", None]) == "0 ETH"
     assert page.evaluate(fmt, ["123456789012345", 3]) == "0.000123 ETH"  # gas: 3 significant digits, truncated
     assert page.evaluate(fmt, [str(10**30 + 1), None]) == "1000000000000.000000000000000001 ETH"  # beyond 2**53
+
+
+OBSERVE_JOB_JS = """
+() => {
+  window.__mmJobSeen = [];
+  const note = () => {
+    const ph = document.querySelector('[data-testid=job-phase]'), fr = document.querySelector('[data-testid=job-frames]');
+    window.__mmJobSeen.push([ph ? ph.textContent : '', fr ? fr.textContent : '']);
+  };
+  new MutationObserver(note).observe(document.querySelector('#mm-scene-body'), { childList: true, subtree: true });
+}
+"""
+
+
+def test_progress_speaks_plainly_and_a_waiting_signature_is_flagged(minter_stack, chromium):
+    stack = minter_stack
+    movie_id = stack.publish(lighthouse(), mode="open")
+    page = stack.open_page(chromium, account=1)
+    connect(page)
+    open_movie(page, movie_id)
+    open_scene(page, 0)
+    page.get_by_role("button", name="Claim segment 0").click()
+    render = page.get_by_role("button", name="Render & Mint")
+    render.wait_for(timeout=30_000)
+    stack.double.frame_delay = 0.03
+    page.evaluate(OBSERVE_JOB_JS)
+    page.evaluate("window.__mmTestWallet.rejectNext('eth_sendTransaction')")
+    render.click()
+    page.get_by_role("button", name="Sign to mint").wait_for(timeout=90_000)
+    assert page.locator("#mm-job").evaluate("(el) => el.getBoundingClientRect().top < innerHeight")  # scrolled to
+
+    seen = page.evaluate("window.__mmJobSeen")
+    phases = {p for p, _ in seen if p}
+    raw = [p for p in phases if re.search(r"[A-Z]{5,}|_", p) or p == "awaiting signature"]
+    assert phases and raw == [], phases  # no GENERATING / POST_PROCESSING / "awaiting signature"
+    assert "generating frames" in phases or "rendering" in phases
+    full = [i for i, (_, f) in enumerate(seen) if re.match(r"^(\d+) / \1 frames$", f)]
+    assert full, seen
+    later = [f for _, f in seen[full[0] :] if f]
+    assert not any(f.startswith("0 / ") for f in later), later  # encoding never resets the counter
+
+    # Leave and come back (a reload, a new scene): the segment says it needs the signature.
+    page.locator("#mm-scene-close").click()
+    open_movie(page, movie_id)
+    page.wait_for_function(
+        "document.querySelector('.mm-cell[data-i=\"0\"]').getAttribute('aria-label').includes('needs your signature')"
+    )
+    assert "Segment 0 needs your signature" in page.get_by_test_id("needs-signature").inner_text()
+    shot(page, "progress-needs-signature.png")

@@ -11,6 +11,11 @@
   const JOB_LABEL = { queued: "Queued", models_ready: "Models ready", rendering: "Rendering frames", rendered: "Frames rendered",
     encoded: "Video encoded", pinned: "Pinned to IPFS", awaiting_signature: "Waiting for your signature", minted: "Minted",
     failed: "Failed", cancelled: "Cancelled" };
+  // Deforum's phases and the pipeline's stages in the words a minter expects.
+  const PHASE_LABEL = { QUEUED: "waiting in A1111's queue", PREPARING: "preparing Deforum", GENERATING: "generating frames",
+    POST_PROCESSING: "post-processing the frames", DONE: "frames done", rendering: "rendering", encoding: "encoding the video",
+    pinning: "pinning to IPFS", "awaiting signature": "needs your signature", confirming: "waiting for the mint to confirm",
+    "preparing the mint transaction": "preparing the mint transaction", "waiting for the GPU": "waiting for the GPU" };
   const ACTIVE_JOB = new Set(["queued", "models_ready", "rendering", "rendered", "encoded", "pinned", "awaiting_signature"]);
 
   const esc = (s) => String(s === undefined || s === null ? "" : s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
@@ -201,6 +206,7 @@
   }
 
   function stateLabel(c) {  // an allowlist's or a lottery win's segment is the wallet's to mint at once: no claim
+    if (c.state === "rendering" && c.job && c.job.state === "awaiting_signature") return "needs your signature";
     if (c.state === "yours" && c.allowlisted) return "yours to mint (allowlist)";
     if (c.state === "yours" && c.chain_status === "won") return "yours to mint (won in the lottery)";
     if (c.state === "assigned" && c.chain_status === "won") return "won by someone else";
@@ -240,11 +246,14 @@
     if (!box) return;
     const verb = st.movie.mint_mode === "lottery" ? "won" : "claimed";
     const mine = st.cells.filter((c) => c.state === "yours");
-    box.hidden = mine.length === 0;
+    const me = (st.wallet && st.wallet.address || "").toLowerCase();
+    const sign = st.cells.filter((c) => c.job && c.job.state === "awaiting_signature" && (c.job.wallet || "").toLowerCase() === me);
+    box.hidden = mine.length === 0 && sign.length === 0;
     box.innerHTML = mine.slice(0, 20).map((c) =>
       `<div>${c.allowlisted ? "The allowlist gives you" : "You " + verb} segment ${c.index}${c.title ? " (" + esc(c.title) + ")" : ""}` +
       (c.deadline ? `: mint before ${esc(fmtDate(c.deadline))}.` : ".") + `</div>`).join("") +
-      (mine.length > 20 ? `<div>…and ${mine.length - 20} more.</div>` : "");
+      (mine.length > 20 ? `<div>…and ${mine.length - 20} more.</div>` : "") +
+      sign.map((c) => `<div data-testid="needs-signature"><b>Segment ${c.index} needs your signature</b>: it is rendered and pinned; open it and click Sign to mint.</div>`).join("");
   }
 
   function columns() {
@@ -463,6 +472,8 @@
     const { job } = await api("api/v1/jobs", { method: "POST", body: { movie_id: s.movie_id, segment: s.index, wallet: st.wallet.address, manifest_cid: st.movie.manifest_cid } });
     st.job = job;
     drawJob(job, null);
+    const box = $("#mm-job");
+    if (box) box.scrollIntoView({ block: "center", behavior: "smooth" });
     followJob(job.id);
   }
 
@@ -521,14 +532,14 @@
     if (!box) return;
     box.hidden = false;
     const p = progress && progress.job_id === job.id ? progress : {};
-    const frames = p.frames ? `${p.frame || 0} / ${p.frames} frames` : "";
+    const frames = !p.frames ? "" : p.stage === "rendering" ? `${p.frame || 0} / ${p.frames} frames` : `${p.frames} frames`;
     const pct = job.state === "minted" ? 100 : job.state === "rendering" && p.frames ? Math.round(100 * (p.frame || 0) / p.frames) :
       ({ queued: 2, models_ready: 5, rendered: 70, encoded: 80, pinned: 88, awaiting_signature: 92 })[job.state] || null;
     const data = job.data || {};
     const mintCost = st.mintCost && st.mintCost.job === job.id ? st.mintCost.text : "";
     const hash = data._tx_hash || (data.minted && data.minted.tx_hash) || (st.txJob === job.id ? st.txHash : null);
     let html = `<div class="mm-job-head"><b data-testid="job-state">${esc(JOB_LABEL[job.state] || job.state)}</b>` +
-      (p.stage && ACTIVE_JOB.has(job.state) ? ` <span class="mm-muted">${esc(p.phase || p.stage)}</span>` : "") +
+      (p.stage && ACTIVE_JOB.has(job.state) ? ` <span class="mm-muted" data-testid="job-phase">${esc(PHASE_LABEL[p.phase] || PHASE_LABEL[p.stage] || String(p.phase || p.stage).toLowerCase().replace(/_/g, " "))}</span>` : "") +
       (frames ? ` <span class="mm-muted" data-testid="job-frames">${esc(frames)}</span>` : "") +
       (p.eta !== undefined && p.eta !== null && job.state === "rendering" ? ` <span class="mm-muted" data-testid="job-eta">ETA ${fmtTime(p.eta)}</span>` : "") + `</div>`;
     html += `<div class="mm-progress" role="progressbar" aria-label="Render and mint progress" aria-valuemin="0" aria-valuemax="100" ${pct === null ? "" : `aria-valuenow="${pct}"`}><span style="width:${pct === null ? 8 : pct}%" class="${pct === null ? "mm-indeterminate" : ""}"></span></div>`;
