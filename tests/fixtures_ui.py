@@ -96,7 +96,15 @@ class MinterStack:
         self.anvil, self.chain, self.ctx, self.server, self.double = anvil, chain, ctx, server, double
         self.url = server.url
 
-    def publish(self, manifest: dict, *, mode: str = "open", claim_window: int = 3600) -> int:
+    def publish(
+        self,
+        manifest: dict,
+        *,
+        mode: str = "open",
+        claim_window: int = 3600,
+        entry_deadline: int = 0,
+        allowlist_root: bytes = b"\x00" * 32,
+    ) -> int:
         from movieminter.app.director import pin_manifest
         from movieminter.chain.client import MovieConfig
 
@@ -112,6 +120,8 @@ class MinterStack:
                     director=acc[9],
                     mint_mode=mode,
                     claim_window=claim_window,
+                    entry_deadline=entry_deadline,
+                    allowlist_root=allowlist_root,
                 ).as_tuple()
             ],
             acc[0],

@@ -31,6 +31,7 @@ ROUTER_MODULES = [
     "movieminter.app.routes_wallet",
     "movieminter.app.routes_director",
     "movieminter.app.routes_viewer",
+    "movieminter.app.routes_ux",
 ]
 # Mount path -> module with build(ctx) -> gradio.Blocks. "/" is mounted last
 # (it would otherwise swallow the others).

@@ -11,10 +11,18 @@
   const JOB_LABEL = { queued: "Queued", models_ready: "Models ready", rendering: "Rendering frames", rendered: "Frames rendered",
     encoded: "Video encoded", pinned: "Pinned to IPFS", awaiting_signature: "Waiting for your signature", minted: "Minted",
     failed: "Failed", cancelled: "Cancelled" };
+  // Deforum's phases and the pipeline's stages in the words a minter expects.
+  const PHASE_LABEL = { QUEUED: "waiting in A1111's queue", PREPARING: "preparing Deforum", GENERATING: "generating frames",
+    POST_PROCESSING: "post-processing the frames", DONE: "frames done", rendering: "rendering", encoding: "encoding the video",
+    pinning: "pinning to IPFS", "awaiting signature": "needs your signature", confirming: "waiting for the mint to confirm",
+    "preparing the mint transaction": "preparing the mint transaction", "waiting for the GPU": "waiting for the GPU" };
   const ACTIVE_JOB = new Set(["queued", "models_ready", "rendering", "rendered", "encoded", "pinned", "awaiting_signature"]);
 
   const esc = (s) => String(s === undefined || s === null ? "" : s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   const short = (a) => (a ? a.slice(0, 6) + "…" + a.slice(-4) : "");
+  // Dates, never raw Unix seconds (chain errors quote deadlines as numbers: "deadline 1795988636").
+  const fmtDate = (t) => new Date(Number(t) * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const humanTimes = (text) => String(text).replace(/\b(deadline|until|now|timestamp|expires at|expiresAt)( |: |=)(1\d{9})\b/gi, (m, w, sep, t) => w + sep + fmtDate(t));
   const fmtTime = (s) => { s = Math.max(0, Math.round(s)); const m = Math.floor(s / 60); return m ? `${m} min ${s % 60}s` : `${s}s`; };
 
   let root = null;
@@ -31,10 +39,11 @@
     if (!err) { box.hidden = true; box.innerHTML = ""; return; }
     box.hidden = false;
     box.className = "mm-alert mm-alert-error";
-    box.innerHTML = `<strong>${esc(err.message || err)}</strong>${err.hint ? `<span class="mm-hint">${esc(err.hint)}</span>` : ""}`;
+    box.innerHTML = `<strong>${esc(humanTimes(err.message || err))}</strong>${err.hint ? `<span class="mm-hint">${esc(humanTimes(err.hint))}</span>` : ""}`;
   }
   function showInfo(where, html) {
-    const box = $(where);
+    const box = typeof where === "string" ? $(where) : where;
+    if (!box) return;
     box.hidden = !html;
     box.className = "mm-alert mm-alert-info";
     box.innerHTML = html || "";
@@ -59,7 +68,7 @@
     // A chain the app cannot use (RPC down, no contract) stays explained until its config loads.
     const down = window.MMWallet.state.config ? null : st.configError;
     showError("#mm-wallet-error", w.notice ? { message: w.notice, hint: "Click Connect wallet." } : down);
-    if (st.movie) refreshTimeline();
+    if (st.movie) { refreshTimeline(); loadLottery(); }
   }
 
   function walletMenu() {
@@ -127,9 +136,11 @@
       ui.movieHead.innerHTML = `<h2 id="mm-movie-title">${esc(m.title)}</h2>` +
         `<p class="mm-muted">Movie #${m.movie_id} · ${m.segment_count} segments · ${esc(m.mint_mode)} mode · <code title="manifest CID">${esc(m.manifest_cid)}</code></p>` +
         (m.description ? `<p>${esc(m.description)}</p>` : "") +
-        (m.mint_mode === "lottery" ? `<div class="mm-lottery"><button type="button" class="mm-btn" data-act="enter">Enter lottery</button><span class="mm-muted">One entry per wallet${m.entry_deadline ? ", until " + new Date(m.entry_deadline * 1000).toLocaleString() : ""}.</span></div>` : "");
+        (m.mint_mode === "lottery" ? `<div class="mm-lottery" id="mm-lottery" data-testid="lottery"><span class="mm-muted">Reading the lottery…</span></div>` +
+          `<div id="mm-lottery-msg" class="mm-alert" hidden role="status"></div>` : "");
+      st.lottery = null;
       try { history.replaceState(null, "", "#movie=" + m.movie_id); } catch (e) { /* sandboxed */ }
-      await refreshTimeline();
+      await Promise.all([refreshTimeline(), loadLottery()]);
       loadRecent();
     } catch (err) {
       showError("#mm-load-error", err);
@@ -137,6 +148,44 @@
       ui.openBtn.disabled = false;
       ui.openBtn.textContent = "Open";
     }
+  }
+
+  // ---------------------------------------------------------------- lottery card
+  // The phase comes from the chain (its clock, its entrant list): Enter only while entries are open
+  // and this wallet has not entered; after the draw, unwon segments are claimed like in an open movie.
+  async function loadLottery() {
+    const m = st.movie;
+    if (!m || m.mint_mode !== "lottery") return;
+    try {
+      st.lottery = await api(`api/v1/ux/movies/${m.movie_id}/lottery`);
+    } catch (err) {
+      st.lottery = null;
+      const box = $("#mm-lottery");
+      if (box) { box.innerHTML = ""; showError("#mm-lottery-msg", err); }
+      return;
+    }
+    drawLottery();
+    if (st.scene && ui.scene && !ui.scene.hidden) drawActions();
+  }
+
+  function drawLottery() {
+    const box = $("#mm-lottery"), L = st.lottery;
+    if (!box || !L) return;
+    const w = st.wallet || {};
+    const n = `${L.entrants} ${L.entrants === 1 ? "entrant" : "entrants"}`;
+    let html = "";
+    if (L.phase === "entries open") {
+      if (L.entered) html = `<span class="mm-ok" data-testid="lottery-entered">You are entered.</span><span class="mm-muted">${n}; entries close ${esc(fmtDate(L.entry_deadline))}, then the draw assigns the segments.</span>`;
+      else if (w.signedIn) html = `<button type="button" class="mm-btn" data-act="enter">Enter lottery</button><span class="mm-muted">One entry per wallet, until ${esc(fmtDate(L.entry_deadline))} · ${n}.</span>`;
+      else html = `<span class="mm-muted">Entries are open until ${esc(fmtDate(L.entry_deadline))} (${n}). Connect your wallet to enter.</span>`;
+    } else if (L.phase === "drawn") {
+      html = `<span><b>The draw is done</b>${L.entered ? " (you entered)" : ""}.</span><span class="mm-muted">Winners hold their segments` +
+        (L.claim_deadline ? ` until ${esc(fmtDate(L.claim_deadline))}` : "") + `; segments nobody won are open to anyone: open one and claim it.</span>`;
+    } else {
+      html = `<span><b>Entries closed</b> ${esc(fmtDate(L.entry_deadline))}${L.entered ? " (you entered)" : ""}.</span><span class="mm-muted">${n}; waiting for the draw` +
+        (L.draw_block ? ` (block ${esc(L.draw_block)})` : "") + `.</span>`;
+    }
+    box.innerHTML = html;
   }
 
   // ---------------------------------------------------------------- timeline
@@ -156,8 +205,12 @@
     }
   }
 
-  function stateLabel(c) {  // an allowlist's segment is the wallet's to mint at once: no claim
-    return c.state === "yours" && c.allowlisted ? "yours to mint (allowlist)" : (STATE_LABEL[c.state] || c.state);
+  function stateLabel(c) {  // an allowlist's or a lottery win's segment is the wallet's to mint at once: no claim
+    if (c.state === "rendering" && c.job && c.job.state === "awaiting_signature") return "needs your signature";
+    if (c.state === "yours" && c.allowlisted) return "yours to mint (allowlist)";
+    if (c.state === "yours" && c.chain_status === "won") return "yours to mint (won in the lottery)";
+    if (c.state === "assigned" && c.chain_status === "won") return "won by someone else";
+    return STATE_LABEL[c.state] || c.state;
   }
 
   function cellLabel(c) {
@@ -193,11 +246,14 @@
     if (!box) return;
     const verb = st.movie.mint_mode === "lottery" ? "won" : "claimed";
     const mine = st.cells.filter((c) => c.state === "yours");
-    box.hidden = mine.length === 0;
+    const me = (st.wallet && st.wallet.address || "").toLowerCase();
+    const sign = st.cells.filter((c) => c.job && c.job.state === "awaiting_signature" && (c.job.wallet || "").toLowerCase() === me);
+    box.hidden = mine.length === 0 && sign.length === 0;
     box.innerHTML = mine.slice(0, 20).map((c) =>
-      `<div>You ${verb} segment ${c.index}${c.title ? " (" + esc(c.title) + ")" : ""}` +
-      (c.deadline ? `: mint before ${esc(new Date(c.deadline * 1000).toLocaleString())}.` : ".") + `</div>`).join("") +
-      (mine.length > 20 ? `<div>…and ${mine.length - 20} more.</div>` : "");
+      `<div>${c.allowlisted ? "The allowlist gives you" : "You " + verb} segment ${c.index}${c.title ? " (" + esc(c.title) + ")" : ""}` +
+      (c.deadline ? `: mint before ${esc(fmtDate(c.deadline))}.` : ".") + `</div>`).join("") +
+      (mine.length > 20 ? `<div>…and ${mine.length - 20} more.</div>` : "") +
+      sign.map((c) => `<div data-testid="needs-signature"><b>Segment ${c.index} needs your signature</b>: it is rendered and pinned; open it and click Sign to mint.</div>`).join("");
   }
 
   function columns() {
@@ -301,7 +357,7 @@
       `<p class="mm-muted">No preview stills yet.</p>`;
     ui.sceneBody.innerHTML =
       `<p class="mm-status" id="mm-scene-status"></p>` +
-      `<div class="mm-cols"><section><h4>Prompts by keyframe</h4><table class="mm-prompts"><thead><tr><th scope="col">Frame</th><th scope="col">Prompt</th></tr></thead><tbody>${prompts}</tbody></table>` +
+      `<div class="mm-cols"><section><h4>Prompts by keyframe</h4><div class="mm-prompts-wrap"><table class="mm-prompts"><thead><tr><th scope="col">Frame</th><th scope="col">Prompt</th></tr></thead><tbody>${prompts}</tbody></table></div>` +
       (s.positive_suffix ? `<p class="mm-muted">Added to every prompt: ${esc(s.positive_suffix)}</p>` : "") +
       `<h4>Negative prompt</h4><p class="mm-neg-main">${esc(s.negative_prompt || "—")}</p></section>` +
       `<section><h4>Camera motion</h4>${plotCamera(s.camera, s.frame_count)}</section></div>` +
@@ -324,7 +380,7 @@
     const s = st.scene, c = s.cell;
     const who = c.holder ? (c.mine ? "you" : short(c.holder)) : "nobody";
     $("#mm-scene-status").innerHTML = `<span class="mm-swatch mm-s-${c.state}"></span><b>${esc(stateLabel(c))}</b>` +
-      (c.state === "minted" ? ` by ${esc(who)}` : (c.state === "assigned" || c.state === "yours") && c.holder ? ` to ${esc(who)}` + (c.deadline ? ` until ${new Date(c.deadline * 1000).toLocaleString()}` : "") : "") +
+      (c.state === "minted" ? ` by ${esc(who)}` : (c.state === "assigned" || c.state === "yours") && c.holder ? ` to ${esc(who)}` + (c.deadline ? ` until ${fmtDate(c.deadline)}` : "") : "") +
       ` · ${s.frame_count} frames at ${s.fps} fps · seed ${esc(s.seed)}`;
   }
 
@@ -342,13 +398,23 @@
     } else if (job && ACTIVE_JOB.has(job.state)) {
       html = "";
     } else if (c.state === "assigned" && c.allowlisted) {
-      html = `<p class="mm-muted">The allowlist reserves this segment for other wallets${c.deadline ? " until " + new Date(c.deadline * 1000).toLocaleString() + "; then it opens to anyone" : ""}.</p>`;
+      html = `<p class="mm-muted">The allowlist reserves this segment for other wallets${c.deadline ? " until " + fmtDate(c.deadline) + "; then it opens to anyone" : ""}.</p>`;
     } else if (c.state === "assigned") {
-      html = `<p class="mm-muted">Another wallet holds this segment${c.deadline ? " until " + new Date(c.deadline * 1000).toLocaleString() + "; then it opens again" : ""}.</p>`;
+      html = `<p class="mm-muted">Another wallet holds this segment${c.deadline ? " until " + fmtDate(c.deadline) + "; then it opens again" : ""}.</p>`;
     } else if (c.state === "open" && s.mint_mode === "open") {
       html = `<button type="button" class="mm-btn" data-act="claim">Claim segment ${s.index}</button><span class="mm-muted">Reserves it for you for the claim window, so no one renders it twice.</span>`;
+    } else if (c.state === "open" && s.mint_mode === "lottery" && c.chain_status === "open") {
+      // after the draw: nobody won it (or the winner's window ran out), so anyone may claim it
+      html = `<button type="button" class="mm-btn" data-act="claim">Claim segment ${s.index}</button><span class="mm-muted">Nobody holds this segment after the draw: claim it, then render and mint it.</span>`;
     } else if (c.state === "open" && s.mint_mode === "lottery") {
-      html = `<button type="button" class="mm-btn" data-act="enter">Enter lottery</button><span class="mm-muted">Winners are drawn from the entrants; open again after the claim window.</span>`;
+      const L = st.lottery;
+      if (L && L.phase === "entries open" && !L.entered) {
+        html = `<button type="button" class="mm-btn" data-act="enter">Enter lottery</button><span class="mm-muted">Winners are drawn from the entrants after ${esc(fmtDate(L.entry_deadline))}.</span>`;
+      } else if (L && L.phase === "entries open") {
+        html = `<p class="mm-muted">You are entered. The draw after ${esc(fmtDate(L.entry_deadline))} decides who mints this segment.</p>`;
+      } else {
+        html = `<p class="mm-muted">Entries are closed; the draw decides who mints this segment.</p>`;
+      }
     }
     if (w.signedIn && c.state !== "minted" && !(job && ACTIVE_JOB.has(job.state)) && (c.state === "yours" || (c.state === "open" && c.deadline && c.deadline < Date.now() / 1000))) {
       html += `<button type="button" class="mm-btn mm-btn-primary" data-act="render">Render &amp; Mint</button>`;
@@ -370,19 +436,27 @@
     return null;
   }
 
-  async function sendPrepared(action) {
-    showError("#mm-action-error", null);
-    const s = st.scene;
-    const prepared = await api(`api/v1/movies/${s.movie_id}/tx`, { method: "POST", body: { action, segment: s.index } });
-    const hash = await window.MMWallet.sendTransaction(prepared.tx, action === "claim" ? "the claim transaction" : "the lottery entry");
-    showInfo("#mm-action-error", `Sent: <a href="${explorerTx(hash)}" target="_blank" rel="noopener" data-testid="tx-link">${esc(short(hash))}</a>. Waiting for the receipt…`);
+  async function sendPrepared(action, msg) {
+    msg = msg || "#mm-action-error";
+    showError(msg, null);
+    const s = action === "enter" ? { movie_id: st.movie.movie_id, index: null } : st.scene;
+    const prepared = await api(`api/v1/movies/${s.movie_id}/tx`, { method: "POST", body: action === "enter" ? { action } : { action, segment: s.index } });
+    const what = action === "claim" ? "the claim transaction" : "the lottery entry";
+    const onCost = (e) => showInfo(msg, `Confirm ${esc(what)} in your wallet. Cost: <b data-testid="tx-cost">${esc(e.detail.cost.text)}</b>.`);
+    document.addEventListener("mm-cost", onCost);
+    let hash;
+    try { hash = await window.MMWallet.sendTransaction(prepared.tx, what); } finally { document.removeEventListener("mm-cost", onCost); }
+    const cost = window.MMWallet.state.lastCost;
+    showInfo(msg, `Sent: <a href="${explorerTx(hash)}" target="_blank" rel="noopener" data-testid="tx-link">${esc(short(hash))}</a>. Waiting for the receipt…`);
     const receipt = await waitReceipt(hash);
     if (!receipt || !receipt.status) {
       throw Object.assign(new Error(receipt && receipt.message ? receipt.message : "The transaction failed on chain."), { hint: (receipt && receipt.hint) || "Reload the timeline to see who holds the segment now." });
     }
-    showInfo("#mm-action-error", action === "claim" ? `Segment ${s.index} is yours for the claim window. Click Render &amp; Mint.` : "You are entered in the lottery.");
-    await refreshTimeline();
-    const i = st.cells.findIndex((x) => x.index === s.index);
+    showInfo(msg, (action === "claim" ? `Segment ${s.index} is yours for the claim window. Click Render &amp; Mint.` : "You are entered in the lottery.") +
+      (cost ? ` <span class="mm-muted" data-testid="tx-cost">Cost: ${esc(cost.text)}.</span>` : ""));
+    await Promise.all([refreshTimeline(), loadLottery()]);
+    if (!st.scene) return;
+    const i = st.cells.findIndex((x) => x.index === st.scene.index);
     if (i >= 0) { st.scene.cell = st.cells[i]; drawActions(); }
   }
 
@@ -398,6 +472,8 @@
     const { job } = await api("api/v1/jobs", { method: "POST", body: { movie_id: s.movie_id, segment: s.index, wallet: st.wallet.address, manifest_cid: st.movie.manifest_cid } });
     st.job = job;
     drawJob(job, null);
+    const box = $("#mm-job");
+    if (box) box.scrollIntoView({ block: "center", behavior: "smooth" });
     followJob(job.id);
   }
 
@@ -435,7 +511,10 @@
     st.signing = true;
     const box = $("#mm-sign");
     try {
-      const hash = await window.MMWallet.sendTransaction(tx, "the mint transaction");
+      const onCost = (e) => { st.mintCost = { job: job.id, text: e.detail.cost.text }; drawJob(st.job, st.progress); };
+      document.addEventListener("mm-cost", onCost);
+      let hash;
+      try { hash = await window.MMWallet.sendTransaction(tx, "the mint transaction"); } finally { document.removeEventListener("mm-cost", onCost); }
       await api(`api/v1/jobs/${job.id}/submitted`, { method: "POST", body: { tx_hash: hash } });
       st.txHash = hash;
       st.txJob = job.id;
@@ -453,13 +532,14 @@
     if (!box) return;
     box.hidden = false;
     const p = progress && progress.job_id === job.id ? progress : {};
-    const frames = p.frames ? `${p.frame || 0} / ${p.frames} frames` : "";
+    const frames = !p.frames ? "" : p.stage === "rendering" ? `${p.frame || 0} / ${p.frames} frames` : `${p.frames} frames`;
     const pct = job.state === "minted" ? 100 : job.state === "rendering" && p.frames ? Math.round(100 * (p.frame || 0) / p.frames) :
       ({ queued: 2, models_ready: 5, rendered: 70, encoded: 80, pinned: 88, awaiting_signature: 92 })[job.state] || null;
     const data = job.data || {};
+    const mintCost = st.mintCost && st.mintCost.job === job.id ? st.mintCost.text : "";
     const hash = data._tx_hash || (data.minted && data.minted.tx_hash) || (st.txJob === job.id ? st.txHash : null);
     let html = `<div class="mm-job-head"><b data-testid="job-state">${esc(JOB_LABEL[job.state] || job.state)}</b>` +
-      (p.stage && ACTIVE_JOB.has(job.state) ? ` <span class="mm-muted">${esc(p.phase || p.stage)}</span>` : "") +
+      (p.stage && ACTIVE_JOB.has(job.state) ? ` <span class="mm-muted" data-testid="job-phase">${esc(PHASE_LABEL[p.phase] || PHASE_LABEL[p.stage] || String(p.phase || p.stage).toLowerCase().replace(/_/g, " "))}</span>` : "") +
       (frames ? ` <span class="mm-muted" data-testid="job-frames">${esc(frames)}</span>` : "") +
       (p.eta !== undefined && p.eta !== null && job.state === "rendering" ? ` <span class="mm-muted" data-testid="job-eta">ETA ${fmtTime(p.eta)}</span>` : "") + `</div>`;
     html += `<div class="mm-progress" role="progressbar" aria-label="Render and mint progress" aria-valuemin="0" aria-valuemax="100" ${pct === null ? "" : `aria-valuenow="${pct}"`}><span style="width:${pct === null ? 8 : pct}%" class="${pct === null ? "mm-indeterminate" : ""}"></span></div>`;
@@ -469,11 +549,11 @@
       if (st.rejected) {
         html += `<div class="mm-alert mm-alert-error" role="alert"><strong>${esc(st.rejected.message)}</strong><span class="mm-hint">The video is rendered and pinned; nothing will be rendered again. ${esc(st.rejected.hint || "")}</span></div>`;
       } else {
-        html += `<p class="mm-muted">Check your wallet: sign the mint transaction.</p>`;
+        html += `<p class="mm-muted">Check your wallet: sign the mint transaction.${mintCost ? ` Cost: <b data-testid="tx-cost">${esc(mintCost)}</b>.` : ""}</p>`;
       }
       html += `<button type="button" class="mm-btn mm-btn-primary" data-act="sign">Sign to mint</button>`;
     }
-    if (hash) html += `<p>Transaction <a href="${esc(explorerTx(hash))}" target="_blank" rel="noopener" data-testid="mint-tx">${esc(hash)}</a></p>`;
+    if (hash) html += `<p>${mintCost ? `Cost: <span data-testid="tx-cost">${esc(mintCost)}</span> · ` : ""}Transaction <a href="${esc(explorerTx(hash))}" target="_blank" rel="noopener" data-testid="mint-tx">${esc(hash)}</a></p>`;
     if (job.state === "minted") {
       html += `<p class="mm-ok" data-testid="minted">Minted${data.minted && data.minted.block ? ` in block ${esc(data.minted.block)}` : ""} — the receipt is confirmed and the timeline is updated.</p>`;
     }
@@ -511,7 +591,7 @@
     } catch (err) {
       showError("#mm-action-error", err);
       if (act === "claim" || act === "enter") {  // someone may have been faster: show the segment as it is now
-        await refreshTimeline();
+        await Promise.all([refreshTimeline(), loadLottery()]);
         const i = st.cells.findIndex((x) => x.index === s.index);
         if (i >= 0) { st.scene.cell = st.cells[i]; drawActions(); }
       }
@@ -522,10 +602,11 @@
 
   async function onHeadClick(ev) {
     const btn = ev.target.closest("button[data-act='enter']");
-    if (!btn) return;
-    if (!st.scene) st.scene = { movie_id: st.movie.movie_id, index: 0, cell: st.cells[0] || {} };
-    try { await sendPrepared("enter"); showError("#mm-load-error", null); }
-    catch (err) { showError("#mm-load-error", err); }
+    if (!btn || btn.disabled) return;
+    btn.disabled = true;
+    try { await sendPrepared("enter", "#mm-lottery-msg"); }
+    catch (err) { showError("#mm-lottery-msg", err); loadLottery(); }
+    finally { if (document.body.contains(btn)) btn.disabled = false; }
   }
 
   // ---------------------------------------------------------------- mount

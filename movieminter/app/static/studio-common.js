@@ -54,11 +54,14 @@
     notice(`Preparing: ${what}…`);
     const prepared = await api(path, { method: "POST", body: Object.assign({ sender: window.MMWallet.state.address }, body || {}) });
     const tx = prepared.tx || prepared;
-    notice(`Confirm in your wallet: ${what}.`);
-    const hash = await window.MMWallet.sendTransaction(tx, what);
+    const onCost = (e) => notice(`Confirm in your wallet: ${what}. Cost: ${e.detail.cost.text}.`);
+    document.addEventListener("mm-cost", onCost);
+    let hash;
+    try { hash = await window.MMWallet.sendTransaction(tx, what); } finally { document.removeEventListener("mm-cost", onCost); }
+    const cost = window.MMWallet.state.lastCost;
     notice(`Sent ${hash.slice(0, 10)}…, waiting for the receipt.`);
     const receipt = await waitReceipt(hash);
-    notice(`Done: ${what} (block ${receipt.block_number}).`, "ok");
+    notice(`Done: ${what} (block ${receipt.block_number}). Cost: ${cost ? cost.text : "see your wallet"}.`, "ok");
     return Object.assign({ hash, prepared }, receipt);
   }
 

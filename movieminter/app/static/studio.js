@@ -96,7 +96,7 @@
         <td>${s.deadline ? new Date(s.deadline * 1000).toISOString().slice(0, 16).replace("T", " ") : "—"}</td>
         <td>${rendered(s)}</td>
         <td>${s.content_cid ? `<a href="${esc(P.resolve("ipfs/" + s.content_cid))}">${esc(s.content_cid.slice(0, 12))}…</a>` : "—"}</td></tr>`).join("");
-      $(root, "#mm-events").innerHTML = (a.events || []).slice(-50).reverse().map((e) => `<li>block ${e.block}: ${esc(e.summary)}</li>`).join("");
+      $(root, "#mm-events").innerHTML = (a.events || []).slice(-50).reverse().map((e) => `<li>block ${e.block}: ${esc(String(e.summary).replace(/\b(\d+) wei\b/g, (m, w) => P.eth(w)))}</li>`).join("");
       await lottery();
     }
     $(root, "#mm-load").addEventListener("click", guarded(load));

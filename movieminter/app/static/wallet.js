@@ -216,7 +216,33 @@
       if (tx[k] === undefined || tx[k] === null) continue;
       clean[k] = typeof tx[k] === "number" ? "0x" + tx[k].toString(16) : tx[k];
     }
+    const cost = await estimateCost(tx);
+    state.lastCost = cost;
+    document.dispatchEvent(new CustomEvent("mm-cost", { detail: { what: what || "the transaction", cost } }));
     return await request("eth_sendTransaction", [clean], what || "the transaction");
+  }
+
+  // Exact ETH from wei (BigInt: no float noise such as 0.004000000000000004).
+  function formatEth(wei, digits) {
+    const w = BigInt(wei || 0), unit = 10n ** 18n;
+    let frac = (w % unit).toString().padStart(18, "0");
+    if (digits != null && w > 0n && w < unit) {  // small amounts: significant digits, not 18 decimals
+      const first = frac.search(/[1-9]/);
+      frac = frac.slice(0, Math.min(18, first + digits));
+    }
+    frac = frac.replace(/0+$/, "");
+    return (w / unit).toString() + (frac ? "." + frac : "") + " ETH";
+  }
+
+  // What a prepared transaction costs at most: its value plus gas limit × the current gas price
+  // (the wallet's own RPC answers eth_gasPrice; shown before the wallet asks for the signature).
+  async function estimateCost(tx) {
+    const value = BigInt(tx.value || 0), gas = BigInt(tx.gas || 0);
+    let price = 0n;
+    try { price = BigInt(await active.request({ method: "eth_gasPrice", params: [] })); } catch (e) { /* unknown: value only */ }
+    const gasWei = gas * price;
+    return { value, gasWei, total: value + gasWei,
+      text: `${formatEth(value)} + up to ${formatEth(gasWei, 3)} gas${price ? "" : " (gas price unknown)"}` };
   }
 
   // Resume the server session after a reload (the cookie is HttpOnly; ask the server).
@@ -235,6 +261,6 @@
     } catch (e) { /* not signed in */ }
   }
 
-  window.MMWallet = { providers, connect, disconnect, ensureChain, sendTransaction, signIn, api, state, restore, config };
+  window.MMWallet = { providers, connect, disconnect, ensureChain, sendTransaction, signIn, api, state, restore, config, formatEth, estimateCost };
   setTimeout(restore, 50);
 })();
