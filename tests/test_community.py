@@ -259,3 +259,41 @@ def test_credits_list_director_creator_leader_minters_and_pass_holders(env):
     lone = create_movie(chain, mint_mode="open", segment_count=2)
     assert com.movie_credits(lone)["leader"] is None and com.movie_credits(lone)["pass_holders"] == []
     assert to_checksum_address(com.call("minter")) == chain.contract_address
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pass_revenue_random_sales_account_for_every_wei(env, seed):
+    """Random prices, early caps, shares, price changes and collects: paid == withdrawn + held, after every step."""
+    import random
+
+    chain, com, accounts = env
+    rng = random.Random(seed)
+    w3 = chain.w3
+    price = rng.randrange(1, 10**16)
+    cid = com.create_collective(
+        accounts[7], price, rng.randrange(0, price + 1), rng.randrange(0, 4), accounts[8], rng.randrange(0, 10_001)
+    )
+    base = w3.eth.get_balance(com.contract_address)
+    paid = withdrawn = 0
+    for step in range(8):
+        action = rng.choice(["buy", "buy", "collect", "withdraw", "reprice"])
+        if action == "buy":
+            price_now, _ = com.next_pass_price(cid)
+            com.buy_pass(cid, accounts[1 + step % 5])
+            paid += price_now
+        elif action == "collect":
+            com.transact("collect", [cid], accounts[0])
+        elif action == "reprice":
+            new = rng.randrange(1, 10**16)
+            com.transact("setPassPrices", [cid, new, rng.randrange(0, new + 1)], accounts[7])
+        else:
+            for who in (accounts[7], accounts[8]):
+                credit = com.credits_of(who)
+                if credit:
+                    com.transact("withdraw", [], who)
+                    withdrawn += credit
+        assert w3.eth.get_balance(com.contract_address) - base == paid - withdrawn
+    com.transact("collect", [cid], accounts[0])
+    owed = com.credits_of(accounts[7]) + com.credits_of(accounts[8])
+    assert com.collectable(cid) == (0, 0)
+    assert withdrawn + owed == paid
