@@ -23,6 +23,7 @@ from eth_utils import keccak, to_checksum_address  # noqa: E402
 
 from movieminter.chain.anvil import Anvil  # noqa: E402
 from movieminter.chain.client import ChainClient, MovieConfig  # noqa: E402
+from movieminter.chain.community import NO_PASS, CommunityClient  # noqa: E402
 from movieminter.chain.merkle import StandardMerkleTree  # noqa: E402
 
 ANCHORS = [  # measured elsewhere with OpenZeppelin 5.7 (from the issue)
@@ -31,7 +32,13 @@ ANCHORS = [  # measured elsewhere with OpenZeppelin 5.7 (from the issue)
     ("flat-cost accrual payment", 26_281),
     ("flat-cost accrual payment with an access flag", 48_493),
 ]
-GOALS = {"mintSegment (lottery)": 95_000, "buyTicket": 50_000, "enter": 55_000}
+GOALS = {
+    "mintSegment (lottery)": 95_000,
+    "buyTicket": 50_000,
+    "enter": 55_000,
+    "Community.recordTake": 40_000,
+    "Community.vote": 50_000,
+}
 # Which anchor each function is compared with (ratio column).
 ANCHOR_OF = {
     "mintSegment (lottery)": 101_452,
@@ -50,6 +57,9 @@ NOTES = {
     "enter": "floor ~72,200 first time = 21,000 + 204 calldata + 2 fresh slots (entrant list, one-entry bit: "
     "44,200) + movie counter 5,000 + Entered 1,756; ~55,100 for a repeat entrant (bit word exists). "
     "55,000 would need dropping the duplicate check or the on-chain entrant list",
+    "Community.vote": "a ticket vote marks the voter's address in a word shared by 256 consecutive ballots: the "
+    "first such vote writes a fresh slot (22,100) and calls MovieMinter.hasTicket twice; pass votes write prepared "
+    "words",
 }
 BIG = 1_080
 
@@ -286,12 +296,75 @@ def run() -> dict:
         )
         assert len(rows) == BIG and sum(r["status"] == "minted" for r in rows) == 40
 
+        community(b)
+
         return {
             "anchors": [{"name": n, "gas": g} for n, g in ANCHORS],
             "goals": GOALS,
             "rows": b.rows,
             "shuffle_rounds": c.call("SHUFFLE_ROUNDS"),
         }
+
+
+def community(b: Bench) -> None:
+    """Community (contracts/Community.sol): pass purchase, take record, votes, approval."""
+    com = CommunityClient.for_chain(b.c)
+    com.deploy(minter_address=b.c.contract_address)
+    leader, creator = b.person(), b.person()
+    receipt = com.transact("createCollective", [35 * 10**14, 25 * 10**14, 2, creator, 1000], leader)
+    cid = com._event_arg(receipt, "CollectiveCreated", "collectiveId")
+    b.record("Community.createCollective", "", receipt["gasUsed"])
+    movie_id, _ = b.movie("open", 6)
+    director = b.c.movie(movie_id)["director"]
+    b.record("Community.joinCollective", "", com.transact("joinCollective", [movie_id, cid], director)["gasUsed"])
+    holders = [b.person() for _ in range(4)]
+    passes = []
+    for i, h in enumerate(holders):
+        price, early = com.next_pass_price(cid)
+        receipt = com.transact("buyPass", [cid], h, value=price)
+        passes.append(com._event_arg(receipt, "PassBought", "passId"))
+        if i in (0, 2):
+            b.record("Community.buyPass", f"{'early tier' if early else 'full price'}, first pass", receipt["gasUsed"])
+    receipt = com.transact("buyPass", [cid], holders[0], value=35 * 10**14)
+    b.record("Community.buyPass", "full price, the holder's second pass", receipt["gasUsed"])
+    start = b.now() + 100
+    receipt = com.transact("openBallot", [movie_id, 1, True, 0, start, start + 100, b"\0" * 32], director)
+    ballot = com._event_arg(receipt, "BallotOpened", "ballotId")
+    b.record("Community.openBallot", "takes, 5 passes (prepares the vote word)", receipt["gasUsed"])
+    for i in range(3):
+        receipt = com.transact("recordTake", [ballot, passes[i], d(f"take {i}"), d(f"meta {i}")], holders[i])
+        if i < 2:
+            b.record("Community.recordTake", f"take {i}", receipt["gasUsed"], GOALS["Community.recordTake"])
+    viewer = b.person()
+    b.c.transact("buyTicket", [movie_id], viewer, value=10**15)
+    b.mine(seconds=100)
+    for i in range(2):
+        gas = com.vote(ballot, 2, holders[i], passes[i])["gasUsed"]
+        b.record("Community.vote", f"with a pass, vote {i + 1}", gas, GOALS["Community.vote"])
+    gas = com.transact("vote", [ballot, 1, NO_PASS], viewer)["gasUsed"]
+    b.record("Community.vote", "with a ticket, first ticket vote", gas, GOALS["Community.vote"])
+    receipt = com.transact("openBallot", [movie_id, 2, True, 0, b.now() + 10, b.now() + 100, b"\0" * 32], director)
+    ballot2 = com._event_arg(receipt, "BallotOpened", "ballotId")
+    com.transact("recordTake", [ballot2, passes[0], d("x"), d("x")], holders[0])
+    b.mine(seconds=10)
+    gas = com.transact("vote", [ballot2, 0, NO_PASS], viewer)["gasUsed"]
+    b.record("Community.vote", "with a ticket, next ballot", gas, GOALS["Community.vote"])
+    minter = b.person()
+    b.c.transact("mintSegment", [movie_id, 0, d("v"), d("m")], minter)
+    b.record(
+        "Community.setApprovalWindow", "", com.transact("setApprovalWindow", [movie_id, 3600], director)["gasUsed"]
+    )
+    b.record("Community.submitSegment", "", com.transact("submitSegment", [movie_id, 0], minter)["gasUsed"])
+    gas = com.transact("reviewSegment", [movie_id, 0, False, "the horizon tilts"], director)["gasUsed"]
+    b.record("Community.reviewSegment", "reject with a reason", gas)
+    com.transact("submitSegment", [movie_id, 0], minter)
+    b.record(
+        "Community.reviewSegment",
+        "approve",
+        com.transact("reviewSegment", [movie_id, 0, True, ""], director)["gasUsed"],
+    )
+    b.record("Community.collect", "creator + leader", com.transact("collect", [cid], leader)["gasUsed"])
+    b.record("Community.withdraw", "", com.transact("withdraw", [], leader)["gasUsed"])
 
 
 def print_table(result: dict) -> None:

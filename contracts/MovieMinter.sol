@@ -6,6 +6,7 @@ import {ERC2981} from "@openzeppelin/contracts/token/common/ERC2981.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
 import {SwapOrNot} from "./SwapOrNot.sol";
 import {CidV1} from "./CidV1.sol";
 
@@ -21,6 +22,8 @@ import {CidV1} from "./CidV1.sol";
 /// A token minted by its lottery winner stores no owner: {_ownerOf} recomputes the winner from the recorded draw
 /// until the token's first transfer writes the owner slot (OpenZeppelin's `_increaseBalance` pattern).
 contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
+    using BitMaps for BitMaps.BitMap;
+
     // ------------------------------------------------------------------ types
 
     /// @notice How the right to mint a segment is decided.
@@ -161,9 +164,10 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     uint256 public movieCount;
     mapping(uint256 movieId => Movie) private _movies;
     mapping(uint256 movieId => mapping(uint256 index => address)) private _entrants;
-    // Per-account bitmaps of movies, 256 movies per word, keyed by _bitKey(account, movieId): one hash per lookup.
-    mapping(uint256 key => uint256) private _enteredBits;
-    mapping(uint256 key => uint256) private _ticketBits;
+    // Per-account bitmaps of movies (OpenZeppelin BitMaps), bit _bitIndex(account, movieId): 256 movies of one
+    // account per word, so a returning viewer or entrant writes a used slot.
+    BitMaps.BitMap private _entered;
+    BitMaps.BitMap private _tickets;
     mapping(uint256 tokenId => Record) private _records;
     mapping(uint256 tokenId => bytes32) private _metadataDigests; // > 1 once minted; 1 = prepared
     mapping(uint256 tokenId => uint256) private _segmentClaimed; // pool revenue already paid to holders
@@ -290,11 +294,12 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         if (m.mode != MintMode.Lottery) revert WrongMintMode(movieId, MintMode.Lottery, m.mode);
         if (block.timestamp > m.entryDeadline) revert EntriesClosedAlready(movieId, m.entryDeadline);
         if (msg.value != m.entryFee) revert WrongPayment(m.entryFee, msg.value);
-        uint256 key = _bitKey(msg.sender, movieId);
-        uint256 bit = 1 << (movieId & 255);
-        uint256 word = _enteredBits[key];
-        if (word & bit != 0) revert AlreadyEntered(movieId, msg.sender);
-        _enteredBits[key] = word | bit;
+        // BitMaps.get then BitMaps.set would read the word twice and cost a jump each (+70 gas): one read here.
+        uint256 bucket = _bitIndex(msg.sender, movieId) >> 8;
+        uint256 mask = 1 << (movieId & 0xff);
+        uint256 word = _entered._data[bucket];
+        if (word & mask != 0) revert AlreadyEntered(movieId, msg.sender);
+        _entered._data[bucket] = word | mask;
         uint256 index = m.entrantCount;
         _entrants[movieId][index] = msg.sender;
         m.entrantCount = uint32(index + 1);
@@ -386,8 +391,8 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
 
     /// @notice Whether `account` entered the movie's lottery.
     function hasEntered(uint256 movieId, address account) external view returns (bool) {
-        if (movieId > movieCount) return false; // _bitKey is distinct only for ids that exist
-        return _enteredBits[_bitKey(account, movieId)] & (1 << (movieId & 255)) != 0;
+        if (movieId > movieCount) return false; // _bitIndex is distinct only for ids that exist
+        return _entered.get(_bitIndex(account, movieId));
     }
 
     // ------------------------------------------------------------ minting
@@ -528,11 +533,12 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
             revert TicketsNotForSale(movieId);
         }
         if (msg.value != price) revert WrongPayment(price, msg.value);
-        uint256 key = _bitKey(msg.sender, movieId);
-        uint256 bit = 1 << (movieId & 255);
-        uint256 word = _ticketBits[key];
-        if (word & bit != 0) revert AlreadyHasTicket(movieId, msg.sender);
-        _ticketBits[key] = word | bit;
+        // One read of the BitMap's word (see enter).
+        uint256 bucket = _bitIndex(msg.sender, movieId) >> 8;
+        uint256 mask = 1 << (movieId & 0xff);
+        uint256 word = _tickets._data[bucket];
+        if (word & mask != 0) revert AlreadyHasTicket(movieId, msg.sender);
+        _tickets._data[bucket] = word | mask;
         unchecked {
             ++m.ticketsSold; // < 2^48: one ticket per address and movie
         }
@@ -543,7 +549,7 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     function hasTicket(uint256 movieId, address account) external view returns (bool) {
         Movie storage m = _movies[movieId];
         if (m.segmentCount == 0) revert UnknownMovie(movieId);
-        return m.ticketPrice == 0 || _ticketBits[_bitKey(account, movieId)] & (1 << (movieId & 255)) != 0;
+        return m.ticketPrice == 0 || _tickets.get(_bitIndex(account, movieId));
     }
 
     // ----------------------------------------------------------- revenue
@@ -738,10 +744,11 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev The bitmap word of `account` that holds movie `movieId`'s bit: account in the high 160 bits, the word
-    /// index (movieId >> 8) in the low 96. Distinct for every account and movie id below 2^104 (ids count from 1).
-    function _bitKey(address account, uint256 movieId) private pure returns (uint256) {
-        return uint256(uint160(account)) << 96 | movieId >> 8;
+    /// @dev The BitMaps index of (account, movie): account in the high 160 bits, the movie id in the low 96, so
+    /// the bucket (index >> 8, one storage word) is account << 88 | movieId >> 8: 256 movies of one account per
+    /// word, one hash per lookup. Distinct for every account and movie id below 2^96 (ids count from 1).
+    function _bitIndex(address account, uint256 movieId) private pure returns (uint256) {
+        return uint256(uint160(account)) << 96 | movieId;
     }
 
     function _isMinted(uint256 tokenId) private view returns (bool) {

@@ -25,6 +25,7 @@ const SETTINGS = {
 // Contracts we write artifacts for: source unit -> [contract name, output subfolder].
 const TARGETS = {
   'contracts/MovieMinter.sol': ['MovieMinter', ''],
+  'contracts/Community.sol': ['Community', ''],
   'contracts/test/MaliciousReceiver.sol': ['MaliciousReceiver', 'test'],
 };
 

@@ -213,7 +213,8 @@ PANIC_CODES = {
 @cache
 def _error_abis() -> dict[bytes, dict]:
     out = {}
-    for item in load_artifact()["abi"]:
+    # Community's errors too (contracts/Community.sol): its reverts decode through the same code.
+    for item in load_artifact()["abi"] + load_artifact("Community")["abi"]:
         if item["type"] == "error":
             types = ",".join(_abi_type(i) for i in item["inputs"])
             out[function_signature_to_4byte_selector(f"{item['name']}({types})")] = item

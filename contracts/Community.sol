@@ -1,0 +1,522 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
+import {MovieMinter} from "./MovieMinter.sol";
+
+/// @title Movie Minter community: collectives, season passes, takes and votes, director approval, credits
+/// @notice A second contract next to MovieMinter (which is at the EIP-170 size limit). It reads movies, tickets
+/// and segment tokens from the MovieMinter it was deployed for and never changes them.
+/// - A collective has a leader, a season pass (ERC-721 token id `collectiveId << 32 | serial`) with a price and a
+///   capped early tier sold at the early price, and movies its directors put in it. The leader has the director's
+///   rights here for the collective's movies. A pass counts as a ticket for every movie of its collective
+///   ({canWatch}). Pass revenue is split per unit sold like ticket revenue (creator share, the leader the rest
+///   and all rounding dust) and paid by pull payment ({collect}, {withdraw}).
+/// - Ballots: takes for a segment (eligible pass holders record take digests before the vote starts) or an idea
+///   (options fixed by the director). Each pass minted before the ballot opened votes once (its token id is
+///   marked, so a transfer cannot vote it twice); a ticket holder who holds no pass of the collective votes once
+///   per address. Tallies are public ({ballot}, {winner}).
+/// - Approval: a movie's director may require approval of minted segments; a segment's holder submits it, the
+///   director (or leader) approves or rejects it with a reason, and it counts as approved once the movie's
+///   approval window has passed since submission.
+contract Community is ERC721, ReentrancyGuardTransient {
+    using BitMaps for BitMaps.BitMap;
+
+    enum Review {
+        NotRequired, // the movie requires no approval
+        Unsubmitted, // minted or not, nobody submitted it for review
+        Pending, // submitted, waiting for the director until the approval window ends
+        Approved, // approved by the director, or the window passed
+        Rejected // rejected with a reason (event); the holder may submit again
+    }
+
+    struct Collective {
+        // slot 0: buyPass reads and writes only this slot and the price slot
+        address leader;
+        uint32 sold; // serials 0..sold-1 exist
+        uint32 earlyCap; // serials below it were sold at earlyPrice
+        uint32 collected; // passes whose shares were credited
+        // slot 1
+        uint128 price;
+        uint128 earlyPrice;
+        // slot 2
+        address creator;
+        uint16 creatorBps; // of each pass's price, to the creator; the leader gets the rest and the dust
+    }
+
+    struct Ballot {
+        // slot 0
+        uint64 movieId;
+        uint32 segment; // takes only
+        bool takes; // takes (options recorded before `start`) or an idea (options fixed at open)
+        uint8 options;
+        uint32 passCap; // passes with serial < passCap (sold before the ballot opened) may vote
+        uint40 start;
+        uint40 end;
+        // slot 1: MAX_OPTIONS counts of 31 bits; bit 255 set at open so that the first vote writes a used slot
+        uint256 tallies;
+    }
+
+    struct ReviewRecord {
+        uint40 submittedAt;
+        bool approved;
+    }
+
+    uint256 public constant MAX_OPTIONS = 8;
+    /// @notice Pass-vote words a ballot prepares when it opens (255 passes each).
+    uint256 public constant PREPAID_WORDS = 8;
+    uint256 private constant BPS = 10_000;
+    uint256 private constant TALLY_BITS = 31;
+    uint256 private constant TALLY_MASK = (1 << TALLY_BITS) - 1;
+    uint256 private constant TALLY_SENTINEL = 1 << 255;
+    /// @notice `passId` value for a vote with a ticket instead of a pass.
+    uint256 public constant NO_PASS = type(uint256).max;
+
+    MovieMinter public immutable minter;
+    uint256 public collectiveCount;
+    uint256 public ballotCount;
+    mapping(uint256 collectiveId => Collective) private _collectives;
+    mapping(uint256 movieId => uint256) public collectiveOf;
+    mapping(uint256 collectiveId => mapping(address account => uint256)) public passesHeld;
+    mapping(address account => uint256) private _credits;
+    mapping(uint256 ballotId => Ballot) private _ballots;
+    // Index of pass serial s: word s / 255, bit s % 255; bit 255 of the first PREPAID_WORDS words is set when the
+    // ballot opens, so that a vote writes a used slot (5,000 gas instead of 22,100), paid once by the director.
+    mapping(uint256 ballotId => BitMaps.BitMap) private _passVoted;
+    BitMaps.BitMap private _ticketVoted; // index: account << 96 | ballotId (an account's ballots share words)
+    mapping(uint256 movieId => uint256) public approvalWindow; // seconds; 0 = no approval required
+    mapping(uint256 tokenId => ReviewRecord) private _reviews;
+
+    event CollectiveCreated(uint256 indexed collectiveId, address indexed leader, address creator);
+    event PassPricesSet(uint256 indexed collectiveId, uint256 price, uint256 earlyPrice, uint256 earlyCap);
+    event PassBought(uint256 indexed collectiveId, address indexed buyer, uint256 passId, uint256 price, bool early);
+    event MovieJoined(uint256 indexed movieId, uint256 indexed collectiveId);
+    event RevenueCollected(uint256 indexed collectiveId, uint256 toCreator, uint256 toLeader);
+    event Withdrawn(address indexed account, uint256 amount);
+    event BallotOpened(
+        uint256 indexed ballotId,
+        uint256 indexed movieId,
+        uint256 segment,
+        bool takes,
+        uint256 options,
+        uint256 start,
+        uint256 end,
+        bytes32 optionsDigest
+    );
+    event TakeRecorded(
+        uint256 indexed ballotId, uint256 take, address indexed taker, bytes32 contentDigest, bytes32 metadataDigest
+    );
+    event Voted(uint256 indexed ballotId, address indexed voter, uint256 option, uint256 passId);
+    event ApprovalRequired(uint256 indexed movieId, uint256 window);
+    event SegmentSubmitted(uint256 indexed movieId, uint256 segment, address indexed holder, uint256 autoApproveAt);
+    event SegmentApproved(uint256 indexed movieId, uint256 segment, address indexed director);
+    event SegmentRejected(uint256 indexed movieId, uint256 segment, address indexed director, string reason);
+
+    error UnknownCollective(uint256 collectiveId);
+    error UnknownBallot(uint256 ballotId);
+    error NotDirector(uint256 movieId, address account);
+    error NotLeader(uint256 collectiveId, address account);
+    error InvalidPassConfig();
+    error WrongPayment(uint256 expected, uint256 sent);
+    error AlreadyInCollective(uint256 movieId, uint256 collectiveId);
+    error InvalidBallot();
+    error TakesClosed(uint256 ballotId, uint256 start);
+    error TooManyOptions(uint256 ballotId);
+    error NotEligible(uint256 ballotId, address account, uint256 passId);
+    error NotVoting(uint256 ballotId, uint256 start, uint256 end);
+    error InvalidOption(uint256 ballotId, uint256 option);
+    error AlreadyVoted(uint256 ballotId, address account, uint256 passId);
+    error NotSegmentHolder(uint256 tokenId, address account);
+    error NotSubmitted(uint256 movieId, uint256 segment);
+    error NothingToWithdraw(address account);
+    error WithdrawFailed(address account, uint256 amount);
+
+    constructor(MovieMinter minter_) ERC721("Movie Minter Season Pass", "MMPASS") {
+        minter = minter_;
+    }
+
+    // ------------------------------------------------------------ collectives and passes
+
+    /// @notice Creates a collective led by the caller, with its season pass: `earlyCap` first passes at
+    /// `earlyPrice` (<= price: the early tier's discount), then `price`. `creatorBps` of each pass to `creator`.
+    function createCollective(
+        uint128 price,
+        uint128 earlyPrice,
+        uint32 earlyCap,
+        address creator,
+        uint16 creatorBps
+    ) external returns (uint256 collectiveId) {
+        if (earlyPrice > price || creatorBps > BPS || (creatorBps != 0 && creator == address(0))) {
+            revert InvalidPassConfig();
+        }
+        collectiveId = ++collectiveCount;
+        _collectives[collectiveId] = Collective(msg.sender, 0, earlyCap, 0, price, earlyPrice, creator, creatorBps);
+        emit CollectiveCreated(collectiveId, msg.sender, creator);
+        emit PassPricesSet(collectiveId, price, earlyPrice, earlyCap);
+    }
+
+    /// @notice The leader sets new pass prices for passes not sold yet (the early cap cannot change once reached:
+    /// accounting counts the first `earlyCap` passes at `earlyPrice`). Collect first so sold passes keep theirs.
+    function setPassPrices(uint256 collectiveId, uint128 price, uint128 earlyPrice) external {
+        Collective storage c = _leaderOf(collectiveId);
+        if (earlyPrice > price) revert InvalidPassConfig();
+        _collect(collectiveId, c);
+        c.price = price;
+        c.earlyPrice = earlyPrice;
+        emit PassPricesSet(collectiveId, price, earlyPrice, c.earlyCap);
+    }
+
+    /// @notice Buys a season pass of the collective for exactly its current price (the early price for the
+    /// first `earlyCap` passes). The pass token goes to the caller.
+    function buyPass(uint256 collectiveId) external payable returns (uint256 passId) {
+        Collective storage c = _collectives[collectiveId];
+        if (c.leader == address(0)) revert UnknownCollective(collectiveId);
+        uint256 serial = c.sold;
+        bool early = serial < c.earlyCap;
+        uint256 price = early ? c.earlyPrice : c.price;
+        if (msg.value != price) revert WrongPayment(price, msg.value);
+        c.sold = uint32(serial + 1);
+        passId = collectiveId << 32 | serial;
+        _mint(msg.sender, passId);
+        emit PassBought(collectiveId, msg.sender, passId, price, early);
+    }
+
+    /// @notice The price the next pass of the collective costs, and whether it is in the early tier.
+    function nextPassPrice(uint256 collectiveId) external view returns (uint256 price, bool early) {
+        Collective storage c = _known(collectiveId);
+        early = c.sold < c.earlyCap;
+        price = early ? c.earlyPrice : c.price;
+    }
+
+    /// @notice The collective's configuration and sales.
+    function collective(uint256 collectiveId)
+        external
+        view
+        returns (
+            address leader,
+            address creator,
+            uint256 creatorBps,
+            uint256 price,
+            uint256 earlyPrice,
+            uint256 earlyCap,
+            uint256 sold
+        )
+    {
+        Collective storage c = _known(collectiveId);
+        return (c.leader, c.creator, c.creatorBps, c.price, c.earlyPrice, c.earlyCap, c.sold);
+    }
+
+    /// @notice The movie's director puts it in a collective (once): the leader gains the director's rights here
+    /// and the collective's passes count as tickets for it.
+    function joinCollective(uint256 movieId, uint256 collectiveId) external {
+        _known(collectiveId);
+        if (minter.movie(movieId).director != msg.sender) revert NotDirector(movieId, msg.sender);
+        uint256 current = collectiveOf[movieId];
+        if (current != 0) revert AlreadyInCollective(movieId, current);
+        collectiveOf[movieId] = collectiveId;
+        emit MovieJoined(movieId, collectiveId);
+    }
+
+    /// @notice Whether `account` may watch the movie: a MovieMinter ticket (or a free movie), or a pass of the
+    /// movie's collective.
+    function canWatch(uint256 movieId, address account) external view returns (bool) {
+        uint256 collectiveId = collectiveOf[movieId];
+        return (collectiveId != 0 && passesHeld[collectiveId][account] != 0) || minter.hasTicket(movieId, account);
+    }
+
+    /// @notice Owners of passes [from, from+count) of a collective (clipped to the passes sold): its members.
+    function passHolders(uint256 collectiveId, uint256 from, uint256 count)
+        external
+        view
+        returns (address[] memory out)
+    {
+        uint256 total = _known(collectiveId).sold;
+        if (from >= total) return new address[](0);
+        if (count > total - from) count = total - from;
+        out = new address[](count);
+        for (uint256 i; i < count; ++i) {
+            out[i] = _ownerOf(collectiveId << 32 | (from + i));
+        }
+    }
+
+    // ------------------------------------------------------------ pass revenue
+
+    /// @notice Credits the creator's and the leader's shares of the passes sold since the last collect.
+    function collect(uint256 collectiveId) external {
+        _collect(collectiveId, _known(collectiveId));
+    }
+
+    /// @notice What {collect} would credit now.
+    function collectable(uint256 collectiveId) public view returns (uint256 toCreator, uint256 toLeader) {
+        Collective storage c = _known(collectiveId);
+        uint256 from = c.collected;
+        uint256 to = c.sold;
+        uint256 cap = c.earlyCap;
+        uint256 earlyUnits = _min(to, cap) - _min(from, cap);
+        uint256 units = to - from - earlyUnits;
+        uint256 creatorEarly = uint256(c.earlyPrice) * c.creatorBps / BPS;
+        uint256 creatorFull = uint256(c.price) * c.creatorBps / BPS;
+        toCreator = earlyUnits * creatorEarly + units * creatorFull;
+        toLeader = earlyUnits * (c.earlyPrice - creatorEarly) + units * (c.price - creatorFull);
+    }
+
+    /// @notice Pays the caller's whole credited balance (pull payment).
+    function withdraw() external nonReentrant returns (uint256 amount) {
+        amount = _credits[msg.sender];
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        _credits[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        (bool ok,) = payable(msg.sender).call{value: amount}("");
+        if (!ok) revert WithdrawFailed(msg.sender, amount);
+    }
+
+    function credits(address account) external view returns (uint256) {
+        return _credits[account];
+    }
+
+    // ------------------------------------------------------------ ballots: takes and ideas
+
+    /// @notice The director (or the collective's leader) opens a ballot for a movie in a collective. Takes: the
+    /// collective's pass holders record takes of `segment` until `start` (options = 0 here). Idea: `options`
+    /// choices (2..MAX_OPTIONS) described off chain by `optionsDigest`. Voting runs from `start` to `end`.
+    function openBallot(
+        uint256 movieId,
+        uint256 segment,
+        bool takes,
+        uint8 options,
+        uint40 start,
+        uint40 end,
+        bytes32 optionsDigest
+    ) external returns (uint256 ballotId) {
+        uint256 collectiveId = _checkDirector(movieId);
+        if (collectiveId == 0 || start < block.timestamp || end <= start) revert InvalidBallot();
+        if (takes) {
+            if (options != 0 || segment >= minter.movie(movieId).segmentCount) revert InvalidBallot();
+        } else if (options < 2 || options > MAX_OPTIONS) {
+            revert InvalidBallot();
+        }
+        ballotId = ++ballotCount;
+        uint256 passCap = _collectives[collectiveId].sold;
+        _ballots[ballotId] =
+            Ballot(uint64(movieId), uint32(segment), takes, options, uint32(passCap), start, end, TALLY_SENTINEL);
+        BitMaps.BitMap storage voted = _passVoted[ballotId];
+        uint256 words = passCap / 255 + 1;
+        if (words > PREPAID_WORDS) words = PREPAID_WORDS;
+        for (uint256 w; w < words; ++w) {
+            voted.set(w << 8 | 255);
+        }
+        emit BallotOpened(ballotId, movieId, segment, takes, options, start, end, optionsDigest);
+    }
+
+    /// @notice A holder of a pass of the movie's collective records a take (digests of its video and metadata,
+    /// pinned off chain) before the vote starts. Cheap: one event and the option counter.
+    function recordTake(uint256 ballotId, uint256 passId, bytes32 contentDigest, bytes32 metadataDigest) external {
+        Ballot storage b = _ballots[ballotId];
+        uint256 start = b.start;
+        if (!b.takes) revert InvalidBallot();
+        if (block.timestamp >= start) revert TakesClosed(ballotId, start);
+        uint256 take = b.options;
+        if (take == MAX_OPTIONS) revert TooManyOptions(ballotId);
+        if (passId >> 32 != collectiveOf[b.movieId] || _ownerOf(passId) != msg.sender) {
+            revert NotEligible(ballotId, msg.sender, passId);
+        }
+        b.options = uint8(take + 1);
+        emit TakeRecorded(ballotId, take, msg.sender, contentDigest, metadataDigest);
+    }
+
+    /// @notice Votes for `option` with pass `passId` (sold before the ballot opened, never voted in it, even by a
+    /// former holder), or with the caller's ticket (passId = NO_PASS; only for callers holding no pass of the
+    /// collective and for movies that sell tickets; one vote per address).
+    function vote(uint256 ballotId, uint256 option, uint256 passId) external {
+        Ballot storage b = _ballots[ballotId];
+        uint256 start = b.start;
+        if (block.timestamp < start || block.timestamp >= b.end) revert NotVoting(ballotId, start, b.end);
+        if (option >= b.options) revert InvalidOption(ballotId, option);
+        uint256 movieId = b.movieId;
+        uint256 collectiveId = collectiveOf[movieId];
+        if (passId == NO_PASS) {
+            if (passesHeld[collectiveId][msg.sender] != 0) revert NotEligible(ballotId, msg.sender, passId);
+            // hasTicket is true for everyone in a free movie (address(0) never buys one): no ticket votes there.
+            if (minter.hasTicket(movieId, address(0)) || !minter.hasTicket(movieId, msg.sender)) {
+                revert NotEligible(ballotId, msg.sender, passId);
+            }
+            uint256 index = uint256(uint160(msg.sender)) << 96 | ballotId;
+            if (_ticketVoted.get(index)) revert AlreadyVoted(ballotId, msg.sender, passId);
+            _ticketVoted.set(index);
+        } else {
+            uint256 serial = uint32(passId);
+            if (passId >> 32 != collectiveId || serial >= b.passCap || _ownerOf(passId) != msg.sender) {
+                revert NotEligible(ballotId, msg.sender, passId);
+            }
+            BitMaps.BitMap storage voted = _passVoted[ballotId];
+            uint256 index = _passIndex(serial);
+            if (voted.get(index)) revert AlreadyVoted(ballotId, msg.sender, passId);
+            voted.set(index);
+        }
+        b.tallies += 1 << (TALLY_BITS * option); // < 2^31 votes per option: passes and tickets are far fewer
+        emit Voted(ballotId, msg.sender, option, passId);
+    }
+
+    /// @notice A ballot and its tallies so far.
+    function ballot(uint256 ballotId)
+        external
+        view
+        returns (
+            uint256 movieId,
+            uint256 segment,
+            bool takes,
+            uint256 start,
+            uint256 end,
+            uint256 passCap,
+            uint256[] memory tallies
+        )
+    {
+        Ballot storage b = _knownBallot(ballotId);
+        tallies = new uint256[](b.options);
+        uint256 packed = b.tallies;
+        for (uint256 i; i < tallies.length; ++i) {
+            tallies[i] = packed >> (TALLY_BITS * i) & TALLY_MASK;
+        }
+        return (b.movieId, b.segment, b.takes, b.start, b.end, b.passCap, tallies);
+    }
+
+    /// @notice The leading option (ties: the lowest index), its votes, and whether voting has ended.
+    function winner(uint256 ballotId) external view returns (uint256 option, uint256 votes, bool final_) {
+        Ballot storage b = _knownBallot(ballotId);
+        if (b.options == 0) revert InvalidOption(ballotId, 0);
+        uint256 packed = b.tallies;
+        for (uint256 i; i < b.options; ++i) {
+            uint256 count = packed >> (TALLY_BITS * i) & TALLY_MASK;
+            if (count > votes) (option, votes) = (i, count);
+        }
+        final_ = block.timestamp >= b.end;
+    }
+
+    /// @notice Whether pass `passId` already voted in the ballot.
+    function passVoted(uint256 ballotId, uint256 passId) external view returns (bool) {
+        return _passVoted[ballotId].get(_passIndex(uint32(passId)));
+    }
+
+    /// @notice Whether `account` already voted in the ballot with its ticket.
+    function ticketVoted(uint256 ballotId, address account) external view returns (bool) {
+        return _ticketVoted.get(uint256(uint160(account)) << 96 | ballotId);
+    }
+
+    // ------------------------------------------------------------ approval
+
+    /// @notice The director (or leader) requires approval of the movie's segments: a submitted segment counts as
+    /// approved when approved, or `window` seconds after its submission (so no director holds minters hostage).
+    /// 0 turns approval off.
+    function setApprovalWindow(uint256 movieId, uint32 window) external {
+        _checkDirector(movieId);
+        approvalWindow[movieId] = window;
+        emit ApprovalRequired(movieId, window);
+    }
+
+    /// @notice The holder of a minted segment token submits it for review (again after a rejection).
+    function submitSegment(uint256 movieId, uint256 segment) external {
+        uint256 tokenId = minter.tokenIdOf(movieId, segment);
+        if (minter.ownerOf(tokenId) != msg.sender) revert NotSegmentHolder(tokenId, msg.sender);
+        uint256 window = approvalWindow[movieId];
+        if (window == 0) revert NotSubmitted(movieId, segment);
+        _reviews[tokenId] = ReviewRecord(uint40(block.timestamp), false);
+        emit SegmentSubmitted(movieId, segment, msg.sender, block.timestamp + window);
+    }
+
+    /// @notice The director (or leader) approves a submitted segment, or rejects it with a reason (the holder may
+    /// submit a new version; the rejection is public in `SegmentRejected`).
+    function reviewSegment(uint256 movieId, uint256 segment, bool approve, string calldata reason) external {
+        _checkDirector(movieId);
+        uint256 tokenId = minter.tokenIdOf(movieId, segment);
+        ReviewRecord storage r = _reviews[tokenId];
+        if (r.submittedAt == 0 || r.approved) revert NotSubmitted(movieId, segment);
+        if (approve) {
+            r.approved = true;
+            emit SegmentApproved(movieId, segment, msg.sender);
+        } else {
+            delete _reviews[tokenId];
+            emit SegmentRejected(movieId, segment, msg.sender, reason);
+        }
+    }
+
+    /// @notice A segment's review state now (see {Review}).
+    function reviewOf(uint256 movieId, uint256 segment) public view returns (Review) {
+        uint256 window = approvalWindow[movieId];
+        if (window == 0) return Review.NotRequired;
+        ReviewRecord memory r = _reviews[minter.tokenIdOf(movieId, segment)];
+        if (r.approved || (r.submittedAt != 0 && block.timestamp >= uint256(r.submittedAt) + window)) {
+            return Review.Approved;
+        }
+        return r.submittedAt == 0 ? Review.Unsubmitted : Review.Pending;
+    }
+
+    // ------------------------------------------------------------ credits
+
+    /// @notice Who made the movie: its director, creator, collective leader (0 if none) and the minter of each
+    /// segment (0 while unminted; the current holder's history is in Transfer events). Pass holders: {passHolders}.
+    function creditsOf(uint256 movieId)
+        external
+        view
+        returns (address director, address creator, address leader, address[] memory minters)
+    {
+        MovieMinter.MovieInfo memory m = minter.movie(movieId);
+        uint256 collectiveId = collectiveOf[movieId];
+        if (collectiveId != 0) leader = _collectives[collectiveId].leader;
+        MovieMinter.SegmentInfo[] memory segs = minter.segments(movieId, 0, m.segmentCount);
+        minters = new address[](segs.length);
+        for (uint256 i; i < segs.length; ++i) {
+            if (segs[i].status == MovieMinter.SegmentStatus.Minted) minters[i] = segs[i].account;
+        }
+        return (m.director, m.creator, leader, minters);
+    }
+
+    // ------------------------------------------------------------ internals
+
+    /// @dev Keeps per-collective pass counts for {canWatch} and ticket votes.
+    function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
+        from = super._update(to, tokenId, auth);
+        uint256 collectiveId = tokenId >> 32;
+        if (from != address(0)) --passesHeld[collectiveId][from];
+        if (to != address(0)) ++passesHeld[collectiveId][to];
+    }
+
+    function _collect(uint256 collectiveId, Collective storage c) private {
+        (uint256 toCreator, uint256 toLeader) = collectable(collectiveId);
+        c.collected = c.sold;
+        _credits[c.creator] += toCreator;
+        _credits[c.leader] += toLeader;
+        emit RevenueCollected(collectiveId, toCreator, toLeader);
+    }
+
+    /// @dev The caller must be the movie's director or its collective's leader; returns the collective (0: none).
+    function _checkDirector(uint256 movieId) private view returns (uint256 collectiveId) {
+        collectiveId = collectiveOf[movieId];
+        if (collectiveId != 0 && _collectives[collectiveId].leader == msg.sender) return collectiveId;
+        if (minter.movie(movieId).director != msg.sender) revert NotDirector(movieId, msg.sender);
+    }
+
+    function _known(uint256 collectiveId) private view returns (Collective storage c) {
+        c = _collectives[collectiveId];
+        if (c.leader == address(0)) revert UnknownCollective(collectiveId);
+    }
+
+    function _leaderOf(uint256 collectiveId) private view returns (Collective storage c) {
+        c = _known(collectiveId);
+        if (c.leader != msg.sender) revert NotLeader(collectiveId, msg.sender);
+    }
+
+    function _knownBallot(uint256 ballotId) private view returns (Ballot storage b) {
+        b = _ballots[ballotId];
+        if (b.end == 0) revert UnknownBallot(ballotId);
+    }
+
+    function _passIndex(uint256 serial) private pure returns (uint256) {
+        return (serial / 255) << 8 | serial % 255;
+    }
+
+    function _min(uint256 a, uint256 b) private pure returns (uint256) {
+        return a < b ? a : b;
+    }
+}
