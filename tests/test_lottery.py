@@ -244,7 +244,7 @@ def fresh_chain():
     """A chain of its own (Prague rules, EIP-2935): mining 8,000 blocks on the session's chain, under the
     per-test snapshot, is several times slower."""
     with Anvil() as node:
-        client = ChainClient(node.url)
+        client = ChainClient(node.url, timeout=300)  # one anvil_mine of ~8,000 blocks can take minutes under load
         client.deploy()
         assert client.has_block_history()
         yield client
