@@ -52,7 +52,7 @@ def page_errors(page) -> list:
 
 
 def test_an_allowlisted_wallet_sees_its_segment_as_yours_and_mints_it(minter_stack, chromium):
-    from movieminter.app.routes_director import build_allowlist, parse_allowlist_csv
+    from movieminter.app.director import build_allowlist, parse_allowlist_csv
 
     stack = minter_stack
     acc = stack.chain.w3.eth.accounts
