@@ -13,6 +13,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eth_typing import HexStr
+
 from movieminter.errors import MovieMinterError
 
 ROLES = ("director", "creator", "minter-1", "minter-2", "minter-3", "viewer")
@@ -83,7 +85,7 @@ def make_demo_wallets(folder: Path, private_keys: list[str]) -> DemoWallets:
         if not path.exists():
             # light scrypt (n=2^14): these are anvil's public test keys; a real keystore keeps eth-account's default
             path.write_text(
-                json.dumps(Account.encrypt(private_keys[i], wallets.password, kdf="scrypt", iterations=2**14))
+                json.dumps(Account.encrypt(HexStr(private_keys[i]), wallets.password, kdf="scrypt", iterations=2**14))
             )
             path.chmod(0o600)
         wallets.files[role] = path

@@ -13,7 +13,10 @@ import csv
 import io
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from eth_typing import ChecksumAddress
 
 from movieminter.errors import MovieMinterError
 
@@ -173,7 +176,7 @@ def chain_now(chain) -> int:
 
 
 # ----------------------------------------------------------------- allowlist
-def parse_allowlist_csv(text: str, segment_count: int | None = None) -> list[tuple[str, int]]:
+def parse_allowlist_csv(text: str, segment_count: int | None = None) -> list[tuple[ChecksumAddress, int]]:
     """(address, segment) pairs from a CSV: `address,segment` per row, where segment may be a number,
     a range `3-5`, a list `2;7`, or `*` (every segment). A header row and `#` comments are skipped."""
     from eth_utils import is_address, to_checksum_address
@@ -233,7 +236,7 @@ def _segments(spec: str, segment_count: int | None) -> list[int]:
     return out
 
 
-def build_allowlist(store, pairs: list[tuple[str, int]]) -> dict:
+def build_allowlist(store, pairs: Sequence[tuple[str, int]]) -> dict:
     """The OpenZeppelin StandardMerkleTree of (address, uint256 segment) leaves, pinned as its standard
     JSON dump (the format OpenZeppelin's JS library loads), so each minter's app can fetch its proof."""
     from movieminter.chain.merkle import allowlist_tree

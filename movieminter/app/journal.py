@@ -20,6 +20,7 @@ read and writes answer 503 (`JournalDamaged`); the next start repairs it.
 
 from __future__ import annotations
 
+import builtins  # Journal.list shadows the builtin inside the class
 import json
 import logging
 import sqlite3
@@ -166,11 +167,11 @@ class Journal(JournalWrites):
             args = list(states)
         return self._jobs(where, args, "DESC", limit)
 
-    def unfinished(self) -> list[Job]:
+    def unfinished(self) -> builtins.list[Job]:
         """Jobs a restarted runner must pick up again, oldest first."""
         return self._jobs(f" WHERE state NOT IN ({','.join('?' * len(TERMINAL))})", list(TERMINAL), "ASC", None)
 
-    def transitions(self, job_id: int) -> list[dict]:
+    def transitions(self, job_id: int) -> builtins.list[dict]:
         """The job's history; [] when a damaged page hides it (the job itself still shows)."""
         try:
             rows = self._read(
@@ -201,7 +202,7 @@ class Journal(JournalWrites):
                 out.setdefault(int(lost["id"]), rec["at"])
         return out
 
-    def recoveries(self) -> list[dict]:
+    def recoveries(self) -> builtins.list[dict]:
         try:
             rows = self._read("SELECT * FROM recoveries ORDER BY id")
         except JournalDamaged:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from movieminter.app.journal_records import job_from_row, known_of_lost, raw_value
@@ -43,7 +44,7 @@ class _Source:
         except sqlite3.DatabaseError:
             return None, False
 
-    def top_id(self, table: str, extra: set[int] = frozenset()) -> int:
+    def top_id(self, table: str, extra: AbstractSet[int] = frozenset()) -> int:
         """The highest id the table may have held, from every place that remembers one."""
         ids = (
             self.ids(f"SELECT id FROM {table}")

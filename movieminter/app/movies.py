@@ -220,7 +220,7 @@ class Movies:
         for cell in cells:
             job = jobs.get(cell["index"])
             status = cell["chain_status"]
-            mine = bool(viewer) and (cell["holder"] or "").lower() == viewer.lower()
+            mine = viewer is not None and (cell["holder"] or "").lower() == viewer.lower()
             if status == "minted":
                 state = "minted"
             elif job is not None and not job["terminal"]:

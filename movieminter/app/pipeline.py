@@ -152,10 +152,11 @@ def encode(ctx, job) -> dict:
     job.progress("encoding", frames=len(frames))
     out = job_dir(ctx, job) / f"segment-{job.segment:04d}.mp4"
     soundtrack = None
-    if soundtrack_of(manifest):
+    track = soundtrack_of(manifest)
+    if track:
         soundtrack = job_dir(ctx, job) / "soundtrack"
         if not soundtrack.exists():
-            soundtrack.write_bytes(ctx.store.cat(soundtrack_of(manifest)["cid"]))
+            soundtrack.write_bytes(ctx.store.cat(track["cid"]))
     media = encode_segment(frames, manifest, job.segment, out, soundtrack=soundtrack)
     return {
         "video": str(media.video),

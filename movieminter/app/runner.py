@@ -92,7 +92,9 @@ class JobRunner:
     def _settle(self, jobs: list[Job]) -> None:
         for job in jobs:
             try:
-                result = self.steps[job.state].on_start(self.ctx, RunningJob(self, job))
+                on_start = self.steps[job.state].on_start
+                assert on_start is not None  # only jobs whose step has one are settled
+                result = on_start(self.ctx, RunningJob(self, job))
                 if isinstance(result, Goto):
                     self._publish_state(self.journal.transition(job.id, result.state, result.data, expect=job.state))
             except Exception as exc:  # noqa: BLE001 - the job's own thread checks again and reports

@@ -113,7 +113,8 @@ class SecurityMiddleware:
     def _from_proxy(self, headers: dict) -> bool:
         """The request carries the parent's secret (constant-time compare)."""
         given = headers.get(SECRET_HEADER, "")
-        return bool(given) and secrets.compare_digest(given.encode(), self.proxy_secret.encode())
+        expected = self.proxy_secret
+        return bool(given) and expected is not None and secrets.compare_digest(given.encode(), expected.encode())
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):

@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Mount
 
 from movieminter import __version__
 from movieminter.app.context import AppContext
@@ -161,7 +162,7 @@ def create_app(
     def healthz():
         return {"ok": True, "app": "movieminter", "version": __version__, "pid": os.getpid()}
 
-    mounted = {"routers": [], "uis": []}
+    mounted: dict[str, list[str]] = {"routers": [], "uis": []}
     app.state.mounted = mounted
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router, prefix="/api/v1")
@@ -195,6 +196,7 @@ def create_app(
             blocks = importlib.import_module(UI_MODULES[path]).build(ctx)
             gr.mount_gradio_app(app, blocks, path="" if path == "/" else path)
             mount = app.router.routes[-1]  # the Mount just added; wrapped as Mount(middleware=...) would
+            assert isinstance(mount, Mount)
             mount.app = RelativeManifestLink(mount.app)
             mounted["uis"].append(path)
     if "/" not in mounted["uis"]:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 from movieminter.app.errors import NoTicket, NotSignedIn
 from movieminter.errors import MovieMinterError
@@ -164,7 +165,7 @@ def revenue(ctx, address: str) -> dict:
         raise MovieMinterError(f"{address!r} is not an Ethereum address.", hint="Reconnect your wallet.")
     address = to_checksum_address(address)
     chain = ctx.chain
-    out = {
+    out: dict[str, Any] = {
         "address": address,
         "withdrawable_wei": str(chain.call("credits", address)),
         "movies": [],
@@ -259,7 +260,7 @@ def ticket_info(ctx, movie_id: int, address: str | None) -> dict:
         "title": title,
         "price_wei": str(movie["ticketPrice"]),
         "address": address,
-        "has_ticket": bool(address) and has_ticket(ctx, movie_id, address),
+        "has_ticket": address is not None and has_ticket(ctx, movie_id, address),
         "chapters": items,
         "public_notice": PUBLIC_NOTICE,
     }

@@ -18,7 +18,9 @@ import sqlite3
 import threading
 import time
 import warnings
+from collections.abc import MutableMapping
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import urlsplit
 
 from movieminter.app.errors import ForeignDomain, NoChain
@@ -144,7 +146,7 @@ def load_siwe():
     return siwe
 
 
-def served_address(ctx, scope: dict, domain: str, uri: str):
+def served_address(ctx, scope: MutableMapping[str, Any], domain: str, uri: str):
     """The configured address a sign-in message's `domain` names, checked with its `uri`.
 
     The domain must be one the app is served under (`ctx.served_hosts`: configuration, loopback

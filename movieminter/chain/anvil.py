@@ -126,6 +126,7 @@ class Anvil:
     def _wait_ready(self) -> bool:
         deadline = time.monotonic() + self.startup_timeout
         payload = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+        assert self.process is not None  # started by start()
         with httpx.Client(timeout=1.0) as client:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:

@@ -14,19 +14,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from eth_abi import decode as abi_decode
+from eth_typing import ChecksumAddress, HexAddress, HexStr
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from web3 import HTTPProvider, Web3
 from web3.exceptions import BlockNotFound, ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
+from web3.types import TxParams
 
 from movieminter.errors import MovieMinterError
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 MINT_MODES = ("open", "allowlist", "lottery")
-HISTORY_CONTRACT = "0x0000F90827F1C53a10cb7A02335B175320002935"  # EIP-2935 (MovieMinter.HISTORY_CONTRACT)
+HISTORY_CONTRACT = ChecksumAddress(
+    HexAddress(HexStr("0x0000F90827F1C53a10cb7A02335B175320002935"))
+)  # EIP-2935 (MovieMinter.HISTORY_CONTRACT)
 HISTORY_WINDOW = 8191
 SEGMENT_STATUSES = ("pending", "open", "claimed", "won", "allowlisted", "minted")
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -324,7 +328,7 @@ REVERT_ERRORS = (ContractCustomError, ContractLogicError, ContractPanicError)
 class MovieConfig:
     """Arguments of createMovie, with defaults a director would pick."""
 
-    manifest_digest: bytes
+    manifest_digest: bytes | str  # 32 bytes, or their 0x-hex
     segment_count: int
     creator: str
     director: str
@@ -337,7 +341,7 @@ class MovieConfig:
     director_bps: int = 3_000
     minters_bps: int = 5_000
     royalty_bps: int = 500
-    allowlist_root: bytes = b"\x00" * 32
+    allowlist_root: bytes | str = b"\x00" * 32
     max_claims: int = 1  # live claims one address may hold in the movie at once (1..8)
 
     def as_tuple(self) -> tuple:
@@ -445,7 +449,7 @@ class ChainClient:
         if count is None:
             count = 2**32
         rows = self.call("segments", movie_id, start, count)
-        out = []
+        out: list[dict[str, Any]] = []
         for i, (status, account, deadline, metadata) in enumerate(rows):
             out.append(
                 {
@@ -518,7 +522,7 @@ class ChainClient:
         B + k * REDRAW_INTERVAL when nobody recorded an earlier one in time."""
         info = self.movie(movie_id)
         latest = self.w3.eth.block_number
-        out = {
+        out: dict[str, Any] = {
             "movie_id": movie_id,
             "state": "",
             "commit_block": int(info["commitBlock"]),
@@ -570,6 +574,7 @@ class ChainClient:
             if account is not None:
                 receipt = self.wait(self.send("draw", [movie_id], account))
             else:
+                assert sender is not None  # checked above
                 receipt = self.transact("draw", [movie_id], sender)
         except ChainError as exc:
             if exc.error != "AlreadyDrawn":  # someone else recorded it first: the same seed, nothing lost
@@ -617,7 +622,7 @@ class ChainClient:
             ) from None
         tx = {"from": sender, "to": self.contract_address, "value": value, "data": data}
         try:
-            gas = self.w3.eth.estimate_gas(tx)
+            gas = self.w3.eth.estimate_gas(cast(TxParams, tx))
         except REVERT_ERRORS as exc:
             raise revert_error(exc) from None
         except OSError as exc:
@@ -662,7 +667,7 @@ class ChainClient:
         """A headless signer for the job runner: prepared tx -> tx hash, signed by `account`."""
         return lambda tx: self.sign_and_send(tx, account)
 
-    def wait(self, tx_hash: str, timeout: float = 120.0) -> dict:
+    def wait(self, tx_hash: Any, timeout: float = 120.0) -> Any:
         """The receipt; a reverted transaction raises ChainError with the decoded reason."""
         if not isinstance(tx_hash, (str, bytes)) and "transactionHash" in tx_hash:  # already a receipt
             tx_hash = tx_hash["transactionHash"]
@@ -677,7 +682,7 @@ class ChainClient:
             raise self._replay_failure(tx_hash, receipt)
         return receipt
 
-    def _replay_failure(self, tx_hash: str, receipt) -> ChainError:
+    def _replay_failure(self, tx_hash: Any, receipt) -> ChainError:
         tx = self.w3.eth.get_transaction(tx_hash)
         try:
             self.w3.eth.call(
@@ -693,6 +698,7 @@ class ChainClient:
         (anvil). Sets and returns the contract address."""
         factory = self.w3.eth.contract(abi=self.artifact["abi"], bytecode=self.artifact["bytecode"])
         data = factory.constructor().data_in_transaction
+        tx_hash: Any  # HexBytes from the node, a 0x-hex str from sign_and_send
         if account is None:
             sender = self.w3.eth.accounts[0]
             tx_hash = self.w3.eth.send_transaction({"from": sender, "data": data})
@@ -708,7 +714,9 @@ class ChainClient:
     def transact(self, function: str, args: list | tuple, sender: str, value: int = 0) -> dict:
         """Sends from an account the node holds unlocked (anvil's dev accounts) and waits: demo and tests."""
         tx = self.build_tx(function, args, sender, value)
-        tx_hash = self.w3.eth.send_transaction({k: tx[k] for k in ("from", "to", "data", "value", "gas")})
+        tx_hash = self.w3.eth.send_transaction(
+            cast(TxParams, {k: tx[k] for k in ("from", "to", "data", "value", "gas")})
+        )
         return self.wait(tx_hash)
 
     def explain_revert(self, error: Any) -> str:

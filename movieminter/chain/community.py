@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from eth_utils import to_checksum_address
 
@@ -134,11 +135,12 @@ class CommunityClient(ChainClient):
             raise MovieMinterError("deploying Community needs the MovieMinter address", hint="deploy MovieMinter first")
         factory = self.w3.eth.contract(abi=self.artifact["abi"], bytecode=self.artifact["bytecode"])
         data = factory.constructor(to_checksum_address(minter_address)).data_in_transaction
+        tx_hash: Any  # HexBytes from the node, a 0x-hex str from sign_and_send
         if account is None:
             tx_hash = self.w3.eth.send_transaction({"from": self.w3.eth.accounts[0], "data": data})
         else:
             gas = self.w3.eth.estimate_gas({"from": account.address, "data": data})
-            tx_hash = self._sign_and_send(
+            tx_hash = self.sign_and_send(
                 {"data": data, "value": "0x0", "gas": hex(gas + gas // 10), "chainId": hex(self.chain_id)}, account
             )
         receipt = self.wait(tx_hash)

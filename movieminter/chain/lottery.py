@@ -117,7 +117,7 @@ def explain(
     n = len(entrants)
     lines = ["How the lottery was drawn", ""]
     if block_hash is not None:
-        if commit_block is not None and commit_block != block_number:
+        if commit_block is not None and block_number is not None and commit_block != block_number:
             rounds = (block_number - commit_block) // REDRAW_INTERVAL
             lines += [
                 f"1. Entries closed and committed to block {commit_block}. Nobody recorded the seed while its "
