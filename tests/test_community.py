@@ -1,4 +1,4 @@
-"""Community contract on anvil: collectives, season passes, takes and votes, approval, credits (issue 17)."""
+"""Community contract on anvil: collectives, season passes, takes and votes, approval, credits."""
 
 from __future__ import annotations
 
@@ -297,3 +297,14 @@ def test_pass_revenue_random_sales_account_for_every_wei(env, seed):
     owed = com.credits_of(accounts[7]) + com.credits_of(accounts[8])
     assert com.collectable(cid) == (0, 0)
     assert withdrawn + owed == paid
+
+
+def test_deploys_signed_by_a_keystore_account(env, anvil):
+    """A real deployment signs with a keystore account (not a node-unlocked one)."""
+    from eth_account import Account
+
+    chain, _, _ = env
+    client = CommunityClient.for_chain(chain)
+    address = client.deploy(Account.from_key(anvil.private_keys[5]), minter_address=chain.contract_address)
+    assert len(chain.w3.eth.get_code(address)) > 0 and client.contract_address == address
+    assert client.call("minter") == chain.contract_address
