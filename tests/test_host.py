@@ -255,6 +255,22 @@ def host(request, tmp_path_factory, a1111_double_url):
 
 
 @pytest.fixture(params=HOSTS)
+def own_host(request, tmp_path_factory, a1111_double_url):
+    """A host of the test's own, for tests that change its settings or end it (the suite runs in random
+    order: the module's shared host must stay as every other test expects it)."""
+    h = Host(
+        request.param,
+        tmp_path_factory.mktemp(f"own-host-{request.param}"),
+        cmdline="--api",
+        options={"movieminter_a1111_url": a1111_double_url},
+    )
+    try:
+        yield h.wait()
+    finally:
+        h.stop()
+
+
+@pytest.fixture(params=HOSTS)
 def minting_host(request, tmp_path_factory, a1111_double_url, chain_session):
     """A host with the extension, the A1111 double and the session's chain (a job is checked
     against the chain before it renders)."""
@@ -504,7 +520,8 @@ def test_proxy_streams_ranges_and_guards_the_app_port(host):
     assert r.status_code == 403 and r.json()["detail"]["error"] == "ProxyOnly"
 
 
-def test_crashed_app_is_restarted(host):
+def test_crashed_app_is_restarted(own_host):
+    host = own_host
     first = httpx.get(host.url + "/movieminter/healthz").json()["pid"]
     os.kill(first, signal.SIGKILL)
     deadline = time.time() + 90
@@ -751,7 +768,8 @@ def test_settings_section_reaches_the_app_as_env(monkeypatch):
     assert {o[0] for o in OPTIONS} >= {"movieminter_chain", "movieminter_contract", "movieminter_civitai_token"}
 
 
-def test_changed_settings_restart_the_app_with_the_new_values(host):
+def test_changed_settings_restart_the_app_with_the_new_values(own_host):
+    host = own_host
     before = httpx.get(host.url + "/movieminter/healthz").json()["pid"]
     contract = "0x" + "ab" * 20
     # A1111's settings API calls opts.set(..., is_api=True), which runs our onchange.
@@ -776,9 +794,9 @@ def test_changed_settings_restart_the_app_with_the_new_values(host):
     assert settings["civitai_token"] == "not set"  # tokens cannot be set through A1111's API
 
 
-def test_zz_the_app_stops_when_a1111_exits(host):
-    """Last for each host (it ends the module's host): A1111 exits on SIGTERM,
-    and the app child goes with it."""
+def test_the_app_stops_when_a1111_exits(own_host):
+    """A1111 exits on SIGTERM, and the app child goes with it."""
+    host = own_host
     pid = httpx.get(host.url + "/movieminter/healthz").json()["pid"]
     host.proc.send_signal(signal.SIGTERM)
     host.proc.wait(30)
