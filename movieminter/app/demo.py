@@ -103,6 +103,7 @@ def run_flow(
     from movieminter.app.director import MovieTerms, chain_now, create_movie_call, pin_manifest, validate
     from movieminter.chain.anvil import Anvil
     from movieminter.chain.client import ChainClient
+    from movieminter.chain.community import CommunityClient
     from movieminter.config import Settings
 
     say = Narrator(total=9, out=out)
@@ -114,7 +115,10 @@ def run_flow(
     anvil = ExternalAnvil(anvil_url) if anvil_url else stack.enter_context(Anvil())
     chain = ChainClient(anvil.url)
     address = chain.deploy()  # from anvil's first (unlocked) account
+    community = CommunityClient.for_chain(chain)
+    community.deploy(minter_address=address)
     say.info(f"anvil at {anvil.url} (chain id {chain.chain_id}); MovieMinter at {address}")
+    say.info(f"Community (collectives, season passes, votes, credits) at {community.contract_address}")
     say.proves("the contract (contracts/MovieMinter.sol, OpenZeppelin 5) deploys from its committed artifacts.")
 
     # 2. wallets -------------------------------------------------------------
@@ -131,10 +135,12 @@ def run_flow(
         chain="local",
         rpc_url=anvil.url,
         contract_address=address,
+        community_address=community.contract_address,
         ipfs_backend="local",
     )
     ctx = AppContext(settings, chain_id=chain.chain_id)
     ctx.__dict__["chain"] = chain  # the same client everywhere (cached_property slot)
+    ctx.__dict__["community"] = community
 
     def send(role: str, fn: str, fargs: list, value: int = 0) -> dict:
         return chain.wait(chain.send(fn, fargs, wallets.account(role), value=value))
@@ -259,6 +265,7 @@ def run_flow(
         "rpc_url": anvil.url,
         "chain_id": chain.chain_id,
         "contract": address,
+        "community": community.contract_address,
         "movie_id": movie_id,
         "manifest_cid": pinned["cid"],
         "wallets": wallets.addresses,
