@@ -128,9 +128,9 @@ def run_flow(
     chain = ChainClient(anvil.url)
     address = chain.deploy()  # from anvil's first (unlocked) account
     community = CommunityClient.for_chain(chain)
-    community.deploy(minter_address=address)
+    community_address = community.deploy(minter_address=address)
     say.info(f"anvil at {anvil.url} (chain id {chain.chain_id}); MovieMinter at {address}")
-    say.info(f"Community (collectives, season passes, votes, credits) at {community.contract_address}")
+    say.info(f"Community (collectives, season passes, votes, credits) at {community_address}")
     say.proves("the contract (contracts/MovieMinter.sol, OpenZeppelin 5) deploys from its committed artifacts.")
 
     # 2. wallets -------------------------------------------------------------
@@ -147,7 +147,7 @@ def run_flow(
         chain="local",
         rpc_url=anvil.url,
         contract_address=address,
-        community_address=community.contract_address,
+        community_address=community_address,
         ipfs_backend="local",
     )
     ctx = AppContext(settings, chain_id=chain.chain_id)
@@ -286,7 +286,7 @@ def run_flow(
         "rpc_url": anvil.url,
         "chain_id": chain.chain_id,
         "contract": address,
-        "community": community.contract_address,
+        "community": community_address,
         "movie_id": movie_id,
         "manifest_cid": pinned["cid"],
         "wallets": wallets.addresses,

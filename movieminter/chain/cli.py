@@ -194,10 +194,11 @@ def _chain_anvil(args) -> int:
             print(f"  {a}")
         if args.deploy:
             client = ChainClient(node.url)
-            print(f"MovieMinter deployed at {client.deploy()}")
+            minter = client.deploy()
+            print(f"MovieMinter deployed at {minter}")
             community = _deploy_community(client, None)
             print(f"Community deployed at {community}")
-            print(f"set them with: {_exports(client.contract_address, community)}")
+            print(f"set them with: {_exports(minter, community)}")
         print("Ctrl-C stops it.")
         sys.stdout.flush()
         stop = {signal.SIGINT, signal.SIGTERM}
