@@ -1,5 +1,5 @@
 """The credits section of the Watch page: one gradio HTML block driven by static/credits.js, which reads
-GET /api/v1/movies/{id}/credits (routes_community). ui/watch.py adds it with `with_credits(page)`."""
+GET /api/v1/movies/{id}/credits (routes_community). ui/watch.py adds it with `with_credits(page, ctx)`."""
 
 from __future__ import annotations
 
@@ -21,10 +21,13 @@ document.head.appendChild(s);
 """
 
 
-def with_credits(blocks):
-    """Appends the credits section to a page's gradio Blocks."""
+def with_credits(blocks, ctx):
+    """Appends the credits section to a page's gradio Blocks when a Community contract is configured (without
+    one there are no credits to read, so the page makes no request for them)."""
     import gradio as gr
 
+    if not ctx.settings.community_address:
+        return blocks
     with blocks:
         gr.HTML(SECTION, js_on_load=LOADER, apply_default_css=False)
     return blocks

@@ -38,4 +38,4 @@ BODY = (
 def build(ctx):
     from movieminter.app.credits_ui import with_credits  # the credits section (static/credits.js)
 
-    return with_credits(page("Movie Minter · Watch", BODY, "watch"))
+    return with_credits(page("Movie Minter · Watch", BODY, "watch"), ctx)
