@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     chain: str = "local"  # preset name (see movieminter.chain.presets) or an RPC URL
     rpc_url: str = ""
     contract_address: str = ""
+    community_address: str = ""  # Community (contracts/Community.sol): collectives, passes, votes, credits
     ipfs_backend: str = "local"  # local | kubo | pinata | psa
     ipfs_endpoint: str = ""
     ipfs_token: str = ""

@@ -54,6 +54,20 @@ class AppContext:
         return ChainClient.from_settings(self.settings)
 
     @functools.cached_property
+    def community(self):
+        """The Community contract's client (settings.community_address) on the same node as `chain`."""
+        from movieminter.chain.community import CommunityClient
+        from movieminter.errors import MovieMinterError
+
+        if not self.settings.community_address:
+            raise MovieMinterError(
+                "No Community contract is configured.",
+                hint="deploy it with `movieminter chain deploy` and set MOVIEMINTER_COMMUNITY_ADDRESS "
+                "(or the Community field of A1111's Movie Minter settings)",
+            )
+        return CommunityClient.for_chain(self.chain, self.settings.community_address)
+
+    @functools.cached_property
     def served_hosts(self):
         """The addresses the app is served under (Host allow-list and SIWE domains), from settings."""
         from movieminter.app.security import ServedHosts

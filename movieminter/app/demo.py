@@ -22,6 +22,7 @@ from pathlib import Path
 
 from movieminter.app.demo_cast import (
     ROLES,
+    SEASON_ROLES,
     ExternalAnvil,
     Narrator,
     anvil_rpc,
@@ -57,6 +58,11 @@ def register(subparsers) -> None:
     p.add_argument("--port", type=int, default=7870, help="port of the app's UI (0: any free port; default 7870)")
     p.add_argument("--no-serve", action="store_true", help="exit after the flow instead of serving the UI (CI)")
     p.add_argument("--manifest", default=str(EXAMPLE), help=argparse_hidden())
+    p.add_argument(
+        "--season",
+        action="store_true",
+        help="then run a season on the Community contract: passes, a collective, takes and a vote, approval, credits",
+    )
     # Tests: use an anvil they started (so they can inspect the chain after the demo exits).
     p.add_argument("--anvil-url", default="", help=argparse_hidden())
     p.set_defaults(func=run)
@@ -80,7 +86,12 @@ def run(args) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         result = run_flow(
-            data_dir, a1111_url=args.a1111_url, manifest_path=Path(args.manifest), stack=stack, anvil_url=args.anvil_url
+            data_dir,
+            a1111_url=args.a1111_url,
+            manifest_path=Path(args.manifest),
+            stack=stack,
+            anvil_url=args.anvil_url,
+            season=args.season,
         )
         if args.no_serve:
             return 0
@@ -96,6 +107,7 @@ def run_flow(
     stack: ExitStack,
     out=None,
     anvil_url: str = "",
+    season: bool = False,
 ) -> dict:
     """The demo's story. Returns what the UI and the tests need (urls, ids, paths, ctx)."""
     from movieminter.app.activity import verify_lottery
@@ -103,9 +115,10 @@ def run_flow(
     from movieminter.app.director import MovieTerms, chain_now, create_movie_call, pin_manifest, validate
     from movieminter.chain.anvil import Anvil
     from movieminter.chain.client import ChainClient
+    from movieminter.chain.community import CommunityClient
     from movieminter.config import Settings
 
-    say = Narrator(total=9, out=out)
+    say = Narrator(total=10 if season else 9, out=out)
     say._print("Movie Minter demo: a crowd-made movie, end to end, on this machine.")
     say._print(f"Everything it writes goes to {data_dir}")
 
@@ -114,7 +127,10 @@ def run_flow(
     anvil = ExternalAnvil(anvil_url) if anvil_url else stack.enter_context(Anvil())
     chain = ChainClient(anvil.url)
     address = chain.deploy()  # from anvil's first (unlocked) account
+    community = CommunityClient.for_chain(chain)
+    community_address = community.deploy(minter_address=address)
     say.info(f"anvil at {anvil.url} (chain id {chain.chain_id}); MovieMinter at {address}")
+    say.info(f"Community (collectives, season passes, votes, credits) at {community_address}")
     say.proves("the contract (contracts/MovieMinter.sol, OpenZeppelin 5) deploys from its committed artifacts.")
 
     # 2. wallets -------------------------------------------------------------
@@ -131,10 +147,12 @@ def run_flow(
         chain="local",
         rpc_url=anvil.url,
         contract_address=address,
+        community_address=community_address,
         ipfs_backend="local",
     )
     ctx = AppContext(settings, chain_id=chain.chain_id)
     ctx.__dict__["chain"] = chain  # the same client everywhere (cached_property slot)
+    ctx.__dict__["community"] = community
 
     def send(role: str, fn: str, fargs: list, value: int = 0) -> dict:
         return chain.wait(chain.send(fn, fargs, wallets.account(role), value=value))
@@ -255,10 +273,20 @@ def run_flow(
         say.info(line)
     say.proves("every wei is accounted for: creator + director + the segments' pool = what was paid.")
 
+    season_result = None
+    if season:
+        extra = make_demo_wallets(wallets.folder, anvil.private_keys[len(ROLES) :], SEASON_ROLES)
+        wallets.files.update(extra.files)
+        wallets.addresses.update(extra.addresses)
+        from movieminter.app.demo_season import run_season
+
+        season_result = run_season(community, chain, wallets, movie_id, minted, say)
+
     summary = {
         "rpc_url": anvil.url,
         "chain_id": chain.chain_id,
         "contract": address,
+        "community": community_address,
         "movie_id": movie_id,
         "manifest_cid": pinned["cid"],
         "wallets": wallets.addresses,
@@ -267,6 +295,7 @@ def run_flow(
         "movie_file": str(movie_file),
         "ticket_price_wei": TICKET_PRICE_WEI,
         "revenue": {k: v for k, v in shares.items() if k != "lines"},
+        "season": season_result,
     }
     (data_dir / "demo-summary.json").write_text(json.dumps(summary, indent=1))
     say._print(f"\nSummary (ids, addresses, CIDs): {data_dir / 'demo-summary.json'}")

@@ -18,6 +18,7 @@ from eth_typing import HexStr
 from movieminter.errors import MovieMinterError
 
 ROLES = ("director", "creator", "minter-1", "minter-2", "minter-3", "viewer")
+SEASON_ROLES = ("leader", "fan-1", "fan-2")  # `demo --season`: anvil accounts 6, 7, 8
 
 
 # ---------------------------------------------------------------- narration
@@ -70,8 +71,8 @@ class DemoWallets:
         raise MovieMinterError(f"{address} is not one of the demo wallets")
 
 
-def make_demo_wallets(folder: Path, private_keys: list[str]) -> DemoWallets:
-    """Encrypted keystores of anvil's test accounts (created once, reused on a re-run)."""
+def make_demo_wallets(folder: Path, private_keys: list[str], roles: tuple[str, ...] = ROLES) -> DemoWallets:
+    """Encrypted keystores of anvil's test accounts (created once, reused on a re-run): role i is account i."""
     from eth_account import Account
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -80,7 +81,7 @@ def make_demo_wallets(folder: Path, private_keys: list[str]) -> DemoWallets:
         pw_file.write_text(secrets.token_urlsafe(18))
         pw_file.chmod(0o600)
     wallets = DemoWallets(folder)
-    for i, role in enumerate(ROLES):
+    for i, role in enumerate(roles):
         path = folder / f"{role}.json"
         if not path.exists():
             # light scrypt (n=2^14): these are anvil's public test keys; a real keystore keeps eth-account's default

@@ -4,6 +4,7 @@
     movieminter director allowlist --csv F            (Merkle root + proofs pinned to IPFS)
     movieminter director lottery open|close|draw|results --movie ID [--keystore K]
     movieminter director status --movie ID
+    movieminter director collective|pass|ballot|approval|credits ...   (Community: movieminter.app.community_cli)
 
 Transactions are signed with an encrypted keystore (eth-account v3 JSON); the
 password comes from --password-file, $MOVIEMINTER_KEYSTORE_PASSWORD or a prompt.
@@ -85,6 +86,10 @@ def register(subparsers) -> None:
     common(s, signing=False)
     s.add_argument("--movie", required=True, type=int)
     s.set_defaults(func=cmd_status)
+
+    from movieminter.app import community_cli
+
+    community_cli.register(sub, common)
 
 
 # ---------------------------------------------------------------- helpers

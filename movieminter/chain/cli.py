@@ -45,11 +45,18 @@ def register(subparsers) -> None:
     csub = chain.add_subparsers(dest="chain_command", metavar="ACTION")
     anvil = csub.add_parser("anvil", help="run a local chain (anvil) until Ctrl-C")
     anvil.add_argument("--port", type=int, default=8545)
-    anvil.add_argument("--deploy", action="store_true", help="also deploy MovieMinter and print its address")
+    anvil.add_argument(
+        "--deploy", action="store_true", help="also deploy MovieMinter and Community and print their addresses"
+    )
     anvil.set_defaults(func=_chain_anvil)
-    deploy = csub.add_parser("deploy", help="deploy the MovieMinter contract")
+    deploy = csub.add_parser("deploy", help="deploy the MovieMinter contract and its Community contract")
     _chain_args(deploy, contract=False)
     _keystore_args(deploy)
+    deploy.add_argument(
+        "--community-for",
+        metavar="ADDR",
+        help="deploy only Community, for the MovieMinter already at ADDR",
+    )
     deploy.set_defaults(func=_chain_deploy)
     presets = csub.add_parser("presets", help="list the chain presets")
     presets.set_defaults(func=_chain_presets)
@@ -186,7 +193,12 @@ def _chain_anvil(args) -> int:
         for a in node.accounts:
             print(f"  {a}")
         if args.deploy:
-            print(f"MovieMinter deployed at {ChainClient(node.url).deploy()}")
+            client = ChainClient(node.url)
+            minter = client.deploy()
+            print(f"MovieMinter deployed at {minter}")
+            community = _deploy_community(client, None)
+            print(f"Community deployed at {community}")
+            print(f"set them with: {_exports(minter, community)}")
         print("Ctrl-C stops it.")
         sys.stdout.flush()
         stop = {signal.SIGINT, signal.SIGTERM}
@@ -215,15 +227,33 @@ def _chain_deploy(args) -> int:
             "deploying to a public chain needs a keystore",
             hint="pass --keystore PATH (create one with `movieminter keystore new PATH`)",
         )
-    address = client.deploy(account)
     from movieminter.chain.presets import preset_for_chain_id
 
     preset = preset_for_chain_id(client.chain_id)
-    print(f"MovieMinter deployed at {address} on chain {client.chain_id}")
-    if preset and preset.address_url(address):
-        print(f"  {preset.address_url(address)}")
-    print(f"set it with: export MOVIEMINTER_CONTRACT_ADDRESS={address}")
+    address = args.community_for
+    if not address:
+        address = client.deploy(account)
+        print(f"MovieMinter deployed at {address} on chain {client.chain_id}")
+        if preset and preset.address_url(address):
+            print(f"  {preset.address_url(address)}")
+    client.contract_address = address
+    community = _deploy_community(client, account)
+    print(f"Community deployed at {community} on chain {client.chain_id} (for MovieMinter {address})")
+    if preset and preset.address_url(community):
+        print(f"  {preset.address_url(community)}")
+    print(f"set them with: {_exports(address, community)}")
     return 0
+
+
+def _deploy_community(client, account) -> str:
+    """Deploys Community next to `client`'s MovieMinter (it reads that one's movies, tickets and segments)."""
+    from movieminter.chain.community import CommunityClient
+
+    return CommunityClient.for_chain(client).deploy(account, minter_address=client.contract_address)
+
+
+def _exports(contract: str, community: str) -> str:
+    return f"export MOVIEMINTER_CONTRACT_ADDRESS={contract} MOVIEMINTER_COMMUNITY_ADDRESS={community}"
 
 
 def _chain_presets(args) -> int:

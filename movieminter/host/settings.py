@@ -16,6 +16,13 @@ OPTIONS = [
         False,
     ),
     ("movieminter_contract", "contract_address", "", "MovieMinter contract address (0x...)", False),
+    (
+        "movieminter_community",
+        "community_address",
+        "",
+        "Community contract address (0x...; collectives, season passes, votes, credits; empty: none)",
+        False,
+    ),
     ("movieminter_ipfs_backend", "ipfs_backend", "local", "IPFS backend (local, kubo, pinata, psa)", False),
     ("movieminter_ipfs_endpoint", "ipfs_endpoint", "", "IPFS endpoint (Kubo RPC or pinning service URL)", False),
     ("movieminter_ipfs_token", "ipfs_token", "", "IPFS pinning token", True),

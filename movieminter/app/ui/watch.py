@@ -36,4 +36,6 @@ BODY = (
 
 
 def build(ctx):
-    return page("Movie Minter · Watch", BODY, "watch")
+    from movieminter.app.credits_ui import with_credits  # the credits section (static/credits.js)
+
+    return with_credits(page("Movie Minter · Watch", BODY, "watch"), ctx)

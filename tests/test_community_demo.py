@@ -1,0 +1,134 @@
+"""`movieminter demo --season` end to end on anvil, then the credits over REST and on the Watch page."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from movieminter.chain.community import CommunityClient
+from tests.fixtures_flows import ROOT, DemoWorld
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def season_world(tmp_path_factory):
+    from movieminter.app.context import AppContext
+    from movieminter.app.demo_cast import with_gateway
+    from movieminter.app.server import create_app
+    from movieminter.chain.anvil import Anvil
+    from movieminter.chain.client import ChainClient
+    from movieminter.config import Settings
+    from tests.fixtures_app import ServerThread
+
+    data_dir = tmp_path_factory.mktemp("season") / "data"
+    with Anvil() as anvil:
+        cmd = [sys.executable, "-m", "movieminter", "demo", "--no-serve", "--season"]
+        proc = subprocess.run(
+            [*cmd, "--data-dir", str(data_dir), "--anvil-url", anvil.url],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            cwd=ROOT,
+        )
+        assert proc.returncode == 0, f"demo failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        summary = json.loads((data_dir / "demo-summary.json").read_text())
+        chain = ChainClient(anvil.url, summary["contract"])
+        world = DemoWorld(anvil, chain, summary, proc.stdout + proc.stderr, data_dir)
+        settings = Settings(
+            data_dir=data_dir,
+            chain="local",
+            rpc_url=anvil.url,
+            contract_address=summary["contract"],
+            community_address=summary["community"],
+        )
+        world.ctx = AppContext(settings, chain_id=31337)
+        world.server = ServerThread(with_gateway(create_app(world.ctx, run_jobs=False), world.ctx.store)).start()
+        try:
+            yield world
+        finally:
+            world.server.stop()
+
+
+def test_season_output_and_chain(season_world):
+    out, s = season_world.output, season_world.summary
+    assert "[10/10] Season: passes, a collective, three takes and a vote, approval, credits" in out
+    assert out.count("✓ proves:") == 10
+    com = CommunityClient(season_world.chain.rpc_url, s["community"])
+    assert com.call("minter") == s["contract"]
+    season = s["season"]
+    cid, movie = season["collective"], s["movie_id"]
+    assert com.call("collectiveOf", movie) == cid
+    assert com.collective(cid).leader == s["wallets"]["leader"]
+    # the pass sale: two early, one regular; each pass owned by its buyer
+    assert com.collective(cid).sold == 3
+    for role, pass_id in season["passes"].items():
+        assert com.call("ownerOf", pass_id) == s["wallets"][role]
+    assert "(early tier)" in out and out.count("bought pass") == 3
+    # three takes, the vote picked take 1 (two passes against one)
+    ballot = com.ballot(season["ballot"]["id"])
+    assert len(com.takes(season["ballot"]["id"])) == 3
+    assert ballot["tallies"] == [1, 2, 0] and ballot["final"] and ballot["leader"] == 1
+    # approval and rejection with its reason
+    review = season["review"]
+    assert com.review_of(movie, review["approved"]) == "approved"
+    assert com.review_of(movie, review["rejected"]) == "unsubmitted"
+    assert com.rejections(movie)[0]["reason"] == review["reason"]
+    # every wei of pass revenue: paid = withdrawn + held, creator 10 %
+    revenue = season["revenue"]
+    assert revenue["paid"] == 2 * 25 * 10**14 + 35 * 10**14
+    assert sum(revenue["withdrawn"].values()) + revenue["held"] == revenue["paid"]
+    assert revenue["withdrawn"]["creator"] == sum(p * 1000 // 10000 for p in (25 * 10**14, 25 * 10**14, 35 * 10**14))
+    assert com.w3.eth.get_balance(com.contract_address) == revenue["held"] == 0
+    assert "Collective led by" in out and "Season pass holders:" in out
+
+
+def test_credits_route(season_world):
+    s = season_world.summary
+    with httpx.Client(base_url=season_world.url) as c:
+        r = c.get(f"/api/v1/movies/{s['movie_id']}/credits")
+        assert r.status_code == 200, r.text
+        credits = r.json()
+        missing = c.get("/api/v1/movies/999/credits")
+    assert credits["director"]["address"] == s["wallets"]["director"]
+    assert credits["director"]["short"] == s["wallets"]["director"][:6] + "…" + s["wallets"]["director"][-4:]
+    assert credits["creator"]["address"] == s["wallets"]["creator"]
+    assert credits["leader"]["address"] == s["wallets"]["leader"]
+    minted = {m["segment"]: m["minter"] for m in s["minted"]}
+    for seg in credits["segments"]:
+        assert (seg["minter"] or {}).get("address") == minted.get(seg["index"])
+    assert [p["address"] for p in credits["pass_holders"]] == [s["wallets"][r] for r in ("fan-1", "fan-2", "viewer")]
+    assert missing.status_code == 404, missing.text
+
+
+def test_credits_need_a_community_contract(season_world, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from movieminter.app.context import AppContext
+    from movieminter.app.server import create_app
+    from movieminter.config import Settings
+
+    s = season_world.summary
+    ctx = AppContext(Settings(data_dir=tmp_path, rpc_url=season_world.anvil.url, contract_address=s["contract"]))
+    with TestClient(create_app(ctx, run_jobs=False, ui=False), base_url="http://127.0.0.1") as c:
+        r = c.get(f"/api/v1/movies/{s['movie_id']}/credits")
+    assert r.status_code == 404 and r.json()["detail"]["error"] == "NoCommunity"
+
+
+def test_watch_page_shows_the_credits(season_world, chromium):
+    s = season_world.summary
+    page = season_world.open_page(chromium, f"/watch/?movie={s['movie_id']}", account=9)
+    credits = page.locator(".mm-credits")
+    credits.get_by_text("Collective leader").wait_for(timeout=60_000)
+    text = credits.inner_text()
+    leader = s["wallets"]["leader"]
+    assert f"{leader[:6]}…{leader[-4:]}" in text
+    assert "Season pass holders" in text and "not minted yet" in text
+    director = s["wallets"]["director"]
+    assert credits.locator("dd", has_text=f"{director[:6]}…").first.get_attribute("title") == director

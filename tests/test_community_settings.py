@@ -1,0 +1,86 @@
+"""Community deployment and settings: `chain deploy`, `chain anvil --deploy`, the setting, the A1111 field."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import types
+
+import pytest
+
+from movieminter.app.context import AppContext
+from movieminter.chain.client import ChainClient
+from movieminter.chain.keystore import import_keystore
+from movieminter.cli import main as cli_main
+from movieminter.config import Settings
+from movieminter.errors import MovieMinterError
+from movieminter.host import settings as host_settings
+
+
+def test_setting_from_env_and_a1111_section():
+    s = Settings.from_env({"MOVIEMINTER_COMMUNITY_ADDRESS": "0xabc"})
+    assert s.community_address == "0xabc"
+    assert Settings.from_env({}).community_address == ""
+    keys = {key: field for key, field, *_ in host_settings.OPTIONS}
+    assert keys["movieminter_community"] == "community_address"
+    opts = types.SimpleNamespace(movieminter_community=" 0xdef ")
+    assert host_settings.app_env(opts)["MOVIEMINTER_COMMUNITY_ADDRESS"] == "0xdef"
+    assert "MOVIEMINTER_COMMUNITY_ADDRESS" not in host_settings.app_env(types.SimpleNamespace())
+
+
+def test_context_community_needs_the_setting(tmp_path):
+    with pytest.raises(MovieMinterError, match="No Community contract"):
+        _ = AppContext(Settings(data_dir=tmp_path)).community
+
+
+def test_cli_deploy_deploys_community_for_the_minter(anvil, tmp_path, capsys, monkeypatch):
+    path = tmp_path / "deployer.json"
+    import_keystore(path, anvil.private_keys[4], "deployer pw")
+    monkeypatch.setenv("MM_PW", "deployer pw")
+    assert cli_main(["chain", "deploy", "--rpc", anvil.url, "--keystore", str(path), "--password-env", "MM_PW"]) == 0
+    out = capsys.readouterr().out
+    minter = re.search(r"MovieMinter deployed at (0x[0-9a-fA-F]{40})", out).group(1)
+    community = re.search(r"Community deployed at (0x[0-9a-fA-F]{40})", out).group(1)
+    assert f"MOVIEMINTER_COMMUNITY_ADDRESS={community}" in out
+    ctx = AppContext(
+        Settings(data_dir=tmp_path, rpc_url=anvil.url, contract_address=minter, community_address=community)
+    )
+    assert ctx.community.call("minter") == minter
+    # Community alone, for an existing MovieMinter
+    assert cli_main(["chain", "deploy", "--rpc", anvil.url, "--community-for", minter]) == 0
+    second = re.search(r"Community deployed at (0x[0-9a-fA-F]{40})", capsys.readouterr().out).group(1)
+    assert second != community
+    assert ChainClient(anvil.url).w3.eth.get_code(second)
+
+
+def test_chain_anvil_deploy_prints_both_addresses(tmp_path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "movieminter", "chain", "anvil", "--deploy", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C" in line:
+                break
+        out = "".join(lines)
+        minter = re.search(r"MovieMinter deployed at (0x[0-9a-fA-F]{40})", out).group(1)
+        community = re.search(r"Community deployed at (0x[0-9a-fA-F]{40})", out).group(1)
+        client = ChainClient(f"http://127.0.0.1:{port}")
+        from movieminter.chain.community import CommunityClient
+
+        assert CommunityClient(client.rpc_url, community).call("minter") == minter
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
