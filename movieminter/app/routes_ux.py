@@ -1,16 +1,19 @@
 """REST API the Minter tab's newer views use (mounted under /api/v1); domain logic lives in
-FastAPI-free modules (lottery_status.py).
+FastAPI-free modules (lottery_status.py, frame_preview.py).
 
 GET /ux/movies/{id}/lottery     the lottery's phase for the signed-in wallet (entered?, deadlines in chain time)
+GET /ux/jobs/{id}/frame         the newest rendered frame (JPEG, X-Frame: its number; 204 before the first),
+                                for the job's own wallet only
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from movieminter.app.deps import Ctx, Wallet
+from movieminter.app.frame_preview import newest_frame
 from movieminter.app.lottery_status import lottery_status
-from movieminter.app.params import MovieId
+from movieminter.app.params import JobId, MovieId
 
 router = APIRouter(prefix="/ux", tags=["minter tab"])
 
@@ -18,3 +21,12 @@ router = APIRouter(prefix="/ux", tags=["minter tab"])
 @router.get("/movies/{movie_id}/lottery")
 def lottery(movie_id: MovieId, ctx: Ctx, wallet: Wallet):
     return lottery_status(ctx.chain, movie_id, wallet)
+
+
+@router.get("/jobs/{job_id}/frame", responses={200: {"content": {"image/jpeg": {}}}, 204: {}})
+def frame(job_id: JobId, ctx: Ctx, wallet: Wallet):
+    found = newest_frame(ctx, job_id, wallet)
+    if found is None:
+        return Response(status_code=204, headers={"Cache-Control": "no-store"})
+    number, jpeg = found
+    return Response(jpeg, media_type="image/jpeg", headers={"X-Frame": str(number), "Cache-Control": "no-store"})

@@ -496,8 +496,46 @@
     src.addEventListener("progress", (e) => {
       st.progress = JSON.parse(e.data);
       if (st.job) drawJob(st.job, st.progress);
+      if (st.progress.stage === "rendering" && st.progress.frame) loadFrame(id, st.progress.frame);
     });
     src.onerror = () => { /* EventSource reconnects by itself; the job keeps running server-side */ };
+  }
+
+  // Live preview: the newest frame Deforum has written, fetched when the progress counts a new
+  // one (one request at a time; the server sends a small JPEG, cached by frame number).
+  async function loadFrame(jobId, frame) {
+    const f = st.frame || (st.frame = { job: null, shown: -1, busy: false, img: null, url: null });
+    if (f.job !== jobId) Object.assign(f, { job: jobId, shown: -1 });
+    if (f.busy || frame - 1 <= f.shown) return;
+    f.busy = true;
+    try {
+      const r = await fetch(window.mmBase(`api/v1/ux/jobs/${jobId}/frame`), { credentials: "same-origin", cache: "no-store" });
+      if (r.status !== 200 || f.job !== jobId) return;
+      const n = Number(r.headers.get("X-Frame"));
+      const blob = await r.blob();
+      if (!f.img) {
+        f.img = document.createElement("img");
+        f.img.className = "mm-frame";
+        f.img.setAttribute("data-testid", "live-frame");
+      }
+      if (f.url) URL.revokeObjectURL(f.url);
+      f.url = URL.createObjectURL(blob);
+      f.img.src = f.url;
+      f.img.dataset.frame = String(n);
+      f.img.alt = `Frame ${n + 1} as Deforum wrote it`;
+      f.shown = n;
+      placeFrame();
+    } catch (e) { /* the next progress event tries again */ } finally { f.busy = false; }
+  }
+
+  // The preview sits in the job box while the frames are being made (before the video exists).
+  function placeFrame() {
+    const f = st.frame, box = $("#mm-job");
+    if (!f || !f.img || !box || !st.job || f.job !== st.job.id) return;
+    const live = ["rendering", "rendered"].includes(st.job.state) && !(st.job.data || {}).encoded;
+    if (!live) { f.img.remove(); return; }
+    const head = box.querySelector(".mm-job-head");
+    if (f.img.parentNode !== box) (head ? head.after(f.img) : box.prepend(f.img));
   }
 
   function mintTx(job) {
@@ -561,7 +599,10 @@
       html += `<div class="mm-alert mm-alert-error" role="alert"><strong>${esc(job.error.message)}</strong>${job.error.hint ? `<span class="mm-hint">${esc(job.error.hint)}</span>` : ""}</div>`;
     }
     if (ACTIVE_JOB.has(job.state) && !hash) html += `<button type="button" class="mm-btn mm-btn-ghost" data-act="cancel">Cancel</button>`;
+    const keep = st.frame && st.frame.img;  // keep the preview element (no flicker): re-placed below
+    if (keep && keep.parentNode === box) keep.remove();
     box.innerHTML = html;
+    placeFrame();
     drawActions();
   }
 
