@@ -2,6 +2,7 @@
 FastAPI-free modules (lottery_status.py, frame_preview.py).
 
 GET /ux/movies/{id}/lottery     the lottery's phase for the signed-in wallet (entered?, deadlines in chain time)
+POST /ux/movies/{id}/draw/tx    the unsigned `draw` (record the seed) for the signed-in wallet, when readable
 GET /ux/jobs/{id}/frame         the newest rendered frame (JPEG, X-Frame: its number; 204 before the first),
                                 for the job's own wallet only
 """
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Response
 
 from movieminter.app.deps import Ctx, Wallet
 from movieminter.app.frame_preview import newest_frame
-from movieminter.app.lottery_status import lottery_status
+from movieminter.app.lottery_status import draw_tx, lottery_status
 from movieminter.app.params import JobId, MovieId
 
 router = APIRouter(prefix="/ux", tags=["minter tab"])
@@ -21,6 +22,11 @@ router = APIRouter(prefix="/ux", tags=["minter tab"])
 @router.get("/movies/{movie_id}/lottery")
 def lottery(movie_id: MovieId, ctx: Ctx, wallet: Wallet):
     return lottery_status(ctx.chain, movie_id, wallet)
+
+
+@router.post("/movies/{movie_id}/draw/tx")
+def draw(movie_id: MovieId, ctx: Ctx, wallet: Wallet):
+    return draw_tx(ctx.chain, movie_id, wallet)
 
 
 @router.get("/jobs/{job_id}/frame", responses={200: {"content": {"image/jpeg": {}}}, 204: {}})

@@ -185,7 +185,14 @@
       html = `<span><b>Entries closed</b> ${esc(fmtDate(L.entry_deadline))}${L.entered ? " (you entered)" : ""}.</span><span class="mm-muted">${n}; waiting for the draw` +
         (L.draw_block ? ` (block ${esc(L.draw_block)})` : "") + `.</span>`;
     }
+    if (L.draw_state === "readable" && w.signedIn) {
+      html += `<button type="button" class="mm-btn" data-act="draw">Draw (record the seed)</button><span class="mm-muted">` +
+        `The winners follow from block ${esc(L.draw_block)}'s hash; recording it makes them final. Anyone may send it, nobody can choose the outcome.</span>`;
+    }
     box.innerHTML = html;
+    // Waiting for the draw block: look again, so the Draw button appears when it is mined.
+    clearTimeout(st.lotteryTimer);
+    if (L.draw_state === "waiting" || L.draw_state === "ready to close") st.lotteryTimer = setTimeout(loadLottery, 3000);
   }
 
   // ---------------------------------------------------------------- timeline
@@ -302,6 +309,7 @@
     if (!cell) return;
     const movieId = st.movie.movie_id;
     ui.scene.hidden = false;
+    showError("#mm-lottery-msg", null);  // the last action's message belongs to it, not to this scene
     ui.scene.setAttribute("aria-busy", "true");
     ui.sceneBody.innerHTML = `<p class="mm-muted">Loading segment ${cell.index}…</p>`;
     try {
@@ -439,9 +447,10 @@
   async function sendPrepared(action, msg) {
     msg = msg || "#mm-action-error";
     showError(msg, null);
-    const s = action === "enter" ? { movie_id: st.movie.movie_id, index: null } : st.scene;
-    const prepared = await api(`api/v1/movies/${s.movie_id}/tx`, { method: "POST", body: action === "enter" ? { action } : { action, segment: s.index } });
-    const what = action === "claim" ? "the claim transaction" : "the lottery entry";
+    const s = action === "claim" ? st.scene : { movie_id: st.movie.movie_id, index: null };
+    const prepared = action === "draw" ? await api(`api/v1/ux/movies/${s.movie_id}/draw/tx`, { method: "POST" }) :
+      await api(`api/v1/movies/${s.movie_id}/tx`, { method: "POST", body: action === "enter" ? { action } : { action, segment: s.index } });
+    const what = { claim: "the claim transaction", enter: "the lottery entry", draw: "the draw (recording the seed)" }[action];
     const onCost = (e) => showInfo(msg, `Confirm ${esc(what)} in your wallet. Cost: <b data-testid="tx-cost">${esc(e.detail.cost.text)}</b>.`);
     document.addEventListener("mm-cost", onCost);
     let hash;
@@ -452,7 +461,8 @@
     if (!receipt || !receipt.status) {
       throw Object.assign(new Error(receipt && receipt.message ? receipt.message : "The transaction failed on chain."), { hint: (receipt && receipt.hint) || "Reload the timeline to see who holds the segment now." });
     }
-    showInfo(msg, (action === "claim" ? `Segment ${s.index} is yours for the claim window. Click Render &amp; Mint.` : "You are entered in the lottery.") +
+    showInfo(msg, ({ claim: `Segment ${s.index} is yours for the claim window. Click Render &amp; Mint.`, enter: "You are entered in the lottery.",
+      draw: "The draw is recorded: the winners are final." })[action] +
       (cost ? ` <span class="mm-muted" data-testid="tx-cost">Cost: ${esc(cost.text)}.</span>` : ""));
     await Promise.all([refreshTimeline(), loadLottery()]);
     if (!st.scene) return;
@@ -642,10 +652,10 @@
   }
 
   async function onHeadClick(ev) {
-    const btn = ev.target.closest("button[data-act='enter']");
+    const btn = ev.target.closest("button[data-act='enter'], button[data-act='draw']");
     if (!btn || btn.disabled) return;
     btn.disabled = true;
-    try { await sendPrepared("enter", "#mm-lottery-msg"); }
+    try { await sendPrepared(btn.dataset.act, "#mm-lottery-msg"); }
     catch (err) { showError("#mm-lottery-msg", err); loadLottery(); }
     finally { if (document.body.contains(btn)) btn.disabled = false; }
   }
