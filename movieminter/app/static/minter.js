@@ -400,9 +400,9 @@
     const job = st.job;
     let html = "";
     if (!w.signedIn) {
-      html = c.state === "minted" ? "" : `<p class="mm-muted">Connect your wallet to claim or mint this segment.</p><button type="button" class="mm-btn mm-btn-primary" data-act="connect-here">Connect wallet</button>`;
+      html = c.state === "minted" ? tokenHtml(s) : `<p class="mm-muted">Connect your wallet to claim or mint this segment.</p><button type="button" class="mm-btn mm-btn-primary" data-act="connect-here">Connect wallet</button>`;
     } else if (c.state === "minted") {
-      html = `<p class="mm-muted">This segment is minted.</p>`;
+      html = tokenHtml(s);
     } else if (job && ACTIVE_JOB.has(job.state)) {
       html = "";
     } else if (c.state === "assigned" && c.allowlisted) {
@@ -431,6 +431,41 @@
       html += `<button type="button" class="mm-btn" data-act="retry">Resume job</button>`;
     }
     box.innerHTML = html;
+  }
+
+  // ---------------------------------------------------------------- token view
+  // A minted segment: its token (id, owner), the video (whoever minted it), metadata and CIDs with
+  // gateway links, the explorer (public chains only), Watch and a share link to this scene.
+  const gw = (u) => (!u ? "" : /^https?:/.test(u) ? u : window.mmBase(u));
+  function tokenHtml(s) {
+    const key = `${s.movie_id}/${s.index}`;
+    const t = st.tokens && st.tokens[key];
+    if (!t) { loadToken(s.movie_id, s.index); return `<div class="mm-token" data-testid="token"><span class="mm-muted">Reading the token…</span></div>`; }
+    if (t.error) return `<div class="mm-token" data-testid="token"><p class="mm-muted">This segment is minted. ${esc(t.error)}</p></div>`;
+    const link = (url, text, id) => `<a href="${esc(gw(url))}" target="_blank" rel="noopener" data-testid="${id}">${esc(text)}</a>`;
+    const share = window.location.href.split("#")[0] + t.share_path;
+    return `<div class="mm-token" data-testid="token">` +
+      `<video class="mm-player" controls preload="metadata" src="${esc(gw(t.video_url))}"${t.poster_url ? ` poster="${esc(gw(t.poster_url))}"` : ""} aria-label="Minted video of segment ${t.segment}" data-testid="token-video"></video>` +
+      `<dl class="mm-token-facts">` +
+      `<dt>Token</dt><dd data-testid="token-id">#${esc(t.token_id)}${t.name ? ` · ${esc(t.name)}` : ""}</dd>` +
+      `<dt>Owner</dt><dd data-testid="token-owner" title="${esc(t.owner)}">${esc(t.owner)}${st.wallet.address && st.wallet.address.toLowerCase() === t.owner.toLowerCase() ? " (you)" : ""}</dd>` +
+      `<dt>Video</dt><dd>${link(t.video_url, t.video_cid, "token-video-cid")}</dd>` +
+      `<dt>Metadata</dt><dd>${link(t.metadata_url, t.metadata_cid, "token-metadata-cid")}</dd>` +
+      `</dl><p class="mm-token-links">` +
+      (t.explorer_url ? `<a href="${esc(t.explorer_url)}" target="_blank" rel="noopener" data-testid="token-explorer">View on the explorer</a> · ` : "") +
+      `<a href="${esc(window.mmBase(t.watch_path))}" target="_blank" rel="noopener" data-testid="token-watch">Watch the movie</a> · ` +
+      `<a href="${esc(share)}" data-testid="token-share">Share link</a> <button type="button" class="mm-btn mm-btn-small" data-act="copy-share" data-url="${esc(share)}">Copy</button></p></div>`;
+  }
+
+  async function loadToken(movieId, index) {
+    st.tokens = st.tokens || {};
+    const key = `${movieId}/${index}`;
+    if (st.tokens[key] || (st.tokenLoading || (st.tokenLoading = {}))[key]) return;
+    st.tokenLoading[key] = true;
+    try { st.tokens[key] = await api(`api/v1/ux/movies/${movieId}/segments/${index}/token`); }
+    catch (err) { if (err.status !== 404) st.tokens[key] = { error: err.message || String(err) }; }
+    finally { delete st.tokenLoading[key]; }
+    if (st.scene && st.scene.movie_id === movieId && st.scene.index === index) drawActions();
   }
 
   // ---------------------------------------------------------------- transactions
@@ -624,7 +659,8 @@
     const s = st.scene;
     btn.disabled = true;
     try {
-      if (act === "connect-here") await onWalletClick({ target: ui.wallet.querySelector("button") });
+      if (act === "copy-share") { await navigator.clipboard.writeText(btn.dataset.url).catch(() => {}); btn.textContent = "Copied"; }
+      else if (act === "connect-here") await onWalletClick({ target: ui.wallet.querySelector("button") });
       else if (act === "claim" || act === "enter") await sendPrepared(act);
       else if (act === "render") await startJob();
       else if (act === "sign") { st.rejected = null; await signMint(st.job); }
@@ -693,7 +729,8 @@
     window.MMWallet.config().catch((err) => { st.configError = err; }).then(() => renderWallet(window.MMWallet.state));
     loadRecent();
     const m = /movie=([^&]+)/.exec(window.location.hash || "");
-    if (m) { ui.ref.value = decodeURIComponent(m[1]); openMovie(ui.ref.value); }
+    const seg = /segment=(\d+)/.exec(window.location.hash || "");  // a shared token link opens its scene
+    if (m) { ui.ref.value = decodeURIComponent(m[1]); openMovie(ui.ref.value).then(() => { if (seg && st.movie) openScene(Number(seg[1])); }); }
     root.dataset.ready = "1";
   }
 
