@@ -140,6 +140,8 @@
           `<div id="mm-lottery-msg" class="mm-alert" hidden role="status"></div>` : "");
       st.lottery = null;
       try { history.replaceState(null, "", "#movie=" + m.movie_id); } catch (e) { /* sandboxed */ }
+      const watch = root.querySelector("#mm-watch-link");
+      if (watch) watch.setAttribute("href", "watch/?movie=" + m.movie_id);
       await Promise.all([refreshTimeline(), loadLottery()]);
       loadRecent();
     } catch (err) {
@@ -327,21 +329,39 @@
     ui.sceneTitle.focus();
   }
 
+  // Zoom is a factor around 1.0 and translation is in pixels: zoom gets its own y-axis on the right,
+  // so its curve is not flattened by the translations' range.
   function plotCamera(curves, frames) {
     const moving = curves.filter((c) => c.moves);
     const shown = moving.length ? moving : curves.slice(0, 1);
-    const W = 560, H = 180, P = 34;
+    const isZoom = (c) => c.key === "zoom";
+    const right = shown.some(isZoom) && shown.some((c) => !isZoom(c));
+    const W = 560, H = 180, P = 34, PR = right ? 44 : 8;
     const colours = ["#60a5fa", "#f59e0b", "#34d399", "#f472b6", "#a78bfa", "#f87171", "#22d3ee", "#facc15"];
-    let lo = Infinity, hi = -Infinity;
-    shown.forEach((c) => c.values.forEach((v) => { lo = Math.min(lo, v); hi = Math.max(hi, v); }));
-    if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
-    const x = (f) => P + (f / Math.max(1, frames - 1)) * (W - P - 8);
-    const y = (v) => 8 + (1 - (v - lo) / (hi - lo)) * (H - P);
-    const lines = shown.map((c, k) => `<polyline fill="none" stroke="${colours[k % colours.length]}" stroke-width="2" points="${c.values.map((v, f) => x(f).toFixed(1) + "," + y(v).toFixed(1)).join(" ")}"><title>${esc(c.label)}: ${esc(c.schedule)}</title></polyline>`).join("");
-    const axis = `<line x1="${P}" y1="${H - P + 8}" x2="${W - 8}" y2="${H - P + 8}" class="mm-axis"/><line x1="${P}" y1="8" x2="${P}" y2="${H - P + 8}" class="mm-axis"/>` +
-      `<text x="${P}" y="${H - 6}" class="mm-tick">0</text><text x="${W - 8}" y="${H - 6}" text-anchor="end" class="mm-tick">frame ${frames - 1}</text>` +
-      `<text x="${P - 4}" y="14" text-anchor="end" class="mm-tick">${+hi.toFixed(3)}</text><text x="${P - 4}" y="${H - P + 8}" text-anchor="end" class="mm-tick">${+lo.toFixed(3)}</text>`;
-    const legend = shown.map((c, k) => `<span class="mm-legend-item"><span class="mm-swatch" style="background:${colours[k % colours.length]}"></span>${esc(c.label)} <code>${esc(c.schedule)}</code></span>`).join("");
+    const range = (cs) => {
+      let lo = Infinity, hi = -Infinity;
+      cs.forEach((c) => c.values.forEach((v) => { lo = Math.min(lo, v); hi = Math.max(hi, v); }));
+      if (hi - lo < 1e-9) { lo -= right && cs.some(isZoom) ? 0.05 : 1; hi += right && cs.some(isZoom) ? 0.05 : 1; }
+      return [lo, hi];
+    };
+    const left = range(shown.filter((c) => !right || !isZoom(c)));
+    const rightRange = right ? range(shown.filter(isZoom)) : null;
+    const x = (f) => P + (f / Math.max(1, frames - 1)) * (W - P - PR);
+    const y = ([lo, hi], v) => 8 + (1 - (v - lo) / (hi - lo)) * (H - P);
+    const lines = shown.map((c, k) => {
+      const r = right && isZoom(c) ? rightRange : left;
+      return `<polyline fill="none" stroke="${colours[k % colours.length]}" stroke-width="2"${right && isZoom(c) ? ' stroke-dasharray="6 3" data-axis="right"' : ' data-axis="left"'} points="${c.values.map((v, f) => x(f).toFixed(1) + "," + y(r, v).toFixed(1)).join(" ")}"><title>${esc(c.label)}: ${esc(c.schedule)}</title></polyline>`;
+    }).join("");
+    const tick = (xp, yp, anchor, text, cls) => `<text x="${xp}" y="${yp}" text-anchor="${anchor}" class="mm-tick${cls ? " " + cls : ""}">${text}</text>`;
+    let axis = `<line x1="${P}" y1="${H - P + 8}" x2="${W - PR}" y2="${H - P + 8}" class="mm-axis"/><line x1="${P}" y1="8" x2="${P}" y2="${H - P + 8}" class="mm-axis"/>` +
+      tick(P, H - 6, "start", "0") + tick(W - PR, H - 6, "end", `frame ${frames - 1}`) +
+      tick(P - 4, 14, "end", +left[1].toFixed(3)) + tick(P - 4, H - P + 8, "end", +left[0].toFixed(3));
+    if (right) {
+      axis += `<line x1="${W - PR}" y1="8" x2="${W - PR}" y2="${H - P + 8}" class="mm-axis" data-testid="zoom-axis"/>` +
+        tick(W - PR + 4, 14, "start", +rightRange[1].toFixed(3), "mm-tick-zoom") + tick(W - PR + 4, H - P + 8, "start", +rightRange[0].toFixed(3), "mm-tick-zoom") +
+        tick(W - 2, H / 2, "end", "zoom", "mm-tick-zoom");
+    }
+    const legend = shown.map((c, k) => `<span class="mm-legend-item"><span class="mm-swatch" style="background:${colours[k % colours.length]}"></span>${esc(c.label)}${right && isZoom(c) ? " (right axis)" : ""} <code>${esc(c.schedule)}</code></span>`).join("");
     const desc = shown.map((c) => `${c.label} from ${+c.values[0].toFixed(3)} to ${+c.values[c.values.length - 1].toFixed(3)}`).join("; ");
     return `<figure class="mm-plot"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="Camera motion over ${frames} frames: ${esc(desc)}" data-testid="camera-plot">${axis}${lines}</svg><figcaption>${legend}</figcaption></figure>`;
   }
