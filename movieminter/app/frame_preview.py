@@ -45,12 +45,12 @@ def _newest_collected(folder: Path) -> tuple[int, Path] | None:
 def _shrink(data: bytes) -> bytes:
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as img:
-        img = img.convert("RGB")
-        img.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE))
-        out = io.BytesIO()
-        img.save(out, "JPEG", quality=80)
-        return out.getvalue()
+    with Image.open(io.BytesIO(data)) as src:
+        img = src.convert("RGB")
+    img.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=80)
+    return out.getvalue()
 
 
 def newest_frame(ctx, job_id: int, wallet: str | None) -> tuple[int, bytes] | None:
@@ -68,18 +68,20 @@ def newest_frame(ctx, job_id: int, wallet: str | None) -> tuple[int, bytes] | No
 
     found = _newest_collected(job_dir(ctx, job) / "render" / "frames")
     state = job.data.get("_render") or {}
-    outdir, ts = state.get("outdir"), state.get("timestring")
-    remote = None
+    outdir, ts = str(state.get("outdir") or ""), str(state.get("timestring") or "")
+    remote: int | None = None
     if found is None and outdir and ts:
+        done = int((ctx.events.last_progress(job_id) or {}).get("frame") or 0)
         if ctx.a1111.is_local(outdir):
-            progress = ctx.events.last_progress(job_id) or {}
-            found = _newest_local(Path(outdir), ts, int(progress.get("frame") or 0))
-        else:  # over A1111's file route: the newest frame the progress counts
-            done = int((ctx.events.last_progress(job_id) or {}).get("frame") or 0)
-            remote = done - 1 if done else None
-    if found is None and remote is None:
+            found = _newest_local(Path(outdir), ts, done)
+        elif done:  # over A1111's file route: the newest frame the progress counts
+            remote = done - 1
+    if found is not None:
+        number = found[0]
+    elif remote is not None:
+        number = remote
+    else:
         return None
-    number = found[0] if found else remote
     cache = ctx.caches.setdefault(_CACHE_KEY, {})
     key = (job_id, number)
     with _lock:
