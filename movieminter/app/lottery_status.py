@@ -8,6 +8,15 @@ are open to anyone: Claim, not Enter).
 
 from __future__ import annotations
 
+from movieminter.app.errors import NotSignedIn
+from movieminter.errors import MovieMinterError
+
+
+class DrawNotReadable(MovieMinterError):
+    """There is no seed to record now (entries open, the draw block not mined yet, or recorded)."""
+
+    status = 409
+
 
 def lottery_status(chain, movie_id: int, viewer: str | None) -> dict:
     """The lottery's phase (`entries open`, `entries closed`, `drawing`, `drawn`), deadlines in chain
@@ -29,6 +38,7 @@ def lottery_status(chain, movie_id: int, viewer: str | None) -> dict:
     else:
         phase = "entries closed"
     entered = bool(viewer) and bool(chain.call("hasEntered", movie_id, viewer))
+    draw = chain.draw_status(movie_id)  # "readable": anyone may record the seed now (the Draw button)
     return {
         "movie_id": movie_id,
         "lottery": True,
@@ -42,4 +52,21 @@ def lottery_status(chain, movie_id: int, viewer: str | None) -> dict:
         "commit_block": commit or None,
         "draw_block": int(info["drawBlock"]) or None,
         "claim_deadline": int(info["claimDeadline"]) or None,
+        "draw_state": draw["state"],
+        "blocks_left": draw["blocks_left"],
+        "readable_until": draw["readable_until"],
     }
+
+
+def draw_tx(chain, movie_id: int, sender: str | None) -> dict:
+    """The unsigned `draw` (record the seed) for `sender`, only while the draw is readable: the seed
+    is the draw block's hash, so whoever sends it cannot choose the winners."""
+    if not sender:
+        raise NotSignedIn("Sign in with your wallet to record the draw.", hint="Click Connect wallet.")
+    state = chain.draw_status(movie_id)
+    if state["state"] != "readable":
+        raise DrawNotReadable(
+            f"There is no draw to record now (the lottery is at: {state['state']}).",
+            hint="The draw can be recorded once the entries are closed and the draw block is mined.",
+        )
+    return {"tx": chain.build_tx("draw", [movie_id], sender), "draw_block": state["draw_block"]}

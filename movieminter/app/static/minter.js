@@ -140,6 +140,8 @@
           `<div id="mm-lottery-msg" class="mm-alert" hidden role="status"></div>` : "");
       st.lottery = null;
       try { history.replaceState(null, "", "#movie=" + m.movie_id); } catch (e) { /* sandboxed */ }
+      const watch = root.querySelector("#mm-watch-link");
+      if (watch) watch.setAttribute("href", "watch/?movie=" + m.movie_id);
       await Promise.all([refreshTimeline(), loadLottery()]);
       loadRecent();
     } catch (err) {
@@ -185,7 +187,14 @@
       html = `<span><b>Entries closed</b> ${esc(fmtDate(L.entry_deadline))}${L.entered ? " (you entered)" : ""}.</span><span class="mm-muted">${n}; waiting for the draw` +
         (L.draw_block ? ` (block ${esc(L.draw_block)})` : "") + `.</span>`;
     }
+    if (L.draw_state === "readable" && w.signedIn) {
+      html += `<button type="button" class="mm-btn" data-act="draw">Draw (record the seed)</button><span class="mm-muted">` +
+        `The winners follow from block ${esc(L.draw_block)}'s hash; recording it makes them final. Anyone may send it, nobody can choose the outcome.</span>`;
+    }
     box.innerHTML = html;
+    // Waiting for the draw block: look again, so the Draw button appears when it is mined.
+    clearTimeout(st.lotteryTimer);
+    if (L.draw_state === "waiting" || L.draw_state === "ready to close") st.lotteryTimer = setTimeout(loadLottery, 3000);
   }
 
   // ---------------------------------------------------------------- timeline
@@ -302,6 +311,7 @@
     if (!cell) return;
     const movieId = st.movie.movie_id;
     ui.scene.hidden = false;
+    showError("#mm-lottery-msg", null);  // the last action's message belongs to it, not to this scene
     ui.scene.setAttribute("aria-busy", "true");
     ui.sceneBody.innerHTML = `<p class="mm-muted">Loading segment ${cell.index}…</p>`;
     try {
@@ -319,21 +329,39 @@
     ui.sceneTitle.focus();
   }
 
+  // Zoom is a factor around 1.0 and translation is in pixels: zoom gets its own y-axis on the right,
+  // so its curve is not flattened by the translations' range.
   function plotCamera(curves, frames) {
     const moving = curves.filter((c) => c.moves);
     const shown = moving.length ? moving : curves.slice(0, 1);
-    const W = 560, H = 180, P = 34;
+    const isZoom = (c) => c.key === "zoom";
+    const right = shown.some(isZoom) && shown.some((c) => !isZoom(c));
+    const W = 560, H = 180, P = 34, PR = right ? 44 : 8;
     const colours = ["#60a5fa", "#f59e0b", "#34d399", "#f472b6", "#a78bfa", "#f87171", "#22d3ee", "#facc15"];
-    let lo = Infinity, hi = -Infinity;
-    shown.forEach((c) => c.values.forEach((v) => { lo = Math.min(lo, v); hi = Math.max(hi, v); }));
-    if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
-    const x = (f) => P + (f / Math.max(1, frames - 1)) * (W - P - 8);
-    const y = (v) => 8 + (1 - (v - lo) / (hi - lo)) * (H - P);
-    const lines = shown.map((c, k) => `<polyline fill="none" stroke="${colours[k % colours.length]}" stroke-width="2" points="${c.values.map((v, f) => x(f).toFixed(1) + "," + y(v).toFixed(1)).join(" ")}"><title>${esc(c.label)}: ${esc(c.schedule)}</title></polyline>`).join("");
-    const axis = `<line x1="${P}" y1="${H - P + 8}" x2="${W - 8}" y2="${H - P + 8}" class="mm-axis"/><line x1="${P}" y1="8" x2="${P}" y2="${H - P + 8}" class="mm-axis"/>` +
-      `<text x="${P}" y="${H - 6}" class="mm-tick">0</text><text x="${W - 8}" y="${H - 6}" text-anchor="end" class="mm-tick">frame ${frames - 1}</text>` +
-      `<text x="${P - 4}" y="14" text-anchor="end" class="mm-tick">${+hi.toFixed(3)}</text><text x="${P - 4}" y="${H - P + 8}" text-anchor="end" class="mm-tick">${+lo.toFixed(3)}</text>`;
-    const legend = shown.map((c, k) => `<span class="mm-legend-item"><span class="mm-swatch" style="background:${colours[k % colours.length]}"></span>${esc(c.label)} <code>${esc(c.schedule)}</code></span>`).join("");
+    const range = (cs) => {
+      let lo = Infinity, hi = -Infinity;
+      cs.forEach((c) => c.values.forEach((v) => { lo = Math.min(lo, v); hi = Math.max(hi, v); }));
+      if (hi - lo < 1e-9) { lo -= right && cs.some(isZoom) ? 0.05 : 1; hi += right && cs.some(isZoom) ? 0.05 : 1; }
+      return [lo, hi];
+    };
+    const left = range(shown.filter((c) => !right || !isZoom(c)));
+    const rightRange = right ? range(shown.filter(isZoom)) : null;
+    const x = (f) => P + (f / Math.max(1, frames - 1)) * (W - P - PR);
+    const y = ([lo, hi], v) => 8 + (1 - (v - lo) / (hi - lo)) * (H - P);
+    const lines = shown.map((c, k) => {
+      const r = right && isZoom(c) ? rightRange : left;
+      return `<polyline fill="none" stroke="${colours[k % colours.length]}" stroke-width="2"${right && isZoom(c) ? ' stroke-dasharray="6 3" data-axis="right"' : ' data-axis="left"'} points="${c.values.map((v, f) => x(f).toFixed(1) + "," + y(r, v).toFixed(1)).join(" ")}"><title>${esc(c.label)}: ${esc(c.schedule)}</title></polyline>`;
+    }).join("");
+    const tick = (xp, yp, anchor, text, cls) => `<text x="${xp}" y="${yp}" text-anchor="${anchor}" class="mm-tick${cls ? " " + cls : ""}">${text}</text>`;
+    let axis = `<line x1="${P}" y1="${H - P + 8}" x2="${W - PR}" y2="${H - P + 8}" class="mm-axis"/><line x1="${P}" y1="8" x2="${P}" y2="${H - P + 8}" class="mm-axis"/>` +
+      tick(P, H - 6, "start", "0") + tick(W - PR, H - 6, "end", `frame ${frames - 1}`) +
+      tick(P - 4, 14, "end", +left[1].toFixed(3)) + tick(P - 4, H - P + 8, "end", +left[0].toFixed(3));
+    if (right) {
+      axis += `<line x1="${W - PR}" y1="8" x2="${W - PR}" y2="${H - P + 8}" class="mm-axis" data-testid="zoom-axis"/>` +
+        tick(W - PR + 4, 14, "start", +rightRange[1].toFixed(3), "mm-tick-zoom") + tick(W - PR + 4, H - P + 8, "start", +rightRange[0].toFixed(3), "mm-tick-zoom") +
+        tick(W - 2, H / 2, "end", "zoom", "mm-tick-zoom");
+    }
+    const legend = shown.map((c, k) => `<span class="mm-legend-item"><span class="mm-swatch" style="background:${colours[k % colours.length]}"></span>${esc(c.label)}${right && isZoom(c) ? " (right axis)" : ""} <code>${esc(c.schedule)}</code></span>`).join("");
     const desc = shown.map((c) => `${c.label} from ${+c.values[0].toFixed(3)} to ${+c.values[c.values.length - 1].toFixed(3)}`).join("; ");
     return `<figure class="mm-plot"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="Camera motion over ${frames} frames: ${esc(desc)}" data-testid="camera-plot">${axis}${lines}</svg><figcaption>${legend}</figcaption></figure>`;
   }
@@ -392,9 +420,9 @@
     const job = st.job;
     let html = "";
     if (!w.signedIn) {
-      html = c.state === "minted" ? "" : `<p class="mm-muted">Connect your wallet to claim or mint this segment.</p><button type="button" class="mm-btn mm-btn-primary" data-act="connect-here">Connect wallet</button>`;
+      html = c.state === "minted" ? tokenHtml(s) : `<p class="mm-muted">Connect your wallet to claim or mint this segment.</p><button type="button" class="mm-btn mm-btn-primary" data-act="connect-here">Connect wallet</button>`;
     } else if (c.state === "minted") {
-      html = `<p class="mm-muted">This segment is minted.</p>`;
+      html = tokenHtml(s);
     } else if (job && ACTIVE_JOB.has(job.state)) {
       html = "";
     } else if (c.state === "assigned" && c.allowlisted) {
@@ -425,6 +453,41 @@
     box.innerHTML = html;
   }
 
+  // ---------------------------------------------------------------- token view
+  // A minted segment: its token (id, owner), the video (whoever minted it), metadata and CIDs with
+  // gateway links, the explorer (public chains only), Watch and a share link to this scene.
+  const gw = (u) => (!u ? "" : /^https?:/.test(u) ? u : window.mmBase(u));
+  function tokenHtml(s) {
+    const key = `${s.movie_id}/${s.index}`;
+    const t = st.tokens && st.tokens[key];
+    if (!t) { loadToken(s.movie_id, s.index); return `<div class="mm-token" data-testid="token"><span class="mm-muted">Reading the token…</span></div>`; }
+    if (t.error) return `<div class="mm-token" data-testid="token"><p class="mm-muted">This segment is minted. ${esc(t.error)}</p></div>`;
+    const link = (url, text, id) => `<a href="${esc(gw(url))}" target="_blank" rel="noopener" data-testid="${id}">${esc(text)}</a>`;
+    const share = window.location.href.split("#")[0] + t.share_path;
+    return `<div class="mm-token" data-testid="token">` +
+      `<video class="mm-player" controls preload="metadata" src="${esc(gw(t.video_url))}"${t.poster_url ? ` poster="${esc(gw(t.poster_url))}"` : ""} aria-label="Minted video of segment ${t.segment}" data-testid="token-video"></video>` +
+      `<dl class="mm-token-facts">` +
+      `<dt>Token</dt><dd data-testid="token-id">#${esc(t.token_id)}${t.name ? ` · ${esc(t.name)}` : ""}</dd>` +
+      `<dt>Owner</dt><dd data-testid="token-owner" title="${esc(t.owner)}">${esc(t.owner)}${st.wallet.address && st.wallet.address.toLowerCase() === t.owner.toLowerCase() ? " (you)" : ""}</dd>` +
+      `<dt>Video</dt><dd>${link(t.video_url, t.video_cid, "token-video-cid")}</dd>` +
+      `<dt>Metadata</dt><dd>${link(t.metadata_url, t.metadata_cid, "token-metadata-cid")}</dd>` +
+      `</dl><p class="mm-token-links">` +
+      (t.explorer_url ? `<a href="${esc(t.explorer_url)}" target="_blank" rel="noopener" data-testid="token-explorer">View on the explorer</a> · ` : "") +
+      `<a href="${esc(window.mmBase(t.watch_path))}" target="_blank" rel="noopener" data-testid="token-watch">Watch the movie</a> · ` +
+      `<a href="${esc(share)}" data-testid="token-share">Share link</a> <button type="button" class="mm-btn mm-btn-small" data-act="copy-share" data-url="${esc(share)}">Copy</button></p></div>`;
+  }
+
+  async function loadToken(movieId, index) {
+    st.tokens = st.tokens || {};
+    const key = `${movieId}/${index}`;
+    if (st.tokens[key] || (st.tokenLoading || (st.tokenLoading = {}))[key]) return;
+    st.tokenLoading[key] = true;
+    try { st.tokens[key] = await api(`api/v1/ux/movies/${movieId}/segments/${index}/token`); }
+    catch (err) { if (err.status !== 404) st.tokens[key] = { error: err.message || String(err) }; }
+    finally { delete st.tokenLoading[key]; }
+    if (st.scene && st.scene.movie_id === movieId && st.scene.index === index) drawActions();
+  }
+
   // ---------------------------------------------------------------- transactions
   async function waitReceipt(hash) {
     const provider = window.MMWallet;
@@ -439,9 +502,10 @@
   async function sendPrepared(action, msg) {
     msg = msg || "#mm-action-error";
     showError(msg, null);
-    const s = action === "enter" ? { movie_id: st.movie.movie_id, index: null } : st.scene;
-    const prepared = await api(`api/v1/movies/${s.movie_id}/tx`, { method: "POST", body: action === "enter" ? { action } : { action, segment: s.index } });
-    const what = action === "claim" ? "the claim transaction" : "the lottery entry";
+    const s = action === "claim" ? st.scene : { movie_id: st.movie.movie_id, index: null };
+    const prepared = action === "draw" ? await api(`api/v1/ux/movies/${s.movie_id}/draw/tx`, { method: "POST" }) :
+      await api(`api/v1/movies/${s.movie_id}/tx`, { method: "POST", body: action === "enter" ? { action } : { action, segment: s.index } });
+    const what = { claim: "the claim transaction", enter: "the lottery entry", draw: "the draw (recording the seed)" }[action];
     const onCost = (e) => showInfo(msg, `Confirm ${esc(what)} in your wallet. Cost: <b data-testid="tx-cost">${esc(e.detail.cost.text)}</b>.`);
     document.addEventListener("mm-cost", onCost);
     let hash;
@@ -452,7 +516,8 @@
     if (!receipt || !receipt.status) {
       throw Object.assign(new Error(receipt && receipt.message ? receipt.message : "The transaction failed on chain."), { hint: (receipt && receipt.hint) || "Reload the timeline to see who holds the segment now." });
     }
-    showInfo(msg, (action === "claim" ? `Segment ${s.index} is yours for the claim window. Click Render &amp; Mint.` : "You are entered in the lottery.") +
+    showInfo(msg, ({ claim: `Segment ${s.index} is yours for the claim window. Click Render &amp; Mint.`, enter: "You are entered in the lottery.",
+      draw: "The draw is recorded: the winners are final." })[action] +
       (cost ? ` <span class="mm-muted" data-testid="tx-cost">Cost: ${esc(cost.text)}.</span>` : ""));
     await Promise.all([refreshTimeline(), loadLottery()]);
     if (!st.scene) return;
@@ -496,8 +561,46 @@
     src.addEventListener("progress", (e) => {
       st.progress = JSON.parse(e.data);
       if (st.job) drawJob(st.job, st.progress);
+      if (st.progress.stage === "rendering" && st.progress.frame) loadFrame(id, st.progress.frame);
     });
     src.onerror = () => { /* EventSource reconnects by itself; the job keeps running server-side */ };
+  }
+
+  // Live preview: the newest frame Deforum has written, fetched when the progress counts a new
+  // one (one request at a time; the server sends a small JPEG, cached by frame number).
+  async function loadFrame(jobId, frame) {
+    const f = st.frame || (st.frame = { job: null, shown: -1, busy: false, img: null, url: null });
+    if (f.job !== jobId) Object.assign(f, { job: jobId, shown: -1 });
+    if (f.busy || frame - 1 <= f.shown) return;
+    f.busy = true;
+    try {
+      const r = await fetch(window.mmBase(`api/v1/ux/jobs/${jobId}/frame`), { credentials: "same-origin", cache: "no-store" });
+      if (r.status !== 200 || f.job !== jobId) return;
+      const n = Number(r.headers.get("X-Frame"));
+      const blob = await r.blob();
+      if (!f.img) {
+        f.img = document.createElement("img");
+        f.img.className = "mm-frame";
+        f.img.setAttribute("data-testid", "live-frame");
+      }
+      if (f.url) URL.revokeObjectURL(f.url);
+      f.url = URL.createObjectURL(blob);
+      f.img.src = f.url;
+      f.img.dataset.frame = String(n);
+      f.img.alt = `Frame ${n + 1} as Deforum wrote it`;
+      f.shown = n;
+      placeFrame();
+    } catch (e) { /* the next progress event tries again */ } finally { f.busy = false; }
+  }
+
+  // The preview sits in the job box while the frames are being made (before the video exists).
+  function placeFrame() {
+    const f = st.frame, box = $("#mm-job");
+    if (!f || !f.img || !box || !st.job || f.job !== st.job.id) return;
+    const live = ["rendering", "rendered"].includes(st.job.state) && !(st.job.data || {}).encoded;
+    if (!live) { f.img.remove(); return; }
+    const head = box.querySelector(".mm-job-head");
+    if (f.img.parentNode !== box) (head ? head.after(f.img) : box.prepend(f.img));
   }
 
   function mintTx(job) {
@@ -561,7 +664,10 @@
       html += `<div class="mm-alert mm-alert-error" role="alert"><strong>${esc(job.error.message)}</strong>${job.error.hint ? `<span class="mm-hint">${esc(job.error.hint)}</span>` : ""}</div>`;
     }
     if (ACTIVE_JOB.has(job.state) && !hash) html += `<button type="button" class="mm-btn mm-btn-ghost" data-act="cancel">Cancel</button>`;
+    const keep = st.frame && st.frame.img;  // keep the preview element (no flicker): re-placed below
+    if (keep && keep.parentNode === box) keep.remove();
     box.innerHTML = html;
+    placeFrame();
     drawActions();
   }
 
@@ -573,7 +679,8 @@
     const s = st.scene;
     btn.disabled = true;
     try {
-      if (act === "connect-here") await onWalletClick({ target: ui.wallet.querySelector("button") });
+      if (act === "copy-share") { await navigator.clipboard.writeText(btn.dataset.url).catch(() => {}); btn.textContent = "Copied"; }
+      else if (act === "connect-here") await onWalletClick({ target: ui.wallet.querySelector("button") });
       else if (act === "claim" || act === "enter") await sendPrepared(act);
       else if (act === "render") await startJob();
       else if (act === "sign") { st.rejected = null; await signMint(st.job); }
@@ -601,10 +708,10 @@
   }
 
   async function onHeadClick(ev) {
-    const btn = ev.target.closest("button[data-act='enter']");
+    const btn = ev.target.closest("button[data-act='enter'], button[data-act='draw']");
     if (!btn || btn.disabled) return;
     btn.disabled = true;
-    try { await sendPrepared("enter", "#mm-lottery-msg"); }
+    try { await sendPrepared(btn.dataset.act, "#mm-lottery-msg"); }
     catch (err) { showError("#mm-lottery-msg", err); loadLottery(); }
     finally { if (document.body.contains(btn)) btn.disabled = false; }
   }
@@ -642,7 +749,8 @@
     window.MMWallet.config().catch((err) => { st.configError = err; }).then(() => renderWallet(window.MMWallet.state));
     loadRecent();
     const m = /movie=([^&]+)/.exec(window.location.hash || "");
-    if (m) { ui.ref.value = decodeURIComponent(m[1]); openMovie(ui.ref.value); }
+    const seg = /segment=(\d+)/.exec(window.location.hash || "");  // a shared token link opens its scene
+    if (m) { ui.ref.value = decodeURIComponent(m[1]); openMovie(ui.ref.value).then(() => { if (seg && st.movie) openScene(Number(seg[1])); }); }
     root.dataset.ready = "1";
   }
 

@@ -9,7 +9,7 @@
     const refreshRevenue = P.wireRevenue(root);
     const manifestBox = $(root, "#mm-manifest");
     const mode = $(root, "#mm-mode");
-    let currentMovie = null;
+    let currentMovie = null, loadedMovie = null;
 
     const readFile = (input) => new Promise((ok, bad) => {
       const f = input.files && input.files[0];
@@ -24,7 +24,35 @@
       if (!t) throw Object.assign(new Error("No manifest yet."), { hint: "Choose a manifest file or paste its JSON." });
       return t;
     }
-    const guarded = (fn) => async (...a) => { try { await fn(...a); } catch (err) { showError(err); } };
+    // Each action starts with a clean banner (the last one's message is stale); an error already shown
+    // next to its field (err.shown) is not repeated at the top.
+    const guarded = (fn) => async (...a) => { notice(""); try { await fn(...a); } catch (err) { if (!err.shown) showError(err); } };
+
+    // The allowlist CSV is checked where it is chosen: its problems appear under the file field.
+    async function checkAllowlist() {
+      const out = $(root, "#mm-allowlist-check");
+      const csv = await readFile($(root, "#mm-allowlist-file"));
+      if (!csv) {
+        out.className = "mm-field-msg mm-bad";
+        out.textContent = "Allowlist mode needs the CSV of addresses: choose the file.";
+        throw Object.assign(new Error(out.textContent), { shown: true });
+      }
+      let count = null;
+      try { count = (JSON.parse(manifestBox.value).segments || []).length || null; } catch (e) { /* checked on create */ }
+      try {
+        const r = await api("api/v1/director/allowlist", { method: "POST", body: { csv, segment_count: count } });
+        out.className = "mm-field-msg mm-good";
+        out.textContent = `${r.count} allowlisted address(es); Merkle root ${r.root.slice(0, 10)}…`;
+        return csv;
+      } catch (err) {
+        out.className = "mm-field-msg mm-bad";
+        out.textContent = (err.message || String(err)) + (err.hint ? " — " + err.hint : "");
+        $(root, "#mm-allowlist-file").focus();
+        out.scrollIntoView({ block: "nearest" });
+        throw Object.assign(err, { shown: true });
+      }
+    }
+    $(root, "#mm-allowlist-file").addEventListener("change", guarded(checkAllowlist));
 
     async function validate() {
       const out = $(root, "#mm-validation");
@@ -63,10 +91,7 @@
       };
       const creator = $(root, "#mm-creator").value.trim();
       if (creator) body.creator = creator;
-      if (mode.value === "allowlist") {
-        body.allowlist_csv = await readFile($(root, "#mm-allowlist-file"));
-        if (!body.allowlist_csv) throw Object.assign(new Error("Allowlist mode needs the CSV of addresses."), { hint: "Choose the CSV file above." });
-      }
+      if (mode.value === "allowlist") body.allowlist_csv = await checkAllowlist();
       const r = await sendTx("api/v1/director/create/tx", body, "create the movie");
       const id = r.movie_id;
       $(root, "#mm-create-out").innerHTML = `<p class="mm-good">Movie <strong class="mm-new-movie-id">${esc(id)}</strong> created.
@@ -87,8 +112,11 @@
       const id = $(root, "#mm-movie-id").value;
       if (id === "") throw Object.assign(new Error("Which movie?"), { hint: "Type its id (shown when you created it)." });
       currentMovie = parseInt(id, 10);
+      loadedMovie = null;
+      setControls(null, null);
+      delete $(root, "#mm-lottery").dataset.movie;
       const a = await api(`api/v1/director/movies/${currentMovie}/activity`);
-      const mv = a.movie;
+      const mv = loadedMovie = a.movie;
       $(root, "#mm-movie-info").innerHTML = `<p>Movie ${currentMovie}: <strong>${esc(mv.mode)}</strong> mode, ${mv.segment_count} segments,
         ticket ${P.eth(mv.ticket_price)}, ${mv.minted_count || 0} minted. Director ${short(mv.director)}, creator ${short(mv.creator)}.</p>`;
       $(root, "#mm-segments tbody").innerHTML = a.segments.map((s) => `<tr data-status="${esc(s.status)}"><td>${s.index}</td><td>${esc(s.title || "")}</td>
@@ -101,11 +129,29 @@
     }
     $(root, "#mm-load").addEventListener("click", guarded(load));
 
+    // Buttons only where they apply: Close once the entry deadline passed, Draw while the seed is
+    // readable and not recorded, Pre-pay for a loaded movie with unminted segments.
+    const buttons = { close: $(root, "#mm-close"), draw: $(root, "#mm-draw"), prepare: $(root, "#mm-prepare") };
+    function setControls(movie, drawState) {
+      buttons.close.disabled = drawState !== "ready to close";
+      buttons.draw.disabled = drawState !== "readable";
+      buttons.prepare.disabled = !movie || (movie.minted_count || 0) >= movie.segment_count;
+    }
+    let pollTimer = null;
+
     async function lottery() {
       const out = $(root, "#mm-lottery");
-      const r = await api(`api/v1/director/movies/${currentMovie}/lottery`);
+      const movieId = currentMovie;
+      const [r, ux] = await Promise.all([api(`api/v1/director/movies/${movieId}/lottery`), api(`api/v1/ux/movies/${movieId}/lottery`)]);
+      if (movieId !== currentMovie) return;
+      setControls(loadedMovie, ux.draw_state || null);
+      out.dataset.movie = String(movieId);  // the panel (and the buttons) are this movie's now
+      clearTimeout(pollTimer);
+      if (ux.draw_state === "waiting") pollTimer = setTimeout(guarded(lottery), 2000);  // until the draw block exists
       if (r.mode !== "lottery") { out.innerHTML = "<p>This movie is not in lottery mode.</p>"; return; }
       let html = `<p>Phase: <strong class="mm-phase">${esc(r.phase)}</strong>. ${r.entrant_count} entrant(s). Entries close ${r.entry_deadline ? new Date(r.entry_deadline * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC" : "—"}.</p>`;
+      if (ux.draw_state === "waiting") html += `<p class="mm-hint">The draw block is mined in ${esc(ux.blocks_left)} block(s); then Draw records the seed.</p>`;
+      if (ux.draw_state === "readable") html += `<p class="mm-hint">The winners are readable from the draw block's hash; Draw records the seed so they are final.</p>`;
       if (r.winners) {
         html += `<p class="${r.verified ? "mm-good" : "mm-bad"}">${r.verified ? "Verified: recomputing the draw in Python from chain data gives the same winners as the contract." : "MISMATCH between the Python verifier and the contract!"}</p>`;
         html += `<table class="mm-table mm-winners"><caption>Winners</caption><thead><tr><th scope="col">Segment</th><th scope="col">Wallet</th></tr></thead><tbody>` +
@@ -114,7 +160,7 @@
       }
       out.innerHTML = html;
     }
-    $(root, "#mm-close").addEventListener("click", guarded(async () => { await sendTx(`api/v1/director/movies/${currentMovie}/lottery/close/tx`, {}, "close the lottery entries"); await load(); }));
+    buttons.close.addEventListener("click", guarded(async () => { await sendTx(`api/v1/director/movies/${currentMovie}/lottery/close/tx`, {}, "close the lottery entries"); await load(); }));
     $(root, "#mm-draw").addEventListener("click", guarded(async () => { await sendTx(`api/v1/director/movies/${currentMovie}/lottery/draw/tx`, {}, "draw the winners"); await load(); }));
     $(root, "#mm-prepare").addEventListener("click", guarded(async () => {
       const a = await api(`api/v1/director/movies/${currentMovie}/activity`);

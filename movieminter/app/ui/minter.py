@@ -23,6 +23,8 @@ PAGE = """
 <div class="mm-root">
   <header class="mm-top">
     <div class="mm-brand"><span class="mm-logo" aria-hidden="true">▶</span> Movie Minter</div>
+    <nav class="mm-nav" aria-label="Movie Minter pages"><a href="studio/" target="_blank" rel="noopener">Studio</a>
+      <a href="watch/" target="_blank" rel="noopener" id="mm-watch-link">Watch</a></nav>
     <div class="mm-wallet-wrap">
       <div id="mm-wallet" class="mm-wallet" aria-live="polite"><button type="button" class="mm-btn mm-btn-primary" disabled>Loading wallet…</button></div>
       <div id="mm-wallet-menu" class="mm-menu" role="menu" aria-label="Wallets found in this browser" hidden></div>

@@ -93,7 +93,8 @@ BODY = (
     </select>
     <div id="mm-allowlist-row" hidden>
       <label for="mm-allowlist-file">Allowlist CSV: rows of <code>address,segment</code> (segment: 3, 3-5, 2;7 or *)</label>
-      <input type="file" id="mm-allowlist-file" accept=".csv,text/csv,text/plain">
+      <input type="file" id="mm-allowlist-file" accept=".csv,text/csv,text/plain" aria-describedby="mm-allowlist-check">
+      <p id="mm-allowlist-check" class="mm-field-msg" role="alert" aria-live="polite"></p>
       <p class="mm-hint">Its Merkle root goes on chain with the movie; the proofs are pinned to IPFS so each
       minter's app can fetch theirs. The allowlist is public.</p>
     </div>
@@ -122,13 +123,13 @@ BODY = (
   <div id="mm-movie-info"></div>
   <h3>Lottery</h3>
   <div class="mm-row">
-    <button type="button" id="mm-close">Close entries</button>
-    <button type="button" id="mm-draw">Draw winners</button>
+    <button type="button" id="mm-close" disabled>Close entries</button>
+    <button type="button" id="mm-draw" disabled>Draw (record the seed)</button>
   </div>
   <div id="mm-lottery" aria-live="polite"></div>
   <h3>Minters' gas (optional)</h3>
   <div class="mm-row">
-    <button type="button" id="mm-prepare">Pre-pay minters' storage gas</button>
+    <button type="button" id="mm-prepare" disabled>Pre-pay minters' storage gas</button>
     <span class="mm-hint">You pay about 45,000 gas per segment now; each minter then pays about 34,200 gas less
     to mint. One transaction per 200 segments.</span>
   </div>
