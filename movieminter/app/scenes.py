@@ -216,8 +216,9 @@ def prepare_tx(ctx, movie_id: int, action: str, segment: int | None, viewer: str
         raise NotSignedIn(
             "Connect and sign in with your wallet first.", hint="Click Connect wallet at the top of the page."
         )
-    if action == "enter":
-        return ctx.movies.chain().build_tx("enter", [movie_id], viewer)
+    if action == "enter":  # enter is payable: the movie's entry fee goes with it
+        chain = ctx.movies.chain()
+        return chain.build_tx("enter", [movie_id], viewer, value=int(chain.movie(movie_id)["entryFee"]))
     if action == "claim":
         if segment is None:
             raise MovieError("Which segment? The claim needs a segment number.", hint="Pick a segment on the timeline.")
