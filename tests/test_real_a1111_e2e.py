@@ -136,6 +136,7 @@ def test_cancel_stops_our_job_and_no_other(real_a1111, tmp_path):
         time.sleep(0.2)
     job = deforum.job(job_id)
     assert job["status"] in ("CANCELLED", "FAILED") and job["phase"] != "DONE"
+    assert client.running_deforum_jobs() == []  # previews are not refused for it
     # A1111 renders the next job normally (no stray interrupt left behind).
     result = render_segment(
         client,

@@ -172,6 +172,10 @@ def test_cancel_deletes_the_running_job_and_deforum_interrupts_it(a1111, small_f
         run(A1111Client(url), small_film, tmp_path, on_progress=on_progress, cancel=cancel)
     job_id = run.saved[-1]["job_id"]
     assert double.statuses[job_id]["status"] in ("CANCELLED", "FAILED") and double.interrupted
+    # It stays CANCELLED mid-run for ever in Deforum; it must not keep previews refused.
+    client = A1111Client(url)
+    assert client.running_deforum_jobs() == []
+    assert client.txt2img({"prompt": "a lighthouse", "steps": 2, "width": 64, "height": 64})["images"]
 
 
 def test_interrupted_in_a1111_between_frames_ends_clearly_and_frees_deforum(a1111, small_film, tmp_path):

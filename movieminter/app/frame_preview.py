@@ -66,8 +66,10 @@ def newest_frame(ctx, job_id: int, wallet: str | None) -> tuple[int, bytes] | No
     from movieminter.app.pipeline import job_dir
     from movieminter.render.frames import frame_name
 
-    found = _newest_collected(job_dir(ctx, job) / "render" / "frames")
     state = job.data.get("_render") or {}
+    # Frames are copied out of A1111 in order once rendered: until that is done, the
+    # copy's newest frame is older than A1111's and the preview would go backwards.
+    found = _newest_collected(job_dir(ctx, job) / "render" / "frames") if state.get("collected") else None
     outdir, ts = str(state.get("outdir") or ""), str(state.get("timestring") or "")
     remote: int | None = None
     if found is None and outdir and ts:

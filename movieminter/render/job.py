@@ -392,6 +392,24 @@ class _Follower:
                 name=f"stop-{job_id}",
                 daemon=True,
             ).start()
+        else:
+            # Deforum interrupted it; it stays CANCELLED mid-run for ever, so once it has
+            # stopped generating it must no longer count as busy (previews would be refused).
+            _wait_stopped(self.deforum, job_id, self.limits.post_processing, self.poll)
+            mark_interrupted(self.client.base_url, job_id)
+
+
+def _wait_stopped(deforum: DeforumClient, job_id: str, limit: float, poll: float) -> None:
+    """Until an interrupted job has left sampling (A1111 stops at its next step)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            job = deforum.job(job_id)
+        except RenderError:
+            return
+        if job.get("phase") not in ("PREPARING", "GENERATING") or job["status"] not in ("ACCEPTED", "CANCELLED"):
+            return
+        time.sleep(poll)
 
 
 def _stop_when_started(client: A1111Client, job_id: str, limit: float, poll: float = 0.25) -> None:
@@ -403,6 +421,7 @@ def _stop_when_started(client: A1111Client, job_id: str, limit: float, poll: flo
             if job["status"] != "CANCELLED" or job.get("phase") != "QUEUED":
                 if job["status"] == "CANCELLED" and job.get("phase") in ("PREPARING", "GENERATING"):
                     client.interrupt()  # it is the one running now (Deforum runs one job at a time)
+                    mark_interrupted(client.base_url, job_id)
                 return
         except RenderError as exc:
             log.warning("watching cancelled Deforum job %s: %s", job_id, exc.message)

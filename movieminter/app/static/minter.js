@@ -577,6 +577,7 @@
       const r = await fetch(window.mmBase(`api/v1/ux/jobs/${jobId}/frame`), { credentials: "same-origin", cache: "no-store" });
       if (r.status !== 200 || f.job !== jobId) return;
       const n = Number(r.headers.get("X-Frame"));
+      if (n <= f.shown) return;  // never step back to an older frame
       const blob = await r.blob();
       if (!f.img) {
         f.img = document.createElement("img");
