@@ -17,9 +17,22 @@
     return url.pathname + url.search + url.hash;
   }
   function size(frame) {
+    if (frame.dataset.mmContentHeight) return; // the page said how tall it is (below)
     const top = frame.getBoundingClientRect().top;
     if (frame.offsetParent === null) return; // tab hidden
     frame.style.height = Math.max(480, window.innerHeight - Math.max(top, 0) - 16) + "px";
+  }
+  // The app's pages post their content height: the iframe takes it, so A1111's page is the
+  // only scrollbar (until then the iframe fills the viewport).
+  function fit(frame) {
+    window.addEventListener("message", (e) => {
+      if (e.source !== frame.contentWindow || e.origin !== window.location.origin) return;
+      if (!e.data || e.data.type !== "movieminter-height") return;
+      const h = Number(e.data.height);
+      if (!(h > 0)) return;
+      frame.dataset.mmContentHeight = String(h);
+      frame.style.height = Math.max(480, Math.min(h, 200000)) + "px";
+    });
   }
   function setup(frame) {
     if (frame.dataset.mmReady) return;
@@ -28,6 +41,7 @@
     const want = withTheme(frame.getAttribute("src") || "movieminter/", t);
     if (new URL(frame.src, document.baseURI).searchParams.get("__theme") !== t) frame.src = want;
     frame.dataset.mmTheme = t;
+    fit(frame);
     size(frame);
     window.addEventListener("resize", () => size(frame));
     new ResizeObserver(() => size(frame)).observe(document.body);

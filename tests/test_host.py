@@ -332,6 +332,16 @@ def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(min
         assert frame.url.startswith(host.url + "/movieminter/")
         frame.wait_for_selector(".gradio-container", timeout=60000)  # gradio 6 UI through the proxy
         assert "dark" in frame.evaluate("document.body.className + document.documentElement.className")
+        # The frame takes the page's height: A1111's page is the only scrollbar, and no second footer.
+        frame.wait_for_selector(".mm-root[data-ready='1']", timeout=60000)
+        page.wait_for_function("document.querySelector('#movieminter-frame').dataset.mmContentHeight")
+        fits = frame.evaluate(
+            "({doc: document.scrollingElement.scrollHeight, view: innerHeight,"
+            " root: Math.ceil(document.querySelector('.mm-root').getBoundingClientRect().bottom),"
+            " footers: [...document.querySelectorAll('footer')].filter((f) => f.offsetHeight > 0).length})"
+        )
+        assert fits["doc"] <= fits["view"] + 1 and fits["root"] <= fits["view"], fits
+        assert fits["footers"] == 0, fits
 
         # A job from the page (same origin, CSRF cookie), then its progress over SSE through the proxy.
         events = frame.evaluate(

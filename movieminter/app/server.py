@@ -195,7 +195,8 @@ def create_app(
 
         for path in sorted(UI_MODULES, key=lambda p: (p == "/", p)):
             blocks = importlib.import_module(UI_MODULES[path]).build(ctx)
-            gr.mount_gradio_app(app, blocks, path="" if path == "/" else path)
+            # No gradio footer: inside A1111 it would be a second one, and our pages have no gradio API.
+            gr.mount_gradio_app(app, blocks, path="" if path == "/" else path, footer_links=[])
             mount = app.router.routes[-1]  # the Mount just added; wrapped as Mount(middleware=...) would
             assert isinstance(mount, Mount)
             mount.app = RelativeManifestLink(mount.app)

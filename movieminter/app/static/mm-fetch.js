@@ -60,4 +60,32 @@
     if (e.origin !== global.location.origin || !e.data || e.data.type !== "movieminter-theme") return;
     document.body.classList.toggle("dark", e.data.theme === "dark");
   });
+  // Inside A1111's tab the page tells the tab its height, and the tab sizes the iframe to it:
+  // A1111's page is the only thing that scrolls (no inner scrollbar, no second footer).
+  if (global.parent !== global) {
+    document.documentElement.classList.add("mm-embedded");
+    let last = 0;
+    const report = () => {
+      const root = document.querySelector(".mm-root, .mm-page");
+      if (!root) return;
+      const height = Math.ceil(root.getBoundingClientRect().bottom + global.scrollY) + 24;
+      if (height === last) return;
+      last = height;
+      global.parent.postMessage({type: "movieminter-height", height}, global.location.origin);
+    };
+    const watch = () => {
+      const root = document.querySelector(".mm-root, .mm-page");
+      if (!root) return false;
+      new ResizeObserver(report).observe(root);
+      report();
+      return true;
+    };
+    const start = () => {
+      if (watch()) return;
+      const obs = new MutationObserver(() => { if (watch()) obs.disconnect(); });
+      obs.observe(document.documentElement, {childList: true, subtree: true});
+    };
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+    else start();
+  }
 })(window);
