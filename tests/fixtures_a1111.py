@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -71,8 +72,35 @@ def real_prepared():
     return _real_prepared()
 
 
+@pytest.fixture
+def real_a1111(real_a1111_session):
+    """The session's real A1111, with no earlier test's Deforum job still running on it."""
+    settle(real_a1111_session)
+    return real_a1111_session
+
+
+def settle(backend: A1111Backend, quiet: float = 5.0, timeout: float = 300.0) -> None:
+    """Wait until no Deforum job runs. A job an earlier test interrupted never finishes (Deforum
+    leaves it mid-run for ever) and the app counts it busy for a minute; here, where nothing
+    else renders, one silent for `quiet` s is dead, and is marked so, as the app marks its own."""
+    from movieminter.render.deforum import DeforumClient, is_active, mark_interrupted
+
+    deforum = DeforumClient(backend.client())
+    deadline = time.monotonic() + timeout
+    while True:
+        jobs, now = deforum.jobs_at()
+        busy = [jid for jid, st in jobs.items() if is_active(st, now, stuck_after=quiet)]
+        for jid, st in jobs.items():
+            if jid not in busy and is_active(st, now):
+                mark_interrupted(backend.url, jid)
+        if not busy:
+            return
+        assert time.monotonic() < deadline, f"Deforum jobs of earlier tests still run: {busy}"
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="session")
-def real_a1111(real_prepared, tmp_path_factory):
+def real_a1111_session(real_prepared, tmp_path_factory):
     """One real A1111 (with ControlNet) for the whole session."""
     from movieminter.testing import real_a1111
 

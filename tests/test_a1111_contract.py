@@ -249,6 +249,9 @@ def test_cancelling_a_running_job_interrupts_it(a1111_backend):
         ("FAILED", "GENERATING"),
     }, job
     assert len(frames_on_disk(job)) < 8
+    # It never finishes: busy while it may still be winding down, not once it has been silent a minute.
+    if job["status"] == "CANCELLED":
+        assert is_active(job, job["last_updated"] + 1) and not is_active(job, job["last_updated"] + 61)
     resp = client.request("DELETE", "/deforum_api/jobs/no-such-job")
     assert resp.status_code == 404 and resp.json() == {
         "id": "no-such-job",

@@ -24,19 +24,19 @@ def is_active(status: dict, server_now: float | None = None, stuck_after: float 
     """Is this job queued or running in Deforum now, as far as its status shows?
 
     A job cancelled while QUEUED still runs later (Deforum cannot dequeue it),
-    so CANCELLED counts as active until it is seen finished. A job silent in
-    POST_PROCESSING for `stuck_after` seconds by A1111's own clock was interrupted.
+    so CANCELLED counts as active until it is seen finished. A job cancelled
+    while running was interrupted and stays CANCELLED mid-run for ever: once it
+    is silent for `stuck_after` seconds by A1111's own clock it is taken for
+    dead (one that runs after a cancel in the queue reports each frame). So is
+    a job silent in POST_PROCESSING (interrupted between frames).
     """
     st, phase = status.get("status"), status.get("phase")
-    if st not in (ACCEPTED, CANCELLED):
+    if st not in (ACCEPTED, CANCELLED) or phase == "DONE":
         return False
-    if phase in ("QUEUED", "PREPARING", "GENERATING"):
+    silent_phase = phase == "POST_PROCESSING" or (st == CANCELLED and phase != "QUEUED")
+    if not silent_phase or server_now is None:
         return True
-    if phase == "POST_PROCESSING":
-        if server_now is None:
-            return True
-        return server_now - float(status.get("last_updated") or 0) < stuck_after
-    return False
+    return server_now - float(status.get("last_updated") or 0) < stuck_after
 
 
 _interrupted: set[tuple[str, str]] = set()  # (A1111 URL, job id) this process found interrupted
