@@ -25,11 +25,11 @@ from movieminter.app.demo_cast import (
     SEASON_ROLES,
     ExternalAnvil,
     Narrator,
-    anvil_rpc,
     eth,
     make_demo_wallets,
     mint_segments,
     revenue_split,
+    run_lottery,
     serve,
     short,
     start_a1111_double,
@@ -110,7 +110,6 @@ def run_flow(
     season: bool = False,
 ) -> dict:
     """The demo's story. Returns what the UI and the tests need (urls, ids, paths, ctx)."""
-    from movieminter.app.activity import verify_lottery
     from movieminter.app.context import AppContext
     from movieminter.app.director import MovieTerms, chain_now, create_movie_call, pin_manifest, validate
     from movieminter.chain.anvil import Anvil
@@ -203,28 +202,7 @@ def run_flow(
 
     # 5. lottery ---------------------------------------------------------------
     say.step("Lottery: three wallets enter, entries close, a future block's hash draws the winners")
-    minters = ["minter-1", "minter-2", "minter-3"]
-    for role in minters:
-        send(role, "enter", [movie_id])
-    say.info(f"entered: {', '.join(f'{r} {short(wallets.addresses[r])}' for r in minters)}")
-    anvil_rpc(chain, "evm_increaseTime", [terms.entry_seconds + 1])  # local chain: skip the 10-minute wait
-    anvil_rpc(chain, "evm_mine", [])
-    close = send("director", "closeEntries", [movie_id])
-    commit = int(chain.movie(movie_id)["commitBlock"])
-    say.info(f"entries closed in block {close['blockNumber']}; the draw is committed to block {commit}'s hash")
-    anvil_rpc(chain, "anvil_mine", [hex(max(1, commit + 1 - chain.w3.eth.block_number))])
-    send("director", "draw", [movie_id])
-    report = verify_lottery(chain, movie_id)
-    winners = report["winners"]
-    for seg, w in enumerate(winners):
-        who = f"{wallets.role_of(w)} {short(w)}" if w else "no winner: open to anyone after the draw"
-        say.info(f"segment {seg}: {who}")
-    if not report["verified"]:
-        raise MovieMinterError(
-            "The Python lottery verifier disagrees with the contract.",
-            hint=f"run `movieminter lottery verify {movie_id}` for the details",
-        )
-    say.info("the Python verifier recomputed the same winners (see `movieminter lottery verify`)")
+    winners = run_lottery(chain, wallets, movie_id, terms.entry_seconds, say, send)
     say.proves(
         "no one chose the winners: the seed is the hash of a block fixed before it existed, and "
         "anyone can recompute the permutation from chain data."

@@ -95,7 +95,10 @@ def make_demo_wallets(folder: Path, private_keys: list[str], roles: tuple[str, .
 
 
 def eth(wei: int) -> str:
-    return f"{wei / 10**18:.6f}".rstrip("0").rstrip(".") + " ETH"
+    """Exact: 10**16 wei -> "0.01 ETH" (never through a float)."""
+    from decimal import Decimal
+
+    return f"{(Decimal(int(wei)) / 10**18).normalize():f} ETH"
 
 
 def short(addr: str) -> str:
@@ -118,6 +121,35 @@ def anvil_rpc(chain, method: str, params: list):
     if reply.get("error"):
         raise MovieMinterError(f"anvil refused {method}: {reply['error']}")
     return reply.get("result")
+
+
+def run_lottery(chain, wallets: DemoWallets, movie_id: int, entry_seconds: int, say: Narrator, send) -> list:
+    """Three demo minters enter, entries close, the draw block is mined and the draw recorded;
+    the winners (checked by the independent Python verifier), one per segment or None."""
+    from movieminter.app.activity import verify_lottery
+
+    minters = ["minter-1", "minter-2", "minter-3"]
+    for role in minters:
+        send(role, "enter", [movie_id])
+    say.info(f"entered: {', '.join(f'{r} {short(wallets.addresses[r])}' for r in minters)}")
+    anvil_rpc(chain, "evm_increaseTime", [entry_seconds + 1])  # local chain: skip the wait
+    anvil_rpc(chain, "evm_mine", [])
+    close = send("director", "closeEntries", [movie_id])
+    commit = int(chain.movie(movie_id)["commitBlock"])
+    say.info(f"entries closed in block {close['blockNumber']}; the draw is committed to block {commit}'s hash")
+    anvil_rpc(chain, "anvil_mine", [hex(max(1, commit + 1 - chain.w3.eth.block_number))])
+    send("director", "draw", [movie_id])
+    report = verify_lottery(chain, movie_id)
+    for seg, w in enumerate(report["winners"]):
+        who = f"{wallets.role_of(w)} {short(w)}" if w else "no winner: open to anyone after the draw"
+        say.info(f"segment {seg}: {who}")
+    if not report["verified"]:
+        raise MovieMinterError(
+            "The Python lottery verifier disagrees with the contract.",
+            hint=f"run `movieminter lottery verify {movie_id}` for the details",
+        )
+    say.info("the Python verifier recomputed the same winners (see `movieminter lottery verify`)")
+    return report["winners"]
 
 
 def start_a1111_double(root: Path, stack: ExitStack) -> str:
