@@ -197,6 +197,7 @@ def test_my_segments_list_a_lottery_win_with_its_deadline_and_a_declined_signatu
     # ... a reload later, "my segments" says the job needs the signature, and the row takes me to it.
     page.reload()
     page.wait_for_selector(".mm-root[data-ready='1']", timeout=30_000)
+    connect(page)  # the test wallet, unlike MetaMask, forgets the site's permission on a reload
     sign = page.get_by_test_id("my-work").get_by_test_id("work-sign")
     sign.wait_for(timeout=30_000)
     assert "Needs your signature" in sign.inner_text() and f"segment {won[0]}" in sign.inner_text()
@@ -225,7 +226,7 @@ def test_a_minter_claims_and_withdraws_its_share_and_gains_exactly_the_amount_sh
     connect(page)
     share = page.get_by_test_id("revenue-share")
     share.get_by_test_id("share-withdrawable").wait_for(timeout=30_000)
-    claim, withdraw = share.get_by_role("button", name="Claim share"), share.get_by_role("button", name="Withdraw")
+    claim, withdraw = share.get_by_role("button", name="Collect my share"), share.get_by_role("button", name="Withdraw")
     assert claim.is_disabled() and withdraw.is_disabled()  # nothing sold yet: nothing to click
     assert share.get_by_test_id("share-claimable").inner_text() == "0 ETH"
 
@@ -245,7 +246,7 @@ def test_a_minter_claims_and_withdraws_its_share_and_gains_exactly_the_amount_sh
     page.wait_for_function("!document.querySelector('[data-act=share-withdraw]').disabled", timeout=30_000)
     shown = share.get_by_test_id("share-withdrawable").inner_text()
     assert Decimal(shown.removesuffix(" ETH")) * 10**18 == expected == chain.call("credits", acc[1])
-    assert share.get_by_role("button", name="Claim share").is_disabled()
+    assert share.get_by_role("button", name="Collect my share").is_disabled()
     assert page.evaluate(CLIPPED_JS) == []
     shot(page, "tab-revenue-share-dark-420.png", share)
 

@@ -797,7 +797,9 @@
       detail = esc(JOB_LABEL[r.job.state] || r.job.state);
     } else detail = esc(detail);
     const title = r.kind === "retry" && r.job && r.job.state === "cancelled" ? "Cancelled" : label;
-    return `<li><button type="button" class="mm-row mm-row-${r.kind}" data-movie="${r.movie_id}" data-segment="${r.segment}"${r.job ? ` data-job="${r.job.id}"` : ""} data-testid="work-${r.kind}">` +
+    // The row's name says what it is, not a button's words ("Render & Mint" is the scene's button).
+    const name = `${title}: ${r.title}, movie ${r.movie_id}, segment ${r.segment}` + (r.kind === "render" && r.deadline ? `, until ${fmtDate(r.deadline)}` : "");
+    return `<li><button type="button" class="mm-row mm-row-${r.kind}" data-movie="${r.movie_id}" data-segment="${r.segment}"${r.job ? ` data-job="${r.job.id}"` : ""} data-testid="work-${r.kind}" aria-label="${esc(name)}">` +
       `<span class="mm-row-main"><span class="mm-badge ${tone}">${esc(title)}</span> <b>${esc(r.title)}</b> <span class="mm-muted">#${r.movie_id} · segment ${r.segment}</span></span>` +
       `<span class="mm-row-phase">${detail}</span></button></li>`;
   }
@@ -856,7 +858,7 @@
       box.innerHTML =
         `<div class="mm-share-line"><span>Share of ticket sales your ${r.segments_held === 1 ? "segment token" : r.segments_held + " segment tokens"} can claim: ` +
         `<b data-testid="share-claimable">${esc(eth(r.claimable_wei))}</b></span>` +
-        `<button type="button" class="mm-btn" data-act="share-claim" ${claimable > 0n ? "" : "disabled"}>Claim share</button></div>` +
+        `<button type="button" class="mm-btn" data-act="share-claim" ${claimable > 0n ? "" : "disabled"}>Collect my share</button></div>` +
         `<div class="mm-share-line"><span>Withdrawable to your wallet: <b data-testid="share-withdrawable">${esc(eth(r.withdrawable_wei))}</b></span>` +
         `<button type="button" class="mm-btn mm-btn-primary" data-act="share-withdraw" ${withdrawable > 0n ? "" : "disabled"}>Withdraw</button></div>`;
       showError("#mm-share-error", null);
@@ -880,7 +882,7 @@
     showError(msg, null);
     const eth = window.MMWallet.formatEth;
     const prepared = await api(`api/v1/ux/revenue/${action}/tx`, { method: "POST" });
-    const what = action === "claim" ? "claiming your segment tokens' share" : "the withdrawal";
+    const what = action === "claim" ? "collecting your segment tokens' share" : "the withdrawal";
     const amount = eth(prepared.amount_wei);
     const onCost = (e) => showInfo(msg, `Confirm ${esc(what)} (${esc(amount)}) in your wallet. Cost: <b data-testid="tx-cost">${esc(e.detail.cost.text)}</b>.`);
     document.addEventListener("mm-cost", onCost);
@@ -892,7 +894,7 @@
     if (!r || r.status !== "success") {
       throw Object.assign(new Error((r && r.error) || "The transaction failed on chain."), { hint: (r && r.hint) || "Reload the balances and try again." });
     }
-    showInfo(msg, (action === "claim" ? `Claimed <b data-testid="share-done">${esc(amount)}</b> into your withdrawable balance.` :
+    showInfo(msg, (action === "claim" ? `Collected <b data-testid="share-done">${esc(amount)}</b> into your withdrawable balance.` :
       `Withdrew <b data-testid="share-done">${esc(amount)}</b> to your wallet.`) +
       (cost ? ` <span class="mm-muted">Cost: <span data-testid="tx-cost">${esc(cost.text)}</span>.</span>` : ""));
     await loadShare();

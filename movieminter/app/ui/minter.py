@@ -54,7 +54,7 @@ PAGE = """
   <section id="mm-share" class="mm-card" hidden data-list="share" aria-labelledby="mm-share-title" data-testid="revenue-share">
     <div class="mm-card-head"><h2 id="mm-share-title" class="mm-h">My revenue share</h2>
       <button type="button" class="mm-btn mm-btn-ghost mm-btn-small" data-act="lists-refresh">Refresh</button></div>
-    <p class="mm-muted mm-small">Each minted segment's token earns a share of the movie's ticket sales. Claim it into your
+    <p class="mm-muted mm-small">Each minted segment's token earns a share of the movie's ticket sales. Collect it into your
       balance, then withdraw the balance to your wallet.</p>
     <div id="mm-share-body"></div>
     <div id="mm-share-msg" class="mm-alert" hidden role="status"></div>
