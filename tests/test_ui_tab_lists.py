@@ -310,3 +310,28 @@ def test_a_failed_job_is_listed_to_resume_and_its_row_reopens_it(minter_stack, c
     page.get_by_test_id("my-work").get_by_test_id("work-minted").wait_for(timeout=30_000)
     assert page.get_by_test_id("work-retry").count() == 0
     assert errors == []
+
+
+def test_allowlisted_segments_are_listed_as_mine_without_a_claim(minter_stack, chromium):
+    from movieminter.app.director import build_allowlist, parse_allowlist_csv
+
+    stack = minter_stack
+    acc = stack.chain.w3.eth.accounts
+    manifest = lighthouse()
+    allow = build_allowlist(
+        stack.ctx.store, parse_allowlist_csv(f"address,segment\n{acc[1]},2;4\n{acc[2]},0\n", len(manifest["segments"]))
+    )
+    manifest["allowlist"] = {"cid": allow["proofs_cid"]}
+    movie_id = stack.publish(manifest, mode="allowlist", allowlist_root=allow["root"], claim_window=7200)
+
+    page = tab(stack, chromium, 1)
+    connect(page)
+    rows = page.get_by_test_id("my-work").get_by_test_id("work-render")
+    rows.first.wait_for(timeout=30_000)
+    texts = [rows.nth(i).inner_text() for i in range(rows.count())]
+    assert [re.search(r"segment (\d+)", t).group(1) for t in texts] == ["2", "4"], texts  # not acc[2]'s segment 0
+    assert all("The allowlist gives it to you" in t for t in texts), texts
+    assert "Reserved for the allowlist" in catalog_rows(page)[str(movie_id)]
+    rows.nth(1).click()
+    page.wait_for_function("document.querySelector('#mm-scene-title').textContent.startsWith('Segment 4')")
+    page.get_by_role("button", name="Render & Mint").wait_for(timeout=30_000)

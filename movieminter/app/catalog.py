@@ -138,6 +138,16 @@ class Catalog:
         ).fetchall()
         return [(int(m), int(s)) for m, s in rows]
 
+    def unfinished(self, mode: str) -> list[int]:
+        """Ids of the movies of one mint mode with segments left to mint."""
+        rows = self._db.execute(
+            "SELECT m.movie_id FROM catalog_movies m LEFT JOIN catalog_minted x ON x.contract = m.contract"
+            " AND x.movie_id = m.movie_id WHERE m.contract = ? AND m.mode = ? GROUP BY m.movie_id"
+            " HAVING COUNT(x.segment) < m.segment_count ORDER BY m.movie_id DESC",
+            (self.contract(), mode),
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
     def segment_counts(self, movie_ids) -> dict[int, int]:
         ids = sorted({int(i) for i in movie_ids})
         if not ids:

@@ -1,10 +1,11 @@
-""" "My segments and jobs" and "my revenue share" for the Minter tab's connected wallet (no FastAPI here).
+"""The Minter tab's "my segments and jobs" and "my revenue share" for the connected wallet (no FastAPI here).
 
-Across every movie: segments the wallet won in a lottery or claimed and must still render (with the
-deadline), this app's jobs for the wallet that wait for its signature, failed or were cancelled (to
-resume), or are running, and the segments it minted. The chain says what the wallet holds: its
-`Entered` and `SegmentClaimed` logs name the movies to look at, then one `segments()` call per such
-movie (all of them in one JSON-RPC batch); minted segments come from the catalog's `SegmentMinted` scan.
+Across every movie: segments the wallet won in a lottery, claimed, or holds through an allowlist, and
+must still render (with the deadline); this app's jobs for the wallet that wait for its signature,
+failed or were cancelled (to resume), or are running; and the segments it minted. The chain says what
+the wallet holds: its `Entered` and `SegmentClaimed` logs name the movies to look at, then one
+`segments()` call per such movie, all in one JSON-RPC batch; allowlists come from the trees the
+manifests name; minted segments from the catalog's `SegmentMinted` scan.
 """
 
 from __future__ import annotations
@@ -61,6 +62,29 @@ def _reserved(ctx, chain, me: str) -> dict[tuple[int, int], dict]:
     return out
 
 
+def _allowlisted(ctx, catalog, me: str, now: int) -> dict[tuple[int, int], dict]:
+    """Segments the allowlist of a movie still in its reservation window gives `me` (from the trees the
+    manifests name, each read once; the proof itself stays with the mint step)."""
+    from movieminter.app.rights import allowlist_tree
+
+    ids = catalog.unfinished("allowlist")
+    out: dict[tuple[int, int], dict] = {}
+    for movie_id, info in catalog.infos(ids).items():
+        deadline = int(info["claimDeadline"])
+        if deadline <= now:
+            continue
+        record = {"manifest_digest": "0x" + bytes(info["manifestDigest"]).hex(), "segment_count": info["segmentCount"]}
+        try:
+            manifest, _ = ctx.movies.manifest(movie_id, record)
+            tree = allowlist_tree(ctx.store, manifest, "0x" + bytes(info["allowlistRoot"]).hex())
+        except MovieMinterError:
+            continue  # a manifest or tree this app cannot read: the scene explains it when opened
+        for value in tree.values if tree is not None else ():
+            if str(value["value"][0]).lower() == me:
+                out[(movie_id, int(value["value"][1]))] = {"status": "allowlisted", "deadline": deadline}
+    return out
+
+
 def my_work(ctx, wallet: str | None, page: int = 1, per_page: int = PER_PAGE) -> dict:
     """The wallet's rows, what needs its action first; `needs_action` counts those on every page."""
     me = signed_in(wallet, "see your segments and jobs").lower()
@@ -70,7 +94,9 @@ def my_work(ctx, wallet: str | None, page: int = 1, per_page: int = PER_PAGE) ->
     contract = catalog.contract()
     rows: dict[tuple[int, int], dict] = {}
 
-    for (movie_id, index), held in _reserved(ctx, chain, me).items():
+    now = chain.timestamp()
+    held_now = {**_allowlisted(ctx, catalog, me, now), **_reserved(ctx, chain, me)}
+    for (movie_id, index), held in held_now.items():
         rows[(movie_id, index)] = {"kind": "render", "chain_status": held["status"], "deadline": held["deadline"]}
     for movie_id, index in catalog.minted_by(me):
         rows[(movie_id, index)] = {"kind": "minted"}
@@ -103,7 +129,7 @@ def my_work(ctx, wallet: str | None, page: int = 1, per_page: int = PER_PAGE) ->
     total = len(items)
     return {
         "address": wallet,
-        "now": chain.timestamp(),
+        "now": now,
         "page": page,
         "per_page": per_page,
         "total": total,

@@ -789,7 +789,7 @@
     const [label, tone, note] = KIND[r.kind];
     let detail = note;
     if (r.kind === "render") {
-      detail = (r.chain_status === "won" ? "You won it in the lottery" : "You claimed it") +
+      detail = ({ won: "You won it in the lottery", allowlisted: "The allowlist gives it to you" }[r.chain_status] || "You claimed it") +
         (r.deadline ? `: render &amp; mint ${countdown(r.deadline, "before")}` : ": render &amp; mint it");
     } else if (r.kind === "retry" && r.job) {
       detail = r.job.state === "cancelled" ? "Cancelled. Open it and click Resume job." : `${esc((r.job.error && r.job.error.message) || "The job stopped.")} Open it and click Resume job.`;
