@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 
 from movieminter.errors import MovieMinterError
 
 PER_PAGE = 10
 MAX_PER_PAGE = 50
+TITLE_RETRY = 60.0
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS catalog_movies (contract TEXT, movie_id INTEGER, mode TEXT, segment_count INTEGER,"
@@ -56,13 +58,20 @@ def phase_of(info: dict, now: int) -> tuple[str, int | None]:
 class Catalog:
     def __init__(self, ctx):
         self.ctx = ctx
-        self._lock = threading.Lock()
+        self._scan_lock = threading.Lock()  # one scan at a time (it talks to the node)
+        self._db_lock = threading.RLock()  # one statement sequence at a time on the shared connection
+        self._first: dict[str, int] = {}  # contract -> the block of its first movie (no logs before it)
+        self._title_misses: dict[tuple[str, int], float] = {}  # manifests IPFS did not serve, and when
         db = sqlite3.connect(
             str(ctx.settings.path() / "movies.sqlite3"), check_same_thread=False, isolation_level=None, timeout=30
         )
         for statement in SCHEMA:
             db.execute(statement)
         self._db = db
+
+    def _rows(self, sql: str, args: tuple = ()) -> list:
+        with self._db_lock:
+            return self._db.execute(sql, args).fetchall()
 
     @property
     def chain(self):
@@ -71,29 +80,45 @@ class Catalog:
     def contract(self) -> str:
         return str(self.chain.contract_address or "").lower()
 
+    def first_block(self) -> int | None:
+        """The block of the contract's first movie (its logs start there); None while it has none."""
+        contract = self.contract()
+        if contract not in self._first:
+            if not int(self.chain.call("movieCount")):
+                return None
+            self._first[contract] = int(self.chain.movie(1)["createdBlock"])
+        return self._first[contract]
+
     # ------------------------------------------------------------ the scan
     def sync(self) -> None:
         """Read the MovieCreated and SegmentMinted logs of the blocks not scanned yet."""
-        from movieminter.chain.client import MINT_MODES
-
         chain = self.chain
         contract = self.contract()
-        with self._lock:
-            row = self._db.execute("SELECT block, hash FROM catalog_scan WHERE contract = ?", (contract,)).fetchone()
-            start = 0
-            if row is not None:
+        with self._scan_lock:
+            row = self._rows("SELECT block, hash FROM catalog_scan WHERE contract = ?", (contract,))
+            start = None
+            if row:
                 try:
-                    known = chain.w3.eth.get_block(row[0])
+                    known = chain.w3.eth.get_block(row[0][0])
                 except Exception:  # the chain is shorter now (reverted)
                     known = None
-                if known is not None and "0x" + bytes(known["hash"]).hex() == row[1]:
-                    start = row[0] + 1
+                if known is not None and "0x" + bytes(known["hash"]).hex() == row[0][1]:
+                    start = row[0][0] + 1
                 else:
                     self._forget(contract)
             latest = chain.w3.eth.get_block("latest")
             end = int(latest["number"])
+            if start is None:
+                first = self.first_block()
+                start = end + 1 if first is None else first  # no movie yet: no log to read
             created = chain._logs(chain.contract.events.MovieCreated, {}, start, end)
             minted = chain._logs(chain.contract.events.SegmentMinted, {}, start, end)
+            self._store(contract, created, minted, end, "0x" + bytes(latest["hash"]).hex())
+
+    def _store(self, contract: str, created: list, minted: list, block: int, block_hash: str) -> None:
+        from movieminter.chain.client import MINT_MODES
+
+        with self._db_lock:
             self._db.execute("BEGIN")
             try:
                 for log in created:
@@ -115,73 +140,60 @@ class Catalog:
                         "INSERT OR REPLACE INTO catalog_minted VALUES (?, ?, ?, ?)",
                         (contract, int(a["movieId"]), int(a["segment"]), str(a["minter"]).lower()),
                     )
-                self._db.execute(
-                    "INSERT OR REPLACE INTO catalog_scan VALUES (?, ?, ?)",
-                    (contract, end, "0x" + bytes(latest["hash"]).hex()),
-                )
+                self._db.execute("INSERT OR REPLACE INTO catalog_scan VALUES (?, ?, ?)", (contract, block, block_hash))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
 
     def _forget(self, contract: str) -> None:
-        for table in ("catalog_movies", "catalog_minted", "catalog_scan"):
-            self._db.execute(f"DELETE FROM {table} WHERE contract = ?", (contract,))
+        self._first.pop(contract, None)
+        with self._db_lock:
+            for table in ("catalog_movies", "catalog_minted", "catalog_scan"):
+                self._db.execute(f"DELETE FROM {table} WHERE contract = ?", (contract,))
 
     # ------------------------------------------------------------ reads
     def minted_by(self, minter: str) -> list[tuple[int, int]]:
         """(movie id, segment) of every segment `minter` minted, newest movie first."""
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT movie_id, segment FROM catalog_minted WHERE contract = ? AND minter = ?"
             " ORDER BY movie_id DESC, segment",
             (self.contract(), minter.lower()),
-        ).fetchall()
+        )
         return [(int(m), int(s)) for m, s in rows]
 
     def unfinished(self, mode: str) -> list[int]:
         """Ids of the movies of one mint mode with segments left to mint."""
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT m.movie_id FROM catalog_movies m LEFT JOIN catalog_minted x ON x.contract = m.contract"
             " AND x.movie_id = m.movie_id WHERE m.contract = ? AND m.mode = ? GROUP BY m.movie_id"
             " HAVING COUNT(x.segment) < m.segment_count ORDER BY m.movie_id DESC",
             (self.contract(), mode),
-        ).fetchall()
+        )
         return [int(r[0]) for r in rows]
 
-    def segment_counts(self, movie_ids) -> dict[int, int]:
-        ids = sorted({int(i) for i in movie_ids})
-        if not ids:
-            return {}
-        rows = self._db.execute(
-            f"SELECT movie_id, segment_count FROM catalog_movies WHERE contract = ? AND movie_id IN"
-            f" ({','.join('?' * len(ids))})",
-            (self.contract(), *ids),
-        ).fetchall()
-        return {int(m): int(n) for m, n in rows}
-
     def titles(self, movie_ids) -> dict[int, str]:
-        """Each movie's title from its manifest (read from IPFS once, then remembered)."""
+        """Each movie's title from its manifest (read from IPFS once, then remembered; a manifest IPFS
+        did not serve is asked for again after TITLE_RETRY seconds, so a store that is down costs one
+        timeout a minute, not one per movie per page)."""
         from movieminter.ipfs.cid import digest_to_cid
 
-        ids = sorted({int(i) for i in movie_ids})
         contract = self.contract()
         out: dict[int, str] = {}
-        for movie_id in ids:
-            row = self._db.execute(
+        for movie_id in sorted({int(i) for i in movie_ids}):
+            row = self._rows(
                 "SELECT title, manifest_digest FROM catalog_movies WHERE contract = ? AND movie_id = ?",
                 (contract, movie_id),
-            ).fetchone()
-            if row is None:
-                out[movie_id] = f"Movie {movie_id}"
-                continue
-            title, digest = row
-            if title is None and digest and int(digest, 16):
+            )
+            title, digest = row[0] if row else (None, None)
+            missed = self._title_misses.get((contract, movie_id), 0.0)
+            if title is None and digest and int(digest, 16) and time.monotonic() - missed > TITLE_RETRY:
                 try:
                     title = str(json.loads(self.ctx.store.cat(digest_to_cid(digest)))["movie"]["title"])
-                except Exception:  # not on this store (yet), or not a manifest: ask again next time
-                    title = None
-                if title is not None:
-                    self._db.execute(
+                except Exception:  # not on this store (yet), or not a manifest: the id stands in
+                    self._title_misses[(contract, movie_id)] = time.monotonic()
+                else:
+                    self._rows(
                         "UPDATE catalog_movies SET title = ? WHERE contract = ? AND movie_id = ?",
                         (title, contract, movie_id),
                     )
@@ -226,10 +238,10 @@ class Catalog:
             " LEFT JOIN catalog_minted x ON x.contract = m.contract AND x.movie_id = m.movie_id"
             f" WHERE m.contract = ? GROUP BY m.movie_id{having}"
         )
-        total = self._db.execute(f"SELECT COUNT(*) FROM ({query})", (contract,)).fetchone()[0]
-        rows = self._db.execute(
+        total = self._rows(f"SELECT COUNT(*) FROM ({query})", (contract,))[0][0]
+        rows = self._rows(
             query + " ORDER BY m.movie_id DESC LIMIT ? OFFSET ?", (contract, per_page, (page - 1) * per_page)
-        ).fetchall()
+        )
         ids = [int(r[0]) for r in rows]
         infos = self.infos(ids)
         titles = self.titles(ids)

@@ -30,15 +30,18 @@ def signed_in(wallet: str | None, what: str) -> str:
     return wallet
 
 
-def _reserved(ctx, chain, me: str) -> dict[tuple[int, int], dict]:
+def _reserved(catalog, chain, me: str) -> dict[tuple[int, int], dict]:
     """Segments won or claimed by `me` and not minted yet, with their deadlines (chain's view now)."""
     from movieminter.chain.client import SEGMENT_STATUSES
 
     movies: set[int] = set()
+    first = catalog.first_block()
+    if first is None:
+        return {}  # no movie on the contract yet
+    latest = int(chain.w3.eth.block_number)
     for name, who in (("Entered", "entrant"), ("SegmentClaimed", "claimer")):
         event = getattr(chain.contract.events, name)
-        latest = int(chain.w3.eth.block_number)
-        for log in chain._logs(event, {who: chain.w3.to_checksum_address(me)}, 0, latest):
+        for log in chain._logs(event, {who: chain.w3.to_checksum_address(me)}, first, latest):
             movies.add(int(log["args"]["movieId"]))
     ids = sorted(movies)
     if not ids:
@@ -95,7 +98,7 @@ def my_work(ctx, wallet: str | None, page: int = 1, per_page: int = PER_PAGE) ->
     rows: dict[tuple[int, int], dict] = {}
 
     now = chain.timestamp()
-    held_now = {**_allowlisted(ctx, catalog, me, now), **_reserved(ctx, chain, me)}
+    held_now = {**_allowlisted(ctx, catalog, me, now), **_reserved(catalog, chain, me)}
     for (movie_id, index), held in held_now.items():
         rows[(movie_id, index)] = {"kind": "render", "chain_status": held["status"], "deadline": held["deadline"]}
     for movie_id, index in catalog.minted_by(me):
