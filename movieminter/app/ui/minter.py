@@ -47,7 +47,7 @@ PAGE = """
   <section id="mm-mine" class="mm-card" hidden data-list="mine" aria-labelledby="mm-mine-title" data-testid="my-work">
     <div class="mm-card-head"><h2 id="mm-mine-title" class="mm-h">My segments and jobs <span id="mm-mine-count" class="mm-count"></span></h2>
       <button type="button" class="mm-btn mm-btn-ghost mm-btn-small" data-act="lists-refresh">Refresh</button></div>
-    <div id="mm-mine-list" aria-live="polite"></div>
+    <div id="mm-mine-list"></div>
     <div id="mm-mine-error" class="mm-alert mm-alert-error" hidden role="alert"></div>
   </section>
 
@@ -65,7 +65,7 @@ PAGE = """
     <div class="mm-card-head"><h2 id="mm-catalog-title" class="mm-h">Movies to mint in</h2>
       <label class="mm-check"><input type="checkbox" id="mm-catalog-all"> Show finished movies too</label>
       <button type="button" class="mm-btn mm-btn-ghost mm-btn-small" data-act="lists-refresh">Refresh</button></div>
-    <div id="mm-catalog-list" aria-live="polite"><p class="mm-muted">Reading the movies on the chain…</p></div>
+    <div id="mm-catalog-list"><p class="mm-muted">Reading the movies on the chain…</p></div>
     <div id="mm-catalog-error" class="mm-alert mm-alert-error" hidden role="alert"></div>
   </section>
 
