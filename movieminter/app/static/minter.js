@@ -946,8 +946,15 @@
     });
     const close = $("#mm-scene-close");  // back from a scene: its job may have moved on
     if (close) close.addEventListener("click", () => { if (st.wallet && st.wallet.signedIn) loadMine(); });
-    loadCatalog();
     lists.timer = setInterval(tickCountdowns, 1000);
+  }
+
+  // The movie list reads the chain: only once the app's chain config loaded (else the wallet bar
+  // already explains what is missing, and the list would only repeat it).
+  function listsReady() {
+    if (window.MMWallet.state.config) return loadCatalog();
+    const box = $("#mm-catalog-list");
+    if (box) box.innerHTML = `<p class="mm-muted">The movie list appears once the app reaches its chain (see the message above).</p>`;
   }
 
   // ---------------------------------------------------------------- mount
@@ -980,7 +987,7 @@
     $("#mm-scene-close").addEventListener("click", () => { ui.scene.hidden = true; if (st.source) st.source.close(); st.job = null; focusCell(st.focus); });
     document.addEventListener("mm-wallet", (e) => { renderWallet(e.detail); if (st.scene && ui.scene && !ui.scene.hidden) drawActions(); });
 
-    window.MMWallet.config().catch((err) => { st.configError = err; }).then(() => renderWallet(window.MMWallet.state));
+    window.MMWallet.config().catch((err) => { st.configError = err; }).then(() => { renderWallet(window.MMWallet.state); listsReady(); });
     loadRecent();
     mountLists();
     const m = /movie=([^&]+)/.exec(window.location.hash || "");
