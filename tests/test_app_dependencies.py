@@ -158,7 +158,7 @@ def test_no_route_answers_500_with_the_chain_down(tmp_path):
 # The API calls each page makes while it loads (static/minter.js mount, wallet.js restore,
 # studio.js / watch.js with ?movie=).
 PAGES = {
-    "/": ["/api/v1/auth/config", "/api/v1/movies/recent", "/api/v1/auth/me"],
+    "/": ["/api/v1/auth/config", "/api/v1/movies/recent", "/api/v1/auth/me", "/api/v1/ux/catalog"],
     "/studio/": ["/api/v1/auth/me"],
     "/studio/?movie=1": ["/api/v1/auth/me", "/api/v1/director/movies/1/activity", "/api/v1/director/movies/1/lottery"],
     "/watch/?movie=1": ["/api/v1/auth/me", "/api/v1/movies/1/ticket"],

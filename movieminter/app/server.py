@@ -33,6 +33,7 @@ ROUTER_MODULES = [
     "movieminter.app.routes_director",
     "movieminter.app.routes_viewer",
     "movieminter.app.routes_ux",
+    "movieminter.app.routes_tab",
     "movieminter.app.routes_community",
 ]
 # Mount path -> module with build(ctx) -> gradio.Blocks. "/" is mounted last

@@ -44,6 +44,31 @@ PAGE = """
     <div id="mm-load-error" class="mm-alert mm-alert-error" hidden role="alert"></div>
   </section>
 
+  <section id="mm-mine" class="mm-card" hidden data-list="mine" aria-labelledby="mm-mine-title" data-testid="my-work">
+    <div class="mm-card-head"><h2 id="mm-mine-title" class="mm-h">My segments and jobs <span id="mm-mine-count" class="mm-count"></span></h2>
+      <button type="button" class="mm-btn mm-btn-ghost mm-btn-small" data-act="lists-refresh">Refresh</button></div>
+    <div id="mm-mine-list"></div>
+    <div id="mm-mine-error" class="mm-alert mm-alert-error" hidden role="alert"></div>
+  </section>
+
+  <section id="mm-share" class="mm-card" hidden data-list="share" aria-labelledby="mm-share-title" data-testid="revenue-share">
+    <div class="mm-card-head"><h2 id="mm-share-title" class="mm-h">My revenue share</h2>
+      <button type="button" class="mm-btn mm-btn-ghost mm-btn-small" data-act="lists-refresh">Refresh</button></div>
+    <p class="mm-muted mm-small">Each minted segment's token earns a share of the movie's ticket sales. Collect it into your
+      balance, then withdraw the balance to your wallet.</p>
+    <div id="mm-share-body"></div>
+    <div id="mm-share-msg" class="mm-alert" hidden role="status"></div>
+    <div id="mm-share-error" class="mm-alert mm-alert-error" hidden role="alert"></div>
+  </section>
+
+  <section id="mm-catalog" class="mm-card" data-list="catalog" aria-labelledby="mm-catalog-title">
+    <div class="mm-card-head"><h2 id="mm-catalog-title" class="mm-h">Movies to mint in</h2>
+      <label class="mm-check"><input type="checkbox" id="mm-catalog-all"> Show finished movies too</label>
+      <button type="button" class="mm-btn mm-btn-ghost mm-btn-small" data-act="lists-refresh">Refresh</button></div>
+    <div id="mm-catalog-list"><p class="mm-muted">Reading the movies on the chain…</p></div>
+    <div id="mm-catalog-error" class="mm-alert mm-alert-error" hidden role="alert"></div>
+  </section>
+
   <section id="mm-movie" class="mm-card mm-movie" hidden aria-live="polite"></section>
 
   <section id="mm-timeline" class="mm-card" hidden aria-labelledby="mm-timeline-title">
