@@ -225,9 +225,10 @@
           out.textContent = `Imported ${input.files[0].name} as segment ${at} (${r.segment.frame_count} frames, ${Object.keys(r.segment.prompts).length} keyframe prompt(s)).` +
             (r.notes.length ? " Notes: " + r.notes.join("; ") : "");
         } catch (err) {
-          const probs = (((err.body || {}).detail || {}).details || {}).problems || [];
+          const d = (err.body || {}).detail || {};
+          const probs = d.problems || (d.details || {}).problems || [];
           out.className = "mm-field-msg mm-bad";
-          out.textContent = (err.message || String(err)) + (probs.length ? ": " + probs.map((p) => `${p.pointer || "/"} ${p.message}`).join("; ") : "") + (err.hint ? " — " + err.hint : "");
+          out.textContent = (err.message || String(err)) + (probs.length ? ": " + probs.slice(0, 5).map((p) => `${p.pointer || "/"} ${p.message}`).join("; ") : "") + (err.hint ? " — " + err.hint : "");
         } finally {
           input.value = "";  // choosing the same file again imports it again
         }
