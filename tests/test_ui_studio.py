@@ -285,3 +285,31 @@ def test_revenue_by_wallet_in_exact_amounts(minter_stack, chromium, tmp_path, th
     assert unreadable == [], unreadable
     shot(page, f"studio-revenue-by-wallet{'-dark-420' if theme else ''}.png")
     page.context.close()
+
+
+def test_deforum_import_takes_settings_text_only(api_client):
+    """The settings are the file's text: a JSON string is refused, never opened as a path on the server."""
+    for text in ['"/etc/hostname"', "7", "[1, 2]", "not json"]:
+        r = api_client.post(
+            "/api/v1/director/deforum-import", json={"settings": text}, headers=api_client.csrf_headers()
+        )
+        assert r.status_code == 400, (text, r.status_code, r.text)
+        problems = r.json()["detail"]["details"]["problems"]
+        assert any("JSON" in p["message"] for p in problems), problems
+
+
+def test_chain_clock_and_no_poster_before_a_mint(minter_stack):
+    import httpx
+
+    stack = minter_stack
+    movie_id = publish(stack, lighthouse(), mint_mode="open")
+    mine(stack.chain, 3, seconds=30)
+    with httpx.Client(base_url=stack.url) as c:
+        clock = c.get("/api/v1/director/chain-clock").json()
+        head = stack.chain.w3.eth.get_block("latest")
+        assert (clock["block"], clock["timestamp"]) == (head["number"], head["timestamp"])
+        assert clock["block_seconds"] > 0
+        r = c.get(f"/api/v1/movies/{movie_id}/poster.jpg")
+        assert r.status_code == 404 and "no poster" in r.json()["detail"]["message"]
+        t = c.get(f"/api/v1/movies/{movie_id}/ticket").json()
+        assert t["poster_url"] is None and t["runtime_seconds"] == 24.0 and t["minted_count"] == 0

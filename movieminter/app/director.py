@@ -178,9 +178,15 @@ def import_deforum_segment(
     movie's manifest, only what differs from its defaults is kept. {segment, notes}; a ManifestError lists
     what cannot become a segment."""
     from movieminter.manifest.deforum import import_deforum_report
+    from movieminter.manifest.problems import ManifestError, Problem
     from movieminter.manifest.validate import parse_json_text
 
     data = parse_json_text(settings, "the Deforum settings file")  # text only: never read as a path
+    if not isinstance(data, dict):  # (a JSON string would be taken for a file name by the importer)
+        raise ManifestError(
+            [Problem("", "a Deforum settings file is a JSON object", "choose the settings .txt Deforum saved")],
+            "the Deforum settings file",
+        )
     manifest = checked_manifest(manifest_source) if manifest_source else None
     segs = manifest["segments"] if manifest else []
     index = len(segs) if at is None else at
