@@ -170,6 +170,52 @@ def create_movie_call(
     return "createMovie", [config.as_tuple()]
 
 
+def import_deforum_segment(
+    settings: str, manifest_source=None, at: int | None = None, title: str | None = None
+) -> dict:
+    """A manifest segment from a Deforum settings file's text (the .txt Deforum saves, or the API's JSON),
+    for the studio's segment table: `at` is where it goes (default: after the last segment). With the
+    movie's manifest, only what differs from its defaults is kept. {segment, notes}; a ManifestError lists
+    what cannot become a segment."""
+    from movieminter.manifest.deforum import import_deforum_report
+    from movieminter.manifest.problems import ManifestError, Problem
+    from movieminter.manifest.validate import parse_json_text
+
+    data = parse_json_text(settings, "the Deforum settings file")  # text only: never read as a path
+    if not isinstance(data, dict):  # (a JSON string would be taken for a file name by the importer)
+        raise ManifestError(
+            [Problem("", "a Deforum settings file is a JSON object", "choose the settings .txt Deforum saved")],
+            "the Deforum settings file",
+        )
+    manifest = checked_manifest(manifest_source) if manifest_source else None
+    segs = manifest["segments"] if manifest else []
+    index = len(segs) if at is None else at
+    if not 0 <= index <= len(segs):
+        raise DirectorError(f"There is no segment {index} to replace.", hint=f"Pick 0..{max(len(segs) - 1, 0)}.")
+    start = sum(s["frame_count"] for s in segs[:index])
+    segment, notes = import_deforum_report(data, manifest=manifest, index=index, start_frame=start, title=title)
+    return {"segment": segment, "notes": notes}
+
+
+def chain_clock(chain, sample: int = 64) -> dict:
+    """The chain's head (number, timestamp) and its block time estimated over the last `sample` blocks,
+    for countdowns to a deadline (chain time) and to a block number (blocks x block time)."""
+    head = chain.w3.eth.get_block("latest")
+    n = min(sample, int(head["number"]))
+    seconds = None
+    if n:
+        old = chain.w3.eth.get_block(int(head["number"]) - n)
+        seconds = (int(head["timestamp"]) - int(old["timestamp"])) / n
+    return {
+        "block": int(head["number"]),
+        "timestamp": int(head["timestamp"]),
+        # a chain that mines only on demand (anvil) has no steady pace; 12 s is Ethereum's slot time
+        "block_seconds": round(seconds, 3) if seconds and seconds > 0 else 12.0,
+        "estimated": bool(seconds and seconds > 0),
+        "sampled_blocks": n,
+    }
+
+
 def chain_now(chain) -> int:
     """The chain's clock (the latest block's timestamp): deadlines are checked against it, not ours."""
     return int(chain.timestamp())

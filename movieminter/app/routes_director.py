@@ -15,9 +15,11 @@ from movieminter.app.director import (
     DirectorError,
     MovieTerms,
     build_allowlist,
+    chain_clock,
     chain_now,
     checked_manifest,
     create_movie_call,
+    import_deforum_segment,
     parse_allowlist_csv,
     pin_manifest,
     validate,
@@ -66,6 +68,13 @@ class CreateBody(BaseModel):
     allowlist_csv: str | None = None
 
 
+class DeforumImportBody(BaseModel):
+    settings: str = Field(min_length=1, max_length=2_000_000)  # the settings file's text
+    manifest: dict | str | None = None  # the movie it goes into (its defaults are left out of the segment)
+    at: int | None = Field(None, ge=0, le=UINT32_MAX)  # replace this segment; default: add after the last
+    title: str | None = Field(None, max_length=200)
+
+
 class SenderBody(BaseModel):
     sender: EthAddress
 
@@ -81,6 +90,18 @@ def validate_route(body: ManifestBody):
     result = validate(body.manifest if isinstance(body.manifest, dict) else body.manifest.encode())
     result.pop("manifest", None)
     return result
+
+
+@router.post("/director/deforum-import")
+def deforum_import(body: DeforumImportBody):
+    """A segment from a Deforum settings file (with notes on settings dropped or kept as overrides)."""
+    return import_deforum_segment(body.settings, body.manifest or None, body.at, body.title)
+
+
+@router.get("/director/chain-clock")
+def clock(ctx: Ctx):
+    """The chain's head block and timestamp and an estimated block time, for the studio's countdowns."""
+    return chain_clock(ctx.chain)
 
 
 @router.post("/director/previews")

@@ -47,6 +47,13 @@ class Chapter(BaseModel):
 class Ticket(BaseModel):
     movie_id: int
     title: str
+    director: str | None = None
+    creator: str | None = None
+    runtime_seconds: float | None = None  # frames / fps summed over the manifest's segments
+    segment_count: int | None = None
+    minted_count: int | None = None
+    poster_url: str | None = None  # a still of the first minted segment; None while nothing is minted
+    poster_segment: int | None = None
     price_wei: str
     address: str | None
     has_ticket: bool
@@ -97,6 +104,18 @@ def playlist(movie_id: MovieId, request: Request, ctx: Ctx, wallet: Wallet):
     viewer.require_ticket(ctx, movie_id, wallet)
     gateway = ctx.settings.gateway_url or str(request.base_url) + "ipfs/"
     return Response(viewer.hls_playlist(ctx, movie_id, gateway), media_type="application/vnd.apple.mpegurl")
+
+
+@router.get("/movies/{movie_id}/poster.jpg")
+def poster(movie_id: MovieId, ctx: Ctx):
+    """The first frame of the first minted segment (public, like the segments on IPFS): shown before buying."""
+    return FileResponse(viewer.poster_jpg(ctx, movie_id), media_type="image/jpeg")
+
+
+@router.get("/movies/{movie_id}/revenue")
+def movie_revenue(movie_id: MovieId, ctx: Ctx):
+    """What each wallet can still collect from this movie's sales (creator, director, token holders), in wei."""
+    return viewer.movie_revenue(ctx, movie_id)
 
 
 @router.get("/movies/{movie_id}/chapters.vtt")

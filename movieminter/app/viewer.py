@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from movieminter.app.errors import NoTicket, NotSignedIn
+from movieminter.app.errors import NotFound, NoTicket, NotSignedIn
 from movieminter.errors import MovieMinterError
 
 PUBLIC_NOTICE = (
@@ -52,21 +52,21 @@ def chapters(ctx, movie_id: int) -> list[dict]:
     manifest = movie_manifest(ctx, movie_id)
     fps = manifest["movie"]["fps"]
     minters = {s["segment"]: s["account"] for s in minted_segments(ctx, movie_id)}
-    out, t = [], 0.0
+    out, frames = [], 0
     for seg in sorted(manifest["segments"], key=lambda s: int(s["index"])):
         i = int(seg["index"])
-        duration = seg["frame_count"] / fps
+        # times from whole frame counts (no drift summing float durations over 1,080 segments)
+        start, frames = frames, frames + seg["frame_count"]
         out.append(
             {
                 "index": i,
                 "title": seg.get("title") or f"Segment {i}",
-                "start": round(t, 3),
-                "end": round(t + duration, 3),
+                "start": round(start / fps, 3),
+                "end": round(frames / fps, 3),
                 "minted": i in minters,
                 "minter": minters.get(i),
             }
         )
-        t += duration
     return out
 
 
@@ -141,6 +141,32 @@ def stitched_movie(ctx, movie_id: int) -> Path:
     return out
 
 
+def poster_jpg(ctx, movie_id: int) -> Path:
+    """The movie's poster: the first frame of its first minted segment's video, as a JPEG. The video is
+    the one the chain recorded (fetched by its digest), so the still is minted content, not a stand-in."""
+    from movieminter.ipfs.cid import digest_to_cid
+    from movieminter.media.profile import ffmpeg_exe, run_ffmpeg
+
+    segs = minted_segments(ctx, movie_id)
+    if not segs:
+        raise NotFound(
+            f"No segment of movie {movie_id} is minted yet, so it has no poster.",
+            hint="The poster is a still of the first minted segment.",
+        )
+    first = min(segs, key=lambda s: s["segment"])
+    cid = digest_to_cid(first["contentDigest"])
+    out = ctx.settings.path("movies", str(int(movie_id))) / f"poster-{first['segment']}-{cid}.jpg"
+    if not out.exists():
+        video = segment_files(ctx, movie_id, [first])[first["segment"]]
+        tmp = out.with_name(f".{out.name}.part.jpg")
+        run_ffmpeg(
+            [ffmpeg_exe(), "-v", "error", "-y", "-i", str(video), "-frames:v", "1", "-q:v", "3", str(tmp)],
+            what=f"the poster from segment {first['segment']}",
+        )
+        tmp.replace(out)
+    return out
+
+
 def hls_playlist(ctx, movie_id: int, gateway_url: str) -> str:
     """An HLS playlist whose media are the minted segment videos on an IPFS gateway (`gateway_url`,
     e.g. the app's own /ipfs/ or a public one); byte layouts come from the local copies."""
@@ -207,6 +233,74 @@ def revenue(ctx, address: str) -> dict:
     return out
 
 
+def movie_revenue(ctx, movie_id: int) -> dict:
+    """What each wallet can still collect from one movie's ticket sales, in wei (decimal strings): the
+    creator's and director's uncollected shares, and per token holder the minters'-pool share of the
+    segment tokens it holds. Reads are O(1) in the segment count: the movie, `collectable`, the one-call
+    `segments` view, and two log queries (token transfers, revenue claims) from the movie's creation
+    block; claimable = accrued per segment - what the token's holders already claimed."""
+    chain = ctx.chain
+    movie = chain.movie(movie_id)
+    per_segment = int(movie["revenuePerSegment"])
+    to_creator, to_director = chain.call("collectable", movie_id)
+    since = int(movie.get("createdBlock") or 0)
+
+    def of_movie(token) -> bool:
+        return int(token) >> 32 == int(movie_id)
+
+    holders: dict[int, str] = {}
+    transfers = chain.contract.events.Transfer.get_logs(from_block=since)
+    for log in sorted(transfers, key=lambda lg: (lg["blockNumber"], lg["logIndex"])):
+        if of_movie(log["args"]["tokenId"]):
+            holders[int(log["args"]["tokenId"]) & 0xFFFFFFFF] = log["args"]["to"]
+    claimed: dict[int, int] = {}
+    for log in chain.contract.events.SegmentRevenueClaimed.get_logs(from_block=since):
+        if of_movie(log["args"]["tokenId"]):
+            seg = int(log["args"]["tokenId"]) & 0xFFFFFFFF
+            claimed[seg] = claimed.get(seg, 0) + int(log["args"]["amount"])
+    wallets: dict[str, dict] = {}
+
+    def row(address: str) -> dict:
+        return wallets.setdefault(
+            address,
+            {"address": address, "roles": [], "segments": [], "shares_wei": 0, "segments_wei": 0},
+        )
+
+    for role, amount in (("creator", to_creator), ("director", to_director)):
+        r = row(movie[role])
+        r["roles"].append(role)
+        r["shares_wei"] += int(amount)
+    unminted, unminted_wei = 0, 0
+    for s in chain.segments(movie_id, 0, None):
+        i = s["segment"]
+        if s["status"] != "minted":
+            unminted += 1
+            unminted_wei += per_segment  # unminted segments accrue too; their future minter claims it
+            continue
+        r = row(holders.get(i) or s["account"])
+        if "minter" not in r["roles"]:
+            r["roles"].append("minter")
+        r["segments"].append(i)
+        r["segments_wei"] += per_segment - claimed.get(i, 0)
+    out = []
+    for r in wallets.values():
+        total = r["shares_wei"] + r["segments_wei"]
+        out.append(
+            {**r, "shares_wei": str(r["shares_wei"]), "segments_wei": str(r["segments_wei"]), "total_wei": str(total)}
+        )
+    out.sort(key=lambda r: (-int(r["total_wei"]), r["address"]))
+    return {
+        "movie_id": movie_id,
+        "tickets_sold": int(movie["ticketsSold"]),
+        "ticket_price_wei": str(movie["ticketPrice"]),
+        "sales_wei": str(int(movie["ticketsSold"]) * int(movie["ticketPrice"])),
+        "per_segment_wei": str(per_segment),
+        "wallets": out,
+        "unminted_segments": unminted,
+        "unminted_wei": str(unminted_wei),
+    }
+
+
 def receipt_status(chain, tx_hash: str) -> dict:
     from web3.exceptions import TransactionNotFound
 
@@ -255,9 +349,18 @@ def ticket_info(ctx, movie_id: int, address: str | None) -> dict:
         raise
     except MovieMinterError:
         title, items = f"Movie {movie_id}", []
+    poster = next((c["index"] for c in items if c["minted"]), None)
     return {
         "movie_id": movie_id,
         "title": title,
+        "director": movie["director"],
+        "creator": movie["creator"],
+        "runtime_seconds": items[-1]["end"] if items else None,
+        "segment_count": int(movie["segmentCount"]),
+        "minted_count": sum(c["minted"] for c in items),
+        # a still of the first minted segment's video (poster_jpg); none while nothing is minted
+        "poster_url": f"api/v1/movies/{movie_id}/poster.jpg" if poster is not None else None,
+        "poster_segment": poster,
         "price_wei": str(movie["ticketPrice"]),
         "address": address,
         "has_ticket": address is not None and has_ticket(ctx, movie_id, address),

@@ -119,5 +119,34 @@
     return refresh;
   }
 
-  window.MMPage = { resolve, api, $, esc, short, eth, toWei, notice, showError, sendTx, waitReceipt, wireWallet, wireRevenue };
+  /* A pager for a long table (a feature has ~1,080 segments): only one page of rows is in the DOM.
+     `el` gets "Rows a–b of N" and Previous / Next; onPage(from, to) renders rows [from, to). */
+  function pager(el, onPage, size) {
+    const st = { page: 0, size: size || 50, total: 0 };
+    el.classList.add("mm-pager");
+    el.innerHTML = `<button type="button" data-go="-1">Previous</button> <span class="mm-pager-label" aria-live="polite"></span>
+      <button type="button" data-go="1">Next</button>`;
+    const pages = () => Math.max(1, Math.ceil(st.total / st.size));
+    function show() {
+      st.page = Math.min(Math.max(0, st.page), pages() - 1);
+      const from = st.page * st.size, to = Math.min(st.total, from + st.size);
+      el.hidden = st.total <= st.size;
+      el.querySelector(".mm-pager-label").textContent = st.total ? `Rows ${from + 1}–${to} of ${st.total} (page ${st.page + 1} of ${pages()})` : "";
+      el.querySelector('[data-go="-1"]').disabled = st.page === 0;
+      el.querySelector('[data-go="1"]').disabled = st.page >= pages() - 1;
+      onPage(from, to);
+    }
+    el.addEventListener("click", (e) => {
+      const b = e.target.closest("button[data-go]");
+      if (b) { st.page += parseInt(b.dataset.go, 10); show(); }
+    });
+    return {
+      set(total, keepPage) { st.total = total; if (!keepPage) st.page = 0; show(); },
+      showRow(i) { st.page = Math.floor(i / st.size); show(); },
+      get from() { return st.page * st.size; },
+      get size() { return st.size; },
+    };
+  }
+
+  window.MMPage = { resolve, api, $, esc, short, eth, toWei, notice, showError, sendTx, waitReceipt, wireWallet, wireRevenue, pager };
 })();

@@ -16,7 +16,7 @@
       if (!f) return ok(null);
       const r = new FileReader(); r.onload = () => ok(String(r.result)); r.onerror = () => bad(r.error); r.readAsText(f);
     });
-    $(root, "#mm-manifest-file").addEventListener("change", async (e) => { manifestBox.value = await readFile(e.target); });
+    $(root, "#mm-manifest-file").addEventListener("change", async (e) => { manifestBox.value = await readFile(e.target); editor.fromJson(true); });
     mode.addEventListener("change", () => { $(root, "#mm-allowlist-row").hidden = mode.value !== "allowlist"; });
 
     function manifestText() {
@@ -24,6 +24,218 @@
       if (!t) throw Object.assign(new Error("No manifest yet."), { hint: "Choose a manifest file or paste its JSON." });
       return t;
     }
+    // ---- The segment table editor: rows = the manifest's segments, one page of 50 in the DOM. The JSON
+    // textarea stays the source of truth: table edits rewrite it, typing in it rebuilds the table.
+    const editor = (function () {
+      const box = $(root, "#mm-seg-editor"), tbody = $(root, "#mm-seg-table tbody");
+      const fieldset = $(root, "#mm-seg-fieldset"), msg = $(root, "#mm-editor-msg");
+      const nextProblem = $(root, "#mm-next-problem");
+      let model = null, byRow = new Map(), problemRows = [], validateTimer = null, flash = -1;
+      const pages = P.pager($(root, "#mm-seg-pager"), (from, to) => renderRows(from, to));
+      const COLS = { title: "title", frame_count: "frames", start_frame: "frames", diffusion_cadence: "cadence",
+        prompts: "prompts", positive_prompt: "prompts", negative_prompt: "prompts", camera: "camera" };
+
+      const promptsText = (p) => Object.entries(p || {}).sort((a, b) => Number(a[0]) - Number(b[0])).map(([k, v]) => `${k}: ${v}`).join("\n");
+      const cameraText = (c) => Object.entries(c || {}).map(([k, v]) => `${k}: ${v}`).join("\n");
+      // "frame: text" / "key: value" lines -> object, or the first line that does not fit.
+      function parseLines(text, keyRe, what) {
+        const out = {};
+        const lines = text.split("\n");
+        for (let n = 0; n < lines.length; n++) {
+          if (!lines[n].trim()) continue;
+          const m = lines[n].match(keyRe);
+          if (!m) throw new Error(`line ${n + 1}: ${what}`);
+          out[m[1]] = m[2].trim();
+        }
+        return out;
+      }
+      const renumber = () => {
+        let start = 0;
+        model.segments.forEach((s, i) => { s.index = i; s.start_frame = start; start += Number(s.frame_count) || 0; });
+      };
+      function writeJson() {
+        renumber();
+        manifestBox.value = JSON.stringify(model, null, 2);
+        scheduleValidate();
+      }
+      function scheduleValidate() {
+        clearTimeout(validateTimer);
+        validateTimer = setTimeout(() => validate().catch(() => {}), 500);
+      }
+
+      const cell = (i, f, inner) => `<td data-col="${f}">${inner}<p class="mm-field-msg mm-bad" data-msg="${f}" id="mm-msg-${i}-${f}"></p></td>`;
+      function renderRows(from, to) {
+        if (!model) return;
+        let html = "";
+        for (let i = from; i < to; i++) {
+          const s = model.segments[i] || {};
+          const d = (f) => `aria-describedby="mm-msg-${i}-${f}"`;
+          html += `<tr data-i="${i}"${i === flash ? ' class="mm-flash"' : ""}><th scope="row">${i}</th>` +
+            cell(i, "title", `<input type="text" data-f="title" value="${esc(s.title)}" aria-label="Segment ${i} title" ${d("title")}>`) +
+            cell(i, "frames", `<input type="number" min="1" data-f="frame_count" value="${esc(s.frame_count)}" aria-label="Segment ${i} frames" ${d("frames")} class="mm-num">`) +
+            cell(i, "cadence", `<input type="number" min="1" data-f="diffusion_cadence" value="${esc(s.diffusion_cadence === undefined ? "" : s.diffusion_cadence)}"
+              placeholder="${esc((model.defaults || {}).diffusion_cadence || 1)}" aria-label="Segment ${i} diffusion cadence (empty: the movie's default)" ${d("cadence")} class="mm-num">`) +
+            cell(i, "prompts", `<textarea rows="2" data-f="prompts" aria-label="Segment ${i} prompts, one frame: prompt per line" ${d("prompts")}>${esc(promptsText(s.prompts))}</textarea>`) +
+            cell(i, "camera", `<textarea rows="2" data-f="camera" aria-label="Segment ${i} camera schedules, one key: schedule per line" ${d("camera")}>${esc(cameraText(s.camera))}</textarea>`) +
+            `<td class="mm-order"><button type="button" data-act="up" aria-label="Move segment ${i} up" ${i === 0 ? "disabled" : ""}>↑</button>` +
+            `<button type="button" data-act="down" aria-label="Move segment ${i} down" ${i === model.segments.length - 1 ? "disabled" : ""}>↓</button>` +
+            `<button type="button" data-act="remove" aria-label="Remove segment ${i}">✕</button></td></tr>`;
+        }
+        tbody.innerHTML = html;
+        renderMessages();
+      }
+      function renderMessages() {
+        for (const tr of tbody.rows) {
+          const errs = byRow.get(Number(tr.dataset.i)) || {};
+          tr.classList.toggle("mm-row-bad", Object.keys(errs).length > 0);
+          for (const p of tr.querySelectorAll("[data-msg]")) {
+            const list = errs[p.dataset.msg] || [];
+            p.textContent = list.join(" · ");
+            const input = p.parentElement.querySelector("input, textarea");
+            if (input) input.setAttribute("aria-invalid", list.length ? "true" : "false");
+          }
+        }
+      }
+
+      // Problems from /director/validate: each beside the field (or row) of the segment it names.
+      function problems(list) {
+        byRow = new Map();
+        for (const p of list) {
+          const m = /^\/segments\/(\d+)(?:\/([^/]+))?/.exec(p.pointer || "");
+          if (!m) continue;
+          const i = Number(m[1]), col = COLS[m[2]] || "title";
+          const errs = byRow.get(i) || {};
+          const where = m[2] && !COLS[m[2]] ? `${m[2]}: ` : "";
+          (errs[col] = errs[col] || []).push(where + p.message + (p.hint ? ` (${p.hint})` : ""));
+          byRow.set(i, errs);
+        }
+        problemRows = [...byRow.keys()].sort((a, b) => a - b);
+        nextProblem.hidden = problemRows.length === 0;
+        msg.className = "mm-field-msg " + (problemRows.length ? "mm-bad" : "mm-good");
+        msg.textContent = problemRows.length ? `${problemRows.length} segment(s) have problems, first: segment ${problemRows[0]}.` : "";
+        renderMessages();
+      }
+      nextProblem.addEventListener("click", () => {
+        const after = problemRows.find((i) => i >= pages.from + pages.size) ?? problemRows.find((i) => i >= pages.from) ?? problemRows[0];
+        if (after === undefined) return;
+        pages.showRow(after);
+        const tr = tbody.querySelector(`tr[data-i="${after}"]`);
+        if (tr) { tr.scrollIntoView({ block: "center" }); (tr.querySelector('[aria-invalid="true"]') || tr.querySelector("input")).focus(); }
+      });
+
+      // The textarea -> the table (when its JSON parses; else the table waits, disabled, for valid JSON).
+      function fromJson(resetPage) {
+        const text = manifestBox.value.trim();
+        if (!text) { model = null; box.hidden = true; return; }
+        let parsed;
+        try { parsed = JSON.parse(text); } catch (e) {
+          fieldset.disabled = true;
+          msg.className = "mm-field-msg mm-bad";
+          msg.textContent = `The JSON above does not parse (${e.message}); the table shows its last valid version until it does.`;
+          return;
+        }
+        if (!parsed || typeof parsed !== "object" || !Array.isArray(parsed.segments)) {
+          fieldset.disabled = true;
+          msg.className = "mm-field-msg mm-bad";
+          msg.textContent = "The JSON above has no \"segments\" list, so there is no segment table.";
+          return;
+        }
+        fieldset.disabled = false;
+        model = parsed;
+        box.hidden = false;
+        msg.textContent = "";
+        pages.set(model.segments.length, !resetPage);
+      }
+      let typing = null;
+      manifestBox.addEventListener("input", () => {
+        clearTimeout(typing);
+        typing = setTimeout(() => { fromJson(false); if (model) scheduleValidate(); }, 400);
+      });
+
+      // The table -> the JSON.
+      tbody.addEventListener("change", (e) => {
+        const el = e.target.closest("[data-f]"), tr = e.target.closest("tr");
+        if (!el || !tr || !model) return;
+        const i = Number(tr.dataset.i), s = model.segments[i], f = el.dataset.f;
+        const local = tr.querySelector(`[data-msg="${el.closest("td").dataset.col}"]`);
+        try {
+          if (f === "title") s.title = el.value;
+          else if (f === "frame_count") s.frame_count = el.value === "" ? null : Number(el.value);
+          else if (f === "diffusion_cadence") { if (el.value === "") delete s.diffusion_cadence; else s.diffusion_cadence = Number(el.value); }
+          else if (f === "prompts") s.prompts = parseLines(el.value, /^\s*(\d+)\s*:\s?(.*)$/, "start it with the keyframe, e.g. 0: a lighthouse at dusk");
+          else if (f === "camera") {
+            const cam = parseLines(el.value, /^\s*([a-z0-9_]+)\s*:\s?(.*)$/, "write key: schedule, e.g. zoom: 0: (1.02)");
+            if (Object.keys(cam).length) s.camera = cam; else delete s.camera;
+          }
+        } catch (err) {
+          local.textContent = err.message; el.setAttribute("aria-invalid", "true");
+          return;
+        }
+        writeJson();
+      });
+      tbody.addEventListener("click", (e) => {
+        const b = e.target.closest("button[data-act]");
+        if (!b || !model) return;
+        const i = Number(b.closest("tr").dataset.i), segs = model.segments;
+        let to = i;
+        if (b.dataset.act === "up" && i > 0) { [segs[i - 1], segs[i]] = [segs[i], segs[i - 1]]; to = i - 1; }
+        else if (b.dataset.act === "down" && i < segs.length - 1) { [segs[i + 1], segs[i]] = [segs[i], segs[i + 1]]; to = i + 1; }
+        else if (b.dataset.act === "remove") { segs.splice(i, 1); to = Math.min(i, segs.length - 1); }
+        byRow = new Map();  // indexes moved: the next validation places the problems again
+        writeJson();
+        flash = to;
+        pages.set(segs.length, true);
+        pages.showRow(Math.max(0, to));
+        const btn = tbody.querySelector(`tr[data-i="${to}"] button[data-act="${b.dataset.act === "remove" ? "remove" : b.dataset.act}"]`);
+        if (btn && !btn.disabled) btn.focus();
+      });
+      $(root, "#mm-add-seg").addEventListener("click", () => {
+        if (!model) return;
+        const segs = model.segments, last = segs[segs.length - 1] || {};
+        const seeds = segs.map((s) => Number(s.seed)).filter(Number.isFinite);
+        segs.push({ index: segs.length, title: `Segment ${segs.length}`, start_frame: 0, frame_count: Number(last.frame_count) || 48,
+          prompts: { 0: "" }, seed: seeds.length ? Math.max(...seeds) + 1 : 0 });
+        flash = segs.length - 1;
+        writeJson();
+        pages.set(segs.length, true);
+        pages.showRow(segs.length - 1);
+        const input = tbody.querySelector(`tr[data-i="${segs.length - 1}"] [data-f="prompts"]`);
+        if (input) input.focus();
+      });
+
+      // A Deforum settings file -> a segment (added at the end, or replacing the one given).
+      $(root, "#mm-deforum-file").addEventListener("change", async (e) => {
+        const out = $(root, "#mm-import-msg");
+        const input = e.target;
+        try {
+          const settings = await readFile(input);
+          if (!settings) return;
+          if (!model) throw Object.assign(new Error("Choose or paste the movie's manifest first: the segment goes into it."), { hint: "" });
+          const atText = $(root, "#mm-import-at").value;
+          const body = { settings, manifest: manifestBox.value };
+          if (atText !== "") body.at = parseInt(atText, 10);
+          const r = await api("api/v1/director/deforum-import", { method: "POST", body });
+          const at = body.at === undefined ? model.segments.length : body.at;
+          if (at < model.segments.length) model.segments[at] = r.segment; else model.segments.push(r.segment);
+          flash = at;
+          writeJson();
+          pages.set(model.segments.length, true);
+          pages.showRow(at);
+          out.className = "mm-field-msg mm-good";
+          out.textContent = `Imported ${input.files[0].name} as segment ${at} (${r.segment.frame_count} frames, ${Object.keys(r.segment.prompts).length} keyframe prompt(s)).` +
+            (r.notes.length ? " Notes: " + r.notes.join("; ") : "");
+        } catch (err) {
+          const d = (err.body || {}).detail || {};
+          const probs = d.problems || (d.details || {}).problems || [];
+          out.className = "mm-field-msg mm-bad";
+          out.textContent = (err.message || String(err)) + (probs.length ? ": " + probs.slice(0, 5).map((p) => `${p.pointer || "/"} ${p.message}`).join("; ") : "") + (err.hint ? " — " + err.hint : "");
+        } finally {
+          input.value = "";  // choosing the same file again imports it again
+        }
+      });
+      return { fromJson, problems };
+    })();
+
     // Each action starts with a clean banner (the last one's message is stale); an error already shown
     // next to its field (err.shown) is not repeated at the top.
     const guarded = (fn) => async (...a) => { notice(""); try { await fn(...a); } catch (err) { if (!err.shown) showError(err); } };
@@ -59,13 +271,14 @@
       let r;
       try { r = await api("api/v1/director/validate", { method: "POST", body: { manifest: manifestText() } }); }
       catch (err) { out.innerHTML = ""; throw err; }
+      editor.problems(r.ok ? [] : r.problems);
       if (!r.ok) {
         out.innerHTML = `<p class="mm-bad">The manifest has ${r.problems.length} problem(s):</p><ul>` +
-          r.problems.map((p) => `<li><code>${esc(p.pointer || "/")}</code> ${esc(p.message)}${p.hint ? ` <em>${esc(p.hint)}</em>` : ""}</li>`).join("") + "</ul>";
+          r.problems.slice(0, 200).map((p) => `<li><code>${esc(p.pointer || "/")}</code> ${esc(p.message)}${p.hint ? ` <em>${esc(p.hint)}</em>` : ""}</li>`).join("") + "</ul>";
         return null;
       }
-      out.innerHTML = `<p class="mm-good">Valid: <strong>${esc(r.title)}</strong>, ${r.segment_count} segments, ${r.duration.toFixed(1)} s at ${r.fps} fps.</p>` +
-        `<ol start="0">${r.segments.map((s) => `<li>${esc(s.title)} (${s.frame_count} frames)</li>`).join("")}</ol>`;
+      // the segments are listed in the table below (paged), not again here
+      out.innerHTML = `<p class="mm-good">Valid: <strong>${esc(r.title)}</strong>, ${r.segment_count} segments, ${r.duration.toFixed(1)} s at ${r.fps} fps.</p>`;
       return r;
     }
     $(root, "#mm-validate").addEventListener("click", guarded(validate));
@@ -119,15 +332,43 @@
       const mv = loadedMovie = a.movie;
       $(root, "#mm-movie-info").innerHTML = `<p>Movie ${currentMovie}: <strong>${esc(mv.mode)}</strong> mode, ${mv.segment_count} segments,
         ticket ${P.eth(mv.ticket_price)}, ${mv.minted_count || 0} minted. Director ${short(mv.director)}, creator ${short(mv.creator)}.</p>`;
-      $(root, "#mm-segments tbody").innerHTML = a.segments.map((s) => `<tr data-status="${esc(s.status)}"><td>${s.index}</td><td>${esc(s.title || "")}</td>
+      activityRows = a.segments;
+      segPages.set(activityRows.length);
+      $(root, "#mm-events").innerHTML = (a.events || []).slice(-50).reverse().map((e) => `<li>block ${e.block}: ${esc(String(e.summary).replace(/\b(\d+) wei\b/g, (m, w) => P.eth(w)))}</li>`).join("");
+      await Promise.all([lottery(), walletRevenue()]);
+    }
+    $(root, "#mm-load").addEventListener("click", guarded(load));
+
+    // "Follow the work": one page of the activity rows in the DOM.
+    let activityRows = [];
+    const segPages = P.pager($(root, "#mm-segments-pager"), (from, to) => {
+      $(root, "#mm-segments tbody").innerHTML = activityRows.slice(from, to).map((s) => `<tr data-status="${esc(s.status)}"><td>${s.index}</td><td>${esc(s.title || "")}</td>
         <td>${esc(s.status)}</td><td title="${esc(s.minter || s.claimer || "")}">${short(s.minter || s.claimer)}</td>
         <td>${s.deadline ? new Date(s.deadline * 1000).toISOString().slice(0, 16).replace("T", " ") : "—"}</td>
         <td>${rendered(s)}</td>
         <td>${s.content_cid ? `<a href="${esc(P.resolve("ipfs/" + s.content_cid))}">${esc(s.content_cid.slice(0, 12))}…</a>` : "—"}</td></tr>`).join("");
-      $(root, "#mm-events").innerHTML = (a.events || []).slice(-50).reverse().map((e) => `<li>block ${e.block}: ${esc(String(e.summary).replace(/\b(\d+) wei\b/g, (m, w) => P.eth(w)))}</li>`).join("");
-      await lottery();
+    });
+
+    // Revenue by wallet: what the creator, the director and each token holder can still collect (exact, from wei).
+    let revRows = [];
+    const revPages = P.pager($(root, "#mm-rev-pager"), (from, to) => {
+      $(root, "#mm-rev-wallets tbody").innerHTML = revRows.slice(from, to).map((w) => `<tr data-address="${esc(w.address)}">
+        <td title="${esc(w.address)}">${esc(short(w.address))}</td><td>${esc(w.roles.join(" & "))}</td>
+        <td class="mm-amount" data-wei="${esc(w.shares_wei)}">${P.eth(w.shares_wei)}</td>
+        <td title="${esc(w.segments.join(", "))}">${w.segments.length ? `${w.segments.length} (${esc(w.segments.slice(0, 6).join(", "))}${w.segments.length > 6 ? ", …" : ""})` : "—"}</td>
+        <td class="mm-amount" data-wei="${esc(w.segments_wei)}">${P.eth(w.segments_wei)}</td>
+        <td class="mm-amount mm-total-cell" data-wei="${esc(w.total_wei)}"><strong>${P.eth(w.total_wei)}</strong></td></tr>`).join("");
+    });
+    async function walletRevenue() {
+      const movieId = currentMovie;
+      const r = await api(`api/v1/movies/${movieId}/revenue`);
+      if (movieId !== currentMovie) return;
+      revRows = r.wallets;
+      $(root, "#mm-rev-summary").innerHTML = `${r.tickets_sold} ticket(s) sold for <strong>${P.eth(r.sales_wei)}</strong>; each segment's share so far
+        ${P.eth(r.per_segment_wei)}.` + (r.unminted_segments ? ` ${r.unminted_segments} unminted segment(s) hold ${P.eth(r.unminted_wei)} for their future minters.` : "");
+      $(root, "#mm-rev-wallets").hidden = !revRows.length;
+      revPages.set(revRows.length);
     }
-    $(root, "#mm-load").addEventListener("click", guarded(load));
 
     // Buttons only where they apply: Close once the entry deadline passed, Draw while the seed is
     // readable and not recorded, Pre-pay for a loaded movie with unminted segments.
@@ -148,17 +389,72 @@
       out.dataset.movie = String(movieId);  // the panel (and the buttons) are this movie's now
       clearTimeout(pollTimer);
       if (ux.draw_state === "waiting") pollTimer = setTimeout(guarded(lottery), 2000);  // until the draw block exists
-      if (r.mode !== "lottery") { out.innerHTML = "<p>This movie is not in lottery mode.</p>"; return; }
+      if (r.mode !== "lottery") {
+        out.innerHTML = "<p>This movie is not in lottery mode.</p>";
+        $(root, "#mm-winners").hidden = true; winnerRows = []; winPages.set(0); countdowns(null);
+        return;
+      }
       let html = `<p>Phase: <strong class="mm-phase">${esc(r.phase)}</strong>. ${r.entrant_count} entrant(s). Entries close ${r.entry_deadline ? new Date(r.entry_deadline * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC" : "—"}.</p>`;
       if (ux.draw_state === "waiting") html += `<p class="mm-hint">The draw block is mined in ${esc(ux.blocks_left)} block(s); then Draw records the seed.</p>`;
       if (ux.draw_state === "readable") html += `<p class="mm-hint">The winners are readable from the draw block's hash; Draw records the seed so they are final.</p>`;
+      const winners = $(root, "#mm-winners");
+      winnerRows = r.winners || [];
+      winners.hidden = !r.winners;
       if (r.winners) {
         html += `<p class="${r.verified ? "mm-good" : "mm-bad"}">${r.verified ? "Verified: recomputing the draw in Python from chain data gives the same winners as the contract." : "MISMATCH between the Python verifier and the contract!"}</p>`;
-        html += `<table class="mm-table mm-winners"><caption>Winners</caption><thead><tr><th scope="col">Segment</th><th scope="col">Wallet</th></tr></thead><tbody>` +
-          r.winners.map((w, i) => `<tr><td>${i}</td><td>${esc(w || "— (no entrant: open to anyone since the draw)")}</td></tr>`).join("") + "</tbody></table>";
         html += `<details><summary>How the draw works (step by step)</summary><pre class="mm-explain">${esc(r.explanation)}</pre></details>`;
       }
+      winPages.set(winnerRows.length);
+      countdowns(ux).catch(showError);
       out.innerHTML = html;
+    }
+    let winnerRows = [];
+    const winPages = P.pager($(root, "#mm-winners-pager"), (from, to) => {
+      $(root, "#mm-winners tbody").innerHTML = winnerRows.slice(from, to).map((w, k) =>
+        `<tr><td>${from + k}</td><td>${esc(w || "— (no entrant: open to anyone since the draw)")}</td></tr>`).join("");
+    });
+
+    // Countdowns in chain time: to the entry deadline and the winners' mint deadline (seconds from the head
+    // block's timestamp), and to the draw block (blocks left x the estimated block time). Ticks each second.
+    let countdownTimer = null;
+    const span = (sec) => {
+      const s = Math.max(0, Math.round(sec)), d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24, m = Math.floor(s / 60) % 60;
+      return (d ? `${d} d ` : "") + `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
+    };
+    async function countdowns(ux) {
+      const out = $(root, "#mm-countdowns");
+      clearInterval(countdownTimer);
+      if (!ux || !ux.lottery) { out.innerHTML = ""; return; }
+      const movieId = currentMovie;
+      const c = await api("api/v1/director/chain-clock");
+      if (movieId !== currentMovie) return;
+      const fetched = Date.now();
+      const chainNow = () => c.timestamp + (Date.now() - fetched) / 1000;
+      let refreshed = false;
+      function tick() {
+        const items = [];
+        if (ux.phase === "entries open") {
+          const left = ux.entry_deadline - chainNow();
+          items.push(left > 0
+            ? `<p class="mm-countdown" data-kind="entry" data-deadline="${ux.entry_deadline}">Entries close in <strong>${span(left)}</strong> (chain time, ${new Date(ux.entry_deadline * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC).</p>`
+            : `<p class="mm-countdown" data-kind="entry" data-deadline="${ux.entry_deadline}">The entry deadline has passed: <strong>Close entries</strong> starts the draw.</p>`);
+          if (left <= 0 && !refreshed) { refreshed = true; guarded(lottery)(); }
+        }
+        if (ux.draw_block && !ux.seed_recorded) {
+          const blocks = Math.max(0, ux.draw_block - c.block);
+          items.push(blocks > 0
+            ? `<p class="mm-countdown" data-kind="draw" data-block="${ux.draw_block}" data-blocks-left="${blocks}">The draw block #${ux.draw_block} is ${blocks} block(s) away: about <strong>${span(blocks * c.block_seconds - (Date.now() - fetched) / 1000)}</strong>
+               (${c.estimated ? `the last ${c.sampled_blocks} blocks came every ${c.block_seconds} s` : "assuming 12 s per block"}).</p>`
+            : `<p class="mm-countdown" data-kind="draw" data-block="${ux.draw_block}" data-blocks-left="0">The draw block #${ux.draw_block} is mined.</p>`);
+        }
+        if (ux.claim_deadline && ux.phase === "drawn") {
+          const left = ux.claim_deadline - chainNow();
+          items.push(`<p class="mm-countdown" data-kind="claim" data-deadline="${ux.claim_deadline}">${left > 0 ? `Winners have <strong>${span(left)}</strong> left to mint their segments.` : "The winners' mint window is over: unminted segments are open to anyone."}</p>`);
+        }
+        out.innerHTML = items.join("");
+      }
+      tick();
+      countdownTimer = setInterval(() => { if (movieId === currentMovie && root.isConnected) tick(); else clearInterval(countdownTimer); }, 1000);
     }
     buttons.close.addEventListener("click", guarded(async () => { await sendTx(`api/v1/director/movies/${currentMovie}/lottery/close/tx`, {}, "close the lottery entries"); await load(); }));
     $(root, "#mm-draw").addEventListener("click", guarded(async () => { await sendTx(`api/v1/director/movies/${currentMovie}/lottery/draw/tx`, {}, "draw the winners"); await load(); }));

@@ -82,6 +82,30 @@ BODY = (
     <button type="button" id="mm-preview">Preview stills</button>
   </div>
   <div id="mm-validation" aria-live="polite"></div>
+  <div id="mm-seg-editor" class="mm-editor" hidden>
+    <h3 id="mm-seg-editor-h">Segments</h3>
+    <p class="mm-hint">Edit the segments here or in the JSON above: each follows the other. Prompts: one
+    <code>frame: prompt</code> per line. Camera: one <code>key: schedule</code> per line (zoom, angle, translation_x/y/z,
+    rotation_3d_x/y/z). Problems appear beside the field they concern.</p>
+    <div class="mm-row">
+      <label for="mm-deforum-file">Import Deforum settings (.txt / .json)</label>
+      <input type="file" id="mm-deforum-file" accept=".txt,.json,application/json,text/plain" aria-describedby="mm-import-msg">
+      <label for="mm-import-at">into segment</label>
+      <input type="number" id="mm-import-at" min="0" class="mm-narrow" placeholder="new">
+    </div>
+    <p id="mm-import-msg" class="mm-field-msg" aria-live="polite"></p>
+    <p id="mm-editor-msg" class="mm-field-msg" aria-live="polite"></p>
+    <fieldset id="mm-seg-fieldset" class="mm-bare">
+      <legend class="mm-sr">Segment table</legend>
+      <div class="mm-table-box"><table class="mm-table mm-seg-table" id="mm-seg-table" aria-labelledby="mm-seg-editor-h">
+        <thead><tr><th scope="col">#</th><th scope="col">Title</th><th scope="col">Frames</th><th scope="col">Cadence</th>
+        <th scope="col">Prompts by keyframe</th><th scope="col">Camera schedules</th><th scope="col">Order</th></tr></thead>
+        <tbody></tbody></table></div>
+      <div class="mm-row" id="mm-seg-pager"></div>
+      <div class="mm-row"><button type="button" id="mm-add-seg">Add segment</button>
+        <button type="button" id="mm-next-problem" hidden>Show the next problem</button></div>
+    </fieldset>
+  </div>
   <div id="mm-previews" class="mm-previews"></div>
   <fieldset>
     <legend>Terms</legend>
@@ -126,7 +150,11 @@ BODY = (
     <button type="button" id="mm-close" disabled>Close entries</button>
     <button type="button" id="mm-draw" disabled>Draw (record the seed)</button>
   </div>
+  <div id="mm-countdowns" class="mm-countdowns"></div>
   <div id="mm-lottery" aria-live="polite"></div>
+  <div class="mm-table-box"><table class="mm-table mm-winners" id="mm-winners" hidden><caption>Winners</caption>
+    <thead><tr><th scope="col">Segment</th><th scope="col">Wallet</th></tr></thead><tbody></tbody></table></div>
+  <div class="mm-row" id="mm-winners-pager"></div>
   <h3>Minters' gas (optional)</h3>
   <div class="mm-row">
     <button type="button" id="mm-prepare" disabled>Pre-pay minters' storage gas</button>
@@ -137,7 +165,14 @@ BODY = (
   <table class="mm-table" id="mm-segments"><caption>Who claimed, rendered and minted each segment</caption>
     <thead><tr><th scope="col">#</th><th scope="col">Scene</th><th scope="col">Status</th>
     <th scope="col">Wallet</th><th scope="col">Deadline</th><th scope="col">Render</th><th scope="col">Video</th></tr></thead><tbody></tbody></table>
+  <div class="mm-row" id="mm-segments-pager"></div>
   <ol id="mm-events" class="mm-events"></ol>
+  <h3>Revenue by wallet</h3>
+  <p id="mm-rev-summary"></p>
+  <div class="mm-table-box"><table class="mm-table" id="mm-rev-wallets" hidden><caption>What each wallet can still collect from this movie</caption>
+    <thead><tr><th scope="col">Wallet</th><th scope="col">Role</th><th scope="col">Creator / director share</th>
+    <th scope="col">Segments held</th><th scope="col">Minters' pool</th><th scope="col">Total</th></tr></thead><tbody></tbody></table></div>
+  <div class="mm-row" id="mm-rev-pager"></div>
 </section>
 """
     + REVENUE
