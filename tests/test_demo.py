@@ -88,7 +88,12 @@ def test_results_on_disk(demo_world):
 
     frames, seconds = imageio_ffmpeg.count_frames_and_secs(s["movie_file"])
     total = sum(x["frame_count"] for x in manifest["segments"])
-    assert frames == total  # minted segments + placeholders = whole film
+    # minted segments + placeholders = whole film, then the end credits: whole pages of SECONDS_PER_PAGE
+    from movieminter.media.credits import SECONDS_PER_PAGE
+
+    credits = frames - total
+    per_page = manifest["movie"]["fps"] * SECONDS_PER_PAGE
+    assert credits > 0 and credits % per_page == 0, (frames, total)
     assert list((demo_world.data_dir / "keystores").glob("*.json"))
     for f in (demo_world.data_dir / "keystores").glob("*.json"):
         assert json.loads(f.read_text())["crypto"]["kdf"] == "scrypt"  # encrypted, not plaintext keys

@@ -103,7 +103,7 @@ def make_credits(manifest: dict, sections: list[tuple[str, list[str]]], cache_di
     stems = [cache / f".credits-{out.stem}-{k}.png" for k in range(len(pages))]
     tmp = cache / f".{out.stem}.tmp.mp4"
     try:
-        for im, path in zip(pages, stems):
+        for im, path in zip(pages, stems, strict=True):
             im.save(path, "PNG")
         frames = [p for p in stems for _ in range(per_page)]
         index = len(extended["segments"]) - 1
