@@ -77,8 +77,8 @@
     const y = b.yours;
     const left = y.passes.length || (y.ticket ? 1 : 0);
     const canVote = b.phase === "voting" && left > 0;
-    let yours = "Connect your wallet to vote.";
-    if (signedIn()) {
+    let yours = b.phase === "closed" ? "" : "Connect your wallet to vote.";
+    if (signedIn() && b.phase !== "closed") {
       if (y.passes.length) yours = `You have ${plural(y.passes.length, "vote", "votes")} left (one per pass bought before this ballot opened).`;
       else if (y.ticket) yours = "You can vote once with your ticket.";
       else yours = "You have no vote left in this ballot. Passes bought before it opened and tickets vote, once each.";
@@ -92,7 +92,7 @@
     return `<article class="mm-ballot" data-ballot="${b.ballot}" data-testid="ballot-${b.ballot}">
       <h4>${esc(title)}</h4><p class="mm-muted" data-testid="ballot-phase">${phase} ${plural(b.total_votes, "vote", "votes")} so far.</p>
       ${b.options.length ? `<ol class="mm-options">${opts}</ol>` : `<p class="mm-muted">No takes recorded yet.</p>`}
-      <p class="mm-your-votes" data-testid="your-votes">${esc(yours)}</p></article>`;
+      ${yours ? `<p class="mm-your-votes" data-testid="your-votes">${esc(yours)}</p>` : ""}</article>`;
   }
 
   function cardHtml(v) {
