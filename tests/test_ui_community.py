@@ -282,3 +282,25 @@ def test_the_director_approves_and_rejects_with_a_reason_in_the_studio(community
         "document.querySelector('[data-testid=state-1]')?.textContent === 'waiting for review'", timeout=60_000
     )
     assert com.review_of(movie, 1) == "pending"
+
+
+def test_the_watch_page_card_in_dark_mode_at_420_px(community_stack, chromium):
+    """The Watch page's community card (pass, a ballot with takes) and credits: readable and unclipped."""
+    from tests.test_ui_theme import new_page
+
+    stack, com, chain = community_stack, community_stack.com, community_stack.chain
+    acc = chain.w3.eth.accounts
+    collective, movie = season(stack)
+    pass_id = com.buy_pass(collective, acc[1])
+    now = chain_now(chain)
+    ballot = com.open_ballot(movie, acc[9], segment=0, start=now + 300, end=now + 86_400)
+    video = stack.ctx.store.add_bytes(b"a take")
+    com.record_take(ballot, pass_id, cid_to_digest(video), cid_to_digest(video), acc[1])
+    page = new_page(chromium, f"{stack.url}/watch/?movie={movie}&__theme=dark", 420)
+    card = page.get_by_test_id("community")
+    card.get_by_test_id("pass-price").wait_for(timeout=60_000)
+    assert "Takes are recorded until" in card.get_by_test_id(f"ballot-{ballot}").inner_text()
+    page.locator(".mm-credits").get_by_text("Season pass holders").wait_for(timeout=60_000)
+    assert page.evaluate("document.body.classList.contains('dark')")
+    assert_nothing_clipped(page, [".mm-community", ".mm-community p", ".mm-option", ".mm-take", ".mm-credits dd"])
+    shot(page, "community-watch-dark-420.png")
