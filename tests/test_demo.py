@@ -205,7 +205,13 @@ def test_buy_ticket_then_the_movie_plays(demo_world, chromium):
     page.wait_for_function("document.querySelector('#mm-video').currentTime > 1.0", timeout=60_000)
     state = page.evaluate("""() => { const v = document.querySelector('#mm-video');
         return {t: v.currentTime, d: v.duration, err: v.error && v.error.message, w: v.videoWidth}; }""")
-    assert state["err"] is None and state["w"] == 512 and state["d"] == pytest.approx(24.0, abs=0.2)
+    # the 24 s film, then its end credits (whole pages of SECONDS_PER_PAGE, from the roll on chain now)
+    from movieminter.app.community import credits_roll
+    from movieminter.media.credits import SECONDS_PER_PAGE, credits_pages
+
+    pages = credits_pages(credits_roll(demo_world.ctx, s["movie_id"]), 512, 512)
+    expected = 24.0 + len(pages) * SECONDS_PER_PAGE
+    assert state["err"] is None and state["w"] == 512 and state["d"] == pytest.approx(expected, abs=0.2)
     t1 = state["t"]
     page.wait_for_timeout(700)
     assert page.evaluate("document.querySelector('#mm-video').currentTime") > t1  # it really advances
