@@ -209,7 +209,10 @@ def test_buy_ticket_then_the_movie_plays(demo_world, chromium):
     from movieminter.app.community import credits_roll
     from movieminter.media.credits import SECONDS_PER_PAGE, credits_pages
 
-    pages = credits_pages(credits_roll(demo_world.ctx, s["movie_id"]), 512, 512)
+    from movieminter.manifest import load_manifest
+
+    movie = load_manifest(demo_world.ctx.store.cat(s["manifest_cid"]))["movie"]
+    pages = credits_pages(credits_roll(demo_world.ctx, s["movie_id"]), movie["width"], movie["height"])
     expected = 24.0 + len(pages) * SECONDS_PER_PAGE
     assert state["err"] is None and state["w"] == 512 and state["d"] == pytest.approx(expected, abs=0.2)
     t1 = state["t"]
