@@ -207,9 +207,8 @@ def test_buy_ticket_then_the_movie_plays(demo_world, chromium):
         return {t: v.currentTime, d: v.duration, err: v.error && v.error.message, w: v.videoWidth}; }""")
     # the 24 s film, then its end credits (whole pages of SECONDS_PER_PAGE, from the roll on chain now)
     from movieminter.app.community import credits_roll
-    from movieminter.media.credits import SECONDS_PER_PAGE, credits_pages
-
     from movieminter.manifest import load_manifest
+    from movieminter.media.credits import SECONDS_PER_PAGE, credits_pages
 
     movie = load_manifest(demo_world.ctx.store.cat(s["manifest_cid"]))["movie"]
     pages = credits_pages(credits_roll(demo_world.ctx, s["movie_id"]), movie["width"], movie["height"])
