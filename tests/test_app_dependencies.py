@@ -120,6 +120,8 @@ def test_no_route_answers_500_with_the_chain_down(tmp_path):
         "key": "abc",
         "segment": "0",
         "name": "x.png",
+        "collective_id": "1",
+        "ballot_id": "1",
     }
     body = {
         "sender": WALLET,
@@ -229,6 +231,8 @@ def test_no_route_answers_500_with_ipfs_and_a1111_down(tmp_path, deployed):
         "key": "abc",
         "segment": "0",
         "name": "x.png",
+        "collective_id": "1",
+        "ballot_id": "1",
     }
     body = {
         "sender": WALLET,

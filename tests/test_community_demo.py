@@ -132,3 +132,44 @@ def test_watch_page_shows_the_credits(season_world, chromium):
     assert "Season pass holders" in text and "not minted yet" in text
     director = s["wallets"]["director"]
     assert credits.locator("dd", has_text=f"{director[:6]}…").first.get_attribute("title") == director
+
+
+def test_watch_page_plays_the_movie_with_the_credits_at_the_end(season_world, chromium):
+    """The viewer (a ticket and a pass) plays the season's movie: it runs past the last segment into the credits,
+    whose frames are the roll of director, creator, leader, minters and pass holders; the ballot's result shows."""
+    import numpy as np
+
+    from movieminter.app.community import credits_roll
+    from movieminter.manifest import load_manifest
+    from movieminter.media.credits import SECONDS_PER_PAGE, credits_pages
+    from tests.fixtures_media import decode_frame
+
+    s = season_world.summary
+    movie = s["movie_id"]
+    page = season_world.open_page(chromium, f"/watch/?movie={movie}", account=5)
+    page.get_by_role("button", name="Connect wallet").click()
+    page.wait_for_selector("text=Signed in as", timeout=30_000)
+    card = page.get_by_test_id("community")
+    card.get_by_test_id("ballot-phase").first.wait_for(timeout=60_000)
+    assert "Closed. Winner: Take 2 (2 votes)." in card.inner_text()  # results readable on the Watch page too
+    card.get_by_test_id("pass-held").wait_for(timeout=60_000)  # redrawn for the signed-in viewer
+    assert card.get_by_test_id("pass-held").inner_text() == "You hold 1 pass of this collective."
+    page.wait_for_function(
+        "(() => { const v = document.querySelector('#mm-video'); return v.src && v.readyState >= 1; })()",
+        timeout=300_000,
+    )
+    manifest = load_manifest(season_world.ctx.store.cat(s["manifest_cid"]))
+    fps = manifest["movie"]["fps"]
+    film = sum(seg["frame_count"] for seg in manifest["segments"]) / fps
+    roll = credits_roll(season_world.ctx, movie)
+    assert dict(roll)["Season pass holders"]  # the roll has the fans
+    pages = credits_pages(roll, manifest["movie"]["width"], manifest["movie"]["height"])
+    duration = page.evaluate("document.querySelector('#mm-video').duration")
+    assert abs(duration - (film + len(pages) * SECONDS_PER_PAGE)) < 0.2, (duration, film, len(pages))
+    # The file the page plays ends with the roll's last page (after lossy coding), not with the film.
+    (stitched,) = (season_world.data_dir / "movies" / str(movie)).glob("movie-*.mp4")
+    shown = decode_frame(stitched, duration - 1.0).astype(np.int16)
+    drawn = np.asarray(pages[-1].convert("RGB"), np.int16).ravel()
+    last_film = decode_frame(stitched, film - 1.5 / fps).astype(np.int16)  # here a placeholder card
+    to_page, to_film = np.abs(shown - drawn).mean(), np.abs(shown - last_film).mean()
+    assert shown.max() > 100 and to_page < 4 < to_film, (to_page, to_film)

@@ -88,7 +88,12 @@ def test_results_on_disk(demo_world):
 
     frames, seconds = imageio_ffmpeg.count_frames_and_secs(s["movie_file"])
     total = sum(x["frame_count"] for x in manifest["segments"])
-    assert frames == total  # minted segments + placeholders = whole film
+    # minted segments + placeholders = whole film, then the end credits: whole pages of SECONDS_PER_PAGE
+    from movieminter.media.credits import SECONDS_PER_PAGE
+
+    credits = frames - total
+    per_page = manifest["movie"]["fps"] * SECONDS_PER_PAGE
+    assert credits > 0 and credits % per_page == 0, (frames, total)
     assert list((demo_world.data_dir / "keystores").glob("*.json"))
     for f in (demo_world.data_dir / "keystores").glob("*.json"):
         assert json.loads(f.read_text())["crypto"]["kdf"] == "scrypt"  # encrypted, not plaintext keys
@@ -200,7 +205,15 @@ def test_buy_ticket_then_the_movie_plays(demo_world, chromium):
     page.wait_for_function("document.querySelector('#mm-video').currentTime > 1.0", timeout=60_000)
     state = page.evaluate("""() => { const v = document.querySelector('#mm-video');
         return {t: v.currentTime, d: v.duration, err: v.error && v.error.message, w: v.videoWidth}; }""")
-    assert state["err"] is None and state["w"] == 512 and state["d"] == pytest.approx(24.0, abs=0.2)
+    # the 24 s film, then its end credits (whole pages of SECONDS_PER_PAGE, from the roll on chain now)
+    from movieminter.app.community import credits_roll
+    from movieminter.manifest import load_manifest
+    from movieminter.media.credits import SECONDS_PER_PAGE, credits_pages
+
+    movie = load_manifest(demo_world.ctx.store.cat(s["manifest_cid"]))["movie"]
+    pages = credits_pages(credits_roll(demo_world.ctx, s["movie_id"]), movie["width"], movie["height"])
+    expected = 24.0 + len(pages) * SECONDS_PER_PAGE
+    assert state["err"] is None and state["w"] == 512 and state["d"] == pytest.approx(expected, abs=0.2)
     t1 = state["t"]
     page.wait_for_timeout(700)
     assert page.evaluate("document.querySelector('#mm-video').currentTime") > t1  # it really advances

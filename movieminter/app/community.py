@@ -58,3 +58,61 @@ def credits_lines(credits: dict) -> list[str]:
     if credits["pass_holders"]:
         lines.append("Season pass holders: " + ", ".join(who(p) for p in credits["pass_holders"]))
     return lines
+
+
+def _ranges(indices: list[int]) -> str:
+    """[0, 1, 2, 5] -> "0-2, 5"."""
+    parts: list[str] = []
+    start = prev = None
+    for i in sorted(indices):
+        if prev is not None and i == prev + 1:
+            prev = i
+            continue
+        if start is not None:
+            parts.append(str(start) if start == prev else f"{start}-{prev}")
+        start = prev = i
+    if start is not None:
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+    return ", ".join(parts)
+
+
+def credits_roll(ctx, movie_id: int, resolver=None) -> list[tuple[str, list[str]]]:
+    """The end credits rendered into the stitched movie, as (heading, names) pairs: director, creator,
+    collective leader, every minter with the segments they minted, the pass holders. Names are ENS names
+    where the chain has ENS (`resolver`, see movieminter.app.names), else short addresses. Without a
+    Community contract the movie's own record gives the director, the creator and the minters."""
+    from movieminter.app.names import display_names, ens_resolver
+
+    if ctx.settings.community_address:
+        raw = ctx.community.movie_credits(movie_id)
+    else:
+        movie = ctx.chain.movie(movie_id)
+        segs = ctx.chain.segments(movie_id, 0, None)
+        raw = {
+            "director": movie["director"],
+            "creator": movie["creator"],
+            "leader": None,
+            "minters": [s["account"] if s["status"] == "minted" else None for s in segs],
+            "pass_holders": [],
+        }
+    by_minter: dict[str, list[int]] = {}
+    for index, minter in enumerate(raw["minters"]):
+        if minter:
+            by_minter.setdefault(minter, []).append(index)
+    people = [raw["director"], raw["creator"], raw["leader"], *by_minter, *raw["pass_holders"]]
+    names = display_names([p for p in people if p], ens_resolver(ctx.chain.w3) if resolver is None else resolver)
+
+    def named(*addresses):
+        return [names[a] for a in addresses if a]
+
+    minters = [
+        f"{'Segment' if len(ix) == 1 else 'Segments'} {_ranges(ix)}: {names[m]}"
+        for m, ix in sorted(by_minter.items(), key=lambda kv: kv[1][0])
+    ]
+    return [
+        ("Directed by", named(raw["director"])),
+        ("Created by", named(raw["creator"])),
+        ("Collective led by", named(raw["leader"])),
+        ("Minted by", minters),
+        ("Season pass holders", named(*raw["pass_holders"])),
+    ]

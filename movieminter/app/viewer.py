@@ -102,15 +102,18 @@ def segment_files(ctx, movie_id: int, segs: list[dict] | None = None) -> dict[in
 
 
 def stitched_movie(ctx, movie_id: int) -> Path:
-    """The movie stitched from every minted segment (placeholders for the rest).
+    """The movie stitched from every minted segment (placeholders for the rest), ending with the credits.
 
-    Rebuilt only when the set of minted segments changed: the file name carries
-    a digest of the minted content digests."""
+    Rebuilt only when the set of minted segments or the credits changed: the file
+    name carries a digest of the minted content digests and the credits."""
+    from movieminter.app.community import credits_roll
     from movieminter.media.stitch import stitch_movie
 
     manifest = movie_manifest(ctx, movie_id)
     segs = minted_segments(ctx, movie_id)
-    key = hashlib.sha256(json.dumps(sorted((s["segment"], s["contentDigest"]) for s in segs)).encode()).hexdigest()[:16]
+    roll = credits_roll(ctx, movie_id)  # the end credits; a new pass holder or ENS name makes a new cut
+    cut = [sorted((s["segment"], s["contentDigest"]) for s in segs), roll]
+    key = hashlib.sha256(json.dumps(cut).encode()).hexdigest()[:16]
     folder = ctx.settings.path("movies", str(int(movie_id)))
     out = folder / f"movie-{key}.mp4"
     lock = _stitch_locks.setdefault(int(movie_id), threading.Lock())
@@ -133,6 +136,7 @@ def stitched_movie(ctx, movie_id: int) -> Path:
             minters=minters,
             soundtrack=soundtrack,
             cache_dir=ctx.settings.path("cache", "placeholders"),
+            credits=roll,
         )
         tmp.replace(out)
         for old in folder.glob("movie-*.mp4"):  # keep only the current cut

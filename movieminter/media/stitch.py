@@ -16,6 +16,7 @@ from pathlib import Path
 import ffmpeg
 
 from movieminter.media.check import check_segment
+from movieminter.media.credits import make_credits
 from movieminter.media.encode import audio_stream
 from movieminter.media.mp4 import read_mp4
 from movieminter.media.placeholder import make_placeholder
@@ -40,7 +41,7 @@ def _meta_escape(text: str) -> str:
     return text
 
 
-def ffmetadata(manifest: dict, minters: dict[int, str], present: set[int]) -> str:
+def ffmetadata(manifest: dict, minters: dict[int, str], present: set[int], credits_frames: int = 0) -> str:
     fps = manifest["movie"]["fps"]
     lines = [";FFMETADATA1", f"title={_meta_escape(manifest['movie'].get('title', ''))}"]
     pos = 0
@@ -53,6 +54,8 @@ def ffmetadata(manifest: dict, minters: dict[int, str], present: set[int]) -> st
             f"title={_meta_escape(chapter_title(seg, minters.get(seg['index']), seg['index'] in present))}",
         ]
         pos += seg["frame_count"]
+    if credits_frames:
+        lines += ["[CHAPTER]", f"TIMEBASE=1/{fps}", f"START={pos}", f"END={pos + credits_frames}", "title=Credits"]
     return "\n".join(lines) + "\n"
 
 
@@ -171,13 +174,16 @@ def stitch_movie(
     minters: dict[int, str] | None = None,
     soundtrack: Path | str | None = None,
     cache_dir: Path | str,
+    credits: list[tuple[str, list[str]]] | None = None,
 ) -> Path:
     """Write the full movie to `out_path` (faststart MP4); missing segments become placeholder cards.
 
     `segments` maps segment index -> local segment file; `minters` maps index
     -> minter address (chapter names); `soundtrack` is the local soundtrack
     file, required when the manifest has one; `cache_dir` is where placeholder
-    segments are kept (the caller decides: media reads no settings of its own).
+    segments are kept (the caller decides: media reads no settings of its own). `credits`, when given, is
+    the end credits' roll, (heading, names) pairs (media.credits): drawn, encoded and appended after the last
+    segment, with a "Credits" chapter.
     """
     minters = minters or {}
     profile = EncodingProfile.from_manifest(manifest)
@@ -201,14 +207,20 @@ def stitch_movie(
         if i not in segments:
             reports[i] = check_segment(path, manifest, i, profile=profile)
         entries.append((path, seg["frame_count"] / profile.fps))
+    credits_frames = 0
+    if credits is not None:
+        path, extended = make_credits(manifest, credits, cache)
+        credits_frames = extended["segments"][-1]["frame_count"]
+        reports[len(extended["segments"]) - 1] = check_segment(path, extended, len(extended["segments"]) - 1)
+        entries.append((path, credits_frames / profile.fps))
     _same_parameter_sets(reports)
     out_path = ensure_dir(Path(out_path))
-    total_frames = sum(s["frame_count"] for s in ordered)
+    total_frames = sum(s["frame_count"] for s in ordered) + credits_frames
     offset = float((soundtrack_of(manifest) or {}).get("offset_seconds", 0))
     with tempfile.TemporaryDirectory(prefix=".stitch-", dir=out_path.parent) as tmp:
         list_file, meta_file = Path(tmp) / "segments.ffconcat", Path(tmp) / "chapters.txt"
         list_file.write_text(concat_list(entries), encoding="utf-8")
-        meta_file.write_text(ffmetadata(manifest, minters, set(segments)), encoding="utf-8")
+        meta_file.write_text(ffmetadata(manifest, minters, set(segments), credits_frames), encoding="utf-8")
         part = Path(tmp) / "movie.mp4"
         audio = dict(
             soundtrack=Path(soundtrack) if soundtrack else None,

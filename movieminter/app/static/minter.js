@@ -143,6 +143,7 @@
       const watch = root.querySelector("#mm-watch-link");
       if (watch) watch.setAttribute("href", "watch/?movie=" + m.movie_id);
       await Promise.all([refreshTimeline(), loadLottery()]);
+      document.dispatchEvent(new CustomEvent("mm-movie", { detail: m }));  // community.js: the movie's pass and votes
       loadRecent();
     } catch (err) {
       showError("#mm-load-error", err);

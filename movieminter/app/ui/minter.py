@@ -17,6 +17,8 @@ HEAD = (
     '<script src="static/mm-fetch.js"></script>'
     '<script src="static/wallet.js"></script>'
     '<script src="static/minter.js"></script>'
+    '<link rel="stylesheet" href="static/community.css">'
+    '<script src="static/community.js"></script>'
 )
 
 PAGE = """
@@ -40,6 +42,7 @@ PAGE = """
       <input id="mm-ref" name="ref" autocomplete="off" spellcheck="false" placeholder="e.g. 1 or bafkrei…">
       <button id="mm-open" type="submit" class="mm-btn mm-btn-primary">Open</button>
     </form>
+    <div id="mm-community-movies" class="mm-recent" hidden data-testid="collective-movies"></div>
     <div id="mm-recent" class="mm-recent"></div>
     <div id="mm-load-error" class="mm-alert mm-alert-error" hidden role="alert"></div>
   </section>
@@ -70,6 +73,7 @@ PAGE = """
   </section>
 
   <section id="mm-movie" class="mm-card mm-movie" hidden aria-live="polite"></section>
+  <section id="mm-community" class="mm-card mm-community" hidden aria-labelledby="mm-community-h" data-testid="community"></section>
 
   <section id="mm-timeline" class="mm-card" hidden aria-labelledby="mm-timeline-title">
     <h3 id="mm-timeline-title" class="mm-h">Segments</h3>

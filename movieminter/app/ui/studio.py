@@ -180,4 +180,6 @@ BODY = (
 
 
 def build(ctx) -> gr.Blocks:
-    return page("Movie Minter · Director studio", BODY, "studio")
+    from movieminter.app.community_ui import with_community  # approval of minted segments (static/community.js)
+
+    return with_community(page("Movie Minter · Director studio", BODY, "studio"), ctx, "studio")

@@ -53,6 +53,7 @@ BODY = (
 
 
 def build(ctx):
+    from movieminter.app.community_ui import with_community  # the pass and the ballots (static/community.js)
     from movieminter.app.credits_ui import with_credits  # the credits section (static/credits.js)
 
-    return with_credits(page("Movie Minter · Watch", BODY, "watch"), ctx)
+    return with_credits(with_community(page("Movie Minter · Watch", BODY, "watch"), ctx, "watch"), ctx)
