@@ -90,7 +90,7 @@ def pass_offer(com, collective_id: int, viewer: str | None) -> dict:
         "next_price_wei": str(price),
         "next_early": bool(early),
         "passes": [str(p) for p in held],
-        "is_leader": bool(viewer) and to_checksum_address(viewer) == c.leader,
+        "is_leader": to_checksum_address(viewer) == c.leader if viewer else False,
     }
 
 
