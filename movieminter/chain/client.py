@@ -198,6 +198,15 @@ ERROR_TEXT: dict[str, tuple[str, str]] = {
     ),
     "WithdrawFailed": ("sending {amount} wei to {account} failed", "the receiving contract must accept ether"),
     "ReentrancyGuardReentrantCall": ("re-entrant call refused", "do not call withdraw from inside a payout"),
+    "NotCommunity": (
+        "{account} may not do this: it is for the linked Community contract (linked once, by the deployer)",
+        "send from the MovieMinter deployer's wallet to link a Community; the rest goes through Community",
+    ),
+    "SegmentNotApproved": (
+        "segment token {tokenId} is waiting for its director's approval: its revenue is held back until then",
+        "submit it for review (`movieminter director approval submit`); it counts as approved when the director "
+        "approves it or when the approval window ends",
+    ),
     "ERC721NonexistentToken": ("token {tokenId} does not exist", "it has not been minted yet"),
     "ERC721InsufficientApproval": ("{operator} may not transfer token {tokenId}", "ask its holder to approve you"),
     "ERC721IncorrectOwner": (
