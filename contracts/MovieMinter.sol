@@ -279,7 +279,10 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     /// may mint it), or, with ballotId 0, opens it again.
     function lockSegment(uint256 tokenId, uint256 ballotId) external {
         if (msg.sender != community) revert NotCommunity(msg.sender);
-        if (_isMinted(tokenId)) revert AlreadyMinted(tokenId >> SEGMENT_BITS, uint32(tokenId));
+        uint256 state = uint256(_metadataDigests[tokenId]);
+        if (state >= MINTED_MIN) revert AlreadyMinted(tokenId >> SEGMENT_BITS, uint32(tokenId));
+        // One takes ballot at a time per segment.
+        if (ballotId != 0 && state > 1) revert SegmentReserved(tokenId >> SEGMENT_BITS, uint32(tokenId), msg.sender, 0);
         _metadataDigests[tokenId] = bytes32(ballotId + 1);
     }
 

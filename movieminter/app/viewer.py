@@ -39,6 +39,9 @@ def has_ticket(ctx, movie_id: int, address: str) -> bool:
 
     if not is_address(address):
         raise MovieMinterError(f"{address!r} is not an Ethereum address.", hint="Reconnect your wallet.")
+    if ctx.settings.community_address:
+        # A season pass of the movie's collective counts as a ticket (Community.canWatch: a pass, or hasTicket).
+        return bool(ctx.community.can_watch(movie_id, to_checksum_address(address)))
     return bool(ctx.chain.call("hasTicket", movie_id, to_checksum_address(address)))
 
 
