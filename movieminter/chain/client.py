@@ -184,7 +184,8 @@ ERROR_TEXT: dict[str, tuple[str, str]] = {
     ),
     "NotAllowed": (
         "{account} may not mint segment {segment} of movie {movieId} now",
-        "only the lottery winner / allowlisted wallet may mint it during the claim window",
+        "only the lottery winner / allowlisted wallet may mint it during the claim window; a segment put to a "
+        "takes ballot only its winning take's author, with that take's digests, once the ballot is settled",
     ),
     "TicketsNotForSale": ("movie {movieId} is free to watch: there are no tickets to buy", "just watch it"),
     "AlreadyHasTicket": ("{account} already has a ticket for movie {movieId}", "no need to buy another"),
