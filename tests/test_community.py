@@ -18,8 +18,13 @@ EARLY = 25 * 10**14
 
 @pytest.fixture(scope="session")
 def community_session(chain_session) -> CommunityClient:
-    client = CommunityClient.for_chain(chain_session)
-    client.deploy(minter_address=chain_session.contract_address)
+    # Other modules import this fixture, which makes it a fixture of theirs too: deploy once per chain, since only
+    # the first Community deployed for a MovieMinter is linked to it (approval, takes ballots).
+    client = getattr(chain_session, "community_client", None)
+    if client is None:
+        client = CommunityClient.for_chain(chain_session)
+        client.deploy(minter_address=chain_session.contract_address)
+        chain_session.community_client = client
     return client
 
 
