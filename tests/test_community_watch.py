@@ -7,6 +7,7 @@ import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
 
+from tests.fixtures_chain import digest
 from tests.fixtures_ui import TEST_KEYS
 from tests.test_community import community_session, env, season  # noqa: F401 (fixtures)
 from tests.test_wallet_siwe import get_message, sign, verify
@@ -82,3 +83,23 @@ def test_a_pass_holder_has_a_ticket_in_the_app(env, app_for):  # noqa: F811
     # Without a Community contract configured the app knows only MovieMinter tickets.
     plain = app_for(with_community=False)
     assert plain.get(f"/api/v1/movies/{movie}/ticket", params={"address": holder}).json()["has_ticket"] is False
+
+
+def test_revenue_view_lists_held_back_segments_apart_and_skips_rejected_ones(env, app_for):  # noqa: F811
+    chain, com, accounts = env
+    _, movie = season(chain, com, accounts, segments=3)
+    director, minter = accounts[9], accounts[4]
+    com.set_approval_window(movie, 3600, director)
+    for seg in range(3):
+        chain.transact("mintSegment", [movie, seg, digest(f"v{seg}"), digest(f"m{seg}")], minter)
+        com.submit_segment(movie, seg, minter)
+    chain.transact("buyTicket", [movie], accounts[1], value=10**15)
+    com.review_segment(movie, 0, True, director)
+    com.review_segment(movie, 1, False, director, "off model")  # burnt: no longer the minter's
+    share = chain.movie(movie)["revenuePerSegment"]
+    rev = app_for().get("/api/v1/revenue", params={"address": minter}).json()
+    assert [(c["segment"], int(c["claimable_wei"])) for c in rev["segment_claims"]] == [(0, share)]
+    assert [(c["segment"], c["review"]) for c in rev["segments_held_back"]] == [(2, "pending")]
+    assert int(rev["total_wei"]) == share
+    # What the page claims (segment_claims) goes through; the held-back token would revert.
+    chain.transact("claimSegmentRevenue", [[int(c["token_id"]) for c in rev["segment_claims"]]], minter)
