@@ -57,9 +57,9 @@ NOTES = {
     "enter": "floor ~72,200 first time = 21,000 + 204 calldata + 2 fresh slots (entrant list, one-entry bit: "
     "44,200) + movie counter 5,000 + Entered 1,756; ~55,100 for a repeat entrant (bit word exists). "
     "55,000 would need dropping the duplicate check or the on-chain entrant list",
-    "Community.vote": "a ticket vote marks the voter's address in a word shared by 256 consecutive ballots: the "
-    "first such vote writes a fresh slot (22,100) and calls MovieMinter.hasTicket twice; pass votes write prepared "
-    "words",
+    "Community.vote": "a ticket vote marks the voter's address in a word shared by 255 consecutive ballots: unless "
+    "the director prepared it (prepareTicketVotes) or the voter voted in one of them, the first such vote writes a "
+    "fresh slot (22,100 instead of 5,000); pass votes write words openBallot prepared",
 }
 BIG = 1_080
 
@@ -307,9 +307,11 @@ def run() -> dict:
 
 
 def community(b: Bench) -> None:
-    """Community (contracts/Community.sol): pass purchase, take record, votes, approval."""
+    """Community (contracts/Community.sol): pass purchase, take record, votes, the winning take's mint, approval
+    (MovieMinter linked to it: claims ask it whether the segment is approved)."""
     com = CommunityClient.for_chain(b.c)
     com.deploy(minter_address=b.c.contract_address)
+    assert com.linked, "the bench deploys both contracts from one account: Community must be linked"
     leader, creator = b.person(), b.person()
     receipt = com.transact("createCollective", [35 * 10**14, 25 * 10**14, 2, creator, 1000], leader)
     cid = com._event_arg(receipt, "CollectiveCreated", "collectiveId")
@@ -330,39 +332,54 @@ def community(b: Bench) -> None:
     start = b.now() + 100
     receipt = com.transact("openBallot", [movie_id, 1, True, 0, start, start + 100, b"\0" * 32], director)
     ballot = com._event_arg(receipt, "BallotOpened", "ballotId")
-    b.record("Community.openBallot", "takes, 5 passes (prepares the vote word)", receipt["gasUsed"])
+    b.record("Community.openBallot", "takes, 5 passes (prepares words, reserves the segment)", receipt["gasUsed"])
     for i in range(3):
         receipt = com.transact("recordTake", [ballot, passes[i], d(f"take {i}"), d(f"meta {i}")], holders[i])
         if i < 2:
             b.record("Community.recordTake", f"take {i}", receipt["gasUsed"], GOALS["Community.recordTake"])
-    viewer = b.person()
-    b.c.transact("buyTicket", [movie_id], viewer, value=10**15)
+    viewer, prepared = b.person(), b.person()
+    for v in (viewer, prepared):
+        b.c.transact("buyTicket", [movie_id], v, value=10**15)
+    gas = com.transact("prepareTicketVotes", [ballot, [prepared]], director)["gasUsed"]
+    b.record("Community.prepareTicketVotes", "one voter (director pays)", gas)
     b.mine(seconds=100)
     for i in range(2):
         gas = com.vote(ballot, 2, holders[i], passes[i])["gasUsed"]
         b.record("Community.vote", f"with a pass, vote {i + 1}", gas, GOALS["Community.vote"])
+    gas = com.transact("vote", [ballot, 1, NO_PASS], prepared)["gasUsed"]
+    b.record("Community.vote", "with a ticket, prepared word", gas, GOALS["Community.vote"])
     gas = com.transact("vote", [ballot, 1, NO_PASS], viewer)["gasUsed"]
-    b.record("Community.vote", "with a ticket, first ticket vote", gas, GOALS["Community.vote"])
+    b.record("Community.vote", "with a ticket, unprepared first vote", gas, GOALS["Community.vote"])
     receipt = com.transact("openBallot", [movie_id, 2, True, 0, b.now() + 10, b.now() + 100, b"\0" * 32], director)
     ballot2 = com._event_arg(receipt, "BallotOpened", "ballotId")
     com.transact("recordTake", [ballot2, passes[0], d("x"), d("x")], holders[0])
     b.mine(seconds=10)
     gas = com.transact("vote", [ballot2, 0, NO_PASS], viewer)["gasUsed"]
     b.record("Community.vote", "with a ticket, next ballot", gas, GOALS["Community.vote"])
-    minter = b.person()
+    b.mine(seconds=100)
+    takes = [(t["taker"], t["content_digest"], t["metadata_digest"]) for t in com.takes(ballot)]
+    gas = com.transact("settleTakes", [ballot, takes], director)["gasUsed"]
+    b.record("Community.settleTakes", "3 takes", gas)
+    winner = takes[com.ballot(ballot)["leader"]]
+    gas = b.c.transact("mintSegment", [movie_id, 1, winner[1], winner[2]], winner[0])["gasUsed"]
+    b.record("mintSegment (winning take)", "asks Community", gas)
+    minter, again = b.person(), b.person()
     b.c.transact("mintSegment", [movie_id, 0, d("v"), d("m")], minter)
     b.record(
         "Community.setApprovalWindow", "", com.transact("setApprovalWindow", [movie_id, 3600], director)["gasUsed"]
     )
     b.record("Community.submitSegment", "", com.transact("submitSegment", [movie_id, 0], minter)["gasUsed"])
     gas = com.transact("reviewSegment", [movie_id, 0, False, "the horizon tilts"], director)["gasUsed"]
-    b.record("Community.reviewSegment", "reject with a reason", gas)
-    com.transact("submitSegment", [movie_id, 0], minter)
+    b.record("Community.reviewSegment", "reject with a reason (burns, reopens)", gas)
+    b.c.transact("mintSegment", [movie_id, 0, d("v2"), d("m2")], again)
+    com.transact("submitSegment", [movie_id, 0], again)
     b.record(
         "Community.reviewSegment",
         "approve",
         com.transact("reviewSegment", [movie_id, 0, True, ""], director)["gasUsed"],
     )
+    gas = b.c.transact("claimSegmentRevenue", [[b.c.token_id(movie_id, 0)]], again)["gasUsed"]
+    b.record("claimSegmentRevenue", "1 token, approved (asks Community)", gas)
     b.record("Community.collect", "creator + leader", com.transact("collect", [cid], leader)["gasUsed"])
     b.record("Community.withdraw", "", com.transact("withdraw", [], leader)["gasUsed"])
 

@@ -17,10 +17,15 @@ import {MovieMinter} from "./MovieMinter.sol";
 /// - Ballots: takes for a segment (eligible pass holders record take digests before the vote starts) or an idea
 ///   (options fixed by the director). Each pass minted before the ballot opened votes once (its token id is
 ///   marked, so a transfer cannot vote it twice); a ticket holder who holds no pass of the collective votes once
-///   per address. Tallies are public ({ballot}, {winner}).
+///   per address. Tallies are public ({ballot}, {winner}). A takes ballot reserves its segment in MovieMinter:
+///   once the vote is over and {settleTakes} names the winner, only the winning take's author mints the segment,
+///   with the take's digests (no votes: the segment reopens; an unminted winner loses it after a claim window).
 /// - Approval: a movie's director may require approval of minted segments; a segment's holder submits it, the
-///   director (or leader) approves or rejects it with a reason, and it counts as approved once the movie's
-///   approval window has passed since submission.
+///   director (or leader) approves it, or rejects it with a reason, which burns the token and reopens the
+///   segment; it counts as approved once the approval window (fixed at submission) has passed. MovieMinter pays
+///   a segment's pool share only while it counts as approved ({segmentApproved}); until then the share stays
+///   with the segment, for its holder once approved (or the next minter after a rejection).
+/// Takes ballots and approval need MovieMinter linked to this contract (MovieMinter.setCommunity).
 contract Community is ERC721, ReentrancyGuardTransient {
     using BitMaps for BitMaps.BitMap;
 
@@ -47,21 +52,30 @@ contract Community is ERC721, ReentrancyGuardTransient {
     }
 
     struct Ballot {
-        // slot 0
+        // slot 0: everything vote() and recordTake() check
         uint64 movieId;
         uint32 segment; // takes only
-        bool takes; // takes (options recorded before `start`) or an idea (options fixed at open)
+        uint8 flags; // TAKES: takes (recorded before `start`), else an idea (fixed at open); TICKETED: sells tickets
         uint8 options;
         uint32 passCap; // passes with serial < passCap (sold before the ballot opened) may vote
         uint40 start;
         uint40 end;
+        uint32 collectiveId; // the movie's collective when the ballot opened (a movie joins one collective once)
         // slot 1: MAX_OPTIONS counts of 31 bits; bit 255 set at open so that the first vote writes a used slot
         uint256 tallies;
     }
 
     struct ReviewRecord {
         uint40 submittedAt;
+        uint40 approveAt; // submission + the approval window then: a later window change does not move it
         bool approved;
+    }
+
+    /// @notice A recorded take, as {settleTakes} receives them (from the TakeRecorded events).
+    struct Take {
+        address taker;
+        bytes32 contentDigest;
+        bytes32 metadataDigest;
     }
 
     uint256 public constant MAX_OPTIONS = 8;
@@ -73,6 +87,10 @@ contract Community is ERC721, ReentrancyGuardTransient {
     uint256 private constant TALLY_SENTINEL = 1 << 255;
     /// @notice `passId` value for a vote with a ticket instead of a pass.
     uint256 public constant NO_PASS = type(uint256).max;
+    /// @notice The longest approval window a director may set (so that no director holds minters hostage).
+    uint256 public constant MAX_APPROVAL_WINDOW = 30 days;
+    uint8 private constant TAKES = 1;
+    uint8 private constant TICKETED = 2;
 
     MovieMinter public immutable minter;
     uint256 public collectiveCount;
@@ -85,9 +103,15 @@ contract Community is ERC721, ReentrancyGuardTransient {
     // Index of pass serial s: word s / 255, bit s % 255; bit 255 of the first PREPAID_WORDS words is set when the
     // ballot opens, so that a vote writes a used slot (5,000 gas instead of 22,100), paid once by the director.
     mapping(uint256 ballotId => BitMaps.BitMap) private _passVoted;
-    BitMaps.BitMap private _ticketVoted; // index: account << 96 | ballotId (an account's ballots share words)
+    // Index account << 96 | (ballotId / 255) << 8 | ballotId % 255: an account's ballots share words (255 each);
+    // bit 255 of a word is set by {prepareTicketVotes} so that a first ticket vote writes a used slot.
+    BitMaps.BitMap private _ticketVoted;
     mapping(uint256 movieId => uint256) public approvalWindow; // seconds; 0 = no approval required
     mapping(uint256 tokenId => ReviewRecord) private _reviews;
+    // Takes ballots: hash chain of the recorded takes (starts at bytes32(ballotId), set at open so that a take
+    // writes a used slot), and the settled winner's keccak256(taker, contentDigest, metadataDigest).
+    mapping(uint256 ballotId => bytes32) private _takesHash;
+    mapping(uint256 ballotId => bytes32) private _winningTake;
 
     event CollectiveCreated(uint256 indexed collectiveId, address indexed leader, address creator);
     event PassPricesSet(uint256 indexed collectiveId, uint256 price, uint256 earlyPrice, uint256 earlyCap);
@@ -113,6 +137,12 @@ contract Community is ERC721, ReentrancyGuardTransient {
     event SegmentSubmitted(uint256 indexed movieId, uint256 segment, address indexed holder, uint256 autoApproveAt);
     event SegmentApproved(uint256 indexed movieId, uint256 segment, address indexed director);
     event SegmentRejected(uint256 indexed movieId, uint256 segment, address indexed director, string reason);
+    /// @notice The vote on a takes ballot is over: `take` won; its author may mint the segment with its digests.
+    event TakesSettled(
+        uint256 indexed ballotId, uint256 take, address indexed taker, bytes32 contentDigest, bytes32 metadataDigest
+    );
+    /// @notice The ballot's segment is open again (nobody voted, or the winner did not mint it in time).
+    event TakesReleased(uint256 indexed ballotId, uint256 indexed movieId, uint256 segment);
 
     error UnknownCollective(uint256 collectiveId);
     error UnknownBallot(uint256 ballotId);
@@ -132,6 +162,12 @@ contract Community is ERC721, ReentrancyGuardTransient {
     error NotSubmitted(uint256 movieId, uint256 segment);
     error NothingToWithdraw(address account);
     error WithdrawFailed(address account, uint256 amount);
+    error NotLinked(address minter);
+    error InvalidWindow(uint256 window, uint256 max);
+    error ReasonRequired();
+    error BallotNotOver(uint256 ballotId, uint256 until);
+    error TakesMismatch(uint256 ballotId);
+    error AlreadySettled(uint256 ballotId);
 
     constructor(MovieMinter minter_) ERC721("Movie Minter Season Pass", "MMPASS") {
         minter = minter_;
@@ -294,13 +330,29 @@ contract Community is ERC721, ReentrancyGuardTransient {
         if (collectiveId == 0 || start < block.timestamp || end <= start) revert InvalidBallot();
         if (takes) {
             if (options != 0 || segment >= minter.movie(movieId).segmentCount) revert InvalidBallot();
+            _checkLinked();
         } else if (options < 2 || options > MAX_OPTIONS) {
             revert InvalidBallot();
         }
         ballotId = ++ballotCount;
         uint256 passCap = _collectives[collectiveId].sold;
-        _ballots[ballotId] =
-            Ballot(uint64(movieId), uint32(segment), takes, options, uint32(passCap), start, end, TALLY_SENTINEL);
+        // hasTicket(movie, 0) is true only for a free movie (address(0) never buys a ticket): no ticket votes there.
+        uint8 flags = (takes ? TAKES : 0) | (minter.hasTicket(movieId, address(0)) ? 0 : TICKETED);
+        _ballots[ballotId] = Ballot(
+            uint64(movieId),
+            uint32(segment),
+            flags,
+            options,
+            uint32(passCap),
+            start,
+            end,
+            uint32(collectiveId),
+            TALLY_SENTINEL
+        );
+        if (takes) {
+            _takesHash[ballotId] = bytes32(ballotId);
+            minter.lockSegment(movieId << 32 | segment, ballotId); // reverts if it is minted or in another ballot
+        }
         BitMaps.BitMap storage voted = _passVoted[ballotId];
         uint256 words = passCap / 255 + 1;
         if (words > PREPAID_WORDS) words = PREPAID_WORDS;
@@ -311,19 +363,74 @@ contract Community is ERC721, ReentrancyGuardTransient {
     }
 
     /// @notice A holder of a pass of the movie's collective records a take (digests of its video and metadata,
-    /// pinned off chain) before the vote starts. Cheap: one event and the option counter.
+    /// pinned off chain) before the vote starts. Cheap: one event, the option counter and the takes' hash chain.
     function recordTake(uint256 ballotId, uint256 passId, bytes32 contentDigest, bytes32 metadataDigest) external {
         Ballot storage b = _ballots[ballotId];
         uint256 start = b.start;
-        if (!b.takes) revert InvalidBallot();
+        if (b.flags & TAKES == 0) revert InvalidBallot();
         if (block.timestamp >= start) revert TakesClosed(ballotId, start);
         uint256 take = b.options;
         if (take == MAX_OPTIONS) revert TooManyOptions(ballotId);
-        if (passId >> 32 != collectiveOf[b.movieId] || _ownerOf(passId) != msg.sender) {
+        if (passId >> 32 != b.collectiveId || _ownerOf(passId) != msg.sender) {
             revert NotEligible(ballotId, msg.sender, passId);
         }
         b.options = uint8(take + 1);
+        _takesHash[ballotId] = _chain(_takesHash[ballotId], take, msg.sender, contentDigest, metadataDigest);
         emit TakeRecorded(ballotId, take, msg.sender, contentDigest, metadataDigest);
+    }
+
+    /// @notice After a takes ballot's vote, anyone names its winner with the recorded takes (all of them, in take
+    /// order, as in the TakeRecorded events; checked against the hash chain). The winner (most votes, ties: the
+    /// lowest take) may then mint the segment with its digests. With no votes the segment opens again.
+    function settleTakes(uint256 ballotId, Take[] calldata takes) external {
+        Ballot storage b = _knownBallot(ballotId);
+        if (b.flags & TAKES == 0 || takes.length != b.options) revert InvalidBallot();
+        if (block.timestamp < b.end) revert BallotNotOver(ballotId, b.end);
+        if (_winningTake[ballotId] != bytes32(0)) revert AlreadySettled(ballotId);
+        bytes32 h = bytes32(ballotId);
+        for (uint256 i; i < takes.length; ++i) {
+            h = _chain(h, i, takes[i].taker, takes[i].contentDigest, takes[i].metadataDigest);
+        }
+        if (h != _takesHash[ballotId]) revert TakesMismatch(ballotId);
+        (uint256 option, uint256 votes) = _leading(b);
+        if (votes == 0) {
+            _release(ballotId, b);
+            return;
+        }
+        Take calldata t = takes[option];
+        _winningTake[ballotId] = keccak256(abi.encode(t.taker, t.contentDigest, t.metadataDigest));
+        emit TakesSettled(ballotId, option, t.taker, t.contentDigest, t.metadataDigest);
+    }
+
+    /// @notice Opens a takes ballot's segment again when its winner has not minted it within the movie's claim
+    /// window after the vote ended (or nobody settled it): no winner holds a segment forever. Anyone may call.
+    function releaseTakes(uint256 ballotId) external {
+        Ballot storage b = _knownBallot(ballotId);
+        if (b.flags & TAKES == 0) revert InvalidBallot();
+        uint256 until = uint256(b.end) + minter.movie(b.movieId).claimWindow;
+        if (block.timestamp < until) revert BallotNotOver(ballotId, until);
+        _release(ballotId, b);
+    }
+
+    /// @notice Whether `account` minting these digests is the settled winning take of ballot `ballotId`
+    /// (MovieMinter asks this when a takes ballot's segment is minted).
+    function isWinningTake(uint256 ballotId, address account, bytes32 contentDigest, bytes32 metadataDigest)
+        external
+        view
+        returns (bool)
+    {
+        bytes32 w = _winningTake[ballotId];
+        return w != bytes32(0) && w == keccak256(abi.encode(account, contentDigest, metadataDigest));
+    }
+
+    /// @notice Optional: pre-pays the ticket-vote words of `accounts` for ballots in the same range of 255 as
+    /// `ballotId` (typically the movie's ticket buyers, paid by the director), so that their first ticket vote
+    /// writes a used slot (17,100 gas less). Like MovieMinter.prepareSegments it only moves the cost.
+    function prepareTicketVotes(uint256 ballotId, address[] calldata accounts) external {
+        _knownBallot(ballotId);
+        for (uint256 i; i < accounts.length; ++i) {
+            _ticketVoted.set(_ticketIndex(accounts[i], ballotId) | 255);
+        }
     }
 
     /// @notice Votes for `option` with pass `passId` (sold before the ballot opened, never voted in it, even by a
@@ -334,17 +441,18 @@ contract Community is ERC721, ReentrancyGuardTransient {
         uint256 start = b.start;
         if (block.timestamp < start || block.timestamp >= b.end) revert NotVoting(ballotId, start, b.end);
         if (option >= b.options) revert InvalidOption(ballotId, option);
-        uint256 movieId = b.movieId;
-        uint256 collectiveId = collectiveOf[movieId];
+        uint256 collectiveId = b.collectiveId;
         if (passId == NO_PASS) {
-            if (passesHeld[collectiveId][msg.sender] != 0) revert NotEligible(ballotId, msg.sender, passId);
-            // hasTicket is true for everyone in a free movie (address(0) never buys one): no ticket votes there.
-            if (minter.hasTicket(movieId, address(0)) || !minter.hasTicket(movieId, msg.sender)) {
-                revert NotEligible(ballotId, msg.sender, passId);
-            }
-            uint256 index = uint256(uint160(msg.sender)) << 96 | ballotId;
-            if (_ticketVoted.get(index)) revert AlreadyVoted(ballotId, msg.sender, passId);
-            _ticketVoted.set(index);
+            if (
+                b.flags & TICKETED == 0 || passesHeld[collectiveId][msg.sender] != 0
+                    || !minter.hasTicket(b.movieId, msg.sender)
+            ) revert NotEligible(ballotId, msg.sender, passId);
+            // One read of the word (BitMaps get + set would read it twice).
+            uint256 index = _ticketIndex(msg.sender, ballotId);
+            uint256 mask = 1 << (index & 0xff);
+            uint256 word = _ticketVoted._data[index >> 8];
+            if (word & mask != 0) revert AlreadyVoted(ballotId, msg.sender, passId);
+            _ticketVoted._data[index >> 8] = word | mask;
         } else {
             uint256 serial = uint32(passId);
             if (passId >> 32 != collectiveId || serial >= b.passCap || _ownerOf(passId) != msg.sender) {
@@ -379,18 +487,14 @@ contract Community is ERC721, ReentrancyGuardTransient {
         for (uint256 i; i < tallies.length; ++i) {
             tallies[i] = packed >> (TALLY_BITS * i) & TALLY_MASK;
         }
-        return (b.movieId, b.segment, b.takes, b.start, b.end, b.passCap, tallies);
+        return (b.movieId, b.segment, b.flags & TAKES != 0, b.start, b.end, b.passCap, tallies);
     }
 
     /// @notice The leading option (ties: the lowest index), its votes, and whether voting has ended.
     function winner(uint256 ballotId) external view returns (uint256 option, uint256 votes, bool final_) {
         Ballot storage b = _knownBallot(ballotId);
         if (b.options == 0) revert InvalidOption(ballotId, 0);
-        uint256 packed = b.tallies;
-        for (uint256 i; i < b.options; ++i) {
-            uint256 count = packed >> (TALLY_BITS * i) & TALLY_MASK;
-            if (count > votes) (option, votes) = (i, count);
-        }
+        (option, votes) = _leading(b);
         final_ = block.timestamp >= b.end;
     }
 
@@ -401,55 +505,73 @@ contract Community is ERC721, ReentrancyGuardTransient {
 
     /// @notice Whether `account` already voted in the ballot with its ticket.
     function ticketVoted(uint256 ballotId, address account) external view returns (bool) {
-        return _ticketVoted.get(uint256(uint160(account)) << 96 | ballotId);
+        return _ticketVoted.get(_ticketIndex(account, ballotId));
     }
 
     // ------------------------------------------------------------ approval
 
     /// @notice The director (or leader) requires approval of the movie's segments: a submitted segment counts as
-    /// approved when approved, or `window` seconds after its submission (so no director holds minters hostage).
+    /// approved when approved, or `window` seconds after its submission (so no director holds minters hostage;
+    /// at most MAX_APPROVAL_WINDOW). MovieMinter pays a segment's pool share only once it counts as approved.
     /// 0 turns approval off.
     function setApprovalWindow(uint256 movieId, uint32 window) external {
         _checkDirector(movieId);
+        if (window > MAX_APPROVAL_WINDOW) revert InvalidWindow(window, MAX_APPROVAL_WINDOW);
+        if (window != 0) _checkLinked();
         approvalWindow[movieId] = window;
         emit ApprovalRequired(movieId, window);
     }
 
     /// @notice The holder of a minted segment token submits it for review (again after a rejection).
     function submitSegment(uint256 movieId, uint256 segment) external {
-        uint256 tokenId = minter.tokenIdOf(movieId, segment);
+        uint256 tokenId = movieId << 32 | segment;
         if (minter.ownerOf(tokenId) != msg.sender) revert NotSegmentHolder(tokenId, msg.sender);
         uint256 window = approvalWindow[movieId];
-        if (window == 0) revert NotSubmitted(movieId, segment);
-        _reviews[tokenId] = ReviewRecord(uint40(block.timestamp), false);
+        ReviewRecord memory r = _reviews[tokenId];
+        // An approved segment stays approved (a new submission would let the director reject it after all).
+        if (window == 0 || r.approved || (r.submittedAt != 0 && block.timestamp >= r.approveAt)) {
+            revert NotSubmitted(movieId, segment);
+        }
+        _reviews[tokenId] = ReviewRecord(uint40(block.timestamp), uint40(block.timestamp + window), false);
         emit SegmentSubmitted(movieId, segment, msg.sender, block.timestamp + window);
     }
 
-    /// @notice The director (or leader) approves a submitted segment, or rejects it with a reason (the holder may
-    /// submit a new version; the rejection is public in `SegmentRejected`).
+    /// @notice The director (or leader) approves a segment waiting for review, or rejects it with a reason
+    /// (public in `SegmentRejected`): the segment token is burnt and the segment reopens for anyone to claim and
+    /// mint. Only before its approval window ends: after that it counts as approved for good.
     function reviewSegment(uint256 movieId, uint256 segment, bool approve, string calldata reason) external {
         _checkDirector(movieId);
-        uint256 tokenId = minter.tokenIdOf(movieId, segment);
+        uint256 tokenId = movieId << 32 | segment;
         ReviewRecord storage r = _reviews[tokenId];
-        if (r.submittedAt == 0 || r.approved) revert NotSubmitted(movieId, segment);
+        if (r.submittedAt == 0 || r.approved || block.timestamp >= r.approveAt) revert NotSubmitted(movieId, segment);
         if (approve) {
             r.approved = true;
             emit SegmentApproved(movieId, segment, msg.sender);
         } else {
+            if (bytes(reason).length == 0) revert ReasonRequired();
             delete _reviews[tokenId];
+            minter.reopenSegment(tokenId);
             emit SegmentRejected(movieId, segment, msg.sender, reason);
         }
     }
 
     /// @notice A segment's review state now (see {Review}).
     function reviewOf(uint256 movieId, uint256 segment) public view returns (Review) {
-        uint256 window = approvalWindow[movieId];
-        if (window == 0) return Review.NotRequired;
-        ReviewRecord memory r = _reviews[minter.tokenIdOf(movieId, segment)];
-        if (r.approved || (r.submittedAt != 0 && block.timestamp >= uint256(r.submittedAt) + window)) {
-            return Review.Approved;
-        }
+        if (approvalWindow[movieId] == 0) return Review.NotRequired;
+        ReviewRecord memory r = _reviews[movieId << 32 | segment];
+        if (r.approved || (r.submittedAt != 0 && block.timestamp >= r.approveAt)) return Review.Approved;
         return r.submittedAt == 0 ? Review.Unsubmitted : Review.Pending;
+    }
+
+    /// @notice When a pending segment counts as approved without the director (0 when not submitted).
+    function autoApproveAt(uint256 movieId, uint256 segment) external view returns (uint256) {
+        return _reviews[movieId << 32 | segment].approveAt;
+    }
+
+    /// @notice Whether MovieMinter may pay the segment token's pool share: no approval required, or approved.
+    function segmentApproved(uint256 tokenId) external view returns (bool) {
+        Review r = reviewOf(tokenId >> 32, uint32(tokenId));
+        return r == Review.NotRequired || r == Review.Approved;
     }
 
     // ------------------------------------------------------------ credits
@@ -510,6 +632,35 @@ contract Community is ERC721, ReentrancyGuardTransient {
     function _knownBallot(uint256 ballotId) private view returns (Ballot storage b) {
         b = _ballots[ballotId];
         if (b.end == 0) revert UnknownBallot(ballotId);
+    }
+
+    function _checkLinked() private view {
+        if (minter.community() != address(this)) revert NotLinked(address(minter));
+    }
+
+    function _leading(Ballot storage b) private view returns (uint256 option, uint256 votes) {
+        uint256 packed = b.tallies;
+        for (uint256 i; i < b.options; ++i) {
+            uint256 count = packed >> (TALLY_BITS * i) & TALLY_MASK;
+            if (count > votes) (option, votes) = (i, count);
+        }
+    }
+
+    function _release(uint256 ballotId, Ballot storage b) private {
+        minter.lockSegment(uint256(b.movieId) << 32 | b.segment, 0); // reverts once the winner minted it
+        emit TakesReleased(ballotId, b.movieId, b.segment);
+    }
+
+    function _chain(bytes32 h, uint256 take, address taker, bytes32 contentDigest, bytes32 metadataDigest)
+        private
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(h, take, taker, contentDigest, metadataDigest));
+    }
+
+    function _ticketIndex(address account, uint256 ballotId) private pure returns (uint256) {
+        return uint256(uint160(account)) << 96 | (ballotId / 255) << 8 | ballotId % 255;
     }
 
     function _passIndex(uint256 serial) private pure returns (uint256) {

@@ -10,6 +10,17 @@ import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
 import {SwapOrNot} from "./SwapOrNot.sol";
 import {CidV1} from "./CidV1.sol";
 
+/// @notice What MovieMinter asks its linked Community contract (contracts/Community.sol).
+interface ICommunityHooks {
+    /// @notice Whether the segment token's pool share may be paid: approval not required, or approved.
+    function segmentApproved(uint256 tokenId) external view returns (bool);
+    /// @notice Whether `account` minting these digests is the winning take of takes ballot `ballotId`.
+    function isWinningTake(uint256 ballotId, address account, bytes32 contentDigest, bytes32 metadataDigest)
+        external
+        view
+        returns (bool);
+}
+
 /// @title Movie Minter
 /// @notice One contract holds many crowd-made movies. Each movie is cut into segments; the right to mint a
 /// segment comes from an open claim, an allowlist (OpenZeppelin StandardMerkleTree) or a verifiable lottery.
@@ -21,6 +32,9 @@ import {CidV1} from "./CidV1.sol";
 /// are collected or claimed. Rounding dust of every ticket/entry goes to the director: no wei is ever lost.
 /// A token minted by its lottery winner stores no owner: {_ownerOf} recomputes the winner from the recorded draw
 /// until the token's first transfer writes the owner slot (OpenZeppelin's `_increaseBalance` pattern).
+/// Once the deployer links a Community contract ({setCommunity}), a segment's pool share is paid only when the
+/// Community approves the segment, a rejected segment is burnt and reopens, and a segment put to a takes ballot
+/// is minted only by its winning take's author with the take's digests.
 contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     using BitMaps for BitMaps.BitMap;
 
@@ -158,6 +172,9 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     uint256 public constant MAX_CLAIMS = 8;
     uint256 private constant BPS = 10_000;
     uint256 private constant SEGMENT_BITS = 32;
+    /// @dev A metadata digest slot below this holds a state, not a digest: 0 nothing, 1 prepared (or reopened),
+    /// b + 1 reserved for takes ballot b. Minted digests (sha256) are never this small.
+    uint256 private constant MINTED_MIN = 1 << 64;
 
     // ---------------------------------------------------------------- storage
 
@@ -169,11 +186,14 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     BitMaps.BitMap private _entered;
     BitMaps.BitMap private _tickets;
     mapping(uint256 tokenId => Record) private _records;
-    mapping(uint256 tokenId => bytes32) private _metadataDigests; // > 1 once minted; 1 = prepared
+    mapping(uint256 tokenId => bytes32) private _metadataDigests; // see MINTED_MIN
     mapping(uint256 tokenId => uint256) private _segmentClaimed; // pool revenue already paid to holders
     mapping(address account => uint256) private _credits; // pull payments, see withdraw()
     /// @dev Up to MAX_CLAIMS segments (segment + 1, 32 bits each) an account claimed in a movie; see _takeClaimSlot.
     mapping(uint256 movieId => mapping(address account => uint256)) private _claimSlots;
+    /// @notice The linked Community contract (0 until the deployer links one).
+    address public community;
+    address private immutable _deployer;
 
     // ----------------------------------------------------------------- events
 
@@ -238,8 +258,42 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     error NotSegmentHolder(uint256 tokenId, address account);
     error NothingToWithdraw(address account);
     error WithdrawFailed(address account, uint256 amount);
+    error NotCommunity(address account);
+    error SegmentNotApproved(uint256 tokenId);
 
-    constructor() ERC721("Movie Minter Segment", "MMSEG") {}
+    constructor() ERC721("Movie Minter Segment", "MMSEG") {
+        _deployer = msg.sender;
+    }
+
+    // ----------------------------------------------------------- community
+
+    /// @notice Links the Community contract, once, by the deployer of this contract.
+    function setCommunity(address community_) external {
+        if (msg.sender != _deployer || community != address(0) || community_ == address(0)) {
+            revert NotCommunity(msg.sender);
+        }
+        community = community_;
+    }
+
+    /// @notice Community only: reserves an unminted segment for takes ballot `ballotId` (only its winning take
+    /// may mint it), or, with ballotId 0, opens it again.
+    function lockSegment(uint256 tokenId, uint256 ballotId) external {
+        if (msg.sender != community) revert NotCommunity(msg.sender);
+        uint256 state = uint256(_metadataDigests[tokenId]);
+        if (state >= MINTED_MIN) revert AlreadyMinted(tokenId >> SEGMENT_BITS, uint32(tokenId));
+        // One takes ballot at a time per segment.
+        if (ballotId != 0 && state > 1) revert SegmentReserved(tokenId >> SEGMENT_BITS, uint32(tokenId), msg.sender, 0);
+        _metadataDigests[tokenId] = bytes32(ballotId + 1);
+    }
+
+    /// @notice Community only: the director rejected the segment: its token is burnt and the segment is open
+    /// again. Its pool share (accrued and future) stays with the segment for the next minter, paid once approved.
+    function reopenSegment(uint256 tokenId) external {
+        if (msg.sender != community) revert NotCommunity(msg.sender);
+        _burn(tokenId); // reverts for an unminted token
+        _metadataDigests[tokenId] = bytes32(uint256(1));
+        delete _records[tokenId];
+    }
 
     // ----------------------------------------------------------- movies
 
@@ -405,7 +459,9 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         Movie storage m = _movies[movieId];
         _checkSegment(movieId, m, segment);
         uint256 tokenId = _tokenId(movieId, segment);
-        if (_isMinted(tokenId)) revert AlreadyMinted(movieId, segment);
+        uint256 state = uint256(_metadataDigests[tokenId]);
+        if (state >= MINTED_MIN) revert AlreadyMinted(movieId, segment);
+        if (state > 1) revert SegmentReserved(movieId, segment, community, 0); // a takes ballot decides
         bytes32 seed = m.mode == MintMode.Lottery ? _seedForAction(movieId, m) : bytes32(0);
         uint256 claimWindow = m.claimWindow;
         uint256 deadline = uint256(m.windowStart) + claimWindow;
@@ -457,15 +513,21 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         bytes32 metadataDigest,
         bytes32[] memory proof
     ) private returns (uint256 tokenId) {
-        // Digest 1 marks a prepared slot (see prepareSegments): never a minted one.
-        if (contentDigest == bytes32(0) || uint256(metadataDigest) <= 1) revert InvalidDigest();
+        // Small values mark states (see MINTED_MIN): never a minted digest.
+        if (contentDigest == bytes32(0) || uint256(metadataDigest) < MINTED_MIN) revert InvalidDigest();
         Movie storage m = _movies[movieId];
         _checkSegment(movieId, m, segment);
         tokenId = _tokenId(movieId, segment);
-        if (_isMinted(tokenId)) revert AlreadyMinted(movieId, segment);
+        uint256 state = uint256(_metadataDigests[tokenId]);
+        if (state >= MINTED_MIN) revert AlreadyMinted(movieId, segment);
 
         MintMode mode = m.mode;
-        if (mode == MintMode.Lottery) {
+        if (state > 1) {
+            // A takes ballot decides the segment (over any reservation): its winning take, by its author.
+            if (!ICommunityHooks(community).isWinningTake(state - 1, msg.sender, contentDigest, metadataDigest)) {
+                revert NotAllowed(movieId, segment, msg.sender);
+            }
+        } else if (mode == MintMode.Lottery) {
             address winner = _winner(movieId, _seedForAction(movieId, m), m.entrantCount, segment);
             if (winner != address(0) && block.timestamp < uint256(m.windowStart) + m.claimWindow) {
                 if (winner != msg.sender) revert NotAllowed(movieId, segment, msg.sender);
@@ -547,9 +609,12 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
 
     /// @notice Whether `account` may watch the movie (has a ticket, or the movie is free).
     function hasTicket(uint256 movieId, address account) external view returns (bool) {
+        // The bit first (only a bought ticket sets it; the index is distinct for ids below 2^96): one read for a
+        // ticket holder, which keeps Community's ticket votes cheap.
+        if (movieId >> 96 == 0 && _tickets.get(_bitIndex(account, movieId))) return true;
         Movie storage m = _movies[movieId];
         if (m.segmentCount == 0) revert UnknownMovie(movieId);
-        return m.ticketPrice == 0 || _tickets.get(_bitIndex(account, movieId));
+        return m.ticketPrice == 0;
     }
 
     // ----------------------------------------------------------- revenue
@@ -570,9 +635,14 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     /// @notice Credits each segment token's accrued share of its movie's minters pool to the caller, who must
     /// hold every token. Unclaimed revenue travels with the token when it is transferred.
     function claimSegmentRevenue(uint256[] calldata tokenIds) external returns (uint256 total) {
+        address hooks = community;
         for (uint256 i; i < tokenIds.length; ++i) {
             uint256 tokenId = tokenIds[i];
             if (_ownerOf(tokenId) != msg.sender) revert NotSegmentHolder(tokenId, msg.sender);
+            // Held back until the Community approves the segment; it keeps accruing meanwhile.
+            if (hooks != address(0) && !ICommunityHooks(hooks).segmentApproved(tokenId)) {
+                revert SegmentNotApproved(tokenId);
+            }
             uint256 accrued = _perSegment(_movies[tokenId >> SEGMENT_BITS]);
             uint256 amount = accrued - _segmentClaimed[tokenId];
             if (amount == 0) continue;
@@ -683,7 +753,7 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
         uint256 tokenId = _tokenId(movieId, segment);
         Record memory r = _records[tokenId];
         bytes32 metadataDigest = _metadataDigests[tokenId];
-        if (uint256(metadataDigest) > 1) {
+        if (uint256(metadataDigest) >= MINTED_MIN) {
             s.status = SegmentStatus.Minted;
             s.account = r.minted ? r.account : _winner(movieId, seed, m.entrantCount, segment);
             s.metadataDigest = metadataDigest;
@@ -752,7 +822,7 @@ contract MovieMinter is ERC721, ERC2981, ReentrancyGuardTransient {
     }
 
     function _isMinted(uint256 tokenId) private view returns (bool) {
-        return uint256(_metadataDigests[tokenId]) > 1;
+        return uint256(_metadataDigests[tokenId]) >= MINTED_MIN;
     }
 
     function _tokenId(uint256 movieId, uint256 segment) private pure returns (uint256) {

@@ -18,8 +18,13 @@ EARLY = 25 * 10**14
 
 @pytest.fixture(scope="session")
 def community_session(chain_session) -> CommunityClient:
-    client = CommunityClient.for_chain(chain_session)
-    client.deploy(minter_address=chain_session.contract_address)
+    # Other modules import this fixture, which makes it a fixture of theirs too: deploy once per chain, since only
+    # the first Community deployed for a MovieMinter is linked to it (approval, takes ballots).
+    client = getattr(chain_session, "community_client", None)
+    if client is None:
+        client = CommunityClient.for_chain(chain_session)
+        client.deploy(minter_address=chain_session.contract_address)
+        chain_session.community_client = client
     return client
 
 
@@ -226,10 +231,15 @@ def test_approval_reject_with_reason_then_approve_or_auto_approve(env):
     assert auto_at == chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"] + 3600
     assert com.review_of(movie, 0) == "pending"
     refused("NotDirector", com.review_segment, movie, 0, True, minter)
+    refused("ReasonRequired", com.review_segment, movie, 0, False, director, "")
     com.review_segment(movie, 0, False, director, "the horizon tilts")
-    assert com.review_of(movie, 0) == "unsubmitted"  # reopened: the holder may submit again
+    # Rejected: the token is burnt and the segment reopens; anyone may mint a new version.
+    assert chain.segments(movie, 0, 1)[0]["status"] == "open"
+    refused("ERC721NonexistentToken", chain.call, "ownerOf", chain.token_id(movie, 0))
+    assert com.review_of(movie, 0) == "unsubmitted"
     assert com.rejections(movie) == [{"segment": 0, "director": director, "reason": "the horizon tilts"}]
-    com.submit_segment(movie, 0, minter)
+    chain.transact("mintSegment", [movie, 0, digest("v0 again"), digest("m0 again")], accounts[5])
+    com.submit_segment(movie, 0, accounts[5])
     com.review_segment(movie, 0, True, accounts[7], "")  # the leader has the director's rights
     assert com.review_of(movie, 0) == "approved"
     refused("NotSubmitted", com.review_segment, movie, 0, False, director, "too late")

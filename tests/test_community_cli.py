@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from movieminter.chain.client import ChainError
 from movieminter.chain.keystore import import_keystore
 from movieminter.cli import main as cli_main
 from tests.fixtures_chain import create_movie, digest, mine
@@ -85,6 +86,9 @@ def test_a_season_from_the_terminal(env, run):  # noqa: F811
             signer=signer,
         )  # fmt: skip
     assert [t["content_digest"] for t in com.takes(ballot)] == [digest("a"), digest("b")]
+    chain.transact("buyTicket", [movie], accounts[3], value=10**15)
+    out = run("ballot", "prepare-votes", "--ballot", str(ballot), signer="director")  # the movie's ticket buyers
+    assert "prepared the vote words of 1 ticket voter(s)" in out
     run("ballot", "take", "--ballot", str(ballot), "--pass", str(pass1), "--content-digest", "0x12",
         "--metadata-digest", "0x" + "00" * 32, signer="buyer1", ok=False)  # fmt: skip
     mine(chain, seconds=601)
@@ -98,24 +102,34 @@ def test_a_season_from_the_terminal(env, run):  # noqa: F811
     assert "option 1: 2 vote(s)" in out and "option 1 leads (voting still open) with 2 vote(s)" in out
     mine(chain, seconds=24 * 3600 + 1)
     assert "option 1 won with 2 vote(s)" in run("ballot", "result", "--ballot", str(ballot))
+    # the winning take becomes segment 1: settled, then minted by its author with its digests only
+    out = run("ballot", "settle", "--ballot", str(ballot), signer="minter")
+    assert f"take 1 by {accounts[2]} won" in out and "0x" + digest("mb").hex() in out
+    with pytest.raises(ChainError):
+        chain.transact("mintSegment", [movie, 1, digest("a"), digest("ma")], accounts[1])  # the losing take
+    chain.transact("mintSegment", [movie, 1, digest("b"), digest("mb")], accounts[2])
 
-    # approval: window, submit, reject with a reason, submit again, approve
-    for seg in (0, 1):
-        chain.transact("mintSegment", [movie, seg, digest(f"v{seg}"), digest(f"m{seg}")], minter)
+    # approval: window, submit, reject with a reason (the segment reopens), a new version, approve
+    chain.transact("mintSegment", [movie, 0, digest("v0"), digest("m0")], minter)
     run("approval", "window", "--movie", str(movie), "--seconds", "3600", signer="director")
+    assert "held back" in run("approval", "status", "--movie", str(movie), "--segment", "0")
     assert "pending" in run("approval", "submit", "--movie", str(movie), "--segment", "0", signer="minter")
+    assert "counts as approved from" in run("approval", "status", "--movie", str(movie), "--segment", "0")
     out = run("approval", "reject", "--movie", str(movie), "--segment", "0", "--reason", "off model", signer="leader")
-    assert "review state now: unsubmitted" in out
+    assert "review state now: unsubmitted" in out and "open again" in out
     assert com.rejections(movie) == [{"segment": 0, "director": leader, "reason": "off model"}]
+    assert chain.segments(movie, 0, 1)[0]["status"] == "open"
+    chain.transact("mintSegment", [movie, 0, digest("v0 new"), digest("m0 new")], minter)
     run("approval", "submit", "--movie", str(movie), "--segment", "0", signer="minter")
     assert "approved" in run("approval", "approve", "--movie", str(movie), "--segment", "0", signer="director")
+    assert "is paid to its holder" in run("approval", "status", "--movie", str(movie), "--segment", "0")
     assert com.review_of(movie, 0) == "approved" and com.review_of(movie, 1) == "unsubmitted"
 
     # credits
     out = run("credits", str(movie))
     assert f"Directed by {director[:6]}…{director[-4:]}" in out
     assert f"Collective led by {leader[:6]}…{leader[-4:]}" in out
-    assert f"Segment 1: {minter[:6]}…" in out
+    assert f"Segment 1: {accounts[2][:6]}…" in out and f"Segment 0: {minter[:6]}…" in out
     assert f"Season pass holders: {accounts[1][:6]}…{accounts[1][-4:]}, {accounts[2][:6]}…" in out
     data = json.loads(run("credits", str(movie), "--json"))
     assert data["segments"][0]["minter"]["address"] == minter and data["leader"]["address"] == leader

@@ -75,11 +75,27 @@ def test_season_output_and_chain(season_world):
     ballot = com.ballot(season["ballot"]["id"])
     assert len(com.takes(season["ballot"]["id"])) == 3
     assert ballot["tallies"] == [1, 2, 0] and ballot["final"] and ballot["leader"] == 1
-    # approval and rejection with its reason
+    # the winning take is the segment; the losing one was refused
+    chain = season_world.chain
+    take = com.takes(season["ballot"]["id"])[1]
+    seg = chain.segments(movie, season["ballot"]["segment"], 1)[0]
+    assert seg["status"] == "minted" and seg["account"] == take["taker"] == s["wallets"]["fan-2"]
+    assert seg["metadataDigest"] == "0x" + take["metadata_digest"].hex()
+    assert season["ballot"]["loser_refused"] == "NotAllowed" and "take 0 by fan-1 tries to mint" in out
+    # approval held the payout back until approved; the rejection (with its reason) reopened the segment
     review = season["review"]
     assert com.review_of(movie, review["approved"]) == "approved"
     assert com.review_of(movie, review["rejected"]) == "unsubmitted"
     assert com.rejections(movie)[0]["reason"] == review["reason"]
+    assert review["held_error"] == "SegmentNotApproved" and review["claimed"] > 0
+    assert chain.segments(movie, review["rejected"], 1)[0]["status"] == review["reopened"] != "minted"
+    assert "held back until approval" in out and "the segment reopened" in out
+    # every wei of the ticket revenue: withdrawn, or held as the shares of unapproved / unminted segments
+    tickets = season["tickets"]
+    assert sum(tickets["withdrawn"].values()) + tickets["held"] == tickets["paid"] > 0
+    per_segment = chain.movie(movie)["revenuePerSegment"]
+    unpaid = int(chain.movie(movie)["segmentCount"]) - 1  # all but the approved, claimed one
+    assert chain.w3.eth.get_balance(s["contract"]) == tickets["held"] == unpaid * per_segment
     # every wei of pass revenue: paid = withdrawn + held, creator 10 %
     revenue = season["revenue"]
     assert revenue["paid"] == 2 * 25 * 10**14 + 35 * 10**14
@@ -101,6 +117,8 @@ def test_credits_route(season_world):
     assert credits["creator"]["address"] == s["wallets"]["creator"]
     assert credits["leader"]["address"] == s["wallets"]["leader"]
     minted = {m["segment"]: m["minter"] for m in s["minted"]}
+    del minted[s["season"]["review"]["rejected"]]  # rejected: burnt and reopened
+    minted[s["season"]["ballot"]["segment"]] = s["season"]["ballot"]["minter"]  # the winning take
     for seg in credits["segments"]:
         assert (seg["minter"] or {}).get("address") == minted.get(seg["index"])
     assert [p["address"] for p in credits["pass_holders"]] == [s["wallets"][r] for r in ("fan-1", "fan-2", "viewer")]

@@ -49,10 +49,14 @@ def test_cli_deploy_deploys_community_for_the_minter(anvil, tmp_path, capsys, mo
         Settings(data_dir=tmp_path, rpc_url=anvil.url, contract_address=minter, community_address=community)
     )
     assert ctx.community.call("minter") == minter
-    # Community alone, for an existing MovieMinter
+    # linked by the keystore that deployed both (a signed setCommunity): approval gates payouts
+    assert "MovieMinter linked to this Community" in out and ctx.community.is_linked()
+    assert ChainClient(anvil.url, minter).call("community") == community
+    # Community alone, for an existing MovieMinter: it cannot be linked (MovieMinter has one)
     assert cli_main(["chain", "deploy", "--rpc", anvil.url, "--community-for", minter]) == 0
-    second = re.search(r"Community deployed at (0x[0-9a-fA-F]{40})", capsys.readouterr().out).group(1)
-    assert second != community
+    out = capsys.readouterr().out
+    second = re.search(r"Community deployed at (0x[0-9a-fA-F]{40})", out).group(1)
+    assert second != community and "NOT linked" in out
     assert ChainClient(anvil.url).w3.eth.get_code(second)
 
 

@@ -9,7 +9,11 @@
     ballot take --ballot B --pass P --content-digest 0x.. --metadata-digest 0x..
     ballot vote --ballot B --option O [--pass P]     (no --pass: vote with a ticket)
     ballot result --ballot B
+    ballot settle --ballot B                         (after the vote: names the winning take on chain)
+    ballot release --ballot B                        (a winner that did not mint in time: reopen the segment)
+    ballot prepare-votes --ballot B [--voter ADDR ...]   (pre-pay ticket voters' vote words)
     approval window --movie ID --seconds N | submit|approve --movie ID --segment S | reject ... --reason TEXT
+    approval status --movie ID --segment S          (review state; whether its revenue is held back)
     credits MOVIE
 """
 
@@ -83,6 +87,16 @@ def _register_ballot(sub, with_flags) -> None:
     r = with_flags(bsub.add_parser("result", help="tallies and the leading option"), False)
     r.add_argument("--ballot", required=True, type=int)
     r.set_defaults(func=cmd_ballot_result)
+    st = with_flags(bsub.add_parser("settle", help="after a takes vote: name the winner (it then mints)"), True)
+    st.add_argument("--ballot", required=True, type=int)
+    st.set_defaults(func=cmd_ballot_settle)
+    rl = with_flags(bsub.add_parser("release", help="reopen a takes segment its winner did not mint in time"), True)
+    rl.add_argument("--ballot", required=True, type=int)
+    rl.set_defaults(func=cmd_ballot_release)
+    pv = with_flags(bsub.add_parser("prepare-votes", help="pre-pay ticket voters' first vote (you pay)"), True)
+    pv.add_argument("--ballot", required=True, type=int)
+    pv.add_argument("--voter", action="append", default=[], help="an address (default: the movie's ticket buyers)")
+    pv.set_defaults(func=cmd_ballot_prepare)
 
 
 def _register_approval(sub, with_flags) -> None:
@@ -97,8 +111,12 @@ def _register_approval(sub, with_flags) -> None:
         a.add_argument("--movie", required=True, type=int)
         a.add_argument("--segment", required=True, type=int)
         if action == "reject":
-            a.add_argument("--reason", required=True, help="why (on chain, the holder reads it)")
+            a.add_argument("--reason", required=True, help="why (on chain; the segment reopens for a new version)")
         a.set_defaults(func=cmd_approval)
+    st = with_flags(asub.add_parser("status", help="a segment's review state and whether its revenue waits"), False)
+    st.add_argument("--movie", required=True, type=int)
+    st.add_argument("--segment", required=True, type=int)
+    st.set_defaults(func=cmd_approval_status)
 
     cr = with_flags(sub.add_parser("credits", help="who made the movie: director, creator, leader, minters"), False)
     cr.add_argument("movie", type=int)
@@ -262,6 +280,63 @@ def cmd_ballot_result(args) -> int:
     return 0
 
 
+def cmd_ballot_settle(args) -> int:
+    com = _community(args)
+    takes = [(t["taker"], t["content_digest"], t["metadata_digest"]) for t in com.takes(args.ballot)]
+    _, receipt, events = _send(args, "settleTakes", [args.ballot, takes])
+    won = [e["args"] for e in events if e["event"] == "TakesSettled"]
+    if not won:
+        print(f"ballot {args.ballot}: nobody voted; the segment is open again (tx {_tx(receipt)})")
+        return 0
+    w = won[0]
+    info = com.ballot(args.ballot)
+    print(f"ballot {args.ballot}: take {w['take']} by {w['taker']} won (tx {_tx(receipt)})")
+    print(
+        f"only its author mints segment {info['segment']} of movie {info['movie']}, with content digest "
+        f"0x{bytes(w['contentDigest']).hex()} and metadata digest 0x{bytes(w['metadataDigest']).hex()}"
+    )
+    return 0
+
+
+def cmd_ballot_release(args) -> int:
+    _, receipt, events = _send(args, "releaseTakes", [args.ballot])
+    seg = _arg(events, "TakesReleased", "segment")
+    print(f"ballot {args.ballot}: segment {seg} is open again (tx {_tx(receipt)})")
+    return 0
+
+
+def cmd_ballot_prepare(args) -> int:
+    from eth_utils import to_checksum_address
+
+    com = _community(args)
+    voters = [to_checksum_address(v) for v in args.voter]
+    if not voters:
+        from movieminter.app.director_cli import _chain
+
+        chain = _chain(args)
+        movie = com.ballot(args.ballot)["movie"]
+        logs = chain.contract.events.TicketBought.get_logs(from_block=0, argument_filters={"movieId": movie})
+        voters = sorted({log["args"]["buyer"] for log in logs})
+    if not voters:
+        print(f"ballot {args.ballot}: no ticket voters to prepare")
+        return 0
+    _, receipt, _ = _send(args, "prepareTicketVotes", [args.ballot, voters])
+    print(f"ballot {args.ballot}: prepared the vote words of {len(voters)} ticket voter(s) (tx {_tx(receipt)})")
+    return 0
+
+
+def cmd_approval_status(args) -> int:
+    com = _community(args)
+    state = com.review_of(args.movie, args.segment)
+    line = f"movie {args.movie} segment {args.segment}: {state}"
+    if state == "pending":
+        line += f"; counts as approved from {_fmt(com.auto_approve_at(args.movie, args.segment))} if not reviewed"
+    paid = state in ("not required", "approved")
+    print(line)
+    print("its pool revenue is paid to its holder" if paid else "its pool revenue is held back until it is approved")
+    return 0
+
+
 def cmd_approval(args) -> int:
     action = args.approval_command
     if action == "window":
@@ -281,6 +356,8 @@ def cmd_approval(args) -> int:
     state = com.review_of(args.movie, args.segment)
     verb = {"submit": "submitted", "approve": "approved", "reject": "rejected"}[action]
     print(f"movie {args.movie} segment {args.segment} {verb}; review state now: {state}")
+    if action == "reject":
+        print("its token was burnt and the segment is open again: anyone may claim and mint a new version")
     return 0
 
 

@@ -1,15 +1,17 @@
 """`movieminter demo --season`: a season on the Community contract after the demo's movie (docs/community.md).
 
 A collective with a leader sells season passes with an early tier; the movie joins it; three pass holders
-record takes of a segment and vote; the director approves one minted segment and rejects another with a
-reason; the credits roll; the pass revenue is collected and withdrawn, and every wei is accounted for.
-Every transaction is signed with a demo keystore."""
+record takes of a segment and vote; the winning take (and only it) is minted as the segment; the director
+requires approval: a segment's revenue waits until the director approves it, and a rejected segment (with its
+reason) is burnt and reopens; the credits roll; the pass and ticket revenue is collected and withdrawn, and
+every wei is accounted for. Every transaction is signed with a demo keystore."""
 
 from __future__ import annotations
 
 import hashlib
 
 from movieminter.app.demo_cast import anvil_rpc, eth, short
+from movieminter.chain.client import ChainError
 from movieminter.errors import MovieMinterError
 
 PASS_PRICE_WEI = 35 * 10**14  # 0.0035 ETH
@@ -22,8 +24,9 @@ VOTE_SECONDS = 3600
 def run_season(community, chain, wallets, movie_id: int, minted: list[dict], say) -> dict:
     """The season's story (one narrated step). Returns what the tests check."""
 
-    def send(role: str, fn: str, fargs: list, value: int = 0) -> list[dict]:
-        return community.events(community.wait(community.send(fn, fargs, wallets.account(role), value=value)))
+    def send(role: str, fn: str, fargs: list, value: int = 0, on=None) -> list[dict]:
+        on = on or community  # the Community contract, or `chain` (MovieMinter)
+        return on.events(on.wait(on.send(fn, fargs, wallets.account(role), value=value)))
 
     def arg(events: list[dict], event: str, name: str):
         return next(e["args"][name] for e in events if e["event"] == event)
@@ -45,9 +48,10 @@ def run_season(community, chain, wallets, movie_id: int, minted: list[dict], say
         events = send(role, "buyPass", [cid], value=price)
         passes[role], paid = arg(events, "PassBought", "passId"), paid + price
         say.info(f"{role} bought pass {passes[role]} for {eth(price)}" + (" (early tier)" if early else ""))
-    ballot = _takes_and_vote(community, movie_id, minted, passes, send, arg, say, chain)
-    review = _approval(community, movie_id, minted, wallets, send, say)
+    ballot = _takes_and_vote(community, movie_id, minted, passes, send, arg, say, chain, wallets)
+    review = _approval(community, chain, movie_id, minted, wallets, send, say)
     revenue = _pass_revenue(community, cid, paid, wallets, send, say)
+    tickets = _ticket_revenue(chain, movie_id, wallets, review, send, say)
 
     from movieminter.app.community import credits_lines, movie_credits
 
@@ -57,12 +61,20 @@ def run_season(community, chain, wallets, movie_id: int, minted: list[dict], say
         say.info("  " + line)
     say.proves(
         "passes count as tickets for the collective's movies; a take wins by votes of passes sold before the "
-        "ballot opened; the director's approval and reasons are on chain; pass revenue adds up to the wei."
+        "ballot opened and only it becomes the segment; a segment earns once its director approves it, and a "
+        "rejection (with its reason, on chain) reopens it; pass and ticket revenue add up to the wei."
     )
-    return {"collective": cid, "passes": passes, "ballot": ballot, "review": review, "revenue": revenue}
+    return {
+        "collective": cid,
+        "passes": passes,
+        "ballot": ballot,
+        "review": review,
+        "revenue": revenue,
+        "tickets": tickets,
+    }
 
 
-def _takes_and_vote(community, movie_id, minted, passes, send, arg, say, chain) -> dict:
+def _takes_and_vote(community, movie_id, minted, passes, send, arg, say, chain, wallets) -> dict:
     taken = {m["segment"] for m in minted}
     segment = next(i for i in range(int(chain.movie(movie_id)["segmentCount"])) if i not in taken)
     now = chain.w3.eth.get_block("latest")["timestamp"]
@@ -82,27 +94,113 @@ def _takes_and_vote(community, movie_id, minted, passes, send, arg, say, chain) 
     anvil_rpc(chain, "evm_increaseTime", [VOTE_SECONDS])
     anvil_rpc(chain, "evm_mine", [])
     info = community.ballot(ballot)
-    winner = community.winning_take(ballot)
-    if winner is None or info["leader"] != 1:
+    takes = community.takes(ballot)
+    fargs = [ballot, [(t["taker"], t["content_digest"], t["metadata_digest"]) for t in takes]]
+    won = arg(send("director", "settleTakes", fargs), "TakesSettled", "take")
+    winner = takes[won]
+    if won != info["leader"] or info["leader"] != 1:
         raise MovieMinterError("The season's vote did not pick the take most passes voted for.")
-    say.info(f"ballot {ballot}: tallies {info['tallies']}; take {info['leader']} by {winner['taker']} wins")
-    return {"id": ballot, "segment": segment, "tallies": info["tallies"], "winner": info["leader"]}
+    say.info(f"ballot {ballot}: tallies {info['tallies']}; take {won} by {short(winner['taker'])} wins (settled)")
+    # A losing take cannot become the segment: MovieMinter asks Community for the winner's digests and author.
+    loser = takes[0]
+    try:
+        chain.build_tx("mintSegment", [movie_id, segment, loser["content_digest"], loser["metadata_digest"]],
+                       loser["taker"])  # fmt: skip
+    except ChainError as exc:
+        refused = exc.error
+    else:
+        raise MovieMinterError("A losing take could be minted as the segment.")
+    say.info(f"take 0 by {wallets.role_of(loser['taker'])} tries to mint segment {segment}: refused ({refused})")
+    role = wallets.role_of(winner["taker"])
+    fargs = [movie_id, segment, winner["content_digest"], winner["metadata_digest"]]
+    send(role, "mintSegment", fargs, on=chain)
+    seg = chain.segments(movie_id, segment, 1)[0]
+    if seg["status"] != "minted" or seg["metadataDigest"] != "0x" + winner["metadata_digest"].hex():
+        raise MovieMinterError("The winning take is not the minted segment.")
+    say.info(f"the winning take is segment {segment}: minted by {role} {short(winner['taker'])} with its digests")
+    return {
+        "id": ballot,
+        "segment": segment,
+        "tallies": info["tallies"],
+        "winner": won,
+        "minter": winner["taker"],
+        "loser_refused": refused,
+    }
 
 
-def _approval(community, movie_id, minted, wallets, send, say) -> dict:
+def _approval(community, chain, movie_id, minted, wallets, send, say) -> dict:
     if len(minted) < 2:
         raise MovieMinterError("The season needs two minted segments to approve one and reject the other.")
     send("director", "setApprovalWindow", [movie_id, 24 * 3600])
     approve, reject = minted[0], minted[1]
+    token = chain.token_id(movie_id, approve["segment"])
+    share = chain.call("claimableSegmentRevenue", token)
     for m in (approve, reject):
         send(wallets.role_of(m["minter"]), "submitSegment", [movie_id, m["segment"]])
+    # Held back: the holder's claim is refused while the segment waits for the director.
+    try:
+        chain.build_tx("claimSegmentRevenue", [[token]], approve["minter"])
+    except ChainError as exc:
+        held_error = exc.error
+    else:
+        raise MovieMinterError("A segment waiting for approval could claim its revenue.")
+    say.info(
+        f"approval window 24 h; segments {approve['segment']} and {reject['segment']} submitted; segment "
+        f"{approve['segment']}'s {eth(share)} is held back until approval (claim refused: {held_error})"
+    )
     send("director", "reviewSegment", [movie_id, approve["segment"], True, ""])
+    events = send(wallets.role_of(approve["minter"]), "claimSegmentRevenue", [[token]], on=chain)
+    claimed = sum(e["args"]["amount"] for e in events if e["event"] == "SegmentRevenueClaimed")
+    if claimed != share:
+        raise MovieMinterError("The approved segment's claim did not pay its share.")
+    say.info(f"segment {approve['segment']} approved: {wallets.role_of(approve['minter'])} claimed {eth(claimed)}")
     reason = "the lighthouse beam points the wrong way"
     send("director", "reviewSegment", [movie_id, reject["segment"], False, reason])
+    seg = chain.segments(movie_id, reject["segment"], 1)[0]
+    if seg["status"] == "minted":
+        raise MovieMinterError("The rejected segment is still minted.")
+    kept = chain.call("claimableSegmentRevenue", chain.token_id(movie_id, reject["segment"]))
+    now_for = f"{seg['status']}" + (f" for {wallets.role_of(seg['account'])}" if seg["account"] else "")
+    say.info(f"segment {reject['segment']} rejected: “{reason}”")
+    say.info(
+        f"  its token is burnt and the segment reopened ({now_for}); its {eth(kept)} stays with the segment "
+        "for the version the director approves"
+    )
     states = {m["segment"]: community.review_of(movie_id, m["segment"]) for m in (approve, reject)}
-    say.info(f"approval window 24 h; segment {approve['segment']} approved; segment {reject['segment']} rejected: ")
-    say.info(f"  “{reason}” (the holder may submit it again); review states {states}")
-    return {"approved": approve["segment"], "rejected": reject["segment"], "reason": reason, "states": states}
+    return {
+        "approved": approve["segment"],
+        "rejected": reject["segment"],
+        "reason": reason,
+        "states": states,
+        "held_error": held_error,
+        "claimed": claimed,
+        "reopened": seg["status"],
+        "payees": [approve["minter"]],
+    }
+
+
+def _ticket_revenue(chain, movie_id, wallets, review, send, say) -> dict:
+    """Every wei of the ticket revenue: withdrawn by the creator, the director and the approved minter, or held by
+    MovieMinter as the pool shares of segments not approved (or not minted) yet."""
+    info = chain.movie(movie_id)
+    paid = int(info["ticketsSold"]) * int(info["ticketPrice"]) + int(info["entrantCount"]) * int(info["entryFee"])
+    send("director", "collect", [movie_id], on=chain)
+    withdrawn = {}
+    for address in dict.fromkeys([wallets.addresses["creator"], wallets.addresses["director"], *review["payees"]]):
+        if chain.call("credits", address):
+            events = send(wallets.role_of(address), "withdraw", [], on=chain)
+            withdrawn[wallets.role_of(address)] = sum(e["args"]["amount"] for e in events if e["event"] == "Withdrawn")
+    held = chain.w3.eth.get_balance(chain.contract_address)
+    unpaid = sum(
+        chain.call("claimableSegmentRevenue", chain.token_id(movie_id, s)) for s in range(int(info["segmentCount"]))
+    )
+    if sum(withdrawn.values()) + held != paid or held != unpaid:
+        raise MovieMinterError("The ticket revenue does not add up.", hint=f"paid {paid}, withdrawn {withdrawn}")
+    say.info(
+        f"ticket revenue {eth(paid)}: withdrawn {', '.join(f'{k} {eth(v)}' for k, v in withdrawn.items())}; "
+        f"MovieMinter holds {eth(held)} = the pool shares of segments not approved or not minted yet"
+    )
+    return {"paid": paid, "withdrawn": withdrawn, "held": held}
 
 
 def _pass_revenue(community, cid, paid, wallets, send, say) -> dict:

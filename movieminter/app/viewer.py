@@ -39,6 +39,9 @@ def has_ticket(ctx, movie_id: int, address: str) -> bool:
 
     if not is_address(address):
         raise MovieMinterError(f"{address!r} is not an Ethereum address.", hint="Reconnect your wallet.")
+    if ctx.settings.community_address:
+        # A season pass of the movie's collective counts as a ticket (Community.canWatch: a pass, or hasTicket).
+        return bool(ctx.community.can_watch(movie_id, to_checksum_address(address)))
     return bool(ctx.chain.call("hasTicket", movie_id, to_checksum_address(address)))
 
 
@@ -191,6 +194,8 @@ def revenue(ctx, address: str) -> dict:
     runs (credited by `collect`), and the minters'-pool share of every segment token it holds."""
     from eth_utils import is_address, to_checksum_address
 
+    from movieminter.chain.client import ChainError
+
     if not is_address(address):
         raise MovieMinterError(f"{address!r} is not an Ethereum address.", hint="Reconnect your wallet.")
     address = to_checksum_address(address)
@@ -200,6 +205,7 @@ def revenue(ctx, address: str) -> dict:
         "withdrawable_wei": str(chain.call("credits", address)),
         "movies": [],
         "segment_claims": [],
+        "segments_held_back": [],  # tokens whose pool share waits for the director's approval (Community)
     }
     total = int(out["withdrawable_wei"])
     # Movies it is the creator or director of (both indexed in MovieCreated).
@@ -220,18 +226,27 @@ def revenue(ctx, address: str) -> dict:
         log["args"]["tokenId"]
         for log in chain.contract.events.Transfer.get_logs(from_block=0, argument_filters={"to": address})
     }
+    community = ctx.community if ctx.settings.community_address else None
     for token in sorted(received):
-        if chain.call("ownerOf", token) != address:
-            continue
+        try:
+            if chain.call("ownerOf", token) != address:
+                continue
+        except ChainError as exc:
+            if exc.error == "ERC721NonexistentToken":
+                continue  # burnt: its director rejected it (Community) and the segment reopened
+            raise
         amount = int(chain.call("claimableSegmentRevenue", token))
-        out["segment_claims"].append(
-            {
-                "movie_id": token >> 32,
-                "segment": token & 0xFFFFFFFF,
-                "token_id": str(token),
-                "claimable_wei": str(amount),
-            }
-        )
+        claim = {
+            "movie_id": token >> 32,
+            "segment": token & 0xFFFFFFFF,
+            "token_id": str(token),
+            "claimable_wei": str(amount),
+        }
+        if community is not None and not community.call("segmentApproved", token):
+            # Waiting for the director's approval: a claim would revert, so it is listed apart, not in the total.
+            out["segments_held_back"].append({**claim, "review": community.review_of(token >> 32, token & 0xFFFFFFFF)})
+            continue
+        out["segment_claims"].append(claim)
         total += amount
     out["total_wei"] = str(total)
     return out

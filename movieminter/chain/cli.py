@@ -249,7 +249,16 @@ def _deploy_community(client, account) -> str:
     """Deploys Community next to `client`'s MovieMinter (it reads that one's movies, tickets and segments)."""
     from movieminter.chain.community import CommunityClient
 
-    return CommunityClient.for_chain(client).deploy(account, minter_address=client.contract_address)
+    com = CommunityClient.for_chain(client)
+    address = com.deploy(account, minter_address=client.contract_address)
+    if com.linked:
+        print("MovieMinter linked to this Community: approval gates segment payouts; takes ballots decide mints")
+    else:
+        print(
+            "MovieMinter NOT linked to this Community (it has one already, or this wallet did not deploy it): "
+            "approval and takes ballots are refused here; passes, idea ballots and credits work"
+        )
+    return address
 
 
 def _exports(contract: str, community: str) -> str:

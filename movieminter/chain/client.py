@@ -184,7 +184,8 @@ ERROR_TEXT: dict[str, tuple[str, str]] = {
     ),
     "NotAllowed": (
         "{account} may not mint segment {segment} of movie {movieId} now",
-        "only the lottery winner / allowlisted wallet may mint it during the claim window",
+        "only the lottery winner / allowlisted wallet may mint it during the claim window; a segment put to a "
+        "takes ballot only its winning take's author, with that take's digests, once the ballot is settled",
     ),
     "TicketsNotForSale": ("movie {movieId} is free to watch: there are no tickets to buy", "just watch it"),
     "AlreadyHasTicket": ("{account} already has a ticket for movie {movieId}", "no need to buy another"),
@@ -198,6 +199,15 @@ ERROR_TEXT: dict[str, tuple[str, str]] = {
     ),
     "WithdrawFailed": ("sending {amount} wei to {account} failed", "the receiving contract must accept ether"),
     "ReentrancyGuardReentrantCall": ("re-entrant call refused", "do not call withdraw from inside a payout"),
+    "NotCommunity": (
+        "{account} may not do this: it is for the linked Community contract (linked once, by the deployer)",
+        "send from the MovieMinter deployer's wallet to link a Community; the rest goes through Community",
+    ),
+    "SegmentNotApproved": (
+        "segment token {tokenId} is waiting for its director's approval: its revenue is held back until then",
+        "submit it for review (`movieminter director approval submit`); it counts as approved when the director "
+        "approves it or when the approval window ends",
+    ),
     "ERC721NonexistentToken": ("token {tokenId} does not exist", "it has not been minted yet"),
     "ERC721InsufficientApproval": ("{operator} may not transfer token {tokenId}", "ask its holder to approve you"),
     "ERC721IncorrectOwner": (

@@ -53,8 +53,21 @@ COMMUNITY_ERROR_TEXT = {
     ),
     "NotSubmitted": (
         "segment {segment} of movie {movieId} is not waiting for review",
-        "the movie must require approval and the segment's holder must submit it",
+        "the movie must require approval, the segment's holder must submit it, and a segment counts as approved "
+        "for good once approved or once its approval window ends",
     ),
+    "NotLinked": (
+        "MovieMinter {minter} is not linked to this Community contract",
+        "takes ballots and approval need it: the MovieMinter deployer links it (`movieminter chain deploy` does)",
+    ),
+    "InvalidWindow": ("an approval window of {window} s is too long", "at most {max} seconds (30 days)"),
+    "ReasonRequired": ("a rejection needs a reason", "say what to change (--reason)"),
+    "BallotNotOver": ("ballot {ballotId} cannot be settled or released before {until}", "wait until then"),
+    "TakesMismatch": (
+        "the takes given for ballot {ballotId} are not the recorded ones",
+        "pass every TakeRecorded take of the ballot, in take order",
+    ),
+    "AlreadySettled": ("ballot {ballotId} is already settled", "its winner may mint the segment"),
 }
 
 
@@ -129,8 +142,10 @@ class CommunityClient(ChainClient):
     def _retranslate(self, exc: ChainError) -> ChainError:
         return _community_error(exc)
 
-    def deploy(self, account=None, minter_address: str | None = None) -> str:
-        """Deploys Community for the MovieMinter at `minter_address`, from `account` or anvil's first account."""
+    def deploy(self, account=None, minter_address: str | None = None, *, link: bool = True) -> str:
+        """Deploys Community for the MovieMinter at `minter_address`, from `account` or anvil's first account, then
+        links it (MovieMinter.setCommunity) when that MovieMinter has none yet and `account` deployed it: approval
+        gates payouts and takes ballots decide mints only through the linked Community. `self.linked` tells."""
         if not minter_address:
             raise MovieMinterError("deploying Community needs the MovieMinter address", hint="deploy MovieMinter first")
         factory = self.w3.eth.contract(abi=self.artifact["abi"], bytecode=self.artifact["bytecode"])
@@ -145,7 +160,30 @@ class CommunityClient(ChainClient):
             )
         receipt = self.wait(tx_hash)
         self.contract_address = to_checksum_address(receipt["contractAddress"])
+        self.linked = link and self._link(account, minter_address)
         return self.contract_address
+
+    def _link(self, account, minter_address: str) -> bool:
+        minter = ChainClient(self.rpc_url, minter_address)
+        if int(minter.call("community"), 16) != 0:
+            return False  # linked to another Community already (a second deployment)
+        sender = account.address if account is not None else self.w3.eth.accounts[0]
+        try:
+            tx = minter.build_tx("setCommunity", [self.contract_address], sender)
+        except ChainError as exc:
+            if exc.error == "NotCommunity":
+                return False  # not the MovieMinter's deployer
+            raise
+        if account is None:
+            minter.transact("setCommunity", [self.contract_address], sender)
+        else:
+            minter.wait(minter.sign_and_send(tx, account))
+        return True
+
+    def is_linked(self) -> bool:
+        """Whether the MovieMinter this Community reads is linked to it (approval and takes ballots need it)."""
+        minter = ChainClient(self.rpc_url, self.call("minter"))
+        return to_checksum_address(minter.call("community")) == self.contract_address
 
     def _event_arg(self, receipt, event: str, arg: str):
         for ev in self.events(receipt):
@@ -246,6 +284,23 @@ class CommunityClient(ChainClient):
             for log in sorted(logs, key=lambda e: e["args"]["take"])
         ]
 
+    def settle_takes(self, ballot_id: int, sender: str) -> dict | None:
+        """Names the winner of a finished takes ballot on chain (from the recorded takes); returns the winning
+        take, or None when nobody voted (the segment opens again)."""
+        takes = self.takes(ballot_id)
+        arg = [(t["taker"], t["content_digest"], t["metadata_digest"]) for t in takes]
+        receipt = self.transact("settleTakes", [ballot_id, arg], sender)
+        for ev in self.events(receipt):
+            if ev["event"] == "TakesSettled":
+                return takes[ev["args"]["take"]]
+        return None
+
+    def release_takes(self, ballot_id: int, sender: str) -> dict:
+        return self.transact("releaseTakes", [ballot_id], sender)
+
+    def prepare_ticket_votes(self, ballot_id: int, accounts: list[str], sender: str) -> dict:
+        return self.transact("prepareTicketVotes", [ballot_id, [to_checksum_address(a) for a in accounts]], sender)
+
     def winning_take(self, ballot_id: int) -> dict | None:
         """The take that won a finished takes ballot (None while voting runs or if nobody voted)."""
         info = self.ballot(ballot_id)
@@ -266,6 +321,13 @@ class CommunityClient(ChainClient):
 
     def review_of(self, movie_id: int, segment: int) -> str:
         return REVIEW_STATES[self.call("reviewOf", movie_id, segment)]
+
+    def segment_approved(self, movie_id: int, segment: int) -> bool:
+        """Whether MovieMinter pays the segment's pool share now (no approval required, or approved)."""
+        return self.call("segmentApproved", movie_id << 32 | segment)
+
+    def auto_approve_at(self, movie_id: int, segment: int) -> int:
+        return self.call("autoApproveAt", movie_id, segment)
 
     def rejections(self, movie_id: int) -> list[dict]:
         logs = self.contract.events.SegmentRejected.get_logs(from_block=0, argument_filters={"movieId": movie_id})
