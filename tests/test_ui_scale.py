@@ -113,3 +113,25 @@ def test_feature_film_opens_with_few_cells_and_reaches_segment_1000(minter_stack
     )
     page.locator(f"#mm-grid [data-i='{target}']").click()
     page.wait_for_function(f"document.querySelector('#mm-scene-title').textContent.startsWith('Segment {target} ')")
+
+
+def test_invalid_manifest_is_refused_once_its_background_check_ends(minter_stack):
+    """The timeline draws from the parsed manifest while the full validation runs in the background; the scene
+    waits for it, and from then on every view of the movie refuses the manifest with its problems."""
+    import httpx
+
+    manifest = json.loads(EXAMPLE_MANIFEST.read_text())
+    manifest["segments"][3]["camera"]["zoom"] = "0: (1.0), 99: (1.1)"  # keyframe outside the 48-frame segment
+    movie_id = minter_stack.publish(manifest)
+    good = minter_stack.publish(json.loads(EXAMPLE_MANIFEST.read_text()))
+    with httpx.Client(base_url=minter_stack.url + "/api/v1/movies/", timeout=60) as api:
+        r = api.get(f"{movie_id}/segments/3")
+        assert r.status_code == 400, r.text
+        problems = r.json()["detail"]["details"]["problems"]
+        assert any(p["pointer"] == "/segments/3/camera/zoom" and "outside" in p["message"] for p in problems)
+        for path in (f"open?ref={movie_id}", f"{movie_id}/segments", f"{movie_id}/segments/0"):
+            r = api.get(path)
+            assert r.status_code == 400 and r.json()["detail"]["details"]["problems"] == problems, path
+        # a valid movie on the same app is unaffected, its scene served once validated
+        assert api.get(f"open?ref={good}").json()["segment_count"] == 6
+        assert api.get(f"{good}/segments/3").json()["title"] == manifest["segments"][3]["title"]
