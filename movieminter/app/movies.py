@@ -12,6 +12,7 @@ import re
 import sqlite3
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from movieminter.app.errors import ManifestUnavailable, MovieError, MovieNotFound, NoChain
 from movieminter.errors import MovieMinterError
@@ -42,7 +43,8 @@ class Movies:
 
     def __init__(self, ctx):
         self.ctx = ctx
-        self._manifests: dict[int, tuple[dict, str]] = {}
+        self._manifests: dict[str, tuple[dict, Future]] = {}  # CID -> (parsed, its validation)
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         db = sqlite3.connect(str(ctx.settings.path() / "movies.sqlite3"), check_same_thread=False, isolation_level=None)
         db.execute(
@@ -94,21 +96,38 @@ class Movies:
         }
 
     def manifest(self, movie_id: int, info: dict) -> tuple[dict, str]:
-        """The movie's manifest, checked against the on-chain record (`info`)."""
-        from movieminter.app.rights import check_segment_count
-
+        """The movie's manifest, validated, and checked against the on-chain record (`info`)."""
+        _, cid = self.outline(movie_id, info)
         with self._lock:
-            cached = self._manifests.get(movie_id)
-        if cached:
-            check_segment_count(movie_id, info["segment_count"], cached[0])
-            return cached
+            check = self._manifests[cid][1]
+        return check.result(), cid  # raises the ManifestError of an invalid manifest
+
+    def outline(self, movie_id: int, info: dict) -> tuple[dict, str]:
+        """The movie's manifest as parsed, before its full validation has finished: enough for the timeline
+        (titles, segment count). Validating a feature film (1,080 segments: every schedule evaluated) takes
+        about a second, so it runs in the background from the first look; `manifest()` waits for it, and once
+        it failed this raises its ManifestError too. A manifest is immutable (its CID), so both are cached."""
+        from movieminter.app.rights import check_segment_count
         from movieminter.ipfs.cid import digest_to_cid
-        from movieminter.manifest import load_manifest
 
         digest = info["manifest_digest"]
         if not digest:
             raise MovieError(f"Movie {movie_id} records no manifest.", hint="Ask the director to republish it.")
         cid = digest_to_cid(digest)
+        with self._lock:
+            entry = self._manifests.get(cid)
+        if entry is None:
+            entry = self._first_look(movie_id, cid)
+        parsed, check = entry
+        if check.done() and check.exception() is not None:
+            raise check.exception()  # type: ignore[misc]
+        check_segment_count(movie_id, info["segment_count"], parsed)
+        return parsed, cid
+
+    def _first_look(self, movie_id: int, cid: str) -> tuple[dict, Future]:
+        from movieminter.manifest import load_manifest
+        from movieminter.manifest.validate import parse_json_text
+
         try:
             data = self.ctx.store.cat(cid)
         except MovieMinterError as exc:
@@ -116,21 +135,38 @@ class Movies:
                 f"The manifest of movie {movie_id} ({cid}) is not available from IPFS.",
                 hint=exc.hint or "Check the IPFS settings, or pin the manifest on this store.",
             ) from exc
-        manifest = load_manifest(data)
-        check_segment_count(movie_id, info["segment_count"], manifest)
+        parsed = parse_json_text(data)  # not JSON at all: its ManifestError now
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("segments"), list):
+            load_manifest(parsed)  # a document of another shape: every problem now (cheap, nothing to iterate)
         with self._lock:
-            self._manifests[movie_id] = (manifest, cid)
-        return manifest, cid
+            if cid not in self._manifests:
+                self._manifests[cid] = (parsed, self._checker().submit(self._validate, cid, data))
+            return self._manifests[cid]
+
+    def _validate(self, cid: str, data: bytes) -> dict:
+        from movieminter.manifest import load_manifest
+
+        manifest = load_manifest(data)
+        # the jobs' own check (rights.movie_manifest) shares it: a Render & Mint does not validate again
+        self.ctx.caches.setdefault("onchain_manifests", {}).setdefault(cid, manifest)
+        return manifest
+
+    def _checker(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="manifest-check")
+        return self._pool
 
     def summary(self, movie_id: int) -> dict:
         info = self.info(movie_id)
-        manifest, cid = self.manifest(movie_id, info)
+        manifest, cid = self.outline(movie_id, info)
         movie = manifest.get("movie", {})
+        movie = movie if isinstance(movie, dict) else {}  # (not validated yet: see outline)
+        title, description = movie.get("title"), movie.get("description")
         return {
             **info,
             "manifest_cid": cid,
-            "title": movie.get("title", f"Movie {movie_id}"),
-            "description": movie.get("description", ""),
+            "title": title if isinstance(title, str) else f"Movie {movie_id}",
+            "description": description if isinstance(description, str) else "",
             "fps": movie.get("fps"),
             "width": movie.get("width"),
             "height": movie.get("height"),
@@ -191,8 +227,8 @@ class Movies:
     # timeline
     def timeline(self, movie_id: int, viewer: str | None) -> dict:
         info = self.info(movie_id)
-        manifest, _ = self.manifest(movie_id, info)
-        titles = {int(s["index"]): s.get("title", "") for s in manifest.get("segments", [])}
+        manifest, _ = self.outline(movie_id, info)
+        titles = {i: s.get("title", "") if isinstance(s, dict) else "" for i, s in enumerate(manifest["segments"])}
         cells = self.segments(movie_id, info, viewer, manifest)
         for c in cells:
             c["title"] = titles.get(c["index"], "")
@@ -211,6 +247,7 @@ class Movies:
         raw = self.chain().segments(movie_id, 0, info["segment_count"])
         allowed: set[int] = set()
         if viewer and manifest is not None and info["mint_mode"] == "allowlist":
+            manifest, _ = self.manifest(movie_id, info)  # rights come from a validated manifest only
             tree = allowlist_tree(self.ctx.store, manifest, info["allowlist_root"])
             if tree is not None:  # the viewer's segments on the allowlist (no proof shown to anyone)
                 allowed = {int(v["value"][1]) for v in tree.values if str(v["value"][0]).lower() == viewer.lower()}

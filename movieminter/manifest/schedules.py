@@ -24,6 +24,7 @@ Deforum's in-between semantics, which evaluate_schedule reproduces:
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from typing import Any
 
@@ -87,7 +88,13 @@ class ScheduleError(ValueError):
 
 def check_expression(expr: str) -> None:
     """Raise ScheduleError unless `expr` uses only numbers, t, max_f, s, arithmetic and allowed functions."""
-    text = expr.strip()
+    _accepted_expression(expr.strip())
+
+
+# A feature film repeats expressions across segments, and validating a schedule parses and checks each one
+# again when it evaluates it: remember the verdicts (only acceptances; refusals raise and are not cached).
+@functools.lru_cache(maxsize=4096)
+def _accepted_expression(text: str) -> bool:
     if not text:
         raise ScheduleError(
             "the expression is empty", "write a number or an expression such as `1.0` or `0.5*sin(t/10)`"
@@ -137,6 +144,7 @@ def check_expression(expr: str) -> None:
             f"`{ast.unparse(node)}` is not allowed in `{text}`",
             "expressions may only contain numbers, t, max_f, s, arithmetic and math functions",
         )
+    return True
 
 
 def _check_name(node: ast.Name, text: str) -> None:
@@ -236,6 +244,11 @@ def parse_schedule(text: str) -> list[tuple[int, str]]:
     """
     if not isinstance(text, str) or not text.strip():
         raise ScheduleError("the schedule is empty", "write at least `0: (value)`")
+    return list(_parsed_schedule(text))
+
+
+@functools.lru_cache(maxsize=1024)  # validation parses each schedule twice (check, then evaluate)
+def _parsed_schedule(text: str) -> tuple[tuple[int, str], ...]:
     if len(text) > MAX_SCHEDULE_LENGTH:
         raise ScheduleError(
             f"the schedule is {len(text)} characters long (at most {MAX_SCHEDULE_LENGTH})",
@@ -286,7 +299,7 @@ def parse_schedule(text: str) -> list[tuple[int, str]]:
         elif not _strip_value(value).strip():
             raise ScheduleError(f"frame {frame} has no value", "write `FRAME: (VALUE)`")
         frames[frame] = value
-    return sorted(frames.items())
+    return tuple(sorted(frames.items()))
 
 
 def evaluate_expression(expr: str, frames: npt.NDArray[Any], *, max_f: int, s: int) -> npt.NDArray[np.float64]:

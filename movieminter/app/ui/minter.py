@@ -79,6 +79,11 @@ PAGE = """
     <h3 id="mm-timeline-title" class="mm-h">Segments</h3>
     <p class="mm-muted mm-small">Click a segment, or use the arrow keys and Enter, to open its scene.</p>
     <div id="mm-legend" class="mm-legend"></div>
+    <form id="mm-jump" class="mm-jump" hidden>
+      <label for="mm-jump-to">Go to segment</label>
+      <input id="mm-jump-to" type="number" min="0" step="1" inputmode="numeric" required>
+      <button type="submit" class="mm-btn">Go</button>
+    </form>
     <div id="mm-yours" class="mm-alert mm-alert-info" hidden role="status" data-testid="yours"></div>
     <div id="mm-grid" class="mm-grid" role="grid" aria-label="Segment timeline" aria-describedby="mm-legend"></div>
     <div id="mm-timeline-error" class="mm-alert mm-alert-error" hidden role="alert"></div>
