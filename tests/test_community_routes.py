@@ -144,6 +144,8 @@ def test_review_refusals_happen_before_the_wallet(app_for, env):
     assert r.status_code == 400 and r.json()["detail"]["message"] == "Say why you reject the segment."
     send(chain, post(director, path + "/review/tx", {"approve": False, "reason": "off  model"}).json()["tx"])
     rows = director.get(f"/api/v1/community/movies/{movie}/reviews").json()
-    assert rows["can_review"] and rows["segments"][0]["state"] == "unsubmitted"
+    # The rejected version is burnt and the segment open again; the reason stays readable.
+    assert rows["can_review"] and rows["segments"][0]["state"] == "reopened"
+    assert rows["segments"][0]["holder"] is None and chain.segments(movie, 0, 1)[0]["status"] == "open"
     assert rows["segments"][0]["rejected_because"] == "off model"  # whitespace tidied, as stored on chain
     assert not minter.get(f"/api/v1/community/movies/{movie}/reviews").json()["can_review"]

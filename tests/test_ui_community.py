@@ -236,8 +236,20 @@ def test_the_director_approves_and_rejects_with_a_reason_in_the_studio(community
     for segment in (0, 1):
         _mint(stack, movie, segment, minter)
     com.set_approval_window(movie, 3 * 24 * 3600, acc[9])
-    for segment in (0, 1):
-        com.submit_segment(movie, segment, minter)
+    com.submit_segment(movie, 0, minter)
+
+    # The holder submits segment 1 from the Studio; no review buttons for them.
+    holder = studio_page(stack, chromium, theme, account=2)
+    holder.fill("#mm-movie-id", str(movie))
+    holder.click("#mm-load")
+    mine_panel = holder.get_by_test_id("reviews")
+    mine_panel.get_by_test_id("state-1").wait_for(timeout=30_000)
+    assert mine_panel.get_by_role("button", name="Approve").count() == 0
+    mine_panel.get_by_test_id("review-1").get_by_role("button", name="Submit for review").click()
+    holder.wait_for_function(
+        "document.querySelector('[data-testid=state-1]')?.textContent === 'waiting for review'", timeout=60_000
+    )
+    assert com.review_of(movie, 1) == "pending"
 
     page = studio_page(stack, chromium, theme, account=9)
     page.set_viewport_size({"width": width, "height": 900})
@@ -266,22 +278,19 @@ def test_the_director_approves_and_rejects_with_a_reason_in_the_studio(community
     panel.get_by_test_id("review-1").get_by_role("button", name="Reject").click()
     panel.get_by_test_id("rejected-1").wait_for(timeout=60_000)
     assert panel.get_by_test_id("rejected-1").inner_text() == f"Rejected: {reason}"
-    assert panel.get_by_test_id("state-1").inner_text() == "not submitted"
-    assert com.review_of(movie, 0) == "approved" and com.review_of(movie, 1) == "unsubmitted"
+    # Rejection burns that version and opens the segment to be minted again.
+    assert panel.get_by_test_id("state-1").inner_text() == "rejected: open to mint again"
+    assert com.review_of(movie, 0) == "approved" and stack.chain.segments(movie, 1, 1)[0]["status"] == "open"
     assert com.rejections(movie) == [{"segment": 1, "director": acc[9], "reason": reason}]
 
-    # The minter sees the reason and submits the segment again; no review buttons for them.
-    holder = studio_page(stack, chromium, theme, account=2)
+    # The minter sees the reason; nothing is left for them to submit.
     holder.fill("#mm-movie-id", str(movie))
     holder.click("#mm-load")
     mine_panel = holder.get_by_test_id("reviews")
     mine_panel.get_by_test_id("rejected-1").wait_for(timeout=30_000)
+    assert mine_panel.get_by_test_id("rejected-1").inner_text() == f"Rejected: {reason}"
     assert mine_panel.get_by_role("button", name="Approve").count() == 0
-    mine_panel.get_by_role("button", name="Submit for review").click()
-    holder.wait_for_function(
-        "document.querySelector('[data-testid=state-1]')?.textContent === 'waiting for review'", timeout=60_000
-    )
-    assert com.review_of(movie, 1) == "pending"
+    assert mine_panel.get_by_role("button", name="Submit for review").count() == 0
 
 
 def test_the_watch_page_card_in_dark_mode_at_420_px(community_stack, chromium):

@@ -237,7 +237,8 @@ def _roles(ctx, com, movie_id: int) -> tuple[str, str | None, int]:
 
 
 def reviews_view(ctx, movie_id: int, viewer: str | None, gateway: str) -> dict:
-    """Every minted segment's review state, its holder, its video link and the last rejection's reason."""
+    """Every minted segment's review state, its holder and its video link; and each segment whose
+    version was rejected (the token is burnt and the segment open to mint again) with the reason."""
     com = community(ctx)
     director, leader, _ = _roles(ctx, com, movie_id)
     window = int(com.call("approvalWindow", movie_id))
@@ -249,9 +250,11 @@ def reviews_view(ctx, movie_id: int, viewer: str | None, gateway: str) -> dict:
         due[int(e["args"]["segment"])] = int(e["args"]["autoApproveAt"])
     rows = []
     for s in ctx.chain.segments(movie_id, 0, None):
-        if s["status"] != "minted":
-            continue
         i = s["segment"]
+        if s["status"] != "minted":
+            if i in reasons:
+                rows.append(_reopened_row(i, reasons[i]))
+            continue
         state = com.review_of(movie_id, i)
         cid = _cid(s["contentDigest"])
         rows.append(
@@ -261,7 +264,7 @@ def reviews_view(ctx, movie_id: int, viewer: str | None, gateway: str) -> dict:
                 "holder": ctx.chain.call("ownerOf", ctx.chain.token_id(movie_id, i)),
                 "state": state,
                 "auto_approve_at": due.get(i) if state == "pending" else None,
-                "rejected_because": reasons.get(i) if state == "unsubmitted" else None,
+                "rejected_because": None,
                 "video_url": gateway + cid if cid else None,
             }
         )
@@ -274,6 +277,19 @@ def reviews_view(ctx, movie_id: int, viewer: str | None, gateway: str) -> dict:
         "can_review": bool(who) and who in (director, leader),
         "segments": rows,
         "now": ctx.chain.timestamp(),
+    }
+
+
+def _reopened_row(segment: int, reason: str) -> dict:
+    """A rejected version: its token was burnt, so no holder and no video; anyone may mint the segment again."""
+    return {
+        "segment": segment,
+        "minter": None,
+        "holder": None,
+        "state": "reopened",
+        "auto_approve_at": None,
+        "rejected_because": reason,
+        "video_url": None,
     }
 
 

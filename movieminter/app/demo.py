@@ -258,7 +258,7 @@ def run_flow(
         wallets.addresses.update(extra.addresses)
         from movieminter.app.demo_season import run_season
 
-        season_result = run_season(community, chain, wallets, movie_id, minted, say)
+        season_result = run_season(community, chain, wallets, movie_id, minted, say, store=ctx.store, manifest=manifest)
 
     summary = {
         "rpc_url": anvil.url,

@@ -21,8 +21,9 @@ CREATOR_BPS = 1000  # the creator's 10 % of the pass revenue; the leader gets th
 VOTE_SECONDS = 3600
 
 
-def run_season(community, chain, wallets, movie_id: int, minted: list[dict], say) -> dict:
-    """The season's story (one narrated step). Returns what the tests check."""
+def run_season(community, chain, wallets, movie_id: int, minted: list[dict], say, *, store, manifest: dict) -> dict:
+    """The season's story (one narrated step). Returns what the tests check. `store` and `manifest`:
+    the take videos are pinned there, encoded for the movie, so the winning take plays in it."""
 
     def send(role: str, fn: str, fargs: list, value: int = 0, on=None) -> list[dict]:
         on = on or community  # the Community contract, or `chain` (MovieMinter)
@@ -48,7 +49,8 @@ def run_season(community, chain, wallets, movie_id: int, minted: list[dict], say
         events = send(role, "buyPass", [cid], value=price)
         passes[role], paid = arg(events, "PassBought", "passId"), paid + price
         say.info(f"{role} bought pass {passes[role]} for {eth(price)}" + (" (early tier)" if early else ""))
-    ballot = _takes_and_vote(community, movie_id, minted, passes, send, arg, say, chain, wallets)
+    pin = lambda role, segment: _pin_take(store, manifest, segment, role)  # noqa: E731
+    ballot = _takes_and_vote(community, movie_id, minted, passes, send, arg, say, chain, wallets, pin)
     review = _approval(community, chain, movie_id, minted, wallets, send, say)
     revenue = _pass_revenue(community, cid, paid, wallets, send, say)
     tickets = _ticket_revenue(chain, movie_id, wallets, review, send, say)
@@ -74,7 +76,41 @@ def run_season(community, chain, wallets, movie_id: int, minted: list[dict], say
     }
 
 
-def _takes_and_vote(community, movie_id, minted, passes, send, arg, say, chain, wallets) -> dict:
+def _pin_take(store, manifest: dict, segment: int, role: str) -> tuple[bytes, bytes]:
+    """A take's video and metadata, pinned; their digests. The demo's takes are title cards encoded
+    in the movie's profile (rendering three takes would triple the demo's time); a real take is a
+    render like any segment's."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from PIL import Image, ImageDraw
+
+    from movieminter.ipfs.cid import cid_to_digest
+    from movieminter.manifest import get_segment
+    from movieminter.media.encode import encode_segment
+
+    seg, movie = get_segment(manifest, segment), manifest["movie"]
+    tint = int(hashlib.sha256(role.encode()).hexdigest()[:6], 16)
+    with tempfile.TemporaryDirectory() as tmp:
+        frames = []
+        for n in range(int(seg["frame_count"])):
+            img = Image.new("RGB", (movie["width"], movie["height"]), (tint >> 16, (tint >> 8) & 255, tint & 255))
+            ImageDraw.Draw(img).text((16, 16 + n), f"{role}'s take of segment {segment}", fill=(255, 255, 255))
+            frames.append(Path(tmp) / f"frame_{n:05d}.png")
+            img.save(frames[-1])
+        media = encode_segment(
+            frames, manifest, segment, Path(tmp) / "take.mp4", poster=False, preview=False, allow_silence=True
+        )
+        video = store.add_file(media.video)
+    meta = {"name": f"{movie['title']}: {role}'s take of segment {segment}", "animation_url": f"ipfs://{video}"}
+    metadata = store.add_bytes(json.dumps(meta, sort_keys=True).encode())
+    for cid in (video, metadata):
+        store.pin(cid)
+    return cid_to_digest(video), cid_to_digest(metadata)
+
+
+def _takes_and_vote(community, movie_id, minted, passes, send, arg, say, chain, wallets, pin) -> dict:
     taken = {m["segment"] for m in minted}
     segment = next(i for i in range(int(chain.movie(movie_id)["segmentCount"])) if i not in taken)
     now = chain.w3.eth.get_block("latest")["timestamp"]
@@ -82,8 +118,7 @@ def _takes_and_vote(community, movie_id, minted, passes, send, arg, say, chain, 
     events = send("director", "openBallot", [movie_id, segment, True, 0, start, end, b"\0" * 32])
     ballot = arg(events, "BallotOpened", "ballotId")
     for role in ("fan-1", "fan-2", "viewer"):
-        # The digests of each take's video and metadata; the files themselves would be pinned off chain.
-        content, meta = (hashlib.sha256(f"{role} take of segment {segment}: {k}".encode()).digest() for k in "vm")
+        content, meta = pin(role, segment)  # the take's video and metadata, pinned; the chain records digests
         take = arg(send(role, "recordTake", [ballot, passes[role], content, meta]), "TakeRecorded", "take")
         say.info(f"{role} recorded take {take} of segment {segment}")
     anvil_rpc(chain, "evm_increaseTime", [601])  # local chain: the vote opens

@@ -164,7 +164,7 @@
   }
 
   // ------------------------------------------------------------ the Studio: review minted segments
-  const STATE = { "not required": "no approval required", unsubmitted: "not submitted", pending: "waiting for review", approved: "approved", rejected: "rejected" };
+  const STATE = { "not required": "no approval required", unsubmitted: "not submitted", pending: "waiting for review", approved: "approved", rejected: "rejected", reopened: "rejected: open to mint again" };
 
   function reviewsHtml(v) {
     const hours = v.approval_window / 3600;
@@ -175,7 +175,7 @@
       <input type="number" id="mm-approval-hours" class="mm-narrow" min="0" step="1" value="${v.approval_window ? +hours.toFixed(2) : 72}">
       <button type="button" class="mm-btn" data-act="window">Set approval window</button></div>` : "";
     const rows = v.segments.map((s) => {
-      const holds = me() && s.holder.toLowerCase() === me();
+      const holds = me() && s.holder && s.holder.toLowerCase() === me();
       let act = "";
       if (v.can_review && s.state === "pending") {
         act = `<button type="button" class="mm-btn mm-btn-small" data-act="approve" data-seg="${s.segment}">Approve</button>
@@ -188,11 +188,11 @@
       const due = s.auto_approve_at ? `<div class="mm-muted">approved automatically ${esc(when(s.auto_approve_at))}</div>` : "";
       return `<tr data-testid="review-${s.segment}"><td>${s.segment}</td>
         <td>${s.video_url ? `<video class="mm-take" controls preload="metadata" src="${esc(url(s.video_url))}"></video>` : "—"}</td>
-        <td title="${esc(s.holder)}">${esc(short(s.holder))}</td>
+        <td title="${esc(s.holder || "")}">${s.holder ? esc(short(s.holder)) : "—"}</td>
         <td><span data-testid="state-${s.segment}">${esc(STATE[s.state] || s.state)}</span>${due}${note}</td><td class="mm-review-act">${act}</td></tr>`;
     }).join("");
     return win + form + `<div class="mm-community-msg mm-alert" hidden role="status"></div>` +
-      (v.segments.length ? `<table class="mm-table mm-reviews"><caption>Minted segments</caption><thead><tr><th scope="col">#</th><th scope="col">Video</th>
+      (v.segments.length ? `<table class="mm-table mm-reviews"><caption>Minted and rejected segments</caption><thead><tr><th scope="col">#</th><th scope="col">Video</th>
         <th scope="col">Holder</th><th scope="col">Review</th><th scope="col">Action</th></tr></thead><tbody>${rows}</tbody></table>`
         : `<p class="mm-muted">No segment is minted yet.</p>`) +
       (v.can_review ? "" : `<p class="mm-hint">Only the director or the collective's leader approves and rejects; sign in with that wallet.</p>`);
