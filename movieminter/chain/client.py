@@ -22,7 +22,7 @@ from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from eth_utils.abi import get_abi_output_types
 from web3 import HTTPProvider, Web3
 from web3.exceptions import BlockNotFound, ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
-from web3.types import TxParams
+from web3.types import BlockIdentifier, TxParams
 
 from movieminter.errors import MovieMinterError
 
@@ -436,7 +436,7 @@ class ChainClient:
         except OSError as exc:  # requests' connection errors are OSErrors
             raise self._unreachable(exc) from None
 
-    def call_bulk(self, function: str, *args, block: str | int = "latest") -> tuple:
+    def call_bulk(self, function: str, *args, block: BlockIdentifier = "latest") -> tuple:
         """`call` for views that return long arrays (segments of a feature film): the same eth_call, decoded with
         eth_abi alone. web3's result formatters walk every value of every row and take ~6x as long as the call.
         Addresses come back lower-case hex."""
