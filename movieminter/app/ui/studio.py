@@ -46,11 +46,12 @@ def page(title: str, body: str, script: str) -> gr.Blocks:
 
 WALLET_BAR = """
 <header class="mm-bar">
-  <h1>%(title)s</h1>
-  <nav><a href="../">Minter tab</a> · <a href="../studio/">Studio</a> · <a href="../watch/">Watch</a></nav>
+  <h1><span class="mm-logo" aria-hidden="true">▶</span> %(title)s</h1>
+  <nav class="mm-nav" aria-label="Movie Minter pages"><a href="../">Minter tab</a> <a href="../studio/">Studio</a>
+    <a href="../watch/">Watch</a></nav>
   <div class="mm-wallet">
     <span class="mm-wallet-status" aria-live="polite">Wallet not connected</span>
-    <button type="button" class="mm-connect">Connect wallet</button>
+    <button type="button" class="mm-connect mm-primary">Connect wallet</button>
   </div>
 </header>
 <p class="mm-notice" role="status" aria-live="polite"></p>
