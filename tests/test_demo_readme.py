@@ -31,8 +31,12 @@ def test_demo_command_is_registered():
 
 def test_guides_link_their_screenshots():
     for guide, shots in {
-        "director-guide.md": ["studio-1-create.png", "studio-2-lottery-drawn.png", "studio-3-revenue.png"],
-        "viewer-guide.md": ["watch-1-buy-ticket.png", "watch-2-playing.png"],
+        "director-guide.md": ["studio-1-create.png", "studio-2-lottery-drawn.png", "studio-3-revenue.png"]
+        + ["theme-studio-dark.png", "narrow-studio-dark.png"],
+        "viewer-guide.md": ["watch-1-buy-ticket.png", "watch-2-playing.png", "watch-1080-dark-420.png"],
+        # each mint mode (open, allowlist, lottery), dark mode, a narrow width and the live render preview
+        "minter-guide.md": ["03-timeline.png", "modes-allowlist-yours.png", "modes-lottery-leftover.png"]
+        + ["tab-draw-recorded-dark.png", "narrow-tab-dark.png", "live-preview.png", "live-preview-dark-420.png"],
     }.items():
         text = (ROOT / "docs" / guide).read_text()
         for name in shots:

@@ -97,3 +97,36 @@ def test_at_420px_nothing_is_clipped(minter_stack, chromium, theme):
     out = tab.evaluate(CLIPPED_JS, [".mm-prompts", ".mm-plot", ".mm-plot svg", ".mm-card", ".mm-cols > *", "code"])
     assert out["bad"] == [] and out["pageWidth"] <= out["W"] + 1, out
     shot(tab, f"narrow-tab{theme.replace('?__theme=', '-')}.png")
+
+
+# What makes the pages look like one product: the primary button, the brand mark, card and button shapes, the nav.
+LOOK_JS = """
+(primary) => {
+  const cs = (sel) => { const el = document.querySelector(sel); return el ? getComputedStyle(el) : null; };
+  const p = cs(primary), card = cs(".mm-card"), logo = document.querySelector(".mm-logo");
+  const nav = [...document.querySelectorAll(".mm-nav a")];
+  return { primaryBg: p && p.backgroundColor, primaryInk: p && p.color, primaryRadius: p && p.borderRadius,
+    primaryWeight: p && p.fontWeight, cardRadius: card && card.borderRadius,
+    logo: !!logo && logo.getBoundingClientRect().width > 0 && getComputedStyle(logo).backgroundColor,
+    nav: nav.map((a) => a.textContent.trim()), navWeight: nav.length ? getComputedStyle(nav[0]).fontWeight : null,
+    current: nav.filter((a) => getComputedStyle(a).borderBottomColor === (p && p.backgroundColor)).map((a) => a.textContent.trim()) };
+}
+"""
+
+
+@pytest.mark.parametrize("theme", ["", "?__theme=dark"])
+def test_studio_and_watch_wear_the_tabs_look(minter_stack, chromium, theme):
+    tab = new_page(chromium, minter_stack.url + "/" + theme, 1280)
+    tab.wait_for_selector(".mm-root[data-ready='1']", timeout=30_000)
+    ref = tab.evaluate(LOOK_JS, "#mm-open")
+    assert ref["primaryBg"] == "rgb(245, 158, 11)" and ref["logo"] == ref["primaryBg"], ref
+    for path, current in (("/studio/", "Studio"), ("/watch/", "Watch")):
+        page = new_page(chromium, minter_stack.url + path + theme, 1280)
+        page.wait_for_selector(".mm-connect", timeout=30_000)
+        page.wait_for_function("getComputedStyle(document.querySelector('.mm-logo')).width === '30px'")  # CSS loaded
+        look = page.evaluate(LOOK_JS, ".mm-connect")  # "Connect wallet" is the call to action, as in the tab
+        for key in ("primaryBg", "primaryInk", "primaryRadius", "primaryWeight", "cardRadius", "logo", "navWeight"):
+            assert look[key] == ref[key], (path, key, look[key], ref[key])
+        assert look["nav"] == ["Minter tab", "Studio", "Watch"] and look["current"] == [current], look
+        page.context.close()
+    tab.context.close()

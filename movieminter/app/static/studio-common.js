@@ -70,6 +70,7 @@
     function render(st) {
       status.textContent = st.signedIn ? `Signed in as ${short(st.address)}` : st.address ? `${short(st.address)} (not signed in)` : "Wallet not connected";
       btn.textContent = st.signedIn ? "Disconnect" : "Connect wallet";
+      btn.classList.toggle("mm-primary", !st.signedIn);  // the page's call to action until signed in, as in the tab
       if (st.notice) notice(st.notice);
       if (onChange) onChange(st);
     }

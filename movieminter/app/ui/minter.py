@@ -107,8 +107,9 @@ def build(ctx) -> gr.Blocks:
             head=HEAD,
             apply_default_css=False,
             elem_id="mm-app",
+            # static/minter.js loads the tab's parts first; it says "mm-minter-ready" once they all ran.
             js_on_load="window.MMMinter ? window.MMMinter.mount(element) : "
-            "window.addEventListener('load', () => window.MMMinter.mount(element));",
+            "document.addEventListener('mm-minter-ready', () => window.MMMinter.mount(element), { once: true });",
         )
     blocks.mm_head = HEAD  # for create_app's mount_gradio_app(head=...), if it passes one
     return blocks

@@ -27,18 +27,19 @@ const css = (href) => { if (document.querySelector('link[data-mm="' + href + '"]
 window.MM_ROOT = window.MM_ROOT || base;  // mm-fetch.js resolves the API's relative paths against it
 css("static/studio.css");
 load("static/mm-fetch.js").then(() => load("static/wallet.js")).then(() => load("static/studio-common.js"))
-  .then(() => load("static/%(page)s.js"))
+  %(scripts)s
   .then(() => window.MMPageInit && window.MMPageInit(element))
   .catch((e) => { element.querySelector(".mm-fatal").textContent = String(e); });
 """
 
 
-def page(title: str, body: str, script: str) -> gr.Blocks:
-    """A gradio page holding one HTML block driven by static/<script>.js."""
+def page(title: str, body: str, script: str, parts: tuple[str, ...] = ()) -> gr.Blocks:
+    """A gradio page holding one HTML block driven by static/<script>.js (loaded after static/<parts>.js)."""
+    scripts = "".join(f'.then(() => load("static/{name}.js"))' for name in (*parts, script))
     with gr.Blocks(title=title, analytics_enabled=False) as blocks:
         gr.HTML(
             f'<div class="mm-page" data-page="{script}"><p class="mm-fatal" role="alert"></p>{body}</div>',
-            js_on_load=_LOADER % {"page": script},
+            js_on_load=_LOADER % {"scripts": scripts},
             apply_default_css=False,
         )
     return blocks
@@ -46,11 +47,12 @@ def page(title: str, body: str, script: str) -> gr.Blocks:
 
 WALLET_BAR = """
 <header class="mm-bar">
-  <h1>%(title)s</h1>
-  <nav><a href="../">Minter tab</a> · <a href="../studio/">Studio</a> · <a href="../watch/">Watch</a></nav>
+  <h1><span class="mm-logo" aria-hidden="true">▶</span> %(title)s</h1>
+  <nav class="mm-nav" aria-label="Movie Minter pages"><a href="../">Minter tab</a> <a href="../studio/">Studio</a>
+    <a href="../watch/">Watch</a></nav>
   <div class="mm-wallet">
     <span class="mm-wallet-status" aria-live="polite">Wallet not connected</span>
-    <button type="button" class="mm-connect">Connect wallet</button>
+    <button type="button" class="mm-connect mm-primary">Connect wallet</button>
   </div>
 </header>
 <p class="mm-notice" role="status" aria-live="polite"></p>
@@ -182,4 +184,6 @@ BODY = (
 def build(ctx) -> gr.Blocks:
     from movieminter.app.community_ui import with_community  # approval of minted segments (static/community.js)
 
-    return with_community(page("Movie Minter · Director studio", BODY, "studio"), ctx, "studio")
+    return with_community(
+        page("Movie Minter · Director studio", BODY, "studio", parts=("studio-editor",)), ctx, "studio"
+    )
