@@ -147,6 +147,8 @@ def run_flow(
         rpc_url=anvil.url,
         contract_address=address,
         community_address=community_address,
+        contract_deploy_block=chain.deploy_block,
+        community_deploy_block=community.deploy_block,
         ipfs_backend="local",
     )
     ctx = AppContext(settings, chain_id=chain.chain_id)

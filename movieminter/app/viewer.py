@@ -267,7 +267,7 @@ def revenue(ctx, address: str) -> dict:
     # Movies it is the creator or director of (both indexed in MovieCreated).
     roles: dict[int, list[str]] = {}
     for role in ("creator", "director"):
-        for log in chain.contract.events.MovieCreated.get_logs(from_block=0, argument_filters={role: address}):
+        for log in chain.logs(chain.contract.events.MovieCreated, {role: address}):
             roles.setdefault(int(log["args"]["movieId"]), []).append(role)
     for movie_id in sorted(roles):
         to_creator, to_director = chain.call("collectable", movie_id)
@@ -278,10 +278,7 @@ def revenue(ctx, address: str) -> dict:
         total += pending
     # Segment tokens it holds now: every token ever transferred to it (Transfer logs, `to` indexed),
     # kept if it still owns it. O(tokens received), not O(all segments of all movies).
-    received = {
-        log["args"]["tokenId"]
-        for log in chain.contract.events.Transfer.get_logs(from_block=0, argument_filters={"to": address})
-    }
+    received = {log["args"]["tokenId"] for log in chain.logs(chain.contract.events.Transfer, {"to": address})}
     community = ctx.community if ctx.settings.community_address else None
     for token in sorted(received):
         try:
@@ -324,12 +321,11 @@ def movie_revenue(ctx, movie_id: int) -> dict:
         return int(token) >> 32 == int(movie_id)
 
     holders: dict[int, str] = {}
-    transfers = chain.contract.events.Transfer.get_logs(from_block=since)
-    for log in sorted(transfers, key=lambda lg: (lg["blockNumber"], lg["logIndex"])):
+    for log in chain.logs(chain.contract.events.Transfer, start=since):
         if of_movie(log["args"]["tokenId"]):
             holders[int(log["args"]["tokenId"]) & 0xFFFFFFFF] = log["args"]["to"]
     claimed: dict[int, int] = {}
-    for log in chain.contract.events.SegmentRevenueClaimed.get_logs(from_block=since):
+    for log in chain.logs(chain.contract.events.SegmentRevenueClaimed, start=since):
         if of_movie(log["args"]["tokenId"]):
             seg = int(log["args"]["tokenId"]) & 0xFFFFFFFF
             claimed[seg] = claimed.get(seg, 0) + int(log["args"]["amount"])
