@@ -373,6 +373,8 @@ def test_the_watch_page_plays_only_approved_segments(community_stack, chromium, 
     duration = page.evaluate("document.querySelector('#mm-video').duration")
     assert duration > starts[6]  # the whole film plays (the held segments as cards), then the credits
     assert is_red(middle(first, 2)) and not any(is_red(middle(first, s)) for s in (3, 4))
+    # the HLS playlist leaves them out too (gaps, like unminted segments)
+    assert viewer.hls_playlist(stack.ctx, movie, "http://gw/ipfs/").count("#EXT-X-GAP") == 5  # 2 plays
 
     # The director approves segment 3: reopening the movie plays it; 4 still waits.
     com.review_segment(movie, 3, True, acc[9])
@@ -396,4 +398,5 @@ def test_the_watch_page_plays_only_approved_segments(community_stack, chromium, 
     assert not any(c["awaiting"] for c in viewer.chapters(stack.ctx, movie))
     third = viewer.stitched_movie(stack.ctx, movie)
     assert third != second and is_red(middle(third, 4))
+    assert viewer.hls_playlist(stack.ctx, movie, "http://gw/ipfs/").count("#EXT-X-GAP") == 3  # 2, 3, 4 play
     page.context.close()

@@ -237,6 +237,8 @@ def hls_playlist(ctx, movie_id: int, gateway_url: str) -> str:
     from movieminter.media.hls import SegmentLayout, build_playlist
 
     segs = minted_segments(ctx, movie_id)
+    held = awaiting_approval(ctx, movie_id, segs)
+    segs = [s for s in segs if s["segment"] not in held]  # awaiting the director's approval: a gap, as unminted
     files = segment_files(ctx, movie_id, segs)
     gateway = gateway_url.rstrip("/") + "/"
     urls = {s["segment"]: gateway + digest_to_cid(s["contentDigest"]) for s in segs}
