@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     rpc_url: str = ""
     contract_address: str = ""
     community_address: str = ""  # Community (contracts/Community.sol): collectives, passes, votes, credits
+    # The blocks the contracts were deployed in: event logs are read from there (0 = unknown: from genesis, which
+    # public RPC providers refuse or serve slowly). `movieminter chain deploy` prints them.
+    contract_deploy_block: int = Field(default=0, ge=0)
+    community_deploy_block: int = Field(default=0, ge=0)
     ipfs_backend: str = "local"  # local | kubo | pinata | psa
     ipfs_endpoint: str = ""
     ipfs_token: str = ""

@@ -58,7 +58,10 @@ def season_world(tmp_path_factory):
 
 def test_season_output_and_chain(season_world):
     out, s = season_world.output, season_world.summary
-    assert "[10/10] Season: passes, a collective, three takes and a vote, approval, credits" in out
+    # the movie is stitched once, after the season (its takes, approvals and pass holders are in it)
+    season_step = out.index("[9/10] Season: passes, a collective, three takes and a vote, approval, credits")
+    assert out.count("Stitch the movie") == 1
+    assert out.index("[10/10] Stitch the movie from the minted segments") > season_step
     assert out.count("✓ proves:") == 10
     com = CommunityClient(season_world.chain.rpc_url, s["community"])
     assert com.call("minter") == s["contract"]
@@ -191,3 +194,49 @@ def test_watch_page_plays_the_movie_with_the_credits_at_the_end(season_world, ch
     last_film = decode_frame(stitched, film - 1.5 / fps).astype(np.int16)  # here a placeholder card
     to_page, to_film = np.abs(shown - drawn).mean(), np.abs(shown - last_film).mean()
     assert shown.max() > 100 and to_page < 4 < to_film, (to_page, to_film)
+
+
+def test_the_demo_movie_is_cut_after_the_season(season_world):
+    """The demo's movie file is the season's cut: the approved winning take plays in it, and its credits roll
+    (every page, compared with the roll drawn from the chain) names the pass holders. It is the very cut the
+    Watch page plays (the same key), so the app does not stitch it again."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from movieminter.app.community import credits_roll
+    from movieminter.app.viewer import stitched_movie
+    from movieminter.ipfs.cid import digest_to_cid
+    from movieminter.manifest import load_manifest
+    from movieminter.media.credits import SECONDS_PER_PAGE, credits_pages
+    from movieminter.media.mp4 import read_mp4
+    from tests.fixtures_media import decode_frame
+
+    s, ctx = season_world.summary, season_world.ctx
+    movie, ballot = s["movie_id"], s["season"]["ballot"]
+    movie_file = Path(s["movie_file"])
+    manifest = load_manifest(ctx.store.cat(s["manifest_cid"]))
+    fps, w, h = manifest["movie"]["fps"], manifest["movie"]["width"], manifest["movie"]["height"]
+    film = sum(seg["frame_count"] for seg in manifest["segments"]) / fps
+
+    roll = dict(credits_roll(ctx, movie))
+    holders = [s["wallets"][r] for r in ("fan-1", "fan-2", "viewer")]
+    assert roll["Season pass holders"] == [f"{a[:6]}…{a[-4:]}" for a in holders]
+    pages = credits_pages(list(roll.items()), w, h)
+    duration = read_mp4(movie_file).track("vide").duration
+    assert abs(duration - (film + len(pages) * SECONDS_PER_PAGE)) < 0.2, (duration, film, len(pages))
+    for i, drawn in enumerate(pages):  # each page of the roll, pass holders included, is in the file
+        shown = decode_frame(movie_file, film + (i + 0.5) * SECONDS_PER_PAGE).astype(np.int16)
+        assert np.abs(shown - np.asarray(drawn.convert("RGB"), np.int16).ravel()).mean() < 4, i
+
+    # the winning take plays where its segment is (not a placeholder card)
+    seg = next(x for x in manifest["segments"] if x["index"] == ballot["segment"])
+    start = sum(x["frame_count"] for x in manifest["segments"] if x["index"] < seg["index"]) / fps
+    middle = seg["frame_count"] / fps / 2
+    digest = season_world.chain.segments(movie, seg["index"], 1)[0]["contentDigest"]
+    take = season_world.data_dir / "take.mp4"
+    take.write_bytes(ctx.store.cat(digest_to_cid(digest)))
+    shown = decode_frame(movie_file, start + middle).astype(np.int16)
+    assert np.abs(shown - decode_frame(take, middle).astype(np.int16)).mean() < 4
+
+    assert stitched_movie(ctx, movie) == movie_file  # the app's cut of the same chain state: the demo's file

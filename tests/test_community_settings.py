@@ -45,6 +45,11 @@ def test_cli_deploy_deploys_community_for_the_minter(anvil, tmp_path, capsys, mo
     minter = re.search(r"MovieMinter deployed at (0x[0-9a-fA-F]{40})", out).group(1)
     community = re.search(r"Community deployed at (0x[0-9a-fA-F]{40})", out).group(1)
     assert f"MOVIEMINTER_COMMUNITY_ADDRESS={community}" in out
+    # the deployment blocks, where log reads start: each contract's code appears in its block, not before
+    for name, address in (("CONTRACT", minter), ("COMMUNITY", community)):
+        block = int(re.search(rf"MOVIEMINTER_{name}_DEPLOY_BLOCK=(\d+)", out).group(1))
+        w3 = ChainClient(anvil.url).w3
+        assert w3.eth.get_code(address, block) and not w3.eth.get_code(address, block - 1)
     ctx = AppContext(
         Settings(data_dir=tmp_path, rpc_url=anvil.url, contract_address=minter, community_address=community)
     )

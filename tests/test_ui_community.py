@@ -313,3 +313,88 @@ def test_the_watch_page_card_in_dark_mode_at_420_px(community_stack, chromium):
     assert page.evaluate("document.body.classList.contains('dark')")
     assert_nothing_clipped(page, [".mm-community", ".mm-community p", ".mm-option", ".mm-take", ".mm-credits dd"])
     shot(page, "community-watch-dark-420.png")
+
+
+def test_the_watch_page_plays_only_approved_segments(community_stack, chromium, tmp_path):
+    """A movie that requires approval: the approved segment plays; the pending one is a placeholder card in the
+    video and says so (with its auto-approval time) in the chapter list; approving it, or its window ending,
+    makes a new cut in which it plays."""
+    from datetime import datetime, timezone
+
+    import numpy as np
+
+    from movieminter.app import viewer
+    from tests.fixtures_media import decode_frame
+    from tests.test_ui_watch import mint_red_segment
+
+    stack, com, chain = community_stack, community_stack.com, community_stack.chain
+    acc = chain.w3.eth.accounts
+    _, movie = season(stack)
+    manifest = lighthouse()
+    for segment in (2, 3, 4):
+        mint_red_segment(stack, manifest, movie, segment, tmp_path, acc[2])
+    com.set_approval_window(movie, 24 * 3600, acc[9])
+    for segment in (2, 3, 4):
+        com.submit_segment(movie, segment, acc[2])
+    com.review_segment(movie, 2, True, acc[9])
+    auto = com.auto_approve_at(movie, 3)
+    chain.transact("buyTicket", [movie], acc[5], value=TICKET)
+
+    fps = manifest["movie"]["fps"]
+    starts = [sum(s["frame_count"] for s in manifest["segments"][:i]) / fps for i in range(7)]
+
+    def middle(path, segment: int) -> np.ndarray:
+        return decode_frame(path, (starts[segment] + starts[segment + 1]) / 2).reshape(-1, 3).mean(axis=0)
+
+    def is_red(rgb) -> bool:
+        return rgb[0] > 180 and rgb[1] < 80 and rgb[2] < 80
+
+    page = stack.open_page(chromium, account=5)
+    page.goto(f"{stack.url}/watch/?movie={movie}")
+    page.wait_for_function("window.MMPage && document.querySelector('.mm-connect')", timeout=60_000)
+    page.get_by_role("button", name="Connect wallet").click()
+    page.wait_for_selector("text=Signed in as", timeout=30_000)
+    page.wait_for_function("document.querySelector('#mm-video').readyState >= 1", timeout=300_000)
+
+    def credit(segment: int) -> str:
+        return page.locator(f"#mm-chapters li[data-index='{segment}'] .mm-credit").inner_text()
+
+    when = datetime.fromtimestamp(auto, timezone.utc).strftime("%Y-%m-%d %H:%M")
+    assert credit(2) == f"minted by {acc[2][:6]}…{acc[2][-4:]}"
+    for segment in (3, 4):
+        assert credit(segment) == (
+            f"minted by {acc[2][:6]}…{acc[2][-4:]}, awaiting the director's approval (auto-approved {when} UTC)"
+        )
+    assert credit(1) == "not minted yet"
+    # the scrub bar marks the segments that play: only segment 2
+    assert page.get_attribute(".mm-scrub-minted", "d").count("M") == 1
+    (first,) = (stack.ctx.settings.data_dir / "movies" / str(movie)).glob("movie-*.mp4")
+    duration = page.evaluate("document.querySelector('#mm-video').duration")
+    assert duration > starts[6]  # the whole film plays (the held segments as cards), then the credits
+    assert is_red(middle(first, 2)) and not any(is_red(middle(first, s)) for s in (3, 4))
+    # the HLS playlist leaves them out too (gaps, like unminted segments)
+    assert viewer.hls_playlist(stack.ctx, movie, "http://gw/ipfs/").count("#EXT-X-GAP") == 5  # 2 plays
+
+    # The director approves segment 3: reopening the movie plays it; 4 still waits.
+    com.review_segment(movie, 3, True, acc[9])
+    page.click("#mm-open")
+    page.wait_for_function(
+        "!document.querySelector(\"#mm-chapters li[data-index='3'] .mm-credit\").textContent.includes('awaiting')",
+        timeout=300_000,
+    )
+    assert "awaiting the director's approval" in credit(4)
+    # the stream the player asks for (fetched here too, with the page's session, so the test does not depend
+    # on when the <video> reloads): a new cut
+    stream = f"fetch(MMPage.resolve('api/v1/movies/{movie}/stream.mp4')).then((r) => r.status)"
+    assert page.evaluate(stream) == 200
+    (second,) = (stack.ctx.settings.data_dir / "movies" / str(movie)).glob("movie-*.mp4")
+    assert is_red(middle(second, 3)) and not is_red(middle(second, 4))
+
+    # Segment 4's window ends (chain time): auto-approved, it plays without the director.
+    mine(chain, 1, 24 * 3600 + 1)
+    assert com.review_of(movie, 4) == "approved"
+    assert not any(c["awaiting"] for c in viewer.chapters(stack.ctx, movie))
+    third = viewer.stitched_movie(stack.ctx, movie)
+    assert third != second and is_red(middle(third, 4))
+    assert viewer.hls_playlist(stack.ctx, movie, "http://gw/ipfs/").count("#EXT-X-GAP") == 3  # 2, 3, 4 play
+    page.context.close()

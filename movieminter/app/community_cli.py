@@ -126,22 +126,19 @@ def _register_approval(sub, with_flags) -> None:
 
 # ---------------------------------------------------------------- helpers
 def _community(args):
-    from movieminter.app.director_cli import _chain
+    from movieminter.app.director_cli import _chain, _settings
     from movieminter.chain.community import CommunityClient
 
-    address = args.community_address or _settings_community(args)
+    settings = _settings(args)
+    address = args.community_address or settings.community_address
     if not address:
         raise MovieMinterError(
             "No Community contract given.",
             hint="pass --community ADDR or set MOVIEMINTER_COMMUNITY_ADDRESS (`movieminter chain deploy` prints it)",
         )
-    return CommunityClient.for_chain(_chain(args), address)
-
-
-def _settings_community(args) -> str:
-    from movieminter.app.director_cli import _settings
-
-    return _settings(args).community_address
+    # The configured deployment block belongs to the configured contract, not to another given with --community.
+    same = address.lower() == settings.community_address.lower()
+    return CommunityClient.for_chain(_chain(args), address, deploy_block=settings.community_deploy_block if same else 0)
 
 
 def _send(args, function: str, fargs: list, value: int = 0) -> tuple:
@@ -315,7 +312,8 @@ def cmd_ballot_prepare(args) -> int:
 
         chain = _chain(args)
         movie = com.ballot(args.ballot)["movie"]
-        logs = chain.contract.events.TicketBought.get_logs(from_block=0, argument_filters={"movieId": movie})
+        since = int(chain.movie(movie)["createdBlock"])  # no ticket of the movie before it
+        logs = chain.logs(chain.contract.events.TicketBought, {"movieId": movie}, start=since)
         voters = sorted({log["args"]["buyer"] for log in logs})
     if not voters:
         print(f"ballot {args.ballot}: no ticket voters to prepare")

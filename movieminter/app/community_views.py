@@ -59,12 +59,6 @@ def _cid(digest: bytes | str | None) -> str | None:
     return digest_to_cid(raw) if any(raw) else None
 
 
-def _logs(event, filters: dict) -> list:
-    return sorted(
-        event.get_logs(from_block=0, argument_filters=filters), key=lambda e: (e["blockNumber"], e["logIndex"])
-    )
-
-
 # ------------------------------------------------------------------ passes
 
 
@@ -146,7 +140,7 @@ def ballot_view(ctx, ballot_id: int, viewer: str | None, gateway: str) -> dict:
         if exc.error == "UnknownBallot":
             raise NotFound(f"Ballot {ballot_id} does not exist.", hint="Check the ballot number.") from None
         raise
-    opened = _logs(com.contract.events.BallotOpened, {"ballotId": ballot_id})
+    opened = com.logs(com.contract.events.BallotOpened, {"ballotId": ballot_id})
     now = ctx.chain.timestamp()
     if now < info["start"]:
         phase = "takes" if info["kind"] == "takes" else "not started"
@@ -195,7 +189,7 @@ def ballot_view(ctx, ballot_id: int, viewer: str | None, gateway: str) -> dict:
 
 def movie_ballots(ctx, movie_id: int, viewer: str | None, gateway: str) -> list[dict]:
     com = community(ctx)
-    ids = [int(e["args"]["ballotId"]) for e in _logs(com.contract.events.BallotOpened, {"movieId": movie_id})]
+    ids = [int(e["args"]["ballotId"]) for e in com.logs(com.contract.events.BallotOpened, {"movieId": movie_id})]
     return [ballot_view(ctx, b, viewer, gateway) for b in ids]
 
 
@@ -243,10 +237,10 @@ def reviews_view(ctx, movie_id: int, viewer: str | None, gateway: str) -> dict:
     director, leader, _ = _roles(ctx, com, movie_id)
     window = int(com.call("approvalWindow", movie_id))
     reasons = {}
-    for e in _logs(com.contract.events.SegmentRejected, {"movieId": movie_id}):
+    for e in com.logs(com.contract.events.SegmentRejected, {"movieId": movie_id}):
         reasons[int(e["args"]["segment"])] = e["args"]["reason"]
     due = {}
-    for e in _logs(com.contract.events.SegmentSubmitted, {"movieId": movie_id}):
+    for e in com.logs(com.contract.events.SegmentSubmitted, {"movieId": movie_id}):
         due[int(e["args"]["segment"])] = int(e["args"]["autoApproveAt"])
     rows = []
     for s in ctx.chain.segments(movie_id, 0, None):
@@ -373,7 +367,7 @@ def my_movies(ctx, viewer: str | None) -> dict:
         member = int(com.call("passesHeld", collective_id, viewer)) > 0
         if not member and com.collective(collective_id).leader != viewer:
             continue
-        for e in _logs(com.contract.events.MovieJoined, {"collectiveId": collective_id}):
+        for e in com.logs(com.contract.events.MovieJoined, {"collectiveId": collective_id}):
             movie_id = int(e["args"]["movieId"])
             try:
                 title = ctx.movies.summary(movie_id)["title"]

@@ -65,7 +65,9 @@ class AppContext:
                 hint="deploy it with `movieminter chain deploy` and set MOVIEMINTER_COMMUNITY_ADDRESS "
                 "(or the Community field of A1111's Movie Minter settings)",
             )
-        return CommunityClient.for_chain(self.chain, self.settings.community_address)
+        return CommunityClient.for_chain(
+            self.chain, self.settings.community_address, deploy_block=self.settings.community_deploy_block
+        )
 
     @functools.cached_property
     def served_hosts(self):

@@ -5,7 +5,8 @@ the A1111 + Deforum stand-in (or a real A1111 with --a1111-url). The example
 movie is published in lottery mode, demo wallets enter, the draw picks the
 winners, two segments render and mint through the same job runner the app
 uses, a viewer buys a ticket, the movie is stitched, and the revenue split is
-shown. Then the UI keeps running until Ctrl-C (--no-serve exits instead).
+shown (with --season, the season runs first and the movie is stitched after it,
+so its takes, approvals and pass holders are in the movie and its credits). Then the UI keeps running until Ctrl-C (--no-serve exits instead).
 
 Demo wallets are anvil's well-known test accounts. They sign headlessly here
 through encrypted keystores in the data folder; their keys never appear in
@@ -99,6 +100,25 @@ def run(args) -> int:
     return 0
 
 
+def stitch_step(ctx, movie_id: int, wallets, say) -> Path:
+    """The narrated step that stitches the movie (once) and lists its chapters; the movie file."""
+    from movieminter.app.viewer import chapters, stitched_movie
+
+    say.step("Stitch the movie from the minted segments")
+    movie_file = stitched_movie(ctx, movie_id)
+    for c in chapters(ctx, movie_id):
+        if not c["minter"]:
+            credit = "placeholder card (not minted yet)"
+        else:
+            credit = f"minted by {wallets.role_of(c['minter'])} {short(c['minter'])}"
+            if c["awaiting"]:
+                credit += f"; placeholder card ({c['awaiting']})"
+        say.info(f"{c['start']:5.1f}s  {c['title']}: {credit}")
+    say.info(f"movie file: {movie_file}")
+    say.proves("minted segments concatenate without re-encoding into one movie, with a chapter per segment.")
+    return movie_file
+
+
 def run_flow(
     data_dir: Path,
     *,
@@ -147,6 +167,8 @@ def run_flow(
         rpc_url=anvil.url,
         contract_address=address,
         community_address=community_address,
+        contract_deploy_block=chain.deploy_block,
+        community_deploy_block=community.deploy_block,
         ipfs_backend="local",
     )
     ctx = AppContext(settings, chain_id=chain.chain_id)
@@ -229,20 +251,9 @@ def run_flow(
     say.info(f"viewer {short(wallets.addresses['viewer'])} paid {eth(TICKET_PRICE_WEI)}; hasTicket = true")
     say.proves("tickets live on chain; the Watch page streams only to a signed-in wallet with hasTicket.")
 
-    # 8. stitch ----------------------------------------------------------------
-    say.step("Stitch the movie from the minted segments")
-    from movieminter.app.viewer import chapters, stitched_movie
-
-    movie_file = stitched_movie(ctx, movie_id)
-    for c in chapters(ctx, movie_id):
-        credit = (
-            f"minted by {wallets.role_of(c['minter'])} {short(c['minter'])}"
-            if c["minter"]
-            else "placeholder card (not minted yet)"
-        )
-        say.info(f"{c['start']:5.1f}s  {c['title']}: {credit}")
-    say.info(f"movie file: {movie_file}")
-    say.proves("minted segments concatenate without re-encoding into one movie, with a chapter per segment.")
+    # 8. stitch (after the season with --season: its takes, approvals and pass holders are in the movie) -------
+    if not season:
+        movie_file = stitch_step(ctx, movie_id, wallets, say)
 
     # 9. revenue ---------------------------------------------------------------
     say.step("Revenue: where the ticket money went")
@@ -259,6 +270,7 @@ def run_flow(
         from movieminter.app.demo_season import run_season
 
         season_result = run_season(community, chain, wallets, movie_id, minted, say, store=ctx.store, manifest=manifest)
+        movie_file = stitch_step(ctx, movie_id, wallets, say)  # once, with the season's cut and credits
 
     summary = {
         "rpc_url": anvil.url,

@@ -52,6 +52,7 @@ def run_season(community, chain, wallets, movie_id: int, minted: list[dict], say
     pin = lambda role, segment: _pin_take(store, manifest, segment, role)  # noqa: E731
     ballot = _takes_and_vote(community, movie_id, minted, passes, send, arg, say, chain, wallets, pin)
     review = _approval(community, chain, movie_id, minted, wallets, send, say)
+    _approve_winner(movie_id, ballot, wallets, send, say)
     revenue = _pass_revenue(community, cid, paid, wallets, send, say)
     tickets = _ticket_revenue(chain, movie_id, wallets, review, send, say)
 
@@ -161,6 +162,15 @@ def _takes_and_vote(community, movie_id, minted, passes, send, arg, say, chain, 
         "minter": winner["taker"],
         "loser_refused": refused,
     }
+
+
+def _approve_winner(movie_id: int, ballot: dict, wallets, send, say) -> None:
+    """The winning take was minted before the director required approval: its holder submits it and the director
+    approves it, so it plays in the movie (a segment awaiting approval plays as a placeholder card)."""
+    segment, role = ballot["segment"], wallets.role_of(ballot["minter"])
+    send(role, "submitSegment", [movie_id, segment])
+    send("director", "reviewSegment", [movie_id, segment, True, ""])
+    say.info(f"the winning take (segment {segment}) submitted by {role} and approved: it plays in the movie")
 
 
 def _approval(community, chain, movie_id, minted, wallets, send, say) -> dict:

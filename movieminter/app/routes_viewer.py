@@ -42,6 +42,7 @@ class Chapter(BaseModel):
     end: float
     minted: bool
     minter: str | None
+    awaiting: str | None = None  # minted, but held back (a placeholder plays) until the director approves it
 
 
 class Ticket(BaseModel):

@@ -50,11 +50,59 @@ def minted_segments(ctx, movie_id: int) -> list[dict]:
     return [s for s in ctx.chain.segments(movie_id, 0, None) if s["status"] == "minted"]
 
 
+def awaiting_approval(ctx, movie_id: int, segs: list[dict]) -> dict[int, dict]:
+    """The minted segments (of `segs`) that do not play yet: the movie requires the director's approval
+    (Community `approvalWindow`) and the segment is unsubmitted, or pending before its auto-approval time.
+    {segment: {"review": "unsubmitted" | "pending", "auto_approve_at": unix time or None}}; empty for a movie
+    that requires no approval. Chain time decides (`reviewOf`), as for the payout, so the answer changes once
+    the director approves or the window ends."""
+    from movieminter.chain.community import REVIEW_STATES
+
+    if not ctx.settings.community_address or not segs:
+        return {}
+    community = ctx.community
+    if not int(community.call("approvalWindow", movie_id)):
+        return {}
+    fns = community.contract.functions
+    ids = sorted(s["segment"] for s in segs)
+    try:  # one round trip for a movie's ~1,000 segments
+        with community.w3.batch_requests() as batch:
+            for i in ids:
+                batch.add(fns.reviewOf(movie_id, i))
+                batch.add(fns.autoApproveAt(movie_id, i))
+            results = batch.execute()
+    except MovieMinterError:
+        raise
+    except Exception:  # a node without JSON-RPC batches: one call each
+        results = [
+            r for i in ids for r in (community.call("reviewOf", movie_id, i), community.auto_approve_at(movie_id, i))
+        ]
+    out = {}
+    for n, i in enumerate(ids):
+        review, at = REVIEW_STATES[int(results[2 * n])], int(results[2 * n + 1])
+        if review in ("unsubmitted", "pending"):
+            out[i] = {"review": review, "auto_approve_at": at if review == "pending" else None}
+    return out
+
+
+def awaiting_text(held: dict) -> str:
+    """What the chapter list says of a segment held back for approval."""
+    from datetime import datetime, timezone
+
+    if held["auto_approve_at"]:
+        when = datetime.fromtimestamp(held["auto_approve_at"], timezone.utc).strftime("%Y-%m-%d %H:%M")
+        return f"awaiting the director's approval (auto-approved {when} UTC)"
+    return "awaiting the director's approval (not submitted for review yet)"
+
+
 def chapters(ctx, movie_id: int) -> list[dict]:
-    """One chapter per segment, crediting its minter (or saying it is still to be made)."""
+    """One chapter per segment, crediting its minter (or saying it is still to be made, or that it awaits the
+    director's approval: `awaiting` is that text, None for a segment that plays or is not minted)."""
     manifest = movie_manifest(ctx, movie_id)
     fps = manifest["movie"]["fps"]
-    minters = {s["segment"]: s["account"] for s in minted_segments(ctx, movie_id)}
+    segs = minted_segments(ctx, movie_id)
+    minters = {s["segment"]: s["account"] for s in segs}
+    held = awaiting_approval(ctx, movie_id, segs)
     out, frames = [], 0
     for seg in sorted(manifest["segments"], key=lambda s: int(s["index"])):
         i = int(seg["index"])
@@ -68,6 +116,7 @@ def chapters(ctx, movie_id: int) -> list[dict]:
                 "end": round(frames / fps, 3),
                 "minted": i in minters,
                 "minter": minters.get(i),
+                "awaiting": awaiting_text(held[i]) if i in held else None,
             }
         )
     return out
@@ -81,6 +130,8 @@ def webvtt_chapters(items: list[dict]) -> str:
     lines = ["WEBVTT", ""]
     for c in items:
         credit = f"minted by {c['minter']}" if c["minter"] else "not minted yet"
+        if c.get("awaiting"):
+            credit += f", {c['awaiting']}"
         lines += [f"seg-{c['index']}", f"{ts(c['start'])} --> {ts(c['end'])}", f"{c['title']} ({credit})", ""]
     return "\n".join(lines)
 
@@ -105,17 +156,21 @@ def segment_files(ctx, movie_id: int, segs: list[dict] | None = None) -> dict[in
 
 
 def stitched_movie(ctx, movie_id: int) -> Path:
-    """The movie stitched from every minted segment (placeholders for the rest), ending with the credits.
+    """The movie stitched from every minted segment (placeholders for the rest, and for the minted ones that
+    await the director's approval), ending with the credits.
 
-    Rebuilt only when the set of minted segments or the credits changed: the file
-    name carries a digest of the minted content digests and the credits."""
+    Rebuilt only when the set of minted segments, their approval or the credits changed: the file name carries
+    a digest of the minted content digests, the segments held back for approval and the credits."""
     from movieminter.app.community import credits_roll
     from movieminter.media.stitch import stitch_movie
 
     manifest = movie_manifest(ctx, movie_id)
     segs = minted_segments(ctx, movie_id)
     roll = credits_roll(ctx, movie_id)  # the end credits; a new pass holder or ENS name makes a new cut
+    held = sorted(awaiting_approval(ctx, movie_id, segs))  # an approval (or the window ending) makes a new cut
     cut = [sorted((s["segment"], s["contentDigest"]) for s in segs), roll]
+    if held:  # only then: the key of a movie without approval stays what it was
+        cut.append(held)
     key = hashlib.sha256(json.dumps(cut).encode()).hexdigest()[:16]
     folder = ctx.settings.path("movies", str(int(movie_id)))
     out = folder / f"movie-{key}.mp4"
@@ -123,7 +178,7 @@ def stitched_movie(ctx, movie_id: int) -> Path:
     with lock:
         if out.exists():
             return out
-        files = segment_files(ctx, movie_id, segs)
+        files = segment_files(ctx, movie_id, [s for s in segs if s["segment"] not in held])
         minters = {s["segment"]: s["account"] or "" for s in segs}
         soundtrack = None
         track = manifest["movie"].get("soundtrack")
@@ -140,6 +195,7 @@ def stitched_movie(ctx, movie_id: int) -> Path:
             soundtrack=soundtrack,
             cache_dir=ctx.settings.path("cache", "placeholders"),
             credits=roll,
+            awaiting=set(held),
         )
         tmp.replace(out)
         for old in folder.glob("movie-*.mp4"):  # keep only the current cut
@@ -181,6 +237,8 @@ def hls_playlist(ctx, movie_id: int, gateway_url: str) -> str:
     from movieminter.media.hls import SegmentLayout, build_playlist
 
     segs = minted_segments(ctx, movie_id)
+    held = awaiting_approval(ctx, movie_id, segs)
+    segs = [s for s in segs if s["segment"] not in held]  # awaiting the director's approval: a gap, as unminted
     files = segment_files(ctx, movie_id, segs)
     gateway = gateway_url.rstrip("/") + "/"
     urls = {s["segment"]: gateway + digest_to_cid(s["contentDigest"]) for s in segs}
@@ -211,7 +269,7 @@ def revenue(ctx, address: str) -> dict:
     # Movies it is the creator or director of (both indexed in MovieCreated).
     roles: dict[int, list[str]] = {}
     for role in ("creator", "director"):
-        for log in chain.contract.events.MovieCreated.get_logs(from_block=0, argument_filters={role: address}):
+        for log in chain.logs(chain.contract.events.MovieCreated, {role: address}):
             roles.setdefault(int(log["args"]["movieId"]), []).append(role)
     for movie_id in sorted(roles):
         to_creator, to_director = chain.call("collectable", movie_id)
@@ -222,10 +280,7 @@ def revenue(ctx, address: str) -> dict:
         total += pending
     # Segment tokens it holds now: every token ever transferred to it (Transfer logs, `to` indexed),
     # kept if it still owns it. O(tokens received), not O(all segments of all movies).
-    received = {
-        log["args"]["tokenId"]
-        for log in chain.contract.events.Transfer.get_logs(from_block=0, argument_filters={"to": address})
-    }
+    received = {log["args"]["tokenId"] for log in chain.logs(chain.contract.events.Transfer, {"to": address})}
     community = ctx.community if ctx.settings.community_address else None
     for token in sorted(received):
         try:
@@ -268,12 +323,11 @@ def movie_revenue(ctx, movie_id: int) -> dict:
         return int(token) >> 32 == int(movie_id)
 
     holders: dict[int, str] = {}
-    transfers = chain.contract.events.Transfer.get_logs(from_block=since)
-    for log in sorted(transfers, key=lambda lg: (lg["blockNumber"], lg["logIndex"])):
+    for log in chain.logs(chain.contract.events.Transfer, start=since):
         if of_movie(log["args"]["tokenId"]):
             holders[int(log["args"]["tokenId"]) & 0xFFFFFFFF] = log["args"]["to"]
     claimed: dict[int, int] = {}
-    for log in chain.contract.events.SegmentRevenueClaimed.get_logs(from_block=since):
+    for log in chain.logs(chain.contract.events.SegmentRevenueClaimed, start=since):
         if of_movie(log["args"]["tokenId"]):
             seg = int(log["args"]["tokenId"]) & 0xFFFFFFFF
             claimed[seg] = claimed.get(seg, 0) + int(log["args"]["amount"])

@@ -197,8 +197,8 @@ def _chain_anvil(args) -> int:
             minter = client.deploy()
             print(f"MovieMinter deployed at {minter}")
             community = _deploy_community(client, None)
-            print(f"Community deployed at {community}")
-            print(f"set them with: {_exports(minter, community)}")
+            print(f"Community deployed at {community.contract_address}")
+            print(f"set them with: {_exports(minter, community, client.deploy_block)}")
         print("Ctrl-C stops it.")
         sys.stdout.flush()
         stop = {signal.SIGINT, signal.SIGTERM}
@@ -230,27 +230,32 @@ def _chain_deploy(args) -> int:
     from movieminter.chain.presets import preset_for_chain_id
 
     preset = preset_for_chain_id(client.chain_id)
-    address = args.community_for
+    address, block = args.community_for, None  # MovieMinter's deployment block: unknown when deployed before
     if not address:
         address = client.deploy(account)
+        block = client.deploy_block
         print(f"MovieMinter deployed at {address} on chain {client.chain_id}")
         if preset and preset.address_url(address):
             print(f"  {preset.address_url(address)}")
     client.contract_address = address
     community = _deploy_community(client, account)
-    print(f"Community deployed at {community} on chain {client.chain_id} (for MovieMinter {address})")
-    if preset and preset.address_url(community):
-        print(f"  {preset.address_url(community)}")
-    print(f"set them with: {_exports(address, community)}")
+    print(
+        f"Community deployed at {community.contract_address} in block {community.deploy_block} on chain "
+        f"{client.chain_id} (for MovieMinter {address})"
+    )
+    if preset and preset.address_url(community.contract_address):
+        print(f"  {preset.address_url(community.contract_address)}")
+    print(f"set them with: {_exports(address, community, block)}")
     return 0
 
 
-def _deploy_community(client, account) -> str:
-    """Deploys Community next to `client`'s MovieMinter (it reads that one's movies, tickets and segments)."""
+def _deploy_community(client, account):
+    """Deploys Community next to `client`'s MovieMinter (it reads that one's movies, tickets and segments);
+    returns its client (address and deployment block)."""
     from movieminter.chain.community import CommunityClient
 
     com = CommunityClient.for_chain(client)
-    address = com.deploy(account, minter_address=client.contract_address)
+    com.deploy(account, minter_address=client.contract_address)
     if com.linked:
         print("MovieMinter linked to this Community: approval gates segment payouts; takes ballots decide mints")
     else:
@@ -258,11 +263,15 @@ def _deploy_community(client, account) -> str:
             "MovieMinter NOT linked to this Community (it has one already, or this wallet did not deploy it): "
             "approval and takes ballots are refused here; passes, idea ballots and credits work"
         )
-    return address
+    return com
 
 
-def _exports(contract: str, community: str) -> str:
-    return f"export MOVIEMINTER_CONTRACT_ADDRESS={contract} MOVIEMINTER_COMMUNITY_ADDRESS={community}"
+def _exports(contract: str, community, contract_block: int | None = None) -> str:
+    """The settings of the deployed contracts, with their deployment blocks (logs are read from there)."""
+    out = f"export MOVIEMINTER_CONTRACT_ADDRESS={contract} MOVIEMINTER_COMMUNITY_ADDRESS={community.contract_address}"
+    if contract_block is not None:
+        out += f" MOVIEMINTER_CONTRACT_DEPLOY_BLOCK={contract_block}"
+    return out + f" MOVIEMINTER_COMMUNITY_DEPLOY_BLOCK={community.deploy_block}"
 
 
 def _chain_presets(args) -> int:

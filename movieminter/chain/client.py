@@ -392,10 +392,15 @@ def _bytes32(value: bytes | str) -> bytes:
 class ChainClient:
     """The MovieMinter contract on one chain. `contract_address` may be None until `deploy()`."""
 
-    def __init__(self, rpc_url: str, contract_address: str | None = None, *, timeout: float = 30.0):
+    def __init__(
+        self, rpc_url: str, contract_address: str | None = None, *, timeout: float = 30.0, deploy_block: int = 0
+    ):
         self.rpc_url = rpc_url
         self.w3 = Web3(_Provider(rpc_url, request_kwargs={"timeout": timeout}))
         self.artifact = load_artifact()
+        # The block the contract was deployed in: its logs are read from there (0 when unknown: from genesis,
+        # which public RPC providers refuse or serve slowly). deploy() records it; settings give it otherwise.
+        self.deploy_block = int(deploy_block)
         try:
             self.contract_address = to_checksum_address(contract_address) if contract_address else None
         except ValueError:
@@ -411,7 +416,11 @@ class ChainClient:
         """From `Settings`: `rpc_url` wins; else `chain` is a preset name or an RPC URL."""
         from movieminter.chain.presets import resolve_rpc_url
 
-        return cls(resolve_rpc_url(settings.chain, settings.rpc_url), settings.contract_address or None)
+        return cls(
+            resolve_rpc_url(settings.chain, settings.rpc_url),
+            settings.contract_address or None,
+            deploy_block=settings.contract_deploy_block,
+        )
 
     # -- plumbing
 
@@ -520,6 +529,13 @@ class ChainClient:
             with _MINTED_LOCK:
                 _MINTED_LOGS[key] = state
         return dict(state["digests"])
+
+    def logs(self, event, filters: dict | None = None, start: int = 0, end: int | None = None) -> list:
+        """The contract's `event` logs matching `filters`, oldest first: from `start` (a movie's creation block,
+        say), never before the contract's deployment block, to `end` (default: the latest block)."""
+        end = int(self.w3.eth.block_number) if end is None else int(end)
+        found = self._logs(event, filters or {}, max(int(start), self.deploy_block), end)
+        return sorted(found, key=lambda e: (e["blockNumber"], e["logIndex"]))
 
     def _logs(self, event, filters: dict, start: int, end: int) -> list:
         """event.get_logs over [start, end]; a node that refuses the range (public RPCs cap it) gets halves."""
@@ -734,6 +750,7 @@ class ChainClient:
             )
         receipt = self.wait(tx_hash)
         self.contract_address = to_checksum_address(receipt["contractAddress"])
+        self.deploy_block = int(receipt["blockNumber"])
         return self.contract_address
 
     def transact(self, function: str, args: list | tuple, sender: str, value: int = 0) -> dict:

@@ -101,13 +101,18 @@ class Collective:
 class CommunityClient(ChainClient):
     """The Community contract deployed next to a MovieMinter (`minter_address`)."""
 
-    def __init__(self, rpc_url: str, contract_address: str | None = None, *, timeout: float = 30.0):
-        super().__init__(rpc_url, contract_address, timeout=timeout)
+    def __init__(
+        self, rpc_url: str, contract_address: str | None = None, *, timeout: float = 30.0, deploy_block: int = 0
+    ):
+        super().__init__(rpc_url, contract_address, timeout=timeout, deploy_block=deploy_block)
         self.artifact = load_artifact("Community")
 
     @classmethod
-    def for_chain(cls, chain: ChainClient, contract_address: str | None = None) -> CommunityClient:
-        return cls(chain.rpc_url, contract_address)
+    def for_chain(
+        cls, chain: ChainClient, contract_address: str | None = None, *, deploy_block: int = 0
+    ) -> CommunityClient:
+        """`deploy_block`: the block Community was deployed in (settings.community_deploy_block; 0 = unknown)."""
+        return cls(chain.rpc_url, contract_address, deploy_block=deploy_block)
 
     def __repr__(self) -> str:
         return f"CommunityClient(rpc_url={self.rpc_url!r}, contract_address={self.contract_address!r})"
@@ -160,6 +165,7 @@ class CommunityClient(ChainClient):
             )
         receipt = self.wait(tx_hash)
         self.contract_address = to_checksum_address(receipt["contractAddress"])
+        self.deploy_block = int(receipt["blockNumber"])
         self.linked = link and self._link(account, minter_address)
         return self.contract_address
 
@@ -273,7 +279,7 @@ class CommunityClient(ChainClient):
 
     def takes(self, ballot_id: int) -> list[dict]:
         """The takes recorded for a ballot (from TakeRecorded logs), in take order."""
-        logs = self.contract.events.TakeRecorded.get_logs(from_block=0, argument_filters={"ballotId": ballot_id})
+        logs = self.logs(self.contract.events.TakeRecorded, {"ballotId": ballot_id})
         return [
             {
                 "take": log["args"]["take"],
@@ -330,7 +336,7 @@ class CommunityClient(ChainClient):
         return self.call("autoApproveAt", movie_id, segment)
 
     def rejections(self, movie_id: int) -> list[dict]:
-        logs = self.contract.events.SegmentRejected.get_logs(from_block=0, argument_filters={"movieId": movie_id})
+        logs = self.logs(self.contract.events.SegmentRejected, {"movieId": movie_id})
         return [
             {"segment": e["args"]["segment"], "director": e["args"]["director"], "reason": e["args"]["reason"]}
             for e in logs

@@ -21,9 +21,13 @@ FOREGROUND = (235, 235, 240)
 MUTED = (150, 155, 170)
 
 
-def card_lines(manifest: dict, index: int) -> list[str]:
+NOT_MINTED = "not minted yet"
+AWAITING_APPROVAL = "awaits the director's approval"  # minted, but the movie requires approval (Community)
+
+
+def card_lines(manifest: dict, index: int, status: str = NOT_MINTED) -> list[str]:
     seg = segment_of(manifest, index)
-    return [f"Segment {index}: not minted yet", seg.get("title", ""), manifest["movie"].get("title", "")]
+    return [f"Segment {index}: {status}", seg.get("title", ""), manifest["movie"].get("title", "")]
 
 
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
@@ -46,13 +50,13 @@ def _layout(draw: ImageDraw.ImageDraw, text: str, width: int, height: int, size:
     return font, lines
 
 
-def draw_card(manifest: dict, index: int, out: Path) -> Path:
+def draw_card(manifest: dict, index: int, out: Path, status: str = NOT_MINTED) -> Path:
     """A PNG of the movie's size: "Segment N: not minted yet" big in the middle, then the
     segment's title, the movie's title on top (word-wrapped to fit even tiny test sizes)."""
     w, h = manifest["movie"]["width"], manifest["movie"]["height"]
     im = Image.new("RGB", (w, h), BACKGROUND)
     draw = ImageDraw.Draw(im)
-    headline, title, movie = card_lines(manifest, index)
+    headline, title, movie = card_lines(manifest, index, status)
     margin = max(2, w // 16)
     inner = w - 2 * margin
     blocks = [
@@ -75,7 +79,7 @@ def draw_card(manifest: dict, index: int, out: Path) -> Path:
     return out
 
 
-def placeholder_key(manifest: dict, index: int, soundtrack: Path | None) -> str:
+def placeholder_key(manifest: dict, index: int, soundtrack: Path | None, status: str = NOT_MINTED) -> str:
     profile = EncodingProfile.from_manifest(manifest)
     seg = segment_of(manifest, index)
     h = hashlib.sha256()
@@ -86,7 +90,7 @@ def placeholder_key(manifest: dict, index: int, soundtrack: Path | None) -> str:
         str(index),
         str(seg["start_frame"]),
         str(seg["frame_count"]),
-        "\n".join(card_lines(manifest, index)),
+        "\n".join(card_lines(manifest, index, status)),
     ):
         h.update(part.encode() + b"\0")
     if profile.audio is not None:
@@ -111,9 +115,15 @@ def _digest(path: str, size: int, mtime_ns: int) -> bytes:
 
 
 def make_placeholder(
-    manifest: dict, index: int, cache_dir: Path | str, *, soundtrack: Path | str | None = None
+    manifest: dict,
+    index: int,
+    cache_dir: Path | str,
+    *,
+    soundtrack: Path | str | None = None,
+    status: str = NOT_MINTED,
 ) -> Path:
-    """The placeholder segment file for `index` (encoded once, then served from `cache_dir`).
+    """The placeholder segment file for `index` (encoded once, then served from `cache_dir`); the card says
+    "Segment N: <status>" (not minted yet, or awaiting the director's approval).
 
     It carries the soundtrack's slice when `soundtrack` is given, silence when
     the movie has a soundtrack but the file is not at hand, no audio otherwise.
@@ -122,13 +132,13 @@ def make_placeholder(
     soundtrack = Path(soundtrack) if soundtrack and profile.audio is not None else None
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    out = cache_dir / f"placeholder-{index}-{placeholder_key(manifest, index, soundtrack)}.mp4"
+    out = cache_dir / f"placeholder-{index}-{placeholder_key(manifest, index, soundtrack, status)}.mp4"
     if out.is_file():
         return out
     card = cache_dir / f".card-{out.stem}.png"
     tmp = cache_dir / f".{out.stem}.tmp.mp4"
     try:
-        draw_card(manifest, index, card)
+        draw_card(manifest, index, card, status)
         frames = [card] * segment_of(manifest, index)["frame_count"]
         encode_segment(
             frames, manifest, index, tmp, soundtrack=soundtrack, poster=False, preview=False, allow_silence=True

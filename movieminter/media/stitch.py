@@ -19,7 +19,7 @@ from movieminter.media.check import check_segment
 from movieminter.media.credits import make_credits
 from movieminter.media.encode import audio_stream
 from movieminter.media.mp4 import read_mp4
-from movieminter.media.placeholder import make_placeholder
+from movieminter.media.placeholder import AWAITING_APPROVAL, make_placeholder
 from movieminter.media.profile import EncodingProfile, MediaError, ensure_dir, ffmpeg_exe, run_ffmpeg, soundtrack_of
 
 
@@ -27,8 +27,10 @@ def short_address(address: str) -> str:
     return f"{address[:6]}…{address[-4:]}" if len(address) > 12 else address
 
 
-def chapter_title(seg: dict, minter: str | None, present: bool = True) -> str:
+def chapter_title(seg: dict, minter: str | None, present: bool = True, awaiting: bool = False) -> str:
     name = f"Segment {seg['index']}: {seg.get('title', '')}"
+    if awaiting:
+        return f"{name} — minted by {short_address(minter or '')}, awaiting the director's approval"
     if not present:
         return f"{name} — not minted yet"
     return f"{name} — minted by {short_address(minter)}" if minter else name
@@ -41,7 +43,13 @@ def _meta_escape(text: str) -> str:
     return text
 
 
-def ffmetadata(manifest: dict, minters: dict[int, str], present: set[int], credits_frames: int = 0) -> str:
+def ffmetadata(
+    manifest: dict,
+    minters: dict[int, str],
+    present: set[int],
+    credits_frames: int = 0,
+    awaiting: frozenset = frozenset(),
+) -> str:
     fps = manifest["movie"]["fps"]
     lines = [";FFMETADATA1", f"title={_meta_escape(manifest['movie'].get('title', ''))}"]
     pos = 0
@@ -51,7 +59,10 @@ def ffmetadata(manifest: dict, minters: dict[int, str], present: set[int], credi
             f"TIMEBASE=1/{fps}",
             f"START={pos}",
             f"END={pos + seg['frame_count']}",
-            f"title={_meta_escape(chapter_title(seg, minters.get(seg['index']), seg['index'] in present))}",
+            "title="
+            + _meta_escape(
+                chapter_title(seg, minters.get(seg["index"]), seg["index"] in present, seg["index"] in awaiting)
+            ),
         ]
         pos += seg["frame_count"]
     if credits_frames:
@@ -175,6 +186,7 @@ def stitch_movie(
     soundtrack: Path | str | None = None,
     cache_dir: Path | str,
     credits: list[tuple[str, list[str]]] | None = None,
+    awaiting: set[int] | frozenset = frozenset(),
 ) -> Path:
     """Write the full movie to `out_path` (faststart MP4); missing segments become placeholder cards.
 
@@ -183,11 +195,13 @@ def stitch_movie(
     file, required when the manifest has one; `cache_dir` is where placeholder
     segments are kept (the caller decides: media reads no settings of its own). `credits`, when given, is
     the end credits' roll, (heading, names) pairs (media.credits): drawn, encoded and appended after the last
-    segment, with a "Credits" chapter.
+    segment, with a "Credits" chapter. `awaiting`: minted segments held back until the director approves them
+    (Community): they get a placeholder card saying so, not their video.
     """
     minters = minters or {}
     profile = EncodingProfile.from_manifest(manifest)
-    segments = {int(i): Path(p) for i, p in segments.items()}
+    awaiting = frozenset(int(i) for i in awaiting)
+    segments = {int(i): Path(p) for i, p in segments.items() if int(i) not in awaiting}
     if profile.audio is not None and soundtrack is None:
         raise MediaError(
             f"the movie has a soundtrack ({soundtrack_of(manifest)['cid']}) but no soundtrack file was given",
@@ -203,7 +217,10 @@ def stitch_movie(
         i = seg["index"]
         # Placeholders with silence: the movie's audio is the soundtrack encoded once over
         # everything, so their own audio is never used here (and one cache serves any soundtrack).
-        path = segments.get(i) or make_placeholder(manifest, i, cache)
+        if i in awaiting:
+            path = make_placeholder(manifest, i, cache, status=AWAITING_APPROVAL)
+        else:
+            path = segments.get(i) or make_placeholder(manifest, i, cache)
         if i not in segments:
             reports[i] = check_segment(path, manifest, i, profile=profile)
         entries.append((path, seg["frame_count"] / profile.fps))
@@ -220,7 +237,7 @@ def stitch_movie(
     with tempfile.TemporaryDirectory(prefix=".stitch-", dir=out_path.parent) as tmp:
         list_file, meta_file = Path(tmp) / "segments.ffconcat", Path(tmp) / "chapters.txt"
         list_file.write_text(concat_list(entries), encoding="utf-8")
-        meta_file.write_text(ffmetadata(manifest, minters, set(segments), credits_frames), encoding="utf-8")
+        meta_file.write_text(ffmetadata(manifest, minters, set(segments), credits_frames, awaiting), encoding="utf-8")
         part = Path(tmp) / "movie.mp4"
         audio = dict(
             soundtrack=Path(soundtrack) if soundtrack else None,

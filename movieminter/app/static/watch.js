@@ -24,6 +24,12 @@
     return found;
   }
 
+  // A chapter's credit: its minter, and whether it waits for the director's approval (a placeholder plays).
+  function credit(c) {
+    if (!c.minter) return "not minted yet";
+    return "minted by " + short(c.minter) + (c.awaiting ? ", " + c.awaiting : "");
+  }
+
   window.MMPageInit = function (root) {
     const video = $(root, "#mm-video");
     const box = $(root, "#mm-chapters-box"), list = $(root, "#mm-chapters");
@@ -93,7 +99,7 @@
         html += `<li data-index="${c.index}" style="top:${i * ROW}px"${on ? ' class="mm-current" aria-current="true"' : ""}>` +
           `<button type="button" class="mm-chapter" data-start="${c.start}" title="${esc(c.title)}">` +
           `<span class="mm-chapter-time">${clock(c.start)}</span> ${esc(c.title)}</button> ` +
-          `<span class="mm-credit" title="${esc(c.minter || "")}">${c.minter ? "minted by " + esc(short(c.minter)) : "not minted yet"}</span></li>`;
+          `<span class="mm-credit" title="${esc(c.minter || "")}">${esc(credit(c))}</span></li>`;
       }
       list.innerHTML = html;
     }
@@ -107,13 +113,13 @@
     box.addEventListener("pointerenter", () => { followList = false; });
     box.addEventListener("pointerleave", () => { followList = true; });
 
-    // One SVG path for all the ticks (1,080 chapters stay one DOM node), one for the minted spans.
+    // One SVG path for all the ticks (1,080 chapters stay one DOM node), one for the minted spans that play.
     function renderMarks() {
       const x = (t) => (runtime ? (t / runtime) * 1000 : 0).toFixed(2);
       let ticks = "", minted = "";
       chapters.forEach((c, i) => {
         if (i > 0) ticks += `M${x(c.start)} 0V12`;
-        if (c.minted) minted += `M${x(c.start)} 3H${x(c.end)}V9H${x(c.start)}Z`;
+        if (c.minted && !c.awaiting) minted += `M${x(c.start)} 3H${x(c.end)}V9H${x(c.start)}Z`;
       });
       $(root, ".mm-scrub-ticks").setAttribute("d", ticks);
       $(root, ".mm-scrub-minted").setAttribute("d", minted);
@@ -131,7 +137,7 @@
         rect.setAttribute("x", ((c.start / runtime) * 1000).toFixed(2));
         rect.setAttribute("width", (((c.end - c.start) / runtime) * 1000).toFixed(2));
       }
-      $(root, "#mm-now").textContent = c ? `Chapter ${i + 1} of ${chapters.length}: ${c.title} — ${c.minter ? "minted by " + short(c.minter) : "not minted yet"}` : "";
+      $(root, "#mm-now").textContent = c ? `Chapter ${i + 1} of ${chapters.length}: ${c.title} — ${credit(c)}` : "";
       if (c && followList) {
         const top = i * ROW;
         if (top < box.scrollTop || top + ROW > box.scrollTop + box.clientHeight) box.scrollTop = Math.max(0, top - ROW * 2);
