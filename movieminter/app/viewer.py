@@ -168,7 +168,7 @@ def stitched_movie(ctx, movie_id: int) -> Path:
     segs = minted_segments(ctx, movie_id)
     roll = credits_roll(ctx, movie_id)  # the end credits; a new pass holder or ENS name makes a new cut
     held = sorted(awaiting_approval(ctx, movie_id, segs))  # an approval (or the window ending) makes a new cut
-    cut = [sorted((s["segment"], s["contentDigest"]) for s in segs), roll]
+    cut: list = [sorted((s["segment"], s["contentDigest"]) for s in segs), roll]
     if held:  # only then: the key of a movie without approval stays what it was
         cut.append(held)
     key = hashlib.sha256(json.dumps(cut).encode()).hexdigest()[:16]
