@@ -166,6 +166,7 @@ def test_pass_revenue_from_the_terminal(env, run):  # noqa: F811
     run("pass", "buy", "--collective", str(cid), signer="buyer2")
     out = run("pass", "collect", "--collective", str(cid), signer="buyer1")  # anyone may collect
     assert "credited creator 0.0007 ETH, leader 0.0042 ETH; minters' pool +0.0021 ETH" in out
+    assert (com.credits_of(creator), com.credits_of(leader)) == (7 * 10**14, 42 * 10**14)
     out = run("pass", "claim-revenue", "--movie", str(movie), signer="minter")  # every segment it holds: 0 and 2
     assert "0.0014 ETH of pass revenue credited for segment(s) 0, 2" in out
     assert com.credits_of(minter) == 2 * 7 * 10**14
