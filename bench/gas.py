@@ -313,7 +313,7 @@ def community(b: Bench) -> None:
     com.deploy(minter_address=b.c.contract_address)
     assert com.linked, "the bench deploys both contracts from one account: Community must be linked"
     leader, creator = b.person(), b.person()
-    receipt = com.transact("createCollective", [35 * 10**14, 25 * 10**14, 2, creator, 1000], leader)
+    receipt = com.transact("createCollective", [35 * 10**14, 25 * 10**14, 2, creator, 1000, 3000], leader)
     cid = com._event_arg(receipt, "CollectiveCreated", "collectiveId")
     b.record("Community.createCollective", "", receipt["gasUsed"])
     movie_id, _ = b.movie("open", 6)
@@ -380,7 +380,9 @@ def community(b: Bench) -> None:
     )
     gas = b.c.transact("claimSegmentRevenue", [[b.c.token_id(movie_id, 0)]], again)["gasUsed"]
     b.record("claimSegmentRevenue", "1 token, approved (asks Community)", gas)
-    b.record("Community.collect", "creator + leader", com.transact("collect", [cid], leader)["gasUsed"])
+    b.record("Community.collect", "creator + leader + minters' pool", com.transact("collect", [cid], leader)["gasUsed"])
+    gas = com.transact("claimPassRevenue", [[b.c.token_id(movie_id, 0)]], again)["gasUsed"]
+    b.record("Community.claimPassRevenue", "1 token, approved", gas)
     b.record("Community.withdraw", "", com.transact("withdraw", [], leader)["gasUsed"])
 
 

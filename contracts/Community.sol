@@ -12,8 +12,10 @@ import {MovieMinter} from "./MovieMinter.sol";
 /// - A collective has a leader, a season pass (ERC-721 token id `collectiveId << 32 | serial`) with a price and a
 ///   capped early tier sold at the early price, and movies its directors put in it. The leader has the director's
 ///   rights here for the collective's movies. A pass counts as a ticket for every movie of its collective
-///   ({canWatch}). Pass revenue is split per unit sold like ticket revenue (creator share, the leader the rest
-///   and all rounding dust) and paid by pull payment ({collect}, {withdraw}).
+///   ({canWatch}). Pass revenue is split per unit sold like ticket revenue: a creator share, a minters' share
+///   (divided equally over the segments of the collective's movies; a movie earns from the passes collected after
+///   it joined; {claimPassRevenue}) and the leader the rest and all rounding dust; paid by pull payment
+///   ({collect}, {withdraw}).
 /// - Ballots: takes for a segment (eligible pass holders record take digests before the vote starts) or an idea
 ///   (options fixed by the director). Each pass minted before the ballot opened votes once (its token id is
 ///   marked, so a transfer cannot vote it twice); a ticket holder who holds no pass of the collective votes once
@@ -49,6 +51,11 @@ contract Community is ERC721, ReentrancyGuardTransient {
         // slot 2
         address creator;
         uint16 creatorBps; // of each pass's price, to the creator; the leader gets the rest and the dust
+        uint16 mintersBps; // of each pass's price, to the segments of the collective's movies
+        uint64 segments; // segments of the movies in the collective (a movie joins once, never leaves)
+        // slot 3: the minters' pool
+        uint128 perSegment; // wei of pass revenue each segment in the collective earned since it was created
+        uint128 waiting; // minters' share collected while the collective had no movie (for the next collect)
     }
 
     struct Ballot {
@@ -112,12 +119,21 @@ contract Community is ERC721, ReentrancyGuardTransient {
     // writes a used slot), and the settled winner's keccak256(taker, contentDigest, metadataDigest).
     mapping(uint256 ballotId => bytes32) private _takesHash;
     mapping(uint256 ballotId => bytes32) private _winningTake;
+    // Pass revenue: the collective's perSegment when the movie joined (it earns only what accrues after), and what
+    // each segment token's holders claimed (it stays with the token: transfers carry the unclaimed rest).
+    mapping(uint256 movieId => uint256) private _joinedAt;
+    mapping(uint256 tokenId => uint256) private _passClaimed;
 
     event CollectiveCreated(uint256 indexed collectiveId, address indexed leader, address creator);
     event PassPricesSet(uint256 indexed collectiveId, uint256 price, uint256 earlyPrice, uint256 earlyCap);
     event PassBought(uint256 indexed collectiveId, address indexed buyer, uint256 passId, uint256 price, bool early);
     event MovieJoined(uint256 indexed movieId, uint256 indexed collectiveId);
-    event RevenueCollected(uint256 indexed collectiveId, uint256 toCreator, uint256 toLeader);
+    /// @notice `toMinters` went to the segments' pool (`perSegment` each); `waiting`: kept for the next collect
+    /// while the collective has no movie. `toLeader` includes the pool division's remainder.
+    event RevenueCollected(
+        uint256 indexed collectiveId, uint256 toCreator, uint256 toLeader, uint256 toMinters, uint256 waiting
+    );
+    event PassRevenueClaimed(uint256 indexed tokenId, address indexed holder, uint256 amount);
     event Withdrawn(address indexed account, uint256 amount);
     event BallotOpened(
         uint256 indexed ballotId,
@@ -168,6 +184,8 @@ contract Community is ERC721, ReentrancyGuardTransient {
     error BallotNotOver(uint256 ballotId, uint256 until);
     error TakesMismatch(uint256 ballotId);
     error AlreadySettled(uint256 ballotId);
+    error SegmentNotApproved(uint256 tokenId);
+    error ApprovalNotRequired(uint256 movieId);
 
     constructor(MovieMinter minter_) ERC721("Movie Minter Season Pass", "MMPASS") {
         minter = minter_;
@@ -176,19 +194,23 @@ contract Community is ERC721, ReentrancyGuardTransient {
     // ------------------------------------------------------------ collectives and passes
 
     /// @notice Creates a collective led by the caller, with its season pass: `earlyCap` first passes at
-    /// `earlyPrice` (<= price: the early tier's discount), then `price`. `creatorBps` of each pass to `creator`.
+    /// `earlyPrice` (<= price: the early tier's discount), then `price`. `creatorBps` of each pass to `creator`,
+    /// `mintersBps` to the segments of the collective's movies, the rest to the leader.
     function createCollective(
         uint128 price,
         uint128 earlyPrice,
         uint32 earlyCap,
         address creator,
-        uint16 creatorBps
+        uint16 creatorBps,
+        uint16 mintersBps
     ) external returns (uint256 collectiveId) {
-        if (earlyPrice > price || creatorBps > BPS || (creatorBps != 0 && creator == address(0))) {
-            revert InvalidPassConfig();
-        }
+        if (
+            earlyPrice > price || uint256(creatorBps) + mintersBps > BPS
+                || (creatorBps != 0 && creator == address(0))
+        ) revert InvalidPassConfig();
         collectiveId = ++collectiveCount;
-        _collectives[collectiveId] = Collective(msg.sender, 0, earlyCap, 0, price, earlyPrice, creator, creatorBps);
+        _collectives[collectiveId] =
+            Collective(msg.sender, 0, earlyCap, 0, price, earlyPrice, creator, creatorBps, mintersBps, 0, 0, 0);
         emit CollectiveCreated(collectiveId, msg.sender, creator);
         emit PassPricesSet(collectiveId, price, earlyPrice, earlyCap);
     }
@@ -234,6 +256,7 @@ contract Community is ERC721, ReentrancyGuardTransient {
             address leader,
             address creator,
             uint256 creatorBps,
+            uint256 mintersBps,
             uint256 price,
             uint256 earlyPrice,
             uint256 earlyCap,
@@ -241,16 +264,21 @@ contract Community is ERC721, ReentrancyGuardTransient {
         )
     {
         Collective storage c = _known(collectiveId);
-        return (c.leader, c.creator, c.creatorBps, c.price, c.earlyPrice, c.earlyCap, c.sold);
+        return (c.leader, c.creator, c.creatorBps, c.mintersBps, c.price, c.earlyPrice, c.earlyCap, c.sold);
     }
 
     /// @notice The movie's director puts it in a collective (once): the leader gains the director's rights here
-    /// and the collective's passes count as tickets for it.
+    /// and the collective's passes count as tickets for it. Its segments share the minters' share of the passes
+    /// collected from now on (the passes sold until now are collected first, for the movies already in it).
     function joinCollective(uint256 movieId, uint256 collectiveId) external {
-        _known(collectiveId);
-        if (minter.movie(movieId).director != msg.sender) revert NotDirector(movieId, msg.sender);
+        Collective storage c = _known(collectiveId);
+        MovieMinter.MovieInfo memory m = minter.movie(movieId);
+        if (m.director != msg.sender) revert NotDirector(movieId, msg.sender);
         uint256 current = collectiveOf[movieId];
         if (current != 0) revert AlreadyInCollective(movieId, current);
+        if (c.collected != c.sold) _collect(collectiveId, c);
+        _joinedAt[movieId] = c.perSegment;
+        c.segments += uint64(m.segmentCount);
         collectiveOf[movieId] = collectiveId;
         emit MovieJoined(movieId, collectiveId);
     }
@@ -279,13 +307,20 @@ contract Community is ERC721, ReentrancyGuardTransient {
 
     // ------------------------------------------------------------ pass revenue
 
-    /// @notice Credits the creator's and the leader's shares of the passes sold since the last collect.
+    /// @notice Credits the creator's and the leader's shares of the passes sold since the last collect, and adds
+    /// the minters' share (with any waiting) to the pool of the collective's segments: each gets an equal
+    /// whole-wei part, the division's remainder goes to the leader. With no movie in the collective yet the
+    /// minters' share waits for the first collect after a movie joined. Anyone may call.
     function collect(uint256 collectiveId) external {
         _collect(collectiveId, _known(collectiveId));
     }
 
-    /// @notice What {collect} would credit now.
-    function collectable(uint256 collectiveId) public view returns (uint256 toCreator, uint256 toLeader) {
+    /// @notice The shares of the passes sold since the last collect (before the pool's division, see {collect}).
+    function collectable(uint256 collectiveId)
+        public
+        view
+        returns (uint256 toCreator, uint256 toLeader, uint256 toMinters)
+    {
         Collective storage c = _known(collectiveId);
         uint256 from = c.collected;
         uint256 to = c.sold;
@@ -294,8 +329,48 @@ contract Community is ERC721, ReentrancyGuardTransient {
         uint256 units = to - from - earlyUnits;
         uint256 creatorEarly = uint256(c.earlyPrice) * c.creatorBps / BPS;
         uint256 creatorFull = uint256(c.price) * c.creatorBps / BPS;
+        uint256 mintersEarly = uint256(c.earlyPrice) * c.mintersBps / BPS;
+        uint256 mintersFull = uint256(c.price) * c.mintersBps / BPS;
         toCreator = earlyUnits * creatorEarly + units * creatorFull;
-        toLeader = earlyUnits * (c.earlyPrice - creatorEarly) + units * (c.price - creatorFull);
+        toMinters = earlyUnits * mintersEarly + units * mintersFull;
+        toLeader = earlyUnits * c.earlyPrice + units * c.price - toCreator - toMinters;
+    }
+
+    /// @notice The collective's minters' pool: wei each segment earned so far, the segments in it, and the
+    /// minters' share waiting for a movie.
+    function passPool(uint256 collectiveId)
+        external
+        view
+        returns (uint256 perSegment, uint256 segments, uint256 waiting)
+    {
+        Collective storage c = _known(collectiveId);
+        return (c.perSegment, c.segments, c.waiting);
+    }
+
+    /// @notice What the holder of segment token `tokenId` may claim now of its collective's pass revenue (also
+    /// accrues for unminted segments: their minter claims it).
+    function claimablePassRevenue(uint256 tokenId) public view returns (uint256) {
+        uint256 movieId = tokenId >> 32;
+        uint256 collectiveId = collectiveOf[movieId];
+        if (collectiveId == 0) return 0;
+        return _collectives[collectiveId].perSegment - _joinedAt[movieId] - _passClaimed[tokenId];
+    }
+
+    /// @notice Credits each segment token's unclaimed pass revenue to the caller, who must hold every token
+    /// (in MovieMinter). Like MovieMinter.claimSegmentRevenue: held back until the segment counts as approved,
+    /// and the unclaimed rest travels with the token.
+    function claimPassRevenue(uint256[] calldata tokenIds) external returns (uint256 total) {
+        for (uint256 i; i < tokenIds.length; ++i) {
+            uint256 tokenId = tokenIds[i];
+            if (minter.ownerOf(tokenId) != msg.sender) revert NotSegmentHolder(tokenId, msg.sender);
+            if (!segmentApproved(tokenId)) revert SegmentNotApproved(tokenId);
+            uint256 amount = claimablePassRevenue(tokenId);
+            if (amount == 0) continue;
+            _passClaimed[tokenId] += amount;
+            total += amount;
+            emit PassRevenueClaimed(tokenId, msg.sender, amount);
+        }
+        _credits[msg.sender] += total;
     }
 
     /// @notice Pays the caller's whole credited balance (pull payment).
@@ -541,6 +616,8 @@ contract Community is ERC721, ReentrancyGuardTransient {
     /// mint. Only before its approval window ends: after that it counts as approved for good.
     function reviewSegment(uint256 movieId, uint256 segment, bool approve, string calldata reason) external {
         _checkDirector(movieId);
+        // With approval off the segment counts as approved: nobody may burn it any more.
+        if (approvalWindow[movieId] == 0) revert ApprovalNotRequired(movieId);
         uint256 tokenId = movieId << 32 | segment;
         ReviewRecord storage r = _reviews[tokenId];
         if (r.submittedAt == 0 || r.approved || block.timestamp >= r.approveAt) revert NotSubmitted(movieId, segment);
@@ -569,7 +646,7 @@ contract Community is ERC721, ReentrancyGuardTransient {
     }
 
     /// @notice Whether MovieMinter may pay the segment token's pool share: no approval required, or approved.
-    function segmentApproved(uint256 tokenId) external view returns (bool) {
+    function segmentApproved(uint256 tokenId) public view returns (bool) {
         Review r = reviewOf(tokenId >> 32, uint32(tokenId));
         return r == Review.NotRequired || r == Review.Approved;
     }
@@ -605,11 +682,18 @@ contract Community is ERC721, ReentrancyGuardTransient {
     }
 
     function _collect(uint256 collectiveId, Collective storage c) private {
-        (uint256 toCreator, uint256 toLeader) = collectable(collectiveId);
+        (uint256 toCreator, uint256 toLeader, uint256 pool) = collectable(collectiveId);
         c.collected = c.sold;
+        pool += c.waiting;
+        uint256 n = c.segments;
+        uint256 waiting = n == 0 ? pool : 0;
+        uint256 per = n == 0 ? 0 : pool / n;
+        toLeader += pool - waiting - per * n; // the division's remainder: no wei is lost
+        c.perSegment += uint128(per);
+        c.waiting = uint128(waiting);
         _credits[c.creator] += toCreator;
         _credits[c.leader] += toLeader;
-        emit RevenueCollected(collectiveId, toCreator, toLeader);
+        emit RevenueCollected(collectiveId, toCreator, toLeader, per * n, waiting);
     }
 
     /// @dev The caller must be the movie's director or its collective's leader; returns the collective (0: none).

@@ -73,8 +73,9 @@ def test_a_season_from_the_terminal(env, run):  # noqa: F811
     pass2 = number(r"pass (\d+) of collective", run("pass", "buy", "--collective", str(cid), signer="buyer2"))
     run("collective", "prices", "--collective", str(cid), "--price", "0.004", "--early-price", "0.001", signer="leader")
     assert com.next_pass_price(cid) == (4 * 10**15, False)
-    to_creator, to_leader = com.collectable(cid)  # collected when the prices changed: all credited already
-    assert com.credits_of(creator) + com.credits_of(leader) + to_creator + to_leader == 25 * 10**14 + 35 * 10**14
+    to_creator, to_leader, to_minters = com.collectable(cid)  # collected when the prices changed: all credited
+    assert (to_creator, to_leader, to_minters) == (0, 0, 0)
+    assert com.credits_of(creator) + com.credits_of(leader) == 25 * 10**14 + 35 * 10**14
 
     # takes: open, two takes, vote, result
     out = run("ballot", "open", "--movie", str(movie), "--segment", "1", "--takes-minutes", "10", signer="director")
@@ -140,3 +141,46 @@ def test_missing_community_address_is_explained(deployed, keystores, capsys, mon
     code = cli_main(["director", "credits", "0", "--rpc", deployed.rpc_url, "--contract", deployed.contract_address])
     assert code != 0
     assert "No Community contract given" in capsys.readouterr().err
+
+
+def test_pass_revenue_from_the_terminal(env, run):  # noqa: F811
+    chain, com, accounts = env
+    leader, creator, minter = accounts[7], accounts[8], accounts[4]
+    out = run(
+        "collective", "create", "--price", "0.0035", "--early-price", "0.0035", "--creator", creator,
+        "--creator-share", "60", "--minters-share", "41", signer="leader", ok=False,
+    )  # fmt: skip
+    assert "add up to 101%" in out
+    out = run(
+        "collective", "create", "--price", "0.0035", "--early-price", "0.0035", "--creator", creator,
+        "--creator-share", "10", "--minters-share", "30", signer="leader",
+    )  # fmt: skip
+    assert "minters' share 30%, leader 60%" in out
+    cid = number(r"collective (\d+) created", out)
+    assert (com.collective(cid).creator_bps, com.collective(cid).minters_bps) == (1000, 3000)
+    movie = create_movie(chain, mint_mode="open", segment_count=3)
+    run("collective", "join", "--movie", str(movie), "--collective", str(cid), signer="director")
+    for segment in (0, 2):
+        chain.transact("mintSegment", [movie, segment, digest(f"v{segment}"), digest(f"m{segment}")], minter)
+    run("pass", "buy", "--collective", str(cid), signer="buyer1")
+    run("pass", "buy", "--collective", str(cid), signer="buyer2")
+    out = run("pass", "collect", "--collective", str(cid), signer="buyer1")  # anyone may collect
+    assert "credited creator 0.0007 ETH, leader 0.0042 ETH; minters' pool +0.0021 ETH" in out
+    assert (com.credits_of(creator), com.credits_of(leader)) == (7 * 10**14, 42 * 10**14)
+    out = run("pass", "claim-revenue", "--movie", str(movie), signer="minter")  # every segment it holds: 0 and 2
+    assert "0.0014 ETH of pass revenue credited for segment(s) 0, 2" in out
+    assert com.credits_of(minter) == 2 * 7 * 10**14
+    out = run("pass", "claim-revenue", "--movie", str(movie), "--segment", "1", signer="minter", ok=False)
+    assert "does not exist" in out  # segment 1 is not minted
+    before = chain.w3.eth.get_balance(minter)
+    assert "withdrew 0.0014 ETH" in run("pass", "withdraw", signer="minter")
+    assert chain.w3.eth.get_balance(minter) > before and com.credits_of(minter) == 0
+    # with approval turned off, a segment can no longer be rejected (issue 17)
+    run("approval", "window", "--movie", str(movie), "--seconds", "600", signer="director")
+    run("approval", "submit", "--movie", str(movie), "--segment", "0", signer="minter")
+    run("approval", "window", "--movie", str(movie), "--seconds", "0", signer="director")
+    out = run(
+        "approval", "reject", "--movie", str(movie), "--segment", "0", "--reason", "late", signer="director", ok=False
+    )
+    assert f"movie {movie} does not require approval" in out
+    assert chain.call("ownerOf", chain.token_id(movie, 0)) == minter

@@ -99,12 +99,21 @@ def test_season_output_and_chain(season_world):
     per_segment = chain.movie(movie)["revenuePerSegment"]
     unpaid = int(chain.movie(movie)["segmentCount"]) - 1  # all but the approved, claimed one
     assert chain.w3.eth.get_balance(s["contract"]) == tickets["held"] == unpaid * per_segment
-    # every wei of pass revenue: paid = withdrawn + held, creator 10 %
-    revenue = season["revenue"]
-    assert revenue["paid"] == 2 * 25 * 10**14 + 35 * 10**14
+    # every wei of pass revenue: creator 10 % + minters 30 % + leader the rest = paid; paid = withdrawn + held
+    revenue, prices = season["revenue"], (25 * 10**14, 25 * 10**14, 35 * 10**14)
+    assert revenue["paid"] == sum(prices)
+    split = revenue["split"]
+    assert sum(split.values()) == revenue["paid"]
+    assert split["creator"] == sum(p * 1000 // 10000 for p in prices) == revenue["withdrawn"]["creator"]
+    segments = int(chain.movie(movie)["segmentCount"])
+    pool = com.pass_pool(cid)
+    assert pool["segments"] == segments and pool["waiting"] == 0
+    assert split["minters"] == pool["per_segment"] * segments == sum(p * 3000 // 10000 for p in prices)
+    assert revenue["claimed"] == pool["per_segment"] > 0  # the approved segment's holder claimed its share
     assert sum(revenue["withdrawn"].values()) + revenue["held"] == revenue["paid"]
-    assert revenue["withdrawn"]["creator"] == sum(p * 1000 // 10000 for p in (25 * 10**14, 25 * 10**14, 35 * 10**14))
-    assert com.w3.eth.get_balance(com.contract_address) == revenue["held"] == 0
+    unclaimed = (segments - 1) * pool["per_segment"]  # every segment but the approved, claimed one
+    assert com.w3.eth.get_balance(com.contract_address) == revenue["held"] == unclaimed
+    assert "pass revenue 0.0085 ETH = creator" in out and "shares of segments not approved or not minted" in out
     assert "Collective led by" in out and "Season pass holders:" in out
 
 

@@ -39,3 +39,8 @@ def test_artifact_records_compiler_and_sources():
     assert any(k.startswith("@openzeppelin/contracts/token/ERC721/") for k in art["sourceHashes"])
     deployed = bytes.fromhex(art["deployedBytecode"][2:])
     assert 0 < len(deployed) <= 24_576  # EIP-170: deployable on every preset chain
+
+
+def test_community_fits_the_contract_size_limit():
+    deployed = bytes.fromhex(json.loads((ARTIFACTS / "Community.json").read_text())["deployedBytecode"][2:])
+    assert 0 < len(deployed) <= 24_576  # EIP-170, like MovieMinter

@@ -2,9 +2,13 @@
 (docs/community.md). Transactions are signed with an encrypted keystore, like every director command.
 
     collective create --price ETH --early-price ETH --early-cap N [--creator ADDR --creator-share PCT]
+                      [--minters-share PCT]       (the leader gets the rest)
     collective join --movie ID --collective C        (the movie's director)
     collective prices --collective C --price ETH --early-price ETH      (the leader)
     pass buy --collective C
+    pass collect --collective C                      (credit the shares of the passes sold; anyone)
+    pass claim-revenue --movie ID [--segment S ...]  (your segments' share of the pass revenue)
+    pass withdraw                                    (pay out your credited pass revenue)
     ballot open --movie ID --segment S [--idea --options N] [--takes-minutes M] [--vote-minutes M]
     ballot take --ballot B --pass P --content-digest 0x.. --metadata-digest 0x..
     ballot vote --ballot B --option O [--pass P]     (no --pass: vote with a ticket)
@@ -44,6 +48,11 @@ def _register_collective(sub, with_flags) -> None:
     c.add_argument("--early-cap", type=int, default=0, help="how many passes sell at the early price (default 0)")
     c.add_argument("--creator", help="creator address sharing the pass revenue")
     c.add_argument("--creator-share", default="0", help="creator's percent of the pass revenue (default 0)")
+    c.add_argument(
+        "--minters-share",
+        default="0",
+        help="percent of the pass revenue shared by the segments of the collective's movies (default 0)",
+    )
     c.set_defaults(func=cmd_collective_create)
     j = with_flags(csub.add_parser("join", help="put your movie in a collective (once)"), True)
     j.add_argument("--movie", required=True, type=int)
@@ -60,6 +69,17 @@ def _register_collective(sub, with_flags) -> None:
     b = with_flags(psub.add_parser("buy", help="buy the collective's next pass at its current price"), True)
     b.add_argument("--collective", required=True, type=int)
     b.set_defaults(func=cmd_pass_buy)
+    co = with_flags(
+        psub.add_parser("collect", help="credit the shares of the passes sold since the last collect"), True
+    )
+    co.add_argument("--collective", required=True, type=int)
+    co.set_defaults(func=cmd_pass_collect)
+    cl = with_flags(psub.add_parser("claim-revenue", help="claim your segments' share of the pass revenue"), True)
+    cl.add_argument("--movie", required=True, type=int)
+    cl.add_argument("--segment", type=int, action="append", help="a segment you hold (default: all you hold)")
+    cl.set_defaults(func=cmd_pass_claim)
+    wd = with_flags(psub.add_parser("withdraw", help="pay out your credited pass revenue"), True)
+    wd.set_defaults(func=cmd_pass_withdraw)
 
 
 def _register_ballot(sub, with_flags) -> None:
@@ -181,16 +201,22 @@ def _tx(receipt) -> str:
 def cmd_collective_create(args) -> int:
     from movieminter.app.director_cli import to_wei
 
-    share = round(float(args.creator_share) * 100)
+    share, minters = _bps(args.creator_share, "--creator-share"), _bps(args.minters_share, "--minters-share")
     if share and not args.creator:
         raise MovieMinterError("--creator-share needs --creator.", hint="the address that receives that share")
+    if share + minters > 10_000:
+        raise MovieMinterError(
+            f"The creator's and the minters' shares add up to {(share + minters) / 100:g}%.",
+            hint="together at most 100%; the leader gets the rest",
+        )
     creator = args.creator or "0x" + "00" * 20
-    fargs = [to_wei(args.price), to_wei(args.early_price), args.early_cap, creator, share]
+    fargs = [to_wei(args.price), to_wei(args.early_price), args.early_cap, creator, share, minters]
     _, receipt, events = _send(args, "createCollective", fargs)
     cid = _arg(events, "CollectiveCreated", "collectiveId")
     print(
         f"collective {cid} created (tx {_tx(receipt)}): passes {_eth(fargs[0])}, the first {args.early_cap} at "
-        f"{_eth(fargs[1])}; creator share {share / 100:g}%"
+        f"{_eth(fargs[1])}; creator share {share / 100:g}%, minters' share {minters / 100:g}%, leader "
+        f"{(10_000 - share - minters) / 100:g}%"
     )
     print(f"next: movieminter director collective join --movie ID --collective {cid}")
     return 0
@@ -217,6 +243,60 @@ def cmd_pass_buy(args) -> int:
     pass_id = _arg(events, "PassBought", "passId")
     tier = "early tier" if early else "regular price"
     print(f"pass {pass_id} of collective {args.collective} bought for {_eth(price)} ({tier}; tx {_tx(receipt)})")
+    return 0
+
+
+def _bps(percent: str, flag: str) -> int:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(percent) * 100
+    except InvalidOperation:
+        value = Decimal(-1)
+    if value != value.to_integral_value() or not 0 <= value <= 10_000:
+        raise MovieMinterError(f"{flag} {percent!r} is not a percentage.", hint="0 to 100, at most two decimals")
+    return int(value)
+
+
+def cmd_pass_collect(args) -> int:
+    _, receipt, events = _send(args, "collect", [args.collective])
+    a = _arg(events, "RevenueCollected", "toCreator"), _arg(events, "RevenueCollected", "toLeader")
+    minters, waiting = _arg(events, "RevenueCollected", "toMinters"), _arg(events, "RevenueCollected", "waiting")
+    print(
+        f"collective {args.collective}: credited creator {_eth(a[0])}, leader {_eth(a[1])}; minters' pool "
+        f"+{_eth(minters)} (tx {_tx(receipt)})"
+    )
+    if waiting:
+        print(f"{_eth(waiting)} of the minters' share waits for the collective's first movie")
+    return 0
+
+
+def cmd_pass_claim(args) -> int:
+    from movieminter.app.director_cli import _account, _chain
+
+    chain, holder = _chain(args), _account(args).address
+    segments = args.segment
+    if segments is None:  # every minted segment of the movie the signer holds now
+        minted = [s["segment"] for s in chain.segments(args.movie) if s["status"] == "minted"]
+        segments = [s for s in minted if chain.call("ownerOf", args.movie << 32 | s) == holder]
+    if not segments:
+        raise MovieMinterError(
+            f"You hold no segment of movie {args.movie}.", hint="pass --segment S for a segment token you hold"
+        )
+    token_ids = [args.movie << 32 | s for s in segments]
+    _, receipt, events = _send(args, "claimPassRevenue", [token_ids])
+    total = sum(e["args"]["amount"] for e in events if e["event"] == "PassRevenueClaimed")
+    print(
+        f"movie {args.movie}: {_eth(total)} of pass revenue credited for segment(s) "
+        f"{', '.join(map(str, segments))} (tx {_tx(receipt)})"
+    )
+    print("next: movieminter director pass withdraw")
+    return 0
+
+
+def cmd_pass_withdraw(args) -> int:
+    _, receipt, events = _send(args, "withdraw", [])
+    print(f"withdrew {_eth(_arg(events, 'Withdrawn', 'amount'))} (tx {_tx(receipt)})")
     return 0
 
 

@@ -3,8 +3,8 @@
 A collective with a leader sells season passes with an early tier; the movie joins it; three pass holders
 record takes of a segment and vote; the winning take (and only it) is minted as the segment; the director
 requires approval: a segment's revenue waits until the director approves it, and a rejected segment (with its
-reason) is burnt and reopens; the credits roll; the pass and ticket revenue is collected and withdrawn, and
-every wei is accounted for. Every transaction is signed with a demo keystore."""
+reason) is burnt and reopens; the credits roll; the pass and ticket revenue is collected and withdrawn (the
+passes' minters' share by the approved segment's holder), and every wei is accounted for. Every transaction is signed with a demo keystore."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from movieminter.errors import MovieMinterError
 PASS_PRICE_WEI = 35 * 10**14  # 0.0035 ETH
 EARLY_PRICE_WEI = 25 * 10**14  # 0.0025 ETH: the first two passes
 EARLY_CAP = 2
-CREATOR_BPS = 1000  # the creator's 10 % of the pass revenue; the leader gets the rest
+CREATOR_BPS = 1000  # the creator's 10 % of the pass revenue
+MINTERS_BPS = 3000  # 30 % shared by the segments of the collective's movies; the leader gets the rest (60 %)
 VOTE_SECONDS = 3600
 
 
@@ -36,7 +37,7 @@ def run_season(community, chain, wallets, movie_id: int, minted: list[dict], say
         return f"{wallets.role_of(address)} {short(address)}"
 
     say.step("Season: passes, a collective, three takes and a vote, approval, credits")
-    fargs = [PASS_PRICE_WEI, EARLY_PRICE_WEI, EARLY_CAP, wallets.addresses["creator"], CREATOR_BPS]
+    fargs = [PASS_PRICE_WEI, EARLY_PRICE_WEI, EARLY_CAP, wallets.addresses["creator"], CREATOR_BPS, MINTERS_BPS]
     cid = arg(send("leader", "createCollective", fargs), "CollectiveCreated", "collectiveId")
     send("director", "joinCollective", [movie_id, cid])
     say.info(
@@ -53,7 +54,7 @@ def run_season(community, chain, wallets, movie_id: int, minted: list[dict], say
     ballot = _takes_and_vote(community, movie_id, minted, passes, send, arg, say, chain, wallets, pin)
     review = _approval(community, chain, movie_id, minted, wallets, send, say)
     _approve_winner(movie_id, ballot, wallets, send, say)
-    revenue = _pass_revenue(community, cid, paid, wallets, send, say)
+    revenue = _pass_revenue(community, chain, cid, movie_id, paid, wallets, review, send, say)
     tickets = _ticket_revenue(chain, movie_id, wallets, review, send, say)
 
     from movieminter.app.community import credits_lines, movie_credits
@@ -248,18 +249,41 @@ def _ticket_revenue(chain, movie_id, wallets, review, send, say) -> dict:
     return {"paid": paid, "withdrawn": withdrawn, "held": held}
 
 
-def _pass_revenue(community, cid, paid, wallets, send, say) -> dict:
-    to_creator, to_leader = community.collectable(cid)
-    send("leader", "collect", [cid])
+def _pass_revenue(community, chain, cid, movie_id, paid, wallets, review, send, say) -> dict:
+    """Every wei of the pass revenue: the creator's, the leader's (with the pool division's remainder) and the
+    minters' pool, whose share the approved segment's holder claims; the rest waits in Community for the other
+    segments' holders (held back while not approved, or not minted yet)."""
+    to_creator, to_leader, to_minters = community.collectable(cid)
+    events = send("leader", "collect", [cid])
+    collected = next(e["args"] for e in events if e["event"] == "RevenueCollected")
+    pool = community.pass_pool(cid)
+    minters = pool["per_segment"] * pool["segments"] + pool["waiting"]
+    split = {"creator": collected["toCreator"], "leader": collected["toLeader"], "minters": minters}
+    if sum(split.values()) != paid or to_creator + to_leader + to_minters != paid or pool["waiting"]:
+        raise MovieMinterError("The pass revenue does not split into its shares.", hint=f"paid {paid}, split {split}")
+    say.info(
+        f"pass revenue {eth(paid)} = creator {eth(split['creator'])} (10 %) + leader {eth(split['leader'])} "
+        f"(the rest and {split['leader'] - to_leader} wei of rounding) + minters {eth(minters)} "
+        f"({pool['segments']} segments x {eth(pool['per_segment'])})"
+    )
+    approved = chain.token_id(movie_id, review["approved"])
+    holder = review["payees"][0]
+    events = send(wallets.role_of(holder), "claimPassRevenue", [[approved]])
+    claimed = sum(e["args"]["amount"] for e in events if e["event"] == "PassRevenueClaimed")
+    if claimed != pool["per_segment"]:
+        raise MovieMinterError("The approved segment's pass revenue claim did not pay its share.")
     withdrawn = {}
-    for role in ("creator", "leader"):
-        events = send(role, "withdraw", [])
-        withdrawn[role] = sum(e["args"]["amount"] for e in events if e["event"] == "Withdrawn")
+    for address in dict.fromkeys([wallets.addresses["creator"], wallets.addresses["leader"], holder]):
+        events = send(wallets.role_of(address), "withdraw", [])
+        withdrawn[wallets.role_of(address)] = sum(e["args"]["amount"] for e in events if e["event"] == "Withdrawn")
     held = community.w3.eth.get_balance(community.contract_address)
-    if sum(withdrawn.values()) + held != paid or withdrawn != {"creator": to_creator, "leader": to_leader}:
+    segments = int(chain.movie(movie_id)["segmentCount"])
+    unclaimed = sum(community.call("claimablePassRevenue", chain.token_id(movie_id, s)) for s in range(segments))
+    if sum(withdrawn.values()) + held != paid or held != unclaimed:
         raise MovieMinterError("The pass revenue does not add up.", hint=f"paid {paid}, withdrawn {withdrawn}")
     say.info(
-        f"pass revenue {eth(paid)}: creator withdrew {eth(withdrawn['creator'])} (10 %), leader "
-        f"{eth(withdrawn['leader'])}; the contract holds {eth(held)}"
+        f"segment {review['approved']} (approved) claimed {eth(claimed)} of it; withdrawn "
+        f"{', '.join(f'{k} {eth(v)}' for k, v in withdrawn.items())}; Community holds {eth(held)} = the pass "
+        "shares of segments not approved or not minted yet"
     )
-    return {"paid": paid, "withdrawn": withdrawn, "held": held}
+    return {"paid": paid, "split": split, "claimed": claimed, "withdrawn": withdrawn, "held": held}

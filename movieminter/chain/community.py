@@ -31,7 +31,8 @@ COMMUNITY_ERROR_TEXT = {
     "NotLeader": ("{account} does not lead collective {collectiveId}", "send from the leader's wallet"),
     "InvalidPassConfig": (
         "the pass prices or shares are invalid",
-        "the early price must not exceed the price; creator share at most 10000 bps, with a creator address",
+        "the early price must not exceed the price; creator + minters shares at most 10000 bps together, and a "
+        "creator address with a creator share",
     ),
     "AlreadyInCollective": ("movie {movieId} already belongs to collective {collectiveId}", "a movie joins once"),
     "InvalidBallot": (
@@ -68,6 +69,10 @@ COMMUNITY_ERROR_TEXT = {
         "pass every TakeRecorded take of the ballot, in take order",
     ),
     "AlreadySettled": ("ballot {ballotId} is already settled", "its winner may mint the segment"),
+    "ApprovalNotRequired": (
+        "movie {movieId} does not require approval: its segments count as approved and cannot be rejected",
+        "turn approval on again (`movieminter director approval window`) before reviewing newly submitted segments",
+    ),
 }
 
 
@@ -84,6 +89,7 @@ class Collective:
     leader: str
     creator: str
     creator_bps: int
+    minters_bps: int
     price: int  # wei
     early_price: int  # wei
     early_cap: int
@@ -200,15 +206,21 @@ class CommunityClient(ChainClient):
     # -- collectives and passes
 
     def create_collective(
-        self, leader: str, price: int, early_price: int, early_cap: int, creator: str | None = None, creator_bps=0
+        self,
+        leader: str,
+        price: int,
+        early_price: int,
+        early_cap: int,
+        creator: str | None = None,
+        creator_bps=0,
+        minters_bps=0,
     ) -> int:
         creator = creator or "0x" + "00" * 20
-        receipt = self.transact("createCollective", [price, early_price, early_cap, creator, creator_bps], leader)
-        return self._event_arg(receipt, "CollectiveCreated", "collectiveId")
+        args = [price, early_price, early_cap, creator, creator_bps, minters_bps]
+        return self._event_arg(self.transact("createCollective", args, leader), "CollectiveCreated", "collectiveId")
 
     def collective(self, collective_id: int) -> Collective:
-        leader, creator, bps, price, early_price, early_cap, sold = self.call("collective", collective_id)
-        return Collective(collective_id, leader, creator, bps, price, early_price, early_cap, sold)
+        return Collective(collective_id, *self.call("collective", collective_id))
 
     def next_pass_price(self, collective_id: int) -> tuple[int, bool]:
         price, early = self.call("nextPassPrice", collective_id)
@@ -344,9 +356,25 @@ class CommunityClient(ChainClient):
 
     # -- revenue
 
-    def collectable(self, collective_id: int) -> tuple[int, int]:
-        to_creator, to_leader = self.call("collectable", collective_id)
-        return to_creator, to_leader
+    def collectable(self, collective_id: int) -> tuple[int, int, int]:
+        """(creator, leader, minters) shares in wei of the passes sold since the last collect; `collect` adds the
+        minters' share to the segments' pool and gives the leader the remainder of its division."""
+        to_creator, to_leader, to_minters = self.call("collectable", collective_id)
+        return to_creator, to_leader, to_minters
+
+    def pass_pool(self, collective_id: int) -> dict:
+        """The collective's minters' pool: wei per segment so far, its segments, and the share waiting for a
+        movie (collected while the collective had none)."""
+        per_segment, segments, waiting = self.call("passPool", collective_id)
+        return {"per_segment": per_segment, "segments": segments, "waiting": waiting}
+
+    def claimable_pass_revenue(self, movie_id: int, segment: int) -> int:
+        return self.call("claimablePassRevenue", movie_id << 32 | segment)
+
+    def claim_pass_revenue(self, token_ids: list[int], holder: str) -> int:
+        """Credits the tokens' pass revenue to `holder` (withdraw it with `withdraw`); returns the wei credited."""
+        receipt = self.transact("claimPassRevenue", [list(token_ids)], holder)
+        return sum(ev["args"]["amount"] for ev in self.events(receipt) if ev["event"] == "PassRevenueClaimed")
 
     def credits_of(self, account: str) -> int:
         return self.call("credits", to_checksum_address(account))
