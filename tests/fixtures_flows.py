@@ -50,9 +50,7 @@ class DemoWorld:
         context.add_init_script(path=str(TEST_WALLET_JS))
         page = context.new_page()
         page.goto(self.url + path)
-        page.wait_for_function(
-            "window.MMPage && window.MMWallet && document.querySelector('.mm-connect')", timeout=60_000
-        )
+        page.wait_for_function("document.querySelector('.mm-page[data-ready]')", timeout=60_000)
         return page
 
 

@@ -30,7 +30,7 @@ def studio_page(stack, browser, theme: str, account: int = 0):
     context.add_init_script(path=str(TEST_WALLET_JS))
     page = context.new_page()
     page.goto(stack.url + "/studio/" + theme)
-    page.wait_for_function("window.MMPage && window.MMWallet && document.querySelector('.mm-connect')", timeout=60_000)
+    page.wait_for_function("document.querySelector('.mm-page[data-ready]')", timeout=60_000)
     page.get_by_role("button", name="Connect wallet").click()
     page.wait_for_selector("text=Signed in as", timeout=30_000)
     return page

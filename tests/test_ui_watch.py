@@ -69,7 +69,7 @@ def watch_page(stack, browser, path: str, *, account: int = 5, width: int = 1280
     context.add_init_script(path=str(TEST_WALLET_JS))
     page = context.new_page()
     page.goto(stack.url + path)
-    page.wait_for_function("window.MMPage && window.MMWallet && document.querySelector('.mm-connect')", timeout=60_000)
+    page.wait_for_function("document.querySelector('.mm-page[data-ready]')", timeout=60_000)
     return page
 
 

@@ -28,7 +28,8 @@ window.MM_ROOT = window.MM_ROOT || base;  // mm-fetch.js resolves the API's rela
 css("static/studio.css");
 load("static/mm-fetch.js").then(() => load("static/wallet.js")).then(() => load("static/studio-common.js"))
   %(scripts)s
-  .then(() => window.MMPageInit && window.MMPageInit(element))
+  .then(() => { if (window.MMPageInit) window.MMPageInit(element); })
+  .then(() => { element.querySelector(".mm-page").dataset.ready = "1"; })  // its buttons work from now on
   .catch((e) => { element.querySelector(".mm-fatal").textContent = String(e); });
 """
 
