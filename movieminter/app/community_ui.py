@@ -1,7 +1,8 @@
 """The community parts of the Studio and the Watch page: one gradio HTML block each, driven by
 static/community.js against routes_community (the tab includes community.js itself: ui/minter.py).
 
-Studio: the director's (or leader's) review of minted segments. Watch: the movie's season pass and ballots.
+Studio: the director's (or leader's) review of minted segments, and its ballots (static/studio-ballots.js).
+Watch: the movie's season pass and ballots.
 Added only when a Community contract is configured (without one there is nothing to show or sign)."""
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ STUDIO = """
   or automatically when the approval window has passed since its holder submitted it. A rejection reopens it
   for a new submission; its reason is public.</p>
   <div class="mm-reviews-body"></div>
+</section>
+<section class="mm-card mm-ballots-panel" aria-labelledby="mm-ballots-h" hidden data-testid="ballots">
+  <h2 id="mm-ballots-h">4 · Takes and votes</h2>
+  <div class="mm-ballots-body"></div>
 </section>
 </div>
 """
@@ -32,12 +37,16 @@ if (!document.querySelector('link[data-mm="static/community.css"]')) {
   const l = document.createElement("link"); l.rel = "stylesheet"; l.href = base + "static/community.css";
   l.dataset.mm = "static/community.css"; document.head.appendChild(l);
 }
-const go = () => window.MMCommunity.page(element, "%(kind)s");
+const kind = "%(kind)s";
+const script = (src, then) => {
+  const s = document.createElement("script"); s.src = base + src; s.dataset.mm = src; s.onload = then;
+  document.head.appendChild(s);
+};
+// The Studio's ballots panel (static/studio-ballots.js) signs through community.js.
+const ballots = () => { if (kind === "studio") window.MMBallots ? window.MMBallots.mount(element) : script("static/studio-ballots.js", () => window.MMBallots.mount(element)); };
+const go = () => { window.MMCommunity.page(element, kind); ballots(); };
 if (window.MMCommunity) go();
-else {
-  const s = document.createElement("script"); s.src = base + "static/community.js"; s.dataset.mm = "static/community.js";
-  s.onload = go; document.head.appendChild(s);
-}
+else script("static/community.js", go);
 """
 
 

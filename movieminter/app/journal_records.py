@@ -13,8 +13,9 @@ from movieminter.errors import MovieMinterError
 # models are checked) except `rendering` (started; the render state inside
 # says how far) and `awaiting_signature` (the unsigned tx is prepared).
 STATES = ("queued", "models_ready", "rendering", "rendered", "encoded", "pinned", "awaiting_signature", "minted")
-TERMINAL = ("minted", "failed", "cancelled")
-ALL_STATES = STATES + ("failed", "cancelled")
+# take_recorded: a take job's rest (recorded in its ballot); a winning take goes back to pinned to be minted.
+TERMINAL = ("minted", "take_recorded", "failed", "cancelled")
+ALL_STATES = STATES + ("take_recorded", "failed", "cancelled")
 
 REPAIR_HINT = (
     "Jobs that were lost can be queued again from the Minter tab (a segment already minted stays "

@@ -30,6 +30,7 @@ from movieminter.app.mint_steps import (  # noqa: F401 - re-exported: the pipeli
 )
 from movieminter.app.rights import check_segment_count, movie_manifest, right_to_mint
 from movieminter.app.steps import Goto, Step
+from movieminter.app.take_steps import check_take, confirm, on_start, prepare
 from movieminter.errors import MovieMinterError
 from movieminter.ipfs.cid import cid_to_digest
 from movieminter.media.profile import soundtrack_of
@@ -77,12 +78,16 @@ def check_models(ctx, job) -> dict | Goto:
     from movieminter.render.readiness import check_models as readiness  # heavy: see _HEAVY
 
     manifest, _ = manifest_for(ctx, job)
-    job.progress("checking the right to mint")
-    right = right_to_mint(ctx.chain, job.movie_id, job.segment, job.wallet, store=ctx.store, manifest=manifest)
-    if right.verdict == "minted":
-        return Goto("minted", {"tx_hash": job.saved("tx_hash"), "minter": job.wallet, "found_on_chain": True})
-    if right.proof:
-        job.save("proof", right.proof)
+    if job.params.get("take_ballot"):  # a take: the ballot must still take takes (take_steps.py)
+        job.progress("checking the ballot")
+        check_take(ctx, job)
+    else:
+        job.progress("checking the right to mint")
+        right = right_to_mint(ctx.chain, job.movie_id, job.segment, job.wallet, store=ctx.store, manifest=manifest)
+        if right.verdict == "minted":
+            return Goto("minted", {"tx_hash": job.saved("tx_hash"), "minter": job.wallet, "found_on_chain": True})
+        if right.proof:
+            job.save("proof", right.proof)
     job.progress("checking models")
     statuses = readiness(ctx.a1111, manifest, job.segment, allow_pickle=ctx.settings.allow_pickle)
     missing = [s for s in statuses if s.state != "ready"]
@@ -226,11 +231,7 @@ STEPS = [
     Step("rendering", "rendered", render, exclusive=True),
     Step("rendered", "encoded", encode),
     Step("encoded", "pinned", pin),
-    Step("pinned", "awaiting_signature", prepare_mint),
-    Step(
-        "awaiting_signature",
-        "minted",
-        confirm_mint,
-        on_start=lambda ctx, job: None if job.saved("tx_hash") else settle_if_minted(ctx, job),
-    ),
+    # A take job signs recordTake here and rests in take_recorded; mint jobs (and a winning take) mint.
+    Step("pinned", "awaiting_signature", prepare),
+    Step("awaiting_signature", "minted", confirm, on_start=on_start),
 ]

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from movieminter.app.journal import Job, Journal, JournalError
 from movieminter.app.mint_steps import tx_state
 from movieminter.app.pipeline import STEPS
-from movieminter.app.rights import admit as admit_to_mint
 from movieminter.app.sse import EventHub
 from movieminter.app.steps import (  # noqa: F401 - Goto, Step, RunningJob re-exported
     Cancelled,
@@ -34,6 +33,7 @@ from movieminter.app.steps import (  # noqa: F401 - Goto, Step, RunningJob re-ex
     Step,
     Stopping,
 )
+from movieminter.app.take_steps import admit as admit_to_mint  # takes or the right to mint
 from movieminter.errors import MovieMinterError
 
 log = logging.getLogger("movieminter.runner")
@@ -152,6 +152,12 @@ class JobRunner:
         self._publish_state(job)
         self._spawn(job_id)
         return job
+
+    def wake(self, job_id: int) -> None:
+        """A job moved back to work outside the runner (a winning take to mint): announce and run it."""
+        self._cancel_event(job_id).clear()
+        self._publish_state(self.journal.get(job_id))
+        self._spawn(job_id)
 
     def submit_tx(self, job_id: int, tx_hash: str) -> Job:
         """The browser wallet sent the mint transaction: record its hash

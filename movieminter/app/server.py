@@ -35,6 +35,7 @@ ROUTER_MODULES = [
     "movieminter.app.routes_ux",
     "movieminter.app.routes_tab",
     "movieminter.app.routes_community",
+    "movieminter.app.routes_takes",
 ]
 # Mount path -> module with build(ctx) -> gradio.Blocks. "/" is mounted last
 # (it would otherwise swallow the others).

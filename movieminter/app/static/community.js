@@ -274,7 +274,7 @@
     });
   }
 
-  window.MMCommunity = { tab, page, send };
+  window.MMCommunity = { tab, page, send, say, sayError };
   // The tab includes this script in its head; Studio and Watch load it themselves and call page().
   if (!/\/(studio|watch|jobs)(\/|$)/.test(location.pathname)) whenWallet(() => tab(0));
 })();

@@ -1,0 +1,115 @@
+"""Takes ballots in the browser (Playwright + anvil + the injected test wallet + the A1111 stand-in): the director
+opens takes and idea ballots in the Studio, settles a takes ballot and releases a segment whose winner did not
+mint it; a pass holder renders a take in the tab (the job pins it, the wallet signs recordTake), holders vote,
+and the winning take's author mints it from the tab with the take's own files, while a loser cannot."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from movieminter.chain.client import ChainError
+from movieminter.ipfs.cid import cid_to_digest, digest_to_cid
+from tests.fixtures_chain import chain_now, mine
+from tests.fixtures_ui import shot
+from tests.test_ui_community import assert_nothing_clipped, community_stack, season, tab_page  # noqa: F401
+from tests.test_ui_controls import studio_page
+from tests.test_ui_modes import connect, open_movie, open_scene  # noqa: F401 - the tab test below
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def load_movie(page, movie: int):
+    """Loads the movie in the Studio; waits for the ballots panel's fresh content (not the last load's)."""
+    page.evaluate("() => document.querySelectorAll('.mm-ballots-body').forEach((b) => { b.innerHTML = ''; })")
+    page.fill("#mm-movie-id", str(movie))
+    page.click("#mm-load")
+    panel = page.get_by_test_id("ballots")
+    panel.locator(".mm-ballots-body > *").first.wait_for(timeout=30_000)
+    return panel
+
+
+def opened(com, movie: int) -> list[dict]:
+    return [dict(e["args"]) for e in com.logs(com.contract.events.BallotOpened, {"movieId": movie})]
+
+
+def wait_text(page, testid: str, text: str, timeout: int = 60_000):
+    page.wait_for_function(
+        "([id, t]) => (document.querySelector(`[data-testid='${id}']`)?.textContent || '').includes(t)",
+        arg=[testid, text],
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize("theme,width", [("", 1280), ("?__theme=dark", 420)])
+def test_the_director_opens_settles_and_releases_ballots_in_the_studio(community_stack, chromium, theme, width):  # noqa: F811
+    stack, com, chain = community_stack, community_stack.com, community_stack.chain
+    acc = chain.w3.eth.accounts
+    collective, movie = season(stack)
+    passes = {i: com.buy_pass(collective, acc[i]) for i in (1, 2)}
+
+    # A pass holder is not the director: no form, and the server refuses to prepare the transaction.
+    member = studio_page(stack, chromium, theme, account=1)
+    assert "Only the director" in load_movie(member, movie).inner_text()
+    refused = member.evaluate(
+        "(m) => window.MMWallet.api(`api/v1/takes/movies/${m}/ballots/tx`, {method: 'POST', body: {kind: 'takes'}})"
+        ".then(() => 'prepared', (e) => e.message)",
+        movie,
+    )
+    assert "neither movie" in refused
+
+    page = studio_page(stack, chromium, theme, account=9)
+    page.set_viewport_size({"width": width, "height": 900})
+    panel = load_movie(page, movie)
+    assert panel.inner_text().count("No ballot yet") == 1
+    before = chain_now(chain)
+    panel.get_by_role("spinbutton", name="Segment").fill("1")
+    panel.get_by_label("Minutes until voting starts").fill("10")
+    panel.get_by_label("Voting minutes").fill("60")
+    panel.get_by_role("button", name="Open ballot").click()
+    panel.locator("[data-testid^=studio-ballot-]").first.wait_for(timeout=60_000)
+    (b,) = opened(com, movie)
+    takes = int(b["ballotId"])
+    assert b["takes"] and b["segment"] == 1 and b["options"] == 0
+    assert 600 <= b["start"] - before <= 660 and b["end"] - b["start"] == 3600  # chain time, as the CLI counts
+    assert "taking takes" in panel.get_by_test_id(f"ballot-state-{takes}").inner_text()
+
+    # An idea: its labels are pinned, and its digest is the ballot's.
+    panel.locator("#mm-ballot-kind").select_option("idea")
+    panel.get_by_label("Options, one per line (2 to 8)").fill("Dawn\nStorm\n\nNight")
+    panel.get_by_role("button", name="Open ballot").click()
+    page.get_by_test_id(f"studio-ballot-{takes + 1}").wait_for(timeout=60_000)
+    idea = opened(com, movie)[1]
+    assert not idea["takes"] and idea["options"] == 3
+    labels = json.loads(stack.ctx.store.cat(digest_to_cid(bytes(idea["optionsDigest"]))))
+    assert labels == {"options": ["Dawn", "Storm", "Night"]}
+    assert "Idea: Dawn / Storm / Night" in page.get_by_test_id(f"studio-ballot-{takes + 1}").inner_text()
+    assert_nothing_clipped(page, [".mm-ballots-panel", ".mm-ballot-form button", ".mm-ballots"])
+    shot(page, f"studio-ballots{'-dark-420' if theme else ''}.png")
+
+    # Two takes, votes; Settle appears only once the vote is over and names the take most passes voted for.
+    for k, i in enumerate((1, 2)):
+        video = stack.ctx.store.add_bytes(f"take {k}".encode())
+        com.record_take(takes, passes[i], cid_to_digest(video), cid_to_digest(video), acc[i])
+    mine(chain, seconds=700)
+    com.vote(takes, 1, acc[1], passes[1])
+    com.vote(takes, 1, acc[2], passes[2])
+    panel = load_movie(page, movie)
+    assert panel.get_by_role("button", name="Settle").count() == 0
+    assert "2 votes" in panel.get_by_test_id(f"ballot-tallies-{takes}").inner_text()
+    mine(chain, seconds=3600)
+    panel = load_movie(page, movie)
+    panel.get_by_role("button", name="Settle").click()
+    wait_text(page, f"ballot-state-{takes}", f"Take 2 by {acc[2][:6]}")
+    assert com.winning_take(takes)["taker"] == acc[2]
+    with pytest.raises(ChainError, match="NotAllowed|not allowed|may not"):  # only the winner's take mints
+        chain.build_tx("mintSegment", [movie, 1, b"\1" * 32, b"\1" * 32], acc[1])
+
+    # The winner does not mint within the claim window: Release opens the segment again.
+    assert panel.get_by_role("button", name="Release").count() == 0
+    mine(chain, seconds=3600)
+    panel = load_movie(page, movie)
+    panel.get_by_role("button", name="Release").click()
+    wait_text(page, f"ballot-state-{takes}", "Released")
+    assert com.logs(com.contract.events.TakesReleased, {"ballotId": takes})
