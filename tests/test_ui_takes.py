@@ -113,3 +113,91 @@ def test_the_director_opens_settles_and_releases_ballots_in_the_studio(community
     panel.get_by_role("button", name="Release").click()
     wait_text(page, f"ballot-state-{takes}", "Released")
     assert com.logs(com.contract.events.TakesReleased, {"ballotId": takes})
+
+
+def takes_box(page):
+    box = page.get_by_test_id("takes")
+    box.get_by_test_id("takes-message").wait_for(timeout=30_000)
+    return box
+
+
+def test_a_pass_holder_records_a_take_in_the_tab_and_the_winner_mints_it(community_stack, chromium):  # noqa: F811
+    stack, com, chain = community_stack, community_stack.com, community_stack.chain
+    acc = chain.w3.eth.accounts
+    collective, movie = season(stack)
+    passes = {i: com.buy_pass(collective, acc[i]) for i in (1, 2)}
+    now = chain_now(chain)
+    ballot = com.open_ballot(movie, acc[9], segment=1, start=now + 900, end=now + 900 + 3600)
+
+    # Not a pass holder: told why, no Render take (and no Claim: the ballot holds the segment).
+    outsider = tab_page(stack, chromium, 3)
+    connect(outsider)
+    open_movie(outsider, movie)
+    open_scene(outsider, 1)
+    box = takes_box(outsider)
+    assert "Only holders of collective" in box.get_by_test_id("takes-message").inner_text()
+    assert outsider.locator("#mm-actions button").count() == 0
+
+    # A pass holder renders a take: the job renders, encodes and pins, then the wallet signs recordTake.
+    page = tab_page(stack, chromium, 1)
+    connect(page)
+    open_movie(page, movie)
+    open_scene(page, 1)
+    takes_box(page).get_by_role("button", name="Render take").click()
+    page.get_by_test_id("take-recorded").wait_for(timeout=180_000)
+    (job,) = [j for j in stack.ctx.journal.list() if j.wallet.lower() == acc[1].lower()]
+    pinned = job.data["pinned"]
+    (take,) = com.takes(ballot)
+    assert take["taker"] == acc[1]
+    assert "0x" + take["content_digest"].hex() == pinned["content_digest"]
+    assert "0x" + take["metadata_digest"].hex() == pinned["metadata_digest"]
+    assert stack.ctx.store.cat(pinned["video_cid"])[4:8] == b"ftyp"  # the rendered MP4 is pinned
+    assert chain.segments(movie, 1, 1)[0]["status"] == "open"  # a take mints nothing
+    box = takes_box(page)
+    assert box.get_by_test_id("your-take").inner_text() == "Your take: Take 1 (recorded)."
+    assert box.get_by_role("button", name="Render take").count() == 0  # one take job per wallet and segment
+
+    # A second member's take; holders vote (the existing Community card) for Take 1; the director settles.
+    video = stack.ctx.store.add_bytes(b"another take")
+    com.record_take(ballot, passes[2], cid_to_digest(video), cid_to_digest(video), acc[2])
+    mine(chain, seconds=1000)
+    loser = tab_page(stack, chromium, 2)
+    connect(loser)
+    open_movie(loser, movie)
+    card = loser.get_by_test_id(f"ballot-{ballot}")
+    card.get_by_role("button", name="Vote for Take 1").click()
+    wait_text(loser, "votes-0", "1 vote")
+    mine(chain, seconds=3600)
+    director = studio_page(stack, chromium, "", account=9)
+    load_movie(director, movie).get_by_role("button", name="Settle").click()
+    wait_text(director, f"ballot-state-{ballot}", "Take 1 by")
+
+    # The loser sees who won, and cannot mint it (nor mint the winner's job).
+    loser.reload()
+    loser.wait_for_selector(".mm-root[data-ready='1']", timeout=30_000)
+    connect(loser)
+    open_movie(loser, movie)
+    open_scene(loser, 1)
+    box = takes_box(loser)
+    assert f"Take 1 by {acc[1]} won the vote" in box.get_by_test_id("takes-message").inner_text()
+    assert box.get_by_role("button").count() == 0
+    refused = loser.evaluate(
+        "(id) => window.MMWallet.api(`api/v1/takes/jobs/${id}/mint`, {method: 'POST'}).then(() => 'ok', (e) => e.message)",
+        job.id,
+    )
+    assert refused == f"Job {job.id} is not your take."
+
+    # The winner mints the winning take: the same job, its pinned files, no second render.
+    page.reload()
+    page.wait_for_selector(".mm-root[data-ready='1']", timeout=30_000)
+    connect(page)
+    open_movie(page, movie)
+    open_scene(page, 1)
+    takes_box(page).get_by_role("button", name="Mint winning take").click()
+    page.get_by_test_id("minted").wait_for(timeout=120_000)
+    seg = chain.segments(movie, 1, 1)[0]
+    assert seg["status"] == "minted" and seg["account"] == acc[1]
+    assert seg["metadataDigest"] == pinned["metadata_digest"]
+    states = [t["to"] for t in stack.ctx.journal.transitions(job.id)]
+    assert states.count("rendering") == 1 and states[-4:] == ["take_recorded", "pinned", "awaiting_signature", "minted"]
+    shot(page, "tab-winning-take.png")

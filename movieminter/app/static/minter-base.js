@@ -6,7 +6,7 @@
 
   const STATE_LABEL = { open: "open", yours: "yours to claim", assigned: "assigned to someone else", rendering: "rendering", minted: "minted" };
   const JOB_LABEL = { queued: "Queued", models_ready: "Models ready", rendering: "Rendering frames", rendered: "Frames rendered",
-    encoded: "Video encoded", pinned: "Pinned to IPFS", awaiting_signature: "Waiting for your signature", minted: "Minted",
+    encoded: "Video encoded", pinned: "Pinned to IPFS", awaiting_signature: "Waiting for your signature", minted: "Minted", take_recorded: "Take recorded",
     failed: "Failed", cancelled: "Cancelled" };
   // Deforum's phases and the pipeline's stages in the words a minter expects.
   const PHASE_LABEL = { QUEUED: "waiting in A1111's queue", PREPARING: "preparing Deforum", GENERATING: "generating frames",

@@ -27,7 +27,7 @@
       st.job = job;
       drawJob(job, st.progress);
       if (job.state === "awaiting_signature" && !job.data._tx_hash && !st.signing && !st.rejected) signMint(job);
-      if (job.state === "minted" || job.state === "failed" || job.state === "cancelled") {
+      if (job.state === "minted" || job.state === "take_recorded" || job.state === "failed" || job.state === "cancelled") {
         src.close();
         T.refreshTimeline();  // also redraws the scene's status and actions
       }
@@ -92,7 +92,7 @@
       const onCost = (e) => { st.mintCost = { job: job.id, text: e.detail.cost.text }; drawJob(st.job, st.progress); };
       document.addEventListener("mm-cost", onCost);
       let hash;
-      try { hash = await window.MMWallet.sendTransaction(tx, "the mint transaction"); } finally { document.removeEventListener("mm-cost", onCost); }
+      try { hash = await window.MMWallet.sendTransaction(tx, T.recordingTake(job) ? "your take (recordTake)" : "the mint transaction"); } finally { document.removeEventListener("mm-cost", onCost); }
       await api(`api/v1/jobs/${job.id}/submitted`, { method: "POST", body: { tx_hash: hash } });
       st.txHash = hash;
       st.txJob = job.id;
@@ -111,7 +111,8 @@
     box.hidden = false;
     const p = progress && progress.job_id === job.id ? progress : {};
     const frames = !p.frames ? "" : p.stage === "rendering" ? `${p.frame || 0} / ${p.frames} frames` : `${p.frames} frames`;
-    const pct = job.state === "minted" ? 100 : job.state === "rendering" && p.frames ? Math.round(100 * (p.frame || 0) / p.frames) :
+    const take = T.recordingTake(job);  // this job records a take (recordTake), not the mint
+    const pct = job.state === "minted" || job.state === "take_recorded" ? 100 : job.state === "rendering" && p.frames ? Math.round(100 * (p.frame || 0) / p.frames) :
       ({ queued: 2, models_ready: 5, rendered: 70, encoded: 80, pinned: 88, awaiting_signature: 92 })[job.state] || null;
     const data = job.data || {};
     const mintCost = st.mintCost && st.mintCost.job === job.id ? st.mintCost.text : "";
@@ -127,13 +128,16 @@
       if (st.rejected) {
         html += `<div class="mm-alert mm-alert-error" role="alert"><strong>${esc(st.rejected.message)}</strong><span class="mm-hint">The video is rendered and pinned; nothing will be rendered again. ${esc(st.rejected.hint || "")}</span></div>`;
       } else {
-        html += `<p class="mm-muted">Check your wallet: sign the mint transaction.${mintCost ? ` Cost: <b data-testid="tx-cost">${esc(mintCost)}</b>.` : ""}</p>`;
+        html += `<p class="mm-muted">Check your wallet: sign ${take ? "the transaction that records your take" : "the mint transaction"}.${mintCost ? ` Cost: <b data-testid="tx-cost">${esc(mintCost)}</b>.` : ""}</p>`;
       }
-      html += `<button type="button" class="mm-btn mm-btn-primary" data-act="sign">Sign to mint</button>`;
+      html += `<button type="button" class="mm-btn mm-btn-primary" data-act="sign">${take ? "Sign to record your take" : "Sign to mint"}</button>`;
     }
     if (hash) html += `<p>${mintCost ? `Cost: <span data-testid="tx-cost">${esc(mintCost)}</span> · ` : ""}Transaction <a href="${esc(T.explorerTx(hash))}" target="_blank" rel="noopener" data-testid="mint-tx">${esc(hash)}</a></p>`;
     if (job.state === "minted") {
       html += `<p class="mm-ok" data-testid="minted">Minted${data.minted && data.minted.block ? ` in block ${esc(data.minted.block)}` : ""} — the receipt is confirmed and the timeline is updated.</p>`;
+    }
+    if (job.state === "take_recorded") {
+      html += `<p class="mm-ok" data-testid="take-recorded">Take ${esc(((data.take_recorded || {}).take || 0) + 1)} recorded in ballot ${esc((data.take_recorded || {}).ballot)}. If it wins the vote, mint it here.</p>`;
     }
     if (job.state === "failed" && job.error) {
       html += `<div class="mm-alert mm-alert-error" role="alert"><strong>${esc(job.error.message)}</strong>${job.error.hint ? `<span class="mm-hint">${esc(job.error.hint)}</span>` : ""}</div>`;
@@ -158,6 +162,7 @@
       else if (act === "connect-here") await T.onWalletClick({ target: ui.wallet.querySelector("button") });
       else if (act === "claim" || act === "enter") await T.sendPrepared(act);
       else if (act === "render") await startJob();
+      else if (act.startsWith("take-")) await T.onTakeAct(act, btn);  // minter-takes.js
       else if (act === "sign") { st.rejected = null; await signMint(st.job); }
       else if (act === "cancel") { st.job = await api(`api/v1/jobs/${st.job.id}/cancel`, { method: "POST" }); drawJob(st.job, st.progress); }
       else if (act === "retry") { st.job = await api(`api/v1/jobs/${st.job.id}/retry`, { method: "POST" }); st.rejected = null; drawJob(st.job, null); followJob(st.job.id); }

@@ -146,6 +146,7 @@
     if (w.signedIn && c.state !== "minted" && !(job && T.ACTIVE_JOB.has(job.state)) && (c.state === "yours" || (c.state === "open" && c.deadline && c.deadline < Date.now() / 1000))) {
       html += `<button type="button" class="mm-btn mm-btn-primary" data-act="render">Render &amp; Mint</button>`;
     }
+    if (w.signedIn && c.state !== "minted" && T.takesActions) html = T.takesActions(html);  // a takes ballot holds it?
     if (job && (job.state === "failed" || job.state === "cancelled")) {
       html += `<button type="button" class="mm-btn" data-act="retry">Resume job</button>`;
     }

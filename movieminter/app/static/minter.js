@@ -3,7 +3,7 @@
  * REST API with relative URLs (works at / and under /movieminter/); the wallet
  * part is static/wallet.js (window.MMWallet).
  *
- * This file loads the tab's parts (minter-base, -timeline, -scene, -jobs, -lists: they share
+ * This file loads the tab's parts (minter-base, -timeline, -scene, -jobs, -lists, -takes: they share
  * window.MMTab), in order, then mounts it. gradio inserts head scripts dynamically, so they run in
  * no set order: window.MMMinter exists once every part has run, and "mm-minter-ready" says when.
  */
@@ -12,7 +12,7 @@
   if (window.MMTab) return;
   const T = (window.MMTab = {});
   const here = document.currentScript ? document.currentScript.src.replace(/[^/]*$/, "") : "static/";
-  const PARTS = ["minter-base.js", "minter-timeline.js", "minter-scene.js", "minter-jobs.js", "minter-lists.js"];
+  const PARTS = ["minter-base.js", "minter-timeline.js", "minter-scene.js", "minter-jobs.js", "minter-lists.js", "minter-takes.js"];
   let left = PARTS.length;
   for (const part of PARTS) {
     const s = document.createElement("script");
