@@ -197,7 +197,12 @@ def movie_manifest(ctx, movie_id: int) -> tuple[dict, str]:
 def admit(ctx, movie_id: int, segment: int, wallet: str, params: dict) -> dict:
     """Before a job is created: may this wallet mint this segment now? Raises NoRight
     (403), a 409 for a movie whose record is not its manifest's, or a clear 4xx for a
-    segment the movie does not have; returns the params with the allowlist proof added."""
+    segment the movie does not have; returns the params with the allowlist proof added. A take job
+    (`take_ballot` in its params) is vetted by takes.admit_take instead: it records a take, not a mint."""
+    if params.get("take_ballot"):
+        from movieminter.app.takes import admit_take
+
+        return admit_take(ctx, movie_id, segment, wallet, params)
     from movieminter.manifest import load_manifest  # numpy, jsonschema: loaded when a job is vetted
 
     manifest = load_manifest(params["manifest"]) if params.get("manifest") else movie_manifest(ctx, movie_id)[0]

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from movieminter.app.journal import Job, Journal, JournalError
 from movieminter.app.mint_steps import tx_state
 from movieminter.app.pipeline import STEPS
+from movieminter.app.rights import admit as admit_to_mint
 from movieminter.app.sse import EventHub
 from movieminter.app.steps import (  # noqa: F401 - Goto, Step, RunningJob re-exported
     Cancelled,
@@ -33,7 +34,6 @@ from movieminter.app.steps import (  # noqa: F401 - Goto, Step, RunningJob re-ex
     Step,
     Stopping,
 )
-from movieminter.app.take_steps import admit as admit_to_mint  # takes or the right to mint
 from movieminter.errors import MovieMinterError
 
 log = logging.getLogger("movieminter.runner")

@@ -31,17 +31,6 @@ def recording(job) -> bool:
     return bool(job.params.get("take_ballot")) and not job.saved("take_won")
 
 
-def admit(ctx, movie_id: int, segment: int, wallet: str, params: dict) -> dict:
-    """The runner's check before a job is journaled: a take job's (takes.admit_take), else the right to mint."""
-    if params.get("take_ballot"):
-        from movieminter.app.takes import admit_take
-
-        return admit_take(ctx, movie_id, segment, wallet, params)
-    from movieminter.app.rights import admit as admit_to_mint
-
-    return admit_to_mint(ctx, movie_id, segment, wallet, params)
-
-
 def check_take(ctx, job) -> None:
     """queued (take jobs): the ballot still takes takes, so no GPU time goes into a take it would refuse."""
     from movieminter.app.takes import CannotTake, take_view
