@@ -51,7 +51,7 @@ def test_the_director_opens_settles_and_releases_ballots_in_the_studio(community
 
     # A pass holder is not the director: no form, and the server refuses to prepare the transaction.
     member = studio_page(stack, chromium, theme, account=1)
-    assert "Only the director" in load_movie(member, movie).inner_text()
+    assert f"{acc[1]} is neither movie {movie}'s director" in load_movie(member, movie).inner_text()
     refused = member.evaluate(
         "(m) => window.MMWallet.api(`api/v1/takes/movies/${m}/ballots/tx`, {method: 'POST', body: {kind: 'takes'}})"
         ".then(() => 'prepared', (e) => e.message)",

@@ -116,12 +116,16 @@ def ballots(ctx, movie_id: int, viewer: str | None, gateway: str) -> dict:
             can_release=view["kind"] == "takes" and view["now"] >= release_at and not released and not minted,
         )
         out.append(view)
+    why = None  # why the signed-in wallet may not open ballots here (None: it may)
     try:
         _director(ctx, com, movie_id, viewer)
-        runs = True
-    except MovieMinterError:
-        runs = False
-    return {"movie": movie_id, "ballots": out, "can_open": runs}
+    except MovieMinterError as exc:
+        why = (
+            exc.message
+            if viewer
+            else "Only the director or the collective's leader opens ballots; sign in with that wallet."
+        )
+    return {"movie": movie_id, "ballots": out, "can_open": why is None, "why_not": why}
 
 
 def settle_tx(ctx, ballot_id: int, sender: str | None) -> dict:

@@ -122,6 +122,9 @@ def take_view(ctx, movie_id: int, segment: int, viewer: str | None) -> dict:
             out["message"] = "This ballot already has 8 takes, the most it holds."
         elif out["job"] is None and job is not None:
             out["message"] = f"You already have job {job.id} for this segment (state: {job.state})."
+        elif out["job"] and job.state in ("failed", "cancelled"):
+            out["can_resume"] = True
+            out["message"] = f"Your take job {job.id} is {job.state}: resume it (nothing done is redone)."
         else:
             out["can_take"] = out["job"] is None
             out["message"] = f"Takes are recorded until {_when(info['start'])}; voting runs until {_when(info['end'])}."

@@ -39,6 +39,7 @@
       (t.yours.length ? `<p class="mm-ok" data-testid="your-take">Your take${t.yours.length > 1 ? "s" : ""}: ${t.yours.map((k2) => `Take ${k2 + 1}`).join(", ")} (recorded).</p>` : "") +
       `<p class="mm-muted" data-testid="takes-message">${esc(t.message)}</p>`;
     if (t.can_take) out += `<button type="button" class="mm-btn mm-btn-primary" data-act="take-render" data-ballot="${t.ballot}">Render take</button>`;
+    if (t.can_resume) out += `<button type="button" class="mm-btn" data-act="take-resume" data-job="${t.job.id}">Resume take job</button>`;
     if (t.can_mint) out += `<button type="button" class="mm-btn mm-btn-primary" data-act="take-mint" data-job="${t.job.id}">Mint winning take</button>`;
     return out + `</div>`;
   }
@@ -48,6 +49,8 @@
     let job;
     if (act === "take-render") {
       ({ job } = await api(`api/v1/takes/movies/${s.movie_id}/segments/${s.index}/job`, { method: "POST", body: { ballot: Number(btn.dataset.ballot) } }));
+    } else if (act === "take-resume") {
+      job = await api(`api/v1/jobs/${btn.dataset.job}/retry`, { method: "POST" });
     } else if (act === "take-mint") {
       job = await api(`api/v1/takes/jobs/${btn.dataset.job}/mint`, { method: "POST" });
     } else return;

@@ -43,7 +43,7 @@
   }
 
   function bodyHtml(v) {
-    return (v.can_open ? formHtml() : `<p class="mm-hint">Only the director or the collective's leader opens ballots; sign in with that wallet.</p>`) +
+    return (v.can_open ? formHtml() : `<p class="mm-hint" data-testid="ballots-why">${esc(v.why_not)}</p>`) +
       `<div class="mm-community-msg mm-alert" hidden role="status"></div>` +
       (v.ballots.length ? `<div class="mm-table-box"><table class="mm-table mm-ballots"><caption>This movie's ballots</caption><thead><tr><th scope="col">#</th><th scope="col">Ballot</th>
         <th scope="col">State</th><th scope="col">Tallies</th><th scope="col">Action</th></tr></thead><tbody>${v.ballots.map(rowHtml).join("")}</tbody></table></div>`
