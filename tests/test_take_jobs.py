@@ -64,6 +64,7 @@ def wait_state(ctx, job_id: int, want: str, timeout: float = 120):
 
 
 def test_only_pass_holders_queue_a_take_and_only_while_takes_are_open(takes_world):
+    from movieminter.app.rights import NoRight
     from movieminter.app.takes import CannotTake, queue_take
 
     w = takes_world
@@ -75,6 +76,11 @@ def test_only_pass_holders_queue_a_take_and_only_while_takes_are_open(takes_worl
     mine(w["chain"], seconds=1000)  # the vote started: takes are closed
     with pytest.raises(CannotTake, match="Takes are closed"):
         queue_take(ctx, w["movie"], 1, w["ballot"], acc[1])
+    # Nor is a plain Render & Mint job admitted on the segment: only the winning take becomes it.
+    with pytest.raises(NoRight, match="is up for takes in ballot"):
+        ctx.runner.submit(
+            chain_id=31337, contract=w["chain"].contract_address, movie_id=w["movie"], segment=1, wallet=acc[1]
+        )
     assert ctx.journal.list() == []  # nothing was queued, nothing rendered
 
 

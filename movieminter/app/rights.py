@@ -207,4 +207,15 @@ def admit(ctx, movie_id: int, segment: int, wallet: str, params: dict) -> dict:
 
     manifest = load_manifest(params["manifest"]) if params.get("manifest") else movie_manifest(ctx, movie_id)[0]
     right = right_to_mint(ctx.chain, movie_id, segment, wallet, store=ctx.store, manifest=manifest)
+    if right.verdict == "mint" and ctx.settings.community_address:
+        from movieminter.app.takes import segment_ballot
+
+        ballot = segment_ballot(ctx.community, movie_id, segment)
+        if ballot is not None:  # only the ballot's winning take mints it (from the take's own job)
+            raise NoRight(
+                f"segment {segment} of movie {movie_id} is up for takes in ballot {ballot}: only its winning take "
+                "is minted",
+                hint="holders of the collective's season pass render a take from the Minter tab; or pick another "
+                "segment",
+            )
     return {**params, "proof": right.proof} if right.proof else params
