@@ -156,6 +156,8 @@ def my_revenue(ctx, wallet: str | None) -> dict:
         "claimable_wei": str(sum(int(c["claimable_wei"]) for c in claimable)),
         "tokens": [{k: c[k] for k in ("movie_id", "segment", "token_id", "claimable_wei")} for c in claimable],
         "segments_held": len(r["segment_claims"]),
+        # Its approved segment tokens (a claim of one awaiting approval would revert): pass_revenue's input.
+        "held_tokens": [{k: c[k] for k in ("movie_id", "segment", "token_id")} for c in r["segment_claims"]],
     }
 
 
