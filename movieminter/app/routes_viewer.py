@@ -109,7 +109,8 @@ def playlist(movie_id: MovieId, request: Request, ctx: Ctx, wallet: Wallet):
 
 @router.get("/movies/{movie_id}/poster.jpg")
 def poster(movie_id: MovieId, ctx: Ctx):
-    """The first frame of the first minted segment (public, like the segments on IPFS): shown before buying."""
+    """The first frame of the first minted segment that plays (public, like the segments on IPFS): shown before
+    buying; a segment awaiting the director's approval is not the poster."""
     return FileResponse(viewer.poster_jpg(ctx, movie_id), media_type="image/jpeg")
 
 

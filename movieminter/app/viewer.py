@@ -85,6 +85,13 @@ def awaiting_approval(ctx, movie_id: int, segs: list[dict]) -> dict[int, dict]:
     return out
 
 
+def playable_segments(ctx, movie_id: int) -> list[dict]:
+    """The minted segments that play: not those awaiting the director's approval."""
+    segs = minted_segments(ctx, movie_id)
+    held = awaiting_approval(ctx, movie_id, segs)
+    return [s for s in segs if s["segment"] not in held]
+
+
 def awaiting_text(held: dict) -> str:
     """What the chapter list says of a segment held back for approval."""
     from datetime import datetime, timezone
@@ -205,16 +212,18 @@ def stitched_movie(ctx, movie_id: int) -> Path:
 
 
 def poster_jpg(ctx, movie_id: int) -> Path:
-    """The movie's poster: the first frame of its first minted segment's video, as a JPEG. The video is
-    the one the chain recorded (fetched by its digest), so the still is minted content, not a stand-in."""
+    """The movie's poster: the first frame of its first minted segment's video that plays (not one awaiting the
+    director's approval), as a JPEG. The video is the one the chain recorded (fetched by its digest), so the
+    still is minted content, not a stand-in."""
     from movieminter.ipfs.cid import digest_to_cid
     from movieminter.media.profile import ffmpeg_exe, run_ffmpeg
 
-    segs = minted_segments(ctx, movie_id)
+    segs = playable_segments(ctx, movie_id)
     if not segs:
         raise NotFound(
-            f"No segment of movie {movie_id} is minted yet, so it has no poster.",
-            hint="The poster is a still of the first minted segment.",
+            f"No segment of movie {movie_id} is minted (and approved, where the director approves) yet, so it "
+            "has no poster.",
+            hint="The poster is a still of the first minted segment that plays.",
         )
     first = min(segs, key=lambda s: s["segment"])
     cid = digest_to_cid(first["contentDigest"])
@@ -236,9 +245,7 @@ def hls_playlist(ctx, movie_id: int, gateway_url: str) -> str:
     from movieminter.ipfs.cid import digest_to_cid
     from movieminter.media.hls import SegmentLayout, build_playlist
 
-    segs = minted_segments(ctx, movie_id)
-    held = awaiting_approval(ctx, movie_id, segs)
-    segs = [s for s in segs if s["segment"] not in held]  # awaiting the director's approval: a gap, as unminted
+    segs = playable_segments(ctx, movie_id)  # awaiting the director's approval: a gap, as unminted
     files = segment_files(ctx, movie_id, segs)
     gateway = gateway_url.rstrip("/") + "/"
     urls = {s["segment"]: gateway + digest_to_cid(s["contentDigest"]) for s in segs}
@@ -422,7 +429,7 @@ def ticket_info(ctx, movie_id: int, address: str | None) -> dict:
         raise
     except MovieMinterError:
         title, items = f"Movie {movie_id}", []
-    poster = next((c["index"] for c in items if c["minted"]), None)
+    poster = next((c["index"] for c in items if c["minted"] and not c["awaiting"]), None)
     return {
         "movie_id": movie_id,
         "title": title,
@@ -431,7 +438,7 @@ def ticket_info(ctx, movie_id: int, address: str | None) -> dict:
         "runtime_seconds": items[-1]["end"] if items else None,
         "segment_count": int(movie["segmentCount"]),
         "minted_count": sum(c["minted"] for c in items),
-        # a still of the first minted segment's video (poster_jpg); none while nothing is minted
+        # a still of the first minted segment's video that plays (poster_jpg); none while no segment plays
         "poster_url": f"api/v1/movies/{movie_id}/poster.jpg" if poster is not None else None,
         "poster_segment": poster,
         "price_wei": str(movie["ticketPrice"]),
