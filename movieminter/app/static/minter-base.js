@@ -36,7 +36,15 @@
     if (!err) { box.hidden = true; box.innerHTML = ""; return; }
     box.hidden = false;
     box.className = "mm-alert mm-alert-error";
-    box.innerHTML = `<strong>${esc(humanTimes(err.message || err))}</strong>${err.hint ? `<span class="mm-hint">${esc(humanTimes(err.hint))}</span>` : ""}`;
+    box.innerHTML = `<strong>${esc(humanTimes(err.message || err))}</strong>${err.hint ? `<span class="mm-hint">${esc(humanTimes(err.hint))}</span>` : ""}` +
+      problemList(((err.body && err.body.detail && err.body.detail.details) || {}).problems);
+  }
+  // A manifest's problems (ManifestError): where each is (JSON pointer), what is wrong, how to fix it.
+  function problemList(probs) {
+    if (!Array.isArray(probs) || !probs.length) return "";
+    const shown = probs.slice(0, 12).map((p) =>
+      `<li><code>${esc(p.pointer || "/")}</code> ${esc(p.message)}${p.hint ? ` <em>${esc(p.hint)}</em>` : ""}</li>`).join("");
+    return `<ul class="mm-problems" data-testid="manifest-problems">${shown}${probs.length > 12 ? `<li>… and ${probs.length - 12} more</li>` : ""}</ul>`;
   }
   function showInfo(where, html) {
     const box = typeof where === "string" ? $(where) : where;
