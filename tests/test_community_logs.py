@@ -43,7 +43,7 @@ def deployed_late(anvil):
 
 
 def test_logs_are_read_from_the_deployment_blocks(deployed_late, tmp_path, monkeypatch):
-    from movieminter.app import activity, community_views, viewer
+    from movieminter.app import activity, revenue_views, review_views
     from movieminter.app.context import AppContext
     from movieminter.config import Settings
 
@@ -74,10 +74,10 @@ def test_logs_are_read_from_the_deployment_blocks(deployed_late, tmp_path, monke
         requested.clear()
         out = {
             "rejections": ctx.community.rejections(movie),
-            "reviews": community_views.reviews_view(ctx, movie, None, "/ipfs/"),
-            "minter": viewer.revenue(ctx, acc[4]),
-            "director": viewer.revenue(ctx, acc[9]),
-            "movie": viewer.movie_revenue(ctx, movie),
+            "reviews": review_views.reviews_view(ctx, movie, None, "/ipfs/"),
+            "minter": revenue_views.revenue(ctx, acc[4]),
+            "director": revenue_views.revenue(ctx, acc[9]),
+            "movie": revenue_views.movie_revenue(ctx, movie),
             "activity": activity.activity(ctx.chain, movie)["events"],  # from the movie's creation block
         }
         return out, list(requested)

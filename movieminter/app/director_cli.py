@@ -4,7 +4,8 @@
     movieminter director allowlist --csv F            (Merkle root + proofs pinned to IPFS)
     movieminter director lottery open|close|draw|results --movie ID [--keystore K]
     movieminter director status --movie ID
-    movieminter director collective|pass|ballot|approval|credits ...   (Community: movieminter.app.community_cli)
+    movieminter director collective|pass|ballot|approval|credits ...
+        (the Community contract: community_cli, ballot_cli, approval_cli)
 
 Transactions are signed with an encrypted keystore (eth-account v3 JSON); the
 password comes from --password-file, $MOVIEMINTER_KEYSTORE_PASSWORD or a prompt.
@@ -87,9 +88,10 @@ def register(subparsers) -> None:
     s.add_argument("--movie", required=True, type=int)
     s.set_defaults(func=cmd_status)
 
-    from movieminter.app import community_cli
+    from movieminter.app import approval_cli, ballot_cli, community_cli
 
-    community_cli.register(sub, common)
+    for commands in (community_cli, ballot_cli, approval_cli):
+        commands.register(sub, common)
 
 
 # ---------------------------------------------------------------- helpers

@@ -146,7 +146,7 @@ def my_work(ctx, wallet: str | None, page: int = 1, per_page: int = PER_PAGE) ->
 def my_revenue(ctx, wallet: str | None) -> dict:
     """The wallet's withdrawable balance and the minters'-pool share its segment tokens can still claim,
     in wei as decimal strings (exact in JSON; the page formats them with BigInt)."""
-    from movieminter.app.viewer import revenue
+    from movieminter.app.revenue_views import revenue
 
     r = revenue(ctx, signed_in(wallet, "see your revenue share"))
     claimable = [c for c in r["segment_claims"] if int(c["claimable_wei"])]
