@@ -46,16 +46,7 @@ def _reserved(catalog, chain, me: str) -> dict[tuple[int, int], dict]:
     ids = sorted(movies)
     if not ids:
         return {}
-    fn = chain.contract.functions.segments
-    try:
-        with chain.w3.batch_requests() as batch:
-            for movie_id in ids:
-                batch.add(fn(movie_id, 0, 2**32))
-            results = batch.execute()
-    except MovieMinterError:
-        raise
-    except Exception:  # a node without JSON-RPC batches
-        results = [chain.call("segments", movie_id, 0, 2**32) for movie_id in ids]
+    results = chain.call_many("segments", [(movie_id, 0, 2**32) for movie_id in ids])
     out = {}
     for movie_id, rows in zip(ids, results, strict=True):
         for index, (status, account, deadline, _meta) in enumerate(rows):

@@ -14,8 +14,6 @@ def revenue(ctx, address: str) -> dict:
     runs (credited by `collect`), and the minters'-pool share of every segment token it holds."""
     from eth_utils import is_address, to_checksum_address
 
-    from movieminter.chain.client import ChainError
-
     if not is_address(address):
         raise MovieMinterError(f"{address!r} is not an Ethereum address.", hint="Reconnect your wallet.")
     address = to_checksum_address(address)
@@ -40,31 +38,31 @@ def revenue(ctx, address: str) -> dict:
         )
         out["movies"].append({"movie_id": movie_id, "roles": roles[movie_id], "collectable_wei": str(pending)})
         total += pending
-    # Segment tokens it holds now: every token ever transferred to it (Transfer logs, `to` indexed),
-    # kept if it still owns it. O(tokens received), not O(all segments of all movies).
-    received = {log["args"]["tokenId"] for log in chain.logs(chain.contract.events.Transfer, {"to": address})}
+    # Segment tokens it holds now: of every token moved to or from it (Transfer logs, both indexed), those whose
+    # last move was to it. A burnt token (its director rejected it, Community) last moved away. Two log reads
+    # and one batch per view, not an ownerOf call per token.
+    transfer = chain.contract.events.Transfer
+    moves = chain.logs(transfer, {"to": address}) + chain.logs(transfer, {"from": address})
+    last: dict[int, bool] = {}
+    for log in sorted(moves, key=lambda e: (e["blockNumber"], e["logIndex"])):
+        last[int(log["args"]["tokenId"])] = log["args"]["to"] == address
+    held = sorted(token for token, mine in last.items() if mine)
+    amounts = chain.call_many("claimableSegmentRevenue", [(token,) for token in held])
     community = ctx.community if ctx.settings.community_address else None
-    for token in sorted(received):
-        try:
-            if chain.call("ownerOf", token) != address:
-                continue
-        except ChainError as exc:
-            if exc.error == "ERC721NonexistentToken":
-                continue  # burnt: its director rejected it (Community) and the segment reopened
-            raise
-        amount = int(chain.call("claimableSegmentRevenue", token))
+    approved = community.call_many("segmentApproved", [(t,) for t in held]) if community else [True] * len(held)
+    for token, amount, ok in zip(held, amounts, approved, strict=True):
         claim = {
             "movie_id": token >> 32,
             "segment": token & 0xFFFFFFFF,
             "token_id": str(token),
-            "claimable_wei": str(amount),
+            "claimable_wei": str(int(amount)),
         }
-        if community is not None and not community.call("segmentApproved", token):
+        if community is not None and not ok:
             # Waiting for the director's approval: a claim would revert, so it is listed apart, not in the total.
             out["segments_held_back"].append({**claim, "review": community.review_of(token >> 32, token & 0xFFFFFFFF)})
             continue
         out["segment_claims"].append(claim)
-        total += amount
+        total += int(amount)
     out["total_wei"] = str(total)
     return out
 

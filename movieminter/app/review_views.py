@@ -8,6 +8,7 @@ from eth_utils import to_checksum_address
 
 from movieminter.app.community_views import _cid, _signed_in, community
 from movieminter.app.errors import MovieError
+from movieminter.chain.community import REVIEW_STATES
 from movieminter.errors import MovieMinterError
 
 MAX_REASON = 280  # characters of a rejection reason: a sentence, stored in an event
@@ -36,20 +37,27 @@ def reviews_view(ctx, movie_id: int, viewer: str | None, gateway: str) -> dict:
     due = {}
     for e in com.logs(com.contract.events.SegmentSubmitted, {"movieId": movie_id}):
         due[int(e["args"]["segment"])] = int(e["args"]["autoApproveAt"])
+    segs = ctx.chain.segments(movie_id, 0, None)
+    minted = [s["segment"] for s in segs if s["status"] == "minted"]
+    # one batch each for the minted segments' holders and review states, not two calls a segment
+    holders = dict(
+        zip(minted, ctx.chain.call_many("ownerOf", [(ctx.chain.token_id(movie_id, i),) for i in minted]), strict=True)
+    )
+    states = dict(zip(minted, com.call_many("reviewOf", [(movie_id, i) for i in minted]), strict=True))
     rows = []
-    for s in ctx.chain.segments(movie_id, 0, None):
+    for s in segs:
         i = s["segment"]
         if s["status"] != "minted":
             if i in reasons:
                 rows.append(_reopened_row(i, reasons[i]))
             continue
-        state = com.review_of(movie_id, i)
+        state = REVIEW_STATES[int(states[i])]
         cid = _cid(s["contentDigest"])
         rows.append(
             {
                 "segment": i,
                 "minter": s["account"],
-                "holder": ctx.chain.call("ownerOf", ctx.chain.token_id(movie_id, i)),
+                "holder": holders[i],
                 "state": state,
                 "auto_approve_at": due.get(i) if state == "pending" else None,
                 "rejected_because": None,

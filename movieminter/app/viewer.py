@@ -15,7 +15,6 @@ import threading
 from pathlib import Path
 
 from movieminter.app.errors import NotFound
-from movieminter.errors import MovieMinterError
 
 _stitch_locks: dict[int, threading.Lock] = {}
 
@@ -46,25 +45,15 @@ def awaiting_approval(ctx, movie_id: int, segs: list[dict]) -> dict[int, dict]:
     community = ctx.community
     if not int(community.call("approvalWindow", movie_id)):
         return {}
-    fns = community.contract.functions
     ids = sorted(s["segment"] for s in segs)
-    try:  # one round trip for a movie's ~1,000 segments
-        with community.w3.batch_requests() as batch:
-            for i in ids:
-                batch.add(fns.reviewOf(movie_id, i))
-                batch.add(fns.autoApproveAt(movie_id, i))
-            results = batch.execute()
-    except MovieMinterError:
-        raise
-    except Exception:  # a node without JSON-RPC batches: one call each
-        results = [
-            r for i in ids for r in (community.call("reviewOf", movie_id, i), community.auto_approve_at(movie_id, i))
-        ]
+    # one round trip each for a movie's ~1,000 segments
+    reviews = community.call_many("reviewOf", [(movie_id, i) for i in ids])
+    approve_at = community.call_many("autoApproveAt", [(movie_id, i) for i in ids])
     out = {}
-    for n, i in enumerate(ids):
-        review, at = REVIEW_STATES[int(results[2 * n])], int(results[2 * n + 1])
+    for i, raw, at in zip(ids, reviews, approve_at, strict=True):
+        review = REVIEW_STATES[int(raw)]
         if review in ("unsubmitted", "pending"):
-            out[i] = {"review": review, "auto_approve_at": at if review == "pending" else None}
+            out[i] = {"review": review, "auto_approve_at": int(at) if review == "pending" else None}
     return out
 
 
