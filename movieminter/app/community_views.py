@@ -241,10 +241,12 @@ def my_movies(ctx, viewer: str | None) -> dict:
         return {"movies": []}
     com = community(ctx)
     viewer = to_checksum_address(viewer)
+    ids = range(1, int(com.call("collectiveCount")) + 1)
+    held = com.call_many("passesHeld", [(c, viewer) for c in ids])  # one batch each, not two calls a collective
+    leaders = [info[0] for info in com.call_many("collective", [(c,) for c in ids])]
     out = []
-    for collective_id in range(1, int(com.call("collectiveCount")) + 1):
-        member = int(com.call("passesHeld", collective_id, viewer)) > 0
-        if not member and com.collective(collective_id).leader != viewer:
+    for collective_id, passes, leader in zip(ids, held, leaders, strict=True):
+        if not int(passes) and to_checksum_address(leader) != viewer:
             continue
         for e in com.logs(com.contract.events.MovieJoined, {"collectiveId": collective_id}):
             movie_id = int(e["args"]["movieId"])
