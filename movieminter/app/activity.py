@@ -8,6 +8,7 @@ import json
 import time
 
 from movieminter.app.director import chain_now, hex0x
+from movieminter.app.movies import movie_info
 
 
 # ------------------------------------------------------------------ lottery
@@ -133,16 +134,11 @@ def activity(chain, movie_id: int, manifest: dict | None = None) -> dict:
             }
         )
     movie = {
-        "id": movie_id,
-        "mode": info["mintMode"],
-        "segment_count": int(info["segmentCount"]),
-        "creator": info["creator"],
-        "director": info["director"],
+        **movie_info(movie_id, info),  # the record as the movie page shows it, and what the studio adds:
         "ticket_price": str(info["ticketPrice"]),
         "tickets_sold": int(info["ticketsSold"]),
         "minted_count": sum(s["status"] == "minted" for s in segs),
         "claim_deadline": int(info["claimDeadline"]),
-        "manifest_digest": info["manifestDigest"],
     }
     return {"movie": movie, "segments": segs, "events": movie_events(chain, movie_id, int(info["createdBlock"]))}
 

@@ -8,35 +8,34 @@ credits, from a terminal (docs/community.md), signed with an encrypted keystore 
 
 from __future__ import annotations
 
-from movieminter.app.community_cli import _community, _fmt, _send, flags
+from movieminter.app.community_cli import _community, _fmt, _send, commands
 
 
 def register(sub, common) -> None:
     """Adds the approval and credits commands to `director`'s subparsers; `common(parser, signing)` adds the
     usual flags."""
-    with_flags = flags(common)
+    add = commands(common)
     ap = sub.add_parser("approval", help="director approval of minted segments")
     asub = ap.add_subparsers(dest="approval_command", metavar="ACTION", required=True)
-    w = with_flags(asub.add_parser("window", help="require approval; unreviewed segments pass after N s"), True)
-    w.add_argument("--movie", required=True, type=int)
+    w = add(asub, "window", "require approval; unreviewed segments pass after N s", cmd_approval, "movie")
     w.add_argument("--seconds", required=True, type=int, help="0 turns approval off")
-    w.set_defaults(func=cmd_approval)
     for action, text in (("submit", "submit your segment"), ("approve", "approve"), ("reject", "reject")):
-        a = with_flags(asub.add_parser(action, help=f"{text} a minted segment"), True)
-        a.add_argument("--movie", required=True, type=int)
-        a.add_argument("--segment", required=True, type=int)
+        a = add(asub, action, f"{text} a minted segment", cmd_approval, "movie", "segment")
         if action == "reject":
             a.add_argument("--reason", required=True, help="why (on chain; the segment reopens for a new version)")
-        a.set_defaults(func=cmd_approval)
-    st = with_flags(asub.add_parser("status", help="a segment's review state and whether its revenue waits"), False)
-    st.add_argument("--movie", required=True, type=int)
-    st.add_argument("--segment", required=True, type=int)
-    st.set_defaults(func=cmd_approval_status)
+    add(
+        asub,
+        "status",
+        "a segment's review state and whether its revenue waits",
+        cmd_approval_status,
+        "movie",
+        "segment",
+        signing=False,
+    )
 
-    cr = with_flags(sub.add_parser("credits", help="who made the movie: director, creator, leader, minters"), False)
+    cr = add(sub, "credits", "who made the movie: director, creator, leader, minters", cmd_credits, signing=False)
     cr.add_argument("movie", type=int)
     cr.add_argument("--json", action="store_true")
-    cr.set_defaults(func=cmd_credits)
 
 
 def cmd_approval_status(args) -> int:

@@ -12,47 +12,32 @@
 
 from __future__ import annotations
 
-from movieminter.app.community_cli import _arg, _community, _fmt, _send, _tx, flags
+from movieminter.app.community_cli import _arg, _community, _fmt, _send, _tx, commands
 from movieminter.errors import MovieMinterError
 
 
 def register(sub, common) -> None:
     """Adds the ballot commands to `director`'s subparsers; `common(parser, signing)` adds the usual flags."""
-    with_flags = flags(common)
+    add = commands(common)
     bal = sub.add_parser("ballot", help="takes and votes: open, take, vote, result")
     bsub = bal.add_subparsers(dest="ballot_command", metavar="ACTION", required=True)
-    o = with_flags(bsub.add_parser("open", help="open a ballot on a segment's takes or on an idea"), True)
-    o.add_argument("--movie", required=True, type=int)
+    o = add(bsub, "open", "open a ballot on a segment's takes or on an idea", cmd_ballot_open, "movie")
     o.add_argument("--segment", type=int, default=0, help="the segment the takes are of (takes ballots)")
     o.add_argument("--idea", action="store_true", help="vote on options described off chain instead of takes")
     o.add_argument("--options", type=int, default=0, help="idea ballots: how many options (2-8)")
     o.add_argument("--takes-minutes", type=float, default=60.0, help="minutes until voting starts (default 60)")
     o.add_argument("--vote-minutes", type=float, default=1440.0, help="minutes voting lasts (default 1440)")
-    o.set_defaults(func=cmd_ballot_open)
-    t = with_flags(bsub.add_parser("take", help="record a take (pass holders, before voting starts)"), True)
-    t.add_argument("--ballot", required=True, type=int)
+    t = add(bsub, "take", "record a take (pass holders, before voting starts)", cmd_ballot_take, "ballot")
     t.add_argument("--pass", dest="pass_id", required=True, type=int)
     t.add_argument("--content-digest", required=True, help="0x + 64 hex: the take video's digest")
     t.add_argument("--metadata-digest", required=True, help="0x + 64 hex: the take metadata's digest")
-    t.set_defaults(func=cmd_ballot_take)
-    v = with_flags(bsub.add_parser("vote", help="vote with a pass (or with your ticket: no --pass)"), True)
-    v.add_argument("--ballot", required=True, type=int)
-    v.add_argument("--option", required=True, type=int)
+    v = add(bsub, "vote", "vote with a pass (or with your ticket: no --pass)", cmd_ballot_vote, "ballot", "option")
     v.add_argument("--pass", dest="pass_id", type=int)
-    v.set_defaults(func=cmd_ballot_vote)
-    r = with_flags(bsub.add_parser("result", help="tallies and the leading option"), False)
-    r.add_argument("--ballot", required=True, type=int)
-    r.set_defaults(func=cmd_ballot_result)
-    st = with_flags(bsub.add_parser("settle", help="after a takes vote: name the winner (it then mints)"), True)
-    st.add_argument("--ballot", required=True, type=int)
-    st.set_defaults(func=cmd_ballot_settle)
-    rl = with_flags(bsub.add_parser("release", help="reopen a takes segment its winner did not mint in time"), True)
-    rl.add_argument("--ballot", required=True, type=int)
-    rl.set_defaults(func=cmd_ballot_release)
-    pv = with_flags(bsub.add_parser("prepare-votes", help="pre-pay ticket voters' first vote (you pay)"), True)
-    pv.add_argument("--ballot", required=True, type=int)
+    add(bsub, "result", "tallies and the leading option", cmd_ballot_result, "ballot", signing=False)
+    add(bsub, "settle", "after a takes vote: name the winner (it then mints)", cmd_ballot_settle, "ballot")
+    add(bsub, "release", "reopen a takes segment its winner did not mint in time", cmd_ballot_release, "ballot")
+    pv = add(bsub, "prepare-votes", "pre-pay ticket voters' first vote (you pay)", cmd_ballot_prepare, "ballot")
     pv.add_argument("--voter", action="append", default=[], help="an address (default: the movie's ticket buyers)")
-    pv.set_defaults(func=cmd_ballot_prepare)
 
 
 def _digest(text: str) -> bytes:

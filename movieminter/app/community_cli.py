@@ -20,24 +20,29 @@ from movieminter.errors import MovieMinterError
 def register(sub, common) -> None:
     """Adds the collective and pass commands to `director`'s subparsers; `common(parser, signing)` adds the
     usual flags."""
-    _register_collective(sub, flags(common))
+    _register_collective(sub, commands(common))
 
 
-def flags(common):
-    """`with_flags(parser, signing)`: the usual flags (`common`) and --community, for every Community command."""
+def commands(common):
+    """`add(subparsers, name, text, func, *ids, signing=True)`: a Community subcommand (help `text`) that runs
+    `func`, with the usual flags (`common`), --community, and the required integer ids named ("movie": --movie)."""
 
-    def with_flags(sp, signing: bool):
+    def add(subparsers, name: str, text: str, func, *ids: str, signing: bool = True):
+        sp = subparsers.add_parser(name, help=text)
         common(sp, signing=signing)
         sp.add_argument("--community", dest="community_address", help="Community contract address (default: settings)")
+        for flag in ids:
+            sp.add_argument(f"--{flag}", required=True, type=int)
+        sp.set_defaults(func=func)
         return sp
 
-    return with_flags
+    return add
 
 
-def _register_collective(sub, with_flags) -> None:
+def _register_collective(sub, add) -> None:
     col = sub.add_parser("collective", help="season-pass collectives: create, join a movie, set pass prices")
     csub = col.add_subparsers(dest="collective_command", metavar="ACTION", required=True)
-    c = with_flags(csub.add_parser("create", help="create a collective (you lead it)"), True)
+    c = add(csub, "create", "create a collective (you lead it)", cmd_collective_create)
     c.add_argument("--price", required=True, help="pass price in ETH")
     c.add_argument("--early-price", required=True, help="early-tier pass price in ETH (at most --price)")
     c.add_argument("--early-cap", type=int, default=0, help="how many passes sell at the early price (default 0)")
@@ -48,33 +53,18 @@ def _register_collective(sub, with_flags) -> None:
         default="0",
         help="percent of the pass revenue shared by the segments of the collective's movies (default 0)",
     )
-    c.set_defaults(func=cmd_collective_create)
-    j = with_flags(csub.add_parser("join", help="put your movie in a collective (once)"), True)
-    j.add_argument("--movie", required=True, type=int)
-    j.add_argument("--collective", required=True, type=int)
-    j.set_defaults(func=cmd_collective_join)
-    p = with_flags(csub.add_parser("prices", help="change the prices of passes not sold yet (leader)"), True)
-    p.add_argument("--collective", required=True, type=int)
+    add(csub, "join", "put your movie in a collective (once)", cmd_collective_join, "movie", "collective")
+    p = add(csub, "prices", "change the prices of passes not sold yet (leader)", cmd_collective_prices, "collective")
     p.add_argument("--price", required=True, help="pass price in ETH")
     p.add_argument("--early-price", required=True, help="early-tier price in ETH")
-    p.set_defaults(func=cmd_collective_prices)
 
     ps = sub.add_parser("pass", help="season passes")
     psub = ps.add_subparsers(dest="pass_command", metavar="ACTION", required=True)
-    b = with_flags(psub.add_parser("buy", help="buy the collective's next pass at its current price"), True)
-    b.add_argument("--collective", required=True, type=int)
-    b.set_defaults(func=cmd_pass_buy)
-    co = with_flags(
-        psub.add_parser("collect", help="credit the shares of the passes sold since the last collect"), True
-    )
-    co.add_argument("--collective", required=True, type=int)
-    co.set_defaults(func=cmd_pass_collect)
-    cl = with_flags(psub.add_parser("claim-revenue", help="claim your segments' share of the pass revenue"), True)
-    cl.add_argument("--movie", required=True, type=int)
+    add(psub, "buy", "buy the collective's next pass at its current price", cmd_pass_buy, "collective")
+    add(psub, "collect", "credit the shares of the passes sold since the last collect", cmd_pass_collect, "collective")
+    cl = add(psub, "claim-revenue", "claim your segments' share of the pass revenue", cmd_pass_claim, "movie")
     cl.add_argument("--segment", type=int, action="append", help="a segment you hold (default: all you hold)")
-    cl.set_defaults(func=cmd_pass_claim)
-    wd = with_flags(psub.add_parser("withdraw", help="pay out your credited pass revenue"), True)
-    wd.set_defaults(func=cmd_pass_withdraw)
+    add(psub, "withdraw", "pay out your credited pass revenue", cmd_pass_withdraw)
 
 
 # ---------------------------------------------------------------- helpers

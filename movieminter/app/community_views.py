@@ -17,6 +17,7 @@ import json
 
 from eth_utils import to_checksum_address
 
+from movieminter.app.community import unknown_id
 from movieminter.app.errors import MovieError, NotFound, NotSignedIn
 from movieminter.chain.client import ChainError
 from movieminter.chain.community import NO_PASS
@@ -59,12 +60,8 @@ def _cid(digest: bytes | str | None) -> str | None:
 
 def pass_offer(com, collective_id: int, viewer: str | None) -> dict:
     """The collective's pass: regular and early prices, the early tier's passes left, what the next one costs."""
-    try:
+    with unknown_id("UnknownCollective"):
         c = com.collective(collective_id)
-    except ChainError as exc:
-        if exc.error == "UnknownCollective":
-            raise NotFound(exc.message, hint=exc.hint) from None
-        raise
     price, early = com.next_pass_price(collective_id)
     held = com.passes_of(collective_id, viewer) if viewer else []
     return {
@@ -129,12 +126,8 @@ def ballot_view(ctx, ballot_id: int, viewer: str | None, gateway: str) -> dict:
     """A ballot for anyone to read: its options (takes with their video links, or idea labels), tallies,
     phase by chain time, the leading option; and the viewer's votes left. `gateway` prefixes CIDs."""
     com = community(ctx)
-    try:
+    with unknown_id("UnknownBallot", f"Ballot {ballot_id} does not exist.", "Check the ballot number."):
         info = com.ballot(ballot_id)
-    except ChainError as exc:
-        if exc.error == "UnknownBallot":
-            raise NotFound(f"Ballot {ballot_id} does not exist.", hint="Check the ballot number.") from None
-        raise
     opened = com.logs(com.contract.events.BallotOpened, {"ballotId": ballot_id})
     now = ctx.chain.timestamp()
     if now < info["start"]:

@@ -54,6 +54,24 @@
     box.innerHTML = html || "";
   }
 
+  // ---------------------------------------------------------------- transactions
+  function explorerTx(hash) {
+    const cfg = window.MMWallet.state.config || {};
+    return cfg.explorer_url ? cfg.explorer_url.replace(/\/$/, "") + "/tx/" + hash : "#tx-" + hash;
+  }
+
+  // The wallet signs and sends `tx` while `where` shows what it costs (`amount`: what it moves, if any), then
+  // links the sent transaction. Returns its hash and the cost paid; waiting for the receipt is the caller's.
+  async function sendSigned(tx, what, where, amount) {
+    const onCost = (e) => showInfo(where, `Confirm ${esc(what)}${amount ? ` (${esc(amount)})` : ""} in your wallet. Cost: <b data-testid="tx-cost">${esc(e.detail.cost.text)}</b>.`);
+    document.addEventListener("mm-cost", onCost);
+    let hash;
+    try { hash = await window.MMWallet.sendTransaction(tx, what); } finally { document.removeEventListener("mm-cost", onCost); }
+    const cost = window.MMWallet.state.lastCost;
+    showInfo(where, `Sent: <a href="${explorerTx(hash)}" target="_blank" rel="noopener" data-testid="tx-link">${esc(short(hash))}</a>. Waiting for the receipt…`);
+    return { hash, cost };
+  }
+
   // ---------------------------------------------------------------- wallet bar
   function renderWallet(state) {
     st.wallet = state || window.MMWallet.state;
@@ -203,5 +221,5 @@
     if (L.draw_state === "waiting" || L.draw_state === "ready to close") st.lotteryTimer = setTimeout(loadLottery, 3000);
   }
 
-  Object.assign(T, { STATE_LABEL, JOB_LABEL, PHASE_LABEL, ACTIVE_JOB, esc, short, fmtDate, fmtTime, ui, st, $, api, showError, showInfo, renderWallet, onWalletClick, loadRecent, openMovie, loadLottery });
+  Object.assign(T, { STATE_LABEL, JOB_LABEL, PHASE_LABEL, ACTIVE_JOB, esc, short, fmtDate, fmtTime, ui, st, $, api, showError, showInfo, explorerTx, sendSigned, renderWallet, onWalletClick, loadRecent, openMovie, loadLottery });
 })();

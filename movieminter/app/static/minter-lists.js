@@ -2,7 +2,7 @@
 (function () {
   "use strict";
   const T = window.MMTab;
-  const { $, esc, short, fmtDate, st, ui, api, showError, showInfo } = T;  // part 1's helpers (loaded first)
+  const { $, esc, fmtDate, st, ui, api, showError, showInfo } = T;  // part 1's helpers (loaded first)
 
   // ---------------------------------------------------------------- lists: movies, my work, my share
   // Discovery (movies with segments left to mint, from the chain's MovieCreated / SegmentMinted logs),
@@ -187,12 +187,7 @@
     const what = { claim: "collecting your segment tokens' share", withdraw: "the withdrawal", "pass-collect": "collecting the pass sales into the pool",
       "pass-claim": "claiming your segment tokens' pass share", "pass-withdraw": "the pass revenue withdrawal" }[action];
     const amount = eth(prepared.amount_wei);
-    const onCost = (e) => showInfo(msg, `Confirm ${esc(what)} (${esc(amount)}) in your wallet. Cost: <b data-testid="tx-cost">${esc(e.detail.cost.text)}</b>.`);
-    document.addEventListener("mm-cost", onCost);
-    let hash;
-    try { hash = await window.MMWallet.sendTransaction(prepared.tx, what); } finally { document.removeEventListener("mm-cost", onCost); }
-    const cost = window.MMWallet.state.lastCost;
-    showInfo(msg, `Sent: <a href="${T.explorerTx(hash)}" target="_blank" rel="noopener" data-testid="tx-link">${esc(short(hash))}</a>. Waiting for the receipt…`);
+    const { hash, cost } = await T.sendSigned(prepared.tx, what, msg, amount);
     const r = await txStatus(hash, pass);
     if (!r || r.status !== "success") {
       throw Object.assign(new Error((r && r.error) || "The transaction failed on chain."), { hint: (r && r.hint) || "Reload the balances and try again." });
