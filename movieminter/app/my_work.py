@@ -155,22 +155,34 @@ def my_revenue(ctx, wallet: str | None) -> dict:
 def claim_tx(ctx, wallet: str | None) -> dict:
     """The unsigned claimSegmentRevenue of every token of the wallet with a share to claim."""
     r = my_revenue(ctx, wallet)
-    if not r["tokens"]:
-        raise NothingToWithdraw(
-            "Your segment tokens have no new revenue share to claim.",
-            hint="Shares accrue as viewers buy tickets; look again later.",
-        )
-    ids = [int(t["token_id"]) for t in r["tokens"]]
-    return {"tx": ctx.chain.build_tx("claimSegmentRevenue", [ids], wallet), "amount_wei": r["claimable_wei"]}
+    nothing = NothingToWithdraw(
+        "Your segment tokens have no new revenue share to claim.",
+        hint="Shares accrue as viewers buy tickets; look again later.",
+    )
+    return tokens_claim_tx(ctx.chain, "claimSegmentRevenue", r, r["address"], nothing)
 
 
 def withdraw_tx(ctx, wallet: str | None) -> dict:
     """The unsigned withdraw of the wallet's whole credited balance (refused at 0)."""
-    wallet = signed_in(wallet, "withdraw")
-    amount = int(ctx.chain.call("credits", wallet))
+    nothing = NothingToWithdraw(
+        "There is nothing to withdraw yet.",
+        hint="Claim your segment tokens' share first: it moves to your withdrawable balance.",
+    )
+    return credits_withdraw_tx(ctx.chain, signed_in(wallet, "withdraw"), nothing)
+
+
+# MovieMinter and Community pay the same way: a holder claims its tokens' share into its credits, then withdraws.
+def tokens_claim_tx(client, function: str, share: dict, wallet: str, nothing: MovieMinterError) -> dict:
+    """The unsigned `function(tokenIds)` claim of `share`'s tokens (raises `nothing` when it has none)."""
+    if not share["tokens"]:
+        raise nothing
+    ids = [int(t["token_id"]) for t in share["tokens"]]
+    return {"tx": client.build_tx(function, [ids], wallet), "amount_wei": share["claimable_wei"]}
+
+
+def credits_withdraw_tx(client, wallet: str, nothing: MovieMinterError) -> dict:
+    """The unsigned `withdraw` of the wallet's whole credited balance (raises `nothing` at 0)."""
+    amount = int(client.call("credits", wallet))
     if not amount:
-        raise NothingToWithdraw(
-            "There is nothing to withdraw yet.",
-            hint="Claim your segment tokens' share first: it moves to your withdrawable balance.",
-        )
-    return {"tx": ctx.chain.build_tx("withdraw", [], wallet), "amount_wei": str(amount)}
+        raise nothing
+    return {"tx": client.build_tx("withdraw", [], wallet), "amount_wei": str(amount)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from movieminter.app.my_work import NothingToWithdraw, my_revenue, signed_in
+from movieminter.app.my_work import NothingToWithdraw, credits_withdraw_tx, my_revenue, signed_in, tokens_claim_tx
 
 
 def tab_revenue(ctx, wallet: str | None) -> dict:
@@ -78,13 +78,11 @@ def collect_tx(ctx, wallet: str | None) -> dict:
 def claim_tx(ctx, wallet: str | None) -> dict:
     """The unsigned claimPassRevenue of every approved segment token of the wallet with a pass share."""
     wallet, share = _share(ctx, wallet, "claim your pass share")
-    if not share["tokens"]:
-        raise NothingToWithdraw(
-            "Your segment tokens have no pass revenue to claim.",
-            hint="Collect the pass sales first, or wait for the director's approval of your segment.",
-        )
-    ids = [int(t["token_id"]) for t in share["tokens"]]
-    return {"tx": ctx.community.build_tx("claimPassRevenue", [ids], wallet), "amount_wei": share["claimable_wei"]}
+    nothing = NothingToWithdraw(
+        "Your segment tokens have no pass revenue to claim.",
+        hint="Collect the pass sales first, or wait for the director's approval of your segment.",
+    )
+    return tokens_claim_tx(ctx.community, "claimPassRevenue", share, wallet, nothing)
 
 
 def withdraw_tx(ctx, wallet: str | None) -> dict:
@@ -92,10 +90,8 @@ def withdraw_tx(ctx, wallet: str | None) -> dict:
     wallet = signed_in(wallet, "withdraw")
     if not ctx.settings.community_address:
         raise NothingToWithdraw("No Community contract is configured: there are no season passes here.")
-    amount = ctx.community.credits_of(wallet)
-    if not amount:
-        raise NothingToWithdraw(
-            "There is no pass revenue to withdraw yet.",
-            hint="Claim your segment tokens' pass share first: it moves to your withdrawable balance.",
-        )
-    return {"tx": ctx.community.build_tx("withdraw", [], wallet), "amount_wei": str(amount)}
+    nothing = NothingToWithdraw(
+        "There is no pass revenue to withdraw yet.",
+        hint="Claim your segment tokens' pass share first: it moves to your withdrawable balance.",
+    )
+    return credits_withdraw_tx(ctx.community, wallet, nothing)
