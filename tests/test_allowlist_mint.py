@@ -27,14 +27,8 @@ def allowlist_movie(tmp_path, deployed, a1111):
     """An allowlist movie made through the Studio's own functions: wallet 1 may mint segment 2,
     wallet 2 segments 0 and 3."""
     from movieminter.app.context import AppContext
-    from movieminter.app.director import (
-        MovieTerms,
-        build_allowlist,
-        chain_now,
-        create_movie_call,
-        parse_allowlist_csv,
-        pin_manifest,
-    )
+    from movieminter.app.director import MovieTerms
+    from movieminter.app.publish import prepare_create
     from movieminter.config import Settings
 
     data_dir = tmp_path / "data"
@@ -50,13 +44,8 @@ def allowlist_movie(tmp_path, deployed, a1111):
     acc = deployed.w3.eth.accounts
     manifest = json.loads(EXAMPLE_MANIFEST.read_text())
     csv = f"address,segment\n{acc[1]},2\n{acc[2]},0;3\n"
-    allow = build_allowlist(ctx.store, parse_allowlist_csv(csv, len(manifest["segments"])))
-    manifest["allowlist"] = {"cid": allow["proofs_cid"]}
-    pinned = pin_manifest(ctx.store, manifest)
-    terms = MovieTerms(
-        mode="allowlist", creator=acc[8], director=acc[9], merkle_root=allow["root"], claim_window_seconds=3600
-    )
-    fn, args = create_movie_call(manifest, pinned["digest"], terms, now=chain_now(deployed))
+    terms = MovieTerms(mode="allowlist", creator=acc[8], director=acc[9], claim_window_seconds=3600)
+    fn, args = prepare_create(ctx.store, deployed, manifest, terms, csv)["call"]
     movie_id = deployed.movie_id_from_receipt(deployed.transact(fn, args, acc[9]))
     return dict(ctx=ctx, data_dir=data_dir, movie_id=movie_id, double=a1111[0], a1111_url=a1111[1])
 

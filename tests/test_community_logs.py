@@ -43,7 +43,7 @@ def deployed_late(anvil):
 
 
 def test_logs_are_read_from_the_deployment_blocks(deployed_late, tmp_path, monkeypatch):
-    from movieminter.app import community_views, viewer
+    from movieminter.app import activity, revenue_views, review_views
     from movieminter.app.context import AppContext
     from movieminter.config import Settings
 
@@ -74,10 +74,11 @@ def test_logs_are_read_from_the_deployment_blocks(deployed_late, tmp_path, monke
         requested.clear()
         out = {
             "rejections": ctx.community.rejections(movie),
-            "reviews": community_views.reviews_view(ctx, movie, None, "/ipfs/"),
-            "minter": viewer.revenue(ctx, acc[4]),
-            "director": viewer.revenue(ctx, acc[9]),
-            "movie": viewer.movie_revenue(ctx, movie),
+            "reviews": review_views.reviews_view(ctx, movie, None, "/ipfs/"),
+            "minter": revenue_views.revenue(ctx, acc[4]),
+            "director": revenue_views.revenue(ctx, acc[9]),
+            "movie": revenue_views.movie_revenue(ctx, movie),
+            "activity": activity.activity(ctx.chain, movie)["events"],  # from the movie's creation block
         }
         return out, list(requested)
 
@@ -88,6 +89,7 @@ def test_logs_are_read_from_the_deployment_blocks(deployed_late, tmp_path, monke
     assert [c["segment"] for c in bounded["minter"]["segment_claims"]] == [0]
     assert [c["segment"] for c in bounded["minter"]["segments_held_back"]] == [2]
     assert [m["movie_id"] for m in bounded["director"]["movies"]] == [movie]
+    assert [e["event"] for e in bounded["activity"]].count("SegmentMinted") == 3
     # Unconfigured, the reads start at genesis; configured, no log before a contract's deployment is asked for.
     assert any(start == 0 for _, start in from_genesis)
     first = {chain.contract_address.lower(): chain.deploy_block, com.contract_address.lower(): com.deploy_block}

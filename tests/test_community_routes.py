@@ -81,6 +81,16 @@ def test_without_a_community_contract_the_pages_show_nothing(app_for, env):
     assert r.status_code == 404 and r.json()["detail"]["error"] == "NoCommunityHere"
 
 
+def test_an_unknown_ballot_collective_or_movie_is_a_404_that_names_it(app_for, env):
+    anyone = app_for(None)
+    ballot = anyone.get("/api/v1/community/ballots/99").json()["detail"]
+    assert ballot["error"] == "NotFound" and ballot["message"] == "Ballot 99 does not exist."
+    collective = anyone.get("/api/v1/community/collectives/99/pass")  # the revert's own explanation
+    assert collective.status_code == 404 and collective.json()["detail"]["message"] == "collective 99 does not exist"
+    credits = anyone.get("/api/v1/movies/99/credits")
+    assert credits.status_code == 404 and credits.json()["detail"]["message"] == "movie 99 does not exist"
+
+
 def test_pass_offer_and_the_prepared_purchase_are_exact(app_for, env):
     chain, com, accounts = env
     collective, movie = season(chain, com, accounts, early_cap=1)

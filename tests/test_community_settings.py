@@ -29,6 +29,11 @@ def test_setting_from_env_and_a1111_section():
     opts = types.SimpleNamespace(movieminter_community=" 0xdef ")
     assert host_settings.app_env(opts)["MOVIEMINTER_COMMUNITY_ADDRESS"] == "0xdef"
     assert "MOVIEMINTER_COMMUNITY_ADDRESS" not in host_settings.app_env(types.SimpleNamespace())
+    # the deployment blocks, where log reads start, reach the app from A1111's section too
+    opts = types.SimpleNamespace(movieminter_contract_deploy_block="120 ", movieminter_community_deploy_block="121")
+    s = Settings.from_env(host_settings.app_env(opts))
+    assert (s.contract_deploy_block, s.community_deploy_block) == (120, 121)
+    assert Settings.from_env(host_settings.app_env(types.SimpleNamespace())).contract_deploy_block == 0
 
 
 def test_context_community_needs_the_setting(tmp_path):

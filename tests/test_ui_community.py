@@ -65,9 +65,10 @@ def community_stack(tmp_path, anvil, a1111, serve_app):
     return stack
 
 
-def season(stack, *, early_cap: int = 1) -> tuple[int, int]:
+def season(stack, *, early_cap: int = 1, minters_bps: int = 0) -> tuple[int, int]:
     """The example film (open mode, tickets at 0.001 ETH, director accounts[9]) in a collective led by
-    accounts[7], whose pass costs 0.0035 ETH, the first `early_cap` at 0.0025 ETH."""
+    accounts[7], whose pass costs 0.0035 ETH, the first `early_cap` at 0.0025 ETH; the creator (accounts[8])
+    gets 10 % of pass sales, the minters `minters_bps`."""
     from movieminter.app.director import pin_manifest
     from movieminter.chain.client import MovieConfig
 
@@ -84,7 +85,7 @@ def season(stack, *, early_cap: int = 1) -> tuple[int, int]:
         ticket_price=TICKET,
     )
     movie = stack.chain.movie_id_from_receipt(stack.chain.transact("createMovie", [config.as_tuple()], acc[0]))
-    collective = stack.com.create_collective(acc[7], PRICE, EARLY, early_cap, acc[8], 1000)
+    collective = stack.com.create_collective(acc[7], PRICE, EARLY, early_cap, acc[8], 1000, minters_bps)
     stack.com.join_collective(movie, collective, acc[9])
     return collective, movie
 

@@ -135,3 +135,24 @@ def test_invalid_manifest_is_refused_once_its_background_check_ends(minter_stack
         # a valid movie on the same app is unaffected, its scene served once validated
         assert api.get(f"open?ref={good}").json()["segment_count"] == 6
         assert api.get(f"{good}/segments/3").json()["title"] == manifest["segments"][3]["title"]
+
+
+def test_the_tab_lists_an_invalid_manifests_problems(minter_stack, chromium):
+    """The tab does not stop at "N problems": each one shows with its JSON pointer and how to fix it."""
+    manifest = json.loads(EXAMPLE_MANIFEST.read_text())
+    manifest["segments"][3]["camera"]["zoom"] = "0: (1.0), 99: (1.1)"  # keyframe outside the 48-frame segment
+    movie_id = minter_stack.publish(manifest)
+    page = minter_stack.open_page(chromium)
+    page.get_by_label("Movie id or manifest CID").fill(str(movie_id))
+    page.get_by_role("button", name="Open", exact=True).click()
+    page.wait_for_function(
+        "document.querySelector('[data-testid=manifest-problems]') || document.querySelectorAll('#mm-grid .mm-cell').length > 3",
+        timeout=60_000,
+    )
+    problems = page.get_by_test_id("manifest-problems").first
+    if not problems.count():  # the timeline may draw before the background check ends: open the scene
+        page.get_by_role("grid", name="Segment timeline").get_by_role("gridcell").nth(3).click()
+    problems.wait_for(timeout=60_000)
+    item = problems.locator("li").filter(has_text="/segments/3/camera/zoom")
+    assert "outside" in item.inner_text()
+    assert item.locator("em").inner_text()  # how to fix it

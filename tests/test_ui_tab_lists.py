@@ -229,6 +229,7 @@ def test_a_minter_claims_and_withdraws_its_share_and_gains_exactly_the_amount_sh
     claim, withdraw = share.get_by_role("button", name="Collect my share"), share.get_by_role("button", name="Withdraw")
     assert claim.is_disabled() and withdraw.is_disabled()  # nothing sold yet: nothing to click
     assert share.get_by_test_id("share-claimable").inner_text() == "0 ETH"
+    assert share.get_by_test_id("pass-share").count() == 0  # no Community contract here: no season passes
 
     for buyer in (5, 6, 7):  # three viewers buy tickets: 3 × 0.001 ETH × 50 % for the pool / 3 segments
         chain.transact("buyTicket", [movie_id], acc[buyer], value=10**15)

@@ -37,8 +37,8 @@ def publish(stack, manifest: dict, **fields) -> int:
     )
 
 
-def mint_red_segment(stack, manifest: dict, movie_id: int, index: int, tmp_path, minter: str) -> str:
-    """Encode a segment of solid red frames in the movie's profile, pin it and mint it; its video CID."""
+def mint_red_segment(stack, manifest: dict, movie_id: int, index: int, tmp_path, minter: str, rgb=(220, 30, 30)) -> str:
+    """Encode a segment of solid red (or `rgb`) frames in the movie's profile, pin it and mint it; its video CID."""
     from movieminter.ipfs.cid import cid_to_digest
     from movieminter.media.encode import encode_segment
 
@@ -46,7 +46,7 @@ def mint_red_segment(stack, manifest: dict, movie_id: int, index: int, tmp_path,
     frames.mkdir()
     w, h = manifest["movie"]["width"], manifest["movie"]["height"]
     for i in range(manifest["segments"][index]["frame_count"]):
-        Image.new("RGB", (w, h), (220, 30, 30)).save(frames / f"{i:05d}.png")
+        Image.new("RGB", (w, h), rgb).save(frames / f"{i:05d}.png")
     media = encode_segment(frames, manifest, index, tmp_path / f"seg{index}.mp4", poster=False, preview=False)
     store = stack.ctx.store
     video = store.add_bytes(media.video.read_bytes())

@@ -8,6 +8,7 @@ import json
 import time
 
 from movieminter.app.director import chain_now, hex0x
+from movieminter.app.movies import movie_info
 
 
 # ------------------------------------------------------------------ lottery
@@ -68,11 +69,12 @@ EVENTS = (
 
 
 def movie_events(chain, movie_id: int, from_block: int = 0) -> list[dict]:
-    """Every event of the movie, oldest first, each with a one-line summary."""
+    """Every event of the movie from `from_block` (its creation block: none is older), oldest first, each with a
+    one-line summary. Read through `chain.logs`: never before the contract's deployment, ranges a public RPC
+    refuses are halved."""
     out = []
     for name in EVENTS:
-        event = getattr(chain.contract.events, name)
-        for log in event.get_logs(from_block=from_block, argument_filters={"movieId": movie_id}):
+        for log in chain.logs(getattr(chain.contract.events, name), {"movieId": movie_id}, start=from_block):
             out.append(
                 {
                     "event": name,
@@ -132,18 +134,13 @@ def activity(chain, movie_id: int, manifest: dict | None = None) -> dict:
             }
         )
     movie = {
-        "id": movie_id,
-        "mode": info["mintMode"],
-        "segment_count": int(info["segmentCount"]),
-        "creator": info["creator"],
-        "director": info["director"],
+        **movie_info(movie_id, info),  # the record as the movie page shows it, and what the studio adds:
         "ticket_price": str(info["ticketPrice"]),
         "tickets_sold": int(info["ticketsSold"]),
         "minted_count": sum(s["status"] == "minted" for s in segs),
         "claim_deadline": int(info["claimDeadline"]),
-        "manifest_digest": info["manifestDigest"],
     }
-    return {"movie": movie, "segments": segs, "events": movie_events(chain, movie_id)}
+    return {"movie": movie, "segments": segs, "events": movie_events(chain, movie_id, int(info["createdBlock"]))}
 
 
 def render_details(ctx, movie_id: int, segments: list[dict]) -> None:

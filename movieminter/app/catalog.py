@@ -15,8 +15,6 @@ import sqlite3
 import threading
 import time
 
-from movieminter.errors import MovieMinterError
-
 PER_PAGE = 10
 MAX_PER_PAGE = 50
 TITLE_RETRY = 60.0
@@ -208,16 +206,7 @@ class Catalog:
         if not movie_ids:
             return {}
         names = [c["name"] for c in chain._output_components("movie")]
-        fn = chain.contract.functions.movie
-        try:
-            with chain.w3.batch_requests() as batch:
-                for movie_id in movie_ids:
-                    batch.add(fn(movie_id))
-                results = batch.execute()
-        except MovieMinterError:
-            raise
-        except Exception:  # a node without JSON-RPC batches: one call each
-            results = [chain.call("movie", movie_id) for movie_id in movie_ids]
+        results = chain.call_many("movie", [(movie_id,) for movie_id in movie_ids])
         out = {}
         for movie_id, raw in zip(movie_ids, results, strict=True):
             info = dict(zip(names, raw, strict=False))

@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from movieminter.app.errors import MovieNotFound, NotFound
 from movieminter.chain.client import ChainError
+from movieminter.errors import MovieMinterError
 from movieminter.media.stitch import short_address
 
 
@@ -16,15 +20,25 @@ def _person(address: str | None) -> dict | None:
     return {"address": address, "short": short_address(address)} if address else None
 
 
+@contextmanager
+def unknown_id(
+    error: str, message: str = "", hint: str = "", kind: type[MovieMinterError] = NotFound
+) -> Iterator[None]:
+    """The contract's `error` revert (it knows no such movie, collective or ballot) as a `kind` (404) with
+    `message` and `hint` (default: the revert's own); any other error passes as it is."""
+    try:
+        yield
+    except ChainError as exc:
+        if exc.error != error:
+            raise
+        raise kind(message or exc.message, hint=hint or exc.hint) from None
+
+
 def movie_credits(community, movie_id: int) -> dict:
     """Director, creator, collective leader, minters by segment and pass holders, as full and short addresses
     (None / an empty list for nobody)."""
-    try:
+    with unknown_id("UnknownMovie", f"movie {movie_id} does not exist", "check the movie id", MovieNotFound):
         raw = community.movie_credits(movie_id)
-    except ChainError as exc:
-        if exc.error == "UnknownMovie":
-            raise MovieNotFound(f"movie {movie_id} does not exist", hint="check the movie id") from None
-        raise
     return {
         "movie": movie_id,
         "director": _person(raw["director"]),

@@ -4,8 +4,9 @@ here; routes_community is the thin HTTP layer, static/community.js the UI). See 
 - a collective's season pass: prices, the early tier's passes left, the passes a wallet holds; `buyPass`
 - a movie's ballots (takes with their videos, idea options with their pinned labels), tallies for anyone,
   and the signed-in wallet's votes left; `vote` with its next unused pass (or its ticket)
-- the director's (or leader's) review of minted segments; `reviewSegment`, `submitSegment`, `setApprovalWindow`
 - the movies of the collectives a wallet belongs to (the tab lists them first)
+
+The director's review of minted segments is in movieminter.app.review_views.
 
 Amounts are wei as decimal strings (exact in JSON; the page formats them with BigInt). Token ids too.
 """
@@ -16,12 +17,11 @@ import json
 
 from eth_utils import to_checksum_address
 
+from movieminter.app.community import unknown_id
 from movieminter.app.errors import MovieError, NotFound, NotSignedIn
 from movieminter.chain.client import ChainError
 from movieminter.chain.community import NO_PASS
 from movieminter.errors import MovieMinterError
-
-MAX_REASON = 280  # characters of a rejection reason: a sentence, stored in an event
 
 
 class NoCommunityHere(NotFound):
@@ -29,10 +29,6 @@ class NoCommunityHere(NotFound):
 
 
 class CannotVote(MovieMinterError):
-    status = 409
-
-
-class CannotReview(MovieMinterError):
     status = 409
 
 
@@ -64,12 +60,8 @@ def _cid(digest: bytes | str | None) -> str | None:
 
 def pass_offer(com, collective_id: int, viewer: str | None) -> dict:
     """The collective's pass: regular and early prices, the early tier's passes left, what the next one costs."""
-    try:
+    with unknown_id("UnknownCollective"):
         c = com.collective(collective_id)
-    except ChainError as exc:
-        if exc.error == "UnknownCollective":
-            raise NotFound(exc.message, hint=exc.hint) from None
-        raise
     price, early = com.next_pass_price(collective_id)
     held = com.passes_of(collective_id, viewer) if viewer else []
     return {
@@ -134,12 +126,8 @@ def ballot_view(ctx, ballot_id: int, viewer: str | None, gateway: str) -> dict:
     """A ballot for anyone to read: its options (takes with their video links, or idea labels), tallies,
     phase by chain time, the leading option; and the viewer's votes left. `gateway` prefixes CIDs."""
     com = community(ctx)
-    try:
+    with unknown_id("UnknownBallot", f"Ballot {ballot_id} does not exist.", "Check the ballot number."):
         info = com.ballot(ballot_id)
-    except ChainError as exc:
-        if exc.error == "UnknownBallot":
-            raise NotFound(f"Ballot {ballot_id} does not exist.", hint="Check the ballot number.") from None
-        raise
     opened = com.logs(com.contract.events.BallotOpened, {"ballotId": ballot_id})
     now = ctx.chain.timestamp()
     if now < info["start"]:
@@ -220,122 +208,6 @@ def vote_tx(ctx, ballot_id: int, option: int, sender: str | None) -> dict:
     return {"tx": tx, "pass_id": None if pass_id == NO_PASS else str(pass_id), "votes_left": len(yours["passes"])}
 
 
-# ------------------------------------------------------------------ approval
-
-
-def _roles(ctx, com, movie_id: int) -> tuple[str, str | None, int]:
-    director = ctx.chain.movie(movie_id)["director"]
-    collective_id = com.call("collectiveOf", movie_id)
-    leader = com.collective(collective_id).leader if collective_id else None
-    return director, leader, collective_id
-
-
-def reviews_view(ctx, movie_id: int, viewer: str | None, gateway: str) -> dict:
-    """Every minted segment's review state, its holder and its video link; and each segment whose
-    version was rejected (the token is burnt and the segment open to mint again) with the reason."""
-    com = community(ctx)
-    director, leader, _ = _roles(ctx, com, movie_id)
-    window = int(com.call("approvalWindow", movie_id))
-    reasons = {}
-    for e in com.logs(com.contract.events.SegmentRejected, {"movieId": movie_id}):
-        reasons[int(e["args"]["segment"])] = e["args"]["reason"]
-    due = {}
-    for e in com.logs(com.contract.events.SegmentSubmitted, {"movieId": movie_id}):
-        due[int(e["args"]["segment"])] = int(e["args"]["autoApproveAt"])
-    rows = []
-    for s in ctx.chain.segments(movie_id, 0, None):
-        i = s["segment"]
-        if s["status"] != "minted":
-            if i in reasons:
-                rows.append(_reopened_row(i, reasons[i]))
-            continue
-        state = com.review_of(movie_id, i)
-        cid = _cid(s["contentDigest"])
-        rows.append(
-            {
-                "segment": i,
-                "minter": s["account"],
-                "holder": ctx.chain.call("ownerOf", ctx.chain.token_id(movie_id, i)),
-                "state": state,
-                "auto_approve_at": due.get(i) if state == "pending" else None,
-                "rejected_because": None,
-                "video_url": gateway + cid if cid else None,
-            }
-        )
-    who = to_checksum_address(viewer) if viewer else None
-    return {
-        "movie": movie_id,
-        "approval_window": window,
-        "director": director,
-        "leader": leader,
-        "can_review": bool(who) and who in (director, leader),
-        "segments": rows,
-        "now": ctx.chain.timestamp(),
-    }
-
-
-def _reopened_row(segment: int, reason: str) -> dict:
-    """A rejected version: its token was burnt, so no holder and no video; anyone may mint the segment again."""
-    return {
-        "segment": segment,
-        "minter": None,
-        "holder": None,
-        "state": "reopened",
-        "auto_approve_at": None,
-        "rejected_because": reason,
-        "video_url": None,
-    }
-
-
-def _reviewer(ctx, com, movie_id: int, sender: str | None) -> str:
-    sender = to_checksum_address(_signed_in(sender, "review segments"))
-    director, leader, _ = _roles(ctx, com, movie_id)
-    if sender not in (director, leader):
-        raise CannotReview(
-            f"{sender} is neither movie {movie_id}'s director nor its collective's leader.",
-            hint="Sign in with the director's (or the leader's) wallet.",
-        )
-    return sender
-
-
-def review_tx(ctx, movie_id: int, segment: int, approve: bool, reason: str, sender: str | None) -> dict:
-    """The unsigned `reviewSegment`: approve, or reject with a reason (public: it goes into an event)."""
-    com = community(ctx)
-    sender = _reviewer(ctx, com, movie_id, sender)
-    reason = " ".join((reason or "").split())
-    if not approve and not reason:
-        raise MovieError("Say why you reject the segment.", hint="The minter reads the reason; it is public.")
-    if len(reason) > MAX_REASON:
-        raise MovieError(f"The reason is longer than {MAX_REASON} characters.", hint="One or two sentences.")
-    state = com.review_of(movie_id, segment)
-    if state != "pending":
-        raise CannotReview(
-            f"Segment {segment} is not waiting for review (it is {state}).",
-            hint="Its holder submits it first; an approved segment stays approved.",
-        )
-    return {"tx": com.build_tx("reviewSegment", [movie_id, segment, approve, reason if not approve else ""], sender)}
-
-
-def submit_tx(ctx, movie_id: int, segment: int, sender: str | None) -> dict:
-    """The unsigned `submitSegment` for the segment token's holder."""
-    com = community(ctx)
-    sender = to_checksum_address(_signed_in(sender, "submit your segment"))
-    if not int(com.call("approvalWindow", movie_id)):
-        raise CannotReview(f"Movie {movie_id} does not require approval.", hint="Nothing to submit.")
-    holder = ctx.chain.call("ownerOf", ctx.chain.token_id(movie_id, segment))
-    if holder != sender:
-        raise CannotReview(f"Segment {segment}'s token is held by {holder}.", hint="Its holder submits it.")
-    return {"tx": com.build_tx("submitSegment", [movie_id, segment], sender)}
-
-
-def approval_window_tx(ctx, movie_id: int, seconds: int, sender: str | None) -> dict:
-    com = community(ctx)
-    sender = _reviewer(ctx, com, movie_id, sender)
-    if not 0 <= seconds < 2**32:
-        raise MovieError("The approval window is out of range.", hint="Hours, up to a few years; 0 turns it off.")
-    return {"tx": com.build_tx("setApprovalWindow", [movie_id, seconds], sender)}
-
-
 # ------------------------------------------------------------------ the movie and the member's movies
 
 
@@ -362,10 +234,12 @@ def my_movies(ctx, viewer: str | None) -> dict:
         return {"movies": []}
     com = community(ctx)
     viewer = to_checksum_address(viewer)
+    ids = range(1, int(com.call("collectiveCount")) + 1)
+    held = com.call_many("passesHeld", [(c, viewer) for c in ids])  # one batch each, not two calls a collective
+    leaders = [info[0] for info in com.call_many("collective", [(c,) for c in ids])]
     out = []
-    for collective_id in range(1, int(com.call("collectiveCount")) + 1):
-        member = int(com.call("passesHeld", collective_id, viewer)) > 0
-        if not member and com.collective(collective_id).leader != viewer:
+    for collective_id, passes, leader in zip(ids, held, leaders, strict=True):
+        if not int(passes) and to_checksum_address(leader) != viewer:
             continue
         for e in com.logs(com.contract.events.MovieJoined, {"collectiveId": collective_id}):
             movie_id = int(e["args"]["movieId"])

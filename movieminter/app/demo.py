@@ -16,6 +16,7 @@ in their own browser wallet.
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from contextlib import ExitStack
@@ -58,21 +59,15 @@ def register(subparsers) -> None:
     p.add_argument("--data-dir", default=None, help="where everything goes (default: a fresh data/demo-<time>/)")
     p.add_argument("--port", type=int, default=7870, help="port of the app's UI (0: any free port; default 7870)")
     p.add_argument("--no-serve", action="store_true", help="exit after the flow instead of serving the UI (CI)")
-    p.add_argument("--manifest", default=str(EXAMPLE), help=argparse_hidden())
+    p.add_argument("--manifest", default=str(EXAMPLE), help=argparse.SUPPRESS)
     p.add_argument(
         "--season",
         action="store_true",
         help="then run a season on the Community contract: passes, a collective, takes and a vote, approval, credits",
     )
     # Tests: use an anvil they started (so they can inspect the chain after the demo exits).
-    p.add_argument("--anvil-url", default="", help=argparse_hidden())
+    p.add_argument("--anvil-url", default="", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
-
-
-def argparse_hidden():
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 # --------------------------------------------------------------------- flow

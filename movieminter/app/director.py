@@ -150,22 +150,17 @@ def create_movie_call(
     terms.check()
     now = int(now if now is not None else time.time())
     lottery = terms.mode == "lottery"
+    as_is = ("creator", "director", "creator_bps", "director_bps", "minters_bps", "royalty_bps", "max_claims")
     config = MovieConfig(
         manifest_digest=manifest_digest_hex,
         segment_count=len(manifest["segments"]),
-        creator=terms.creator,
-        director=terms.director,
         mint_mode=terms.mode,
         entry_deadline=now + terms.entry_seconds if lottery else 0,
         claim_window=terms.claim_window_seconds,
         ticket_price=terms.ticket_price_wei,
         entry_fee=terms.entry_fee_wei if lottery else 0,
-        creator_bps=terms.creator_bps,
-        director_bps=terms.director_bps,
-        minters_bps=terms.minters_bps,
-        royalty_bps=terms.royalty_bps,
         allowlist_root=terms.merkle_root,
-        max_claims=terms.max_claims,
+        **{name: getattr(terms, name) for name in as_is},  # the terms' fields of the same name and unit
     )
     return "createMovie", [config.as_tuple()]
 

@@ -4,7 +4,8 @@
     movieminter director allowlist --csv F            (Merkle root + proofs pinned to IPFS)
     movieminter director lottery open|close|draw|results --movie ID [--keystore K]
     movieminter director status --movie ID
-    movieminter director collective|pass|ballot|approval|credits ...   (Community: movieminter.app.community_cli)
+    movieminter director collective|pass|ballot|approval|credits ...
+        (the Community contract: community_cli, ballot_cli, approval_cli)
 
 Transactions are signed with an encrypted keystore (eth-account v3 JSON); the
 password comes from --password-file, $MOVIEMINTER_KEYSTORE_PASSWORD or a prompt.
@@ -87,9 +88,10 @@ def register(subparsers) -> None:
     s.add_argument("--movie", required=True, type=int)
     s.set_defaults(func=cmd_status)
 
-    from movieminter.app import community_cli
+    from movieminter.app import approval_cli, ballot_cli, community_cli
 
-    community_cli.register(sub, common)
+    for commands in (community_cli, ballot_cli, approval_cli):
+        commands.register(sub, common)
 
 
 # ---------------------------------------------------------------- helpers
@@ -163,15 +165,8 @@ def _fmt_time(ts: int) -> str:
 
 # --------------------------------------------------------------- commands
 def cmd_create(args) -> int:
-    from movieminter.app.director import (
-        MovieTerms,
-        build_allowlist,
-        chain_now,
-        create_movie_call,
-        parse_allowlist_csv,
-        pin_manifest,
-        validate,
-    )
+    from movieminter.app.director import MovieTerms, validate
+    from movieminter.app.publish import prepare_create
 
     checked = validate(Path(args.manifest))
     if not checked["ok"]:
@@ -201,17 +196,16 @@ def cmd_create(args) -> int:
     )
     terms.check()
     store, chain = _store(args), _chain(args)
+    allowlist_csv = ""
     if args.mode == "allowlist":
         if not args.allowlist_csv:
             raise MovieMinterError("Allowlist mode needs --allowlist-csv.", hint="a CSV of address,segment rows")
-        pairs = parse_allowlist_csv(args.allowlist_csv.read_text(), len(checked["manifest"]["segments"]))
-        allow = build_allowlist(store, pairs)
-        checked["manifest"]["allowlist"] = {"cid": allow["proofs_cid"]}  # where minters' apps find their proofs
-        terms.merkle_root = allow["root"]
+        allowlist_csv = args.allowlist_csv.read_text()
+    prepared = prepare_create(store, chain, checked["manifest"], terms, allowlist_csv)
+    if allow := prepared["allowlist"]:
         print(f"allowlist: {allow['count']} entries, root {allow['root']}, proofs pinned as {allow['proofs_cid']}")
-    pinned = pin_manifest(store, checked["manifest"])
-    print(f"manifest “{checked['title']}” ({checked['segment_count']} segments) pinned as {pinned['cid']}")
-    fn, fargs = create_movie_call(checked["manifest"], pinned["digest"], terms, now=chain_now(chain))
+    print(f"manifest “{checked['title']}” ({checked['segment_count']} segments) pinned as {prepared['pinned']['cid']}")
+    fn, fargs = prepared["call"]
     receipt = chain.wait(chain.send(fn, fargs, account))
     movie_id = chain.movie_id_from_receipt(receipt)
     print(f"movie {movie_id} created in {args.mode} mode (tx {_hex(receipt['transactionHash'])})")
@@ -279,7 +273,7 @@ def cmd_status(args) -> int:
     a = activity(_chain(args), args.movie)
     m = a["movie"]
     print(
-        f"movie {args.movie}: {m['mode']} mode, {m['segment_count']} segments, {m['minted_count']} minted, "
+        f"movie {args.movie}: {m['mint_mode']} mode, {m['segment_count']} segments, {m['minted_count']} minted, "
         f"{m['tickets_sold']} ticket(s) sold"
     )
     print(f"{'seg':>4}  {'status':10}  {'wallet':42}  {'deadline':20}  video")

@@ -26,6 +26,23 @@ def nonzero(value: str | None) -> str | None:
     return value if value and int(value, 16) else None
 
 
+def movie_info(movie_id: int, raw: dict) -> dict:
+    """The chain's record of a movie (ChainClient.movie()) as the app shows it: snake_case, integers, and None
+    for a digest or root that is unset. The movie page's summary and the studio's activity both start here."""
+    return {
+        "movie_id": movie_id,
+        "segment_count": int(raw["segmentCount"]),
+        "mint_mode": raw["mintMode"],
+        "manifest_digest": nonzero(raw["manifestDigest"]),
+        "director": raw["director"],
+        "creator": raw["creator"],
+        "entry_deadline": int(raw["entryDeadline"]),
+        "drawn": bool(nonzero(raw["seed"])),
+        "claim_window": int(raw["claimWindow"]),
+        "allowlist_root": nonzero(raw["allowlistRoot"]) or "",
+    }
+
+
 def cell_of(raw: dict) -> dict:
     """One segment of ChainClient.segments() as a timeline cell's chain part."""
     return {
@@ -76,24 +93,13 @@ class Movies:
                 f"Movie {movie_id} was not found on this chain.",
                 hint=exc.hint or "Check the movie id; the director's page shows it.",
             ) from exc
-        count = int(raw["segmentCount"])
-        if count == 0:
+        info = movie_info(movie_id, raw)
+        if info["segment_count"] == 0:
             raise MovieNotFound(
                 f"Movie {movie_id} does not exist on this chain.",
                 hint="Check the movie id, or open the movie by its manifest CID.",
             )
-        return {
-            "movie_id": movie_id,
-            "segment_count": count,
-            "mint_mode": raw["mintMode"],
-            "manifest_digest": nonzero(raw["manifestDigest"]),
-            "director": raw["director"],
-            "creator": raw["creator"],
-            "entry_deadline": int(raw["entryDeadline"]),
-            "drawn": bool(nonzero(raw["seed"])),
-            "claim_window": int(raw["claimWindow"]),
-            "allowlist_root": nonzero(raw["allowlistRoot"]) or "",
-        }
+        return info
 
     def manifest(self, movie_id: int, info: dict) -> tuple[dict, str]:
         """The movie's manifest, validated, and checked against the on-chain record (`info`)."""

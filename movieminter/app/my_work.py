@@ -46,16 +46,7 @@ def _reserved(catalog, chain, me: str) -> dict[tuple[int, int], dict]:
     ids = sorted(movies)
     if not ids:
         return {}
-    fn = chain.contract.functions.segments
-    try:
-        with chain.w3.batch_requests() as batch:
-            for movie_id in ids:
-                batch.add(fn(movie_id, 0, 2**32))
-            results = batch.execute()
-    except MovieMinterError:
-        raise
-    except Exception:  # a node without JSON-RPC batches
-        results = [chain.call("segments", movie_id, 0, 2**32) for movie_id in ids]
+    results = chain.call_many("segments", [(movie_id, 0, 2**32) for movie_id in ids])
     out = {}
     for movie_id, rows in zip(ids, results, strict=True):
         for index, (status, account, deadline, _meta) in enumerate(rows):
@@ -146,7 +137,7 @@ def my_work(ctx, wallet: str | None, page: int = 1, per_page: int = PER_PAGE) ->
 def my_revenue(ctx, wallet: str | None) -> dict:
     """The wallet's withdrawable balance and the minters'-pool share its segment tokens can still claim,
     in wei as decimal strings (exact in JSON; the page formats them with BigInt)."""
-    from movieminter.app.viewer import revenue
+    from movieminter.app.revenue_views import revenue
 
     r = revenue(ctx, signed_in(wallet, "see your revenue share"))
     claimable = [c for c in r["segment_claims"] if int(c["claimable_wei"])]
@@ -156,28 +147,42 @@ def my_revenue(ctx, wallet: str | None) -> dict:
         "claimable_wei": str(sum(int(c["claimable_wei"]) for c in claimable)),
         "tokens": [{k: c[k] for k in ("movie_id", "segment", "token_id", "claimable_wei")} for c in claimable],
         "segments_held": len(r["segment_claims"]),
+        # Its approved segment tokens (a claim of one awaiting approval would revert): pass_revenue's input.
+        "held_tokens": [{k: c[k] for k in ("movie_id", "segment", "token_id")} for c in r["segment_claims"]],
     }
 
 
 def claim_tx(ctx, wallet: str | None) -> dict:
     """The unsigned claimSegmentRevenue of every token of the wallet with a share to claim."""
     r = my_revenue(ctx, wallet)
-    if not r["tokens"]:
-        raise NothingToWithdraw(
-            "Your segment tokens have no new revenue share to claim.",
-            hint="Shares accrue as viewers buy tickets; look again later.",
-        )
-    ids = [int(t["token_id"]) for t in r["tokens"]]
-    return {"tx": ctx.chain.build_tx("claimSegmentRevenue", [ids], wallet), "amount_wei": r["claimable_wei"]}
+    nothing = NothingToWithdraw(
+        "Your segment tokens have no new revenue share to claim.",
+        hint="Shares accrue as viewers buy tickets; look again later.",
+    )
+    return tokens_claim_tx(ctx.chain, "claimSegmentRevenue", r, r["address"], nothing)
 
 
 def withdraw_tx(ctx, wallet: str | None) -> dict:
     """The unsigned withdraw of the wallet's whole credited balance (refused at 0)."""
-    wallet = signed_in(wallet, "withdraw")
-    amount = int(ctx.chain.call("credits", wallet))
+    nothing = NothingToWithdraw(
+        "There is nothing to withdraw yet.",
+        hint="Claim your segment tokens' share first: it moves to your withdrawable balance.",
+    )
+    return credits_withdraw_tx(ctx.chain, signed_in(wallet, "withdraw"), nothing)
+
+
+# MovieMinter and Community pay the same way: a holder claims its tokens' share into its credits, then withdraws.
+def tokens_claim_tx(client, function: str, share: dict, wallet: str, nothing: MovieMinterError) -> dict:
+    """The unsigned `function(tokenIds)` claim of `share`'s tokens (raises `nothing` when it has none)."""
+    if not share["tokens"]:
+        raise nothing
+    ids = [int(t["token_id"]) for t in share["tokens"]]
+    return {"tx": client.build_tx(function, [ids], wallet), "amount_wei": share["claimable_wei"]}
+
+
+def credits_withdraw_tx(client, wallet: str, nothing: MovieMinterError) -> dict:
+    """The unsigned `withdraw` of the wallet's whole credited balance (raises `nothing` at 0)."""
+    amount = int(client.call("credits", wallet))
     if not amount:
-        raise NothingToWithdraw(
-            "There is nothing to withdraw yet.",
-            hint="Claim your segment tokens' share first: it moves to your withdrawable balance.",
-        )
-    return {"tx": ctx.chain.build_tx("withdraw", [], wallet), "amount_wei": str(amount)}
+        raise nothing
+    return {"tx": client.build_tx("withdraw", [], wallet), "amount_wei": str(amount)}

@@ -1,6 +1,6 @@
-"""Community routes (mounted under /api/v1): thin HTTP over movieminter.app.community (credits) and
-movieminter.app.community_views (passes, ballots, approval). Transactions are prepared for the signed-in
-wallet and signed by it in the browser (static/community.js); the server holds no key.
+"""Community routes (mounted under /api/v1): thin HTTP over movieminter.app.community (credits),
+movieminter.app.community_views (passes, ballots) and movieminter.app.review_views (approval). Transactions are
+prepared for the signed-in wallet and signed by it in the browser (static/community.js); the server holds no key.
 
 GET  /movies/{id}/credits                         director, creator, leader, minters by segment, pass holders
 GET  /community/movies/{id}                       the movie's collective pass and ballots (for anyone)
@@ -24,7 +24,7 @@ from fastapi import APIRouter
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from movieminter.app import community, community_views
+from movieminter.app import community, community_views, review_views
 from movieminter.app.deps import Ctx, Wallet
 from movieminter.app.params import MovieId, SegmentIndex, TxHash
 
@@ -109,27 +109,27 @@ def vote(ballot_id: BallotId, body: VoteBody, ctx: Ctx, wallet: Wallet):
 
 @router.get("/community/movies/{movie_id}/reviews")
 def reviews(movie_id: MovieId, ctx: Ctx, wallet: Wallet):
-    return community_views.reviews_view(ctx, movie_id, wallet, _gateway(ctx))
+    return review_views.reviews_view(ctx, movie_id, wallet, _gateway(ctx))
 
 
 @router.post("/community/movies/{movie_id}/segments/{segment}/review/tx")
 def review(movie_id: MovieId, segment: SegmentIndex, body: ReviewBody, ctx: Ctx, wallet: Wallet):
-    return community_views.review_tx(ctx, movie_id, segment, body.approve, body.reason, wallet)
+    return review_views.review_tx(ctx, movie_id, segment, body.approve, body.reason, wallet)
 
 
 @router.post("/community/movies/{movie_id}/segments/{segment}/submit/tx")
 def submit(movie_id: MovieId, segment: SegmentIndex, ctx: Ctx, wallet: Wallet):
-    return community_views.submit_tx(ctx, movie_id, segment, wallet)
+    return review_views.submit_tx(ctx, movie_id, segment, wallet)
 
 
 @router.post("/community/movies/{movie_id}/approval/tx")
 def approval_window(movie_id: MovieId, body: WindowBody, ctx: Ctx, wallet: Wallet):
-    return community_views.approval_window_tx(ctx, movie_id, round(body.hours * 3600), wallet)
+    return review_views.approval_window_tx(ctx, movie_id, round(body.hours * 3600), wallet)
 
 
 @router.get("/community/tx/{tx_hash}")
 def tx_status(tx_hash: TxHash, ctx: Ctx):
     """pending | success | reverted (with the Community error explained)."""
-    from movieminter.app.viewer import receipt_status
+    from movieminter.app.receipts import receipt_status
 
     return receipt_status(community_views.community(ctx), tx_hash)

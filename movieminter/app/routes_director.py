@@ -1,5 +1,5 @@
-"""The director's studio routes (mounted under /api/v1); the logic is in
-movieminter.app.director (create, allowlist) and movieminter.app.activity (lottery, work)."""
+"""The director's studio routes (mounted under /api/v1); the logic is in movieminter.app.director (create,
+allowlist), movieminter.app.publish (what createMovie needs) and movieminter.app.activity (lottery, work)."""
 
 from __future__ import annotations
 
@@ -16,16 +16,14 @@ from movieminter.app.director import (
     MovieTerms,
     build_allowlist,
     chain_clock,
-    chain_now,
     checked_manifest,
-    create_movie_call,
     import_deforum_segment,
     parse_allowlist_csv,
-    pin_manifest,
     validate,
 )
 from movieminter.app.errors import NotFound
 from movieminter.app.params import UINT32_MAX, EthAddress, MovieId, SegmentIndex
+from movieminter.app.publish import prepare_create
 from movieminter.errors import MovieMinterError
 
 router = APIRouter(tags=["director"])
@@ -139,18 +137,14 @@ def create_tx(body: CreateBody, ctx: Ctx):
         director=body.director or body.sender,
     )
     terms.check()
-    allow = None
-    if body.mode == "allowlist":
-        if not body.allowlist_csv:
-            raise DirectorError("Allowlist mode needs a CSV of addresses.", hint="Choose the allowlist CSV file first.")
-        allow = build_allowlist(ctx.store, parse_allowlist_csv(body.allowlist_csv, len(manifest["segments"])))
-        terms.merkle_root = allow["root"]
-        manifest = {**manifest, "allowlist": {"cid": allow["proofs_cid"]}}  # where minters' apps find proofs
-    pinned = pin_manifest(ctx.store, manifest)
-    fn, args = create_movie_call(manifest, pinned["digest"], terms, now=chain_now(ctx.chain))
+    if body.mode == "allowlist" and not body.allowlist_csv:
+        raise DirectorError("Allowlist mode needs a CSV of addresses.", hint="Choose the allowlist CSV file first.")
+    prepared = prepare_create(ctx.store, ctx.chain, manifest, terms, body.allowlist_csv or "")
+    fn, args = prepared["call"]
+    allow = prepared["allowlist"]
     return {
         "tx": ctx.chain.build_tx(fn, args, body.sender),
-        "manifest_cid": pinned["cid"],
+        "manifest_cid": prepared["pinned"]["cid"],
         "allowlist": allow and {k: allow[k] for k in ("root", "proofs_cid", "count")},
     }
 

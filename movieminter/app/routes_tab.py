@@ -6,13 +6,17 @@ GET  /ux/my-work?page=                   the signed-in wallet's segments and job
 GET  /ux/revenue                         its withdrawable balance and its segment tokens' claimable share (wei)
 POST /ux/revenue/claim/tx                the unsigned claimSegmentRevenue of its tokens with a share
 POST /ux/revenue/withdraw/tx             the unsigned withdraw of its balance (409 at 0)
+POST /ux/revenue/passes/{action}/tx      the same for its season-pass share (Community): collect, claim, withdraw
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Query
 
 from movieminter.app import my_work as work
+from movieminter.app import pass_revenue
 from movieminter.app.catalog import MAX_PER_PAGE, PER_PAGE, catalog_of
 from movieminter.app.deps import Ctx, Wallet
 
@@ -38,7 +42,7 @@ def my_work(
 
 @router.get("/revenue")
 def revenue(ctx: Ctx, wallet: Wallet):
-    return work.my_revenue(ctx, wallet)
+    return pass_revenue.tab_revenue(ctx, wallet)
 
 
 @router.post("/revenue/claim/tx")
@@ -49,3 +53,15 @@ def claim(ctx: Ctx, wallet: Wallet):
 @router.post("/revenue/withdraw/tx")
 def withdraw(ctx: Ctx, wallet: Wallet):
     return work.withdraw_tx(ctx, wallet)
+
+
+PASS_ACTIONS = {
+    "collect": pass_revenue.collect_tx,
+    "claim": pass_revenue.claim_tx,
+    "withdraw": pass_revenue.withdraw_tx,
+}
+
+
+@router.post("/revenue/passes/{action}/tx")
+def pass_share(action: Literal["collect", "claim", "withdraw"], ctx: Ctx, wallet: Wallet):
+    return PASS_ACTIONS[action](ctx, wallet)

@@ -1,5 +1,5 @@
 """Viewer routes (mounted under /api/v1): tickets, the player, chapters, revenue.
-The logic is in movieminter.app.viewer.
+The logic is in movieminter.app.viewer, .tickets, .revenue_views and .receipts.
 
 Access to the app's player is checked twice, on the stream URL handout and on
 the stream itself: a SIWE session (routes_wallet) names the address, and the
@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from movieminter.app import viewer
+from movieminter.app import receipts, revenue_views, tickets, viewer
 from movieminter.app.deps import Ctx, Wallet
 from movieminter.app.errors import NoAddress
 from movieminter.app.params import EthAddress, MovieId, TxHash
@@ -65,7 +65,7 @@ class Ticket(BaseModel):
 @router.get("/movies/{movie_id}/ticket", response_model=Ticket)
 def ticket(movie_id: MovieId, ctx: Ctx, wallet: Wallet, address: str | None = None):
     """Price, title, chapters and whether `address` (default: the signed-in one) holds a ticket."""
-    return viewer.ticket_info(ctx, movie_id, address or wallet)
+    return tickets.ticket_info(ctx, movie_id, address or wallet)
 
 
 @router.post("/movies/{movie_id}/ticket/tx")
@@ -78,7 +78,7 @@ def ticket_tx(movie_id: MovieId, body: TxBody, ctx: Ctx):
 @router.get("/movies/{movie_id}/watch")
 def watch(movie_id: MovieId, ctx: Ctx, wallet: Wallet):
     """The stream URL and chapters, only for a signed-in ticket holder."""
-    address = viewer.require_ticket(ctx, movie_id, wallet)
+    address = tickets.require_ticket(ctx, movie_id, wallet)
     return {
         "movie_id": movie_id,
         "address": address,
@@ -87,14 +87,14 @@ def watch(movie_id: MovieId, ctx: Ctx, wallet: Wallet):
         "hls_url": f"api/v1/movies/{movie_id}/playlist.m3u8",
         "chapters_url": f"api/v1/movies/{movie_id}/chapters.vtt",
         "chapters": viewer.chapters(ctx, movie_id),
-        "public_notice": viewer.PUBLIC_NOTICE,
+        "public_notice": tickets.PUBLIC_NOTICE,
     }
 
 
 @router.get("/movies/{movie_id}/stream.mp4")
 def stream(movie_id: MovieId, ctx: Ctx, wallet: Wallet):
     """The stitched movie (HTTP Range for seeking), for a signed-in ticket holder."""
-    viewer.require_ticket(ctx, movie_id, wallet)
+    tickets.require_ticket(ctx, movie_id, wallet)
     path = viewer.stitched_movie(ctx, movie_id)
     return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "private, no-store"})
 
@@ -102,21 +102,22 @@ def stream(movie_id: MovieId, ctx: Ctx, wallet: Wallet):
 @router.get("/movies/{movie_id}/playlist.m3u8")
 def playlist(movie_id: MovieId, request: Request, ctx: Ctx, wallet: Wallet):
     """HLS over the segment files on the IPFS gateway (the configured public one, else this app's /ipfs/)."""
-    viewer.require_ticket(ctx, movie_id, wallet)
+    tickets.require_ticket(ctx, movie_id, wallet)
     gateway = ctx.settings.gateway_url or str(request.base_url) + "ipfs/"
     return Response(viewer.hls_playlist(ctx, movie_id, gateway), media_type="application/vnd.apple.mpegurl")
 
 
 @router.get("/movies/{movie_id}/poster.jpg")
 def poster(movie_id: MovieId, ctx: Ctx):
-    """The first frame of the first minted segment (public, like the segments on IPFS): shown before buying."""
+    """The first frame of the first minted segment that plays (public, like the segments on IPFS): shown before
+    buying; a segment awaiting the director's approval is not the poster."""
     return FileResponse(viewer.poster_jpg(ctx, movie_id), media_type="image/jpeg")
 
 
 @router.get("/movies/{movie_id}/revenue")
 def movie_revenue(movie_id: MovieId, ctx: Ctx):
     """What each wallet can still collect from this movie's sales (creator, director, token holders), in wei."""
-    return viewer.movie_revenue(ctx, movie_id)
+    return revenue_views.movie_revenue(ctx, movie_id)
 
 
 @router.get("/movies/{movie_id}/chapters.vtt")
@@ -130,7 +131,7 @@ def revenue_view(ctx: Ctx, wallet: Wallet, address: str | None = None):
     address = address or wallet
     if not address:
         raise NoAddress("Which wallet?", hint="Connect your wallet, or pass ?address=0x...")
-    return viewer.revenue(ctx, address)
+    return revenue_views.revenue(ctx, address)
 
 
 @router.post("/revenue/withdraw/tx")
@@ -153,4 +154,4 @@ def claim_tx(body: ClaimBody, ctx: Ctx):
 @router.get("/tx/{tx_hash}")
 def tx_status(tx_hash: TxHash, ctx: Ctx):
     """pending | success | reverted, with the block and (for createMovie) the new movie id."""
-    return viewer.receipt_status(ctx.chain, tx_hash)
+    return receipts.receipt_status(ctx.chain, tx_hash)

@@ -23,6 +23,21 @@ OPTIONS = [
         "Community contract address (0x...; collectives, season passes, votes, credits; empty: none)",
         False,
     ),
+    (
+        "movieminter_contract_deploy_block",
+        "contract_deploy_block",
+        "",
+        "Block the MovieMinter contract was deployed in (`movieminter chain deploy` prints it; event logs are "
+        "read from there: empty reads from block 0, which public RPC providers refuse or serve slowly)",
+        False,
+    ),
+    (
+        "movieminter_community_deploy_block",
+        "community_deploy_block",
+        "",
+        "Block the Community contract was deployed in (as above)",
+        False,
+    ),
     ("movieminter_ipfs_backend", "ipfs_backend", "local", "IPFS backend (local, kubo, pinata, psa)", False),
     ("movieminter_ipfs_endpoint", "ipfs_endpoint", "", "IPFS endpoint (Kubo RPC or pinning service URL)", False),
     ("movieminter_ipfs_token", "ipfs_token", "", "IPFS pinning token", True),

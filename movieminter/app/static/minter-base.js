@@ -36,7 +36,15 @@
     if (!err) { box.hidden = true; box.innerHTML = ""; return; }
     box.hidden = false;
     box.className = "mm-alert mm-alert-error";
-    box.innerHTML = `<strong>${esc(humanTimes(err.message || err))}</strong>${err.hint ? `<span class="mm-hint">${esc(humanTimes(err.hint))}</span>` : ""}`;
+    box.innerHTML = `<strong>${esc(humanTimes(err.message || err))}</strong>${err.hint ? `<span class="mm-hint">${esc(humanTimes(err.hint))}</span>` : ""}` +
+      problemList(((err.body && err.body.detail && err.body.detail.details) || {}).problems);
+  }
+  // A manifest's problems (ManifestError): where each is (JSON pointer), what is wrong, how to fix it.
+  function problemList(probs) {
+    if (!Array.isArray(probs) || !probs.length) return "";
+    const shown = probs.slice(0, 12).map((p) =>
+      `<li><code>${esc(p.pointer || "/")}</code> ${esc(p.message)}${p.hint ? ` <em>${esc(p.hint)}</em>` : ""}</li>`).join("");
+    return `<ul class="mm-problems" data-testid="manifest-problems">${shown}${probs.length > 12 ? `<li>… and ${probs.length - 12} more</li>` : ""}</ul>`;
   }
   function showInfo(where, html) {
     const box = typeof where === "string" ? $(where) : where;
@@ -44,6 +52,24 @@
     box.hidden = !html;
     box.className = "mm-alert mm-alert-info";
     box.innerHTML = html || "";
+  }
+
+  // ---------------------------------------------------------------- transactions
+  function explorerTx(hash) {
+    const cfg = window.MMWallet.state.config || {};
+    return cfg.explorer_url ? cfg.explorer_url.replace(/\/$/, "") + "/tx/" + hash : "#tx-" + hash;
+  }
+
+  // The wallet signs and sends `tx` while `where` shows what it costs (`amount`: what it moves, if any), then
+  // links the sent transaction. Returns its hash and the cost paid; waiting for the receipt is the caller's.
+  async function sendSigned(tx, what, where, amount) {
+    const onCost = (e) => showInfo(where, `Confirm ${esc(what)}${amount ? ` (${esc(amount)})` : ""} in your wallet. Cost: <b data-testid="tx-cost">${esc(e.detail.cost.text)}</b>.`);
+    document.addEventListener("mm-cost", onCost);
+    let hash;
+    try { hash = await window.MMWallet.sendTransaction(tx, what); } finally { document.removeEventListener("mm-cost", onCost); }
+    const cost = window.MMWallet.state.lastCost;
+    showInfo(where, `Sent: <a href="${explorerTx(hash)}" target="_blank" rel="noopener" data-testid="tx-link">${esc(short(hash))}</a>. Waiting for the receipt…`);
+    return { hash, cost };
   }
 
   // ---------------------------------------------------------------- wallet bar
@@ -195,5 +221,5 @@
     if (L.draw_state === "waiting" || L.draw_state === "ready to close") st.lotteryTimer = setTimeout(loadLottery, 3000);
   }
 
-  Object.assign(T, { STATE_LABEL, JOB_LABEL, PHASE_LABEL, ACTIVE_JOB, esc, short, fmtDate, fmtTime, ui, st, $, api, showError, showInfo, renderWallet, onWalletClick, loadRecent, openMovie, loadLottery });
+  Object.assign(T, { STATE_LABEL, JOB_LABEL, PHASE_LABEL, ACTIVE_JOB, esc, short, fmtDate, fmtTime, ui, st, $, api, showError, showInfo, explorerTx, sendSigned, renderWallet, onWalletClick, loadRecent, openMovie, loadLottery });
 })();

@@ -2,7 +2,7 @@
 (function () {
   "use strict";
   const T = window.MMTab;
-  const { $, esc, short, fmtDate, st, ui, api, showError, showInfo } = T;  // part 1's helpers (loaded first)
+  const { $, esc, fmtDate, st, ui, api, showError, showInfo } = T;  // part 1's helpers (loaded first)
 
   // ---------------------------------------------------------------- lists: movies, my work, my share
   // Discovery (movies with segments left to mint, from the chain's MovieCreated / SegmentMinted logs),
@@ -147,7 +147,8 @@
         `<b data-testid="share-claimable">${esc(eth(r.claimable_wei))}</b></span>` +
         `<button type="button" class="mm-btn" data-act="share-claim" ${claimable > 0n ? "" : "disabled"}>Collect my share</button></div>` +
         `<div class="mm-share-line"><span>Withdrawable to your wallet: <b data-testid="share-withdrawable">${esc(eth(r.withdrawable_wei))}</b></span>` +
-        `<button type="button" class="mm-btn mm-btn-primary" data-act="share-withdraw" ${withdrawable > 0n ? "" : "disabled"}>Withdraw</button></div>`;
+        `<button type="button" class="mm-btn mm-btn-primary" data-act="share-withdraw" ${withdrawable > 0n ? "" : "disabled"}>Withdraw</button></div>` +
+        (r.passes ? passLines(r.passes) : "");
       showError("#mm-share-error", null);
     } catch (err) {
       box.innerHTML = "";
@@ -155,9 +156,22 @@
     }
   }
 
-  async function txStatus(hash) {
+  // Season-pass sales (Community): collect them into the segments' pool, claim the tokens' part, withdraw.
+  function passLines(p) {
+    const eth = window.MMWallet.formatEth, on = (wei) => (BigInt(wei) > 0n ? "" : "disabled");
+    return `<div class="mm-share-passes" data-testid="pass-share"><h4 class="mm-h">Season passes</h4>` +
+      (BigInt(p.uncollected_wei) > 0n ? `<div class="mm-share-line"><span>Pass sales not yet in the pool, your segments' part: ` +
+        `<b data-testid="pass-uncollected">${esc(eth(p.uncollected_wei))}</b></span>` +
+        `<button type="button" class="mm-btn" data-act="pass-collect">Collect pass sales</button></div>` : "") +
+      `<div class="mm-share-line"><span>Share of pass sales your segment tokens can claim: <b data-testid="pass-claimable">${esc(eth(p.claimable_wei))}</b></span>` +
+      `<button type="button" class="mm-btn" data-act="pass-claim" ${on(p.claimable_wei)}>Claim my pass share</button></div>` +
+      `<div class="mm-share-line"><span>Pass revenue withdrawable to your wallet: <b data-testid="pass-withdrawable">${esc(eth(p.withdrawable_wei))}</b></span>` +
+      `<button type="button" class="mm-btn mm-btn-primary" data-act="pass-withdraw" ${on(p.withdrawable_wei)}>Withdraw pass revenue</button></div></div>`;
+  }
+
+  async function txStatus(hash, community) {
     for (let k = 0; k < 240; k++) {
-      const r = await api(`api/v1/tx/${hash}`).catch(() => null);
+      const r = await api(`api/v1/${community ? "community/" : ""}tx/${hash}`).catch(() => null);
       if (r && r.status !== "pending") return r;
       await new Promise((res) => setTimeout(res, 500));
     }
@@ -168,21 +182,20 @@
     const msg = "#mm-share-msg";
     showError(msg, null);
     const eth = window.MMWallet.formatEth;
-    const prepared = await api(`api/v1/ux/revenue/${action}/tx`, { method: "POST" });
-    const what = action === "claim" ? "collecting your segment tokens' share" : "the withdrawal";
+    const pass = action.startsWith("pass-"), act = action.replace("pass-", "");
+    const prepared = await api(`api/v1/ux/revenue/${pass ? "passes/" : ""}${act}/tx`, { method: "POST" });
+    const what = { claim: "collecting your segment tokens' share", withdraw: "the withdrawal", "pass-collect": "collecting the pass sales into the pool",
+      "pass-claim": "claiming your segment tokens' pass share", "pass-withdraw": "the pass revenue withdrawal" }[action];
     const amount = eth(prepared.amount_wei);
-    const onCost = (e) => showInfo(msg, `Confirm ${esc(what)} (${esc(amount)}) in your wallet. Cost: <b data-testid="tx-cost">${esc(e.detail.cost.text)}</b>.`);
-    document.addEventListener("mm-cost", onCost);
-    let hash;
-    try { hash = await window.MMWallet.sendTransaction(prepared.tx, what); } finally { document.removeEventListener("mm-cost", onCost); }
-    const cost = window.MMWallet.state.lastCost;
-    showInfo(msg, `Sent: <a href="${T.explorerTx(hash)}" target="_blank" rel="noopener" data-testid="tx-link">${esc(short(hash))}</a>. Waiting for the receipt…`);
-    const r = await txStatus(hash);
+    const { hash, cost } = await T.sendSigned(prepared.tx, what, msg, amount);
+    const r = await txStatus(hash, pass);
     if (!r || r.status !== "success") {
       throw Object.assign(new Error((r && r.error) || "The transaction failed on chain."), { hint: (r && r.hint) || "Reload the balances and try again." });
     }
-    showInfo(msg, (action === "claim" ? `Collected <b data-testid="share-done">${esc(amount)}</b> into your withdrawable balance.` :
-      `Withdrew <b data-testid="share-done">${esc(amount)}</b> to your wallet.`) +
+    const done = `<b data-testid="share-done">${esc(amount)}</b>`;
+    showInfo(msg, ({ withdraw: `Withdrew ${done} to your wallet.`, "pass-withdraw": `Withdrew ${done} to your wallet.`,
+      "pass-collect": `Collected the pass sales: ${done} more for your segments to claim.` }[action] ||
+      `Collected ${done} into your withdrawable balance.`) +
       (cost ? ` <span class="mm-muted">Cost: <span data-testid="tx-cost">${esc(cost.text)}</span>.</span>` : ""));
     await loadShare();
   }
@@ -199,9 +212,10 @@
       return;
     }
     if (btn.dataset.act === "lists-refresh") return which === "catalog" ? loadCatalog() : which === "mine" ? loadMine() : loadShare();
-    if (btn.dataset.act === "share-claim" || btn.dataset.act === "share-withdraw") {
+    const share = { "share-claim": "claim", "share-withdraw": "withdraw", "pass-collect": "pass-collect", "pass-claim": "pass-claim", "pass-withdraw": "pass-withdraw" }[btn.dataset.act];
+    if (share) {
       btn.disabled = true;
-      try { await sendShare(btn.dataset.act === "share-claim" ? "claim" : "withdraw"); }
+      try { await sendShare(share); }
       catch (err) { showInfo("#mm-share-msg", ""); showError("#mm-share-msg", err); loadShare(); }
       finally { if (document.body.contains(btn)) btn.disabled = false; }
       return;

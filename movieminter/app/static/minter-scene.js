@@ -206,12 +206,7 @@
     const prepared = action === "draw" ? await api(`api/v1/ux/movies/${s.movie_id}/draw/tx`, { method: "POST" }) :
       await api(`api/v1/movies/${s.movie_id}/tx`, { method: "POST", body: action === "enter" ? { action } : { action, segment: s.index } });
     const what = { claim: "the claim transaction", enter: "the lottery entry", draw: "the draw (recording the seed)" }[action];
-    const onCost = (e) => showInfo(msg, `Confirm ${esc(what)} in your wallet. Cost: <b data-testid="tx-cost">${esc(e.detail.cost.text)}</b>.`);
-    document.addEventListener("mm-cost", onCost);
-    let hash;
-    try { hash = await window.MMWallet.sendTransaction(prepared.tx, what); } finally { document.removeEventListener("mm-cost", onCost); }
-    const cost = window.MMWallet.state.lastCost;
-    showInfo(msg, `Sent: <a href="${explorerTx(hash)}" target="_blank" rel="noopener" data-testid="tx-link">${esc(short(hash))}</a>. Waiting for the receipt…`);
+    const { hash, cost } = await T.sendSigned(prepared.tx, what, msg);
     const receipt = await waitReceipt(hash);
     if (!receipt || !receipt.status) {
       throw Object.assign(new Error(receipt && receipt.message ? receipt.message : "The transaction failed on chain."), { hint: (receipt && receipt.hint) || "Reload the timeline to see who holds the segment now." });
@@ -225,10 +220,5 @@
     if (i >= 0) { st.scene.cell = st.cells[i]; drawActions(); }
   }
 
-  function explorerTx(hash) {
-    const cfg = window.MMWallet.state.config || {};
-    return cfg.explorer_url ? cfg.explorer_url.replace(/\/$/, "") + "/tx/" + hash : "#tx-" + hash;
-  }
-
-  Object.assign(T, { openScene, drawScene, drawActions, sendPrepared, explorerTx });
+  Object.assign(T, { openScene, drawScene, drawActions, sendPrepared });
 })();

@@ -17,6 +17,7 @@
         if (fresh) { st.scene.cell = fresh; T.drawActions(); }
       }
     } catch (err) {
+      ui.timelineWrap.hidden = false;  // the section holds the error: a movie refused at once must say why
       showError("#mm-timeline-error", err);
     }
   }

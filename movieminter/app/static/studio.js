@@ -125,7 +125,7 @@
       delete $(root, "#mm-lottery").dataset.movie;
       const a = await api(`api/v1/director/movies/${currentMovie}/activity`);
       const mv = loadedMovie = a.movie;
-      $(root, "#mm-movie-info").innerHTML = `<p>Movie ${currentMovie}: <strong>${esc(mv.mode)}</strong> mode, ${mv.segment_count} segments,
+      $(root, "#mm-movie-info").innerHTML = `<p>Movie ${currentMovie}: <strong>${esc(mv.mint_mode)}</strong> mode, ${mv.segment_count} segments,
         ticket ${P.eth(mv.ticket_price)}, ${mv.minted_count || 0} minted. Director ${short(mv.director)}, creator ${short(mv.creator)}.</p>`;
       activityRows = a.segments;
       segPages.set(activityRows.length);
