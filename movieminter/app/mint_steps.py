@@ -51,6 +51,12 @@ def settle_if_minted(ctx, job) -> Goto | None:
     )
 
 
+def pinned_digests(job) -> tuple[bytes, bytes]:
+    """The pinned video's and metadata's digests (bytes32), as the mint and a take record them."""
+    pinned = job.data["pinned"]
+    return bytes.fromhex(pinned["content_digest"][2:]), bytes.fromhex(pinned["metadata_digest"][2:])
+
+
 def prepare_mint(ctx, job) -> dict | Goto:
     """pinned -> awaiting_signature: check the chain (already minted? by whom?),
     then prepare the unsigned mintSegment transaction for the wallet."""
@@ -58,13 +64,7 @@ def prepare_mint(ctx, job) -> dict | Goto:
     settled = settle_if_minted(ctx, job)
     if settled:
         return settled
-    pinned = job.data["pinned"]
-    args = [
-        job.movie_id,
-        job.segment,
-        bytes.fromhex(pinned["content_digest"][2:]),
-        bytes.fromhex(pinned["metadata_digest"][2:]),
-    ]
+    args = [job.movie_id, job.segment, *pinned_digests(job)]
     proof = job.params.get("proof") or job.saved("proof")
     if proof is not None:  # allowlist movies: the wallet's Merkle proof for this segment
         function, args = "mintSegmentWithProof", args + [[bytes.fromhex(p.removeprefix("0x")) for p in proof]]
@@ -113,15 +113,15 @@ def _forget_tx(job, tx_hash: str, why: str) -> None:
     job.progress("awaiting signature", message=why)
 
 
-def _await_tx_hash(ctx, job) -> str | Goto | None:
-    """The mint transaction's hash: saved before, signed here by the headless signer, or posted
-    by the browser (None while the wallet has not sent it; Goto when the segment got minted)."""
+def _await_tx_hash(ctx, job, settled) -> str | Goto | None:
+    """The transaction's hash: saved before, signed here by the headless signer, or posted by the browser
+    (None while the wallet has not sent it; Goto when `settled` finds the work done on chain)."""
     tx_hash = job.saved("tx_hash")
     if tx_hash:
         return tx_hash
-    settled = settle_if_minted(ctx, job)
-    if settled:
-        return settled
+    done = settled(ctx, job)
+    if done:
+        return done
     tx = job.data["awaiting_signature"]["tx"]
     if job.signer is None:
         job.progress("awaiting signature", tx=tx)
@@ -133,31 +133,31 @@ def _await_tx_hash(ctx, job) -> str | Goto | None:
     return tx_hash
 
 
-def _after_revert(ctx, job, tx_hash: str, exc: ChainError) -> Goto:
-    """Mined but reverted: minted after all (by whom?), else a failure whose retry asks the wallet
-    for a fresh transaction."""
-    settled = settle_if_minted(ctx, job)
-    if settled:
-        return settled
+def _after_revert(ctx, job, tx_hash: str, exc: ChainError, settled, what: str) -> Goto:
+    """Mined but reverted: done after all (`settled`), else a failure whose retry asks the wallet for a fresh
+    transaction."""
+    done = settled(ctx, job)
+    if done:
+        return done
     job.save("reverted", list(job.saved("reverted", []) or []) + [tx_hash])
     job.save("tx_hash", None)
     job.save("tx_since", None)
     raise MovieMinterError(
-        f"the mint transaction {tx_hash} reverted: {exc.message}",
+        f"the transaction {tx_hash} to {what} reverted: {exc.message}",
         hint=exc.hint or "retry the job to sign a new transaction",
     ) from None
 
 
-def _while_unmined(ctx, job, tx_hash: str) -> Goto | None:
+def _while_unmined(ctx, job, tx_hash: str, settled, what: str) -> Goto | None:
     """Not mined yet: pending, replaced or dropped? A dropped or replaced one is forgotten."""
     job.check()
-    settled = settle_if_minted(ctx, job)
-    if settled:
-        return settled
+    done = settled(ctx, job)
+    if done:
+        return done
     state = tx_state(ctx, tx_hash)
     silent = time.time() - float(job.saved("tx_since") or time.time())
     if (state == "unknown" and silent > DROPPED_AFTER_SECONDS) or (state == "pending" and _replaced(ctx, tx_hash)):
-        _forget_tx(job, tx_hash, f"the transaction {tx_hash} was dropped or replaced; sign the mint again")
+        _forget_tx(job, tx_hash, f"the transaction {tx_hash} was dropped or replaced; sign it again to {what}")
     return None
 
 
@@ -170,10 +170,23 @@ def confirm_mint(ctx, job) -> dict | Goto:
     replaces) returns the job to awaiting a signature. The chain is checked on
     every (re)entry and while waiting, so nothing is signed twice for a minted
     segment."""
+
+    def minted(receipt, tx_hash: str) -> dict | None:
+        if not mints_this_segment(ctx, job, receipt):
+            return None
+        return {"tx_hash": tx_hash, "block": int(receipt["blockNumber"]), "minter": job.wallet}
+
+    return confirm_tx(ctx, job, ctx.chain, settle_if_minted, minted, f"mint segment {job.segment}")
+
+
+def confirm_tx(ctx, job, client, settled, confirmed, what: str) -> dict | Goto:
+    """The wallet's transaction to `what`, confirmed: `settled(ctx, job)` finds the work done on chain (a Goto;
+    asked on every entry and while waiting), `confirmed(receipt, tx_hash)` reads the step's result from this job's
+    receipt (None: the transaction did something else, so it is ignored and the wallet asked again)."""
     from movieminter.chain.client import ChainError, ChainTimeout  # web3 takes seconds: loaded when a mint runs
 
     while True:
-        tx_hash = _await_tx_hash(ctx, job)
+        tx_hash = _await_tx_hash(ctx, job, settled)
         if isinstance(tx_hash, Goto):
             return tx_hash
         if not tx_hash:
@@ -182,20 +195,18 @@ def confirm_mint(ctx, job) -> dict | Goto:
             job.save("tx_since", time.time())
         job.progress("confirming", tx_hash=tx_hash)
         try:
-            receipt = ctx.chain.wait(tx_hash, timeout=CHAIN_POLL_SECONDS)
+            receipt = client.wait(tx_hash, timeout=CHAIN_POLL_SECONDS)
         except ChainError as exc:  # mined, but reverted
-            return _after_revert(ctx, job, tx_hash, exc)
+            return _after_revert(ctx, job, tx_hash, exc, settled, what)
         except ChainTimeout:  # not mined yet: pending, replaced or dropped?
-            settled = _while_unmined(ctx, job, tx_hash)
-            if settled:
-                return settled
+            done = _while_unmined(ctx, job, tx_hash, settled, what)
+            if done:
+                return done
             continue
-        if not mints_this_segment(ctx, job, receipt):
-            settled = settle_if_minted(ctx, job)
-            if settled:
-                return settled
-            _forget_tx(
-                job, tx_hash, f"transaction {tx_hash} did not mint segment {job.segment}; sign the mint in your wallet"
-            )
-            continue
-        return {"tx_hash": tx_hash, "block": int(receipt["blockNumber"]), "minter": job.wallet}
+        result = confirmed(receipt, tx_hash)
+        if result is not None:
+            return result
+        done = settled(ctx, job)
+        if done:
+            return done
+        _forget_tx(job, tx_hash, f"transaction {tx_hash} did not {what}; sign it in your wallet")

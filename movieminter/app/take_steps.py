@@ -9,21 +9,15 @@ Each function here falls through to the ordinary mint step for mint jobs, and fo
 
 from __future__ import annotations
 
-import time
-
 from movieminter.app.mint_steps import (
-    CHAIN_POLL_SECONDS,
-    DROPPED_AFTER_SECONDS,
     _check_chain_identity,
-    _forget_tx,
-    _replaced,
     confirm_mint,
+    confirm_tx,
+    pinned_digests,
     prepare_mint,
     settle_if_minted,
-    tx_state,
 )
 from movieminter.app.steps import Goto
-from movieminter.errors import MovieMinterError
 
 
 def recording(job) -> bool:
@@ -62,13 +56,7 @@ def prepare(ctx, job) -> dict | Goto:
     done = _recorded(ctx, job)
     if done:
         return done
-    pinned = job.data["pinned"]
-    args = [
-        int(job.params["take_ballot"]),
-        int(job.params["take_pass"]),
-        bytes.fromhex(pinned["content_digest"][2:]),
-        bytes.fromhex(pinned["metadata_digest"][2:]),
-    ]
+    args = [int(job.params["take_ballot"]), int(job.params["take_pass"]), *pinned_digests(job)]
     job.progress("preparing the take transaction")
     return {"tx": ctx.community.build_tx("recordTake", args, job.wallet), "function": "recordTake"}
 
@@ -85,48 +73,6 @@ def confirm(ctx, job) -> dict | Goto:
     browser POSTs the hash; a dropped or replaced transaction returns the job to the wallet), else the mint."""
     if not recording(job):
         return confirm_mint(ctx, job)
-    from movieminter.chain.client import ChainError, ChainTimeout
-
-    while True:
-        done = _recorded(ctx, job)
-        if done:
-            return done
-        tx_hash = job.saved("tx_hash")
-        if not tx_hash:
-            tx = job.data["awaiting_signature"]["tx"]
-            if job.signer is None:
-                job.progress("awaiting signature", tx=tx)
-                tx_hash = job.wait_for_tx(timeout=CHAIN_POLL_SECONDS)
-            else:
-                job.check()
-                tx_hash = str(job.signer(tx))
-                tx_hash = tx_hash if tx_hash.startswith("0x") else "0x" + tx_hash
-                job.save("tx_hash", tx_hash)
-            if not tx_hash:
-                continue
-        if not job.saved("tx_since"):
-            job.save("tx_since", time.time())
-        job.progress("confirming", tx_hash=tx_hash)
-        try:
-            ctx.community.wait(tx_hash, timeout=CHAIN_POLL_SECONDS)
-        except ChainError as exc:  # mined, but reverted
-            done = _recorded(ctx, job)
-            if done:
-                return done
-            job.save("tx_hash", None)
-            job.save("tx_since", None)
-            raise MovieMinterError(
-                f"recording the take ({tx_hash}) reverted: {exc.message}",
-                hint=exc.hint or "retry the job to sign a new transaction",
-            ) from None
-        except ChainTimeout:
-            job.check()
-            state = tx_state(ctx, tx_hash)
-            silent = time.time() - float(job.saved("tx_since") or time.time())
-            if (state == "unknown" and silent > DROPPED_AFTER_SECONDS) or (
-                state == "pending" and _replaced(ctx, tx_hash)
-            ):
-                _forget_tx(job, tx_hash, f"the transaction {tx_hash} was dropped or replaced; sign the take again")
-            continue
-        if not _recorded(ctx, job):
-            _forget_tx(job, tx_hash, f"transaction {tx_hash} did not record this take; sign it in your wallet")
+    return confirm_tx(
+        ctx, job, ctx.community, _recorded, lambda _receipt, _hash: _recorded(ctx, job), "record this take"
+    )
