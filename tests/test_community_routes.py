@@ -77,6 +77,9 @@ def test_without_a_community_contract_the_pages_show_nothing(app_for, env):
     client = app_for(1, community=False)
     assert client.get(f"/api/v1/community/movies/{movie}").json() == {"movie": movie, "community": False}
     assert client.get("/api/v1/community/mine").json() == {"movies": []}
+    # the Studio's ballots section and the tab's takes box stay hidden, with no error
+    assert client.get(f"/api/v1/takes/movies/{movie}/ballots").json()["community"] is False
+    assert client.get(f"/api/v1/takes/movies/{movie}/segments/0").json() == {"ballot": None}
     r = post(client, "/api/v1/community/collectives/1/pass/tx")
     assert r.status_code == 404 and r.json()["detail"]["error"] == "NoCommunityHere"
 

@@ -94,6 +94,8 @@ def ballots(ctx, movie_id: int, viewer: str | None, gateway: str) -> dict:
     from movieminter.app.community_views import ballot_view
     from movieminter.app.takes import winner_of
 
+    if not ctx.settings.community_address:  # no Community contract: the Studio shows no ballots section
+        return {"movie": movie_id, "community": False, "ballots": [], "can_open": False, "why_not": None}
     com = _com(ctx)
     window = int(ctx.chain.movie(movie_id)["claimWindow"])
     out = []
@@ -125,7 +127,7 @@ def ballots(ctx, movie_id: int, viewer: str | None, gateway: str) -> dict:
             if viewer
             else "Only the director or the collective's leader opens ballots; sign in with that wallet."
         )
-    return {"movie": movie_id, "ballots": out, "can_open": why is None, "why_not": why}
+    return {"movie": movie_id, "community": True, "ballots": out, "can_open": why is None, "why_not": why}
 
 
 def settle_tx(ctx, ballot_id: int, sender: str | None) -> dict:

@@ -59,7 +59,8 @@
       if (movieId === null || movieId === "") return;
       try {
         const v = await api(`api/v1/takes/movies/${encodeURIComponent(movieId)}/ballots`);
-        section.hidden = false;
+        section.hidden = !v.community;  // no Community contract configured: no ballots here
+        if (!v.community) return;
         body.innerHTML = bodyHtml(v);
       } catch (err) {
         section.hidden = false;
