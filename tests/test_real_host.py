@@ -230,8 +230,13 @@ def start_a1111(prepared, folder: Path, *, timeout: float, **kw):
 
     running = real_a1111.start(prepared, folder, wait=False, **kw)
     deadline = time.monotonic() + timeout
+    retries = 2  # A1111 binds its port only after loading the model: another process may take it meanwhile
     try:
         while "Startup time:" not in running.log():
+            if running.proc.poll() is not None and "Cannot find empty port" in running.log() and retries:
+                retries -= 1
+                running = real_a1111.start(prepared, folder, wait=False, **kw)
+                continue
             if running.proc.poll() is not None:
                 raise AssertionError(
                     f"A1111 exited with {running.proc.returncode} while starting:\n"
