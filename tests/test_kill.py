@@ -90,7 +90,11 @@ class Serve:
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(15)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
 
 
 @pytest.fixture(scope="module")
@@ -148,9 +152,9 @@ def rig(tmp_path, kill_chain, a1111_factory):
             self.journal_path = data_dir / "journal.sqlite3"
 
         def serve(self, pause=None) -> Serve:
-            s = Serve(env, a1111_url, data_dir).start(pause)
-            serves.append(s)
-            return s
+            s = Serve(env, a1111_url, data_dir)
+            serves.append(s)  # before start(): a server that never answered is stopped too
+            return s.start(pause)
 
         def submit(self, serve: Serve, segment=0) -> int:
             r = serve.http.post(
