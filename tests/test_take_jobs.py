@@ -85,6 +85,7 @@ def test_only_pass_holders_queue_a_take_and_only_while_takes_are_open(takes_worl
 
 
 def test_a_take_sent_before_the_app_died_is_recorded_once(takes_world):
+    from movieminter.app.my_work import my_work
     from movieminter.app.runner import JobRunner
     from movieminter.app.takes import CannotTake, mint_winning_take, queue_take
 
@@ -111,8 +112,17 @@ def test_a_take_sent_before_the_app_died_is_recorded_once(takes_world):
     # Queuing it again is the same job: nothing rendered or recorded twice.
     same, created = queue_take(ctx, w["movie"], 1, w["ballot"], acc[1])
     assert not created and same.id == job.id and same.state == "take_recorded"
+    # The wallet's list shows the take waiting for its vote.
+    (row,) = my_work(ctx, acc[1])["items"]
+    assert (row["kind"], row["ballot"], row["take"], row["winner"]) == ("take", w["ballot"], 0, None)
+    mine(chain, seconds=1000)
+    com.vote(w["ballot"], 0, acc[2], pass_id=w["passes"][2])
     # Not a winner (yet): the job cannot turn into the mint.
-    mine(chain, seconds=5000)
+    mine(chain, seconds=4000)
     with pytest.raises(CannotTake, match="the director settles it"):
         mint_winning_take(ctx, job.id, acc[1])
     assert ctx.journal.get(job.id).state == "take_recorded"
+    # Settled: the list puts the won take first among what needs the wallet.
+    com.settle_takes(w["ballot"], acc[9])
+    work = my_work(ctx, acc[1])
+    assert work["needs_action"] == 1 and [(r["kind"], r["winner"]) for r in work["items"]] == [("take_won", 0)]

@@ -13,7 +13,7 @@ from movieminter.chain.client import ChainError
 from movieminter.ipfs.cid import cid_to_digest, digest_to_cid
 from tests.fixtures_chain import chain_now, mine
 from tests.fixtures_ui import shot
-from tests.test_ui_community import assert_nothing_clipped, community_stack, season, tab_page  # noqa: F401
+from tests.test_ui_community import TICKET, assert_nothing_clipped, community_stack, season, tab_page  # noqa: F401
 from tests.test_ui_controls import studio_page
 from tests.test_ui_modes import connect, open_movie, open_scene  # noqa: F401 - the tab test below
 
@@ -48,6 +48,8 @@ def test_the_director_opens_settles_and_releases_ballots_in_the_studio(community
     acc = chain.w3.eth.accounts
     collective, movie = season(stack)
     passes = {i: com.buy_pass(collective, acc[i]) for i in (1, 2)}
+    for i in (2, 3, 4):  # tickets: accounts 3 and 4 vote with theirs, 2 with its pass
+        chain.transact("buyTicket", [movie], acc[i], value=TICKET)
 
     # A pass holder is not the director: no form, and the server refuses to prepare the transaction.
     member = studio_page(stack, chromium, theme, account=1)
@@ -88,6 +90,12 @@ def test_the_director_opens_settles_and_releases_ballots_in_the_studio(community
     assert_nothing_clipped(page, [".mm-ballots-panel", ".mm-ballot-form button", ".mm-ballots"])
     shot(page, f"studio-ballots{'-dark-420' if theme else ''}.png")
 
+    # The ticket holders' first votes are prepared (one word serves the nearby idea ballot too).
+    page.get_by_test_id(f"prepare-votes-{takes}").click()
+    page.get_by_test_id(f"prepare-votes-{takes}").wait_for(state="detached", timeout=60_000)
+    assert page.get_by_test_id(f"prepare-votes-{takes + 1}").count() == 0
+    assert [com.call("ticketVotePrepared", takes, acc[i]) for i in (2, 3, 4)] == [False, True, True]
+
     # Two takes, votes; Settle appears only once the vote is over and names the take most passes voted for.
     for k, i in enumerate((1, 2)):
         video = stack.ctx.store.add_bytes(f"take {k}".encode())
@@ -95,9 +103,12 @@ def test_the_director_opens_settles_and_releases_ballots_in_the_studio(community
     mine(chain, seconds=700)
     com.vote(takes, 1, acc[1], passes[1])
     com.vote(takes, 1, acc[2], passes[2])
+    ticket_vote = com.vote(takes, 0, acc[3])  # a prepared ticket vote stays under the 50,000 gas goal
+    assert ticket_vote["gasUsed"] <= 50_000
     panel = load_movie(page, movie)
     assert panel.get_by_role("button", name="Settle").count() == 0
     assert "2 votes" in panel.get_by_test_id(f"ballot-tallies-{takes}").inner_text()
+    assert "1 vote" in panel.get_by_test_id(f"ballot-tallies-{takes}").inner_text()
     mine(chain, seconds=3600)
     panel = load_movie(page, movie)
     panel.get_by_role("button", name="Settle").click()
@@ -191,6 +202,9 @@ def test_a_pass_holder_records_a_take_in_the_tab_and_the_winner_mints_it(communi
     page.reload()
     page.wait_for_selector(".mm-root[data-ready='1']", timeout=30_000)
     connect(page)
+    won = page.get_by_test_id("my-work").get_by_test_id("work-take_won")  # the list says what to do
+    won.wait_for(timeout=30_000)
+    assert f"Take 1 won ballot {ballot}: open it and click Mint winning take." in won.inner_text()
     open_movie(page, movie)
     open_scene(page, 1)
     takes_box(page).get_by_role("button", name="Mint winning take").click()

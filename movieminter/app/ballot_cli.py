@@ -134,11 +134,7 @@ def cmd_ballot_prepare(args) -> int:
     if not voters:
         from movieminter.app.director_cli import _chain
 
-        chain = _chain(args)
-        movie = com.ballot(args.ballot)["movie"]
-        since = int(chain.movie(movie)["createdBlock"])  # no ticket of the movie before it
-        logs = chain.logs(chain.contract.events.TicketBought, {"movieId": movie}, start=since)
-        voters = sorted({log["args"]["buyer"] for log in logs})
+        voters = com.ticket_voters_to_prepare(_chain(args), args.ballot, com.ballot(args.ballot)["movie"])
     if not voters:
         print(f"ballot {args.ballot}: no ticket voters to prepare")
         return 0

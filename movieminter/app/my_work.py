@@ -2,7 +2,8 @@
 
 Across every movie: segments the wallet won in a lottery, claimed, or holds through an allowlist, and
 must still render (with the deadline); this app's jobs for the wallet that wait for its signature,
-failed or were cancelled (to resume), or are running; and the segments it minted. The chain says what
+failed or were cancelled (to resume), are running, or rest as recorded takes (a winning one is to mint);
+and the segments it minted. The chain says what
 the wallet holds: its `Entered` and `SegmentClaimed` logs name the movies to look at, then one
 `segments()` call per such movie, all in one JSON-RPC batch; allowlists come from the trees the
 manifests name; minted segments from the catalog's `SegmentMinted` scan.
@@ -16,8 +17,8 @@ from movieminter.errors import MovieMinterError
 
 PER_PAGE = 20
 ACTIVE = ("queued", "models_ready", "rendering", "rendered", "encoded", "pinned", "awaiting_signature")
-# Rows that need the wallet's action come first, in this order; then what runs; then what is done.
-ORDER = {"sign": 0, "render": 1, "retry": 2, "running": 3, "minted": 4}
+# Rows that need the wallet's action come first, in this order; then what runs or waits; then what is done.
+ORDER = {"sign": 0, "take_won": 1, "render": 2, "retry": 3, "running": 4, "take": 5, "minted": 6}
 
 
 class NothingToWithdraw(MovieMinterError):
@@ -79,6 +80,23 @@ def _allowlisted(ctx, catalog, me: str, now: int) -> dict[tuple[int, int], dict]
     return out
 
 
+def _take_row(ctx, job) -> dict:
+    """A recorded take: waiting for its ballot, or won (its author mints it from the scene's takes box)."""
+    from movieminter.app.community_views import community
+    from movieminter.app.takes import winner_of
+
+    recorded = job.data.get("take_recorded") or {}
+    ballot, take = int(job.params["take_ballot"]), int(recorded.get("take", 0))
+    row = {"kind": "take", "ballot": ballot, "take": take, "winner": None}
+    if ctx.settings.community_address:
+        winner = winner_of(community(ctx), ballot)
+        if winner is not None:
+            row["winner"] = winner["take"]
+            if winner["take"] == take and winner["taker"].lower() == job.wallet.lower():
+                row["kind"] = "take_won"
+    return row
+
+
 def my_work(ctx, wallet: str | None, page: int = 1, per_page: int = PER_PAGE) -> dict:
     """The wallet's rows, what needs its action first; `needs_action` counts those on every page."""
     me = signed_in(wallet, "see your segments and jobs").lower()
@@ -113,6 +131,8 @@ def my_work(ctx, wallet: str | None, page: int = 1, per_page: int = PER_PAGE) ->
             row["kind"] = "retry"
         elif job.state == "minted":
             row["kind"] = "minted"
+        elif job.state == "take_recorded":
+            row.update(_take_row(ctx, job))
     rows = {k: v for k, v in rows.items() if v["kind"]}
 
     titles = catalog.titles({m for m, _ in rows})
@@ -128,7 +148,7 @@ def my_work(ctx, wallet: str | None, page: int = 1, per_page: int = PER_PAGE) ->
         "per_page": per_page,
         "total": total,
         "pages": max(1, -(-total // per_page)),
-        "needs_action": sum(r["kind"] in ("sign", "render", "retry") for r in items),
+        "needs_action": sum(r["kind"] in ("sign", "take_won", "render", "retry") for r in items),
         "items": items[(page - 1) * per_page : page * per_page],
     }
 

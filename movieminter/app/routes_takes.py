@@ -6,6 +6,7 @@ GET  /takes/movies/{id}/ballots                   the movie's ballots, phases, t
 POST /takes/movies/{id}/ballots/tx                unsigned openBallot (takes of a segment, or an idea)
 POST /takes/ballots/{b}/settle/tx                 unsigned settleTakes with the chain's recorded takes
 POST /takes/ballots/{b}/release/tx                unsigned releaseTakes
+POST /takes/ballots/{b}/prepare/tx                unsigned prepareTicketVotes for ticket voters not prepared yet
 GET  /takes/movies/{id}/segments/{n}              the segment's takes ballot for the signed-in wallet
 POST /takes/movies/{id}/segments/{n}/job          queue a take job (render, pin, then sign recordTake)
 POST /takes/jobs/{job}/mint                       the winning take's job mints the segment with its files
@@ -66,6 +67,11 @@ def settle(ballot_id: BallotId, ctx: Ctx, wallet: Wallet):
 @router.post("/ballots/{ballot_id}/release/tx")
 def release(ballot_id: BallotId, ctx: Ctx, wallet: Wallet):
     return studio_ballots.release_tx(ctx, ballot_id, wallet)
+
+
+@router.post("/ballots/{ballot_id}/prepare/tx")
+def prepare_votes(ballot_id: BallotId, ctx: Ctx, wallet: Wallet):
+    return studio_ballots.prepare_tx(ctx, ballot_id, wallet)
 
 
 @router.get("/movies/{movie_id}/segments/{segment}")

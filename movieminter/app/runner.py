@@ -133,10 +133,12 @@ class JobRunner:
             raise MovieMinterError(f"job {job_id} is already {job.state}")
         sent = job.data.get("_tx_hash") if job.state == "awaiting_signature" else None
         if sent and self._tx_state(sent) != "unknown":  # a dropped one may be given up
+            take = job.params.get("take_ballot") and not job.data.get("take_won")
             raise MovieMinterError(
-                f"job {job_id} cannot be cancelled: its mint transaction {sent} was already sent",
+                f"job {job_id} cannot be cancelled: its {'recordTake' if take else 'mint'} transaction {sent} "
+                "was already sent",
                 hint="wait for the transaction to confirm (or replace it in your wallet); the job then ends "
-                "as minted, or returns to awaiting your signature",
+                f"as {'a recorded take' if take else 'minted'}, or returns to awaiting your signature",
             )
         job = self.journal.request_cancel(job_id)
         self._cancel_event(job_id).set()

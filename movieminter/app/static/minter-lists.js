@@ -14,6 +14,8 @@
     retry: ["Failed", "mm-badge-bad", "Open it and click Resume job."],
     running: ["In progress", "mm-badge-info", ""],
     minted: ["Minted", "mm-badge-done", ""],
+    take: ["Take recorded", "mm-badge-info", ""],
+    take_won: ["Your take won", "mm-badge-warn", ""],
   };
   const PHASE = { "entries open": "Lottery entries open", drawing: "Lottery closed, drawing", "entries closed": "Lottery entries closed",
     drawn: "Lottery drawn: winners render", "drawn, leftovers open": "Lottery drawn: leftovers open to anyone",
@@ -80,6 +82,9 @@
         (r.deadline ? `: render &amp; mint ${countdown(r.deadline, "before")}` : ": render &amp; mint it");
     } else if (r.kind === "retry" && r.job) {
       detail = r.job.state === "cancelled" ? "Cancelled. Open it and click Resume job." : `${esc((r.job.error && r.job.error.message) || "The job stopped.")} Open it and click Resume job.`;
+    } else if (r.kind === "take" || r.kind === "take_won") {
+      detail = r.kind === "take_won" ? `Take ${r.take + 1} won ballot ${r.ballot}: open it and click Mint winning take.` :
+        r.winner === null ? `Take ${r.take + 1} is in ballot ${r.ballot}: the vote decides.` : `Take ${r.winner + 1} won ballot ${r.ballot}.`;
     } else if (r.kind === "running" && r.job) {
       detail = esc(T.JOB_LABEL[r.job.state] || r.job.state);
     } else detail = esc(detail);

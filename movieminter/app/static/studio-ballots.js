@@ -1,7 +1,7 @@
 /* The Studio's ballots (director or collective leader): open a takes ballot on an unminted segment or an idea
  * ballot with 2-8 options; list the movie's ballots with their phase and tallies; Settle a finished takes
  * ballot (the server lists the recorded takes from the chain) and Release a segment whose winner did not mint
- * it within the claim window. The server prepares each transaction (api/v1/takes/...), the wallet signs it
+ * it within the claim window; Prepare ticket votes pre-pays ticket holders' first vote. The server prepares each transaction (api/v1/takes/...), the wallet signs it
  * (MMCommunity.send shows the cost first and follows the receipt).
  */
 (function () {
@@ -38,6 +38,10 @@
     let act = "";
     if (b.can_settle) act += `<button type="button" class="mm-btn mm-btn-small" data-act="settle" data-ballot="${b.ballot}">Settle</button>`;
     if (b.can_release) act += `<button type="button" class="mm-btn mm-btn-small" data-act="release" data-ballot="${b.ballot}">Release</button>`;
+    if (b.to_prepare) {
+      act += `<button type="button" class="mm-btn mm-btn-small" data-act="prepare" data-ballot="${b.ballot}" data-testid="prepare-votes-${b.ballot}">Prepare ${plural(b.to_prepare, "ticket vote", "ticket votes")}</button>` +
+        `<p class="mm-hint">A ticket holder's first vote writes a new storage slot (about 63,000 gas). Prepared, it costs about 46,000; you pay about 22,000 gas per voter.</p>`;
+    }
     return `<tr data-testid="studio-ballot-${b.ballot}"><td>${b.ballot}</td><td>${what}</td>
       <td data-testid="ballot-state-${b.ballot}">${state}</td><td data-testid="ballot-tallies-${b.ballot}">${tallies}</td><td>${act}</td></tr>`;
   }
@@ -90,6 +94,7 @@
           await window.MMCommunity.send(`api/v1/takes/movies/${movieId}/ballots/tx`, req, what, msg);
         }
         if (act === "settle") await window.MMCommunity.send(`api/v1/takes/ballots/${b}/settle/tx`, {}, `settling ballot ${b}`, msg);
+        if (act === "prepare") await window.MMCommunity.send(`api/v1/takes/ballots/${b}/prepare/tx`, {}, `preparing ballot ${b}'s ticket votes`, msg);
         if (act === "release") await window.MMCommunity.send(`api/v1/takes/ballots/${b}/release/tx`, {}, `releasing ballot ${b}'s segment`, msg);
         const done = msg.innerHTML;
         await load();
