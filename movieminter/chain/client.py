@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 from eth_abi import decode as abi_decode
 from eth_typing import ChecksumAddress, HexAddress, HexStr
@@ -35,6 +35,50 @@ HISTORY_CONTRACT = ChecksumAddress(
 HISTORY_WINDOW = 8191
 SEGMENT_STATUSES = ("pending", "open", "claimed", "won", "allowlisted", "minted")
 ZERO_ADDRESS = "0x" + "00" * 20
+
+
+class MovieInfo(TypedDict):
+    """One movie as `ChainClient.movie()` gives it: the contract's `movie()` struct under its ABI names
+    (camelCase, as in the Solidity source), digests as 0x-hex, the mint mode by name, plus its id."""
+
+    id: int
+    manifestDigest: str
+    segmentCount: int
+    creator: str
+    director: str
+    mintMode: str  # one of MINT_MODES
+    entryDeadline: int
+    claimWindow: int
+    ticketPrice: int
+    entryFee: int
+    creatorBps: int
+    directorBps: int
+    mintersBps: int
+    royaltyBps: int
+    allowlistRoot: str
+    createdAt: int
+    entrantCount: int
+    commitBlock: int
+    seed: str
+    windowStart: int
+    claimDeadline: int
+    ticketsSold: int
+    revenuePerSegment: int
+    maxClaims: int
+    createdBlock: int
+    drawBlock: int
+    seedRecorded: bool
+
+
+class SegmentRow(TypedDict):
+    """One segment as `ChainClient.segments()` gives it (digests as 0x-hex; None until minted)."""
+
+    segment: int
+    status: str  # one of SEGMENT_STATUSES
+    account: str | None  # claimer, winner or minter (checksummed)
+    deadline: int | None
+    contentDigest: str | None
+    metadataDigest: str | None
 
 
 class ChainError(MovieMinterError):
@@ -480,18 +524,18 @@ class ChainClient:
 
     # -- reads
 
-    def movie(self, movie_id: int) -> dict:
-        """The movie's configuration and state as a dict (mintMode as 'open' | 'allowlist' | 'lottery')."""
+    def movie(self, movie_id: int) -> MovieInfo:
+        """The movie's configuration and state (see MovieInfo)."""
         info = self.call("movie", movie_id)
         names = [c["name"] for c in self._output_components("movie")]
-        out = dict(zip(names, info, strict=False))
+        out = dict(zip(names, info, strict=True))
         out["mintMode"] = MINT_MODES[out["mintMode"]]
         for key in ("manifestDigest", "allowlistRoot", "seed"):
             out[key] = "0x" + out[key].hex()
         out["id"] = movie_id
-        return out
+        return cast(MovieInfo, out)
 
-    def segments(self, movie_id: int, start: int = 0, count: int | None = None) -> list[dict]:
+    def segments(self, movie_id: int, start: int = 0, count: int | None = None) -> list[SegmentRow]:
         """Every segment's status, account (claimer / winner / minter), deadline and digests, in one call.
 
         The contract stores each minted segment's metadata digest; the video's (`contentDigest`) is in its
@@ -499,7 +543,7 @@ class ChainClient:
         if count is None:
             count = 2**32
         (rows,) = self.call_bulk("segments", movie_id, start, count)
-        out: list[dict[str, Any]] = []
+        out: list[SegmentRow] = []
         for i, (status, account, deadline, metadata) in enumerate(rows):
             out.append(
                 {
