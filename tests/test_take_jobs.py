@@ -126,3 +126,43 @@ def test_a_take_sent_before_the_app_died_is_recorded_once(takes_world):
     com.settle_takes(w["ballot"], acc[9])
     work = my_work(ctx, acc[1])
     assert work["needs_action"] == 1 and [(r["kind"], r["winner"]) for r in work["items"]] == [("take_won", 0)]
+
+
+def test_a_winning_take_recorded_elsewhere_is_minted_from_its_settled_files(takes_world):
+    """The author recorded the take from the CLI (no job here): the tab mints the files the ballot settled on,
+    with no render, and a second click is the same job."""
+    from movieminter.app.takes import CannotTake, mint_take_from_chain, take_view
+    from movieminter.ipfs.cid import cid_to_digest
+
+    w = takes_world
+    ctx, chain, com, acc, ballot = w["ctx"], w["chain"], w["com"], w["acc"], w["ballot"]
+    video, metadata = ctx.store.add_bytes(b"a take from the CLI"), ctx.store.add_bytes(b'{"name": "take"}')
+    com.record_take(ballot, w["passes"][2], cid_to_digest(video), cid_to_digest(metadata), acc[2])
+    mine(chain, seconds=1000)
+    com.vote(ballot, 0, acc[1], pass_id=w["passes"][1])
+    mine(chain, seconds=4000)
+    with pytest.raises(CannotTake):  # nothing to mint before the director settles
+        mint_take_from_chain(ctx, w["movie"], 1, acc[2])
+    com.settle_takes(ballot, acc[9])
+
+    view = take_view(ctx, w["movie"], 1, acc[2])
+    assert view["can_mint"] and view["job"] is None and "the files the ballot names" in view["message"]
+    assert not take_view(ctx, w["movie"], 1, acc[1])["can_mint"]  # the voter is not the author
+    with pytest.raises(CannotTake, match="only its author mints it"):
+        mint_take_from_chain(ctx, w["movie"], 1, acc[1])
+
+    job, created = mint_take_from_chain(ctx, w["movie"], 1, acc[2])
+    assert created
+    job = wait_state(ctx, job.id, "awaiting_signature")
+    assert job.data["pinned"]["video_cid"] == video and job.data["pinned"]["metadata_cid"] == metadata
+    assert job.data["awaiting_signature"]["function"] == "mintSegment"
+    tx = job.data["awaiting_signature"]["tx"]
+    sent = chain.w3.eth.send_transaction({k: v for k, v in tx.items() if k in ("from", "to", "data", "value", "gas")})
+    ctx.runner.submit_tx(job.id, sent.to_0x_hex())
+    job = wait_state(ctx, job.id, "minted")
+    seg = chain.segments(w["movie"], 1, 1)[0]
+    assert seg["account"] == acc[2] and seg["metadataDigest"] == "0x" + cid_to_digest(metadata).hex()
+    assert seg["contentDigest"] == "0x" + cid_to_digest(video).hex()
+    assert "rendering" not in [t["to"] for t in ctx.journal.transitions(job.id)]  # nothing rendered
+    again, created = mint_take_from_chain(ctx, w["movie"], 1, acc[2])
+    assert not created and again.id == job.id

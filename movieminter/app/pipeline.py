@@ -30,7 +30,7 @@ from movieminter.app.mint_steps import (  # noqa: F401 - re-exported: the pipeli
 )
 from movieminter.app.rights import check_segment_count, movie_manifest, right_to_mint
 from movieminter.app.steps import Goto, Step
-from movieminter.app.take_steps import check_take, confirm, on_start, prepare
+from movieminter.app.take_steps import check_take, confirm, on_start, prepare, winner_from_chain
 from movieminter.errors import MovieMinterError
 from movieminter.ipfs.cid import cid_to_digest
 from movieminter.media.profile import soundtrack_of
@@ -77,6 +77,8 @@ def check_models(ctx, job) -> dict | Goto:
     rendered; an allowlist proof is found here), and the checkpoint and LoRAs it pins are in A1111."""
     from movieminter.render.readiness import check_models as readiness  # heavy: see _HEAVY
 
+    if job.params.get("take_from_chain"):  # a winning take recorded elsewhere: its files are on IPFS already
+        return winner_from_chain(ctx, job)
     manifest, _ = manifest_for(ctx, job)
     if job.params.get("take_ballot"):  # a take: the ballot must still take takes (take_steps.py)
         job.progress("checking the ballot")

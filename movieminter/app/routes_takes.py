@@ -10,6 +10,7 @@ POST /takes/ballots/{b}/prepare/tx                unsigned prepareTicketVotes fo
 GET  /takes/movies/{id}/segments/{n}              the segment's takes ballot for the signed-in wallet
 POST /takes/movies/{id}/segments/{n}/job          queue a take job (render, pin, then sign recordTake)
 POST /takes/jobs/{job}/mint                       the winning take's job mints the segment with its files
+POST /takes/movies/{id}/segments/{n}/mint         a winning take recorded elsewhere: a job mints its files
 """
 
 from __future__ import annotations
@@ -89,3 +90,9 @@ def take_job(movie_id: MovieId, segment: SegmentIndex, body: TakeJobBody, ctx: C
 @router.post("/jobs/{job_id}/mint")
 def mint_winning_take(job_id: JobId, ctx: Ctx, wallet: Wallet):
     return takes.mint_winning_take(ctx, job_id, wallet)
+
+
+@router.post("/movies/{movie_id}/segments/{segment}/mint")
+def mint_take_from_chain(movie_id: MovieId, segment: SegmentIndex, ctx: Ctx, wallet: Wallet):
+    job, created = takes.mint_take_from_chain(ctx, movie_id, segment, wallet)
+    return JSONResponse({"created": created, "job": job.public()}, status_code=201 if created else 200)

@@ -133,7 +133,7 @@ class JobRunner:
             raise MovieMinterError(f"job {job_id} is already {job.state}")
         sent = job.data.get("_tx_hash") if job.state == "awaiting_signature" else None
         if sent and self._tx_state(sent) != "unknown":  # a dropped one may be given up
-            take = job.params.get("take_ballot") and not job.data.get("take_won")
+            take = job.params.get("take_ballot") and not job.data.get("_take_won")
             raise MovieMinterError(
                 f"job {job_id} cannot be cancelled: its {'recordTake' if take else 'mint'} transaction {sent} "
                 "was already sent",

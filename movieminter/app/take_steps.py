@@ -5,6 +5,9 @@ wallet and digests before the wallet is asked to sign, while waiting, and when t
 
 Each function here falls through to the ordinary mint step for mint jobs, and for a take job whose take won
 (`_take_won`, set by takes.mint_winning_take): those mint the segment with the take's pinned files.
+
+A winning take recorded elsewhere (the CLI, another app) is minted by a job with `take_from_chain`: its first
+step takes the files the ballot settled on (their digests, as CIDs) and goes straight to `pinned`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,33 @@ from movieminter.app.steps import Goto
 def recording(job) -> bool:
     """A take job that has not won (yet): its signature records the take."""
     return bool(job.params.get("take_ballot")) and not job.saved("take_won")
+
+
+def winner_from_chain(ctx, job) -> Goto:
+    """queued -> pinned (a winning take recorded elsewhere): the settled winner's digests are the files to mint;
+    nothing is rendered. Re-run after a crash, it finds the same winner."""
+    from movieminter.app.takes import CannotTake, winner_of
+    from movieminter.ipfs.cid import digest_to_cid
+
+    job.progress("reading the winning take")
+    winner = winner_of(ctx.community, int(job.params["take_ballot"]))
+    if winner is None or winner["taker"].lower() != job.wallet.lower():
+        raise CannotTake(
+            f"Ballot {job.params['take_ballot']}'s winning take is not {job.wallet}'s.",
+            hint="Only the settled winner's author mints it.",
+        )
+    job.save("take_won", True)
+    content, metadata = winner["content_digest"], winner["metadata_digest"]
+    return Goto(
+        "pinned",
+        {
+            "video_cid": digest_to_cid(bytes.fromhex(content[2:])),
+            "metadata_cid": digest_to_cid(bytes.fromhex(metadata[2:])),
+            "content_digest": content,
+            "metadata_digest": metadata,
+            "from_chain": True,
+        },
+    )
 
 
 def check_take(ctx, job) -> None:

@@ -137,10 +137,19 @@ def take_view(ctx, movie_id: int, segment: int, viewer: str | None) -> dict:
     elif out["job"] and out["job"]["state"] == "take_recorded" and _same_files(job, winner):
         out["can_mint"] = True
         out["message"] = f"Your take (Take {winner['take'] + 1}) won the vote: mint it as the segment."
+    elif job is None:  # recorded from the CLI or another app: the settled digests name its files
+        out["can_mint"] = True
+        out["message"] = (
+            f"Your take (Take {winner['take'] + 1}) won the vote: mint it as the segment, with the files "
+            "the ballot names (nothing is rendered again)."
+        )
+    elif job.params.get("take_from_chain"):
+        out["can_resume"] = job.state in ("failed", "cancelled")
+        out["message"] = f"Your winning take (Take {winner['take'] + 1}) is minted by job {job.id} ({job.state})."
     else:
         out["message"] = (
-            f"Your take (Take {winner['take'] + 1}) won, but this app has not got its pinned files: "
-            "mint it from the app that rendered it."
+            f"Your take (Take {winner['take'] + 1}) won, but your job {job.id} here ({job.state}) is not it: "
+            "mint it from the app that rendered it, or with `movieminter mint`."
         )
     return out
 
@@ -155,8 +164,13 @@ def _same_files(job, winner: dict) -> bool:
 
 def admit_take(ctx, movie_id: int, segment: int, wallet: str, params: dict) -> dict:
     """Before a take job is journaled: the ballot holds this segment and still takes takes, and the wallet
-    holds a pass of the movie's collective (its first pass records the take). Returns the params with it."""
+    holds a pass of the movie's collective (its first pass records the take). Returns the params with it.
+    A job minting a winning take recorded elsewhere (`take_from_chain`) needs the wallet to be its author."""
     view = take_view(ctx, movie_id, segment, wallet)
+    if params.get("take_from_chain"):
+        if view["ballot"] != int(params["take_ballot"]) or not view["can_mint"] or view["job"]:
+            raise CannotTake(view.get("message") or "This take cannot be minted.", hint="Only the winner mints.")
+        return params
     if view["ballot"] is None or view["ballot"] != int(params["take_ballot"]):
         raise CannotTake(
             f"Ballot {params['take_ballot']} is not taking takes of segment {segment} of movie {movie_id}.",
@@ -209,4 +223,27 @@ def queue_take(ctx, movie_id: int, segment: int, ballot: int, viewer: str | None
         segment=segment,
         wallet=viewer,
         params={"take_ballot": ballot},
+    )
+
+
+def mint_take_from_chain(ctx, movie_id: int, segment: int, viewer: str | None):
+    """The winning take's author mints it from this app although another app (or the CLI) recorded it: a job
+    that takes the settled digests as its pinned files and goes straight to the mint (take_steps.py)."""
+    if not viewer:
+        raise NotSignedIn("Connect and sign in with your wallet to mint.", hint="Click Connect wallet at the top.")
+    viewer = to_checksum_address(viewer)
+    existing = _job_of(ctx, movie_id, segment, viewer)
+    if existing is not None and existing.params.get("take_from_chain"):
+        return existing, False  # clicked again (or after the mint): the same job
+    view = take_view(ctx, movie_id, segment, viewer)
+    if view["ballot"] is None:
+        raise CannotTake(f"No takes ballot holds segment {segment} of movie {movie_id}.", hint="Open the segment.")
+    chain_id, contract = ctx.chain_identity()
+    return ctx.runner.submit(
+        chain_id=chain_id,
+        contract=contract,
+        movie_id=movie_id,
+        segment=segment,
+        wallet=viewer,
+        params={"take_ballot": view["ballot"], "take_from_chain": True},
     )

@@ -40,7 +40,8 @@
       `<p class="mm-muted" data-testid="takes-message">${esc(t.message)}</p>`;
     if (t.can_take) out += `<button type="button" class="mm-btn mm-btn-primary" data-act="take-render" data-ballot="${t.ballot}">Render take</button>`;
     if (t.can_resume) out += `<button type="button" class="mm-btn" data-act="take-resume" data-job="${t.job.id}">Resume take job</button>`;
-    if (t.can_mint) out += `<button type="button" class="mm-btn mm-btn-primary" data-act="take-mint" data-job="${t.job.id}">Mint winning take</button>`;
+    // No job here: the take was recorded elsewhere; the app mints the files the ballot settled on.
+    if (t.can_mint) out += `<button type="button" class="mm-btn mm-btn-primary" data-act="take-mint"${t.job ? ` data-job="${t.job.id}"` : ""}>Mint winning take</button>`;
     return out + `</div>`;
   }
 
@@ -52,7 +53,8 @@
     } else if (act === "take-resume") {
       job = await api(`api/v1/jobs/${btn.dataset.job}/retry`, { method: "POST" });
     } else if (act === "take-mint") {
-      job = await api(`api/v1/takes/jobs/${btn.dataset.job}/mint`, { method: "POST" });
+      job = btn.dataset.job ? await api(`api/v1/takes/jobs/${btn.dataset.job}/mint`, { method: "POST" }) :
+        (await api(`api/v1/takes/movies/${s.movie_id}/segments/${s.index}/mint`, { method: "POST" })).job;
     } else return;
     st.job = job;
     st.rejected = null;
