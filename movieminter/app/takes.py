@@ -130,28 +130,33 @@ def take_view(ctx, movie_id: int, segment: int, viewer: str | None) -> dict:
             out["message"] = f"Takes are recorded until {_when(info['start'])}; voting runs until {_when(info['end'])}."
     elif phase == "voting":
         out["message"] = f"Takes are closed; voting runs until {_when(info['end'])}. Vote in the Community card."
-    elif winner is None:
-        out["message"] = "The vote is over; the director settles it (names the winning take) next."
-    elif winner["taker"] != viewer:
-        out["message"] = f"Take {winner['take'] + 1} by {winner['taker']} won the vote; only its author mints it."
-    elif out["job"] and out["job"]["state"] == "take_recorded" and _same_files(job, winner):
-        out["can_mint"] = True
-        out["message"] = f"Your take (Take {winner['take'] + 1}) won the vote: mint it as the segment."
-    elif job is None:  # recorded from the CLI or another app: the settled digests name its files
-        out["can_mint"] = True
-        out["message"] = (
-            f"Your take (Take {winner['take'] + 1}) won the vote: mint it as the segment, with the files "
-            "the ballot names (nothing is rendered again)."
-        )
-    elif job.params.get("take_from_chain"):
-        out["can_resume"] = job.state in ("failed", "cancelled")
-        out["message"] = f"Your winning take (Take {winner['take'] + 1}) is minted by job {job.id} ({job.state})."
     else:
-        out["message"] = (
-            f"Your take (Take {winner['take'] + 1}) won, but your job {job.id} here ({job.state}) is not it: "
-            "mint it from the app that rendered it, or with `movieminter mint`."
-        )
+        out.update(_after_the_vote(winner, viewer, job))
     return out
+
+
+def _after_the_vote(winner: dict | None, viewer: str, job) -> dict:
+    """What the viewer may do once the vote is over: nothing until it is settled; the winner's author mints
+    the take (from the job that recorded it here, or from the settled digests when it was recorded elsewhere)."""
+    if winner is None:
+        return {"message": "The vote is over; the director settles it (names the winning take) next."}
+    take = f"Take {winner['take'] + 1}"
+    if winner["taker"] != viewer:
+        return {"message": f"{take} by {winner['taker']} won the vote; only its author mints it."}
+    if job is None:  # recorded from the CLI or another app: the settled digests name its files
+        message = f"Your take ({take}) won the vote: mint it as the segment, with the files the ballot names."
+        return {"can_mint": True, "message": message + " Nothing is rendered again."}
+    if job.params.get("take_from_chain"):
+        return {
+            "can_resume": job.state in ("failed", "cancelled"),
+            "message": f"Your winning take ({take}) is minted by job {job.id} ({job.state}).",
+        }
+    if job.state == "take_recorded" and _same_files(job, winner):
+        return {"can_mint": True, "message": f"Your take ({take}) won the vote: mint it as the segment."}
+    return {
+        "message": f"Your take ({take}) won, but your job {job.id} here ({job.state}) is not it: mint it from the "
+        "app that rendered it, or with `movieminter mint`."
+    }
 
 
 def _same_files(job, winner: dict) -> bool:
