@@ -45,13 +45,10 @@ TICKET_PRICE_WEI = 10**16  # 0.01 ETH
 
 
 def register(subparsers) -> None:
+    # The description is this module's second paragraph (what the demo does), as `movieminter director`'s.
+    what = " ".join(__doc__.split("\n\n")[1].split())
     p = subparsers.add_parser(
-        "demo",
-        help="run the whole story locally: chain, lottery, render & mint, ticket, stitched movie",
-        description="Starts anvil and deploys the contract, publishes examples/lighthouse.json in lottery mode, "
-        "runs the lottery with demo wallets, renders and mints two segments through the A1111 "
-        "stand-in (or a real A1111 with --a1111-url), buys a ticket, stitches the movie, then "
-        "serves the app until Ctrl-C.",
+        "demo", help="run the whole story locally: chain, lottery, render & mint, ticket", description=what
     )
     p.add_argument(
         "--a1111-url", default="", help="a real A1111 started with --api --deforum-api (default: the built-in stand-in)"

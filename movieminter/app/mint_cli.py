@@ -24,13 +24,8 @@ POLL_SECONDS = 0.2
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "mint",
-        help="render and mint your segment headlessly (the twin of the Minter tab's Render & Mint)",
-        description="Renders the segment through A1111 + Deforum, encodes and pins it, and mints it signed by "
-        "an encrypted keystore. Re-running resumes an interrupted job; a minted segment is never "
-        "minted again.",
-    )
+    what = " ".join(__doc__.split("\n\n")[1].split())  # this module's second paragraph
+    p = subparsers.add_parser("mint", help="render and mint your segment headlessly (Render & Mint)", description=what)
     p.add_argument("--movie", type=int, required=True, help="the movie's on-chain id")
     p.add_argument("--segment", type=int, required=True, help="the segment's index (0-based)")
     p.add_argument("--keystore", required=True, help="encrypted keystore (Web3 Secret Storage JSON) of your wallet")

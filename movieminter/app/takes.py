@@ -214,20 +214,19 @@ def queue_take(ctx, movie_id: int, segment: int, ballot: int, viewer: str | None
     if not viewer:
         raise NotSignedIn("Connect and sign in with your wallet to render a take.", hint="Click Connect wallet.")
     viewer = to_checksum_address(viewer)
-    chain_id, contract = ctx.chain_identity()
-    existing = ctx.journal.find(chain_id, contract, movie_id, segment, viewer)
+    existing = _job_of(ctx, movie_id, segment, viewer)
     if existing is not None and existing.params.get("take_ballot") != ballot:
         raise CannotTake(
             f"You already have job {existing.id} for segment {segment} ({existing.state}).",
             hint="One job per segment and wallet: follow that job in the tab.",
         )
+    return _submit(ctx, movie_id, segment, viewer, {"take_ballot": ballot})
+
+
+def _submit(ctx, movie_id: int, segment: int, wallet: str, params: dict):
+    chain_id, contract = ctx.chain_identity()
     return ctx.runner.submit(
-        chain_id=chain_id,
-        contract=contract,
-        movie_id=movie_id,
-        segment=segment,
-        wallet=viewer,
-        params={"take_ballot": ballot},
+        chain_id=chain_id, contract=contract, movie_id=movie_id, segment=segment, wallet=wallet, params=params
     )
 
 
@@ -243,12 +242,4 @@ def mint_take_from_chain(ctx, movie_id: int, segment: int, viewer: str | None):
     view = take_view(ctx, movie_id, segment, viewer)
     if view["ballot"] is None:
         raise CannotTake(f"No takes ballot holds segment {segment} of movie {movie_id}.", hint="Open the segment.")
-    chain_id, contract = ctx.chain_identity()
-    return ctx.runner.submit(
-        chain_id=chain_id,
-        contract=contract,
-        movie_id=movie_id,
-        segment=segment,
-        wallet=viewer,
-        params={"take_ballot": view["ballot"], "take_from_chain": True},
-    )
+    return _submit(ctx, movie_id, segment, viewer, {"take_ballot": view["ballot"], "take_from_chain": True})

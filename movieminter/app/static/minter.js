@@ -29,18 +29,10 @@
     T.root = element.querySelector(".mm-root") || element;
     if (T.root.dataset.mounted) return;
     T.root.dataset.mounted = "1";
-    ui.wallet = $("#mm-wallet");
-    ui.walletMenu = $("#mm-wallet-menu");
-    ui.recent = $("#mm-recent");
-    ui.openBtn = $("#mm-open");
-    ui.ref = $("#mm-ref");
-    ui.movieHead = $("#mm-movie");
-    ui.timelineWrap = $("#mm-timeline");
-    ui.grid = $("#mm-grid");
-    ui.legend = $("#mm-legend");
-    ui.scene = $("#mm-scene");
-    ui.sceneTitle = $("#mm-scene-title");
-    ui.sceneBody = $("#mm-scene-body");
+    // The elements the parts use, by the name they use them under (ui.x is the element #mm-<id>).
+    const IDS = { wallet: "wallet", walletMenu: "wallet-menu", recent: "recent", openBtn: "open", ref: "ref", movieHead: "movie",
+      timelineWrap: "timeline", grid: "grid", legend: "legend", scene: "scene", sceneTitle: "scene-title", sceneBody: "scene-body" };
+    for (const [name, id] of Object.entries(IDS)) ui[name] = $(`#mm-${id}`);
 
     ui.wallet.addEventListener("click", T.onWalletClick);
     ui.walletMenu.addEventListener("click", T.onWalletClick);
