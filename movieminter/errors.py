@@ -11,6 +11,14 @@ class MovieMinterError(Exception):
     """A problem the user can fix. `hint` says how."""
 
     exit_code = 2
+    # The HTTP status the API answers the error with, named in the class line: `class E(MovieMinterError,
+    # status=409)`. The server's one handler answers 400 for an error whose class names none.
+    status: int
+
+    def __init_subclass__(cls, status: int | None = None, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
 
     def __init__(self, message: str, hint: str | None = None, **details: object):
         super().__init__(message)

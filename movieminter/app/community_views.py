@@ -28,8 +28,7 @@ class NoCommunityHere(NotFound):
     """No Community contract is configured."""
 
 
-class CannotVote(MovieMinterError):
-    status = 409
+class CannotVote(MovieMinterError, status=409): ...
 
 
 def community(ctx):

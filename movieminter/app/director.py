@@ -24,14 +24,11 @@ MAX_SEGMENTS = 100_000  # an allowlist range without a known movie is refused be
 BPS = 10_000
 
 
-class DirectorError(MovieMinterError):
-    status = 400
+class DirectorError(MovieMinterError, status=400): ...
 
 
-class InvalidManifest(DirectorError):
+class InvalidManifest(DirectorError, status=422):
     """A manifest with problems, each with its JSON pointer and a hint."""
-
-    status = 422
 
     def __init__(self, problems: list[dict]):
         super().__init__("The manifest is not valid.", hint="Fix the problems listed, then try again.")

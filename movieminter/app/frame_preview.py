@@ -19,8 +19,7 @@ _CACHE_KEY = "_frame_previews"
 _lock = threading.Lock()
 
 
-class NotYourJob(MovieMinterError):
-    status = 403
+class NotYourJob(MovieMinterError, status=403): ...
 
 
 def _newest_local(outdir: Path, timestring: str, known: int) -> tuple[int, Path] | None:

@@ -23,20 +23,19 @@ REPAIR_HINT = (
 )
 
 
-class JournalError(MovieMinterError):
-    status = 409  # the job is not in a state that allows this
+class JournalError(MovieMinterError, status=409):
+    """The job is not in a state that allows this."""
 
 
-class JobNotFound(JournalError):
-    status = 404
+class JobNotFound(JournalError, status=404): ...
 
 
-class JobLost(JournalError):
-    status = 410  # it existed, but its journal entry was lost to a damaged file
+class JobLost(JournalError, status=410):
+    """It existed, but its journal entry was lost to a damaged file."""
 
 
-class JournalDamaged(JournalError):
-    status = 503  # SQLite reports the file damaged; the next start repairs it
+class JournalDamaged(JournalError, status=503):
+    """SQLite reports the file damaged; the next start repairs it."""
 
 
 def is_corruption(exc: BaseException) -> bool:

@@ -12,10 +12,8 @@ from movieminter.app.errors import NotSignedIn
 from movieminter.errors import MovieMinterError
 
 
-class DrawNotReadable(MovieMinterError):
+class DrawNotReadable(MovieMinterError, status=409):
     """There is no seed to record now (entries open, the draw block not mined yet, or recorded)."""
-
-    status = 409
 
 
 def lottery_status(chain, movie_id: int, viewer: str | None) -> dict:

@@ -14,8 +14,7 @@ if TYPE_CHECKING:
     from movieminter.chain.client import ChainError
 
 
-class MintConflict(MovieMinterError):
-    status = 409
+class MintConflict(MovieMinterError, status=409): ...
 
 
 CHAIN_POLL_SECONDS = 10.0  # how often a waiting mint re-checks the chain

@@ -21,8 +21,7 @@ ACTIVE = ("queued", "models_ready", "rendering", "rendered", "encoded", "pinned"
 ORDER = {"sign": 0, "take_won": 1, "render": 2, "retry": 3, "running": 4, "take": 5, "minted": 6}
 
 
-class NothingToWithdraw(MovieMinterError):
-    status = 409
+class NothingToWithdraw(MovieMinterError, status=409): ...
 
 
 def signed_in(wallet: str | None, what: str) -> str:

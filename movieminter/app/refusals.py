@@ -12,10 +12,8 @@ PUBLIC_URLS_ENV = "MOVIEMINTER_PUBLIC_URLS"
 A1111_SETTING = "movieminter_public_urls"
 
 
-class SecurityRefusal(MovieMinterError):
+class SecurityRefusal(MovieMinterError, status=403):
     """A request refused before it reaches a route (rendered by the middleware, same JSON shape)."""
-
-    status = 403
 
     def __init__(self, error: str, message: str, hint: str | None = None, status: int = 403):
         super().__init__(message, hint)

@@ -14,8 +14,7 @@ from movieminter.errors import MovieMinterError
 MAX_REASON = 280  # characters of a rejection reason: a sentence, stored in an event
 
 
-class CannotReview(MovieMinterError):
-    status = 409
+class CannotReview(MovieMinterError, status=409): ...
 
 
 def _roles(ctx, com, movie_id: int) -> tuple[str, str | None, int]:

@@ -19,10 +19,8 @@ from movieminter.errors import MovieMinterError
 from movieminter.ipfs.cid import digest_to_cid
 
 
-class NoRight(MovieMinterError):
+class NoRight(MovieMinterError, status=403):
     """The wallet may not mint this segment now; the message says why and what to do."""
-
-    status = 403
 
 
 @dataclasses.dataclass
@@ -154,10 +152,8 @@ def right_to_mint(
     )
 
 
-class MovieMismatch(MovieMinterError):
+class MovieMismatch(MovieMinterError, status=409):
     """The movie's on-chain record disagrees with its manifest: shown and minted by nobody."""
-
-    status = 409
 
 
 def check_segment_count(movie_id: int, onchain_count: int, manifest: dict) -> None:

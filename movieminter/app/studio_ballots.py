@@ -19,8 +19,7 @@ MAX_LABEL = 200  # characters of an idea option's label
 PREPARE_BATCH = 200  # ticket voters per prepareTicketVotes (~22,000 gas each: well under a block)
 
 
-class CannotBallot(MovieMinterError):
-    status = 409
+class CannotBallot(MovieMinterError, status=409): ...
 
 
 def _com(ctx):

@@ -19,8 +19,7 @@ from movieminter.app.errors import NotSignedIn
 from movieminter.errors import MovieMinterError
 
 
-class CannotTake(MovieMinterError):
-    status = 409
+class CannotTake(MovieMinterError, status=409): ...
 
 
 def _when(ts: int) -> str:

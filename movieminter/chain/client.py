@@ -90,17 +90,13 @@ class ChainError(MovieMinterError):
         self.error_args = args or {}
 
 
-class ChainTimeout(MovieMinterError):
+class ChainTimeout(MovieMinterError, status=504):
     """A transaction was not mined in the time waited: not a failure, it may still be mined (ask again)."""
 
-    status = 504
 
-
-class ChainUnavailable(MovieMinterError):
+class ChainUnavailable(MovieMinterError, status=503):
     """The chain cannot be used at all: its RPC URL does not answer, or no (valid) contract address is set.
     Not the request's fault: the API answers 503 and says which setting to fix."""
-
-    status = 503
 
 
 CHAIN_SETTING = (
