@@ -12,7 +12,7 @@ from movieminter.app.movies import movie_info
 
 
 # ------------------------------------------------------------------ lottery
-def lottery_status(chain, movie_id: int) -> dict:
+def lottery_report(chain, movie_id: int) -> dict:
     """Entries, phase and (once drawn) the winners with the verifier's explanation."""
     info = chain.movie(movie_id)
     out = {

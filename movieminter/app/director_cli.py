@@ -236,14 +236,14 @@ def cmd_allowlist(args) -> int:
 
 
 def cmd_lottery(args) -> int:
-    from movieminter.app.activity import lottery_status
+    from movieminter.app.activity import lottery_report
 
     chain = _chain(args)
     if args.action in ("close", "draw"):
         fn = "closeEntries" if args.action == "close" else "draw"
         receipt = chain.wait(chain.send(fn, [args.movie], _account(args)))
         print(f"{fn} sent (tx {_hex(receipt['transactionHash'])}, block {receipt['blockNumber']})")
-    status = lottery_status(chain, args.movie)
+    status = lottery_report(chain, args.movie)
     print(
         f"movie {args.movie}: phase {status['phase']}, {status['entrant_count']} entrant(s), "
         f"entries close {_fmt_time(status['entry_deadline'])}"

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from movieminter.app.activity import activity, lottery_status, my_assignments, render_details
+from movieminter.app.activity import activity, lottery_report, my_assignments, render_details
 from movieminter.app.deps import Ctx
 from movieminter.app.director import (
     DirectorError,
@@ -173,7 +173,7 @@ def prepare_tx(movie_id: MovieId, body: PrepareBody, ctx: Ctx):
 
 @router.get("/director/movies/{movie_id}/lottery")
 def lottery_route(movie_id: MovieId, ctx: Ctx):
-    return lottery_status(ctx.chain, movie_id)
+    return lottery_report(ctx.chain, movie_id)
 
 
 @router.get("/director/movies/{movie_id}/activity")
