@@ -394,7 +394,8 @@ def test_tab_iframe_loads_the_app_and_sse_progress_arrives_through_the_proxy(min
 
 
 # ------------------------------------------------- every asset a page loads
-LOADED = ("iframeResizer.contentWindow.min.js", ".woff2")  # gradio's own static files, fetched at load
+# Fetched at load: gradio's iframe resizer, and the app's font (in A1111's page: inside the tab's iframe).
+LOADED = ("iframeResizer.contentWindow.min.js", ".woff2")
 
 
 def load_and_record(page, url: str, ready, expect: tuple[str, ...] = ()) -> list[tuple]:
@@ -481,7 +482,10 @@ def test_pages_through_the_proxy_load_every_asset(tmp_path, chromium, deployed, 
             frame = page.wait_for_selector("#movieminter-frame", state="visible").content_frame()
             frame.wait_for_selector(".mm-root[data-ready='1'] [data-act='connect']", timeout=60000)
 
-        seen = load_and_record(context.new_page(), h.url + "/", open_tab, ("/movieminter/api/v1/auth/config",))
+        # A context of its own: in the one above, the app's font (fetched by /movieminter/ already) may come
+        # from the browser's cache, which reports no response: the test waited for it in vain.
+        tab = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        seen = load_and_record(tab, h.url + "/", open_tab, ("/movieminter/api/v1/auth/config",))
         assert any("/movieminter/static/js/iframeResizer" in u for _s, _m, u in seen)
         assert [s for s in same_origin(seen, h.url) if not 200 <= s[0] < 400] == []
     finally:
