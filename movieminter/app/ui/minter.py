@@ -111,5 +111,4 @@ def build(ctx) -> gr.Blocks:
             js_on_load="window.MMMinter ? window.MMMinter.mount(element) : "
             "document.addEventListener('mm-minter-ready', () => window.MMMinter.mount(element), { once: true });",
         )
-    blocks.mm_head = HEAD  # for create_app's mount_gradio_app(head=...), if it passes one
     return blocks
