@@ -1,9 +1,10 @@
 """The Studio's ballots (the director's or the collective leader's): open a takes ballot on an unminted
 segment or an idea ballot with 2-8 options, list the movie's ballots with their phase and tallies, settle a
-finished takes ballot (its takes list comes from the chain's TakeRecorded events, as the CLI builds it) and
-release a segment whose winner did not mint it in time; before the vote ends, pre-pay the storage word of ticket
-holders' first votes (prepareTicketVotes), which brings their vote from ~63,000 to ~46,000 gas. Each action is an unsigned transaction the browser
-wallet signs (static/studio-ballots.js). See docs/director-guide.md.
+finished takes ballot (its takes list comes from the chain's TakeRecorded events, as the CLI builds it),
+release a segment whose winner did not mint it in time, and, before the vote ends, pre-pay the storage word
+of ticket holders' first votes (prepareTicketVotes: their vote then costs ~46,000 gas, not ~63,000). Each
+action is an unsigned transaction the browser wallet signs (static/studio-ballots.js). See
+docs/director-guide.md.
 """
 
 from __future__ import annotations

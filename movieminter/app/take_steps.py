@@ -50,7 +50,6 @@ def winner_from_chain(ctx, job) -> Goto:
             "metadata_cid": digest_to_cid(bytes.fromhex(metadata[2:])),
             "content_digest": content,
             "metadata_digest": metadata,
-            "from_chain": True,
         },
     )
 
