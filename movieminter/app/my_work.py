@@ -4,9 +4,8 @@ Across every movie: segments the wallet won in a lottery, claimed, or holds thro
 must still render (with the deadline); this app's jobs for the wallet that wait for its signature,
 failed or were cancelled (to resume), are running, or rest as recorded takes (a winning one is to mint);
 and the segments it minted. The chain says what the wallet holds: its `Entered` and `SegmentClaimed`
-logs name the movies to look at, then one
-`segments()` call per such movie, all in one JSON-RPC batch; allowlists come from the trees the
-manifests name; minted segments from the catalog's `SegmentMinted` scan.
+logs name the movies to look at, then one `segments()` call per such movie, all in one JSON-RPC batch;
+allowlists come from the trees the manifests name; minted segments from the catalog's `SegmentMinted` scan.
 """
 
 from __future__ import annotations
