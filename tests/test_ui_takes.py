@@ -91,9 +91,12 @@ def test_the_director_opens_settles_and_releases_ballots_in_the_studio(community
     shot(page, f"studio-ballots{'-dark-420' if theme else ''}.png")
 
     # The ticket holders' first votes are prepared (one word serves the nearby idea ballot too).
-    page.get_by_test_id(f"prepare-votes-{takes}").click()
+    assert page.get_by_test_id(f"prepare-votes-{takes}").inner_text() == "Prepare votes (2)"
+    assert "about 63,000 gas" in page.get_by_test_id("prepare-votes-hint").inner_text()
+    page.get_by_role("button", name=f"Prepare 2 ticket votes of ballot {takes}").click()
     page.get_by_test_id(f"prepare-votes-{takes}").wait_for(state="detached", timeout=60_000)
     assert page.get_by_test_id(f"prepare-votes-{takes + 1}").count() == 0
+    assert page.get_by_test_id("prepare-votes-hint").count() == 0
     assert [com.call("ticketVotePrepared", takes, acc[i]) for i in (2, 3, 4)] == [False, True, True]
 
     # Two takes, votes; Settle appears only once the vote is over and names the take most passes voted for.

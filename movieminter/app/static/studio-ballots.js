@@ -39,8 +39,8 @@
     if (b.can_settle) act += `<button type="button" class="mm-btn mm-btn-small" data-act="settle" data-ballot="${b.ballot}">Settle</button>`;
     if (b.can_release) act += `<button type="button" class="mm-btn mm-btn-small" data-act="release" data-ballot="${b.ballot}">Release</button>`;
     if (b.to_prepare) {
-      act += `<button type="button" class="mm-btn mm-btn-small" data-act="prepare" data-ballot="${b.ballot}" data-testid="prepare-votes-${b.ballot}">Prepare ${plural(b.to_prepare, "ticket vote", "ticket votes")}</button>` +
-        `<p class="mm-hint">A ticket holder's first vote writes a new storage slot (about 63,000 gas). Prepared, it costs about 46,000; you pay about 22,000 gas per voter.</p>`;
+      act += `<button type="button" class="mm-btn mm-btn-small" data-act="prepare" data-ballot="${b.ballot}" data-testid="prepare-votes-${b.ballot}" ` +
+        `aria-label="Prepare ${plural(b.to_prepare, "ticket vote", "ticket votes")} of ballot ${b.ballot}">Prepare votes (${b.to_prepare})</button>`;
     }
     return `<tr data-testid="studio-ballot-${b.ballot}"><td>${b.ballot}</td><td>${what}</td>
       <td data-testid="ballot-state-${b.ballot}">${state}</td><td data-testid="ballot-tallies-${b.ballot}">${tallies}</td><td>${act}</td></tr>`;
@@ -50,7 +50,9 @@
     return (v.can_open ? formHtml() : `<p class="mm-hint" data-testid="ballots-why">${esc(v.why_not)}</p>`) +
       `<div class="mm-community-msg mm-alert" hidden role="status"></div>` +
       (v.ballots.length ? `<div class="mm-table-box"><table class="mm-table mm-ballots"><caption>This movie's ballots</caption><thead><tr><th scope="col">#</th><th scope="col">Ballot</th>
-        <th scope="col">State</th><th scope="col">Tallies</th><th scope="col">Action</th></tr></thead><tbody>${v.ballots.map(rowHtml).join("")}</tbody></table></div>`
+        <th scope="col">State</th><th scope="col">Tallies</th><th scope="col">Action</th></tr></thead><tbody>${v.ballots.map(rowHtml).join("")}</tbody></table></div>` +
+        (v.ballots.some((b) => b.to_prepare) ? `<p class="mm-hint" data-testid="prepare-votes-hint">Prepare votes: a ticket holder's first vote writes a new storage slot
+          (about 63,000 gas). Prepared by you (about 22,000 gas per voter), it costs them about 46,000.</p>` : "")
         : `<p class="mm-muted">No ballot yet.</p>`);
   }
 
