@@ -218,3 +218,33 @@ def test_a_pass_holder_records_a_take_in_the_tab_and_the_winner_mints_it(communi
     states = [t["to"] for t in stack.ctx.journal.transitions(job.id)]
     assert states.count("rendering") == 1 and states[-4:] == ["take_recorded", "pinned", "awaiting_signature", "minted"]
     shot(page, "tab-winning-take.png")
+
+
+def test_a_take_recorded_from_the_terminal_is_minted_from_the_tab(community_stack, chromium):  # noqa: F811
+    """No job here pinned the take: the tab mints the files the settled ballot names, with no render."""
+    stack, com, chain = community_stack, community_stack.com, community_stack.chain
+    acc = chain.w3.eth.accounts
+    collective, movie = season(stack)
+    passes = {i: com.buy_pass(collective, acc[i]) for i in (1, 2)}
+    now = chain_now(chain)
+    ballot = com.open_ballot(movie, acc[9], segment=1, start=now + 900, end=now + 900 + 3600)
+    video, metadata = stack.ctx.store.add_bytes(b"a take from the terminal"), stack.ctx.store.add_bytes(b"{}")
+    com.record_take(ballot, passes[2], cid_to_digest(video), cid_to_digest(metadata), acc[2])  # `ballot take`
+    mine(chain, seconds=1000)
+    com.vote(ballot, 0, acc[1], passes[1])
+    mine(chain, seconds=3600)
+    com.settle_takes(ballot, acc[9])
+
+    page = tab_page(stack, chromium, 2)
+    connect(page)
+    open_movie(page, movie)
+    open_scene(page, 1)
+    box = takes_box(page)
+    assert "with the files the ballot names" in box.get_by_test_id("takes-message").inner_text()
+    box.get_by_role("button", name="Mint winning take").click()
+    page.get_by_test_id("minted").wait_for(timeout=120_000)
+    seg = chain.segments(movie, 1, 1)[0]
+    assert seg["status"] == "minted" and seg["account"] == acc[2]
+    assert seg["contentDigest"] == "0x" + cid_to_digest(video).hex()
+    (job,) = [j for j in stack.ctx.journal.list() if j.wallet.lower() == acc[2].lower()]
+    assert "rendering" not in [t["to"] for t in stack.ctx.journal.transitions(job.id)]
