@@ -129,35 +129,44 @@ def test_the_director_opens_settles_and_releases_ballots_in_the_studio(community
     assert com.logs(com.contract.events.TakesReleased, {"ballotId": takes})
 
 
+def takes_ballot(stack) -> tuple[int, dict, int]:
+    """A season movie whose segment 1 takes takes for 15 minutes, then a one-hour vote; accounts 1 and 2 hold
+    passes. Returns (movie, {account: pass}, ballot)."""
+    com, acc = stack.com, stack.chain.w3.eth.accounts
+    collective, movie = season(stack)
+    passes = {i: com.buy_pass(collective, acc[i]) for i in (1, 2)}
+    now = chain_now(stack.chain)
+    return movie, passes, com.open_ballot(movie, acc[9], segment=1, start=now + 900, end=now + 900 + 3600)
+
+
 def takes_box(page):
     box = page.get_by_test_id("takes")
     box.get_by_test_id("takes-message").wait_for(timeout=30_000)
     return box
 
 
+def scene_takes(stack, chromium, account: int, movie: int):
+    """The tab as `account`, signed in, on segment 1's scene: (page, its takes box)."""
+    page = tab_page(stack, chromium, account)
+    connect(page)
+    open_movie(page, movie)
+    open_scene(page, 1)
+    return page, takes_box(page)
+
+
 def test_a_pass_holder_records_a_take_in_the_tab_and_the_winner_mints_it(community_stack, chromium):  # noqa: F811
     stack, com, chain = community_stack, community_stack.com, community_stack.chain
     acc = chain.w3.eth.accounts
-    collective, movie = season(stack)
-    passes = {i: com.buy_pass(collective, acc[i]) for i in (1, 2)}
-    now = chain_now(chain)
-    ballot = com.open_ballot(movie, acc[9], segment=1, start=now + 900, end=now + 900 + 3600)
+    movie, passes, ballot = takes_ballot(stack)
 
     # Not a pass holder: told why, no Render take (and no Claim: the ballot holds the segment).
-    outsider = tab_page(stack, chromium, 3)
-    connect(outsider)
-    open_movie(outsider, movie)
-    open_scene(outsider, 1)
-    box = takes_box(outsider)
+    outsider, box = scene_takes(stack, chromium, 3, movie)
     assert "Only holders of collective" in box.get_by_test_id("takes-message").inner_text()
     assert outsider.locator("#mm-actions button").count() == 0
 
     # A pass holder renders a take: the job renders, encodes and pins, then the wallet signs recordTake.
-    page = tab_page(stack, chromium, 1)
-    connect(page)
-    open_movie(page, movie)
-    open_scene(page, 1)
-    takes_box(page).get_by_role("button", name="Render take").click()
+    page, box = scene_takes(stack, chromium, 1, movie)
+    box.get_by_role("button", name="Render take").click()
     page.get_by_test_id("take-recorded").wait_for(timeout=180_000)
     (job,) = [j for j in stack.ctx.journal.list() if j.wallet.lower() == acc[1].lower()]
     pinned = job.data["pinned"]
@@ -224,10 +233,7 @@ def test_a_take_recorded_from_the_terminal_is_minted_from_the_tab(community_stac
     """No job here pinned the take: the tab mints the files the settled ballot names, with no render."""
     stack, com, chain = community_stack, community_stack.com, community_stack.chain
     acc = chain.w3.eth.accounts
-    collective, movie = season(stack)
-    passes = {i: com.buy_pass(collective, acc[i]) for i in (1, 2)}
-    now = chain_now(chain)
-    ballot = com.open_ballot(movie, acc[9], segment=1, start=now + 900, end=now + 900 + 3600)
+    movie, passes, ballot = takes_ballot(stack)
     video, metadata = stack.ctx.store.add_bytes(b"a take from the terminal"), stack.ctx.store.add_bytes(b"{}")
     com.record_take(ballot, passes[2], cid_to_digest(video), cid_to_digest(metadata), acc[2])  # `ballot take`
     mine(chain, seconds=1000)
@@ -235,11 +241,7 @@ def test_a_take_recorded_from_the_terminal_is_minted_from_the_tab(community_stac
     mine(chain, seconds=3600)
     com.settle_takes(ballot, acc[9])
 
-    page = tab_page(stack, chromium, 2)
-    connect(page)
-    open_movie(page, movie)
-    open_scene(page, 1)
-    box = takes_box(page)
+    page, box = scene_takes(stack, chromium, 2, movie)
     assert "with the files the ballot names" in box.get_by_test_id("takes-message").inner_text()
     box.get_by_role("button", name="Mint winning take").click()
     page.get_by_test_id("minted").wait_for(timeout=120_000)
